@@ -1,0 +1,153 @@
+//! axum extractors: [`Principal`], `Option<Principal>` and [`Claims<T>`].
+//!
+//! They read what `JwtLayer` put in the request extensions; they never verify a
+//! token themselves. A handler that asks for a `Principal` on a route without the
+//! layer gets a 500 that says so, never an unauthenticated pass.
+//!
+//! (These impls live in the core crate because Rust's orphan rule only lets the
+//! crate that defines `Principal` implement axum's traits for it.)
+
+use crate::denial::{Anonymous, Denial};
+use crate::error::ErrorKind;
+use crate::principal::Principal;
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum_core::response::{IntoResponse, Response};
+use http::request::Parts;
+use serde::de::DeserializeOwned;
+
+impl IntoResponse for Denial {
+    fn into_response(self) -> Response {
+        Denial::into_response(self)
+    }
+}
+
+pub mod rejection {
+    //! Rejections of the rampgate extractors.
+
+    use super::*;
+
+    /// The handler asked for a principal on a route that `JwtLayer` does not cover.
+    /// A server-side mistake: answered with 500 and a message that says what to fix.
+    #[derive(Debug, Clone, Copy, Default)]
+    #[non_exhaustive]
+    pub struct MissingJwtLayer;
+
+    impl IntoResponse for MissingJwtLayer {
+        fn into_response(self) -> Response {
+            let body = r#"{"error":"server_error","reason":"jwt_layer_missing","description":"the route reads a Principal but JwtLayer is not applied to it"}"#;
+            let mut response = (http::StatusCode::INTERNAL_SERVER_ERROR, body).into_response();
+            response.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+    }
+
+    /// Why a [`Principal`] could not be extracted.
+    #[derive(Debug, Clone)]
+    #[non_exhaustive]
+    pub enum PrincipalRejection {
+        /// No token on a route where the layer lets anonymous requests through.
+        Unauthenticated(Denial),
+        /// `JwtLayer` is not applied to the route.
+        MissingJwtLayer(MissingJwtLayer),
+    }
+
+    impl IntoResponse for PrincipalRejection {
+        fn into_response(self) -> Response {
+            match self {
+                PrincipalRejection::Unauthenticated(d) => d.into_response(),
+                PrincipalRejection::MissingJwtLayer(m) => m.into_response(),
+            }
+        }
+    }
+
+    /// Why [`Claims<T>`](super::Claims) could not be extracted.
+    #[derive(Debug, Clone)]
+    #[non_exhaustive]
+    pub enum ClaimsRejection {
+        /// No principal (see [`PrincipalRejection`]).
+        Principal(PrincipalRejection),
+        /// The token's claims do not have the shape the handler asks for: 401
+        /// `invalid_token` with reason `claim_invalid`.
+        InvalidClaims(Denial),
+    }
+
+    impl IntoResponse for ClaimsRejection {
+        fn into_response(self) -> Response {
+            match self {
+                ClaimsRejection::Principal(p) => p.into_response(),
+                ClaimsRejection::InvalidClaims(d) => d.into_response(),
+            }
+        }
+    }
+}
+
+use rejection::{ClaimsRejection, MissingJwtLayer, PrincipalRejection};
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = PrincipalRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Ok(principal.clone());
+        }
+        match parts.extensions.get::<Anonymous>() {
+            Some(Anonymous(challenge)) => Err(PrincipalRejection::Unauthenticated(challenge.clone())),
+            None => Err(PrincipalRejection::MissingJwtLayer(MissingJwtLayer)),
+        }
+    }
+}
+
+/// `Option<Principal>`: `None` only when the request carried no token (on a route
+/// where the layer allows that). A malformed or invalid token never reaches the
+/// handler: the layer refuses it.
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Principal {
+    type Rejection = MissingJwtLayer;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Ok(Some(principal.clone()));
+        }
+        if parts.extensions.get::<Anonymous>().is_some() {
+            return Ok(None);
+        }
+        Err(MissingJwtLayer)
+    }
+}
+
+/// The verified token's claims, deserialised into the handler's own type.
+///
+/// ```
+/// use rampgate_core::axum::Claims;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Tenant { tenant_id: String }
+///
+/// async fn handler(Claims(tenant): Claims<Tenant>) -> String {
+///     tenant.tenant_id
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Claims<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Claims<T> {
+    type Rejection = ClaimsRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let principal = <Principal as FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+            .map_err(ClaimsRejection::Principal)?;
+        principal.claims_as::<T>().map(Claims).map_err(|_| {
+            let options = parts
+                .extensions
+                .get::<crate::DenialOptions>()
+                .cloned()
+                .unwrap_or_default();
+            ClaimsRejection::InvalidClaims(
+                options.deny(&ErrorKind::ClaimInvalid("the claims lack what this route needs").into()),
+            )
+        })
+    }
+}

@@ -1,0 +1,296 @@
+//! The one place a refusal becomes an HTTP answer.
+//!
+//! Every denial carries its status, the RFC 6750 `WWW-Authenticate: Bearer`
+//! challenge (no `error` attribute when the request had no token, §3.1), a stable
+//! reason code and a small JSON body. The body can be replaced (for example with
+//! RFC 9457 problem details) without losing the status or the challenge.
+
+use crate::error::{Error, ErrorKind};
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{HeaderValue, Response, StatusCode};
+use std::fmt;
+use std::sync::Arc;
+
+type RenderFn = dyn Fn(&Denial) -> (HeaderValue, Bytes) + Send + Sync;
+
+/// A replacement for the default JSON body of denials.
+///
+/// ```
+/// use rampgate_core::{DenialBody, DenialOptions, Error, ErrorKind};
+/// use http::HeaderValue;
+///
+/// let problem = DenialBody::new(|denial| {
+///     let body = format!(
+///         r#"{{"type":"about:blank","status":{},"title":"{}"}}"#,
+///         denial.status().as_u16(),
+///         denial.reason()
+///     );
+///     (HeaderValue::from_static("application/problem+json"), body.into())
+/// });
+/// let options = DenialOptions::default().body(problem);
+/// let response = options
+///     .deny(&Error::from(ErrorKind::TokenExpired))
+///     .into_response::<bytes::Bytes>();
+/// assert_eq!(response.status(), 401);
+/// assert_eq!(response.headers()["content-type"], "application/problem+json");
+/// assert!(response.headers().contains_key("www-authenticate"));
+/// ```
+#[derive(Clone)]
+pub struct DenialBody(Arc<RenderFn>);
+
+impl DenialBody {
+    /// A body made by `render`, which returns the content type and the bytes.
+    pub fn new(render: impl Fn(&Denial) -> (HeaderValue, Bytes) + Send + Sync + 'static) -> Self {
+        DenialBody(Arc::new(render))
+    }
+}
+
+impl fmt::Debug for DenialBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DenialBody(..)")
+    }
+}
+
+/// How denials are rendered: the challenge's realm and resource metadata URL, and
+/// an optional replacement body.
+#[derive(Debug, Clone, Default)]
+pub struct DenialOptions {
+    realm: Option<Arc<str>>,
+    resource_metadata: Option<Arc<str>>,
+    body: Option<DenialBody>,
+}
+
+impl DenialOptions {
+    /// Sets the `realm` of the challenge. Defaults to none.
+    pub fn realm(mut self, realm: impl AsRef<str>) -> Self {
+        self.realm = Some(Arc::from(sanitize(realm.as_ref()).as_str()));
+        self
+    }
+
+    /// Sets `resource_metadata` (RFC 9728 §5.1) on every challenge.
+    pub fn resource_metadata(mut self, url: impl AsRef<str>) -> Self {
+        self.resource_metadata = Some(Arc::from(sanitize(url.as_ref()).as_str()));
+        self
+    }
+
+    /// Replaces the default JSON body.
+    pub fn body(mut self, body: DenialBody) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// The denial for `error`, rendered with these options.
+    pub fn deny(&self, error: &Error) -> Denial {
+        let kind = error.kind();
+        let (reason, description) = match kind {
+            // Never tell a client about our key fetching or configuration.
+            ErrorKind::Jwks(_) | ErrorKind::Config(_) => {
+                ("keys_unavailable", "signing keys unavailable".to_owned())
+            }
+            _ => (kind.code(), sanitize(&kind.to_string())),
+        };
+        Denial {
+            status: StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::UNAUTHORIZED),
+            error: kind.bearer_error(),
+            reason,
+            description,
+            options: self.clone(),
+        }
+    }
+}
+
+/// A refusal, ready to be answered over HTTP.
+#[derive(Debug, Clone)]
+pub struct Denial {
+    status: StatusCode,
+    error: Option<&'static str>,
+    reason: &'static str,
+    description: String,
+    options: DenialOptions,
+}
+
+impl Denial {
+    /// The HTTP status: 401, or 400 for a malformed request.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The RFC 6750 error code (`invalid_token`, `invalid_request`), or `None`
+    /// when the request carried no token.
+    pub fn error(&self) -> Option<&'static str> {
+        self.error
+    }
+
+    /// The stable reason code (`token_expired`, ...).
+    pub fn reason(&self) -> &'static str {
+        self.reason
+    }
+
+    /// A human-readable description, safe to show to the client.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The `WWW-Authenticate` value: `Bearer realm="..", error="..",
+    /// error_description="..", resource_metadata=".."`, each parameter at most once.
+    pub fn www_authenticate(&self) -> HeaderValue {
+        let mut params: Vec<String> = Vec::with_capacity(4);
+        if let Some(realm) = &self.options.realm {
+            params.push(format!("realm=\"{realm}\""));
+        }
+        if let Some(error) = self.error {
+            params.push(format!("error=\"{error}\""));
+            params.push(format!("error_description=\"{}\"", self.description));
+        }
+        if let Some(url) = &self.options.resource_metadata {
+            params.push(format!("resource_metadata=\"{url}\""));
+        }
+        let value = if params.is_empty() {
+            "Bearer".to_owned()
+        } else {
+            format!("Bearer {}", params.join(", "))
+        };
+        // Every part was sanitised to visible ASCII, so this cannot fail.
+        HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+    }
+
+    /// The default body: `{"error":..,"reason":..,"description":..}`.
+    pub fn json_body(&self) -> Bytes {
+        let body = serde_json::json!({
+            "error": self.error.unwrap_or("unauthorized"),
+            "reason": self.reason,
+            "description": self.description,
+        });
+        Bytes::from(body.to_string())
+    }
+
+    /// The HTTP response, with any body type that can be made from [`Bytes`].
+    pub fn into_response<B: From<Bytes>>(self) -> Response<B> {
+        let (content_type, body) = match &self.options.body {
+            Some(render) => (render.0)(&self),
+            None => (HeaderValue::from_static("application/json"), self.json_body()),
+        };
+        let mut response = Response::new(B::from(body));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(WWW_AUTHENTICATE, self.www_authenticate());
+        headers.insert(CONTENT_TYPE, content_type);
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
+/// Marker the layer leaves on a request that had no token, on a route where a
+/// token is optional. Carries the challenge to answer with when a handler
+/// requires a principal after all.
+#[derive(Debug, Clone)]
+pub struct Anonymous(pub Denial);
+
+/// Keeps only the characters RFC 6750 §3 allows in a quoted challenge value
+/// (%x20-21 / %x23-5B / %x5D-7E): no `"`, no `\`, no control or non-ASCII bytes.
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e' => c,
+            _ => '?',
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn challenge(err: ErrorKind, options: &DenialOptions) -> String {
+        let d = options.deny(&err.into());
+        d.www_authenticate().to_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn missing_token_has_no_error_attribute() {
+        // conformance: 6750-8
+        let o = DenialOptions::default().realm("api");
+        assert_eq!(challenge(ErrorKind::TokenMissing, &o), r#"Bearer realm="api""#);
+        assert_eq!(challenge(ErrorKind::TokenMissing, &DenialOptions::default()), "Bearer");
+    }
+
+    #[test]
+    fn invalid_token_challenge() {
+        // conformance: 6750-9
+        let o = DenialOptions::default().realm("api").resource_metadata("https://api.example/.well-known/oauth-protected-resource");
+        assert_eq!(
+            challenge(ErrorKind::TokenExpired, &o),
+            r#"Bearer realm="api", error="invalid_token", error_description="token expired", resource_metadata="https://api.example/.well-known/oauth-protected-resource""#
+        );
+    }
+
+    #[test]
+    fn malformed_request_is_400_invalid_request() {
+        let d = DenialOptions::default().deny(&ErrorKind::RequestMalformed("two Authorization headers").into());
+        assert_eq!(d.status(), 400);
+        assert_eq!(d.error(), Some("invalid_request"));
+        let r: Response<Bytes> = d.into_response();
+        assert_eq!(r.status(), 400);
+        assert_eq!(r.headers()[CACHE_CONTROL], "no-store");
+    }
+
+    #[test]
+    fn every_request_reason_renders_a_valid_challenge() {
+        // conformance: 6750-7, 9068-7
+        let kinds = [
+            ErrorKind::TokenMissing,
+            ErrorKind::RequestMalformed("x"),
+            ErrorKind::TokenTooLarge { max: 8192 },
+            ErrorKind::TokenMalformed("header is not valid JSON"),
+            ErrorKind::AlgNotAllowed("unknown algorithm"),
+            ErrorKind::KidUnknown,
+            ErrorKind::KidMissing,
+            ErrorKind::SignatureInvalid,
+            ErrorKind::TokenExpired,
+            ErrorKind::TokenNotYetValid,
+            ErrorKind::TokenIssuedInFuture,
+            ErrorKind::IssuerUnknown,
+            ErrorKind::AudienceMismatch,
+            ErrorKind::ClaimMissing("exp"),
+            ErrorKind::ClaimInvalid("exp"),
+            ErrorKind::TypMismatch,
+            ErrorKind::CritUnsupported,
+            ErrorKind::NestedTokenUnsupported,
+            ErrorKind::KeysUnavailable,
+        ];
+        let codes: Vec<&str> = kinds.iter().map(ErrorKind::code).collect();
+        assert_eq!(codes, ErrorKind::REQUEST_CODES);
+        for kind in kinds {
+            let d = DenialOptions::default().realm("r").deny(&kind.clone().into());
+            let header = d.www_authenticate().to_str().unwrap().to_owned();
+            assert!(header.starts_with("Bearer"));
+            for param in ["realm=", "error=", "error_description="] {
+                assert!(header.matches(param).count() <= 1, "{header}");
+            }
+            let inner = header.trim_start_matches("Bearer ");
+            assert!(!inner.contains('\\'));
+            assert_eq!(inner.matches('"').count() % 2, 0);
+            let expected_status = if matches!(kind, ErrorKind::RequestMalformed(_)) { 400 } else { 401 };
+            assert_eq!(d.status(), expected_status);
+            if !matches!(kind, ErrorKind::TokenMissing | ErrorKind::RequestMalformed(_)) {
+                assert_eq!(d.error(), Some("invalid_token"), "{kind:?}");
+            }
+            let body: serde_json::Value = serde_json::from_slice(&d.json_body()).unwrap();
+            assert_eq!(body["reason"], kind.code());
+        }
+    }
+
+    #[test]
+    fn internal_errors_are_not_described_to_clients() {
+        let d = DenialOptions::default().deny(&ErrorKind::Jwks("GET https://internal/jwks: HTTP 500".into()).into());
+        assert_eq!(d.reason(), "keys_unavailable");
+        assert!(!d.description().contains("internal"));
+    }
+
+    #[test]
+    fn quotes_and_backslashes_are_sanitised() {
+        let o = DenialOptions::default().realm("a\"b\\c\u{e9}");
+        assert_eq!(challenge(ErrorKind::TokenMissing, &o), r#"Bearer realm="a?b?c?""#);
+    }
+}

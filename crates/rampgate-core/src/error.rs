@@ -1,0 +1,211 @@
+//! One error type for every way a request can fail authentication.
+//!
+//! Each [`ErrorKind`] has a stable [`reason code`](ErrorKind::code) (for example
+//! `token_expired`) that appears in denial bodies and audit events, and maps to
+//! the RFC 6750 error it is reported as ([`ErrorKind::bearer_error`]).
+
+use std::fmt;
+
+/// A `Result` whose error is a rampgate [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a token, a request, a key set or a configuration was refused.
+///
+/// Small (one pointer) so that it is cheap to return on the hot path; the details
+/// live in [`ErrorKind`].
+///
+/// ```
+/// use rampgate_core::{Error, ErrorKind};
+///
+/// let err = Error::from(ErrorKind::TokenExpired);
+/// assert_eq!(err.kind().code(), "token_expired");
+/// assert_eq!(err.kind().bearer_error(), Some("invalid_token"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Error(Box<ErrorKind>);
+
+impl Error {
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.0
+    }
+
+    /// Consumes the error, returning its kind.
+    pub fn into_kind(self) -> ErrorKind {
+        *self.0
+    }
+
+    /// The stable reason code, shorthand for `self.kind().code()`.
+    pub fn code(&self) -> &'static str {
+        self.0.code()
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Error(Box::new(kind))
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Every distinct failure, each with a stable reason code.
+///
+/// The `Display` text says what is wrong and, where it helps, what to fix. It never
+/// contains the token. The request-side kinds (everything but [`ErrorKind::Config`]
+/// and [`ErrorKind::Jwks`]) are safe to show to the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request carried no access token.
+    #[error("no access token in the request")]
+    TokenMissing,
+    /// The request is malformed: for example two `Authorization` headers, or a
+    /// token sent by more than one method (RFC 6750 §2).
+    #[error("malformed request: {0}")]
+    RequestMalformed(&'static str),
+    /// The token is longer than the configured maximum.
+    #[error("token longer than the maximum of {max} bytes")]
+    TokenTooLarge {
+        /// The configured maximum, in bytes.
+        max: usize,
+    },
+    /// The token is not a well-formed compact JWS: dots, base64url, UTF-8, JSON.
+    #[error("malformed token: {0}")]
+    TokenMalformed(&'static str),
+    /// The header's `alg` is not allowed for this issuer or for the key.
+    #[error("algorithm not allowed: {0}")]
+    AlgNotAllowed(&'static str),
+    /// No key of the issuer has the token's `kid`.
+    #[error("no key with this kid")]
+    KidUnknown,
+    /// The token has no `kid` and the issuer has more than one key for its algorithm.
+    #[error("token has no kid and the issuer has several keys for its algorithm")]
+    KidMissing,
+    /// The signature does not verify.
+    #[error("signature does not verify")]
+    SignatureInvalid,
+    /// `exp` is in the past (beyond the leeway).
+    #[error("token expired")]
+    TokenExpired,
+    /// `nbf` is in the future (beyond the leeway).
+    #[error("token not valid yet (nbf)")]
+    TokenNotYetValid,
+    /// `iat` is in the future (beyond the leeway).
+    #[error("token issued in the future (iat)")]
+    TokenIssuedInFuture,
+    /// `iss` is absent or not a configured issuer.
+    #[error("issuer not trusted")]
+    IssuerUnknown,
+    /// `aud` is absent or names none of the configured audiences.
+    #[error("audience does not name this resource")]
+    AudienceMismatch,
+    /// A claim the policy requires is absent.
+    #[error("required claim missing: {0}")]
+    ClaimMissing(&'static str),
+    /// A claim has the wrong type (for example a date that is not a JSON number).
+    #[error("claim has the wrong type: {0}")]
+    ClaimInvalid(&'static str),
+    /// The header's `typ` is not one the policy accepts.
+    #[error("token type (typ) not accepted")]
+    TypMismatch,
+    /// The header's `crit` lists an extension this verifier does not understand.
+    #[error("critical header extension not supported")]
+    CritUnsupported,
+    /// The token is a nested JWT (`cty: JWT`), which is never accepted.
+    #[error("nested tokens (cty JWT) are not accepted")]
+    NestedTokenUnsupported,
+    /// The issuer's keys are not available: never fetched, or stale beyond `max_stale`.
+    #[error("signing keys unavailable")]
+    KeysUnavailable,
+    /// A JWKS or OIDC discovery document could not be fetched or used.
+    #[error("JWKS: {0}")]
+    Jwks(String),
+    /// The configuration is invalid; the message says what to fix.
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+impl ErrorKind {
+    /// Every reason code a request can be denied with, for documentation and metrics.
+    pub const REQUEST_CODES: &'static [&'static str] = &[
+        "token_missing",
+        "request_malformed",
+        "token_too_large",
+        "token_malformed",
+        "alg_not_allowed",
+        "kid_unknown",
+        "kid_missing",
+        "signature_invalid",
+        "token_expired",
+        "token_not_yet_valid",
+        "token_issued_in_future",
+        "issuer_unknown",
+        "audience_mismatch",
+        "claim_missing",
+        "claim_invalid",
+        "typ_mismatch",
+        "crit_unsupported",
+        "nested_token_unsupported",
+        "keys_unavailable",
+    ];
+
+    /// The stable, machine-readable reason code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ErrorKind::TokenMissing => "token_missing",
+            ErrorKind::RequestMalformed(_) => "request_malformed",
+            ErrorKind::TokenTooLarge { .. } => "token_too_large",
+            ErrorKind::TokenMalformed(_) => "token_malformed",
+            ErrorKind::AlgNotAllowed(_) => "alg_not_allowed",
+            ErrorKind::KidUnknown => "kid_unknown",
+            ErrorKind::KidMissing => "kid_missing",
+            ErrorKind::SignatureInvalid => "signature_invalid",
+            ErrorKind::TokenExpired => "token_expired",
+            ErrorKind::TokenNotYetValid => "token_not_yet_valid",
+            ErrorKind::TokenIssuedInFuture => "token_issued_in_future",
+            ErrorKind::IssuerUnknown => "issuer_unknown",
+            ErrorKind::AudienceMismatch => "audience_mismatch",
+            ErrorKind::ClaimMissing(_) => "claim_missing",
+            ErrorKind::ClaimInvalid(_) => "claim_invalid",
+            ErrorKind::TypMismatch => "typ_mismatch",
+            ErrorKind::CritUnsupported => "crit_unsupported",
+            ErrorKind::NestedTokenUnsupported => "nested_token_unsupported",
+            ErrorKind::KeysUnavailable => "keys_unavailable",
+            ErrorKind::Jwks(_) => "jwks_error",
+            ErrorKind::Config(_) => "config_invalid",
+        }
+    }
+
+    /// The RFC 6750 §3.1 error code this failure is reported as, or `None` when the
+    /// request simply carried no token (RFC 6750 §3.1: no `error` attribute then).
+    pub fn bearer_error(&self) -> Option<&'static str> {
+        match self {
+            ErrorKind::TokenMissing => None,
+            ErrorKind::RequestMalformed(_) => Some("invalid_request"),
+            _ => Some("invalid_token"),
+        }
+    }
+
+    /// The HTTP status a denial for this failure carries: 400 for a malformed
+    /// request, 503 for keys that cannot be had is *not* used (RFC 9068 §4 reports
+    /// every validation failure as `invalid_token`), so everything else is 401.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            ErrorKind::RequestMalformed(_) => 400,
+            _ => 401,
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! Remote key sets: fetching a JWKS (directly or through OIDC discovery), the
+//! background poller, and the single-flight refresh for unknown `kid`s.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::key::KeySet;
+use crate::verifier::{IssuerState, JwksOptions, KeySource, KeyStats, Snapshot, Verifier};
+use rand::Rng as _;
+use reqwest::Url;
+use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant, SystemTime};
+
+enum Target {
+    Jwks(Url),
+    Discovery { issuer: String, url: Url },
+}
+
+pub(crate) struct Remote {
+    client: reqwest::Client,
+    target: Target,
+    options: JwksOptions,
+    /// The `jwks_uri` found by discovery.
+    discovered: Mutex<Option<Url>>,
+    /// Held while a fetch is under way: one fetch at a time per issuer.
+    refresh_lock: tokio::sync::Mutex<()>,
+    last_attempt: Mutex<Option<Instant>>,
+    refreshes: AtomicU64,
+    failures: AtomicU64,
+    last_success: Mutex<Option<SystemTime>>,
+    last_error: Mutex<Option<String>>,
+}
+
+/// `https`, or `http` to a loopback host (a local identity provider, tests).
+fn checked_url(url: &str, what: &str) -> Result<Url> {
+    let parsed = Url::parse(url).map_err(|e| config(format!("{what} {url:?} is not a URL: {e}")))?;
+    let host = parsed.host_str().unwrap_or("");
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if loopback => Ok(parsed),
+        "http" => Err(config(format!(
+            "{what} {url:?} must use https (plain http is allowed only for loopback hosts)"
+        ))),
+        other => Err(config(format!("{what} {url:?} has unsupported scheme {other:?}"))),
+    }
+}
+
+fn config(msg: String) -> Error {
+    ErrorKind::Config(msg).into()
+}
+
+fn jwks_err(msg: String) -> Error {
+    ErrorKind::Jwks(msg).into()
+}
+
+impl Remote {
+    pub(crate) fn new(issuer: &str, source: KeySource, options: JwksOptions) -> Result<Self> {
+        let target = match source {
+            KeySource::JwksUrl(url) => Target::Jwks(checked_url(&url, "JWKS URL")?),
+            KeySource::Discovery => {
+                let base = issuer.trim_end_matches('/');
+                let url = checked_url(
+                    &format!("{base}/.well-known/openid-configuration"),
+                    "issuer",
+                )?;
+                Target::Discovery {
+                    issuer: issuer.to_owned(),
+                    url,
+                }
+            }
+            KeySource::Static(_) | KeySource::JwksFile(_) => {
+                return Err(config("not a remote key source".into()));
+            }
+        };
+        if options.max_stale.is_zero() || options.request_timeout.is_zero() {
+            return Err(config("max_stale and request_timeout must be positive".into()));
+        }
+        if options.min_refresh > options.max_refresh {
+            return Err(config("min_refresh is larger than max_refresh".into()));
+        }
+        let client = reqwest::Client::builder()
+            .timeout(options.request_timeout)
+            .connect_timeout(options.request_timeout)
+            // A redirect could lead to plain http or to another host; refuse it.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("rampgate/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| config(format!("HTTP client: {e}")))?;
+        Ok(Remote {
+            client,
+            target,
+            options,
+            discovered: Mutex::new(None),
+            refresh_lock: tokio::sync::Mutex::new(()),
+            last_attempt: Mutex::new(None),
+            refreshes: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            last_success: Mutex::new(None),
+            last_error: Mutex::new(None),
+        })
+    }
+
+    pub(crate) fn stats(&self, kids: Vec<String>) -> KeyStats {
+        KeyStats {
+            refreshes: self.refreshes.load(Ordering::Relaxed),
+            failures: self.failures.load(Ordering::Relaxed),
+            last_success: *lock(&self.last_success),
+            last_error: lock(&self.last_error).clone(),
+            kids,
+        }
+    }
+
+    /// GETs `url`, refusing non-2xx answers and bodies over the limit. Returns the
+    /// body and the `Cache-Control: max-age`, if any.
+    async fn get(&self, url: &Url) -> Result<(Vec<u8>, Option<Duration>)> {
+        let mut response = self
+            .client
+            .get(url.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| jwks_err(format!("GET {url}: {}", describe(&e))))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(jwks_err(format!("GET {url}: HTTP {}", status.as_u16())));
+        }
+        let max = self.options.max_body_bytes;
+        if response.content_length().is_some_and(|len| len > max as u64) {
+            return Err(jwks_err(format!("GET {url}: body larger than {max} bytes")));
+        }
+        let max_age = response
+            .headers()
+            .get_all(reqwest::header::CACHE_CONTROL)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|directive| {
+                let (name, value) = directive.trim().split_once('=')?;
+                name.trim()
+                    .eq_ignore_ascii_case("max-age")
+                    .then(|| value.trim().trim_matches('"').parse::<u64>().ok())?
+            })
+            .next()
+            .map(Duration::from_secs);
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| jwks_err(format!("GET {url}: {}", describe(&e))))?
+        {
+            if body.len() + chunk.len() > max {
+                return Err(jwks_err(format!("GET {url}: body larger than {max} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((body, max_age))
+    }
+
+    async fn jwks_url(&self) -> Result<Url> {
+        let (issuer, url) = match &self.target {
+            Target::Jwks(url) => return Ok(url.clone()),
+            Target::Discovery { issuer, url } => (issuer, url),
+        };
+        if let Some(found) = lock(&self.discovered).clone() {
+            return Ok(found);
+        }
+        let (body, _) = self.get(url).await?;
+        let doc = match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(doc)) => doc,
+            _ => return Err(jwks_err(format!("{url}: discovery document is not a JSON object"))),
+        };
+        // OpenID Connect Discovery §4.3: the document's issuer must be identical.
+        if doc.get("issuer").and_then(Value::as_str) != Some(issuer.as_str()) {
+            return Err(jwks_err(format!(
+                "{url}: discovery document names another issuer than {issuer:?}"
+            )));
+        }
+        let jwks_uri = doc
+            .get("jwks_uri")
+            .and_then(Value::as_str)
+            .ok_or_else(|| jwks_err(format!("{url}: discovery document has no jwks_uri")))?;
+        let jwks_uri = checked_url(jwks_uri, "jwks_uri").map_err(|e| jwks_err(e.to_string()))?;
+        *lock(&self.discovered) = Some(jwks_uri.clone());
+        Ok(jwks_uri)
+    }
+
+    /// One fetch of the key set.
+    async fn fetch(&self, issuer: &str) -> Result<(KeySet, Option<Duration>)> {
+        let url = self.jwks_url().await?;
+        let result = async {
+            let (body, max_age) = self.get(&url).await?;
+            let (set, skipped) = KeySet::from_jwks_json(&body)?;
+            for s in &skipped {
+                tracing::warn!(issuer = %issuer, kid = ?s.kid, reason = %s.reason, "JWK skipped");
+            }
+            if set.is_empty() {
+                return Err(jwks_err(format!("{url}: no usable key in the JWKS")));
+            }
+            if set.has_symmetric() {
+                return Err(jwks_err(format!("{url}: symmetric keys in a JWKS")));
+            }
+            Ok((set, max_age))
+        }
+        .await;
+        if result.is_err() {
+            // The jwks_uri may have moved: discover it again next time.
+            *lock(&self.discovered) = None;
+        }
+        result
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "connection failed".into()
+    } else {
+        e.to_string()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A poisoned lock only means a panic elsewhere while holding plain data.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Fetches the issuer's keys and swaps them in. The caller holds `refresh_lock`.
+async fn refresh_locked(issuer: &IssuerState, remote: &Remote) -> Result<Option<Duration>> {
+    *lock(&remote.last_attempt) = Some(Instant::now());
+    match remote.fetch(&issuer.issuer).await {
+        Ok((set, max_age)) => {
+            let old = issuer.keys.load();
+            let old_kids = old.set.kids();
+            let new_kids = set.kids();
+            let added: Vec<&str> = new_kids.iter().filter(|k| !old_kids.contains(k)).copied().collect();
+            let removed: Vec<&str> = old_kids.iter().filter(|k| !new_kids.contains(k)).copied().collect();
+            if !added.is_empty() || !removed.is_empty() {
+                tracing::info!(issuer = %issuer.issuer, ?added, ?removed, kids = ?new_kids, "JWKS keys changed");
+            }
+            tracing::debug!(issuer = %issuer.issuer, kids = new_kids.len(), ?max_age, "JWKS refreshed");
+            issuer.keys.store(Arc::new(Snapshot {
+                set,
+                loaded_at: Some(Instant::now()),
+                loaded_wall: Some(SystemTime::now()),
+            }));
+            remote.refreshes.fetch_add(1, Ordering::Relaxed);
+            *lock(&remote.last_success) = Some(SystemTime::now());
+            *lock(&remote.last_error) = None;
+            Ok(max_age)
+        }
+        Err(e) => {
+            remote.failures.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(issuer = %issuer.issuer, error = %e, "JWKS refresh failed; keeping the last good keys");
+            *lock(&remote.last_error) = Some(e.to_string());
+            Err(e)
+        }
+    }
+}
+
+fn in_cooldown(remote: &Remote) -> bool {
+    lock(&remote.last_attempt).is_some_and(|at| at.elapsed() < remote.options.unknown_kid_cooldown)
+}
+
+/// The refresh for a token whose `kid` is unknown: single-flight, and at most one
+/// fetch per cooldown. Returns whether a fetch was made (by this call or by one it
+/// waited for), so the token is worth checking again.
+pub(crate) async fn refresh_for_unknown_kid(issuer: &IssuerState) -> bool {
+    let Some(remote) = &issuer.remote else {
+        return false;
+    };
+    let waited_since = Instant::now();
+    if in_cooldown(remote) && remote.refresh_lock.try_lock().is_ok() {
+        return false;
+    }
+    let _guard = remote.refresh_lock.lock().await;
+    if in_cooldown(remote) {
+        // Someone fetched while we waited: worth one more look, without a fetch.
+        return lock(&remote.last_attempt).is_some_and(|at| at >= waited_since);
+    }
+    tracing::debug!(issuer = %issuer.issuer, "unknown kid: refreshing JWKS");
+    refresh_locked(issuer, remote).await.is_ok()
+}
+
+/// Makes the first fetch of every remote key set and starts their pollers.
+pub(crate) async fn start(verifier: &Verifier) {
+    let inner = &verifier.inner;
+    let mut first = Vec::new();
+    for issuer in &inner.issuers {
+        if let Some(remote) = &issuer.remote {
+            first.push(async move {
+                let _guard = remote.refresh_lock.lock().await;
+                refresh_locked(issuer, remote).await
+            });
+        }
+    }
+    let results = futures_join_all(first).await;
+    let mut handles = Vec::new();
+    let mut results = results.into_iter();
+    for (idx, issuer) in inner.issuers.iter().enumerate() {
+        let Some(remote) = &issuer.remote else { continue };
+        let first = results.next().unwrap_or(Ok(None));
+        let delay = next_delay(&remote.options, &first, 0);
+        let weak = Arc::downgrade(inner);
+        let failures = u32::from(first.is_err());
+        handles.push(tokio::spawn(poll(weak, idx, delay, failures)).abort_handle());
+    }
+    lock(&inner.pollers).extend(handles);
+}
+
+async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut out = Vec::with_capacity(futures.len());
+    // Issuers are few; sequential first fetches keep the dependency list short.
+    for f in futures {
+        out.push(f.await);
+    }
+    out
+}
+
+/// When to fetch again: `max-age` clamped to the bounds (or the default), or an
+/// exponential backoff after failures; both with up to 10% jitter so that a fleet
+/// of services does not fetch in lockstep.
+fn next_delay(options: &JwksOptions, last: &Result<Option<Duration>>, failures: u32) -> Duration {
+    let base = match last {
+        Ok(max_age) => max_age
+            .unwrap_or(options.default_refresh)
+            .clamp(options.min_refresh, options.max_refresh),
+        Err(_) => {
+            let exp = failures.saturating_sub(1).min(20);
+            options
+                .backoff_initial
+                .saturating_mul(1u32 << exp)
+                .min(options.backoff_max)
+        }
+    };
+    let jitter = rand::thread_rng().gen_range(0.0..0.1);
+    base.mul_f64(1.0 - jitter)
+}
+
+async fn poll(weak: Weak<crate::verifier::VerifierInner>, idx: usize, mut delay: Duration, mut failures: u32) {
+    loop {
+        tokio::time::sleep(delay).await;
+        let Some(inner) = weak.upgrade() else { return };
+        let issuer = &inner.issuers[idx];
+        let Some(remote) = &issuer.remote else { return };
+        let result = {
+            let _guard = remote.refresh_lock.lock().await;
+            refresh_locked(issuer, remote).await
+        };
+        failures = if result.is_ok() { 0 } else { failures.saturating_add(1) };
+        delay = next_delay(&remote.options, &result, failures);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_be_https_unless_loopback() {
+        assert!(checked_url("https://idp.example/jwks", "x").is_ok());
+        assert!(checked_url("http://127.0.0.1:8080/jwks", "x").is_ok());
+        assert!(checked_url("http://127.5.0.1/jwks", "x").is_ok());
+        assert!(checked_url("http://localhost/jwks", "x").is_ok());
+        assert!(checked_url("http://[::1]:99/jwks", "x").is_ok());
+        for bad in ["http://idp.example/jwks", "http://10.0.0.1/jwks", "ftp://idp.example/", "nope"] {
+            assert_eq!(checked_url(bad, "x").unwrap_err().code(), "config_invalid", "{bad}");
+        }
+    }
+
+    #[test]
+    fn refresh_period_is_clamped_and_backs_off() {
+        let o = JwksOptions::default();
+        let within = |d: Duration, base: u64| {
+            d <= Duration::from_secs(base) && d >= Duration::from_secs(base).mul_f64(0.9)
+        };
+        assert!(within(next_delay(&o, &Ok(None), 0), 300));
+        assert!(within(next_delay(&o, &Ok(Some(Duration::from_secs(5))), 0), 60));
+        assert!(within(next_delay(&o, &Ok(Some(Duration::from_secs(10_000_000))), 0), 86_400));
+        let err: Result<Option<Duration>> = Err(ErrorKind::KeysUnavailable.into());
+        assert!(within(next_delay(&o, &err, 1), 1));
+        assert!(within(next_delay(&o, &err, 4), 8));
+        assert!(within(next_delay(&o, &err, 30), 300));
+    }
+}

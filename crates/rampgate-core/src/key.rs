@@ -1,0 +1,564 @@
+//! Verification keys, each bound to exactly one algorithm, and the key set of an issuer.
+//!
+//! A key is decoded and checked once, when its set is loaded: RSA keys shorter than
+//! 2048 bits, EC points of the wrong length or off their curve, keys meant for
+//! encryption and keys of unknown types are skipped with a reason, and the rest of
+//! the set keeps working (RFC 7517 §5).
+
+use crate::error::{ErrorKind, Result};
+use crate::json::parse_strict;
+use crate::token::{alg_name, parse_alg};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// One verification key, bound to the one algorithm it may verify.
+///
+/// The algorithm comes from the JWK's `alg` member or, when absent, from its key
+/// type and curve (`RSA` → RS256, `EC` P-256 → ES256, P-384 → ES384, `OKP`
+/// Ed25519 → EdDSA). A token can never choose another algorithm for this key.
+#[derive(Clone)]
+pub struct Key {
+    kid: Option<String>,
+    alg: Algorithm,
+    decoding: DecodingKey,
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("alg", &alg_name(self.alg))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Key {
+    /// The key id, if the key has one.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The JOSE name of the one algorithm this key verifies (`"ES256"`, ...).
+    pub fn alg(&self) -> &'static str {
+        alg_name(self.alg)
+    }
+
+    pub(crate) fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// Parses one public JWK (RFC 7517). Private members, if present, are ignored.
+    ///
+    /// Symmetric (`oct`) keys are refused here: use [`Key::hmac`] to trust a shared
+    /// secret explicitly.
+    ///
+    /// ```
+    /// use rampgate_core::Key;
+    ///
+    /// let jwk = r#"{"kty":"OKP","crv":"Ed25519","kid":"ed1",
+    ///               "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+    /// let key = Key::from_jwk_json(jwk).unwrap();
+    /// assert_eq!(key.alg(), "EdDSA");
+    /// assert_eq!(key.kid(), Some("ed1"));
+    /// ```
+    pub fn from_jwk_json(jwk: &str) -> Result<Key> {
+        match parse_strict(jwk.as_bytes()) {
+            Ok(Value::Object(map)) => Key::from_jwk_map(&map).map_err(config),
+            _ => Err(config("a JWK must be a JSON object".into())),
+        }
+    }
+
+    pub(crate) fn from_jwk_map(jwk: &Map<String, Value>) -> Result<Key, String> {
+        let kty = str_member(jwk, "kty")?.ok_or("missing kty")?;
+        if let Some(usage) = str_member(jwk, "use")? {
+            if usage != "sig" {
+                return Err(format!("use is {usage:?}, not \"sig\""));
+            }
+        }
+        if let Some(ops) = jwk.get("key_ops") {
+            let ops = ops.as_array().ok_or("key_ops is not an array")?;
+            if !ops.iter().any(|op| op.as_str() == Some("verify")) {
+                return Err("key_ops does not include \"verify\"".into());
+            }
+        }
+        let kid = str_member(jwk, "kid")?.map(str::to_owned);
+        let declared = match str_member(jwk, "alg")? {
+            Some(alg) => Some(parse_alg(alg).map_err(|_| format!("unsupported alg {alg:?}"))?),
+            None => None,
+        };
+
+        let (alg, decoding) = match kty {
+            "RSA" => {
+                let n = b64_member(jwk, "n")?;
+                let e = b64_member(jwk, "e")?;
+                rsa_key(&n, &e, declared)?
+            }
+            "EC" => {
+                let crv = str_member(jwk, "crv")?.ok_or("missing crv")?;
+                let (alg, len) = match crv {
+                    "P-256" => (Algorithm::ES256, 32),
+                    "P-384" => (Algorithm::ES384, 48),
+                    other => return Err(format!("unsupported curve {other:?}")),
+                };
+                if declared.is_some_and(|d| d != alg) {
+                    return Err(format!("alg does not fit curve {crv}"));
+                }
+                let x = b64_member(jwk, "x")?;
+                let y = b64_member(jwk, "y")?;
+                if x.len() != len || y.len() != len {
+                    return Err(format!("x and y must be {len} bytes for {crv}"));
+                }
+                let mut point = Vec::with_capacity(1 + 2 * len);
+                point.push(4);
+                point.extend_from_slice(&x);
+                point.extend_from_slice(&y);
+                (alg, DecodingKey::from_ec_der(&point))
+            }
+            "OKP" => {
+                let crv = str_member(jwk, "crv")?.ok_or("missing crv")?;
+                if crv != "Ed25519" {
+                    return Err(format!("unsupported curve {crv:?}"));
+                }
+                if declared.is_some_and(|d| d != Algorithm::EdDSA) {
+                    return Err("alg does not fit an Ed25519 key".into());
+                }
+                let x = b64_member(jwk, "x")?;
+                if x.len() != 32 {
+                    return Err("x must be 32 bytes for Ed25519".into());
+                }
+                (Algorithm::EdDSA, DecodingKey::from_ed_der(&x))
+            }
+            "oct" => return Err("symmetric keys are never taken from a JWK set".into()),
+            other => return Err(format!("unsupported kty {other:?}")),
+        };
+        Key::checked(kid, alg, decoding)
+    }
+
+    /// A key from a PEM-encoded public key (`PUBLIC KEY` or `RSA PUBLIC KEY`),
+    /// bound to `alg` (for example `"RS256"`).
+    pub fn from_pem(pem: &[u8], alg: &str, kid: Option<&str>) -> Result<Key> {
+        let alg = parse_alg(alg).map_err(|e| config(e.to_string()))?;
+        let kid = kid.map(str::to_owned);
+        let decoding = match alg {
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512 => {
+                let key = DecodingKey::from_rsa_pem(pem)
+                    .map_err(|e| config(format!("not an RSA public key PEM: {e}")))?;
+                let der = key.try_get_as_bytes().map_err(|e| config(e.to_string()))?;
+                let (n, e) = (DEFAULT_PROVIDER.key_utils.rsa_pub_components_from_public_key)(der)
+                    .map_err(|e| config(format!("not an RSA public key: {e}")))?;
+                return rsa_key(&n, &e, Some(alg))
+                    .and_then(|(alg, decoding)| Key::checked(kid, alg, decoding))
+                    .map_err(config);
+            }
+            Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem)
+                .map_err(|e| config(format!("not an EC public key PEM: {e}")))?,
+            Algorithm::EdDSA => DecodingKey::from_ed_pem(pem)
+                .map_err(|e| config(format!("not an Ed25519 public key PEM: {e}")))?,
+            _ => return Err(config("use Key::hmac for a shared secret".into())),
+        };
+        Key::checked(kid, alg, decoding).map_err(config)
+    }
+
+    /// A shared HMAC secret, bound to `alg` (`"HS256"`, `"HS384"` or `"HS512"`).
+    ///
+    /// **Warning:** anyone holding the secret can mint tokens. Prefer asymmetric keys;
+    /// use this only when the issuer and this service are one trust domain. An issuer
+    /// trusted with an HMAC key is never also trusted with public keys, so a public
+    /// key can never be used as an HMAC secret (RFC 8725 §3.1).
+    ///
+    /// The secret must be at least as long as the hash (RFC 7518 §3.2): 32 bytes for
+    /// HS256, 48 for HS384, 64 for HS512.
+    pub fn hmac(secret: &[u8], alg: &str, kid: Option<&str>) -> Result<Key> {
+        let alg = parse_alg(alg).map_err(|e| config(e.to_string()))?;
+        let min = match alg {
+            Algorithm::HS256 => 32,
+            Algorithm::HS384 => 48,
+            Algorithm::HS512 => 64,
+            _ => return Err(config("Key::hmac takes HS256, HS384 or HS512".into())),
+        };
+        if secret.len() < min {
+            return Err(config(format!(
+                "an {} secret must be at least {min} bytes, got {}",
+                alg_name(alg),
+                secret.len()
+            )));
+        }
+        Key::checked(kid.map(str::to_owned), alg, DecodingKey::from_secret(secret)).map_err(config)
+    }
+
+    pub(crate) fn is_symmetric(&self) -> bool {
+        matches!(
+            self.alg,
+            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+        )
+    }
+
+    /// Builds the verifier once so that a key the crypto backend refuses (an EC point
+    /// off its curve, say) is skipped at load time rather than failing per request.
+    fn checked(kid: Option<String>, alg: Algorithm, decoding: DecodingKey) -> Result<Key, String> {
+        (DEFAULT_PROVIDER.verifier_factory)(&alg, &decoding)
+            .map_err(|e| format!("key rejected by the crypto backend: {e}"))?;
+        Ok(Key { kid, alg, decoding })
+    }
+
+    /// Verifies `signature` over `message` with this key's one algorithm.
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        match (DEFAULT_PROVIDER.verifier_factory)(&self.alg, &self.decoding) {
+            Ok(verifier) => verifier.verify(message, &signature.to_vec()).is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+fn rsa_key(n: &[u8], e: &[u8], declared: Option<Algorithm>) -> Result<(Algorithm, DecodingKey), String> {
+    let alg = declared.unwrap_or(Algorithm::RS256);
+    if !matches!(
+        alg,
+        Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512
+    ) {
+        return Err("alg does not fit an RSA key".into());
+    }
+    let significant = n.iter().skip_while(|b| **b == 0).count();
+    // RFC 7518 §3.3: RSA keys of 2048 bits or more.
+    if significant < 256 {
+        return Err(format!(
+            "RSA modulus of {} bits; at least 2048 required",
+            significant * 8
+        ));
+    }
+    Ok((alg, DecodingKey::from_rsa_raw_components(n, e)))
+}
+
+fn str_member<'a>(jwk: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, String> {
+    match jwk.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(format!("{name} is not a string")),
+    }
+}
+
+fn b64_member(jwk: &Map<String, Value>, name: &str) -> Result<Vec<u8>, String> {
+    let s = str_member(jwk, name)?.ok_or_else(|| format!("missing {name}"))?;
+    URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| format!("{name} is not strict base64url"))
+}
+
+fn config(msg: String) -> crate::Error {
+    ErrorKind::Config(msg).into()
+}
+
+/// A JWK that was left out of a key set, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedKey {
+    /// The JWK's `kid`, if it had a readable one.
+    pub kid: Option<String>,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+/// The keys of one issuer, decoded once when loaded and looked up by `kid`.
+///
+/// ```
+/// use rampgate_core::KeySet;
+///
+/// let jwks = r#"{"keys":[
+///   {"kty":"OKP","crv":"Ed25519","kid":"a","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+///   {"kty":"RSA","kid":"weak","n":"AQAB","e":"AQAB"}
+/// ]}"#;
+/// let (set, skipped) = KeySet::from_jwks_json(jwks.as_bytes()).unwrap();
+/// assert_eq!(set.kids(), vec!["a"]);
+/// assert_eq!(skipped[0].kid.as_deref(), Some("weak"));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct KeySet {
+    by_kid: HashMap<String, Arc<Key>>,
+    all: Vec<Arc<Key>>,
+}
+
+impl KeySet {
+    /// A key set holding `keys`. Keys sharing a `kid` are refused.
+    pub fn from_keys(keys: impl IntoIterator<Item = Key>) -> Result<KeySet> {
+        let mut set = KeySet::default();
+        for key in keys {
+            set.insert(key).map_err(config)?;
+        }
+        Ok(set)
+    }
+
+    fn insert(&mut self, key: Key) -> Result<(), String> {
+        let key = Arc::new(key);
+        if let Some(kid) = &key.kid {
+            if self.by_kid.insert(kid.clone(), key.clone()).is_some() {
+                return Err(format!("two keys share the kid {kid:?}"));
+            }
+        }
+        self.all.push(key);
+        Ok(())
+    }
+
+    /// Parses a JWK Set document (`{"keys":[...]}`).
+    ///
+    /// Entries that cannot be used (unknown `kty`, `use` other than `sig`, weak or
+    /// malformed keys, symmetric keys) are skipped and returned with their reason;
+    /// keys that share a `kid` are all skipped, since the token could not say which
+    /// one it means. The document itself must be a JSON object with a `keys` array.
+    pub fn from_jwks_json(bytes: &[u8]) -> Result<(KeySet, Vec<SkippedKey>)> {
+        let doc = match parse_strict(bytes) {
+            Ok(Value::Object(doc)) => doc,
+            Ok(_) => return Err(jwks("the JWKS is not a JSON object")),
+            Err(e) => return Err(jwks(&format!("the JWKS is not valid JSON: {e}"))),
+        };
+        let entries = match doc.get("keys") {
+            Some(Value::Array(entries)) => entries,
+            _ => return Err(jwks("the JWKS has no \"keys\" array")),
+        };
+        let mut skipped = Vec::new();
+        let mut keys: Vec<Key> = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let Value::Object(jwk) = entry else {
+                skipped.push(SkippedKey {
+                    kid: None,
+                    reason: "entry is not a JSON object".into(),
+                });
+                continue;
+            };
+            match Key::from_jwk_map(jwk) {
+                Ok(key) => keys.push(key),
+                Err(reason) => skipped.push(SkippedKey {
+                    kid: jwk.get("kid").and_then(Value::as_str).map(str::to_owned),
+                    reason,
+                }),
+            }
+        }
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for kid in keys.iter().filter_map(|k| k.kid.as_deref()) {
+            *counts.entry(kid).or_default() += 1;
+        }
+        let duplicated: Vec<String> = counts
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(kid, _)| kid.to_owned())
+            .collect();
+        let mut set = KeySet::default();
+        for key in keys {
+            if key.kid.as_ref().is_some_and(|k| duplicated.contains(k)) {
+                skipped.push(SkippedKey {
+                    kid: key.kid.clone(),
+                    reason: "several keys share this kid".into(),
+                });
+                continue;
+            }
+            // Cannot fail: duplicated kids were taken out above.
+            let _ = set.insert(key);
+        }
+        Ok((set, skipped))
+    }
+
+    /// The key ids in the set, sorted.
+    pub fn kids(&self) -> Vec<&str> {
+        let mut kids: Vec<&str> = self.by_kid.keys().map(String::as_str).collect();
+        kids.sort_unstable();
+        kids
+    }
+
+    /// How many keys the set holds.
+    pub fn len(&self) -> usize {
+        self.all.len()
+    }
+
+    /// Whether the set holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+
+    pub(crate) fn has_symmetric(&self) -> bool {
+        self.all.iter().any(|k| k.is_symmetric())
+    }
+
+    /// The distinct algorithms of the keys.
+    pub(crate) fn algorithms(&self) -> Vec<Algorithm> {
+        let mut algs: Vec<Algorithm> = Vec::new();
+        for key in &self.all {
+            if !algs.contains(&key.alg) {
+                algs.push(key.alg);
+            }
+        }
+        algs
+    }
+
+    pub(crate) fn has_asymmetric(&self) -> bool {
+        self.all.iter().any(|k| !k.is_symmetric())
+    }
+
+    /// Picks the one key a token may be verified with. With a `kid`, the key with
+    /// exactly that id (case-sensitive); without one, the only key of the token's
+    /// algorithm. Keys are never tried one after another.
+    pub(crate) fn select(&self, kid: Option<&str>, alg: Algorithm) -> Result<&Key> {
+        let key = match kid {
+            Some(kid) => self.by_kid.get(kid).ok_or(ErrorKind::KidUnknown)?,
+            None => {
+                let mut candidates = self.all.iter().filter(|k| k.alg == alg);
+                match (candidates.next(), candidates.next()) {
+                    (Some(only), None) => only,
+                    (Some(_), Some(_)) => return Err(ErrorKind::KidMissing.into()),
+                    (None, _) => return Err(ErrorKind::KidUnknown.into()),
+                }
+            }
+        };
+        if key.alg != alg {
+            return Err(ErrorKind::AlgNotAllowed("the key for this kid serves another algorithm").into());
+        }
+        Ok(key)
+    }
+}
+
+fn jwks(msg: &str) -> crate::Error {
+    ErrorKind::Jwks(msg.to_owned()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ED_X: &str = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+    // RFC 7520 §3.1 EC public key (P-521 there); this one is the P-256 key of RFC 7515 A.3.
+    const P256_X: &str = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
+    const P256_Y: &str = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
+
+    fn skip_reason(jwk: &str) -> String {
+        let doc = format!(r#"{{"keys":[{jwk}]}}"#);
+        let (set, skipped) = KeySet::from_jwks_json(doc.as_bytes()).unwrap();
+        assert!(set.is_empty(), "expected {jwk} to be skipped");
+        skipped[0].reason.clone()
+    }
+
+    #[test]
+    fn ec_key_is_bound_to_its_curve() {
+        let jwk = format!(r#"{{"kty":"EC","crv":"P-256","kid":"e","x":"{P256_X}","y":"{P256_Y}"}}"#);
+        let key = Key::from_jwk_json(&jwk).unwrap();
+        assert_eq!(key.alg(), "ES256");
+        // conformance: JWK-5 (crv must fit alg)
+        let jwk = format!(r#"{{"kty":"EC","crv":"P-256","alg":"ES384","x":"{P256_X}","y":"{P256_Y}"}}"#);
+        assert!(skip_reason(&jwk).contains("does not fit"));
+    }
+
+    #[test]
+    fn short_ec_coordinates_are_skipped() {
+        // conformance: JWK-4
+        let short = URL_SAFE_NO_PAD.encode([1u8; 31]);
+        let jwk = format!(r#"{{"kty":"EC","crv":"P-256","x":"{short}","y":"{P256_Y}"}}"#);
+        assert!(skip_reason(&jwk).contains("32 bytes"));
+    }
+
+    #[test]
+    fn off_curve_point_is_skipped() {
+        // conformance: JWK-5
+        let jwk = format!(
+            r#"{{"kty":"EC","crv":"P-256","x":"{P256_X}","y":"{}"}}"#,
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE"
+        );
+        assert!(skip_reason(&jwk).contains("crypto backend"));
+    }
+
+    #[test]
+    fn okp_needs_crv_and_x() {
+        // conformance: JWK-6
+        assert!(skip_reason(&format!(r#"{{"kty":"OKP","x":"{ED_X}"}}"#)).contains("crv"));
+        assert!(skip_reason(r#"{"kty":"OKP","crv":"Ed25519"}"#).contains("missing x"));
+        assert!(skip_reason(&format!(r#"{{"kty":"OKP","crv":"Ed448","x":"{ED_X}"}}"#)).contains("curve"));
+    }
+
+    #[test]
+    fn encryption_keys_and_symmetric_keys_are_skipped() {
+        // conformance: JWK-7
+        let jwk = format!(r#"{{"kty":"OKP","crv":"Ed25519","use":"enc","x":"{ED_X}"}}"#);
+        assert!(skip_reason(&jwk).contains("use"));
+        let jwk = format!(r#"{{"kty":"OKP","crv":"Ed25519","key_ops":["encrypt"],"x":"{ED_X}"}}"#);
+        assert!(skip_reason(&jwk).contains("key_ops"));
+        assert!(skip_reason(r#"{"kty":"oct","k":"c2VjcmV0"}"#).contains("symmetric"));
+    }
+
+    #[test]
+    fn weak_rsa_key_is_skipped() {
+        // conformance: JWK-1
+        let n_1024 = URL_SAFE_NO_PAD.encode([0xc5u8; 128]);
+        let reason = skip_reason(&format!(r#"{{"kty":"RSA","n":"{n_1024}","e":"AQAB"}}"#));
+        assert!(reason.contains("2048"), "{reason}");
+    }
+
+    #[test]
+    fn bad_entry_does_not_spoil_the_set() {
+        // conformance: JWK-9
+        let doc = format!(
+            r#"{{"keys":[{{"kty":"bogus"}}, 7, {{"kty":"OKP","crv":"Ed25519","kid":"good","x":"{ED_X}","extra":true}}]}}"#
+        );
+        let (set, skipped) = KeySet::from_jwks_json(doc.as_bytes()).unwrap();
+        assert_eq!(set.kids(), vec!["good"]);
+        assert_eq!(skipped.len(), 2);
+    }
+
+    #[test]
+    fn duplicate_kids_are_all_skipped() {
+        let doc = format!(
+            r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"d","x":"{ED_X}"}},{{"kty":"OKP","crv":"Ed25519","kid":"d","x":"{ED_X}"}}]}}"#
+        );
+        let (set, skipped) = KeySet::from_jwks_json(doc.as_bytes()).unwrap();
+        assert!(set.is_empty());
+        assert_eq!(skipped.len(), 2);
+    }
+
+    #[test]
+    fn malformed_documents_are_errors() {
+        for doc in ["[]", "{}", r#"{"keys":{}}"#, "nope", r#"{"keys":[],"keys":[]}"#] {
+            let err = KeySet::from_jwks_json(doc.as_bytes()).unwrap_err();
+            assert_eq!(err.code(), "jwks_error", "{doc}");
+        }
+    }
+
+    #[test]
+    fn kid_lookup_is_exact_and_alg_bound() {
+        let jwk = format!(r#"{{"kty":"OKP","crv":"Ed25519","kid":"Key1","x":"{ED_X}"}}"#);
+        let set = KeySet::from_keys([Key::from_jwk_json(&jwk).unwrap()]).unwrap();
+        assert!(set.select(Some("Key1"), Algorithm::EdDSA).is_ok());
+        // conformance: JWK-8
+        assert_eq!(set.select(Some("key1"), Algorithm::EdDSA).unwrap_err().code(), "kid_unknown");
+        // conformance: JWT-3 (a key serves exactly one algorithm)
+        assert_eq!(set.select(Some("Key1"), Algorithm::ES256).unwrap_err().code(), "alg_not_allowed");
+        // Without kid, the only key of the algorithm is used.
+        assert!(set.select(None, Algorithm::EdDSA).is_ok());
+    }
+
+    #[test]
+    fn no_kid_with_two_keys_of_the_alg_is_ambiguous() {
+        let a = Key::from_jwk_json(&format!(r#"{{"kty":"OKP","crv":"Ed25519","kid":"a","x":"{ED_X}"}}"#)).unwrap();
+        let b = Key::from_jwk_json(&format!(r#"{{"kty":"OKP","crv":"Ed25519","kid":"b","x":"{ED_X}"}}"#)).unwrap();
+        let set = KeySet::from_keys([a, b]).unwrap();
+        assert_eq!(set.select(None, Algorithm::EdDSA).unwrap_err().code(), "kid_missing");
+    }
+
+    #[test]
+    fn hmac_secret_must_be_long_enough() {
+        // conformance: JWK-2
+        let err = Key::hmac(&[7u8; 16], "HS256", None).unwrap_err();
+        assert_eq!(err.code(), "config_invalid");
+        assert!(Key::hmac(&[7u8; 32], "HS256", None).is_ok());
+        assert!(Key::hmac(&[7u8; 32], "HS512", None).is_err());
+    }
+}

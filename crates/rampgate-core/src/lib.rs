@@ -1,0 +1,71 @@
+//! The framework-free core of rampgate: strict verification of signed JWT access
+//! tokens, key sets refreshed from JWKS, the verified [`Principal`], and the one
+//! place refusals become HTTP answers ([`Denial`]).
+//!
+//! Use it directly where there is no HTTP server, for example in a worker that
+//! verifies a token carried in a queue message:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use rampgate_core::{IssuerConfig, Key, KeySet, ValidationPolicy, Verifier};
+//!
+//! let key = Key::from_jwk_json(r#"{"kty":"OKP","crv":"Ed25519","kid":"k1",
+//!     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#).unwrap();
+//! let verifier = Verifier::builder()
+//!     .issuer(
+//!         IssuerConfig::new("https://issuer.example", ["orders-worker"])
+//!             .keys(KeySet::from_keys([key]).unwrap())
+//!             .policy(ValidationPolicy::rfc9068()),
+//!     )
+//!     .build()
+//!     .await
+//!     .unwrap();
+//!
+//! let token_from_message = "eyJhbGciOiJub25lIn0.e30.";
+//! let err = verifier.verify(token_from_message).await.unwrap_err();
+//! assert_eq!(err.code(), "token_malformed");
+//! # }
+//! ```
+//!
+//! Feature flags: `remote-jwks` (JWKS URLs and OIDC discovery, with reqwest and
+//! rustls), `axum` (extractors; depends on axum-core only).
+
+mod denial;
+mod error;
+mod json;
+mod key;
+mod policy;
+mod principal;
+mod token;
+mod verifier;
+
+#[cfg(feature = "axum")]
+pub mod axum;
+#[cfg(feature = "remote-jwks")]
+mod jwks;
+
+pub use denial::{Anonymous, Denial, DenialBody, DenialOptions};
+pub use error::{Error, ErrorKind, Result};
+pub use key::{Key, KeySet, SkippedKey};
+pub use policy::ValidationPolicy;
+pub use principal::{Principal, Scopes};
+pub use verifier::{IssuerConfig, JwksOptions, KeySource, KeyStats, Verifier, VerifierBuilder};
+
+/// Low-level JWS helpers for tests and tools (for example the public test vectors).
+#[doc(hidden)]
+pub mod jws {
+    use crate::{Error, ErrorKind, Key};
+
+    /// Verifies a compact JWS's signature with `key` (and nothing else: no claims).
+    /// Returns the decoded payload.
+    pub fn verify_signature(token: &str, key: &Key) -> Result<Vec<u8>, Error> {
+        let parsed = crate::token::parse_jws(token, usize::MAX)?;
+        if parsed.alg != key.algorithm() {
+            return Err(ErrorKind::AlgNotAllowed("the key serves another algorithm").into());
+        }
+        if !key.verify(parsed.signing_input, &parsed.signature) {
+            return Err(ErrorKind::SignatureInvalid.into());
+        }
+        Ok(parsed.payload)
+    }
+}

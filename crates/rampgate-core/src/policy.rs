@@ -1,0 +1,164 @@
+//! What a token must satisfy, with strict defaults.
+
+use crate::error::{ErrorKind, Result};
+use crate::token::parse_alg;
+use jsonwebtoken::Algorithm;
+use std::time::Duration;
+
+/// The validation rules for the tokens of one issuer.
+///
+/// The defaults are strict: only asymmetric algorithms, `iss`, `aud` and `exp`
+/// required, 60 s of leeway. Loosening a rule is always an explicit call.
+///
+/// ```
+/// use rampgate_core::ValidationPolicy;
+/// use std::time::Duration;
+///
+/// let policy = ValidationPolicy::default()
+///     .require_typ_at_jwt()
+///     .leeway(Duration::from_secs(30));
+/// assert_eq!(policy.leeway, Duration::from_secs(30));
+/// ```
+#[derive(Debug, Clone)]
+pub struct ValidationPolicy {
+    /// Algorithms a token may use. Each key is also bound to one algorithm, so a
+    /// token must match both.
+    ///
+    /// Defaults to RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA.
+    /// HS256/384/512 are added automatically for an issuer configured with an HMAC
+    /// secret, and never otherwise.
+    pub algorithms: Vec<&'static str>,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`.
+    ///
+    /// Defaults to 60 seconds. RFC 9068 §4 allows "a few minutes" at most; values
+    /// over 5 minutes are refused when the verifier is built.
+    pub leeway: Duration,
+    /// Accepted `typ` header values (compared case-insensitively), or `None` to
+    /// accept any `typ` or none.
+    ///
+    /// Defaults to `None`. [`ValidationPolicy::require_typ_at_jwt`] sets the
+    /// RFC 9068 values, which keeps ID tokens from passing as access tokens.
+    pub required_typ: Option<Vec<String>>,
+    /// Claims that must be present besides `iss`, `aud` and `exp` (always required).
+    ///
+    /// Defaults to none. [`ValidationPolicy::rfc9068`] requires `sub`, `client_id`,
+    /// `iat` and `jti`.
+    pub required_claims: Vec<String>,
+    /// Claims the principal's scopes are read from. Each is a dotted path into the
+    /// claims (`realm_access.roles`) holding a space-delimited string or an array of
+    /// strings.
+    ///
+    /// Defaults to `scope` and `scp`. Add `permissions` for Auth0 or
+    /// `realm_access.roles` for Keycloak with [`ValidationPolicy::scope_claim`].
+    pub scope_claims: Vec<String>,
+}
+
+impl Default for ValidationPolicy {
+    fn default() -> Self {
+        ValidationPolicy {
+            algorithms: vec![
+                "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
+            ],
+            leeway: Duration::from_secs(60),
+            required_typ: None,
+            required_claims: Vec::new(),
+            scope_claims: vec!["scope".into(), "scp".into()],
+        }
+    }
+}
+
+/// The most leeway a policy may have (RFC 9068 §4: "a few minutes").
+const MAX_LEEWAY: Duration = Duration::from_secs(300);
+
+impl ValidationPolicy {
+    /// The RFC 9068 profile: `typ` must be `at+jwt` or `application/at+jwt`, and
+    /// `sub`, `client_id`, `iat` and `jti` must be present.
+    pub fn rfc9068() -> Self {
+        ValidationPolicy::default()
+            .require_typ_at_jwt()
+            .require_claims(["sub", "client_id", "iat", "jti"])
+    }
+
+    /// Requires `typ` to be `at+jwt` or `application/at+jwt` (RFC 9068 §4).
+    pub fn require_typ_at_jwt(mut self) -> Self {
+        self.required_typ = Some(vec!["at+jwt".into(), "application/at+jwt".into()]);
+        self
+    }
+
+    /// Sets the leeway on `exp`, `nbf` and `iat`.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Restricts the algorithms (JOSE names such as `"ES256"`).
+    pub fn algorithms(mut self, algs: impl IntoIterator<Item = &'static str>) -> Self {
+        self.algorithms = algs.into_iter().collect();
+        self
+    }
+
+    /// Adds claims that must be present.
+    pub fn require_claims<I, S>(mut self, claims: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.required_claims.extend(claims.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds a claim path scopes are read from (`"permissions"`, `"realm_access.roles"`).
+    pub fn scope_claim(mut self, path: impl Into<String>) -> Self {
+        self.scope_claims.push(path.into());
+        self
+    }
+
+    /// Checks the policy and resolves algorithm names.
+    pub(crate) fn compile(&self) -> Result<CompiledPolicy> {
+        if self.leeway > MAX_LEEWAY {
+            return Err(ErrorKind::Config(format!(
+                "leeway of {}s is more than the 300s allowed",
+                self.leeway.as_secs()
+            ))
+            .into());
+        }
+        let mut algorithms = Vec::with_capacity(self.algorithms.len());
+        for name in &self.algorithms {
+            let alg = parse_alg(name)
+                .map_err(|_| ErrorKind::Config(format!("unknown algorithm {name:?} in policy")))?;
+            if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+                return Err(ErrorKind::Config(
+                    "HMAC algorithms are enabled by configuring the issuer with Key::hmac, not in the policy".into(),
+                )
+                .into());
+            }
+            algorithms.push(alg);
+        }
+        if algorithms.is_empty() {
+            return Err(ErrorKind::Config("the policy allows no algorithm".into()).into());
+        }
+        Ok(CompiledPolicy {
+            algorithms,
+            leeway: self.leeway.as_secs_f64(),
+            required_typ: self
+                .required_typ
+                .as_ref()
+                .map(|t| t.iter().map(|s| s.to_ascii_lowercase()).collect()),
+            required_claims: self.required_claims.clone(),
+            scope_claims: self
+                .scope_claims
+                .iter()
+                .map(|p| p.split('.').map(str::to_owned).collect())
+                .collect(),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledPolicy {
+    pub(crate) algorithms: Vec<Algorithm>,
+    pub(crate) leeway: f64,
+    pub(crate) required_typ: Option<Vec<String>>,
+    pub(crate) required_claims: Vec<String>,
+    pub(crate) scope_claims: Vec<Vec<String>>,
+}

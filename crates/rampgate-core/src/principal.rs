@@ -1,0 +1,292 @@
+//! Who a verified token speaks for.
+
+use crate::error::{ErrorKind, Result};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Arc;
+
+/// A set of scopes, normalised from every configured scope claim.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct Scopes(BTreeSet<String>);
+
+impl Scopes {
+    /// Whether the set holds `scope`.
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0.contains(scope)
+    }
+
+    /// Whether the set holds every one of `scopes`.
+    pub fn contains_all<'a>(&self, scopes: impl IntoIterator<Item = &'a str>) -> bool {
+        scopes.into_iter().all(|s| self.contains(s))
+    }
+
+    /// The scopes in sorted order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    /// How many scopes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<S: Into<String>> FromIterator<S> for Scopes {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        Scopes(iter.into_iter().map(Into::into).collect())
+    }
+}
+
+impl fmt::Display for Scopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for s in &self.0 {
+            if !first {
+                f.write_str(" ")?;
+            }
+            f.write_str(s)?;
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+/// The verified identity of a request: who (`sub`), through which client
+/// (`client_id` or `azp`), with which scopes and authentication strength, plus the
+/// full claims for typed extraction.
+///
+/// Cheap to clone (one reference count). The layer puts it in the request
+/// extensions; handlers read it with the axum extractor or from the extensions.
+#[derive(Clone)]
+pub struct Principal(Arc<Inner>);
+
+struct Inner {
+    iss: String,
+    sub: Option<String>,
+    client_id: Option<String>,
+    scopes: Scopes,
+    acr: Option<String>,
+    amr: Vec<String>,
+    auth_time: Option<i64>,
+    jti: Option<String>,
+    exp: i64,
+    claims: Map<String, Value>,
+}
+
+impl fmt::Debug for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Principal")
+            .field("iss", &self.0.iss)
+            .field("sub", &self.0.sub)
+            .field("client_id", &self.0.client_id)
+            .field("scopes", &self.0.scopes)
+            .field("acr", &self.0.acr)
+            .field("jti", &self.0.jti)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Principal {
+    /// Builds a principal from verified claims. `scope_claims` are the dotted
+    /// paths scopes are read from.
+    pub(crate) fn from_claims(claims: Map<String, Value>, scope_claims: &[Vec<String>]) -> Result<Self> {
+        let iss = opt_str(&claims, "iss")?.unwrap_or_default();
+        let sub = opt_str(&claims, "sub")?;
+        let client_id = match opt_str(&claims, "client_id")? {
+            Some(id) => Some(id),
+            None => opt_str(&claims, "azp")?,
+        };
+        let mut scopes = BTreeSet::new();
+        for path in scope_claims {
+            let mut value = claims.get(path[0].as_str());
+            for segment in &path[1..] {
+                value = value.and_then(|v| v.get(segment.as_str()));
+            }
+            match value {
+                None | Some(Value::Null) => {}
+                Some(Value::String(s)) => scopes.extend(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned)),
+                Some(Value::Array(items)) => {
+                    for item in items {
+                        let s = item.as_str().ok_or(ErrorKind::ClaimInvalid("scope claims hold strings"))?;
+                        scopes.extend(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned));
+                    }
+                }
+                Some(_) => return Err(ErrorKind::ClaimInvalid("scope claims hold a string or an array of strings").into()),
+            }
+        }
+        let amr = match claims.get("amr") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or(ErrorKind::ClaimInvalid("amr must be an array of strings"))?,
+            Some(_) => return Err(ErrorKind::ClaimInvalid("amr must be an array of strings").into()),
+        };
+        let auth_time = match claims.get("auth_time") {
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => Some(
+                n.as_f64()
+                    .filter(|f| f.is_finite())
+                    .ok_or(ErrorKind::ClaimInvalid("auth_time must be a NumericDate"))? as i64,
+            ),
+            Some(_) => return Err(ErrorKind::ClaimInvalid("auth_time must be a NumericDate").into()),
+        };
+        let exp = claims.get("exp").and_then(Value::as_f64).unwrap_or_default() as i64;
+        Ok(Principal(Arc::new(Inner {
+            iss,
+            sub,
+            client_id,
+            scopes: Scopes(scopes),
+            acr: opt_str(&claims, "acr")?,
+            amr,
+            auth_time,
+            jti: opt_str(&claims, "jti")?,
+            exp,
+            claims,
+        })))
+    }
+
+    /// The issuer (`iss`), exactly as configured.
+    pub fn iss(&self) -> &str {
+        &self.0.iss
+    }
+
+    /// The subject (`sub`): the end user, or the client for client-credentials tokens.
+    pub fn sub(&self) -> Option<&str> {
+        self.0.sub.as_deref()
+    }
+
+    /// The OAuth client the token was issued to (`client_id`, or `azp` when absent).
+    pub fn client_id(&self) -> Option<&str> {
+        self.0.client_id.as_deref()
+    }
+
+    /// The scopes, normalised from every configured scope claim.
+    pub fn scopes(&self) -> &Scopes {
+        &self.0.scopes
+    }
+
+    /// Shorthand for `self.scopes().contains(scope)`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.0.scopes.contains(scope)
+    }
+
+    /// The authentication context class (`acr`).
+    pub fn acr(&self) -> Option<&str> {
+        self.0.acr.as_deref()
+    }
+
+    /// The authentication methods (`amr`).
+    pub fn amr(&self) -> &[String] {
+        &self.0.amr
+    }
+
+    /// When the user authenticated (`auth_time`, seconds since the epoch).
+    pub fn auth_time(&self) -> Option<i64> {
+        self.0.auth_time
+    }
+
+    /// The token id (`jti`).
+    pub fn jti(&self) -> Option<&str> {
+        self.0.jti.as_deref()
+    }
+
+    /// The expiry (`exp`, seconds since the epoch).
+    pub fn exp(&self) -> i64 {
+        self.0.exp
+    }
+
+    /// Every claim of the token, as JSON.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.0.claims
+    }
+
+    /// Deserialises the claims into the caller's own type.
+    ///
+    /// ```
+    /// # fn demo(principal: &rampgate_core::Principal) -> Result<(), serde_json::Error> {
+    /// #[derive(serde::Deserialize)]
+    /// struct MyClaims { tenant: String }
+    /// let mine: MyClaims = principal.claims_as()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn claims_as<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(&Value::Object(self.0.claims.clone()))
+    }
+}
+
+fn opt_str(claims: &Map<String, Value>, name: &'static str) -> Result<Option<String>> {
+    match claims.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ErrorKind::ClaimInvalid(name).into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn principal(claims: Value, paths: &[&str]) -> Result<Principal> {
+        let paths: Vec<Vec<String>> = paths
+            .iter()
+            .map(|p| p.split('.').map(str::to_owned).collect())
+            .collect();
+        let Value::Object(map) = claims else { panic!() };
+        Principal::from_claims(map, &paths)
+    }
+
+    #[test]
+    fn scopes_are_normalised_from_every_claim() {
+        let p = principal(
+            json!({"scope": "a b  c", "scp": ["d", "a"], "permissions": ["e"],
+                   "realm_access": {"roles": ["f"]}}),
+            &["scope", "scp", "permissions", "realm_access.roles"],
+        )
+        .unwrap();
+        assert_eq!(p.scopes().iter().collect::<Vec<_>>(), ["a", "b", "c", "d", "e", "f"]);
+        assert_eq!(p.scopes().to_string(), "a b c d e f");
+    }
+
+    #[test]
+    fn client_id_falls_back_to_azp() {
+        let p = principal(json!({"azp": "web"}), &[]).unwrap();
+        assert_eq!(p.client_id(), Some("web"));
+        let p = principal(json!({"azp": "web", "client_id": "cli"}), &[]).unwrap();
+        assert_eq!(p.client_id(), Some("cli"));
+    }
+
+    #[test]
+    fn wrong_claim_types_are_refused() {
+        for claims in [
+            json!({"scope": 5}),
+            json!({"scp": [1]}),
+            json!({"sub": 1}),
+            json!({"amr": "mfa"}),
+            json!({"auth_time": "now"}),
+        ] {
+            let err = principal(claims.clone(), &["scope", "scp"]).unwrap_err();
+            assert_eq!(err.code(), "claim_invalid", "{claims}");
+        }
+    }
+
+    #[test]
+    fn typed_claims() {
+        #[derive(serde::Deserialize)]
+        struct Mine {
+            tenant: String,
+        }
+        let p = principal(json!({"tenant": "acme"}), &[]).unwrap();
+        assert_eq!(p.claims_as::<Mine>().unwrap().tenant, "acme");
+    }
+}
