@@ -1,1 +1,126 @@
-fn main() {}
+//! The rampgate quickstart: an axum service with three routes.
+//!
+//! ```text
+//! cargo run --example quickstart
+//! ```
+//!
+//! - `GET /health`: public.
+//! - `GET /me`: any valid token; answers its `sub`, `client_id` and `scopes`.
+//! - `GET /profile`: requires the scope `profile:read` (403 `insufficient_scope`).
+//!
+//! Configuration (environment):
+//! - `RAMPGATE_ADDR`: listen address, default `127.0.0.1:3000`.
+//! - `RAMPGATE_ISSUER`: trust this issuer instead of starting the embedded dev
+//!   issuer. With `RAMPGATE_JWKS_URL` its keys come from that JWKS; without it,
+//!   from OIDC discovery on the issuer.
+//! - `RAMPGATE_AUDIENCE`: the audience tokens must name (required with
+//!   `RAMPGATE_ISSUER`; the dev issuer uses `rampgate-dev`).
+
+use axum::routing::get;
+use axum::{Json, Router};
+use rampgate::{IssuerConfig, JwtLayer, Principal, ScopeLayer, Verifier};
+use rampgate_testkit::DevIssuer;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,rampgate_core=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let addr: SocketAddr = std::env::var("RAMPGATE_ADDR")
+        .unwrap_or_else(|_| "127.0.0.1:3000".into())
+        .parse()
+        .map_err(|e| format!("RAMPGATE_ADDR is not an address like 127.0.0.1:3000: {e}"))?;
+
+    // Either an external issuer from the environment, or the embedded dev issuer.
+    let (issuer, dev) = match std::env::var("RAMPGATE_ISSUER") {
+        Ok(issuer) => {
+            let audience = std::env::var("RAMPGATE_AUDIENCE")
+                .map_err(|_| "RAMPGATE_AUDIENCE must be set with RAMPGATE_ISSUER")?;
+            let config = IssuerConfig::new(issuer, [audience]);
+            let config = match std::env::var("RAMPGATE_JWKS_URL") {
+                Ok(url) => config.jwks_url(url),
+                Err(_) => config.discovery(),
+            };
+            (config, None)
+        }
+        Err(_) => {
+            let dev = DevIssuer::start().await?;
+            (dev.issuer_config(), Some(dev))
+        }
+    };
+
+    let verifier = Verifier::builder().issuer(issuer).build().await?;
+
+    let app = Router::new()
+        .route(
+            "/profile",
+            get(profile).route_layer(ScopeLayer::all(["profile:read"])),
+        )
+        .route("/me", get(me))
+        .route_layer(JwtLayer::new(verifier).realm("quickstart"))
+        .route("/health", get(|| async { "ok" }));
+
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    println!("listening on {addr}");
+    if let Some(dev) = &dev {
+        print_try_it(dev, addr);
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+async fn me(principal: Principal) -> Json<Value> {
+    Json(json!({
+        "sub": principal.sub(),
+        "client_id": principal.client_id(),
+        "scopes": principal.scopes(),
+    }))
+}
+
+async fn profile(principal: Principal) -> Json<Value> {
+    Json(json!({
+        "sub": principal.sub(),
+        "profile": { "display_name": principal.sub() },
+    }))
+}
+
+fn print_try_it(dev: &DevIssuer, addr: SocketAddr) {
+    // Tokens valid for an hour, so the commands keep working while you read.
+    let reader = dev
+        .token()
+        .sub("alice")
+        .client_id("quickstart-cli")
+        .scopes(["profile:read"])
+        .expires_in(3600)
+        .sign();
+    let plain = dev
+        .token()
+        .sub("bob")
+        .client_id("quickstart-cli")
+        .expires_in(3600)
+        .sign();
+    let expired = dev.token().sub("carol").expires_in(-3600).sign();
+    println!(
+        "\nembedded dev issuer: {} (audience {})\n\nTry it:\n\
+         \x20 curl -i http://{addr}/health\n\
+         \x20 curl -i http://{addr}/me                                            # 401, no token\n\
+         \x20 curl -i -H 'Authorization: Bearer {reader}' http://{addr}/me\n\
+         \x20 curl -i -H 'Authorization: Bearer {reader}' http://{addr}/profile   # 200\n\
+         \x20 curl -i -H 'Authorization: Bearer {plain}' http://{addr}/profile    # 403 insufficient_scope\n\
+         \x20 curl -i -H 'Authorization: Bearer {expired}' http://{addr}/me       # 401 invalid_token (expired)\n",
+        dev.issuer(),
+        dev.audience(),
+    );
+}

@@ -1,1 +1,63 @@
-//! placeholder
+//! # rampgate
+//!
+//! Strict JWT / OAuth authorization middleware for tower services (axum, tonic):
+//! every route is protected by a signed JWT access token verified offline against
+//! keys refreshed from the issuer's JWKS.
+//!
+//! The shortest protected axum route:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use axum::{Router, routing::get};
+//! use rampgate::{IssuerConfig, JwtLayer, Principal, Verifier};
+//! use tower::ServiceExt;
+//!
+//! # let dev = rampgate_testkit::DevIssuer::start().await.unwrap();
+//! # let (issuer_url, audience) = (dev.issuer().to_owned(), dev.audience().to_owned());
+//! let verifier = Verifier::builder()
+//!     // Keys come from the issuer's OIDC discovery document and JWKS.
+//!     .issuer(IssuerConfig::new(issuer_url, [audience]).discovery())
+//!     .build()
+//!     .await
+//!     .unwrap();
+//!
+//! let app: Router = Router::new()
+//!     .route("/me", get(|p: Principal| async move { format!("hello {:?}", p.sub()) }))
+//!     .route_layer(JwtLayer::new(verifier).realm("api"));
+//!
+//! // No token: 401 with an RFC 6750 challenge, and the handler never runs.
+//! let request = http::Request::get("/me").body(axum::body::Body::empty()).unwrap();
+//! let response = app.oneshot(request).await.unwrap();
+//! assert_eq!(response.status(), 401);
+//! assert_eq!(response.headers()["www-authenticate"], r#"Bearer realm="api""#);
+//! # }
+//! ```
+//!
+//! The pieces:
+//!
+//! - [`Verifier`]: framework-free verification (usable from a queue consumer),
+//!   [`IssuerConfig`] per trusted issuer, [`ValidationPolicy`] with strict defaults.
+//! - [`JwtLayer`], [`ScopeLayer`]: tower layers.
+//! - [`Principal`] and [`axum::Claims`]: axum extractors (feature `axum`).
+//! - [`Denial`]: how every refusal is answered (RFC 6750 `WWW-Authenticate`).
+//! - `rampgate::testkit` (feature `testkit`): an embedded OIDC issuer for
+//!   development and tests.
+//!
+//! Cargo features: `axum` and `remote-jwks` (default), `testkit`.
+
+pub use rampgate_core::{
+    Anonymous, Denial, DenialBody, DenialOptions, Error, ErrorKind, IssuerConfig, JwksOptions, Key,
+    KeySet, KeySource, KeyStats, Principal, Result, Scopes, SkippedKey, ValidationPolicy, Verifier,
+    VerifierBuilder,
+};
+pub use rampgate_tower::{Jwt, JwtLayer, Scope, ScopeLayer};
+
+/// axum extractors: `Principal`, `Option<Principal>`, [`Claims<T>`](axum::Claims).
+#[cfg(feature = "axum")]
+pub mod axum {
+    pub use rampgate_core::axum::*;
+}
+
+/// The embedded development issuer and testing kit.
+#[cfg(feature = "testkit")]
+pub use rampgate_testkit as testkit;

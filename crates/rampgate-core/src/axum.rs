@@ -94,7 +94,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
             return Ok(principal.clone());
         }
         match parts.extensions.get::<Anonymous>() {
-            Some(Anonymous(challenge)) => Err(PrincipalRejection::Unauthenticated(challenge.clone())),
+            Some(Anonymous(challenge)) => {
+                Err(PrincipalRejection::Unauthenticated(challenge.clone()))
+            }
             None => Err(PrincipalRejection::MissingJwtLayer(MissingJwtLayer)),
         }
     }
@@ -106,7 +108,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
 impl<S: Send + Sync> OptionalFromRequestParts<S> for Principal {
     type Rejection = MissingJwtLayer;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
         if let Some(principal) = parts.extensions.get::<Principal>() {
             return Ok(Some(principal.clone()));
         }
@@ -146,7 +151,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Claims<T> {
                 .cloned()
                 .unwrap_or_default();
             ClaimsRejection::InvalidClaims(
-                options.deny(&ErrorKind::ClaimInvalid("the claims lack what this route needs").into()),
+                options
+                    .deny(&ErrorKind::ClaimInvalid("the claims lack what this route needs").into()),
             )
         })
     }

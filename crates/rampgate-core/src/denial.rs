@@ -90,11 +90,16 @@ impl DenialOptions {
             }
             _ => (kind.code(), sanitize(&kind.to_string())),
         };
+        let scope = match kind {
+            ErrorKind::InsufficientScope { required } => Some(sanitize(required)),
+            _ => None,
+        };
         Denial {
             status: StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::UNAUTHORIZED),
             error: kind.bearer_error(),
             reason,
             description,
+            scope,
             options: self.clone(),
         }
     }
@@ -107,11 +112,13 @@ pub struct Denial {
     error: Option<&'static str>,
     reason: &'static str,
     description: String,
+    /// For `insufficient_scope`: the scopes the route needs (RFC 6750 §3).
+    scope: Option<String>,
     options: DenialOptions,
 }
 
 impl Denial {
-    /// The HTTP status: 401, or 400 for a malformed request.
+    /// The HTTP status: 401, 403 for insufficient scope, 400 for a malformed request.
     pub fn status(&self) -> StatusCode {
         self.status
     }
@@ -143,6 +150,9 @@ impl Denial {
             params.push(format!("error=\"{error}\""));
             params.push(format!("error_description=\"{}\"", self.description));
         }
+        if let Some(scope) = &self.scope {
+            params.push(format!("scope=\"{scope}\""));
+        }
         if let Some(url) = &self.options.resource_metadata {
             params.push(format!("resource_metadata=\"{url}\""));
         }
@@ -169,7 +179,10 @@ impl Denial {
     pub fn into_response<B: From<Bytes>>(self) -> Response<B> {
         let (content_type, body) = match &self.options.body {
             Some(render) => (render.0)(&self),
-            None => (HeaderValue::from_static("application/json"), self.json_body()),
+            None => (
+                HeaderValue::from_static("application/json"),
+                self.json_body(),
+            ),
         };
         let mut response = Response::new(B::from(body));
         *response.status_mut() = self.status;
@@ -211,14 +224,22 @@ mod tests {
     fn missing_token_has_no_error_attribute() {
         // conformance: 6750-8
         let o = DenialOptions::default().realm("api");
-        assert_eq!(challenge(ErrorKind::TokenMissing, &o), r#"Bearer realm="api""#);
-        assert_eq!(challenge(ErrorKind::TokenMissing, &DenialOptions::default()), "Bearer");
+        assert_eq!(
+            challenge(ErrorKind::TokenMissing, &o),
+            r#"Bearer realm="api""#
+        );
+        assert_eq!(
+            challenge(ErrorKind::TokenMissing, &DenialOptions::default()),
+            "Bearer"
+        );
     }
 
     #[test]
     fn invalid_token_challenge() {
         // conformance: 6750-9
-        let o = DenialOptions::default().realm("api").resource_metadata("https://api.example/.well-known/oauth-protected-resource");
+        let o = DenialOptions::default()
+            .realm("api")
+            .resource_metadata("https://api.example/.well-known/oauth-protected-resource");
         assert_eq!(
             challenge(ErrorKind::TokenExpired, &o),
             r#"Bearer realm="api", error="invalid_token", error_description="token expired", resource_metadata="https://api.example/.well-known/oauth-protected-resource""#
@@ -226,8 +247,24 @@ mod tests {
     }
 
     #[test]
+    fn insufficient_scope_is_403_with_scope() {
+        // conformance: 6750-10
+        let o = DenialOptions::default().realm("api");
+        assert_eq!(
+            challenge(
+                ErrorKind::InsufficientScope {
+                    required: "profile:read".into()
+                },
+                &o
+            ),
+            r#"Bearer realm="api", error="insufficient_scope", error_description="insufficient scope: the route requires profile:read", scope="profile:read""#
+        );
+    }
+
+    #[test]
     fn malformed_request_is_400_invalid_request() {
-        let d = DenialOptions::default().deny(&ErrorKind::RequestMalformed("two Authorization headers").into());
+        let d = DenialOptions::default()
+            .deny(&ErrorKind::RequestMalformed("two Authorization headers").into());
         assert_eq!(d.status(), 400);
         assert_eq!(d.error(), Some("invalid_request"));
         let r: Response<Bytes> = d.into_response();
@@ -258,11 +295,16 @@ mod tests {
             ErrorKind::CritUnsupported,
             ErrorKind::NestedTokenUnsupported,
             ErrorKind::KeysUnavailable,
+            ErrorKind::InsufficientScope {
+                required: "a b".into(),
+            },
         ];
         let codes: Vec<&str> = kinds.iter().map(ErrorKind::code).collect();
         assert_eq!(codes, ErrorKind::REQUEST_CODES);
         for kind in kinds {
-            let d = DenialOptions::default().realm("r").deny(&kind.clone().into());
+            let d = DenialOptions::default()
+                .realm("r")
+                .deny(&kind.clone().into());
             let header = d.www_authenticate().to_str().unwrap().to_owned();
             assert!(header.starts_with("Bearer"));
             for param in ["realm=", "error=", "error_description="] {
@@ -271,9 +313,18 @@ mod tests {
             let inner = header.trim_start_matches("Bearer ");
             assert!(!inner.contains('\\'));
             assert_eq!(inner.matches('"').count() % 2, 0);
-            let expected_status = if matches!(kind, ErrorKind::RequestMalformed(_)) { 400 } else { 401 };
+            let expected_status = match kind {
+                ErrorKind::RequestMalformed(_) => 400,
+                ErrorKind::InsufficientScope { .. } => 403,
+                _ => 401,
+            };
             assert_eq!(d.status(), expected_status);
-            if !matches!(kind, ErrorKind::TokenMissing | ErrorKind::RequestMalformed(_)) {
+            if !matches!(
+                kind,
+                ErrorKind::TokenMissing
+                    | ErrorKind::RequestMalformed(_)
+                    | ErrorKind::InsufficientScope { .. }
+            ) {
                 assert_eq!(d.error(), Some("invalid_token"), "{kind:?}");
             }
             let body: serde_json::Value = serde_json::from_slice(&d.json_body()).unwrap();
@@ -283,7 +334,8 @@ mod tests {
 
     #[test]
     fn internal_errors_are_not_described_to_clients() {
-        let d = DenialOptions::default().deny(&ErrorKind::Jwks("GET https://internal/jwks: HTTP 500".into()).into());
+        let d = DenialOptions::default()
+            .deny(&ErrorKind::Jwks("GET https://internal/jwks: HTTP 500".into()).into());
         assert_eq!(d.reason(), "keys_unavailable");
         assert!(!d.description().contains("internal"));
     }
@@ -291,6 +343,9 @@ mod tests {
     #[test]
     fn quotes_and_backslashes_are_sanitised() {
         let o = DenialOptions::default().realm("a\"b\\c\u{e9}");
-        assert_eq!(challenge(ErrorKind::TokenMissing, &o), r#"Bearer realm="a?b?c?""#);
+        assert_eq!(
+            challenge(ErrorKind::TokenMissing, &o),
+            r#"Bearer realm="a?b?c?""#
+        );
     }
 }

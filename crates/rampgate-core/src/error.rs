@@ -130,6 +130,12 @@ pub enum ErrorKind {
     /// The issuer's keys are not available: never fetched, or stale beyond `max_stale`.
     #[error("signing keys unavailable")]
     KeysUnavailable,
+    /// The token is valid but lacks scopes the route requires (403).
+    #[error("insufficient scope: the route requires {required}")]
+    InsufficientScope {
+        /// The scopes the route requires, space-delimited.
+        required: String,
+    },
     /// A JWKS or OIDC discovery document could not be fetched or used.
     #[error("JWKS: {0}")]
     Jwks(String),
@@ -160,6 +166,7 @@ impl ErrorKind {
         "crit_unsupported",
         "nested_token_unsupported",
         "keys_unavailable",
+        "scope_insufficient",
     ];
 
     /// The stable, machine-readable reason code.
@@ -184,6 +191,7 @@ impl ErrorKind {
             ErrorKind::CritUnsupported => "crit_unsupported",
             ErrorKind::NestedTokenUnsupported => "nested_token_unsupported",
             ErrorKind::KeysUnavailable => "keys_unavailable",
+            ErrorKind::InsufficientScope { .. } => "scope_insufficient",
             ErrorKind::Jwks(_) => "jwks_error",
             ErrorKind::Config(_) => "config_invalid",
         }
@@ -195,16 +203,19 @@ impl ErrorKind {
         match self {
             ErrorKind::TokenMissing => None,
             ErrorKind::RequestMalformed(_) => Some("invalid_request"),
+            ErrorKind::InsufficientScope { .. } => Some("insufficient_scope"),
             _ => Some("invalid_token"),
         }
     }
 
     /// The HTTP status a denial for this failure carries: 400 for a malformed
-    /// request, 503 for keys that cannot be had is *not* used (RFC 9068 §4 reports
-    /// every validation failure as `invalid_token`), so everything else is 401.
+    /// request, 403 for insufficient scope, 401 for everything else (RFC 9068 §4
+    /// reports every validation failure, unavailable keys included, as
+    /// `invalid_token`).
     pub fn http_status(&self) -> u16 {
         match self {
             ErrorKind::RequestMalformed(_) => 400,
+            ErrorKind::InsufficientScope { .. } => 403,
             _ => 401,
         }
     }

@@ -33,7 +33,8 @@ pub(crate) struct Remote {
 
 /// `https`, or `http` to a loopback host (a local identity provider, tests).
 fn checked_url(url: &str, what: &str) -> Result<Url> {
-    let parsed = Url::parse(url).map_err(|e| config(format!("{what} {url:?} is not a URL: {e}")))?;
+    let parsed =
+        Url::parse(url).map_err(|e| config(format!("{what} {url:?} is not a URL: {e}")))?;
     let host = parsed.host_str().unwrap_or("");
     let loopback = host.eq_ignore_ascii_case("localhost")
         || host
@@ -47,7 +48,9 @@ fn checked_url(url: &str, what: &str) -> Result<Url> {
         "http" => Err(config(format!(
             "{what} {url:?} must use https (plain http is allowed only for loopback hosts)"
         ))),
-        other => Err(config(format!("{what} {url:?} has unsupported scheme {other:?}"))),
+        other => Err(config(format!(
+            "{what} {url:?} has unsupported scheme {other:?}"
+        ))),
     }
 }
 
@@ -79,7 +82,9 @@ impl Remote {
             }
         };
         if options.max_stale.is_zero() || options.request_timeout.is_zero() {
-            return Err(config("max_stale and request_timeout must be positive".into()));
+            return Err(config(
+                "max_stale and request_timeout must be positive".into(),
+            ));
         }
         if options.min_refresh > options.max_refresh {
             return Err(config("min_refresh is larger than max_refresh".into()));
@@ -131,7 +136,10 @@ impl Remote {
             return Err(jwks_err(format!("GET {url}: HTTP {}", status.as_u16())));
         }
         let max = self.options.max_body_bytes;
-        if response.content_length().is_some_and(|len| len > max as u64) {
+        if response
+            .content_length()
+            .is_some_and(|len| len > max as u64)
+        {
             return Err(jwks_err(format!("GET {url}: body larger than {max} bytes")));
         }
         let max_age = response
@@ -173,7 +181,11 @@ impl Remote {
         let (body, _) = self.get(url).await?;
         let doc = match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Object(doc)) => doc,
-            _ => return Err(jwks_err(format!("{url}: discovery document is not a JSON object"))),
+            _ => {
+                return Err(jwks_err(format!(
+                    "{url}: discovery document is not a JSON object"
+                )));
+            }
         };
         // OpenID Connect Discovery §4.3: the document's issuer must be identical.
         if doc.get("issuer").and_then(Value::as_str) != Some(issuer.as_str()) {
@@ -239,8 +251,16 @@ async fn refresh_locked(issuer: &IssuerState, remote: &Remote) -> Result<Option<
             let old = issuer.keys.load();
             let old_kids = old.set.kids();
             let new_kids = set.kids();
-            let added: Vec<&str> = new_kids.iter().filter(|k| !old_kids.contains(k)).copied().collect();
-            let removed: Vec<&str> = old_kids.iter().filter(|k| !new_kids.contains(k)).copied().collect();
+            let added: Vec<&str> = new_kids
+                .iter()
+                .filter(|k| !old_kids.contains(k))
+                .copied()
+                .collect();
+            let removed: Vec<&str> = old_kids
+                .iter()
+                .filter(|k| !new_kids.contains(k))
+                .copied()
+                .collect();
             if !added.is_empty() || !removed.is_empty() {
                 tracing::info!(issuer = %issuer.issuer, ?added, ?removed, kids = ?new_kids, "JWKS keys changed");
             }
@@ -304,7 +324,9 @@ pub(crate) async fn start(verifier: &Verifier) {
     let mut handles = Vec::new();
     let mut results = results.into_iter();
     for (idx, issuer) in inner.issuers.iter().enumerate() {
-        let Some(remote) = &issuer.remote else { continue };
+        let Some(remote) = &issuer.remote else {
+            continue;
+        };
         let first = results.next().unwrap_or(Ok(None));
         let delay = next_delay(&remote.options, &first, 0);
         let weak = Arc::downgrade(inner);
@@ -343,7 +365,12 @@ fn next_delay(options: &JwksOptions, last: &Result<Option<Duration>>, failures: 
     base.mul_f64(1.0 - jitter)
 }
 
-async fn poll(weak: Weak<crate::verifier::VerifierInner>, idx: usize, mut delay: Duration, mut failures: u32) {
+async fn poll(
+    weak: Weak<crate::verifier::VerifierInner>,
+    idx: usize,
+    mut delay: Duration,
+    mut failures: u32,
+) {
     loop {
         tokio::time::sleep(delay).await;
         let Some(inner) = weak.upgrade() else { return };
@@ -353,7 +380,11 @@ async fn poll(weak: Weak<crate::verifier::VerifierInner>, idx: usize, mut delay:
             let _guard = remote.refresh_lock.lock().await;
             refresh_locked(issuer, remote).await
         };
-        failures = if result.is_ok() { 0 } else { failures.saturating_add(1) };
+        failures = if result.is_ok() {
+            0
+        } else {
+            failures.saturating_add(1)
+        };
         delay = next_delay(&remote.options, &result, failures);
     }
 }
@@ -369,8 +400,17 @@ mod tests {
         assert!(checked_url("http://127.5.0.1/jwks", "x").is_ok());
         assert!(checked_url("http://localhost/jwks", "x").is_ok());
         assert!(checked_url("http://[::1]:99/jwks", "x").is_ok());
-        for bad in ["http://idp.example/jwks", "http://10.0.0.1/jwks", "ftp://idp.example/", "nope"] {
-            assert_eq!(checked_url(bad, "x").unwrap_err().code(), "config_invalid", "{bad}");
+        for bad in [
+            "http://idp.example/jwks",
+            "http://10.0.0.1/jwks",
+            "ftp://idp.example/",
+            "nope",
+        ] {
+            assert_eq!(
+                checked_url(bad, "x").unwrap_err().code(),
+                "config_invalid",
+                "{bad}"
+            );
         }
     }
 
@@ -381,8 +421,14 @@ mod tests {
             d <= Duration::from_secs(base) && d >= Duration::from_secs(base).mul_f64(0.9)
         };
         assert!(within(next_delay(&o, &Ok(None), 0), 300));
-        assert!(within(next_delay(&o, &Ok(Some(Duration::from_secs(5))), 0), 60));
-        assert!(within(next_delay(&o, &Ok(Some(Duration::from_secs(10_000_000))), 0), 86_400));
+        assert!(within(
+            next_delay(&o, &Ok(Some(Duration::from_secs(5))), 0),
+            60
+        ));
+        assert!(within(
+            next_delay(&o, &Ok(Some(Duration::from_secs(10_000_000))), 0),
+            86_400
+        ));
         let err: Result<Option<Duration>> = Err(ErrorKind::KeysUnavailable.into());
         assert!(within(next_delay(&o, &err, 1), 1));
         assert!(within(next_delay(&o, &err, 4), 8));

@@ -155,8 +155,10 @@ impl Key {
                 let key = DecodingKey::from_rsa_pem(pem)
                     .map_err(|e| config(format!("not an RSA public key PEM: {e}")))?;
                 let der = key.try_get_as_bytes().map_err(|e| config(e.to_string()))?;
-                let (n, e) = (DEFAULT_PROVIDER.key_utils.rsa_pub_components_from_public_key)(der)
-                    .map_err(|e| config(format!("not an RSA public key: {e}")))?;
+                let (n, e) = (DEFAULT_PROVIDER
+                    .key_utils
+                    .rsa_pub_components_from_public_key)(der)
+                .map_err(|e| config(format!("not an RSA public key: {e}")))?;
                 return rsa_key(&n, &e, Some(alg))
                     .and_then(|(alg, decoding)| Key::checked(kid, alg, decoding))
                     .map_err(config);
@@ -194,7 +196,12 @@ impl Key {
                 secret.len()
             )));
         }
-        Key::checked(kid.map(str::to_owned), alg, DecodingKey::from_secret(secret)).map_err(config)
+        Key::checked(
+            kid.map(str::to_owned),
+            alg,
+            DecodingKey::from_secret(secret),
+        )
+        .map_err(config)
     }
 
     pub(crate) fn is_symmetric(&self) -> bool {
@@ -221,7 +228,11 @@ impl Key {
     }
 }
 
-fn rsa_key(n: &[u8], e: &[u8], declared: Option<Algorithm>) -> Result<(Algorithm, DecodingKey), String> {
+fn rsa_key(
+    n: &[u8],
+    e: &[u8],
+    declared: Option<Algorithm>,
+) -> Result<(Algorithm, DecodingKey), String> {
     let alg = declared.unwrap_or(Algorithm::RS256);
     if !matches!(
         alg,
@@ -423,7 +434,9 @@ impl KeySet {
             }
         };
         if key.alg != alg {
-            return Err(ErrorKind::AlgNotAllowed("the key for this kid serves another algorithm").into());
+            return Err(
+                ErrorKind::AlgNotAllowed("the key for this kid serves another algorithm").into(),
+            );
         }
         Ok(key)
     }
@@ -451,11 +464,13 @@ mod tests {
 
     #[test]
     fn ec_key_is_bound_to_its_curve() {
-        let jwk = format!(r#"{{"kty":"EC","crv":"P-256","kid":"e","x":"{P256_X}","y":"{P256_Y}"}}"#);
+        let jwk =
+            format!(r#"{{"kty":"EC","crv":"P-256","kid":"e","x":"{P256_X}","y":"{P256_Y}"}}"#);
         let key = Key::from_jwk_json(&jwk).unwrap();
         assert_eq!(key.alg(), "ES256");
         // conformance: JWK-5 (crv must fit alg)
-        let jwk = format!(r#"{{"kty":"EC","crv":"P-256","alg":"ES384","x":"{P256_X}","y":"{P256_Y}"}}"#);
+        let jwk =
+            format!(r#"{{"kty":"EC","crv":"P-256","alg":"ES384","x":"{P256_X}","y":"{P256_Y}"}}"#);
         assert!(skip_reason(&jwk).contains("does not fit"));
     }
 
@@ -482,7 +497,10 @@ mod tests {
         // conformance: JWK-6
         assert!(skip_reason(&format!(r#"{{"kty":"OKP","x":"{ED_X}"}}"#)).contains("crv"));
         assert!(skip_reason(r#"{"kty":"OKP","crv":"Ed25519"}"#).contains("missing x"));
-        assert!(skip_reason(&format!(r#"{{"kty":"OKP","crv":"Ed448","x":"{ED_X}"}}"#)).contains("curve"));
+        assert!(
+            skip_reason(&format!(r#"{{"kty":"OKP","crv":"Ed448","x":"{ED_X}"}}"#))
+                .contains("curve")
+        );
     }
 
     #[test]
@@ -526,7 +544,13 @@ mod tests {
 
     #[test]
     fn malformed_documents_are_errors() {
-        for doc in ["[]", "{}", r#"{"keys":{}}"#, "nope", r#"{"keys":[],"keys":[]}"#] {
+        for doc in [
+            "[]",
+            "{}",
+            r#"{"keys":{}}"#,
+            "nope",
+            r#"{"keys":[],"keys":[]}"#,
+        ] {
             let err = KeySet::from_jwks_json(doc.as_bytes()).unwrap_err();
             assert_eq!(err.code(), "jwks_error", "{doc}");
         }
@@ -538,19 +562,38 @@ mod tests {
         let set = KeySet::from_keys([Key::from_jwk_json(&jwk).unwrap()]).unwrap();
         assert!(set.select(Some("Key1"), Algorithm::EdDSA).is_ok());
         // conformance: JWK-8
-        assert_eq!(set.select(Some("key1"), Algorithm::EdDSA).unwrap_err().code(), "kid_unknown");
+        assert_eq!(
+            set.select(Some("key1"), Algorithm::EdDSA)
+                .unwrap_err()
+                .code(),
+            "kid_unknown"
+        );
         // conformance: JWT-3 (a key serves exactly one algorithm)
-        assert_eq!(set.select(Some("Key1"), Algorithm::ES256).unwrap_err().code(), "alg_not_allowed");
+        assert_eq!(
+            set.select(Some("Key1"), Algorithm::ES256)
+                .unwrap_err()
+                .code(),
+            "alg_not_allowed"
+        );
         // Without kid, the only key of the algorithm is used.
         assert!(set.select(None, Algorithm::EdDSA).is_ok());
     }
 
     #[test]
     fn no_kid_with_two_keys_of_the_alg_is_ambiguous() {
-        let a = Key::from_jwk_json(&format!(r#"{{"kty":"OKP","crv":"Ed25519","kid":"a","x":"{ED_X}"}}"#)).unwrap();
-        let b = Key::from_jwk_json(&format!(r#"{{"kty":"OKP","crv":"Ed25519","kid":"b","x":"{ED_X}"}}"#)).unwrap();
+        let a = Key::from_jwk_json(&format!(
+            r#"{{"kty":"OKP","crv":"Ed25519","kid":"a","x":"{ED_X}"}}"#
+        ))
+        .unwrap();
+        let b = Key::from_jwk_json(&format!(
+            r#"{{"kty":"OKP","crv":"Ed25519","kid":"b","x":"{ED_X}"}}"#
+        ))
+        .unwrap();
         let set = KeySet::from_keys([a, b]).unwrap();
-        assert_eq!(set.select(None, Algorithm::EdDSA).unwrap_err().code(), "kid_missing");
+        assert_eq!(
+            set.select(None, Algorithm::EdDSA).unwrap_err().code(),
+            "kid_missing"
+        );
     }
 
     #[test]

@@ -103,7 +103,8 @@ impl ValidationPolicy {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.required_claims.extend(claims.into_iter().map(Into::into));
+        self.required_claims
+            .extend(claims.into_iter().map(Into::into));
         self
     }
 

@@ -97,7 +97,10 @@ impl fmt::Debug for Principal {
 impl Principal {
     /// Builds a principal from verified claims. `scope_claims` are the dotted
     /// paths scopes are read from.
-    pub(crate) fn from_claims(claims: Map<String, Value>, scope_claims: &[Vec<String>]) -> Result<Self> {
+    pub(crate) fn from_claims(
+        claims: Map<String, Value>,
+        scope_claims: &[Vec<String>],
+    ) -> Result<Self> {
         let iss = opt_str(&claims, "iss")?.unwrap_or_default();
         let sub = opt_str(&claims, "sub")?;
         let client_id = match opt_str(&claims, "client_id")? {
@@ -112,14 +115,23 @@ impl Principal {
             }
             match value {
                 None | Some(Value::Null) => {}
-                Some(Value::String(s)) => scopes.extend(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned)),
+                Some(Value::String(s)) => {
+                    scopes.extend(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned))
+                }
                 Some(Value::Array(items)) => {
                     for item in items {
-                        let s = item.as_str().ok_or(ErrorKind::ClaimInvalid("scope claims hold strings"))?;
+                        let s = item
+                            .as_str()
+                            .ok_or(ErrorKind::ClaimInvalid("scope claims hold strings"))?;
                         scopes.extend(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned));
                     }
                 }
-                Some(_) => return Err(ErrorKind::ClaimInvalid("scope claims hold a string or an array of strings").into()),
+                Some(_) => {
+                    return Err(ErrorKind::ClaimInvalid(
+                        "scope claims hold a string or an array of strings",
+                    )
+                    .into());
+                }
             }
         }
         let amr = match claims.get("amr") {
@@ -129,18 +141,26 @@ impl Principal {
                 .map(|v| v.as_str().map(str::to_owned))
                 .collect::<Option<Vec<_>>>()
                 .ok_or(ErrorKind::ClaimInvalid("amr must be an array of strings"))?,
-            Some(_) => return Err(ErrorKind::ClaimInvalid("amr must be an array of strings").into()),
+            Some(_) => {
+                return Err(ErrorKind::ClaimInvalid("amr must be an array of strings").into());
+            }
         };
         let auth_time = match claims.get("auth_time") {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) => Some(
                 n.as_f64()
                     .filter(|f| f.is_finite())
-                    .ok_or(ErrorKind::ClaimInvalid("auth_time must be a NumericDate"))? as i64,
+                    .ok_or(ErrorKind::ClaimInvalid("auth_time must be a NumericDate"))?
+                    as i64,
             ),
-            Some(_) => return Err(ErrorKind::ClaimInvalid("auth_time must be a NumericDate").into()),
+            Some(_) => {
+                return Err(ErrorKind::ClaimInvalid("auth_time must be a NumericDate").into());
+            }
         };
-        let exp = claims.get("exp").and_then(Value::as_f64).unwrap_or_default() as i64;
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_f64)
+            .unwrap_or_default() as i64;
         Ok(Principal(Arc::new(Inner {
             iss,
             sub,
@@ -254,7 +274,10 @@ mod tests {
             &["scope", "scp", "permissions", "realm_access.roles"],
         )
         .unwrap();
-        assert_eq!(p.scopes().iter().collect::<Vec<_>>(), ["a", "b", "c", "d", "e", "f"]);
+        assert_eq!(
+            p.scopes().iter().collect::<Vec<_>>(),
+            ["a", "b", "c", "d", "e", "f"]
+        );
         assert_eq!(p.scopes().to_string(), "a b c d e f");
     }
 

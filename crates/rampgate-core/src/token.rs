@@ -45,12 +45,15 @@ pub(crate) fn parse_jws(token: &str, max_len: usize) -> Result<Jws<'_>> {
     if token.len() > max_len {
         return Err(ErrorKind::TokenTooLarge { max: max_len }.into());
     }
-    let (signing_input, signature_b64) = token
-        .rsplit_once('.')
-        .ok_or(ErrorKind::TokenMalformed("expected three dot-separated segments"))?;
-    let (header_b64, payload_b64) = signing_input
-        .split_once('.')
-        .ok_or(ErrorKind::TokenMalformed("expected three dot-separated segments"))?;
+    let (signing_input, signature_b64) = token.rsplit_once('.').ok_or(
+        ErrorKind::TokenMalformed("expected three dot-separated segments"),
+    )?;
+    let (header_b64, payload_b64) =
+        signing_input
+            .split_once('.')
+            .ok_or(ErrorKind::TokenMalformed(
+                "expected three dot-separated segments",
+            ))?;
     if payload_b64.contains('.') {
         return Err(ErrorKind::TokenMalformed(
             "expected three dot-separated segments (encrypted JWTs are not accepted)",
@@ -218,7 +221,10 @@ mod tests {
 
     #[test]
     fn parses_a_well_formed_token() {
-        let t = token(r#"{"alg":"ES256","kid":"k1","typ":"at+jwt"}"#, r#"{"sub":"a"}"#);
+        let t = token(
+            r#"{"alg":"ES256","kid":"k1","typ":"at+jwt"}"#,
+            r#"{"sub":"a"}"#,
+        );
         let parsed = parse(&t, 8192).unwrap();
         assert_eq!(parsed.header.alg, Algorithm::ES256);
         assert_eq!(parsed.header.kid.as_deref(), Some("k1"));
@@ -240,7 +246,10 @@ mod tests {
         assert_eq!(code("a.b.c.d.e"), "token_malformed");
         assert_eq!(code("..sig"), "token_malformed");
         let t = token(r#"{"alg":"ES256"}"#, "{}");
-        assert_eq!(code(&format!("{}.", &t[..t.rfind('.').unwrap()])), "token_malformed");
+        assert_eq!(
+            code(&format!("{}.", &t[..t.rfind('.').unwrap()])),
+            "token_malformed"
+        );
     }
 
     #[test]
@@ -261,7 +270,10 @@ mod tests {
     fn header_and_claims_must_be_json_objects() {
         assert_eq!(code(&token("[]", "{}")), "token_malformed");
         assert_eq!(code(&token(r#"{"alg":"ES256"}"#, "[]")), "token_malformed");
-        assert_eq!(code(&token(r#"{"alg":"ES256"}"#, "not json")), "token_malformed");
+        assert_eq!(
+            code(&token(r#"{"alg":"ES256"}"#, "not json")),
+            "token_malformed"
+        );
         assert_eq!(code(&token("{", "{}")), "token_malformed");
     }
 
@@ -306,7 +318,13 @@ mod tests {
 
     #[test]
     fn kid_and_typ_must_be_strings() {
-        assert_eq!(code(&token(r#"{"alg":"ES256","kid":5}"#, "{}")), "token_malformed");
-        assert_eq!(code(&token(r#"{"alg":"ES256","typ":null}"#, "{}")), "token_malformed");
+        assert_eq!(
+            code(&token(r#"{"alg":"ES256","kid":5}"#, "{}")),
+            "token_malformed"
+        );
+        assert_eq!(
+            code(&token(r#"{"alg":"ES256","typ":null}"#, "{}")),
+            "token_malformed"
+        );
     }
 }

@@ -225,7 +225,12 @@ impl std::fmt::Debug for Verifier {
         f.debug_struct("Verifier")
             .field(
                 "issuers",
-                &self.inner.issuers.iter().map(|i| &i.issuer).collect::<Vec<_>>(),
+                &self
+                    .inner
+                    .issuers
+                    .iter()
+                    .map(|i| &i.issuer)
+                    .collect::<Vec<_>>(),
             )
             .finish_non_exhaustive()
     }
@@ -282,7 +287,10 @@ impl VerifierBuilder {
         }
         let mut issuers = Vec::with_capacity(self.issuers.len());
         for config in self.issuers {
-            if issuers.iter().any(|i: &IssuerState| i.issuer == config.issuer) {
+            if issuers
+                .iter()
+                .any(|i: &IssuerState| i.issuer == config.issuer)
+            {
                 return Err(ErrorKind::Config(format!(
                     "issuer {:?} is configured twice",
                     config.issuer
@@ -314,7 +322,9 @@ impl IssuerState {
             policy,
             jwks,
         } = config;
-        let cfg = |msg: String| -> Error { ErrorKind::Config(format!("issuer {issuer:?}: {msg}")).into() };
+        let cfg = |msg: String| -> Error {
+            ErrorKind::Config(format!("issuer {issuer:?}: {msg}")).into()
+        };
         if issuer.is_empty() {
             return Err(ErrorKind::Config("an issuer must not be empty".into()).into());
         }
@@ -323,7 +333,10 @@ impl IssuerState {
         }
         let policy = policy.compile().map_err(|e| cfg(e.to_string()))?;
         let source = source.ok_or_else(|| {
-            cfg("no key source: call .keys(..), .jwks_file(..), .jwks_url(..) or .discovery()".into())
+            cfg(
+                "no key source: call .keys(..), .jwks_file(..), .jwks_url(..) or .discovery()"
+                    .into(),
+            )
         })?;
         let mut algorithms = policy.algorithms.clone();
         let (set, remote_target) = match source {
@@ -370,7 +383,9 @@ impl IssuerState {
         };
         #[cfg(not(feature = "remote-jwks"))]
         if remote_target.is_some() {
-            return Err(cfg("remote key sources need the `remote-jwks` feature".into()));
+            return Err(cfg(
+                "remote key sources need the `remote-jwks` feature".into()
+            ));
         }
         Ok(IssuerState {
             issuer,
@@ -405,7 +420,12 @@ impl IssuerState {
         self.check_claims(&header.typ, &token.claims, now)
     }
 
-    fn check_claims(&self, typ: &Option<String>, claims: &Map<String, Value>, now: f64) -> Result<()> {
+    fn check_claims(
+        &self,
+        typ: &Option<String>,
+        claims: &Map<String, Value>,
+        now: f64,
+    ) -> Result<()> {
         let policy = &self.policy;
         if let Some(accepted) = &policy.required_typ {
             let ok = typ
@@ -437,9 +457,9 @@ impl IssuerState {
             Some(Value::Array(auds)) => {
                 let mut matched = false;
                 for aud in auds {
-                    let aud = aud
-                        .as_str()
-                        .ok_or(ErrorKind::ClaimInvalid("aud must be a string or an array of strings"))?;
+                    let aud = aud.as_str().ok_or(ErrorKind::ClaimInvalid(
+                        "aud must be a string or an array of strings",
+                    ))?;
                     matched |= self.audiences.iter().any(|a| a == aud);
                 }
                 if !matched {
@@ -447,7 +467,9 @@ impl IssuerState {
                 }
             }
             Some(_) => {
-                return Err(ErrorKind::ClaimInvalid("aud must be a string or an array of strings").into());
+                return Err(
+                    ErrorKind::ClaimInvalid("aud must be a string or an array of strings").into(),
+                );
             }
         }
         for name in &policy.required_claims {
@@ -531,8 +553,10 @@ impl Verifier {
     /// Whether a failed [`Verifier::verify_cached`] could succeed after a key
     /// refresh, that is whether calling [`Verifier::verify`] is worth it.
     pub fn may_refresh(&self, error: &Error) -> bool {
-        matches!(error.kind(), ErrorKind::KidUnknown | ErrorKind::KeysUnavailable)
-            && self.inner.issuers.iter().any(|i| i.max_stale.is_some())
+        matches!(
+            error.kind(),
+            ErrorKind::KidUnknown | ErrorKind::KeysUnavailable
+        ) && self.inner.issuers.iter().any(|i| i.max_stale.is_some())
     }
 
     /// The error, and the index of an issuer whose keys a refresh might complete.

@@ -1,1 +1,535 @@
-//! placeholder
+//! An embedded OpenID Connect issuer for development and for your own tests.
+//!
+//! [`DevIssuer`] generates a signing key at start (ES256 by default, RS256 on
+//! request), serves OIDC discovery and a JWKS on loopback, and mints tokens. It
+//! can also misbehave on purpose (rotate keys, go down, answer slowly, serve a
+//! broken JWKS) so that tests can show what a service does then.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use rampgate_testkit::DevIssuer;
+//!
+//! let issuer = DevIssuer::start().await.unwrap();
+//! let token = issuer.token().sub("alice").client_id("cli").scopes(["profile:read"]).sign();
+//! assert_eq!(token.split('.').count(), 3);
+//!
+//! // Point a verifier at it through OIDC discovery.
+//! let verifier = rampgate_core::Verifier::builder()
+//!     .issuer(issuer.issuer_config())
+//!     .build()
+//!     .await
+//!     .unwrap();
+//! let principal = verifier.verify(&token).await.unwrap();
+//! assert_eq!(principal.sub(), Some("alice"));
+//! # }
+//! ```
+//!
+//! **Never use it in production**: it serves over plain HTTP and its keys live
+//! only in memory.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
+use jsonwebtoken::{Algorithm, EncodingKey};
+use rampgate_core::IssuerConfig;
+use serde_json::{Map, Value, json};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The audience the dev issuer puts in tokens unless told otherwise.
+pub const DEFAULT_AUDIENCE: &str = "rampgate-dev";
+
+/// The signing algorithm of a [`DevIssuer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SigningAlg {
+    /// ECDSA P-256 with SHA-256 (the default).
+    #[default]
+    Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 and a 2048-bit key.
+    Rs256,
+}
+
+struct SigningKey {
+    kid: String,
+    alg: Algorithm,
+    encoding: EncodingKey,
+    public_jwk: Value,
+}
+
+impl SigningKey {
+    fn generate(alg: SigningAlg, kid: String) -> SigningKey {
+        let mut rng = rand::rngs::OsRng;
+        match alg {
+            SigningAlg::Es256 => {
+                use p256::pkcs8::EncodePrivateKey as _;
+                let secret = p256::ecdsa::SigningKey::random(&mut rng);
+                let point = secret.verifying_key().to_encoded_point(false);
+                let der = secret
+                    .to_pkcs8_der()
+                    .expect("a fresh P-256 key always encodes");
+                let (x, y) = (
+                    point.x().expect("uncompressed"),
+                    point.y().expect("uncompressed"),
+                );
+                SigningKey {
+                    public_jwk: json!({
+                        "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
+                        "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
+                    }),
+                    kid,
+                    alg: Algorithm::ES256,
+                    encoding: EncodingKey::from_ec_der(der.as_bytes()),
+                }
+            }
+            SigningAlg::Rs256 => {
+                use rsa::pkcs1::EncodeRsaPrivateKey as _;
+                use rsa::traits::PublicKeyParts as _;
+                let secret = rsa::RsaPrivateKey::new(&mut rng, 2048).expect("RSA key generation");
+                let der = secret
+                    .to_pkcs1_der()
+                    .expect("a fresh RSA key always encodes");
+                SigningKey {
+                    public_jwk: json!({
+                        "kty": "RSA", "alg": "RS256", "use": "sig", "kid": kid,
+                        "n": URL_SAFE_NO_PAD.encode(secret.n().to_bytes_be()),
+                        "e": URL_SAFE_NO_PAD.encode(secret.e().to_bytes_be()),
+                    }),
+                    kid,
+                    alg: Algorithm::RS256,
+                    encoding: EncodingKey::from_rsa_der(der.as_bytes()),
+                }
+            }
+        }
+    }
+
+    fn sign(&self, signing_input: &[u8]) -> Vec<u8> {
+        let signer = (DEFAULT_PROVIDER.signer_factory)(&self.alg, &self.encoding)
+            .expect("the dev issuer's own key always makes a signer");
+        signer
+            .try_sign(signing_input)
+            .expect("signing with the dev issuer's key")
+    }
+}
+
+/// What the JWKS and discovery endpoints do, for tests of failure handling.
+#[derive(Debug, Clone, Default)]
+struct Behaviour {
+    outage: bool,
+    delay: Duration,
+    jwks_body: Option<String>,
+    max_age: Option<u64>,
+}
+
+struct Shared {
+    issuer: String,
+    audience: String,
+    alg: SigningAlg,
+    /// Published keys; the last one signs.
+    keys: Mutex<Vec<Arc<SigningKey>>>,
+    behaviour: Mutex<Behaviour>,
+    jwks_fetches: AtomicU64,
+    discovery_fetches: AtomicU64,
+    next_kid: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Configures a [`DevIssuer`] before it starts.
+#[derive(Debug, Clone, Default)]
+pub struct DevIssuerBuilder {
+    alg: SigningAlg,
+    audience: Option<String>,
+    addr: Option<SocketAddr>,
+}
+
+impl DevIssuerBuilder {
+    /// The signing algorithm. Defaults to ES256.
+    pub fn alg(mut self, alg: SigningAlg) -> Self {
+        self.alg = alg;
+        self
+    }
+
+    /// The audience tokens carry by default. Defaults to [`DEFAULT_AUDIENCE`].
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
+    }
+
+    /// The address to listen on. Defaults to `127.0.0.1:0` (any free port).
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = Some(addr);
+        self
+    }
+
+    /// Generates the first key and starts serving.
+    pub async fn start(self) -> std::io::Result<DevIssuer> {
+        let addr = self
+            .addr
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let alg = self.alg;
+        let first = tokio::task::spawn_blocking(move || SigningKey::generate(alg, "dev-1".into()))
+            .await
+            .map_err(std::io::Error::other)?;
+        let shared = Arc::new(Shared {
+            issuer: format!("http://{local}"),
+            audience: self.audience.unwrap_or_else(|| DEFAULT_AUDIENCE.to_owned()),
+            alg,
+            keys: Mutex::new(vec![Arc::new(first)]),
+            behaviour: Mutex::new(Behaviour::default()),
+            jwks_fetches: AtomicU64::new(0),
+            discovery_fetches: AtomicU64::new(0),
+            next_kid: AtomicU64::new(2),
+        });
+        let app = Router::new()
+            .route("/.well-known/openid-configuration", get(discovery))
+            .route("/jwks.json", get(jwks))
+            .with_state(shared.clone());
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "dev issuer stopped");
+            }
+        });
+        tracing::info!(issuer = %shared.issuer, "dev issuer listening");
+        Ok(DevIssuer { shared, server })
+    }
+}
+
+async fn discovery(State(s): State<Arc<Shared>>) -> Response {
+    s.discovery_fetches.fetch_add(1, Ordering::Relaxed);
+    let behaviour = lock(&s.behaviour).clone();
+    if let Some(r) = misbehave(&behaviour).await {
+        return r;
+    }
+    let doc = json!({
+        "issuer": s.issuer,
+        "jwks_uri": format!("{}/jwks.json", s.issuer),
+        "id_token_signing_alg_values_supported": [alg_name(s.alg)],
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+    });
+    axum::Json(doc).into_response()
+}
+
+async fn jwks(State(s): State<Arc<Shared>>) -> Response {
+    s.jwks_fetches.fetch_add(1, Ordering::Relaxed);
+    let behaviour = lock(&s.behaviour).clone();
+    if let Some(r) = misbehave(&behaviour).await {
+        return r;
+    }
+    let body = match behaviour.jwks_body {
+        Some(body) => body,
+        None => jwks_document(&s).to_string(),
+    };
+    let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+    if let Some(max_age) = behaviour.max_age {
+        if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+            response.headers_mut().insert(header::CACHE_CONTROL, v);
+        }
+    }
+    response
+}
+
+async fn misbehave(b: &Behaviour) -> Option<Response> {
+    if !b.delay.is_zero() {
+        tokio::time::sleep(b.delay).await;
+    }
+    b.outage.then(|| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "dev issuer: simulated outage",
+        )
+            .into_response()
+    })
+}
+
+fn jwks_document(s: &Shared) -> Value {
+    let keys: Vec<Value> = lock(&s.keys).iter().map(|k| k.public_jwk.clone()).collect();
+    json!({ "keys": keys })
+}
+
+fn alg_name(alg: SigningAlg) -> &'static str {
+    match alg {
+        SigningAlg::Es256 => "ES256",
+        SigningAlg::Rs256 => "RS256",
+    }
+}
+
+/// A running development issuer on loopback. Stops when dropped.
+pub struct DevIssuer {
+    shared: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for DevIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevIssuer")
+            .field("issuer", &self.shared.issuer)
+            .field("audience", &self.shared.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for DevIssuer {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl DevIssuer {
+    /// Starts an ES256 issuer on a free loopback port.
+    pub async fn start() -> std::io::Result<DevIssuer> {
+        DevIssuer::builder().start().await
+    }
+
+    /// Configures an issuer before starting it.
+    pub fn builder() -> DevIssuerBuilder {
+        DevIssuerBuilder::default()
+    }
+
+    /// The issuer identifier (`iss`), `http://127.0.0.1:PORT`.
+    pub fn issuer(&self) -> &str {
+        &self.shared.issuer
+    }
+
+    /// The default audience of minted tokens.
+    pub fn audience(&self) -> &str {
+        &self.shared.audience
+    }
+
+    /// The JWKS URL.
+    pub fn jwks_url(&self) -> String {
+        format!("{}/jwks.json", self.shared.issuer)
+    }
+
+    /// An [`IssuerConfig`] that trusts this issuer through OIDC discovery, for
+    /// its default audience.
+    pub fn issuer_config(&self) -> IssuerConfig {
+        IssuerConfig::new(self.issuer(), [self.audience()]).discovery()
+    }
+
+    /// The published JWK Set, as JSON.
+    pub fn jwks_json(&self) -> String {
+        jwks_document(&self.shared).to_string()
+    }
+
+    /// The kid of the key that signs now.
+    pub fn current_kid(&self) -> String {
+        self.signing_key().kid.clone()
+    }
+
+    fn signing_key(&self) -> Arc<SigningKey> {
+        lock(&self.shared.keys)
+            .last()
+            .cloned()
+            .expect("the dev issuer always holds a key")
+    }
+
+    /// Starts minting a token, signed by the current key, valid for 5 minutes,
+    /// with `typ: at+jwt`, this issuer's `iss` and its default audience.
+    pub fn token(&self) -> TokenBuilder<'_> {
+        let now = now();
+        let mut claims = Map::new();
+        claims.insert("iss".into(), json!(self.shared.issuer));
+        claims.insert("aud".into(), json!(self.shared.audience));
+        claims.insert("iat".into(), json!(now));
+        claims.insert("exp".into(), json!(now + 300));
+        claims.insert("sub".into(), json!("dev-user"));
+        claims.insert("client_id".into(), json!("dev-client"));
+        let n = self.shared.next_kid.fetch_add(1, Ordering::Relaxed);
+        claims.insert("jti".into(), json!(format!("dev-{now}-{n}")));
+        let mut header = Map::new();
+        header.insert("typ".into(), json!("at+jwt"));
+        TokenBuilder {
+            issuer: self,
+            header,
+            claims,
+        }
+    }
+
+    /// Signs `header` and `claims` exactly as given with the current key: for
+    /// forged and odd tokens in tests. `alg` and `kid` are whatever `header` says.
+    pub fn sign_raw(&self, header: &str, claims: &str) -> String {
+        let key = self.signing_key();
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
+        let signature = key.sign(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+
+    /// Generates a new key, publishes it beside the old ones and signs with it
+    /// from now on. Returns its kid.
+    pub async fn rotate(&self) -> String {
+        let n = self.shared.next_kid.fetch_add(1, Ordering::Relaxed);
+        let kid = format!("dev-key-{n}");
+        let alg = self.shared.alg;
+        let k = kid.clone();
+        let key = tokio::task::spawn_blocking(move || SigningKey::generate(alg, k))
+            .await
+            .expect("key generation task");
+        lock(&self.shared.keys).push(Arc::new(key));
+        tracing::info!(kid = %kid, "dev issuer rotated its signing key");
+        kid
+    }
+
+    /// Stops publishing the key `kid` (it can still sign through [`DevIssuer::token`]
+    /// only if it is the current key; retire old keys after [`DevIssuer::rotate`]).
+    pub fn retire(&self, kid: &str) {
+        let mut keys = lock(&self.shared.keys);
+        if keys.len() > 1 {
+            keys.retain(|k| k.kid != kid);
+        }
+    }
+
+    /// Makes discovery and the JWKS answer 503 (`true`) or work again (`false`).
+    pub fn set_outage(&self, outage: bool) {
+        lock(&self.shared.behaviour).outage = outage;
+    }
+
+    /// Delays every discovery and JWKS answer.
+    pub fn set_delay(&self, delay: Duration) {
+        lock(&self.shared.behaviour).delay = delay;
+    }
+
+    /// Serves this body as the JWKS instead of the real one (`None` restores it).
+    pub fn set_jwks_body(&self, body: Option<String>) {
+        lock(&self.shared.behaviour).jwks_body = body;
+    }
+
+    /// Adds `Cache-Control: max-age` to JWKS answers.
+    pub fn set_max_age(&self, max_age: Option<u64>) {
+        lock(&self.shared.behaviour).max_age = max_age;
+    }
+
+    /// How many times the JWKS was requested.
+    pub fn jwks_fetches(&self) -> u64 {
+        self.shared.jwks_fetches.load(Ordering::Relaxed)
+    }
+
+    /// How many times the discovery document was requested.
+    pub fn discovery_fetches(&self) -> u64 {
+        self.shared.discovery_fetches.load(Ordering::Relaxed)
+    }
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// A token being minted by a [`DevIssuer`]; [`TokenBuilder::sign`] finishes it.
+#[derive(Debug)]
+pub struct TokenBuilder<'a> {
+    issuer: &'a DevIssuer,
+    header: Map<String, Value>,
+    claims: Map<String, Value>,
+}
+
+impl TokenBuilder<'_> {
+    /// Sets `sub`. Defaults to `dev-user`.
+    pub fn sub(self, sub: &str) -> Self {
+        self.claim("sub", json!(sub))
+    }
+
+    /// Sets `client_id`. Defaults to `dev-client`.
+    pub fn client_id(self, client_id: &str) -> Self {
+        self.claim("client_id", json!(client_id))
+    }
+
+    /// Sets `scope` (space-delimited).
+    pub fn scopes<'s>(self, scopes: impl IntoIterator<Item = &'s str>) -> Self {
+        let scope = scopes.into_iter().collect::<Vec<_>>().join(" ");
+        self.claim("scope", json!(scope))
+    }
+
+    /// Sets `acr`.
+    pub fn acr(self, acr: &str) -> Self {
+        self.claim("acr", json!(acr))
+    }
+
+    /// Sets `amr`.
+    pub fn amr<'s>(self, amr: impl IntoIterator<Item = &'s str>) -> Self {
+        let amr: Vec<&str> = amr.into_iter().collect();
+        self.claim("amr", json!(amr))
+    }
+
+    /// Sets `auth_time` to `seconds_ago` seconds before now.
+    pub fn auth_time_ago(self, seconds_ago: i64) -> Self {
+        self.claim("auth_time", json!(now() - seconds_ago))
+    }
+
+    /// Sets `aud` (a string, or an array with [`TokenBuilder::claim`]).
+    pub fn audience(self, aud: &str) -> Self {
+        self.claim("aud", json!(aud))
+    }
+
+    /// Sets `iss`.
+    pub fn issuer(self, iss: &str) -> Self {
+        self.claim("iss", json!(iss))
+    }
+
+    /// Sets the lifetime: `exp = now + seconds` (negative for an expired token).
+    pub fn expires_in(self, seconds: i64) -> Self {
+        self.claim("exp", json!(now() + seconds))
+    }
+
+    /// Sets `nbf = now + seconds`.
+    pub fn not_before_in(self, seconds: i64) -> Self {
+        self.claim("nbf", json!(now() + seconds))
+    }
+
+    /// Sets the header's `typ`, or removes it with `None`. Defaults to `at+jwt`.
+    pub fn typ(mut self, typ: Option<&str>) -> Self {
+        match typ {
+            Some(t) => self.header.insert("typ".into(), json!(t)),
+            None => self.header.remove("typ"),
+        };
+        self
+    }
+
+    /// Sets the header's `kid` (defaults to the signing key's own).
+    pub fn kid(mut self, kid: &str) -> Self {
+        self.header.insert("kid".into(), json!(kid));
+        self
+    }
+
+    /// Sets any claim; `Value::Null` removes it.
+    pub fn claim(mut self, name: &str, value: Value) -> Self {
+        if value.is_null() {
+            self.claims.remove(name);
+        } else {
+            self.claims.insert(name.into(), value);
+        }
+        self
+    }
+
+    /// Signs the token with the issuer's current key.
+    pub fn sign(mut self) -> String {
+        let key = self.issuer.signing_key();
+        self.header
+            .insert("alg".into(), json!(alg_name(self.issuer.shared.alg)));
+        self.header
+            .entry("kid")
+            .or_insert_with(|| json!(key.kid.clone()));
+        self.issuer.sign_raw(
+            &Value::Object(self.header).to_string(),
+            &Value::Object(self.claims).to_string(),
+        )
+    }
+}

@@ -1,0 +1,285 @@
+//! Finding the token in a request (RFC 6750 §2).
+
+use super::TokenSources;
+use http::Request;
+use http::header::{AUTHORIZATION, COOKIE};
+use rampgate_core::{Error, ErrorKind};
+use std::borrow::Cow;
+
+#[derive(Debug)]
+pub(crate) struct Found<'r> {
+    pub(crate) token: Cow<'r, str>,
+    /// Sent in the query: the answer must carry `Cache-Control: private`.
+    pub(crate) from_query: bool,
+}
+
+impl Found<'_> {
+    pub(crate) fn into_owned(self) -> Found<'static> {
+        Found {
+            token: Cow::Owned(self.token.into_owned()),
+            from_query: self.from_query,
+        }
+    }
+}
+
+/// The request's token, `None` when it has none, or an error for a malformed
+/// request (two `Authorization` headers, a token sent by two methods).
+pub(crate) fn find<'r, B>(
+    req: &'r Request<B>,
+    sources: &TokenSources,
+) -> Result<Option<Found<'r>>, Error> {
+    let from_header = bearer(req)?;
+    let from_query = match &sources.query {
+        Some(param) => query_param(req.uri().query().unwrap_or(""), param)?,
+        None => None,
+    };
+    match (from_header, from_query) {
+        (Some(_), Some(_)) => Err(malformed("the token was sent by more than one method")),
+        (Some(token), None) => Ok(Some(Found {
+            token: Cow::Borrowed(token),
+            from_query: false,
+        })),
+        (None, Some(token)) => {
+            check_b64token(&token)?;
+            Ok(Some(Found {
+                token,
+                from_query: true,
+            }))
+        }
+        (None, None) => {
+            if let Some(name) = &sources.header {
+                let mut values = req.headers().get_all(name).iter();
+                if let Some(value) = values.next() {
+                    if values.next().is_some() {
+                        return Err(malformed("more than one token header"));
+                    }
+                    let token = value
+                        .to_str()
+                        .map_err(|_| {
+                            ErrorKind::TokenMalformed("the token header is not visible ASCII")
+                        })?
+                        .trim();
+                    check_b64token(token)?;
+                    return Ok(Some(Found {
+                        token: Cow::Borrowed(token),
+                        from_query: false,
+                    }));
+                }
+            }
+            if let Some(name) = &sources.cookie {
+                if let Some(token) = cookie(req, name)? {
+                    check_b64token(token)?;
+                    return Ok(Some(Found {
+                        token: Cow::Borrowed(token),
+                        from_query: false,
+                    }));
+                }
+            }
+            Ok(None)
+        }
+    }
+}
+
+fn malformed(why: &'static str) -> Error {
+    ErrorKind::RequestMalformed(why).into()
+}
+
+/// The token of a single `Authorization: Bearer` header (scheme matched without
+/// regard to case). Other schemes are not ours and count as no token.
+fn bearer<B>(req: &Request<B>) -> Result<Option<&str>, Error> {
+    let mut values = req.headers().get_all(AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(malformed("more than one Authorization header"));
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| malformed("the Authorization header is not visible ASCII"))?;
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(None);
+    }
+    let token = rest.trim_matches(' ');
+    if token.is_empty() {
+        return Err(ErrorKind::TokenMalformed("empty bearer token").into());
+    }
+    check_b64token(token)?;
+    Ok(Some(token))
+}
+
+/// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn check_b64token(token: &str) -> Result<(), Error> {
+    let body = token.trim_end_matches('=');
+    let ok = !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(ErrorKind::TokenMalformed("the token has characters a bearer token cannot have").into())
+    }
+}
+
+fn query_param<'q>(query: &'q str, param: &str) -> Result<Option<Cow<'q, str>>, Error> {
+    let mut found = None;
+    for pair in query.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if name == param {
+            if found.is_some() {
+                return Err(malformed("the token query parameter is repeated"));
+            }
+            found = Some(percent_decode(value)?);
+        }
+    }
+    Ok(found)
+}
+
+fn percent_decode(value: &str) -> Result<Cow<'_, str>, Error> {
+    if !value.contains(['%', '+']) {
+        return Ok(Cow::Borrowed(value));
+    }
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| malformed("bad percent-encoding in the query"))?;
+                out.push(hex);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out)
+        .map(Cow::Owned)
+        .map_err(|_| malformed("bad percent-encoding in the query"))
+}
+
+fn cookie<'r, B>(req: &'r Request<B>, name: &str) -> Result<Option<&'r str>, Error> {
+    let mut found = None;
+    for header in req.headers().get_all(COOKIE) {
+        let Ok(header) = header.to_str() else {
+            continue;
+        };
+        for pair in header.split(';') {
+            let Some((k, v)) = pair.trim().split_once('=') else {
+                continue;
+            };
+            if k == name {
+                if found.is_some() {
+                    return Err(malformed("the token cookie is repeated"));
+                }
+                found = Some(v.trim_matches('"'));
+            }
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(headers: &[(&str, &str)], uri: &str) -> Request<()> {
+        let mut b = Request::builder().uri(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap()
+    }
+
+    fn all_sources() -> TokenSources {
+        TokenSources {
+            header: Some(http::HeaderName::from_static("x-access-token")),
+            cookie: Some("at".into()),
+            query: Some("access_token".into()),
+        }
+    }
+
+    fn code(r: &Request<()>, s: &TokenSources) -> &'static str {
+        find(r, s).unwrap_err().code()
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive() {
+        // conformance: 6750-1
+        for scheme in ["Bearer", "bearer", "BEARER"] {
+            let r = req(&[("authorization", &format!("{scheme} abc.def.ghi"))], "/");
+            let found = find(&r, &TokenSources::default()).unwrap().unwrap();
+            assert_eq!(found.token, "abc.def.ghi");
+        }
+    }
+
+    #[test]
+    fn other_schemes_are_no_token() {
+        let r = req(&[("authorization", "Basic dXNlcjpwYXNz")], "/");
+        assert!(find(&r, &TokenSources::default()).unwrap().is_none());
+    }
+
+    #[test]
+    fn two_authorization_headers_are_malformed() {
+        let r = req(
+            &[
+                ("authorization", "Bearer a.b.c"),
+                ("authorization", "Bearer d.e.f"),
+            ],
+            "/",
+        );
+        assert_eq!(code(&r, &TokenSources::default()), "request_malformed");
+    }
+
+    #[test]
+    fn header_and_query_token_is_malformed() {
+        // conformance: 6750-4
+        let r = req(&[("authorization", "Bearer a.b.c")], "/?access_token=a.b.c");
+        assert_eq!(code(&r, &all_sources()), "request_malformed");
+    }
+
+    #[test]
+    fn query_token_only_when_enabled() {
+        let r = req(&[], "/x?a=1&access_token=a.b.c");
+        assert!(find(&r, &TokenSources::default()).unwrap().is_none());
+        let found = find(&r, &all_sources()).unwrap().unwrap();
+        assert_eq!(found.token, "a.b.c");
+        assert!(found.from_query);
+        let r = req(&[], "/x?access_token=a&access_token=b");
+        assert_eq!(code(&r, &all_sources()), "request_malformed");
+    }
+
+    #[test]
+    fn custom_header_and_cookie() {
+        let r = req(
+            &[("x-access-token", "h.h.h"), ("cookie", "a=1; at=c.c.c")],
+            "/",
+        );
+        assert_eq!(find(&r, &all_sources()).unwrap().unwrap().token, "h.h.h");
+        let r = req(&[("cookie", "a=1; at=c.c.c")], "/");
+        assert_eq!(find(&r, &all_sources()).unwrap().unwrap().token, "c.c.c");
+        assert!(find(&r, &TokenSources::default()).unwrap().is_none());
+    }
+
+    #[test]
+    fn bad_token_characters_are_malformed_tokens() {
+        let r = req(&[("authorization", "Bearer a.b.c d")], "/");
+        assert_eq!(code(&r, &TokenSources::default()), "token_malformed");
+        let r = req(&[("authorization", "Bearer")], "/");
+        assert_eq!(code(&r, &TokenSources::default()), "token_malformed");
+        let r = req(&[("authorization", "Bearer \"a.b.c\"")], "/");
+        assert_eq!(code(&r, &TokenSources::default()), "token_malformed");
+    }
+}
