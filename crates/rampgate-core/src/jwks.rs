@@ -24,7 +24,10 @@ pub(crate) struct Remote {
     discovered: Mutex<Option<Url>>,
     /// Held while a fetch is under way: one fetch at a time per issuer.
     refresh_lock: tokio::sync::Mutex<()>,
-    last_attempt: Mutex<Option<Instant>>,
+    /// When an unknown `kid` last caused a fetch: the cooldown counts from here.
+    last_unknown_kid_fetch: Mutex<Option<Instant>>,
+    /// When the last fetch (of any cause) ended.
+    last_fetch: Mutex<Option<Instant>>,
     refreshes: AtomicU64,
     failures: AtomicU64,
     last_success: Mutex<Option<SystemTime>>,
@@ -103,7 +106,8 @@ impl Remote {
             options,
             discovered: Mutex::new(None),
             refresh_lock: tokio::sync::Mutex::new(()),
-            last_attempt: Mutex::new(None),
+            last_unknown_kid_fetch: Mutex::new(None),
+            last_fetch: Mutex::new(None),
             refreshes: AtomicU64::new(0),
             failures: AtomicU64::new(0),
             last_success: Mutex::new(None),
@@ -245,8 +249,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Fetches the issuer's keys and swaps them in. The caller holds `refresh_lock`.
 async fn refresh_locked(issuer: &IssuerState, remote: &Remote) -> Result<Option<Duration>> {
-    *lock(&remote.last_attempt) = Some(Instant::now());
-    match remote.fetch(&issuer.issuer).await {
+    let result = remote.fetch(&issuer.issuer).await;
+    *lock(&remote.last_fetch) = Some(Instant::now());
+    match result {
         Ok((set, max_age)) => {
             let old = issuer.keys.load();
             let old_kids = old.set.kids();
@@ -285,25 +290,31 @@ async fn refresh_locked(issuer: &IssuerState, remote: &Remote) -> Result<Option<
 }
 
 fn in_cooldown(remote: &Remote) -> bool {
-    lock(&remote.last_attempt).is_some_and(|at| at.elapsed() < remote.options.unknown_kid_cooldown)
+    lock(&remote.last_unknown_kid_fetch)
+        .is_some_and(|at| at.elapsed() < remote.options.unknown_kid_cooldown)
 }
 
-/// The refresh for a token whose `kid` is unknown: single-flight, and at most one
-/// fetch per cooldown. Returns whether a fetch was made (by this call or by one it
-/// waited for), so the token is worth checking again.
+/// The refresh for a token whose `kid` is unknown (or whose issuer has no keys
+/// yet): single-flight, and at most one such fetch per cooldown, however many
+/// invented kids arrive. Returns whether keys were fetched (by this call or by a
+/// fetch it waited for), that is whether the token is worth checking again.
 pub(crate) async fn refresh_for_unknown_kid(issuer: &IssuerState) -> bool {
     let Some(remote) = &issuer.remote else {
         return false;
     };
-    let waited_since = Instant::now();
-    if in_cooldown(remote) && remote.refresh_lock.try_lock().is_ok() {
+    if in_cooldown(remote) {
         return false;
     }
+    let waited_since = Instant::now();
     let _guard = remote.refresh_lock.lock().await;
-    if in_cooldown(remote) {
-        // Someone fetched while we waited: worth one more look, without a fetch.
-        return lock(&remote.last_attempt).is_some_and(|at| at >= waited_since);
+    if lock(&remote.last_fetch).is_some_and(|at| at >= waited_since) {
+        // A fetch ended while we waited for the lock: look again, fetch nothing.
+        return true;
     }
+    if in_cooldown(remote) {
+        return false;
+    }
+    *lock(&remote.last_unknown_kid_fetch) = Some(Instant::now());
     tracing::debug!(issuer = %issuer.issuer, "unknown kid: refreshing JWKS");
     refresh_locked(issuer, remote).await.is_ok()
 }

@@ -76,10 +76,10 @@ impl Key {
 
     pub(crate) fn from_jwk_map(jwk: &Map<String, Value>) -> Result<Key, String> {
         let kty = str_member(jwk, "kty")?.ok_or("missing kty")?;
-        if let Some(usage) = str_member(jwk, "use")? {
-            if usage != "sig" {
-                return Err(format!("use is {usage:?}, not \"sig\""));
-            }
+        if let Some(usage) = str_member(jwk, "use")?
+            && usage != "sig"
+        {
+            return Err(format!("use is {usage:?}, not \"sig\""));
         }
         if let Some(ops) = jwk.get("key_ops") {
             let ops = ops.as_array().ok_or("key_ops is not an array")?;
@@ -315,10 +315,10 @@ impl KeySet {
 
     fn insert(&mut self, key: Key) -> Result<(), String> {
         let key = Arc::new(key);
-        if let Some(kid) = &key.kid {
-            if self.by_kid.insert(kid.clone(), key.clone()).is_some() {
-                return Err(format!("two keys share the kid {kid:?}"));
-            }
+        if let Some(kid) = &key.kid
+            && self.by_kid.insert(kid.clone(), key.clone()).is_some()
+        {
+            return Err(format!("two keys share the kid {kid:?}"));
         }
         self.all.push(key);
         Ok(())

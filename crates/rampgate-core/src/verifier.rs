@@ -42,9 +42,9 @@ pub struct JwksOptions {
     pub min_refresh: Duration,
     /// Upper bound on the refresh period taken from `max-age`. Defaults to 1 day.
     pub max_refresh: Duration,
-    /// After a refresh attempt, how long a token with an unknown `kid` waits before
-    /// it may cause another fetch. Defaults to 30 seconds, so a flood of invented
-    /// kids causes at most one fetch per 30 seconds.
+    /// The least time between two fetches caused by tokens with an unknown `kid`
+    /// (scheduled refreshes do not count). Defaults to 30 seconds, so a flood of
+    /// invented kids causes at most one fetch per 30 seconds.
     pub unknown_kid_cooldown: Duration,
     /// How long the last good keys keep verifying while fetches fail. Past it,
     /// every token is refused with `keys_unavailable`. Defaults to 24 hours.

@@ -233,10 +233,10 @@ async fn jwks(State(s): State<Arc<Shared>>) -> Response {
         None => jwks_document(&s).to_string(),
     };
     let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
-    if let Some(max_age) = behaviour.max_age {
-        if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
-            response.headers_mut().insert(header::CACHE_CONTROL, v);
-        }
+    if let Some(max_age) = behaviour.max_age
+        && let Ok(v) = HeaderValue::from_str(&format!("public, max-age={max_age}"))
+    {
+        response.headers_mut().insert(header::CACHE_CONTROL, v);
     }
     response
 }
@@ -443,6 +443,7 @@ pub struct TokenBuilder<'a> {
 
 impl TokenBuilder<'_> {
     /// Sets `sub`. Defaults to `dev-user`.
+    #[allow(clippy::should_implement_trait)] // named after the claim, not arithmetic
     pub fn sub(self, sub: &str) -> Self {
         self.claim("sub", json!(sub))
     }

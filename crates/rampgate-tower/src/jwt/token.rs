@@ -66,14 +66,14 @@ pub(crate) fn find<'r, B>(
                     }));
                 }
             }
-            if let Some(name) = &sources.cookie {
-                if let Some(token) = cookie(req, name)? {
-                    check_b64token(token)?;
-                    return Ok(Some(Found {
-                        token: Cow::Borrowed(token),
-                        from_query: false,
-                    }));
-                }
+            if let Some(name) = &sources.cookie
+                && let Some(token) = cookie(req, name)?
+            {
+                check_b64token(token)?;
+                return Ok(Some(Found {
+                    token: Cow::Borrowed(token),
+                    from_query: false,
+                }));
             }
             Ok(None)
         }

@@ -1,0 +1,202 @@
+//! The quickstart example as a user runs it: a real process, real sockets.
+//!
+//! - On its embedded defaults, every curl command it prints works as printed.
+//! - Against an external issuer (here a second process-local dev issuer, reached
+//!   over HTTP), it accepts that issuer's valid tokens and refuses every forged,
+//!   expired, misaddressed or malformed one with 401.
+#![allow(clippy::unwrap_used)]
+
+use rampgate_testkit::{DevIssuer, SigningAlg};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Quickstart {
+    child: Child,
+    addr: String,
+    output: Vec<String>,
+}
+
+impl Drop for Quickstart {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn example_binary() -> PathBuf {
+    // Build it (a no-op when `cargo test` already did) so the test stands alone.
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--example", "quickstart"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exe = std::env::current_exe().unwrap();
+    let target_dir = exe.parent().unwrap().parent().unwrap();
+    target_dir.join("examples").join("quickstart")
+}
+
+/// Starts the quickstart with `env`, waits for `listening on ADDR` and, for the
+/// dev issuer, for its curl commands.
+fn start(env: &[(&str, &str)]) -> Quickstart {
+    let mut cmd = Command::new(example_binary());
+    cmd.env("RAMPGATE_ADDR", "127.0.0.1:0")
+        .env_remove("RAMPGATE_ISSUER")
+        .env_remove("RAMPGATE_AUDIENCE")
+        .env_remove("RAMPGATE_JWKS_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut output = Vec::new();
+    let mut addr = None;
+    let expect_curls = env.is_empty();
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the quickstart must print `listening on ADDR`");
+        if let Some(a) = line.strip_prefix("listening on ") {
+            addr = Some(a.to_owned());
+        }
+        let done = line.contains("invalid_token (expired)");
+        output.push(line);
+        if addr.is_some() && (!expect_curls || done) {
+            break;
+        }
+    }
+    Quickstart {
+        child,
+        addr: addr.unwrap(),
+        output,
+    }
+}
+
+#[test]
+fn printed_curl_commands_work_as_printed() {
+    let qs = start(&[]);
+    assert!(
+        qs.output[0].starts_with("listening on 127.0.0.1:"),
+        "{:?}",
+        qs.output
+    );
+    let commands: Vec<(String, String)> = qs
+        .output
+        .iter()
+        .filter(|l| l.trim_start().starts_with("curl "))
+        .map(|l| {
+            let (cmd, comment) = l.split_once('#').unwrap_or((l, ""));
+            (cmd.trim().to_owned(), comment.trim().to_owned())
+        })
+        .collect();
+    assert_eq!(commands.len(), 6, "{:?}", qs.output);
+    for (cmd, comment) in commands {
+        // Run each exactly as printed, through a shell, and read the status line.
+        let out = Command::new("sh")
+            .args(["-c", &format!("{cmd} -s -o /dev/null -w '%{{http_code}}'")])
+            .output()
+            .expect("curl must be installed (.ci/run installs it)");
+        let status = String::from_utf8(out.stdout).unwrap();
+        let expected = if comment.starts_with("401") || comment.contains("401 invalid_token") {
+            "401"
+        } else if comment.starts_with("403") {
+            "403"
+        } else {
+            "200"
+        };
+        assert_eq!(status, expected, "{cmd} ({comment})");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn external_issuer_through_jwks_url_and_through_discovery() {
+    let idp = DevIssuer::builder()
+        .alg(SigningAlg::Rs256)
+        .audience("https://api.example")
+        .start()
+        .await
+        .unwrap();
+    let jwks_url = idp.jwks_url();
+    let by_jwks = [
+        ("RAMPGATE_ISSUER", idp.issuer()),
+        ("RAMPGATE_AUDIENCE", "https://api.example"),
+        ("RAMPGATE_JWKS_URL", jwks_url.as_str()),
+    ];
+    let by_discovery = [
+        ("RAMPGATE_ISSUER", idp.issuer()),
+        ("RAMPGATE_AUDIENCE", "https://api.example"),
+    ];
+    let forger = DevIssuer::builder()
+        .alg(SigningAlg::Rs256)
+        .start()
+        .await
+        .unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+
+    for env in [&by_jwks[..], &by_discovery[..]] {
+        let qs = tokio::task::block_in_place(|| start(env));
+        let url = |p: &str| format!("http://{}{p}", qs.addr);
+        let status = async |path: &str, token: Option<&str>| {
+            let mut req = client.get(url(path));
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            let resp = req.send().await.unwrap();
+            let challenge = resp
+                .headers()
+                .get("www-authenticate")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (resp.status().as_u16(), challenge)
+        };
+
+        assert_eq!(status("/health", None).await.0, 200);
+        let valid = idp.token().sub("alice").scopes(["profile:read"]).sign();
+        assert_eq!(status("/me", Some(&valid)).await.0, 200);
+        assert_eq!(status("/profile", Some(&valid)).await.0, 200);
+        let no_scope = idp.token().sign();
+        assert_eq!(status("/profile", Some(&no_scope)).await.0, 403);
+
+        let forged = forger
+            .token()
+            .issuer(idp.issuer())
+            .audience("https://api.example")
+            .kid(&idp.current_kid())
+            .sign();
+        let bad_tokens = [
+            ("forged", forged),
+            ("expired", idp.token().expires_in(-3600).sign()),
+            (
+                "misaddressed",
+                idp.token().audience("https://other.example").sign(),
+            ),
+            ("malformed", "not.a.token".to_owned()),
+            ("unsigned", {
+                let t = idp.token().sign();
+                format!("{}.", &t[..t.rfind('.').unwrap()])
+            }),
+        ];
+        for (what, token) in bad_tokens {
+            let (code, challenge) = status("/me", Some(&token)).await;
+            assert_eq!(code, 401, "{what}");
+            assert!(
+                challenge.unwrap().contains(r#"error="invalid_token""#),
+                "{what}"
+            );
+        }
+    }
+}
