@@ -1,0 +1,358 @@
+//! Every reason code a token can be refused with, reached through `Verifier`
+//! itself (no HTTP): the codes audit and dashboards count.
+#![allow(clippy::unwrap_used)]
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey};
+use p256::pkcs8::EncodePrivateKey as _;
+use rampgate_core::{IssuerConfig, JwksOptions, Key, KeySet, ValidationPolicy, Verifier};
+use serde_json::{Value, json};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const ISS: &str = "https://issuer.example";
+const AUD: &str = "api";
+
+struct Signer {
+    encoding: EncodingKey,
+    jwk: String,
+}
+
+fn signer(seed: u8, kid: &str) -> Signer {
+    let secret = p256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap();
+    let point = secret.verifying_key().to_encoded_point(false);
+    let jwk = json!({
+        "kty": "EC", "crv": "P-256", "kid": kid,
+        "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()),
+        "y": URL_SAFE_NO_PAD.encode(point.y().unwrap()),
+    });
+    Signer {
+        encoding: EncodingKey::from_ec_der(secret.to_pkcs8_der().unwrap().as_bytes()),
+        jwk: jwk.to_string(),
+    }
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn sign_with(key: &EncodingKey, alg: Algorithm, header: &Value, claims: &Value) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), key, alg).unwrap();
+    format!("{input}.{sig}")
+}
+
+fn claims() -> Value {
+    json!({"iss": ISS, "aud": AUD, "exp": now() + 300, "iat": now(), "sub": "alice",
+           "client_id": "cli", "jti": "j1", "scope": "a b"})
+}
+
+fn with(mut claims: Value, name: &str, value: Value) -> Value {
+    if value.is_null() {
+        claims.as_object_mut().unwrap().remove(name);
+    } else {
+        claims[name] = value;
+    }
+    claims
+}
+
+async fn verifier(policy: ValidationPolicy, keys: &[&Signer]) -> Verifier {
+    let keys = keys.iter().map(|s| Key::from_jwk_json(&s.jwk).unwrap());
+    Verifier::builder()
+        .issuer(
+            IssuerConfig::new(ISS, [AUD])
+                .keys(KeySet::from_keys(keys).unwrap())
+                .policy(policy),
+        )
+        .build()
+        .await
+        .unwrap()
+}
+
+async fn code(v: &Verifier, token: &str) -> &'static str {
+    v.verify(token).await.unwrap_err().code()
+}
+
+#[tokio::test]
+async fn a_good_token_verifies_and_yields_its_principal() {
+    let k = signer(1, "k1");
+    let v = verifier(ValidationPolicy::rfc9068(), &[&k]).await;
+    let token = sign_with(
+        &k.encoding,
+        Algorithm::ES256,
+        &json!({"alg":"ES256","kid":"k1","typ":"at+jwt"}),
+        &claims(),
+    );
+    let p = v.verify(&token).await.unwrap();
+    assert_eq!(p.sub(), Some("alice"));
+    assert_eq!(p.client_id(), Some("cli"));
+    assert_eq!(p.iss(), ISS);
+    assert_eq!(p.jti(), Some("j1"));
+    assert!(p.has_scope("a") && p.has_scope("b"));
+    // verify_cached gives the same answer without any network.
+    assert_eq!(v.verify_cached(&token).unwrap().sub(), Some("alice"));
+}
+
+#[tokio::test]
+async fn every_token_reason_code() {
+    let k1 = signer(1, "k1");
+    let k2 = signer(2, "k2");
+    let v = verifier(ValidationPolicy::default(), &[&k1]).await;
+    let strict = verifier(ValidationPolicy::rfc9068(), &[&k1]).await;
+    let two_keys = verifier(ValidationPolicy::default(), &[&k1, &k2]).await;
+    let h = json!({"alg": "ES256", "kid": "k1"});
+    let es =
+        |header: &Value, claims: &Value| sign_with(&k1.encoding, Algorithm::ES256, header, claims);
+    let t = now();
+
+    let cases: Vec<(&str, &Verifier, String)> = vec![
+        ("token_malformed", &v, "x.y".into()),
+        (
+            "token_too_large",
+            &v,
+            es(&h, &with(claims(), "pad", json!("x".repeat(9000)))),
+        ),
+        (
+            "alg_not_allowed",
+            &v,
+            es(&json!({"alg": "ES384", "kid": "k1"}), &claims()),
+        ),
+        (
+            "alg_not_allowed",
+            &v,
+            es(&json!({"alg": "none"}), &claims()),
+        ),
+        (
+            "kid_unknown",
+            &v,
+            es(&json!({"alg": "ES256", "kid": "nope"}), &claims()),
+        ),
+        (
+            "kid_missing",
+            &two_keys,
+            es(&json!({"alg": "ES256"}), &claims()),
+        ),
+        (
+            "signature_invalid",
+            &v,
+            sign_with(&k2.encoding, Algorithm::ES256, &h, &claims()),
+        ),
+        (
+            "token_expired",
+            &v,
+            es(&h, &with(claims(), "exp", json!(t - 61))),
+        ),
+        (
+            "token_not_yet_valid",
+            &v,
+            es(&h, &with(claims(), "nbf", json!(t + 65))),
+        ),
+        (
+            "token_issued_in_future",
+            &v,
+            es(&h, &with(claims(), "iat", json!(t + 600))),
+        ),
+        (
+            "issuer_unknown",
+            &v,
+            es(&h, &with(claims(), "iss", json!("https://issuer.example/"))),
+        ),
+        (
+            "audience_mismatch",
+            &v,
+            es(&h, &with(claims(), "aud", json!(["x", "y"]))),
+        ),
+        (
+            "claim_missing",
+            &v,
+            es(&h, &with(claims(), "exp", Value::Null)),
+        ),
+        (
+            "claim_missing",
+            &v,
+            es(&h, &with(claims(), "iss", Value::Null)),
+        ),
+        (
+            "claim_missing",
+            &strict,
+            es(
+                &json!({"alg":"ES256","kid":"k1","typ":"at+jwt"}),
+                &with(claims(), "client_id", Value::Null),
+            ),
+        ),
+        (
+            "claim_invalid",
+            &v,
+            es(&h, &with(claims(), "exp", json!("soon"))),
+        ),
+        (
+            "claim_invalid",
+            &v,
+            es(&h, &with(claims(), "aud", json!([1]))),
+        ),
+        (
+            "claim_invalid",
+            &v,
+            es(&h, &with(claims(), "scope", json!(7))),
+        ),
+        (
+            "typ_mismatch",
+            &strict,
+            es(
+                &json!({"alg": "ES256", "kid": "k1", "typ": "JWT"}),
+                &claims(),
+            ),
+        ),
+        (
+            "crit_unsupported",
+            &v,
+            es(
+                &json!({"alg": "ES256", "kid": "k1", "crit": ["exp"]}),
+                &claims(),
+            ),
+        ),
+        (
+            "nested_token_unsupported",
+            &v,
+            es(
+                &json!({"alg": "ES256", "kid": "k1", "cty": "JWT"}),
+                &claims(),
+            ),
+        ),
+    ];
+    let mut seen: Vec<&str> = Vec::new();
+    for (expected, verifier, token) in &cases {
+        assert_eq!(code(verifier, token).await, *expected, "{token}");
+        seen.push(expected);
+    }
+    // The JWT is exactly at the leeway edge: 59 s past exp still verifies.
+    assert!(
+        v.verify(&es(&h, &with(claims(), "exp", json!(t - 59))))
+            .await
+            .is_ok()
+    );
+
+    // keys_unavailable: a remote key set that cannot be fetched (nothing listens).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let unreachable = Verifier::builder()
+        .issuer(
+            IssuerConfig::new(ISS, [AUD])
+                .jwks_url(format!("http://{closed}/jwks.json"))
+                .jwks_options(JwksOptions {
+                    request_timeout: Duration::from_millis(500),
+                    ..JwksOptions::default()
+                }),
+        )
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(
+        code(&unreachable, &es(&h, &claims())).await,
+        "keys_unavailable"
+    );
+    seen.push("keys_unavailable");
+
+    // Every token-level code is exercised (token_missing and request_malformed
+    // belong to the HTTP layer; scope_insufficient to ScopeLayer).
+    for code in rampgate_core::ErrorKind::REQUEST_CODES {
+        if ["token_missing", "request_malformed", "scope_insufficient"].contains(code) {
+            continue;
+        }
+        assert!(seen.contains(code), "no test reaches {code}");
+    }
+}
+
+#[tokio::test]
+async fn hmac_issuer_verifies_only_its_own_algorithm() {
+    let secret = [42u8; 32];
+    let v =
+        Verifier::builder()
+            .issuer(IssuerConfig::new(ISS, [AUD]).keys(
+                KeySet::from_keys([Key::hmac(&secret, "HS256", Some("s1")).unwrap()]).unwrap(),
+            ))
+            .build()
+            .await
+            .unwrap();
+    let key = EncodingKey::from_secret(&secret);
+    let good = sign_with(
+        &key,
+        Algorithm::HS256,
+        &json!({"alg": "HS256", "kid": "s1"}),
+        &claims(),
+    );
+    assert!(v.verify(&good).await.is_ok());
+    let hs384 = sign_with(
+        &key,
+        Algorithm::HS384,
+        &json!({"alg": "HS384", "kid": "s1"}),
+        &claims(),
+    );
+    assert_eq!(code(&v, &hs384).await, "alg_not_allowed");
+    assert_eq!(v.algorithms(ISS), vec!["HS256"]);
+}
+
+#[tokio::test]
+async fn an_issuer_cannot_mix_hmac_and_public_keys() {
+    let k = signer(1, "k1");
+    let keys = [
+        Key::from_jwk_json(&k.jwk).unwrap(),
+        Key::hmac(&[1u8; 32], "HS256", Some("s1")).unwrap(),
+    ];
+    let err = Verifier::builder()
+        .issuer(IssuerConfig::new(ISS, [AUD]).keys(KeySet::from_keys(keys).unwrap()))
+        .build()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "config_invalid");
+}
+
+#[tokio::test]
+async fn configuration_mistakes_are_precise_errors() {
+    let k = signer(1, "k1");
+    let set = || KeySet::from_keys([Key::from_jwk_json(&k.jwk).unwrap()]).unwrap();
+    let cases = [
+        (
+            IssuerConfig::new(ISS, Vec::<String>::new()).keys(set()),
+            "audience",
+        ),
+        (IssuerConfig::new(ISS, [AUD]), "no key source"),
+        (
+            IssuerConfig::new(ISS, [AUD])
+                .keys(set())
+                .policy(ValidationPolicy::default().leeway(Duration::from_secs(600))),
+            "leeway",
+        ),
+        (
+            IssuerConfig::new(ISS, [AUD])
+                .keys(set())
+                .policy(ValidationPolicy::default().algorithms(["HS256"])),
+            "HMAC",
+        ),
+        (
+            IssuerConfig::new(ISS, [AUD]).jwks_file("/nonexistent/jwks.json"),
+            "cannot read",
+        ),
+    ];
+    for (config, needle) in cases {
+        let err = Verifier::builder()
+            .issuer(config)
+            .build()
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "config_invalid");
+        assert!(
+            err.to_string().contains(needle),
+            "{err} should mention {needle}"
+        );
+    }
+}
