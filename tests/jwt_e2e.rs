@@ -560,3 +560,38 @@ async fn two_issuers_each_verified_with_their_own_keys() {
     let cross = a.token().audience("api-b").sign();
     assert_eq!(app.get("/me", Some(&cross)).await.status, 401);
 }
+
+#[tokio::test]
+async fn layer_on_a_whole_router() {
+    use axum::routing::get;
+    let dev = DevIssuer::start().await.unwrap();
+    let verifier = Verifier::builder()
+        .issuer(dev.issuer_config())
+        .build()
+        .await
+        .unwrap();
+    let app = axum::Router::new()
+        .route("/a", get(|| async { "a" }))
+        .route("/b", get(|| async { "b" }))
+        .layer(JwtLayer::new(verifier));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = reqwest::Client::new();
+    for path in ["/a", "/b", "/not-a-route"] {
+        let resp = client
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401, "{path}");
+    }
+    let token = dev.token().sign();
+    let resp = client
+        .get(format!("http://{addr}/b"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), "b");
+}

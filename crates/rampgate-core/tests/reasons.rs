@@ -356,3 +356,47 @@ async fn configuration_mistakes_are_precise_errors() {
         );
     }
 }
+
+#[tokio::test]
+async fn keys_from_pem_and_from_a_jwks_file() {
+    use p256::pkcs8::EncodePublicKey as _;
+    let k = signer(5, "k5");
+    let secret = p256::ecdsa::SigningKey::from_slice(&[5u8; 32]).unwrap();
+    let pem = secret
+        .verifying_key()
+        .to_public_key_pem(p256::pkcs8::LineEnding::LF)
+        .unwrap();
+    let h = json!({"alg": "ES256", "kid": "k5"});
+    let token = sign_with(&k.encoding, Algorithm::ES256, &h, &claims());
+
+    let from_pem = Key::from_pem(pem.as_bytes(), "ES256", Some("k5")).unwrap();
+    assert_eq!(from_pem.alg(), "ES256");
+    let v = Verifier::builder()
+        .issuer(IssuerConfig::new(ISS, [AUD]).keys(KeySet::from_keys([from_pem]).unwrap()))
+        .build()
+        .await
+        .unwrap();
+    assert!(v.verify(&token).await.is_ok());
+    // A PEM is bound to the algorithm it is given for.
+    assert!(Key::from_pem(pem.as_bytes(), "RS256", None).is_err());
+
+    let dir = std::env::temp_dir().join(format!("rampgate-jwks-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("jwks.json");
+    std::fs::write(&file, format!(r#"{{"keys":[{}]}}"#, k.jwk)).unwrap();
+    let v = Verifier::builder()
+        .issuer(IssuerConfig::new(ISS, [AUD]).jwks_file(&file))
+        .build()
+        .await
+        .unwrap();
+    assert!(v.verify(&token).await.is_ok());
+    assert_eq!(v.key_stats(ISS).unwrap().kids, vec!["k5"]);
+    std::fs::write(&file, "not json").unwrap();
+    let err = Verifier::builder()
+        .issuer(IssuerConfig::new(ISS, [AUD]).jwks_file(&file))
+        .build()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "config_invalid");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
