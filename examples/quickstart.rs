@@ -15,10 +15,18 @@
 //!   from OIDC discovery on the issuer.
 //! - `RAMPGATE_AUDIENCE`: the audience tokens must name (required with
 //!   `RAMPGATE_ISSUER`; the dev issuer uses `rampgate-dev`).
+//! - `RAMPGATE_CONTRACT`: a ramp contract file to enforce instead of the embedded
+//!   `examples/quickstart.contract.toml`; it is watched and hot-reloaded. When it
+//!   names an `issuer` and `audience` and `RAMPGATE_ISSUER` is not set, they are
+//!   used (with OIDC discovery).
+//!
+//! `cargo run --example quickstart -- --inventory` prints the routes and scopes the
+//! code declares, as JSON, for `rampgate contract routes FILE --inventory -`.
 
 use axum::routing::get;
 use axum::{Json, Router};
-use rampgate::{IssuerConfig, JwtLayer, Principal, ScopeLayer, Verifier};
+use rampgate::contract::{Contract, ContractHandle, Inventory};
+use rampgate::{ContractLayer, IssuerConfig, JwtLayer, Principal, ScopeLayer, Verifier};
 use rampgate_testkit::DevIssuer;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -33,14 +41,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_writer(std::io::stderr)
         .init();
 
+    // The routes and the scopes the code requires; recorded in an inventory.
+    let mut inventory = Inventory::default();
+    let read_profile = ScopeLayer::all(["profile:read"]).record(&mut inventory, "GET", "/profile");
+    inventory = inventory.route("GET", "/me", Vec::<String>::new());
+    if std::env::args().any(|a| a == "--inventory") {
+        println!("{}", inventory.to_json());
+        return Ok(());
+    }
+
     let addr: SocketAddr = std::env::var("RAMPGATE_ADDR")
         .unwrap_or_else(|_| "127.0.0.1:3000".into())
         .parse()
         .map_err(|e| format!("RAMPGATE_ADDR is not an address like 127.0.0.1:3000: {e}"))?;
 
-    // Either an external issuer from the environment, or the embedded dev issuer.
-    let (issuer, dev) = match std::env::var("RAMPGATE_ISSUER") {
-        Ok(issuer) => {
+    let contract = match std::env::var("RAMPGATE_CONTRACT") {
+        Ok(path) => {
+            let handle = ContractHandle::from_file(&path).map_err(|e| format!("{path}: {e}"))?;
+            handle.watch(std::time::Duration::from_secs(2));
+            handle
+        }
+        Err(_) => ContractHandle::new(Contract::parse(include_str!("quickstart.contract.toml"))?),
+    };
+
+    // The issuer: from the environment, else from the contract, else the embedded dev issuer.
+    let current = contract.current();
+    let (issuer, dev) = match (
+        std::env::var("RAMPGATE_ISSUER"),
+        current.issuer(),
+        current.audience(),
+    ) {
+        (Ok(issuer), _, _) => {
             let audience = std::env::var("RAMPGATE_AUDIENCE")
                 .map_err(|_| "RAMPGATE_AUDIENCE must be set with RAMPGATE_ISSUER")?;
             let config = IssuerConfig::new(issuer, [audience]);
@@ -50,7 +81,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             };
             (config, None)
         }
-        Err(_) => {
+        (Err(_), Some(issuer), Some(audience)) => {
+            (IssuerConfig::new(issuer, [audience]).discovery(), None)
+        }
+        _ => {
             let dev = DevIssuer::start().await?;
             (dev.issuer_config(), Some(dev))
         }
@@ -58,17 +92,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let verifier = Verifier::builder().issuer(issuer).build().await?;
 
-    let app = Router::new()
-        .route(
-            "/profile",
-            get(profile).route_layer(ScopeLayer::all(["profile:read"])),
-        )
-        .route("/me", get(me))
-        .route_layer(JwtLayer::new(verifier).realm("quickstart"))
-        .route("/health", get(|| async { "ok" }));
-
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    let metadata_url = format!("http://{addr}/.well-known/oauth-protected-resource");
+
+    // Route layers run outside-in from the last one added: JwtLayer first, then
+    // the contract; ScopeLayer on /profile states the code's own requirement.
+    let app = Router::new()
+        .route("/profile", get(profile).route_layer(read_profile))
+        .route("/me", get(me))
+        .route_layer(ContractLayer::new(contract.clone()))
+        .route_layer(
+            JwtLayer::new(verifier)
+                .realm("quickstart")
+                .resource_metadata(&metadata_url),
+        )
+        .route("/health", get(|| async { "ok" }))
+        .merge(rampgate::metadata::router(contract));
+
     println!("listening on {addr}");
     if let Some(dev) = &dev {
         print_try_it(dev, addr);

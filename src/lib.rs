@@ -37,7 +37,9 @@
 //!
 //! - [`Verifier`]: framework-free verification (usable from a queue consumer),
 //!   [`IssuerConfig`] per trusted issuer, [`ValidationPolicy`] with strict defaults.
-//! - [`JwtLayer`], [`ScopeLayer`]: tower layers.
+//! - [`JwtLayer`], [`ScopeLayer`], [`ContractLayer`]: tower layers.
+//! - [`contract`]: ramp contracts (routes, scopes, consumers' stages), hot reload.
+//! - [`metadata`]: RFC 9728 protected resource metadata from the contract.
 //! - [`Principal`] and [`axum::Claims`]: axum extractors (feature `axum`).
 //! - [`Denial`]: how every refusal is answered (RFC 6750 `WWW-Authenticate`).
 //! - `rampgate::testkit` (feature `testkit`): an embedded OIDC issuer for
@@ -50,7 +52,17 @@ pub use rampgate_core::{
     KeySet, KeySource, KeyStats, Principal, Result, Scopes, SkippedKey, ValidationPolicy, Verifier,
     VerifierBuilder,
 };
-pub use rampgate_tower::{Jwt, JwtLayer, Scope, ScopeLayer};
+pub use rampgate_tower::{
+    Contract as ContractService, ContractLayer, Jwt, JwtLayer, Scope, ScopeLayer,
+};
+
+/// Ramp contracts: the contract file, decisions, diffs, the live handle.
+pub mod contract {
+    pub use rampgate_core::contract::*;
+}
+
+#[cfg(feature = "axum")]
+pub mod metadata;
 
 /// axum extractors: `Principal`, `Option<Principal>`, [`Claims<T>`](axum::Claims).
 #[cfg(feature = "axum")]

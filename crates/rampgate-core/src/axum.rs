@@ -157,3 +157,118 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Claims<T> {
         })
     }
 }
+
+/// A scope requirement stated in a handler's signature: the scopes are constants
+/// of a zero-sized type declared with [`require_scopes!`](crate::require_scopes).
+pub trait ScopeRequirement: Send + Sync + 'static {
+    /// Scopes that are all required.
+    const ALL: &'static [&'static str];
+    /// Scopes of which one is required (empty: no such condition).
+    const ANY: &'static [&'static str] = &[];
+}
+
+/// Declares a [`ScopeRequirement`] type.
+///
+/// ```
+/// rampgate_core::require_scopes!(ReadProfile: all ["profile:read"]);
+/// rampgate_core::require_scopes!(Moderate: any ["admin", "moderator"]);
+///
+/// use rampgate_core::axum::{ScopeRequirement, Scoped};
+/// assert_eq!(ReadProfile::ALL, ["profile:read"]);
+///
+/// async fn profile(Scoped(principal, ..): Scoped<ReadProfile>) -> String {
+///     principal.sub().unwrap_or_default().to_owned()
+/// }
+/// ```
+#[macro_export]
+macro_rules! require_scopes {
+    ($(#[$meta:meta])* $name:ident: all [$($scope:literal),* $(,)?]) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $name;
+        impl $crate::axum::ScopeRequirement for $name {
+            const ALL: &'static [&'static str] = &[$($scope),*];
+        }
+    };
+    ($(#[$meta:meta])* $name:ident: any [$($scope:literal),* $(,)?]) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $name;
+        impl $crate::axum::ScopeRequirement for $name {
+            const ALL: &'static [&'static str] = &[];
+            const ANY: &'static [&'static str] = &[$($scope),*];
+        }
+    };
+}
+
+/// The verified principal, after checking the scopes of `R`: rejects exactly as
+/// `ScopeLayer` does (403 `insufficient_scope` with `scope="..."`, the handler
+/// never runs).
+#[derive(Debug, Clone)]
+pub struct Scoped<R>(pub Principal, pub std::marker::PhantomData<R>);
+
+impl<R> std::ops::Deref for Scoped<R> {
+    type Target = Principal;
+    fn deref(&self) -> &Principal {
+        &self.0
+    }
+}
+
+/// Why a [`Scoped`] extractor refused the request.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ScopedRejection {
+    /// No principal.
+    Principal(PrincipalRejection),
+    /// The token lacks the scopes (403).
+    InsufficientScope(Denial),
+}
+
+impl IntoResponse for ScopedRejection {
+    fn into_response(self) -> Response {
+        match self {
+            ScopedRejection::Principal(p) => p.into_response(),
+            ScopedRejection::InsufficientScope(d) => d.into_response(),
+        }
+    }
+}
+
+impl<S: Send + Sync, R: ScopeRequirement> FromRequestParts<S> for Scoped<R> {
+    type Rejection = ScopedRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let principal = <Principal as FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+            .map_err(ScopedRejection::Principal)?;
+        let all = R::ALL.iter().all(|s| principal.has_scope(s));
+        let any = R::ANY.is_empty() || R::ANY.iter().any(|s| principal.has_scope(s));
+        if all && any {
+            return Ok(Scoped(principal, std::marker::PhantomData));
+        }
+        let required = if R::ALL.is_empty() { R::ANY } else { R::ALL };
+        let options = parts
+            .extensions
+            .get::<crate::DenialOptions>()
+            .cloned()
+            .unwrap_or_default();
+        Err(ScopedRejection::InsufficientScope(
+            options.deny(
+                &ErrorKind::InsufficientScope {
+                    required: required.join(" "),
+                }
+                .into(),
+            ),
+        ))
+    }
+}
+
+impl crate::contract::Inventory {
+    /// Records the requirement of a [`Scoped<R>`] handler at `method path`.
+    pub fn scoped<R: ScopeRequirement>(self, method: &str, path: &str) -> Self {
+        let mut inventory = self.route(method, path, R::ALL.iter().copied());
+        if let Some(last) = inventory.routes.last_mut() {
+            last.any = R::ANY.iter().map(|s| (*s).to_owned()).collect();
+        }
+        inventory
+    }
+}

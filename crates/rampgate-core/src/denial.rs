@@ -91,7 +91,12 @@ impl DenialOptions {
             _ => (kind.code(), sanitize(&kind.to_string())),
         };
         let scope = match kind {
-            ErrorKind::InsufficientScope { required } => Some(sanitize(required)),
+            ErrorKind::InsufficientScope { required }
+            | ErrorKind::ContractDenied { required, .. }
+                if !required.is_empty() =>
+            {
+                Some(sanitize(required))
+            }
             _ => None,
         };
         Denial {
@@ -298,6 +303,18 @@ mod tests {
             ErrorKind::InsufficientScope {
                 required: "a b".into(),
             },
+            ErrorKind::ContractDenied {
+                reason: "scope_beyond_stage",
+                required: "a".into(),
+            },
+            ErrorKind::ContractDenied {
+                reason: "consumer_unknown",
+                required: "a".into(),
+            },
+            ErrorKind::ContractDenied {
+                reason: "route_unknown",
+                required: String::new(),
+            },
         ];
         let codes: Vec<&str> = kinds.iter().map(ErrorKind::code).collect();
         assert_eq!(codes, ErrorKind::REQUEST_CODES);
@@ -315,7 +332,7 @@ mod tests {
             assert_eq!(inner.matches('"').count() % 2, 0);
             let expected_status = match kind {
                 ErrorKind::RequestMalformed(_) => 400,
-                ErrorKind::InsufficientScope { .. } => 403,
+                ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => 403,
                 _ => 401,
             };
             assert_eq!(d.status(), expected_status);
@@ -324,6 +341,7 @@ mod tests {
                 ErrorKind::TokenMissing
                     | ErrorKind::RequestMalformed(_)
                     | ErrorKind::InsufficientScope { .. }
+                    | ErrorKind::ContractDenied { .. }
             ) {
                 assert_eq!(d.error(), Some("invalid_token"), "{kind:?}");
             }

@@ -136,6 +136,15 @@ pub enum ErrorKind {
         /// The scopes the route requires, space-delimited.
         required: String,
     },
+    /// The ramp contract refuses the request (403): the consumer's stage does not
+    /// allow a scope the route needs, the consumer or the route is unknown.
+    #[error("the contract refuses this request ({reason})")]
+    ContractDenied {
+        /// `scope_beyond_stage`, `consumer_unknown` or `route_unknown`.
+        reason: &'static str,
+        /// The scopes the route requires, space-delimited (may be empty).
+        required: String,
+    },
     /// A JWKS or OIDC discovery document could not be fetched or used.
     #[error("JWKS: {0}")]
     Jwks(String),
@@ -167,6 +176,9 @@ impl ErrorKind {
         "nested_token_unsupported",
         "keys_unavailable",
         "scope_insufficient",
+        "scope_beyond_stage",
+        "consumer_unknown",
+        "route_unknown",
     ];
 
     /// The stable, machine-readable reason code.
@@ -192,6 +204,7 @@ impl ErrorKind {
             ErrorKind::NestedTokenUnsupported => "nested_token_unsupported",
             ErrorKind::KeysUnavailable => "keys_unavailable",
             ErrorKind::InsufficientScope { .. } => "scope_insufficient",
+            ErrorKind::ContractDenied { reason, .. } => reason,
             ErrorKind::Jwks(_) => "jwks_error",
             ErrorKind::Config(_) => "config_invalid",
         }
@@ -203,7 +216,9 @@ impl ErrorKind {
         match self {
             ErrorKind::TokenMissing => None,
             ErrorKind::RequestMalformed(_) => Some("invalid_request"),
-            ErrorKind::InsufficientScope { .. } => Some("insufficient_scope"),
+            ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => {
+                Some("insufficient_scope")
+            }
             _ => Some("invalid_token"),
         }
     }
@@ -215,7 +230,7 @@ impl ErrorKind {
     pub fn http_status(&self) -> u16 {
         match self {
             ErrorKind::RequestMalformed(_) => 400,
-            ErrorKind::InsufficientScope { .. } => 403,
+            ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => 403,
             _ => 401,
         }
     }

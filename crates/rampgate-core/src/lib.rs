@@ -30,6 +30,7 @@
 //! Feature flags: `remote-jwks` (JWKS URLs and OIDC discovery, with reqwest and
 //! rustls), `axum` (extractors; depends on axum-core only).
 
+pub mod contract;
 mod denial;
 mod error;
 mod json;

@@ -299,6 +299,15 @@ impl VerifierBuilder {
             }
             issuers.push(IssuerState::new(config)?);
         }
+        #[cfg(feature = "remote-jwks")]
+        if issuers.iter().any(|i| i.remote.is_some())
+            && tokio::runtime::Handle::try_current().is_err()
+        {
+            return Err(ErrorKind::Config(
+                "remote key sources need a tokio runtime: build the verifier inside one".into(),
+            )
+            .into());
+        }
         let verifier = Verifier {
             inner: Arc::new(VerifierInner {
                 issuers,

@@ -5,9 +5,15 @@
 //!   with an RFC 6750 denial without calling the inner service.
 //! - [`ScopeLayer`]: requires scopes of the verified token (403
 //!   `insufficient_scope` otherwise).
+//! - [`ContractLayer`]: the ramp contract decides every request: the route's
+//!   scopes, intersected with what the consumer's current stage allows.
 
+pub mod contract;
+mod gate;
 pub mod jwt;
 pub mod scope;
 
+pub use contract::{Contract, ContractLayer};
+pub use gate::GateFuture;
 pub use jwt::{Jwt, JwtLayer};
 pub use scope::{Scope, ScopeLayer};

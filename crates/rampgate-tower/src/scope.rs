@@ -5,12 +5,10 @@
 //! with `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`
 //! (RFC 6750 §3.1) and the inner service never runs.
 
+use crate::gate::{GateFuture, principal_or_refusal};
 use bytes::Bytes;
-use http::{Request, Response, StatusCode};
-use pin_project_lite::pin_project;
-use rampgate_core::{Anonymous, Denial, DenialOptions, ErrorKind, Principal};
-use std::future::Future;
-use std::pin::Pin;
+use http::{Request, Response};
+use rampgate_core::{DenialOptions, ErrorKind, Principal};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tower_layer::Layer;
@@ -62,6 +60,29 @@ impl ScopeLayer {
         }
     }
 
+    /// Records this requirement for `method path` in `inventory`, so the app can
+    /// list what its code declares (`rampgate contract routes`).
+    pub fn record(
+        self,
+        inventory: &mut rampgate_core::contract::Inventory,
+        method: &str,
+        path: &str,
+    ) -> Self {
+        let (all, any): (&[String], &[String]) = match self.mode {
+            Mode::All => (&self.scopes, &[]),
+            Mode::Any => (&[], &self.scopes),
+        };
+        inventory
+            .routes
+            .push(rampgate_core::contract::InventoryRoute {
+                method: method.to_ascii_uppercase(),
+                path: path.to_owned(),
+                scopes: all.to_vec(),
+                any: any.to_vec(),
+            });
+        self
+    }
+
     fn satisfied_by(&self, principal: &Principal) -> bool {
         match self.mode {
             Mode::All => self.scopes.iter().all(|s| principal.has_scope(s)),
@@ -95,7 +116,7 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ScopeFuture<S::Future>;
+    type Future = GateFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -103,92 +124,23 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let extensions = req.extensions();
-        let denial = match extensions.get::<Principal>() {
-            Some(principal) if self.layer.satisfied_by(principal) => None,
-            Some(_) => {
-                let options = extensions
-                    .get::<DenialOptions>()
-                    .cloned()
-                    .unwrap_or_default();
-                Some(Ok(options.deny(
-                    &ErrorKind::InsufficientScope {
-                        required: self.layer.scopes.join(" "),
-                    }
-                    .into(),
-                )))
-            }
-            None => match extensions.get::<Anonymous>() {
-                Some(Anonymous(challenge)) => Some(Ok(challenge.clone())),
-                None => Some(Err(())),
-            },
+        let principal = match principal_or_refusal(extensions) {
+            Ok(principal) => principal,
+            Err(refusal) => return GateFuture::refused(refusal),
         };
-        match denial {
-            None => ScopeFuture {
-                state: ScopeState::Inner {
-                    future: self.inner.call(req),
-                },
-            },
-            Some(denial) => {
-                if let Ok(d) = &denial {
-                    tracing::debug!(reason = d.reason(), "request denied");
-                }
-                ScopeFuture {
-                    state: ScopeState::Denied {
-                        denial: Some(denial),
-                    },
-                }
-            }
+        if self.layer.satisfied_by(principal) {
+            return GateFuture::inner(self.inner.call(req));
         }
-    }
-}
-
-pin_project! {
-    /// Response future of [`Scope`].
-    pub struct ScopeFuture<F> {
-        #[pin]
-        state: ScopeState<F>,
-    }
-}
-
-pin_project! {
-    #[project = ScopeStateProj]
-    enum ScopeState<F> {
-        Inner { #[pin] future: F },
-        // `Err(())`: no JwtLayer ran before this layer, a server-side mistake.
-        Denied { denial: Option<Result<Denial, ()>> },
-    }
-}
-
-impl<F, ResBody, E> Future for ScopeFuture<F>
-where
-    F: Future<Output = Result<Response<ResBody>, E>>,
-    ResBody: From<Bytes>,
-{
-    type Output = Result<Response<ResBody>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            ScopeStateProj::Inner { future } => future.poll(cx),
-            ScopeStateProj::Denied { denial } => {
-                let denial = denial.take().expect("ScopeFuture polled after completion");
-                Poll::Ready(Ok(match denial {
-                    Ok(denial) => denial.into_response(),
-                    Err(()) => missing_jwt_layer(),
-                }))
+        let options = extensions
+            .get::<DenialOptions>()
+            .cloned()
+            .unwrap_or_default();
+        let denial = options.deny(
+            &ErrorKind::InsufficientScope {
+                required: self.layer.scopes.join(" "),
             }
-        }
+            .into(),
+        );
+        GateFuture::denied(denial)
     }
-}
-
-fn missing_jwt_layer<B: From<Bytes>>() -> Response<B> {
-    tracing::error!("ScopeLayer applied without JwtLayer before it: refusing the request");
-    let mut response = Response::new(B::from(Bytes::from_static(
-        br#"{"error":"server_error","reason":"jwt_layer_missing","description":"ScopeLayer needs JwtLayer to run before it"}"#,
-    )));
-    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    response
 }

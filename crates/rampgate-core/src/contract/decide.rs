@@ -1,0 +1,408 @@
+//! The contract's decision for one request: a pure function of the contract,
+//! the matched route and the verified token.
+
+use super::{Contract, Mode, UnknownConsumer};
+use crate::principal::{Principal, Scopes};
+use sha2::{Digest, Sha256};
+
+/// The outcome of a contract decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The request may proceed.
+    Allow,
+    /// The request is refused (403 `insufficient_scope`).
+    Deny,
+    /// The request would be refused, but the route is observed (or outside its
+    /// enforced percentage): it proceeds, and the would-be denial is recorded.
+    ShadowDeny,
+}
+
+/// A decision with everything audit needs to explain it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Decision {
+    /// Allow, deny or shadow-deny.
+    pub outcome: Outcome,
+    /// Reason code: `allowed`, `route_unlisted_allowed`, `scope_insufficient`
+    /// (the token lacks a scope), `scope_beyond_stage` (the token has it, but the
+    /// consumer's current stage does not allow it), `consumer_unknown`,
+    /// `route_unknown`.
+    pub reason: &'static str,
+    /// The version of the contract that decided.
+    pub contract_version: u64,
+    /// `METHOD path` of the matched contract route.
+    pub route: Option<String>,
+    /// The consumer (`client_id`, or `client_id/sub`).
+    pub consumer: Option<String>,
+    /// The consumer's current stage.
+    pub stage: Option<String>,
+    /// The route's roll-out mode.
+    pub mode: Option<String>,
+    /// The route's trust level (`standard`, `sensitive`...).
+    pub trust: Option<String>,
+    /// The scopes the route requires, space-delimited (for the challenge).
+    pub required: String,
+}
+
+/// The bucket (0..100) of a consumer for percentage roll-outs: stable, so a
+/// consumer is either in or out, and raising the percentage only adds consumers.
+pub fn rollout_bucket(consumer: &str) -> u8 {
+    let digest = Sha256::digest(consumer.as_bytes());
+    (u16::from_be_bytes([digest[0], digest[1]]) % 100) as u8
+}
+
+impl Contract {
+    /// Decides for a verified principal on `method` and the matched path template
+    /// (`None` when the router matched no template).
+    pub fn decide(&self, method: &str, path: Option<&str>, principal: &Principal) -> Decision {
+        self.decide_for(
+            method,
+            path,
+            principal.client_id(),
+            principal.sub(),
+            principal.scopes(),
+        )
+    }
+
+    /// [`Contract::decide`] on plain values.
+    pub fn decide_for(
+        &self,
+        method: &str,
+        path: Option<&str>,
+        client_id: Option<&str>,
+        sub: Option<&str>,
+        token_scopes: &Scopes,
+    ) -> Decision {
+        let mut d = Decision {
+            outcome: Outcome::Allow,
+            reason: "allowed",
+            contract_version: self.version,
+            route: None,
+            consumer: client_id.map(str::to_owned),
+            stage: None,
+            mode: None,
+            trust: None,
+            required: String::new(),
+        };
+        let Some(route) = path.and_then(|p| self.route(method, p)) else {
+            if self.unknown_route_allowed {
+                d.reason = "route_unlisted_allowed";
+            } else {
+                d.outcome = Outcome::Deny;
+                d.reason = "route_unknown";
+            }
+            return d;
+        };
+        d.route = Some(route.key());
+        d.mode = Some(route.mode.to_string());
+        d.trust = Some(route.trust.clone());
+        d.required = route.challenge_scope();
+
+        let (stage, consumer_key) = match self.consumer(client_id, sub) {
+            Some(c) => (c.stage(), c.key()),
+            None => match &self.unknown_consumer {
+                UnknownConsumer::Stage(stage) => (stage, client_id.unwrap_or_default().to_owned()),
+                UnknownConsumer::Deny => {
+                    d.outcome = Outcome::Deny;
+                    d.reason = "consumer_unknown";
+                    return d;
+                }
+            },
+        };
+        d.consumer = Some(consumer_key.clone());
+        d.stage = Some(stage.name.clone());
+
+        // Least privilege: only scopes both the token and the stage grant count.
+        let effective = |s: &String| token_scopes.contains(s) && stage.scopes.contains(s);
+        let satisfied_by = |has: &dyn Fn(&String) -> bool| {
+            route.scopes.iter().all(has) && (route.any.is_empty() || route.any.iter().any(has))
+        };
+        if satisfied_by(&effective) {
+            return d;
+        }
+        d.reason = if satisfied_by(&|s: &String| token_scopes.contains(s)) {
+            "scope_beyond_stage"
+        } else {
+            "scope_insufficient"
+        };
+        d.outcome = match route.mode {
+            Mode::Enforce => Outcome::Deny,
+            Mode::Observe => Outcome::ShadowDeny,
+            Mode::Percent(n) if rollout_bucket(&consumer_key) < n => Outcome::Deny,
+            Mode::Percent(_) => Outcome::ShadowDeny,
+        };
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONTRACT: &str = r#"
+version = 7
+issuer = "https://i.example"
+audience = "api"
+
+[scopes]
+"read" = "r"
+"write" = "w"
+"admin" = "a"
+"export" = "e"
+
+[defaults]
+unknown_consumer = { stage = "public", scopes = ["read"] }
+
+[[routes]]
+method = "GET"
+path = "/items"
+scopes = ["read"]
+
+[[routes]]
+method = "POST"
+path = "/items"
+scopes = ["write"]
+
+[[routes]]
+method = "GET"
+path = "/export"
+scopes = ["export"]
+mode = "observe"
+
+[[routes]]
+method = "DELETE"
+path = "/items/{id}"
+any = ["admin", "write"]
+mode = "50%"
+
+[[routes]]
+method = "GET"
+path = "/open"
+
+[[consumers]]
+client_id = "web"
+stage = "pilot"
+stages = [
+  { name = "pilot", scopes = ["read"] },
+  { name = "ga", scopes = ["read", "write", "export"] },
+]
+
+[[consumers]]
+client_id = "web"
+sub = "ops-robot"
+stage = "full"
+stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
+"#;
+
+    fn scopes(s: &[&str]) -> Scopes {
+        s.iter().copied().collect()
+    }
+
+    #[test]
+    fn decision_table() {
+        let c = Contract::parse(CONTRACT).unwrap();
+        // (method, path, client_id, sub, token scopes, outcome, reason, stage)
+        let table: &[(
+            &str,
+            Option<&str>,
+            Option<&str>,
+            Option<&str>,
+            &[&str],
+            Outcome,
+            &str,
+            Option<&str>,
+        )] = &[
+            (
+                "GET",
+                Some("/items"),
+                Some("web"),
+                None,
+                &["read"],
+                Outcome::Allow,
+                "allowed",
+                Some("pilot"),
+            ),
+            (
+                "GET",
+                Some("/items"),
+                Some("web"),
+                None,
+                &[],
+                Outcome::Deny,
+                "scope_insufficient",
+                Some("pilot"),
+            ),
+            // The token carries write, but the pilot stage does not allow it.
+            (
+                "POST",
+                Some("/items"),
+                Some("web"),
+                None,
+                &["read", "write"],
+                Outcome::Deny,
+                "scope_beyond_stage",
+                Some("pilot"),
+            ),
+            // The subject-bound entry wins for its subject.
+            (
+                "POST",
+                Some("/items"),
+                Some("web"),
+                Some("ops-robot"),
+                &["write"],
+                Outcome::Allow,
+                "allowed",
+                Some("full"),
+            ),
+            // Observe mode: allowed, recorded as a would-be denial.
+            (
+                "GET",
+                Some("/export"),
+                Some("web"),
+                None,
+                &[],
+                Outcome::ShadowDeny,
+                "scope_insufficient",
+                Some("pilot"),
+            ),
+            // Unknown consumers are admitted at the default stage.
+            (
+                "GET",
+                Some("/items"),
+                Some("stranger"),
+                None,
+                &["read"],
+                Outcome::Allow,
+                "allowed",
+                Some("public"),
+            ),
+            (
+                "POST",
+                Some("/items"),
+                Some("stranger"),
+                None,
+                &["write"],
+                Outcome::Deny,
+                "scope_beyond_stage",
+                Some("public"),
+            ),
+            (
+                "GET",
+                Some("/items"),
+                None,
+                None,
+                &["read"],
+                Outcome::Allow,
+                "allowed",
+                Some("public"),
+            ),
+            // No requirement: any consumer's valid token.
+            (
+                "GET",
+                Some("/open"),
+                Some("web"),
+                None,
+                &[],
+                Outcome::Allow,
+                "allowed",
+                Some("pilot"),
+            ),
+            // Routes outside the contract are refused by default.
+            (
+                "GET",
+                Some("/nope"),
+                Some("web"),
+                None,
+                &["read"],
+                Outcome::Deny,
+                "route_unknown",
+                None,
+            ),
+            (
+                "GET",
+                None,
+                Some("web"),
+                None,
+                &["read"],
+                Outcome::Deny,
+                "route_unknown",
+                None,
+            ),
+            // Any-of: one of admin/write, within the consumer's stage.
+            (
+                "DELETE",
+                Some("/items/{id}"),
+                Some("web"),
+                Some("ops-robot"),
+                &["admin"],
+                Outcome::Allow,
+                "allowed",
+                Some("full"),
+            ),
+        ];
+        for (method, path, client, sub, token, outcome, reason, stage) in table {
+            let d = c.decide_for(method, *path, *client, *sub, &scopes(token));
+            assert_eq!(
+                (d.outcome, d.reason, d.stage.as_deref()),
+                (*outcome, *reason, *stage),
+                "{method} {path:?} {client:?} {sub:?} {token:?}"
+            );
+            assert_eq!(d.contract_version, 7);
+        }
+    }
+
+    #[test]
+    fn unknown_consumers_denied_when_the_contract_says_so() {
+        let c = Contract::parse(&CONTRACT.replace(
+            r#"unknown_consumer = { stage = "public", scopes = ["read"] }"#,
+            r#"unknown_consumer = "deny""#,
+        ))
+        .unwrap();
+        let d = c.decide_for(
+            "GET",
+            Some("/items"),
+            Some("stranger"),
+            None,
+            &scopes(&["read"]),
+        );
+        assert_eq!((d.outcome, d.reason), (Outcome::Deny, "consumer_unknown"));
+    }
+
+    #[test]
+    fn percentage_rollout_is_stable_per_consumer_and_monotonic() {
+        let c = Contract::parse(CONTRACT).unwrap();
+        let clients: Vec<String> = (0..400).map(|i| format!("client-{i}")).collect();
+        let denied = |contract: &Contract| -> Vec<bool> {
+            clients
+                .iter()
+                .map(|id| {
+                    contract
+                        .decide_for("DELETE", Some("/items/{id}"), Some(id), None, &scopes(&[]))
+                        .outcome
+                        == Outcome::Deny
+                })
+                .collect()
+        };
+        let half = denied(&c);
+        assert_eq!(
+            half,
+            denied(&c),
+            "the same consumer always gets the same outcome"
+        );
+        let share = half.iter().filter(|d| **d).count();
+        assert!(
+            (150..=250).contains(&share),
+            "about half enforced, got {share}/400"
+        );
+        let more = Contract::parse(&CONTRACT.replace("mode = \"50%\"", "mode = \"75%\"")).unwrap();
+        let three_quarters = denied(&more);
+        assert!(
+            half.iter().zip(&three_quarters).all(|(h, t)| !h || *t),
+            "raising the percentage only adds consumers"
+        );
+        let none = Contract::parse(&CONTRACT.replace("mode = \"50%\"", "mode = \"0%\"")).unwrap();
+        assert!(denied(&none).iter().all(|d| !d));
+        let all = Contract::parse(&CONTRACT.replace("mode = \"50%\"", "mode = \"100%\"")).unwrap();
+        assert!(denied(&all).iter().all(|d| *d));
+    }
+}

@@ -1,0 +1,374 @@
+//! Ramp contracts: the versioned agreement of which scopes each route needs and
+//! which scopes each consumer may use at its current stage.
+//!
+//! A contract is a TOML file (schema in `docs/contracts.md`). [`Contract::parse`]
+//! checks it completely and reports every problem with its line and what to fix;
+//! [`Contract::decide`] is the pure decision function the layers call;
+//! [`ContractDiff`] says what a new version widens or narrows.
+//!
+//! ```
+//! use rampgate_core::contract::Contract;
+//!
+//! let contract = Contract::parse(r#"
+//!     version = 1
+//!     issuer = "https://login.example.com/"
+//!     audience = "https://api.example.com"
+//!
+//!     [scopes]
+//!     "profile:read" = "Read the user's profile"
+//!
+//!     [[routes]]
+//!     method = "GET"
+//!     path = "/profile"
+//!     scopes = ["profile:read"]
+//!
+//!     [[consumers]]
+//!     client_id = "mobile-app"
+//!     stage = "pilot"
+//!     stages = [{ name = "pilot", scopes = ["profile:read"] }]
+//! "#).unwrap();
+//! assert_eq!(contract.version(), 1);
+//! ```
+
+mod decide;
+mod diff;
+mod handle;
+mod raw;
+
+pub use decide::{Decision, Outcome, rollout_bucket};
+pub use diff::{Change, ChangeKind, ContractDiff};
+pub use handle::{ContractHandle, ReloadError};
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+
+/// How a route's requirement is rolled out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Denials are enforced.
+    Enforce,
+    /// Would-be denials are allowed and recorded (`shadow_deny`).
+    Observe,
+    /// Enforced for this percentage of consumers, chosen by a stable hash of the
+    /// consumer so that a consumer does not flap; observed for the rest.
+    Percent(u8),
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mode::Enforce => f.write_str("enforce"),
+            Mode::Observe => f.write_str("observe"),
+            Mode::Percent(n) => write!(f, "{n}%"),
+        }
+    }
+}
+
+/// One route of the contract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// HTTP method, upper case (`POST` for gRPC).
+    pub method: String,
+    /// The path template as axum writes it (`/accounts/{id}`), or a gRPC path
+    /// (`/pkg.Service/Method`).
+    pub path: String,
+    /// Scopes that are all required.
+    pub scopes: BTreeSet<String>,
+    /// Scopes of which at least one is required (none: no such condition).
+    pub any: BTreeSet<String>,
+    /// Trust level: `standard`, or a level defined under `[trust]` (`sensitive`).
+    pub trust: String,
+    /// Roll-out mode.
+    pub mode: Mode,
+}
+
+impl Route {
+    /// `METHOD path`, the route's key.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+
+    /// The requirement as a scope string for a challenge: the all-of scopes, or
+    /// the any-of ones when there are no all-of scopes.
+    pub fn challenge_scope(&self) -> String {
+        let set = if self.scopes.is_empty() {
+            &self.any
+        } else {
+            &self.scopes
+        };
+        set.iter().map(String::as_str).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// One named stage of a consumer's ramp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stage {
+    /// The stage's name (`pilot`, `ga`...).
+    pub name: String,
+    /// Scopes a consumer at this stage may use.
+    pub scopes: BTreeSet<String>,
+}
+
+/// An OAuth client and its ramp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consumer {
+    /// Matched against the token's `client_id` (or `azp`).
+    pub client_id: String,
+    /// When set, the token's `sub` must also match.
+    pub sub: Option<String>,
+    /// The ordered stages; each one's scopes include the previous one's.
+    pub stages: Vec<Stage>,
+    /// Index of the current stage in `stages`.
+    pub current: usize,
+}
+
+impl Consumer {
+    /// The consumer's current stage.
+    pub fn stage(&self) -> &Stage {
+        &self.stages[self.current]
+    }
+
+    /// `client_id`, or `client_id/sub` when bound to a subject.
+    pub fn key(&self) -> String {
+        match &self.sub {
+            Some(sub) => format!("{}/{sub}", self.client_id),
+            None => self.client_id.clone(),
+        }
+    }
+}
+
+/// What happens to tokens of consumers the contract does not name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnknownConsumer {
+    /// They are refused (403).
+    Deny,
+    /// They are admitted at this stage.
+    Stage(Stage),
+}
+
+/// Requirements of a trust level (`[trust.sensitive]`), used by step-up.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TrustLevel {
+    /// Acceptable `acr` values, in order of preference.
+    pub acr_values: Vec<String>,
+    /// `amr` methods that are all required.
+    pub amr: Vec<String>,
+    /// Largest age of the authentication (`auth_time`), in seconds.
+    pub max_age: Option<u64>,
+}
+
+/// The routes an application declares in code, as JSON, for
+/// `rampgate contract routes FILE --inventory INVENTORY.json`.
+///
+/// ```
+/// use rampgate_core::contract::Inventory;
+///
+/// let inventory = Inventory::default()
+///     .route("GET", "/profile", ["profile:read"])
+///     .route("GET", "/me", Vec::<String>::new());
+/// let json = inventory.to_json();
+/// assert_eq!(Inventory::from_json(&json).unwrap(), inventory);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Inventory {
+    /// Each declared route.
+    pub routes: Vec<InventoryRoute>,
+}
+
+/// One route declared in code.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InventoryRoute {
+    /// HTTP method, upper case.
+    pub method: String,
+    /// Path template (`/accounts/{id}`) or gRPC path.
+    pub path: String,
+    /// Scopes the code requires (all of them).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Scopes of which the code requires one.
+    #[serde(default)]
+    pub any: Vec<String>,
+}
+
+impl Inventory {
+    /// Adds a route requiring all of `scopes`.
+    pub fn route<I, S>(mut self, method: &str, path: &str, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.routes.push(InventoryRoute {
+            method: method.to_ascii_uppercase(),
+            path: path.to_owned(),
+            scopes: scopes.into_iter().map(Into::into).collect(),
+            any: Vec::new(),
+        });
+        self
+    }
+
+    /// The inventory as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Reads an inventory.
+    pub fn from_json(json: &str) -> Result<Inventory, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+}
+
+/// A checked contract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contract {
+    version: u64,
+    issuer: Option<String>,
+    audience: Option<String>,
+    resource: Option<String>,
+    authorization_servers: Vec<String>,
+    scopes: BTreeMap<String, String>,
+    routes: Vec<Route>,
+    consumers: Vec<Consumer>,
+    unknown_consumer: UnknownConsumer,
+    unknown_route_allowed: bool,
+    trust: BTreeMap<String, TrustLevel>,
+    route_index: HashMap<(String, String), usize>,
+}
+
+/// One problem found in a contract file: where, what, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractError {
+    /// 1-based line in the file, when known.
+    pub line: Option<usize>,
+    /// What is wrong and what to do about it.
+    pub message: String,
+}
+
+impl fmt::Display for ContractError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Every problem of a contract file, in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractErrors(pub Vec<ContractError>);
+
+impl fmt::Display for ContractErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ContractErrors {}
+
+impl ContractErrors {
+    /// Each error prefixed with `file:line:`, one per line, as compilers print them.
+    pub fn render(&self, file: &str) -> String {
+        self.0
+            .iter()
+            .map(|e| match e.line {
+                Some(line) => format!("{file}:{line}: error: {}", e.message),
+                None => format!("{file}: error: {}", e.message),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Contract {
+    /// Parses and checks a contract; every problem is reported, each with its line.
+    pub fn parse(text: &str) -> Result<Contract, ContractErrors> {
+        raw::parse(text)
+    }
+
+    /// The contract's version; every change must increase it.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The issuer the service trusts, when the contract names it.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    /// The audience (this service's identifier in tokens), when the contract
+    /// names it.
+    pub fn audience(&self) -> Option<&str> {
+        self.audience.as_deref()
+    }
+
+    /// The protected resource identifier (RFC 9728), when the contract names it;
+    /// otherwise the metadata endpoint uses the URL it is served under.
+    pub fn resource(&self) -> Option<&str> {
+        self.resource.as_deref()
+    }
+
+    /// Authorization servers for RFC 9728 metadata; defaults to the issuer.
+    pub fn authorization_servers(&self) -> &[String] {
+        &self.authorization_servers
+    }
+
+    /// The scope catalog: name → description.
+    pub fn scopes(&self) -> &BTreeMap<String, String> {
+        &self.scopes
+    }
+
+    /// The routes, in file order.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// The consumers, in file order.
+    pub fn consumers(&self) -> &[Consumer] {
+        &self.consumers
+    }
+
+    /// What happens to unknown consumers.
+    pub fn unknown_consumer(&self) -> &UnknownConsumer {
+        &self.unknown_consumer
+    }
+
+    /// Whether routes not in the contract are allowed (to any valid token).
+    pub fn unknown_route_allowed(&self) -> bool {
+        self.unknown_route_allowed
+    }
+
+    /// The trust levels defined under `[trust]`.
+    pub fn trust_levels(&self) -> &BTreeMap<String, TrustLevel> {
+        &self.trust
+    }
+
+    /// The route with this method and path template.
+    pub fn route(&self, method: &str, path: &str) -> Option<&Route> {
+        self.route_index
+            .get(&(method.to_ascii_uppercase(), path.to_owned()))
+            .map(|i| &self.routes[*i])
+    }
+
+    /// The consumer a token belongs to: by `client_id` and, where the contract
+    /// binds one, `sub` (a subject-bound entry wins over a plain one).
+    pub fn consumer(&self, client_id: Option<&str>, sub: Option<&str>) -> Option<&Consumer> {
+        let client_id = client_id?;
+        let mut plain = None;
+        for c in &self.consumers {
+            if c.client_id != client_id {
+                continue;
+            }
+            match &c.sub {
+                Some(s) if Some(s.as_str()) == sub => return Some(c),
+                Some(_) => {}
+                None => plain = Some(c),
+            }
+        }
+        plain
+    }
+}

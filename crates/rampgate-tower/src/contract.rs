@@ -1,0 +1,125 @@
+//! `ContractLayer`: the ramp contract decides every request.
+//!
+//! Applied once on a router (after [`JwtLayer`](crate::JwtLayer)), it finds the
+//! matched route (axum's `MatchedPath` with the `axum` feature, otherwise the
+//! request path, which is what gRPC paths are), asks the contract in force for a
+//! [`Decision`], puts the decision in the request extensions for audit, and
+//! answers 403 `insufficient_scope` for a denial. Observed routes let a would-be
+//! denial through and record it.
+
+use crate::gate::{GateFuture, principal_or_refusal};
+use bytes::Bytes;
+use http::{Request, Response};
+use rampgate_core::contract::{ContractHandle, Decision, Outcome};
+use rampgate_core::{DenialOptions, ErrorKind};
+use std::task::{Context, Poll};
+use tower_layer::Layer;
+use tower_service::Service;
+
+/// A tower [`Layer`] enforcing a ramp contract.
+///
+/// ```no_run
+/// use rampgate_core::contract::ContractHandle;
+/// use rampgate_tower::ContractLayer;
+///
+/// let contract = ContractHandle::from_file("contract.toml").unwrap();
+/// contract.watch(std::time::Duration::from_secs(5)); // hot reload
+/// let layer = ContractLayer::new(contract);
+/// # let _ = layer;
+/// ```
+#[derive(Debug, Clone)]
+pub struct ContractLayer {
+    contract: ContractHandle,
+}
+
+impl ContractLayer {
+    /// A layer deciding with the contract `contract` holds (reloads included).
+    pub fn new(contract: ContractHandle) -> Self {
+        ContractLayer { contract }
+    }
+}
+
+impl<S> Layer<S> for ContractLayer {
+    type Service = Contract<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Contract {
+            inner,
+            contract: self.contract.clone(),
+        }
+    }
+}
+
+/// The service made by [`ContractLayer`].
+#[derive(Debug, Clone)]
+pub struct Contract<S> {
+    inner: S,
+    contract: ContractHandle,
+}
+
+fn route_template<B>(req: &Request<B>) -> &str {
+    #[cfg(feature = "axum")]
+    if let Some(matched) = req.extensions().get::<axum::extract::MatchedPath>() {
+        return matched.as_str();
+    }
+    req.uri().path()
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Contract<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: From<Bytes>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = GateFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let decision = {
+            let principal = match principal_or_refusal(req.extensions()) {
+                Ok(principal) => principal,
+                Err(refusal) => return GateFuture::refused(refusal),
+            };
+            let contract = self.contract.current();
+            contract.decide(req.method().as_str(), Some(route_template(&req)), principal)
+        };
+        match decision.outcome {
+            Outcome::Allow => {}
+            Outcome::ShadowDeny => tracing::info!(
+                outcome = "shadow_deny",
+                reason = decision.reason,
+                route = ?decision.route,
+                consumer = ?decision.consumer,
+                stage = ?decision.stage,
+                contract_version = decision.contract_version,
+                "contract would deny; route observed, request allowed"
+            ),
+            Outcome::Deny => {
+                let options = req
+                    .extensions()
+                    .get::<DenialOptions>()
+                    .cloned()
+                    .unwrap_or_default();
+                return GateFuture::denied(options.deny(&denial_kind(&decision).into()));
+            }
+        }
+        req.extensions_mut().insert(decision);
+        GateFuture::inner(self.inner.call(req))
+    }
+}
+
+fn denial_kind(decision: &Decision) -> ErrorKind {
+    match decision.reason {
+        "scope_insufficient" => ErrorKind::InsufficientScope {
+            required: decision.required.clone(),
+        },
+        reason => ErrorKind::ContractDenied {
+            reason,
+            required: decision.required.clone(),
+        },
+    }
+}

@@ -1,0 +1,103 @@
+//! What the authorization layers after `JwtLayer` share: finding the verified
+//! principal, and a future that is either the inner service's or a refusal.
+
+use bytes::Bytes;
+use http::{Extensions, Response, StatusCode};
+use pin_project_lite::pin_project;
+use rampgate_core::{Anonymous, Denial, Principal};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Why there is no principal to authorize.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// An anonymous request on a route where the token is optional: the
+    /// challenge to answer with.
+    Challenge(Denial),
+    /// No `JwtLayer` ran before this layer: a server-side mistake.
+    MissingJwtLayer,
+}
+
+/// The verified principal, or why there is none.
+pub(crate) fn principal_or_refusal(extensions: &Extensions) -> Result<&Principal, Refusal> {
+    if let Some(principal) = extensions.get::<Principal>() {
+        return Ok(principal);
+    }
+    match extensions.get::<Anonymous>() {
+        Some(Anonymous(challenge)) => Err(Refusal::Challenge(challenge.clone())),
+        None => Err(Refusal::MissingJwtLayer),
+    }
+}
+
+pin_project! {
+    /// Response future of the authorization layers: the inner service's answer,
+    /// or a refusal that never reached it.
+    pub struct GateFuture<F> {
+        #[pin]
+        state: GateState<F>,
+    }
+}
+
+pin_project! {
+    #[project = GateStateProj]
+    enum GateState<F> {
+        Inner { #[pin] future: F },
+        Refused { refusal: Option<Refusal> },
+    }
+}
+
+impl<F> GateFuture<F> {
+    pub(crate) fn inner(future: F) -> Self {
+        GateFuture {
+            state: GateState::Inner { future },
+        }
+    }
+
+    pub(crate) fn denied(denial: Denial) -> Self {
+        tracing::debug!(reason = denial.reason(), "request denied");
+        Self::refused(Refusal::Challenge(denial))
+    }
+
+    pub(crate) fn refused(refusal: Refusal) -> Self {
+        GateFuture {
+            state: GateState::Refused {
+                refusal: Some(refusal),
+            },
+        }
+    }
+}
+
+impl<F, ResBody, E> Future for GateFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+    ResBody: From<Bytes>,
+{
+    type Output = Result<Response<ResBody>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            GateStateProj::Inner { future } => future.poll(cx),
+            GateStateProj::Refused { refusal } => {
+                let refusal = refusal.take().expect("GateFuture polled after completion");
+                Poll::Ready(Ok(match refusal {
+                    Refusal::Challenge(denial) => denial.into_response(),
+                    Refusal::MissingJwtLayer => missing_jwt_layer(),
+                }))
+            }
+        }
+    }
+}
+
+fn missing_jwt_layer<B: From<Bytes>>() -> Response<B> {
+    tracing::error!("an authorization layer runs without JwtLayer before it: refusing the request");
+    let mut response = Response::new(B::from(Bytes::from_static(
+        br#"{"error":"server_error","reason":"jwt_layer_missing","description":"this layer needs JwtLayer to run before it"}"#,
+    )));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
