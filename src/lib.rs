@@ -64,6 +64,9 @@ pub mod contract {
 #[cfg(feature = "axum")]
 pub mod metadata;
 
+#[cfg(feature = "axum")]
+pub use rampgate_core::require_scopes;
+
 /// axum extractors: `Principal`, `Option<Principal>`, [`Claims<T>`](axum::Claims).
 #[cfg(feature = "axum")]
 pub mod axum {
