@@ -1,0 +1,283 @@
+//! `rampgate contract routes`: the contract's routes against the routes in code.
+
+use rampgate_core::contract::{Contract, Inventory};
+use std::collections::{BTreeSet, HashSet};
+use std::fmt::Write as _;
+
+/// What a route requires: all of `scopes`, and one of `any` (when not empty).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Requirement {
+    pub(crate) scopes: BTreeSet<String>,
+    pub(crate) any: BTreeSet<String>,
+}
+
+impl Requirement {
+    /// In words: `a, b`, `one of a, b`, `a and one of b, c`, `any valid token`.
+    fn describe(&self) -> String {
+        let list = |set: &BTreeSet<String>| {
+            set.iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match (self.scopes.is_empty(), self.any.is_empty()) {
+            (true, true) => "any valid token".into(),
+            (false, true) => list(&self.scopes),
+            (true, false) => format!("one of {}", list(&self.any)),
+            (false, false) => format!("{} and one of {}", list(&self.scopes), list(&self.any)),
+        }
+    }
+}
+
+/// A route on one side only.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct RouteEntry {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) scopes: BTreeSet<String>,
+    pub(crate) any: BTreeSet<String>,
+}
+
+/// A route on both sides whose requirements differ.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Mismatch {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    /// What the contract requires.
+    pub(crate) contract: Requirement,
+    /// What the code requires.
+    pub(crate) code: Requirement,
+}
+
+/// The comparison, in inventory order (`missing_in_code`: contract order).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct RouteReport {
+    /// Routes in code but not in the contract: they fail the check.
+    pub(crate) missing_in_contract: Vec<RouteEntry>,
+    /// Routes in the contract but not in code: reported only.
+    pub(crate) missing_in_code: Vec<RouteEntry>,
+    /// Routes whose requirements differ: they fail the check.
+    pub(crate) mismatched: Vec<Mismatch>,
+    /// Distinct routes in code.
+    #[serde(skip)]
+    pub(crate) in_code: usize,
+}
+
+impl RouteReport {
+    /// Compares the contract with the inventory. Methods are compared in upper
+    /// case, paths exactly; a route the inventory lists twice counts once.
+    pub(crate) fn compare(contract: &Contract, inventory: &Inventory) -> RouteReport {
+        let mut seen = HashSet::new();
+        let mut report = RouteReport {
+            missing_in_contract: Vec::new(),
+            missing_in_code: Vec::new(),
+            mismatched: Vec::new(),
+            in_code: 0,
+        };
+        for route in &inventory.routes {
+            let method = route.method.to_ascii_uppercase();
+            if !seen.insert((method.clone(), route.path.clone())) {
+                continue;
+            }
+            report.in_code += 1;
+            let code = Requirement {
+                scopes: route.scopes.iter().cloned().collect(),
+                any: route.any.iter().cloned().collect(),
+            };
+            match contract.route(&method, &route.path) {
+                None => report.missing_in_contract.push(RouteEntry {
+                    method,
+                    path: route.path.clone(),
+                    scopes: code.scopes,
+                    any: code.any,
+                }),
+                Some(declared) => {
+                    let contract = Requirement {
+                        scopes: declared.scopes.clone(),
+                        any: declared.any.clone(),
+                    };
+                    if contract != code {
+                        report.mismatched.push(Mismatch {
+                            method,
+                            path: route.path.clone(),
+                            contract,
+                            code,
+                        });
+                    }
+                }
+            }
+        }
+        for route in contract.routes() {
+            if !seen.contains(&(route.method.clone(), route.path.clone())) {
+                report.missing_in_code.push(RouteEntry {
+                    method: route.method.clone(),
+                    path: route.path.clone(),
+                    scopes: route.scopes.clone(),
+                    any: route.any.clone(),
+                });
+            }
+        }
+        report
+    }
+
+    /// Whether the check fails: routes in code are not in the contract, or
+    /// their requirements differ.
+    pub(crate) fn fails(&self) -> bool {
+        !self.missing_in_contract.is_empty() || !self.mismatched.is_empty()
+    }
+
+    /// Why the check fails, in one line.
+    pub(crate) fn failure(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        match self.missing_in_contract.len() {
+            0 => {}
+            1 => parts.push("1 route in code is not in the contract".to_owned()),
+            n => parts.push(format!("{n} routes in code are not in the contract")),
+        }
+        match self.mismatched.len() {
+            0 => {}
+            1 => parts.push("1 route has different requirements".to_owned()),
+            n => parts.push(format!("{n} routes have different requirements")),
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
+    /// The report for people: a section per kind of difference (empty ones
+    /// left out), then a summary line.
+    pub(crate) fn human(&self, file: &str) -> String {
+        let mut out = String::new();
+        if !self.missing_in_contract.is_empty() {
+            let _ = writeln!(
+                out,
+                "In code but not in the contract ({}):",
+                self.missing_in_contract.len()
+            );
+            for r in &self.missing_in_contract {
+                let _ = writeln!(out, "  {} {}", r.method, r.path);
+            }
+        }
+        if !self.missing_in_code.is_empty() {
+            let _ = writeln!(
+                out,
+                "In the contract but not in code ({}):",
+                self.missing_in_code.len()
+            );
+            for r in &self.missing_in_code {
+                let _ = writeln!(out, "  {} {}", r.method, r.path);
+            }
+            out.push_str(
+                "  note: routes only in the contract do not fail the check; another deployment may serve them\n",
+            );
+        }
+        if !self.mismatched.is_empty() {
+            let _ = writeln!(out, "Requirements differ ({}):", self.mismatched.len());
+            for m in &self.mismatched {
+                let _ = writeln!(
+                    out,
+                    "  {} {}: the contract requires {}; the code requires {}",
+                    m.method,
+                    m.path,
+                    m.contract.describe(),
+                    m.code.describe()
+                );
+            }
+        }
+        let matching = self.in_code - self.missing_in_contract.len() - self.mismatched.len();
+        let _ = writeln!(
+            out,
+            "{file}: {matching} of {} in code match the contract",
+            super::count(self.in_code, "route")
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONTRACT: &str = r#"
+version = 1
+[scopes]
+"read" = "r"
+"write" = "w"
+"admin" = "a"
+[[routes]]
+method = "GET"
+path = "/items"
+scopes = ["read"]
+[[routes]]
+method = "DELETE"
+path = "/items/{id}"
+any = ["admin", "write"]
+[[routes]]
+method = "GET"
+path = "/legacy"
+"#;
+
+    fn contract() -> Contract {
+        Contract::parse(CONTRACT).unwrap()
+    }
+
+    #[test]
+    fn matching_inventory_reports_nothing() {
+        let mut inventory = Inventory::default()
+            .route("get", "/items", ["read"])
+            .route("GET", "/legacy", Vec::<String>::new())
+            .route("DELETE", "/items/{id}", Vec::<String>::new());
+        inventory.routes[2].any = vec!["write".into(), "admin".into()];
+        let report = RouteReport::compare(&contract(), &inventory);
+        assert!(!report.fails());
+        assert_eq!(report.failure(), None);
+        assert_eq!(
+            report.human("c.toml"),
+            "c.toml: 3 of 3 routes in code match the contract\n"
+        );
+    }
+
+    #[test]
+    fn each_kind_of_difference_is_found() {
+        let inventory = Inventory::default()
+            .route("GET", "/items", ["read", "write"])
+            .route("GET", "/items", ["read", "write"])
+            .route("POST", "/items", ["write"]);
+        let report = RouteReport::compare(&contract(), &inventory);
+        assert_eq!(report.in_code, 2, "a route listed twice counts once");
+        assert_eq!(report.missing_in_contract.len(), 1);
+        assert_eq!(report.mismatched.len(), 1);
+        let missing: Vec<String> = report
+            .missing_in_code
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect();
+        assert_eq!(missing, ["DELETE /items/{id}", "GET /legacy"]);
+        assert_eq!(
+            report.failure().unwrap(),
+            "1 route in code is not in the contract; 1 route has different requirements"
+        );
+    }
+
+    #[test]
+    fn routes_only_in_the_contract_do_not_fail() {
+        let inventory = Inventory::default().route("GET", "/items", ["read"]);
+        let report = RouteReport::compare(&contract(), &inventory);
+        assert!(!report.fails());
+        assert_eq!(report.missing_in_code.len(), 2);
+    }
+
+    #[test]
+    fn requirements_in_words() {
+        let set = |s: &[&str]| s.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
+        let r = |scopes: &[&str], any: &[&str]| {
+            Requirement {
+                scopes: set(scopes),
+                any: set(any),
+            }
+            .describe()
+        };
+        assert_eq!(r(&[], &[]), "any valid token");
+        assert_eq!(r(&["b", "a"], &[]), "a, b");
+        assert_eq!(r(&[], &["x", "y"]), "one of x, y");
+        assert_eq!(r(&["a"], &["x", "y"]), "a and one of x, y");
+    }
+}
