@@ -37,7 +37,7 @@
 //!
 //! - [`Verifier`]: framework-free verification (usable from a queue consumer),
 //!   [`IssuerConfig`] per trusted issuer, [`ValidationPolicy`] with strict defaults.
-//! - [`JwtLayer`], [`ScopeLayer`], [`ContractLayer`]: tower layers.
+//! - [`JwtLayer`], [`ScopeLayer`], [`ContractLayer`], [`StepUpLayer`]: tower layers.
 //! - [`contract`]: ramp contracts (routes, scopes, consumers' stages), hot reload.
 //! - [`metadata`]: RFC 9728 protected resource metadata from the contract.
 //! - [`Principal`] and [`axum::Claims`]: axum extractors (feature `axum`).
@@ -49,11 +49,12 @@
 
 pub use rampgate_core::{
     Anonymous, Denial, DenialBody, DenialOptions, Error, ErrorKind, IssuerConfig, JwksOptions, Key,
-    KeySet, KeySource, KeyStats, Principal, Result, Scopes, SkippedKey, ValidationPolicy, Verifier,
-    VerifierBuilder,
+    KeySet, KeySource, KeyStats, Principal, Result, Scopes, SkippedKey, StepUpFailure,
+    StepUpPolicy, ValidationPolicy, Verifier, VerifierBuilder,
 };
 pub use rampgate_tower::{
-    Contract as ContractService, ContractLayer, Jwt, JwtLayer, Scope, ScopeLayer,
+    Contract as ContractService, ContractLayer, Jwt, JwtLayer, Scope, ScopeLayer, StepUp,
+    StepUpLayer,
 };
 
 /// Ramp contracts: the contract file, decisions, diffs, the live handle.

@@ -99,12 +99,18 @@ impl DenialOptions {
             }
             _ => None,
         };
+        let (acr_values, max_age) = match kind {
+            ErrorKind::StepUpRequired(f) => (f.acr_values.as_deref().map(sanitize), f.max_age),
+            _ => (None, None),
+        };
         Denial {
             status: StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::UNAUTHORIZED),
             error: kind.bearer_error(),
             reason,
             description,
             scope,
+            acr_values,
+            max_age,
             options: self.clone(),
         }
     }
@@ -119,6 +125,10 @@ pub struct Denial {
     description: String,
     /// For `insufficient_scope`: the scopes the route needs (RFC 6750 §3).
     scope: Option<String>,
+    /// For `insufficient_user_authentication`: acceptable `acr` values (RFC 9470 §3).
+    acr_values: Option<String>,
+    /// For `insufficient_user_authentication`: the largest authentication age.
+    max_age: Option<u64>,
     options: DenialOptions,
 }
 
@@ -158,6 +168,12 @@ impl Denial {
         if let Some(scope) = &self.scope {
             params.push(format!("scope=\"{scope}\""));
         }
+        if let Some(acr_values) = &self.acr_values {
+            params.push(format!("acr_values=\"{acr_values}\""));
+        }
+        if let Some(max_age) = self.max_age {
+            params.push(format!("max_age=\"{max_age}\""));
+        }
         if let Some(url) = &self.options.resource_metadata {
             params.push(format!("resource_metadata=\"{url}\""));
         }
@@ -172,11 +188,20 @@ impl Denial {
 
     /// The default body: `{"error":..,"reason":..,"description":..}`.
     pub fn json_body(&self) -> Bytes {
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "error": self.error.unwrap_or("unauthorized"),
             "reason": self.reason,
             "description": self.description,
         });
+        if let Some(scope) = &self.scope {
+            body["scope"] = scope.as_str().into();
+        }
+        if let Some(acr_values) = &self.acr_values {
+            body["acr_values"] = acr_values.as_str().into();
+        }
+        if let Some(max_age) = self.max_age {
+            body["max_age"] = max_age.into();
+        }
         Bytes::from(body.to_string())
     }
 
@@ -251,6 +276,35 @@ mod tests {
         );
     }
 
+    fn step_up(reasons: &[&'static str], acr: Option<&str>, max_age: Option<u64>) -> ErrorKind {
+        ErrorKind::StepUpRequired(Box::new(crate::StepUpFailure {
+            reasons: reasons.to_vec(),
+            acr_values: acr.map(str::to_owned),
+            max_age,
+        }))
+    }
+
+    #[test]
+    fn step_up_challenge_follows_rfc_9470() {
+        // conformance: 9470-1, 9470-2, 9470-3, 9470-4
+        let o = DenialOptions::default();
+        let kind = step_up(
+            &["acr_insufficient", "auth_time_stale"],
+            Some("mfa hwk"),
+            Some(300),
+        );
+        let d = o.deny(&kind.into());
+        assert_eq!(d.status(), 401);
+        assert_eq!(
+            d.www_authenticate(),
+            r#"Bearer error="insufficient_user_authentication", error_description="a stronger authentication level (acr) is required; a more recent authentication is required", acr_values="mfa hwk", max_age="300""#
+        );
+        let body: serde_json::Value = serde_json::from_slice(&d.json_body()).unwrap();
+        assert_eq!(body["reason"], "acr_insufficient");
+        assert_eq!(body["acr_values"], "mfa hwk");
+        assert_eq!(body["max_age"], 300);
+    }
+
     #[test]
     fn insufficient_scope_is_403_with_scope() {
         // conformance: 6750-10
@@ -315,6 +369,10 @@ mod tests {
                 reason: "route_unknown",
                 required: String::new(),
             },
+            step_up(&["acr_insufficient"], Some("mfa"), None),
+            step_up(&["amr_missing"], None, None),
+            step_up(&["auth_time_missing"], None, Some(300)),
+            step_up(&["auth_time_stale"], None, Some(300)),
         ];
         let codes: Vec<&str> = kinds.iter().map(ErrorKind::code).collect();
         assert_eq!(codes, ErrorKind::REQUEST_CODES);
@@ -342,6 +400,7 @@ mod tests {
                     | ErrorKind::RequestMalformed(_)
                     | ErrorKind::InsufficientScope { .. }
                     | ErrorKind::ContractDenied { .. }
+                    | ErrorKind::StepUpRequired(_)
             ) {
                 assert_eq!(d.error(), Some("invalid_token"), "{kind:?}");
             }

@@ -145,6 +145,10 @@ pub enum ErrorKind {
         /// The scopes the route requires, space-delimited (may be empty).
         required: String,
     },
+    /// The route needs a stronger or fresher user authentication (RFC 9470): 401
+    /// `insufficient_user_authentication` with `acr_values` and/or `max_age`.
+    #[error("{}", .0.description())]
+    StepUpRequired(Box<crate::StepUpFailure>),
     /// A JWKS or OIDC discovery document could not be fetched or used.
     #[error("JWKS: {0}")]
     Jwks(String),
@@ -179,6 +183,10 @@ impl ErrorKind {
         "scope_beyond_stage",
         "consumer_unknown",
         "route_unknown",
+        "acr_insufficient",
+        "amr_missing",
+        "auth_time_missing",
+        "auth_time_stale",
     ];
 
     /// The stable, machine-readable reason code.
@@ -205,6 +213,9 @@ impl ErrorKind {
             ErrorKind::KeysUnavailable => "keys_unavailable",
             ErrorKind::InsufficientScope { .. } => "scope_insufficient",
             ErrorKind::ContractDenied { reason, .. } => reason,
+            ErrorKind::StepUpRequired(f) => {
+                f.reasons.first().copied().unwrap_or("acr_insufficient")
+            }
             ErrorKind::Jwks(_) => "jwks_error",
             ErrorKind::Config(_) => "config_invalid",
         }
@@ -219,6 +230,7 @@ impl ErrorKind {
             ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => {
                 Some("insufficient_scope")
             }
+            ErrorKind::StepUpRequired(_) => Some("insufficient_user_authentication"),
             _ => Some("invalid_token"),
         }
     }

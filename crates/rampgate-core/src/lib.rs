@@ -37,6 +37,7 @@ mod json;
 mod key;
 mod policy;
 mod principal;
+mod stepup;
 mod token;
 mod verifier;
 
@@ -50,6 +51,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use key::{Key, KeySet, SkippedKey};
 pub use policy::ValidationPolicy;
 pub use principal::{Principal, Scopes};
+pub use stepup::{StepUpFailure, StepUpPolicy};
 pub use verifier::{IssuerConfig, JwksOptions, KeySource, KeyStats, Verifier, VerifierBuilder};
 
 /// Low-level JWS helpers for tests and tools (for example the public test vectors).

@@ -263,8 +263,8 @@ async fn every_token_reason_code() {
     seen.push("keys_unavailable");
 
     // Every token-level code is exercised (token_missing and request_malformed
-    // belong to the HTTP layer; the scope and contract codes to ScopeLayer and
-    // ContractLayer, tested with them).
+    // belong to the HTTP layer; the scope, contract and step-up codes to
+    // ScopeLayer, ContractLayer and StepUpLayer, tested with them).
     for code in rampgate_core::ErrorKind::REQUEST_CODES {
         if [
             "token_missing",
@@ -273,6 +273,10 @@ async fn every_token_reason_code() {
             "scope_beyond_stage",
             "consumer_unknown",
             "route_unknown",
+            "acr_insufficient",
+            "amr_missing",
+            "auth_time_missing",
+            "auth_time_stale",
         ]
         .contains(code)
         {

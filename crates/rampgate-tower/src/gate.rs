@@ -12,11 +12,13 @@ use std::task::{Context, Poll};
 /// Why there is no principal to authorize.
 #[derive(Debug)]
 pub(crate) enum Refusal {
-    /// An anonymous request on a route where the token is optional: the
-    /// challenge to answer with.
-    Challenge(Denial),
+    /// An anonymous request on a route where the token is optional, or a denial:
+    /// the answer to give.
+    Challenge(Box<Denial>),
     /// No `JwtLayer` ran before this layer: a server-side mistake.
     MissingJwtLayer,
+    /// Another layering mistake, described.
+    Misconfigured(&'static str),
 }
 
 /// The verified principal, or why there is none.
@@ -25,7 +27,7 @@ pub(crate) fn principal_or_refusal(extensions: &Extensions) -> Result<&Principal
         return Ok(principal);
     }
     match extensions.get::<Anonymous>() {
-        Some(Anonymous(challenge)) => Err(Refusal::Challenge(challenge.clone())),
+        Some(Anonymous(challenge)) => Err(Refusal::Challenge(Box::new(challenge.clone()))),
         None => Err(Refusal::MissingJwtLayer),
     }
 }
@@ -56,7 +58,7 @@ impl<F> GateFuture<F> {
 
     pub(crate) fn denied(denial: Denial) -> Self {
         tracing::debug!(reason = denial.reason(), "request denied");
-        Self::refused(Refusal::Challenge(denial))
+        Self::refused(Refusal::Challenge(Box::new(denial)))
     }
 
     pub(crate) fn refused(refusal: Refusal) -> Self {
@@ -81,19 +83,28 @@ where
             GateStateProj::Refused { refusal } => {
                 let refusal = refusal.take().expect("GateFuture polled after completion");
                 Poll::Ready(Ok(match refusal {
-                    Refusal::Challenge(denial) => denial.into_response(),
-                    Refusal::MissingJwtLayer => missing_jwt_layer(),
+                    Refusal::Challenge(denial) => (*denial).into_response(),
+                    Refusal::MissingJwtLayer => {
+                        misconfigured("this layer needs JwtLayer to run before it")
+                    }
+                    Refusal::Misconfigured(what) => misconfigured(what),
                 }))
             }
         }
     }
 }
 
-fn missing_jwt_layer<B: From<Bytes>>() -> Response<B> {
-    tracing::error!("an authorization layer runs without JwtLayer before it: refusing the request");
-    let mut response = Response::new(B::from(Bytes::from_static(
-        br#"{"error":"server_error","reason":"jwt_layer_missing","description":"this layer needs JwtLayer to run before it"}"#,
-    )));
+fn misconfigured<B: From<Bytes>>(what: &'static str) -> Response<B> {
+    tracing::error!(
+        problem = what,
+        "authorization layers are misconfigured: refusing the request"
+    );
+    let body = serde_json::json!({
+        "error": "server_error",
+        "reason": "layers_misconfigured",
+        "description": what,
+    });
+    let mut response = Response::new(B::from(Bytes::from(body.to_string())));
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,

@@ -7,13 +7,17 @@
 //!   `insufficient_scope` otherwise).
 //! - [`ContractLayer`]: the ramp contract decides every request: the route's
 //!   scopes, intersected with what the consumer's current stage allows.
+//! - [`StepUpLayer`]: sensitive routes demand a stronger or fresher user
+//!   authentication (RFC 9470 challenge).
 
 pub mod contract;
 mod gate;
 pub mod jwt;
 pub mod scope;
+pub mod stepup;
 
 pub use contract::{Contract, ContractLayer};
 pub use gate::GateFuture;
 pub use jwt::{Jwt, JwtLayer};
 pub use scope::{Scope, ScopeLayer};
+pub use stepup::{StepUp, StepUpLayer};

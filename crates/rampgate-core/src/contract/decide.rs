@@ -198,20 +198,23 @@ stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
         s.iter().copied().collect()
     }
 
+    /// (method, path, client_id, sub, token scopes, outcome, reason, stage)
+    type Row<'a> = (
+        &'a str,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        &'a [&'a str],
+        Outcome,
+        &'a str,
+        Option<&'a str>,
+    );
+
     #[test]
     fn decision_table() {
         let c = Contract::parse(CONTRACT).unwrap();
         // (method, path, client_id, sub, token scopes, outcome, reason, stage)
-        let table: &[(
-            &str,
-            Option<&str>,
-            Option<&str>,
-            Option<&str>,
-            &[&str],
-            Outcome,
-            &str,
-            Option<&str>,
-        )] = &[
+        let table: &[Row<'_>] = &[
             (
                 "GET",
                 Some("/items"),

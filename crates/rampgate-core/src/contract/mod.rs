@@ -151,6 +151,9 @@ pub enum UnknownConsumer {
 pub struct TrustLevel {
     /// Acceptable `acr` values, in order of preference.
     pub acr_values: Vec<String>,
+    /// `acr` levels from weakest to strongest: a stronger level satisfies a
+    /// weaker requirement.
+    pub acr_hierarchy: Vec<String>,
     /// `amr` methods that are all required.
     pub amr: Vec<String>,
     /// Largest age of the authentication (`auth_time`), in seconds.

@@ -41,6 +41,8 @@ struct RawTrust {
     #[serde(default)]
     acr_values: Vec<String>,
     #[serde(default)]
+    acr_hierarchy: Vec<String>,
+    #[serde(default)]
     amr: Vec<String>,
     max_age: Option<i64>,
 }
@@ -188,6 +190,7 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
             name.clone(),
             TrustLevel {
                 acr_values: level.get_ref().acr_values.clone(),
+                acr_hierarchy: level.get_ref().acr_hierarchy.clone(),
                 amr: level.get_ref().amr.clone(),
                 max_age,
             },
@@ -231,13 +234,14 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
             },
         };
         let key = (method.clone(), r.path.clone());
-        if route_index.contains_key(&key) {
-            c.error(
+        match route_index.entry(key) {
+            std::collections::hash_map::Entry::Occupied(_) => c.error(
                 Some(span.clone()),
                 format!("{whose} is declared twice: each method and path appears once"),
-            );
-        } else {
-            route_index.insert(key, routes.len());
+            ),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(routes.len());
+            }
         }
         routes.push(Route {
             method,

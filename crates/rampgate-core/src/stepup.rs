@@ -1,0 +1,289 @@
+//! Step-up authentication (RFC 9470): a route demands a stronger or fresher user
+//! authentication than a valid token alone proves.
+
+use crate::contract::TrustLevel;
+use crate::error::ErrorKind;
+use crate::principal::Principal;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// What a sensitive route demands of the user's authentication.
+///
+/// ```
+/// use rampgate_core::StepUpPolicy;
+/// use std::time::Duration;
+///
+/// // `acr` of at least "mfa" on the pwd < mfa < hwk ladder, within 5 minutes.
+/// let policy = StepUpPolicy::default()
+///     .acr_values(["mfa"])
+///     .acr_hierarchy(["pwd", "mfa", "hwk"])
+///     .max_age(Duration::from_secs(300));
+/// assert_eq!(policy.acr_values_param().as_deref(), Some("mfa hwk"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepUpPolicy {
+    acr_values: Vec<String>,
+    acr_hierarchy: Vec<String>,
+    amr_all: Vec<String>,
+    amr_any: Vec<String>,
+    max_age: Option<Duration>,
+}
+
+impl StepUpPolicy {
+    /// Acceptable `acr` values, in order of preference. Defaults to none (no
+    /// `acr` condition).
+    pub fn acr_values<I: IntoIterator<Item = S>, S: Into<String>>(mut self, values: I) -> Self {
+        self.acr_values = values.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Orders `acr` levels from weakest to strongest, so that a stronger level
+    /// satisfies a weaker requirement. Defaults to none (exact matches only).
+    pub fn acr_hierarchy<I: IntoIterator<Item = S>, S: Into<String>>(mut self, levels: I) -> Self {
+        self.acr_hierarchy = levels.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// `amr` methods that must all be present (`mfa`, `otp`, `hwk`...).
+    pub fn amr_all<I: IntoIterator<Item = S>, S: Into<String>>(mut self, methods: I) -> Self {
+        self.amr_all = methods.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// `amr` methods of which one must be present.
+    pub fn amr_any<I: IntoIterator<Item = S>, S: Into<String>>(mut self, methods: I) -> Self {
+        self.amr_any = methods.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The user must have authenticated (`auth_time`) at most this long ago; a
+    /// token without `auth_time` fails.
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// The policy of a contract trust level (`[trust.sensitive]`).
+    pub fn from_trust_level(level: &TrustLevel) -> Self {
+        StepUpPolicy {
+            acr_values: level.acr_values.clone(),
+            acr_hierarchy: level.acr_hierarchy.clone(),
+            amr_all: level.amr.clone(),
+            amr_any: Vec::new(),
+            max_age: level.max_age.map(Duration::from_secs),
+        }
+    }
+
+    fn rank(&self, acr: &str) -> Option<usize> {
+        self.acr_hierarchy.iter().position(|l| l == acr)
+    }
+
+    /// The `acr_values` challenge parameter: the acceptable values in preference
+    /// order, then the stronger levels of the hierarchy that also satisfy.
+    pub fn acr_values_param(&self) -> Option<String> {
+        if self.acr_values.is_empty() {
+            return None;
+        }
+        let mut values: Vec<&str> = self.acr_values.iter().map(String::as_str).collect();
+        if let Some(weakest) = self.acr_values.iter().filter_map(|v| self.rank(v)).min() {
+            for stronger in &self.acr_hierarchy[weakest..] {
+                if !values.contains(&stronger.as_str()) {
+                    values.push(stronger);
+                }
+            }
+        }
+        Some(values.join(" "))
+    }
+
+    fn acr_ok(&self, acr: Option<&str>) -> bool {
+        if self.acr_values.is_empty() {
+            return true;
+        }
+        let Some(acr) = acr else { return false };
+        if self.acr_values.iter().any(|v| v == acr) {
+            return true;
+        }
+        match (
+            self.rank(acr),
+            self.acr_values.iter().filter_map(|v| self.rank(v)).min(),
+        ) {
+            (Some(have), Some(need)) => have >= need,
+            _ => false,
+        }
+    }
+
+    /// Checks the principal's authentication, now.
+    pub fn check(&self, principal: &Principal) -> Result<(), StepUpFailure> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        self.check_at(principal.acr(), principal.amr(), principal.auth_time(), now)
+    }
+
+    /// [`StepUpPolicy::check`] on plain values, at `now` (seconds since the epoch).
+    pub fn check_at(
+        &self,
+        acr: Option<&str>,
+        amr: &[String],
+        auth_time: Option<i64>,
+        now: i64,
+    ) -> Result<(), StepUpFailure> {
+        let mut reasons = Vec::new();
+        if !self.acr_ok(acr) {
+            reasons.push("acr_insufficient");
+        }
+        let has = |m: &String| amr.iter().any(|a| a == m);
+        if !self.amr_all.iter().all(has)
+            || (!self.amr_any.is_empty() && !self.amr_any.iter().any(has))
+        {
+            reasons.push("amr_missing");
+        }
+        let mut stale = false;
+        if let Some(max_age) = self.max_age {
+            match auth_time {
+                None => {
+                    reasons.push("auth_time_missing");
+                    stale = true;
+                }
+                Some(t) if now.saturating_sub(t) > max_age.as_secs() as i64 => {
+                    reasons.push("auth_time_stale");
+                    stale = true;
+                }
+                Some(_) => {}
+            }
+        }
+        if reasons.is_empty() {
+            return Ok(());
+        }
+        let acr_or_amr = reasons
+            .iter()
+            .any(|r| *r == "acr_insufficient" || *r == "amr_missing");
+        Err(StepUpFailure {
+            reasons,
+            acr_values: if acr_or_amr {
+                self.acr_values_param()
+            } else {
+                None
+            },
+            max_age: if stale {
+                self.max_age.map(|d| d.as_secs())
+            } else {
+                None
+            },
+        })
+    }
+}
+
+/// Why a principal's authentication is not strong or fresh enough.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepUpFailure {
+    /// Every unmet condition: `acr_insufficient`, `amr_missing`,
+    /// `auth_time_missing`, `auth_time_stale`.
+    pub reasons: Vec<&'static str>,
+    /// The `acr_values` to ask for, when the `acr` or `amr` condition failed.
+    pub acr_values: Option<String>,
+    /// The `max_age` to ask for, when the authentication is too old or undated.
+    pub max_age: Option<u64>,
+}
+
+impl StepUpFailure {
+    /// The error kind that renders the RFC 9470 challenge.
+    pub fn into_error(self) -> crate::Error {
+        ErrorKind::StepUpRequired(Box::new(self)).into()
+    }
+
+    pub(crate) fn description(&self) -> String {
+        let words: Vec<&str> = self
+            .reasons
+            .iter()
+            .map(|r| match *r {
+                "acr_insufficient" => "a stronger authentication level (acr) is required",
+                "amr_missing" => "other authentication methods (amr) are required",
+                "auth_time_missing" => "the time of authentication (auth_time) is required",
+                _ => "a more recent authentication is required",
+            })
+            .collect();
+        words.join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn amr(m: &[&str]) -> Vec<String> {
+        m.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn acr_hierarchy_lets_stronger_levels_satisfy() {
+        let p = StepUpPolicy::default()
+            .acr_values(["mfa"])
+            .acr_hierarchy(["pwd", "mfa", "hwk"]);
+        assert!(p.check_at(Some("mfa"), &[], None, 0).is_ok());
+        assert!(p.check_at(Some("hwk"), &[], None, 0).is_ok());
+        let f = p.check_at(Some("pwd"), &[], None, 0).unwrap_err();
+        assert_eq!(f.reasons, ["acr_insufficient"]);
+        assert_eq!(f.acr_values.as_deref(), Some("mfa hwk"));
+        assert_eq!(f.max_age, None);
+        // conformance: 9470-5 (absent acr is unmet)
+        assert!(p.check_at(None, &[], None, 0).is_err());
+        // Unknown levels never satisfy.
+        assert!(p.check_at(Some("superstrong"), &[], None, 0).is_err());
+    }
+
+    #[test]
+    fn without_hierarchy_only_listed_values() {
+        let p = StepUpPolicy::default().acr_values(["gold", "silver"]);
+        assert!(p.check_at(Some("silver"), &[], None, 0).is_ok());
+        assert!(p.check_at(Some("bronze"), &[], None, 0).is_err());
+        assert_eq!(p.acr_values_param().as_deref(), Some("gold silver"));
+    }
+
+    #[test]
+    fn amr_all_and_any() {
+        let p = StepUpPolicy::default()
+            .amr_all(["mfa"])
+            .amr_any(["otp", "hwk"]);
+        assert!(p.check_at(None, &amr(&["mfa", "otp"]), None, 0).is_ok());
+        assert_eq!(
+            p.check_at(None, &amr(&["otp"]), None, 0)
+                .unwrap_err()
+                .reasons,
+            ["amr_missing"]
+        );
+        assert_eq!(
+            p.check_at(None, &amr(&["mfa", "pwd"]), None, 0)
+                .unwrap_err()
+                .reasons,
+            ["amr_missing"]
+        );
+    }
+
+    #[test]
+    fn max_age_against_auth_time() {
+        let p = StepUpPolicy::default().max_age(Duration::from_secs(300));
+        assert!(p.check_at(None, &[], Some(1000), 1300).is_ok());
+        let f = p.check_at(None, &[], Some(1000), 1301).unwrap_err();
+        assert_eq!(
+            (f.reasons.as_slice(), f.max_age, f.acr_values.as_deref()),
+            (&["auth_time_stale"][..], Some(300), None)
+        );
+        let f = p.check_at(None, &[], None, 1301).unwrap_err();
+        assert_eq!(f.reasons, ["auth_time_missing"]);
+    }
+
+    #[test]
+    fn both_unmet_gives_both_parameters() {
+        // conformance: 9470-4
+        let p = StepUpPolicy::default()
+            .acr_values(["mfa"])
+            .max_age(Duration::from_secs(60));
+        let f = p.check_at(Some("pwd"), &[], Some(0), 1000).unwrap_err();
+        assert_eq!(f.reasons, ["acr_insufficient", "auth_time_stale"]);
+        assert_eq!(
+            (f.acr_values.as_deref(), f.max_age),
+            (Some("mfa"), Some(60))
+        );
+    }
+}
