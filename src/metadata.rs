@@ -55,7 +55,7 @@ pub fn metadata_document(contract: &Contract, resource: &str, bearer_methods: &[
 /// let app: axum::Router = rampgate::metadata::router(contract);
 /// # let _ = app;
 /// ```
-pub fn router(contract: ContractHandle) -> Router {
+pub fn router<S: Clone + Send + Sync + 'static>(contract: ContractHandle) -> Router<S> {
     Router::new()
         .route("/.well-known/oauth-protected-resource", get(root))
         .route(

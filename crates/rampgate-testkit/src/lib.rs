@@ -24,8 +24,12 @@
 //! # }
 //! ```
 //!
-//! **Never use it in production**: it serves over plain HTTP and its keys live
-//! only in memory.
+//! It also mints tokens over HTTP for curl walkthroughs:
+//! `GET {issuer}/mint?sub=alice&client_id=cli&scope=a%20b&acr=mfa&amr=mfa,otp&auth_time_ago=10&expires_in=600`
+//! answers a signed token as plain text (every parameter optional).
+//!
+//! **Never use it in production**: it serves over plain HTTP, its keys live only
+//! in memory, and it mints a token for anyone who asks.
 
 use axum::Router;
 use axum::extract::State;
@@ -140,6 +144,94 @@ struct Shared {
     next_kid: AtomicU64,
 }
 
+impl Shared {
+    fn signing_key(&self) -> Arc<SigningKey> {
+        lock(&self.keys)
+            .last()
+            .cloned()
+            .expect("the dev issuer always holds a key")
+    }
+
+    fn token(&self) -> TokenBuilder<'_> {
+        let now = now();
+        let mut claims = Map::new();
+        claims.insert("iss".into(), json!(self.issuer));
+        claims.insert("aud".into(), json!(self.audience));
+        claims.insert("iat".into(), json!(now));
+        claims.insert("exp".into(), json!(now + 300));
+        claims.insert("sub".into(), json!("dev-user"));
+        claims.insert("client_id".into(), json!("dev-client"));
+        let n = self.next_kid.fetch_add(1, Ordering::Relaxed);
+        claims.insert("jti".into(), json!(format!("dev-{now}-{n}")));
+        let mut header = Map::new();
+        header.insert("typ".into(), json!("at+jwt"));
+        TokenBuilder {
+            issuer: self,
+            header,
+            claims,
+        }
+    }
+
+    fn sign_raw(&self, header: &str, claims: &str) -> String {
+        let key = self.signing_key();
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
+        let signature = key.sign(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
+}
+
+/// `GET /mint?sub=&client_id=&scope=&acr=&amr=&auth_time_ago=&expires_in=&aud=`:
+/// a freshly signed token as plain text, for curl walkthroughs. `amr` is
+/// comma-separated; every parameter is optional.
+async fn mint(
+    State(s): State<Arc<Shared>>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    // A bad number is answered with what to fix, as a 400.
+    let number = |name: &str| -> Result<Option<i64>, String> {
+        q.get(name)
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| format!("{name} must be a whole number of seconds\n"))
+            })
+            .transpose()
+    };
+    let (auth_time_ago, expires_in) = match (number("auth_time_ago"), number("expires_in")) {
+        (Ok(a), Ok(e)) => (a, e),
+        (Err(why), _) | (_, Err(why)) => return (StatusCode::BAD_REQUEST, why).into_response(),
+    };
+    let mut token = s.token();
+    for (param, claim) in [
+        ("sub", "sub"),
+        ("client_id", "client_id"),
+        ("scope", "scope"),
+        ("acr", "acr"),
+        ("aud", "aud"),
+    ] {
+        if let Some(v) = q.get(param) {
+            token = token.claim(claim, json!(v));
+        }
+    }
+    if let Some(amr) = q.get("amr") {
+        token = token.amr(amr.split(',').filter(|m| !m.is_empty()));
+    }
+    if let Some(ago) = auth_time_ago {
+        token = token.auth_time_ago(ago);
+    }
+    if let Some(secs) = expires_in {
+        token = token.expires_in(secs);
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain")],
+        format!("{}\n", token.sign()),
+    )
+        .into_response()
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -195,6 +287,7 @@ impl DevIssuerBuilder {
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks.json", get(jwks))
+            .route("/mint", get(mint))
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
@@ -330,45 +423,19 @@ impl DevIssuer {
     }
 
     fn signing_key(&self) -> Arc<SigningKey> {
-        lock(&self.shared.keys)
-            .last()
-            .cloned()
-            .expect("the dev issuer always holds a key")
+        self.shared.signing_key()
     }
 
     /// Starts minting a token, signed by the current key, valid for 5 minutes,
     /// with `typ: at+jwt`, this issuer's `iss` and its default audience.
     pub fn token(&self) -> TokenBuilder<'_> {
-        let now = now();
-        let mut claims = Map::new();
-        claims.insert("iss".into(), json!(self.shared.issuer));
-        claims.insert("aud".into(), json!(self.shared.audience));
-        claims.insert("iat".into(), json!(now));
-        claims.insert("exp".into(), json!(now + 300));
-        claims.insert("sub".into(), json!("dev-user"));
-        claims.insert("client_id".into(), json!("dev-client"));
-        let n = self.shared.next_kid.fetch_add(1, Ordering::Relaxed);
-        claims.insert("jti".into(), json!(format!("dev-{now}-{n}")));
-        let mut header = Map::new();
-        header.insert("typ".into(), json!("at+jwt"));
-        TokenBuilder {
-            issuer: self,
-            header,
-            claims,
-        }
+        self.shared.token()
     }
 
     /// Signs `header` and `claims` exactly as given with the current key: for
     /// forged and odd tokens in tests. `alg` and `kid` are whatever `header` says.
     pub fn sign_raw(&self, header: &str, claims: &str) -> String {
-        let key = self.signing_key();
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header),
-            URL_SAFE_NO_PAD.encode(claims)
-        );
-        let signature = key.sign(input.as_bytes());
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+        self.shared.sign_raw(header, claims)
     }
 
     /// Generates a new key, publishes it beside the old ones and signs with it
@@ -434,11 +501,19 @@ fn now() -> i64 {
 }
 
 /// A token being minted by a [`DevIssuer`]; [`TokenBuilder::sign`] finishes it.
-#[derive(Debug)]
 pub struct TokenBuilder<'a> {
-    issuer: &'a DevIssuer,
+    issuer: &'a Shared,
     header: Map<String, Value>,
     claims: Map<String, Value>,
+}
+
+impl std::fmt::Debug for TokenBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenBuilder")
+            .field("header", &self.header)
+            .field("claims", &self.claims)
+            .finish_non_exhaustive()
+    }
 }
 
 impl TokenBuilder<'_> {
@@ -524,7 +599,7 @@ impl TokenBuilder<'_> {
     pub fn sign(mut self) -> String {
         let key = self.issuer.signing_key();
         self.header
-            .insert("alg".into(), json!(alg_name(self.issuer.shared.alg)));
+            .insert("alg".into(), json!(alg_name(self.issuer.alg)));
         self.header
             .entry("kid")
             .or_insert_with(|| json!(key.kid.clone()));

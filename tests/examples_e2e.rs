@@ -1,6 +1,7 @@
-//! The quickstart example as a user runs it: a real process, real sockets.
+//! The examples as a user runs them: real processes, real sockets.
 //!
-//! - On its embedded defaults, every curl command it prints works as printed.
+//! - On their embedded defaults, every curl command they print works as printed
+//!   (the quickstart; the payments step-up walkthrough).
 //! - Against an external issuer (here a second process-local dev issuer, reached
 //!   over HTTP), it accepts that issuer's valid tokens and refuses every forged,
 //!   expired, misaddressed or malformed one with 401.
@@ -25,23 +26,29 @@ impl Drop for Quickstart {
     }
 }
 
-fn example_binary() -> PathBuf {
+fn example_binary(name: &str) -> PathBuf {
     // Build it (a no-op when `cargo test` already did) so the test stands alone.
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--example", "quickstart"])
+        .args(["build", "--quiet", "--example", name])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .unwrap();
     assert!(status.success());
     let exe = std::env::current_exe().unwrap();
     let target_dir = exe.parent().unwrap().parent().unwrap();
-    target_dir.join("examples").join("quickstart")
+    target_dir.join("examples").join(name)
 }
 
 /// Starts the quickstart with `env`, waits for `listening on ADDR` and, for the
 /// dev issuer, for its curl commands.
 fn start(env: &[(&str, &str)]) -> Quickstart {
-    let mut cmd = Command::new(example_binary());
+    start_example("quickstart", env, "invalid_token (expired)")
+}
+
+/// Starts an example, waits for `listening on ADDR` and, when it runs its dev
+/// issuer (no `env`), for the printed line containing `last_line`.
+fn start_example(name: &str, env: &[(&str, &str)], last_line: &str) -> Quickstart {
+    let mut cmd = Command::new(example_binary(name));
     cmd.env("RAMPGATE_ADDR", "127.0.0.1:0")
         .env_remove("RAMPGATE_ISSUER")
         .env_remove("RAMPGATE_AUDIENCE")
@@ -71,7 +78,7 @@ fn start(env: &[(&str, &str)]) -> Quickstart {
         if let Some(a) = line.strip_prefix("listening on ") {
             addr = Some(a.to_owned());
         }
-        let done = line.contains("invalid_token (expired)");
+        let done = line.contains(last_line);
         output.push(line);
         if addr.is_some() && (!expect_curls || done) {
             break;
@@ -84,6 +91,39 @@ fn start(env: &[(&str, &str)]) -> Quickstart {
     }
 }
 
+/// The printed curl commands and their trailing `# comment`s.
+fn printed_commands(qs: &Quickstart) -> Vec<(String, String)> {
+    qs.output
+        .iter()
+        .filter(|l| l.trim_start().starts_with("curl "))
+        .map(|l| match l.rsplit_once("   # ") {
+            Some((cmd, comment)) => (cmd.trim().to_owned(), comment.trim().to_owned()),
+            None => match l.split_once(" # ") {
+                Some((cmd, comment)) => (cmd.trim().to_owned(), comment.trim().to_owned()),
+                None => (l.trim().to_owned(), String::new()),
+            },
+        })
+        .collect()
+}
+
+/// Runs `cmd` exactly as printed, through a shell; returns the HTTP status.
+fn run_printed(cmd: &str) -> String {
+    let out = Command::new("sh")
+        .args(["-c", &format!("{cmd} -s -o /dev/null -w '%{{http_code}}'")])
+        .output()
+        .expect("curl must be installed (.ci/run installs it)");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn payments_step_up_walkthrough_works_as_printed() {
+    let qs = start_example("payments", &[], "200 approved after step-up");
+    let commands = printed_commands(&qs);
+    let statuses: Vec<String> = commands.iter().map(|(cmd, _)| run_printed(cmd)).collect();
+    // Read, create, approve without step-up (challenge), approve after step-up.
+    assert_eq!(statuses, ["200", "201", "401", "200"], "{commands:?}");
+}
+
 #[test]
 fn printed_curl_commands_work_as_printed() {
     let qs = start(&[]);
@@ -92,23 +132,10 @@ fn printed_curl_commands_work_as_printed() {
         "{:?}",
         qs.output
     );
-    let commands: Vec<(String, String)> = qs
-        .output
-        .iter()
-        .filter(|l| l.trim_start().starts_with("curl "))
-        .map(|l| {
-            let (cmd, comment) = l.split_once('#').unwrap_or((l, ""));
-            (cmd.trim().to_owned(), comment.trim().to_owned())
-        })
-        .collect();
+    let commands = printed_commands(&qs);
     assert_eq!(commands.len(), 6, "{:?}", qs.output);
     for (cmd, comment) in commands {
-        // Run each exactly as printed, through a shell, and read the status line.
-        let out = Command::new("sh")
-            .args(["-c", &format!("{cmd} -s -o /dev/null -w '%{{http_code}}'")])
-            .output()
-            .expect("curl must be installed (.ci/run installs it)");
-        let status = String::from_utf8(out.stdout).unwrap();
+        let status = run_printed(&cmd);
         let expected = if comment.starts_with("401") || comment.contains("401 invalid_token") {
             "401"
         } else if comment.starts_with("403") {

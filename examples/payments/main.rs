@@ -1,0 +1,249 @@
+//! A payments service: reading accounts, creating transactions, and approving
+//! them, which needs a recent multi-factor authentication (RFC 9470 step-up).
+//!
+//! ```text
+//! cargo run --example payments
+//! ```
+//!
+//! - `GET /accounts/{id}`: scope `accounts:read`.
+//! - `POST /transactions`: scope `payments:write`; body `{"from","to","amount"}`.
+//! - `POST /transactions/{id}/approve`: scope `payments:approve`, trust level
+//!   `sensitive`: `acr` at least `mfa`, authenticated within 5 minutes.
+//!
+//! Environment: `RAMPGATE_ADDR` (default `127.0.0.1:3000`), `RAMPGATE_ISSUER`,
+//! `RAMPGATE_AUDIENCE`, `RAMPGATE_JWKS_URL` as in the quickstart, and
+//! `RAMPGATE_CONTRACT` to replace the embedded `examples/payments/contract.toml`.
+//! The walkthrough is in `examples/payments/README.md`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rampgate::contract::{Contract, ContractHandle};
+use rampgate::{ContractLayer, IssuerConfig, JwtLayer, Principal, StepUpLayer, Verifier};
+use rampgate_testkit::DevIssuer;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+#[derive(Default)]
+struct Ledger {
+    accounts: BTreeMap<String, i64>,
+    transactions: BTreeMap<String, Transaction>,
+}
+
+struct Transaction {
+    from: String,
+    to: String,
+    amount: i64,
+    created_by: String,
+    approved_by: Option<String>,
+}
+
+type Shared = Arc<Mutex<Ledger>>;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,rampgate_core=info,rampgate_tower=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let addr: SocketAddr = std::env::var("RAMPGATE_ADDR")
+        .unwrap_or_else(|_| "127.0.0.1:3000".into())
+        .parse()
+        .map_err(|e| format!("RAMPGATE_ADDR is not an address like 127.0.0.1:3000: {e}"))?;
+
+    let contract = match std::env::var("RAMPGATE_CONTRACT") {
+        Ok(path) => {
+            let handle = ContractHandle::from_file(&path).map_err(|e| format!("{path}: {e}"))?;
+            handle.watch(std::time::Duration::from_secs(2));
+            handle
+        }
+        Err(_) => ContractHandle::new(Contract::parse(include_str!("contract.toml"))?),
+    };
+
+    let (issuer, dev) = match std::env::var("RAMPGATE_ISSUER") {
+        Ok(issuer) => {
+            let audience = std::env::var("RAMPGATE_AUDIENCE")
+                .map_err(|_| "RAMPGATE_AUDIENCE must be set with RAMPGATE_ISSUER")?;
+            let config = IssuerConfig::new(issuer, [audience]);
+            let config = match std::env::var("RAMPGATE_JWKS_URL") {
+                Ok(url) => config.jwks_url(url),
+                Err(_) => config.discovery(),
+            };
+            (config, None)
+        }
+        Err(_) => {
+            let dev = DevIssuer::start().await?;
+            (dev.issuer_config(), Some(dev))
+        }
+    };
+    let verifier = Verifier::builder().issuer(issuer).build().await?;
+
+    let ledger: Shared = Arc::default();
+    {
+        let mut l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+        l.accounts.insert("acc-1".into(), 10_000);
+        l.accounts.insert("acc-2".into(), 2_500);
+        // One pending transaction, so the approval walkthrough works right away.
+        l.transactions.insert(
+            "tx-1".into(),
+            Transaction {
+                from: "acc-1".into(),
+                to: "acc-2".into(),
+                amount: 125,
+                created_by: "seed".into(),
+                approved_by: None,
+            },
+        );
+    }
+
+    // The last route_layer added runs first: JwtLayer, then the contract, then
+    // step-up for the routes the contract marks sensitive.
+    let app = Router::new()
+        .route("/accounts/{id}", get(account))
+        .route("/transactions", post(create))
+        .route("/transactions/{id}/approve", post(approve))
+        .route_layer(StepUpLayer::from_contract(contract.clone()))
+        .route_layer(ContractLayer::new(contract.clone()))
+        .route_layer(JwtLayer::new(verifier).realm("payments"))
+        .route("/health", get(|| async { "ok" }))
+        .merge(rampgate::metadata::router(contract))
+        .with_state(ledger);
+
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    println!("listening on {addr}");
+    if let Some(dev) = &dev {
+        print_walkthrough(dev, addr);
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+async fn account(
+    State(ledger): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, StatusCode> {
+    let l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+    let balance = l.accounts.get(&id).ok_or(StatusCode::NOT_FOUND)?;
+    Ok(Json(json!({ "id": id, "balance": balance })))
+}
+
+async fn create(
+    State(ledger): State<Shared>,
+    principal: Principal,
+    Json(body): Json<Value>,
+) -> Result<(StatusCode, Json<Value>), (StatusCode, Json<Value>)> {
+    let bad = |msg: &str| {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": msg })),
+        )
+    };
+    let from = body["from"]
+        .as_str()
+        .ok_or_else(|| bad("from is required"))?
+        .to_owned();
+    let to = body["to"]
+        .as_str()
+        .ok_or_else(|| bad("to is required"))?
+        .to_owned();
+    let amount = body["amount"]
+        .as_i64()
+        .filter(|a| *a > 0)
+        .ok_or_else(|| bad("amount must be a positive integer"))?;
+    let mut l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+    if !l.accounts.contains_key(&from) || !l.accounts.contains_key(&to) {
+        return Err(bad("unknown account"));
+    }
+    let id = format!("tx-{}", l.transactions.len() + 1);
+    l.transactions.insert(
+        id.clone(),
+        Transaction {
+            from: from.clone(),
+            to: to.clone(),
+            amount,
+            created_by: principal.sub().unwrap_or_default().to_owned(),
+            approved_by: None,
+        },
+    );
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "from": from, "to": to, "amount": amount, "status": "pending" })),
+    ))
+}
+
+async fn approve(
+    State(ledger): State<Shared>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, (StatusCode, Json<Value>)> {
+    let mut l = ledger.lock().unwrap_or_else(|p| p.into_inner());
+    let Ledger {
+        accounts,
+        transactions,
+    } = &mut *l;
+    let tx = transactions.get_mut(&id).ok_or((
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": "no such transaction" })),
+    ))?;
+    if tx.approved_by.is_some() {
+        return Err((
+            StatusCode::CONFLICT,
+            Json(json!({ "error": "already approved" })),
+        ));
+    }
+    let approver = principal.sub().unwrap_or_default().to_owned();
+    if let Some(balance) = accounts.get_mut(&tx.from) {
+        *balance -= tx.amount;
+    }
+    if let Some(balance) = accounts.get_mut(&tx.to) {
+        *balance += tx.amount;
+    }
+    tx.approved_by = Some(approver.clone());
+    Ok(Json(json!({
+        "id": id,
+        "status": "approved",
+        "approved_by": approver,
+        "created_by": tx.created_by,
+        "acr": principal.acr(),
+    })))
+}
+
+fn print_walkthrough(dev: &DevIssuer, addr: SocketAddr) {
+    let scopes = "accounts:read payments:write payments:approve";
+    // A password-only login: enough to read and to create, not to approve.
+    let plain = dev
+        .token()
+        .sub("olivia")
+        .client_id("payments-console")
+        .scopes(scopes.split(' '))
+        .acr("pwd")
+        .amr(["pwd"])
+        .auth_time_ago(0)
+        .expires_in(3600)
+        .sign();
+    let mint = format!(
+        "{}/mint?sub=olivia&client_id=payments-console&scope=accounts:read%20payments:write%20payments:approve&acr=mfa&amr=pwd,otp&auth_time_ago=0",
+        dev.issuer()
+    );
+    println!(
+        "\nembedded dev issuer: {} (audience {})\n\nTry it:\n\
+         \x20 curl -i -H 'Authorization: Bearer {plain}' http://{addr}/accounts/acc-1\n\
+         \x20 curl -i -X POST -H 'Authorization: Bearer {plain}' -H 'content-type: application/json' -d '{{\"from\":\"acc-1\",\"to\":\"acc-2\",\"amount\":50}}' http://{addr}/transactions\n\
+         \x20 curl -i -X POST -H 'Authorization: Bearer {plain}' http://{addr}/transactions/tx-1/approve   # 401 insufficient_user_authentication\n\
+         \x20 curl -i -X POST -H \"Authorization: Bearer $(curl -s '{mint}')\" http://{addr}/transactions/tx-1/approve   # 200 approved after step-up\n",
+        dev.issuer(),
+        dev.audience(),
+    );
+}
