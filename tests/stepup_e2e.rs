@@ -357,3 +357,49 @@ async fn from_contract_without_contract_layer_is_a_server_error() {
     assert_eq!(resp.status(), 500);
     assert!(resp.text().await.unwrap().contains("needs ContractLayer"));
 }
+
+#[tokio::test]
+async fn step_up_declared_in_a_handler_signature() {
+    use rampgate::axum::{StepUpRequirement, SteppedUp};
+    struct RecentMfa;
+    impl StepUpRequirement for RecentMfa {
+        fn policy() -> StepUpPolicy {
+            StepUpPolicy::default()
+                .acr_values(["mfa"])
+                .max_age(Duration::from_secs(300))
+        }
+    }
+    let dev = DevIssuer::start().await.unwrap();
+    let verifier = Verifier::builder()
+        .issuer(dev.issuer_config())
+        .build()
+        .await
+        .unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let app = Router::new()
+        .route(
+            "/approve",
+            post(move |SteppedUp(p, ..): SteppedUp<RecentMfa>| async move {
+                c.fetch_add(1, Ordering::SeqCst);
+                p.acr().unwrap_or_default().to_owned()
+            }),
+        )
+        .route_layer(JwtLayer::new(verifier).realm("bank"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/approve");
+    let weak = dev.token().acr("pwd").auth_time_ago(5).sign();
+    let resp = client.post(&url).bearer_auth(&weak).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(
+        resp.headers()["www-authenticate"],
+        r#"Bearer realm="bank", error="insufficient_user_authentication", error_description="a stronger authentication level (acr) is required", acr_values="mfa""#
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+    let strong = dev.token().acr("mfa").auth_time_ago(5).sign();
+    let resp = client.post(&url).bearer_auth(&strong).send().await.unwrap();
+    assert_eq!(resp.text().await.unwrap(), "mfa");
+}

@@ -272,3 +272,74 @@ impl crate::contract::Inventory {
         inventory
     }
 }
+
+/// A step-up requirement stated in a handler's signature (see [`SteppedUp`]).
+pub trait StepUpRequirement: Send + Sync + 'static {
+    /// The policy the principal's authentication must meet.
+    fn policy() -> crate::StepUpPolicy;
+}
+
+/// The verified principal, after checking that its authentication meets `R`'s
+/// step-up policy; otherwise the RFC 9470 challenge (401
+/// `insufficient_user_authentication`) and the handler never runs.
+///
+/// ```
+/// use rampgate_core::StepUpPolicy;
+/// use rampgate_core::axum::{SteppedUp, StepUpRequirement};
+/// use std::time::Duration;
+///
+/// struct RecentMfa;
+/// impl StepUpRequirement for RecentMfa {
+///     fn policy() -> StepUpPolicy {
+///         StepUpPolicy::default().acr_values(["mfa"]).max_age(Duration::from_secs(300))
+///     }
+/// }
+///
+/// async fn approve(SteppedUp(principal, ..): SteppedUp<RecentMfa>) -> String {
+///     format!("approved by {:?}", principal.sub())
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct SteppedUp<R>(pub Principal, pub std::marker::PhantomData<R>);
+
+/// Why a [`SteppedUp`] extractor refused the request.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SteppedUpRejection {
+    /// No principal.
+    Principal(PrincipalRejection),
+    /// The authentication is too weak or too old (401, RFC 9470).
+    StepUpRequired(Box<Denial>),
+}
+
+impl IntoResponse for SteppedUpRejection {
+    fn into_response(self) -> Response {
+        match self {
+            SteppedUpRejection::Principal(p) => p.into_response(),
+            SteppedUpRejection::StepUpRequired(d) => (*d).into_response(),
+        }
+    }
+}
+
+impl<S: Send + Sync, R: StepUpRequirement> FromRequestParts<S> for SteppedUp<R> {
+    type Rejection = SteppedUpRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let principal = <Principal as FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+            .map_err(SteppedUpRejection::Principal)?;
+        match R::policy().check(&principal) {
+            Ok(()) => Ok(SteppedUp(principal, std::marker::PhantomData)),
+            Err(failure) => {
+                let options = parts
+                    .extensions
+                    .get::<crate::DenialOptions>()
+                    .cloned()
+                    .unwrap_or_default();
+                Err(SteppedUpRejection::StepUpRequired(Box::new(
+                    options.deny(&failure.into_error()),
+                )))
+            }
+        }
+    }
+}
