@@ -26,7 +26,7 @@
 //!
 //! $ rampgate contract check broken.toml
 //! broken.toml:11: error: defaults.unknown_route is "deny" or "allow", not "sometimes"
-//! broken.toml:13: error: route GET /accounts uses scope "account:read", which is not in [scopes]: add it to the catalog or fix the name
+//! broken.toml:16: error: route GET /accounts uses scope "account:read", which is not in [scopes]: add it to the catalog or fix the name
 //! broken.toml:25: error: route GET /accounts is declared twice: each method and path appears once
 //! $ echo $?
 //! 1

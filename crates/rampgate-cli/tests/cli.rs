@@ -54,9 +54,9 @@ fn not_found(name: &str) -> String {
 
 const ERRORS_TOML: &str = "\
 errors.toml:11: error: defaults.unknown_route is \"deny\" or \"allow\", not \"sometimes\"
-errors.toml:13: error: route GET /accounts uses scope \"account:read\", which is not in [scopes]: add it to the catalog or fix the name
-errors.toml:18: error: route POST /accounts/{id}/transfers has trust \"sensitive\": define [trust.sensitive] or use \"standard\"
-errors.toml:18: error: route POST /accounts/{id}/transfers has mode \"half\": use \"enforce\", \"observe\" or a percentage such as \"25%\"
+errors.toml:16: error: route GET /accounts uses scope \"account:read\", which is not in [scopes]: add it to the catalog or fix the name
+errors.toml:22: error: route POST /accounts/{id}/transfers has trust \"sensitive\": define [trust.sensitive] or use \"standard\"
+errors.toml:23: error: route POST /accounts/{id}/transfers has mode \"half\": use \"enforce\", \"observe\" or a percentage such as \"25%\"
 errors.toml:25: error: route GET /accounts is declared twice: each method and path appears once
 errors.toml:32: error: consumer mobile-app is at stage \"gamma\", which is not among its stages (pilot, ga)
 errors.toml:35: error: consumer mobile-app stage ga drops accounts:write allowed at the earlier stage pilot: each stage's scopes must include the previous stage's

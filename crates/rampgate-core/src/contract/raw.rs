@@ -50,14 +50,12 @@ struct RawTrust {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRoute {
-    method: String,
-    path: String,
-    #[serde(default)]
-    scopes: Vec<String>,
-    #[serde(default)]
-    any: Vec<String>,
-    trust: Option<String>,
-    mode: Option<String>,
+    method: Spanned<String>,
+    path: Spanned<String>,
+    scopes: Option<Spanned<Vec<String>>>,
+    any: Option<Spanned<Vec<String>>>,
+    trust: Option<Spanned<String>>,
+    mode: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -73,8 +71,7 @@ struct RawConsumer {
 #[serde(deny_unknown_fields)]
 struct RawStage {
     name: String,
-    #[serde(default)]
-    scopes: Vec<String>,
+    scopes: Option<Spanned<Vec<String>>>,
 }
 
 struct Checker<'t> {
@@ -199,55 +196,78 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
 
     let mut routes = Vec::new();
     let mut route_index = HashMap::new();
+    let no_scopes: Vec<String> = Vec::new();
     for spanned in &raw.routes {
-        let span = spanned.span();
         let r = spanned.get_ref();
-        let method = r.method.to_ascii_uppercase();
+        let method = r.method.get_ref().to_ascii_uppercase();
+        let path = r.path.get_ref();
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
             c.error(
-                Some(span.clone()),
+                Some(r.method.span()),
                 format!(
                     "method {:?} is not an HTTP method (GET, POST, ...; POST for gRPC)",
-                    r.method
+                    r.method.get_ref()
                 ),
             );
         }
-        if !r.path.starts_with('/') {
-            c.error(Some(span.clone()), format!("path {:?} must start with '/' (an axum template such as /accounts/{{id}}, or /pkg.Service/Method)", r.path));
+        if !path.starts_with('/') {
+            c.error(
+                Some(r.path.span()),
+                format!("path {path:?} must start with '/' (an axum template such as /accounts/{{id}}, or /pkg.Service/Method)"),
+            );
         }
-        let whose = format!("route {method} {}", r.path);
-        c.check_scopes(&raw.scopes, &r.scopes, span.clone(), &whose);
-        c.check_scopes(&raw.scopes, &r.any, span.clone(), &whose);
-        let trust_level = r.trust.clone().unwrap_or_else(|| "standard".into());
-        if trust_level != "standard" && !trust.contains_key(&trust_level) {
-            c.error(Some(span.clone()), format!("{whose} has trust {trust_level:?}: define [trust.{trust_level}] or use \"standard\""));
+        let whose = format!("route {method} {path}");
+        for list in [&r.scopes, &r.any].into_iter().flatten() {
+            c.check_scopes(&raw.scopes, list.get_ref(), list.span(), &whose);
         }
-        let mode = match r.mode.as_deref() {
-            None | Some("enforce") => Mode::Enforce,
-            Some("observe") => Mode::Observe,
-            Some(other) => match other.strip_suffix('%').and_then(|n| n.parse::<u8>().ok()) {
-                Some(n) if n <= 100 => Mode::Percent(n),
-                _ => {
-                    c.error(Some(span.clone()), format!("{whose} has mode {other:?}: use \"enforce\", \"observe\" or a percentage such as \"25%\""));
-                    Mode::Enforce
-                }
+        let trust_level = r
+            .trust
+            .as_ref()
+            .map_or_else(|| "standard".to_owned(), |t| t.get_ref().clone());
+        if let Some(t) = &r.trust
+            && trust_level != "standard"
+            && !trust.contains_key(&trust_level)
+        {
+            c.error(Some(t.span()), format!("{whose} has trust {trust_level:?}: define [trust.{trust_level}] or use \"standard\""));
+        }
+        let mode = match &r.mode {
+            None => Mode::Enforce,
+            Some(m) => match m.get_ref().as_str() {
+                "enforce" => Mode::Enforce,
+                "observe" => Mode::Observe,
+                other => match other.strip_suffix('%').and_then(|n| n.parse::<u8>().ok()) {
+                    Some(n) if n <= 100 => Mode::Percent(n),
+                    _ => {
+                        c.error(
+                            Some(m.span()),
+                            format!("{whose} has mode {other:?}: use \"enforce\", \"observe\" or a percentage such as \"25%\""),
+                        );
+                        Mode::Enforce
+                    }
+                },
             },
         };
-        let key = (method.clone(), r.path.clone());
-        match route_index.entry(key) {
+        match route_index.entry((method.clone(), path.clone())) {
             std::collections::hash_map::Entry::Occupied(_) => c.error(
-                Some(span.clone()),
+                Some(spanned.span()),
                 format!("{whose} is declared twice: each method and path appears once"),
             ),
             std::collections::hash_map::Entry::Vacant(slot) => {
                 slot.insert(routes.len());
             }
         }
+        let set = |list: &Option<Spanned<Vec<String>>>| -> BTreeSet<String> {
+            list.as_ref()
+                .map_or(&no_scopes, |l| l.get_ref())
+                .iter()
+                .cloned()
+                .collect()
+        };
         routes.push(Route {
             method,
-            path: r.path.clone(),
-            scopes: r.scopes.iter().cloned().collect(),
-            any: r.any.iter().cloned().collect(),
+            path: path.clone(),
+            scopes: set(&r.scopes),
+            any: set(&r.any),
             trust: trust_level,
             mode,
         });
@@ -285,13 +305,15 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
                     format!("{who} has two stages named {:?}", s.name),
                 );
             }
+            let stage_scopes = s.scopes.as_ref().map_or(&no_scopes, |l| l.get_ref());
+            let scopes_span = s.scopes.as_ref().map_or_else(|| stage.span(), |l| l.span());
             c.check_scopes(
                 &raw.scopes,
-                &s.scopes,
-                stage.span(),
+                stage_scopes,
+                scopes_span,
                 &format!("{who} stage {}", s.name),
             );
-            let scopes: BTreeSet<String> = s.scopes.iter().cloned().collect();
+            let scopes: BTreeSet<String> = stage_scopes.iter().cloned().collect();
             if let Some(prev) = stages.last()
                 && !prev.scopes.is_subset(&scopes)
             {
@@ -443,7 +465,7 @@ mod tests {
         assert_eq!(
             e,
             [
-                "line 7: route GET /x uses scope \"nope\", which is not in [scopes]: add it to the catalog or fix the name"
+                "line 10: route GET /x uses scope \"nope\", which is not in [scopes]: add it to the catalog or fix the name"
             ]
         );
     }
@@ -455,11 +477,11 @@ mod tests {
         );
         assert_eq!(e.len(), 2, "{e:?}");
         assert!(
-            e[0].starts_with("line 10: route GET /x has mode \"sometimes\""),
+            e[0].starts_with("line 10: route GET /x is declared twice"),
             "{e:?}"
         );
         assert!(
-            e[1].starts_with("line 10: route GET /x is declared twice"),
+            e[1].starts_with("line 13: route GET /x has mode \"sometimes\""),
             "{e:?}"
         );
     }
