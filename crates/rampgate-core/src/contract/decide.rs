@@ -84,7 +84,16 @@ impl Contract {
             trust: None,
             required: String::new(),
         };
-        let Some(route) = path.and_then(|p| self.route(method, p)) else {
+        // HEAD is served by the GET handler (as axum does) unless declared itself.
+        let route = path.and_then(|p| {
+            self.route(method, p).or_else(|| {
+                method
+                    .eq_ignore_ascii_case("HEAD")
+                    .then(|| self.route("GET", p))
+                    .flatten()
+            })
+        });
+        let Some(route) = route else {
             if self.unknown_route_allowed {
                 d.reason = "route_unlisted_allowed";
             } else {
@@ -308,6 +317,27 @@ stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
                 &[],
                 Outcome::Allow,
                 "allowed",
+                Some("pilot"),
+            ),
+            // HEAD follows the GET route.
+            (
+                "HEAD",
+                Some("/items"),
+                Some("web"),
+                None,
+                &["read"],
+                Outcome::Allow,
+                "allowed",
+                Some("pilot"),
+            ),
+            (
+                "HEAD",
+                Some("/items"),
+                Some("web"),
+                None,
+                &[],
+                Outcome::Deny,
+                "scope_insufficient",
                 Some("pilot"),
             ),
             // Routes outside the contract are refused by default.
