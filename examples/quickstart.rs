@@ -64,6 +64,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(_) => ContractHandle::new(Contract::parse(include_str!("quickstart.contract.toml"))?),
     };
 
+    if std::env::var("RAMPGATE_ISSUER").is_err() {
+        for var in ["RAMPGATE_AUDIENCE", "RAMPGATE_JWKS_URL"] {
+            if std::env::var(var).is_ok() {
+                return Err(format!(
+                    "{var} is set but RAMPGATE_ISSUER is not: set RAMPGATE_ISSUER too"
+                )
+                .into());
+            }
+        }
+    }
     // The issuer: from the environment, else from the contract, else the embedded dev issuer.
     let current = contract.current();
     let (issuer, dev) = match (

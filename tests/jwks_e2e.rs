@@ -15,6 +15,7 @@ fn fast_options() -> JwksOptions {
     JwksOptions {
         default_refresh: Duration::from_millis(200),
         min_refresh: Duration::from_millis(100),
+        max_refresh: Duration::from_secs(1),
         backoff_initial: Duration::from_millis(100),
         backoff_max: Duration::from_millis(200),
         unknown_kid_cooldown: Duration::from_millis(200),
@@ -333,4 +334,69 @@ async fn plain_http_is_refused_for_non_loopback_hosts() {
         .unwrap_err();
     assert_eq!(err.code(), "config_invalid");
     assert!(err.to_string().contains("https"), "{err}");
+}
+
+#[tokio::test]
+async fn refresh_keys_drops_a_retired_kid_at_once() {
+    // An operator who learns a key is compromised does not wait for the schedule.
+    let dev = DevIssuer::start().await.unwrap();
+    let old_token = dev.token().sign();
+    let old_kid = dev.current_kid();
+    dev.rotate().await;
+    let (verifier, app) = app_for(&dev, JwksOptions::default()).await;
+    assert_eq!(app.get("/me", Some(&old_token)).await.status, 200);
+    dev.retire(&old_kid);
+    verifier.refresh_keys(dev.issuer()).await.unwrap();
+    let answer = app.get("/me", Some(&old_token)).await;
+    assert_eq!((answer.status, answer.reason()), (401, "kid_unknown"));
+    // A failed forced refresh keeps the keys and says why.
+    dev.set_outage(true);
+    let err = verifier.refresh_keys(dev.issuer()).await.unwrap_err();
+    assert!(err.to_string().contains("503"), "{err}");
+    assert_eq!(app.get("/me", Some(&dev.token().sign())).await.status, 200);
+    assert_eq!(
+        verifier
+            .refresh_keys("https://nope.example")
+            .await
+            .unwrap_err()
+            .code(),
+        "config_invalid"
+    );
+}
+
+#[tokio::test]
+async fn poller_options_that_would_loop_or_go_stale_are_refused() {
+    let dev = DevIssuer::start().await.unwrap();
+    let cases = [
+        (
+            JwksOptions {
+                min_refresh: Duration::ZERO,
+                ..JwksOptions::default()
+            },
+            "must be positive",
+        ),
+        (
+            JwksOptions {
+                backoff_initial: Duration::ZERO,
+                ..JwksOptions::default()
+            },
+            "must be positive",
+        ),
+        (
+            JwksOptions {
+                max_stale: Duration::from_secs(3600),
+                ..JwksOptions::default()
+            },
+            "shorter than max_stale",
+        ),
+    ];
+    for (options, needle) in cases {
+        let err = Verifier::builder()
+            .issuer(dev.issuer_config().jwks_options(options))
+            .build()
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "config_invalid");
+        assert!(err.to_string().contains(needle), "{err}");
+    }
 }

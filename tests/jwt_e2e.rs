@@ -595,3 +595,17 @@ async fn layer_on_a_whole_router() {
         .unwrap();
     assert_eq!(resp.text().await.unwrap(), "b");
 }
+
+#[tokio::test]
+async fn sender_constrained_token_is_refused_as_bearer() {
+    // conformance: 9449-10
+    let (dev, app) = setup().await;
+    let token = dev
+        .token()
+        .claim(
+            "cnf",
+            json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}),
+        )
+        .sign();
+    assert_invalid_token(&app, &app.get("/me", Some(&token)).await, "token_bound");
+}

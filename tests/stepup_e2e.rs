@@ -71,7 +71,7 @@ async fn start() -> App {
                 "paid"
             }),
         )
-        .route_layer(StepUpLayer::from_contract(contract.clone()))
+        .route_layer(StepUpLayer::from_contract())
         .route_layer(ContractLayer::new(contract))
         .route_layer(JwtLayer::new(verifier).realm("bank"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -340,10 +340,9 @@ async fn from_contract_without_contract_layer_is_a_server_error() {
         .build()
         .await
         .unwrap();
-    let contract = ContractHandle::new(Contract::parse(CONTRACT).unwrap());
     let app = Router::new()
         .route("/pay", post(|| async { "paid" }))
-        .route_layer(StepUpLayer::from_contract(contract))
+        .route_layer(StepUpLayer::from_contract())
         .route_layer(JwtLayer::new(verifier));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -67,6 +67,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Err(_) => ContractHandle::new(Contract::parse(include_str!("contract.toml"))?),
     };
 
+    if std::env::var("RAMPGATE_ISSUER").is_err() {
+        for var in ["RAMPGATE_AUDIENCE", "RAMPGATE_JWKS_URL"] {
+            if std::env::var(var).is_ok() {
+                return Err(format!(
+                    "{var} is set but RAMPGATE_ISSUER is not: set RAMPGATE_ISSUER too"
+                )
+                .into());
+            }
+        }
+    }
     let (issuer, dev) = match std::env::var("RAMPGATE_ISSUER") {
         Ok(issuer) => {
             let audience = std::env::var("RAMPGATE_AUDIENCE")
@@ -109,7 +119,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/accounts/{id}", get(account))
         .route("/transactions", post(create))
         .route("/transactions/{id}/approve", post(approve))
-        .route_layer(StepUpLayer::from_contract(contract.clone()))
+        .route_layer(StepUpLayer::from_contract())
         .route_layer(ContractLayer::new(contract.clone()))
         .route_layer(JwtLayer::new(verifier).realm("payments"))
         .route("/health", get(|| async { "ok" }))

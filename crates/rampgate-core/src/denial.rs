@@ -188,11 +188,14 @@ impl Denial {
 
     /// The default body: `{"error":..,"reason":..,"description":..}`.
     pub fn json_body(&self) -> Bytes {
+        // No `error` member when the request had no token, as in the challenge.
         let mut body = serde_json::json!({
-            "error": self.error.unwrap_or("unauthorized"),
             "reason": self.reason,
             "description": self.description,
         });
+        if let Some(error) = self.error {
+            body["error"] = error.into();
+        }
         if let Some(scope) = &self.scope {
             body["scope"] = scope.as_str().into();
         }
@@ -353,6 +356,7 @@ mod tests {
             ErrorKind::TypMismatch,
             ErrorKind::CritUnsupported,
             ErrorKind::NestedTokenUnsupported,
+            ErrorKind::TokenBound,
             ErrorKind::KeysUnavailable,
             ErrorKind::InsufficientScope {
                 required: "a b".into(),

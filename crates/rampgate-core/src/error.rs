@@ -127,6 +127,11 @@ pub enum ErrorKind {
     /// The token is a nested JWT (`cty: JWT`), which is never accepted.
     #[error("nested tokens (cty JWT) are not accepted")]
     NestedTokenUnsupported,
+    /// The token is bound to a key (`cnf`, RFC 7800: DPoP or mTLS) whose proof
+    /// this service does not check, so it cannot be accepted as a bearer token
+    /// (RFC 9449 §7.2).
+    #[error("the token is bound to a key (cnf) and cannot be used as a bearer token")]
+    TokenBound,
     /// The issuer's keys are not available: never fetched, or stale beyond `max_stale`.
     #[error("signing keys unavailable")]
     KeysUnavailable,
@@ -178,6 +183,7 @@ impl ErrorKind {
         "typ_mismatch",
         "crit_unsupported",
         "nested_token_unsupported",
+        "token_bound",
         "keys_unavailable",
         "scope_insufficient",
         "scope_beyond_stage",
@@ -210,6 +216,7 @@ impl ErrorKind {
             ErrorKind::TypMismatch => "typ_mismatch",
             ErrorKind::CritUnsupported => "crit_unsupported",
             ErrorKind::NestedTokenUnsupported => "nested_token_unsupported",
+            ErrorKind::TokenBound => "token_bound",
             ErrorKind::KeysUnavailable => "keys_unavailable",
             ErrorKind::InsufficientScope { .. } => "scope_insufficient",
             ErrorKind::ContractDenied { reason, .. } => reason,

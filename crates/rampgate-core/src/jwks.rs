@@ -92,6 +92,21 @@ impl Remote {
         if options.min_refresh > options.max_refresh {
             return Err(config("min_refresh is larger than max_refresh".into()));
         }
+        if options.min_refresh.is_zero()
+            || options.backoff_initial.is_zero()
+            || options.unknown_kid_cooldown.is_zero()
+        {
+            return Err(config(
+                "min_refresh, backoff_initial and unknown_kid_cooldown must be positive (a zero period would fetch in a loop)".into(),
+            ));
+        }
+        if options.max_refresh >= options.max_stale {
+            return Err(config(format!(
+                "max_refresh ({}s) must be shorter than max_stale ({}s), or the keys could go stale between two scheduled refreshes",
+                options.max_refresh.as_secs(),
+                options.max_stale.as_secs()
+            )));
+        }
         let client = reqwest::Client::builder()
             .timeout(options.request_timeout)
             .connect_timeout(options.request_timeout)
@@ -215,11 +230,9 @@ impl Remote {
             for s in &skipped {
                 tracing::warn!(issuer = %issuer, kid = ?s.kid, reason = %s.reason, "JWK skipped");
             }
+            // Symmetric keys never get here: `oct` JWKs are skipped when parsed.
             if set.is_empty() {
                 return Err(jwks_err(format!("{url}: no usable key in the JWKS")));
-            }
-            if set.has_symmetric() {
-                return Err(jwks_err(format!("{url}: symmetric keys in a JWKS")));
             }
             Ok((set, max_age))
         }
@@ -317,6 +330,15 @@ pub(crate) async fn refresh_for_unknown_kid(issuer: &IssuerState) -> bool {
     *lock(&remote.last_unknown_kid_fetch) = Some(Instant::now());
     tracing::debug!(issuer = %issuer.issuer, "unknown kid: refreshing JWKS");
     refresh_locked(issuer, remote).await.is_ok()
+}
+
+/// A fetch now, outside the schedule and the cooldown (single-flight still).
+pub(crate) async fn refresh_now(issuer: &IssuerState) -> Result<()> {
+    let Some(remote) = &issuer.remote else {
+        return Err(config("no remote key set".into()));
+    };
+    let _guard = remote.refresh_lock.lock().await;
+    refresh_locked(issuer, remote).await.map(|_| ())
 }
 
 /// Makes the first fetch of every remote key set and starts their pollers.
@@ -438,7 +460,7 @@ mod tests {
         ));
         assert!(within(
             next_delay(&o, &Ok(Some(Duration::from_secs(10_000_000))), 0),
-            86_400
+            3600
         ));
         let err: Result<Option<Duration>> = Err(ErrorKind::KeysUnavailable.into());
         assert!(within(next_delay(&o, &err, 1), 1));

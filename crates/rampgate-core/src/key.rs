@@ -245,12 +245,15 @@ fn rsa_key(
     ) {
         return Err("alg does not fit an RSA key".into());
     }
-    let significant = n.iter().skip_while(|b| **b == 0).count();
+    let digits: Vec<u8> = n.iter().copied().skip_while(|b| *b == 0).collect();
+    let bits = match digits.first() {
+        Some(top) => (digits.len() - 1) * 8 + (8 - top.leading_zeros() as usize),
+        None => 0,
+    };
     // RFC 7518 §3.3: RSA keys of 2048 bits or more.
-    if significant < 256 {
+    if bits < 2048 {
         return Err(format!(
-            "RSA modulus of {} bits; at least 2048 required",
-            significant * 8
+            "RSA modulus of {bits} bits; at least 2048 required"
         ));
     }
     // An even or tiny public exponent (e = 1 makes "signatures" trivial) is never
@@ -558,6 +561,17 @@ mod tests {
         let n_1024 = URL_SAFE_NO_PAD.encode([0xc5u8; 128]);
         let reason = skip_reason(&format!(r#"{{"kty":"RSA","n":"{n_1024}","e":"AQAB"}}"#));
         assert!(reason.contains("2048"), "{reason}");
+    }
+
+    #[test]
+    fn rsa_size_is_counted_in_bits() {
+        let mut n = vec![0x7fu8];
+        n.extend([0xc5u8; 255]); // 2047 bits
+        let reason = skip_reason(&format!(
+            r#"{{"kty":"RSA","n":"{}","e":"AQAB"}}"#,
+            URL_SAFE_NO_PAD.encode(&n)
+        ));
+        assert!(reason.contains("2047 bits"), "{reason}");
     }
 
     #[test]

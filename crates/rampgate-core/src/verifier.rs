@@ -40,7 +40,9 @@ pub struct JwksOptions {
     pub default_refresh: Duration,
     /// Lower bound on the refresh period taken from `max-age`. Defaults to 1 minute.
     pub min_refresh: Duration,
-    /// Upper bound on the refresh period taken from `max-age`. Defaults to 1 day.
+    /// Upper bound on the refresh period taken from `max-age`. Defaults to 1 hour.
+    /// Must be shorter than `max_stale`, so that an outage is noticed with time
+    /// to spare.
     pub max_refresh: Duration,
     /// The least time between two fetches caused by tokens with an unknown `kid`
     /// (scheduled refreshes do not count). Defaults to 30 seconds, so a flood of
@@ -63,7 +65,7 @@ impl Default for JwksOptions {
             max_body_bytes: 256 * 1024,
             default_refresh: Duration::from_secs(300),
             min_refresh: Duration::from_secs(60),
-            max_refresh: Duration::from_secs(86_400),
+            max_refresh: Duration::from_secs(3600),
             unknown_kid_cooldown: Duration::from_secs(30),
             max_stale: Duration::from_secs(86_400),
             backoff_initial: Duration::from_secs(1),
@@ -481,6 +483,11 @@ impl IssuerState {
                 );
             }
         }
+        // conformance: 9449-10. A sender-constrained token is only as safe as the
+        // proof that goes with it; without checking that proof, refuse it.
+        if claims.get("cnf").is_some_and(|c| !c.is_null()) {
+            return Err(ErrorKind::TokenBound.into());
+        }
         for name in &policy.required_claims {
             if matches!(claims.get(name.as_str()), None | Some(Value::Null)) {
                 return Err(ErrorKind::ClaimMissing(required_claim_name(name)).into());
@@ -592,6 +599,31 @@ impl Verifier {
             }
         }
         Principal::from_claims(parsed.claims, &issuer.policy.scope_claims).map_err(|e| (e, None))
+    }
+
+    /// Fetches `issuer`'s remote key set now, whatever the schedule and cooldown:
+    /// for an operator who knows a key was rotated out or compromised. The keys
+    /// are swapped in only if the fetch succeeds.
+    pub async fn refresh_keys(&self, issuer: &str) -> Result<()> {
+        let state = self
+            .inner
+            .issuers
+            .iter()
+            .find(|i| i.issuer == issuer)
+            .ok_or_else(|| {
+                Error::from(ErrorKind::Config(format!(
+                    "issuer {issuer:?} is not configured"
+                )))
+            })?;
+        #[cfg(feature = "remote-jwks")]
+        if state.remote.is_some() {
+            return crate::jwks::refresh_now(state).await;
+        }
+        let _ = state;
+        Err(ErrorKind::Config(format!(
+            "issuer {issuer:?} has no remote key set to refresh"
+        ))
+        .into())
     }
 
     /// Counters of the key set of `issuer`, or `None` when it is not configured.

@@ -9,7 +9,7 @@
 use crate::gate::{GateFuture, Refusal, principal_or_refusal};
 use bytes::Bytes;
 use http::{Request, Response};
-use rampgate_core::contract::{ContractHandle, Decision};
+use rampgate_core::contract::Decision;
 use rampgate_core::{DenialOptions, StepUpPolicy};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -19,7 +19,7 @@ use tower_service::Service;
 #[derive(Debug, Clone)]
 enum Source {
     Policy(Arc<StepUpPolicy>),
-    Contract(ContractHandle),
+    Contract,
 }
 
 /// Requires a strong or fresh enough user authentication.
@@ -41,7 +41,8 @@ enum Source {
 ///
 /// Or for every route of a router, from the contract: routes whose `trust` is a
 /// level defined under `[trust]` get that level's policy; `standard` routes are
-/// not affected. Apply it inside `ContractLayer`, whose decision names the route.
+/// not affected. Apply it inside `ContractLayer`: the level comes from its
+/// decision, so both layers always use the same contract version.
 #[derive(Debug, Clone)]
 pub struct StepUpLayer {
     source: Source,
@@ -55,10 +56,11 @@ impl StepUpLayer {
         }
     }
 
-    /// Applies the trust level of each request's contract route.
-    pub fn from_contract(contract: ContractHandle) -> Self {
+    /// Applies the trust level of each request's contract route, as decided by
+    /// `ContractLayer` (which must run before it).
+    pub fn from_contract() -> Self {
         StepUpLayer {
-            source: Source::Contract(contract),
+            source: Source::Contract,
         }
     }
 }
@@ -103,30 +105,16 @@ where
         let from_contract;
         let policy = match &self.source {
             Source::Policy(policy) => Some(policy.as_ref()),
-            Source::Contract(contract) => {
+            Source::Contract => {
                 let Some(decision) = extensions.get::<Decision>() else {
                     return GateFuture::refused(Refusal::Misconfigured(
                         "StepUpLayer::from_contract needs ContractLayer to run before it",
                     ));
                 };
                 from_contract = decision
-                    .trust
-                    .as_deref()
-                    .filter(|t| *t != "standard")
-                    .and_then(|t| {
-                        contract
-                            .current()
-                            .trust_levels()
-                            .get(t)
-                            .map(StepUpPolicy::from_trust_level)
-                    });
-                if decision.trust.as_deref().is_some_and(|t| t != "standard")
-                    && from_contract.is_none()
-                {
-                    return GateFuture::refused(Refusal::Misconfigured(
-                        "the route's trust level is not defined in the contract in force",
-                    ));
-                }
+                    .trust_level
+                    .as_ref()
+                    .map(StepUpPolicy::from_trust_level);
                 from_contract.as_ref()
             }
         };

@@ -40,6 +40,10 @@ pub struct Decision {
     pub mode: Option<String>,
     /// The route's trust level (`standard`, `sensitive`...).
     pub trust: Option<String>,
+    /// What that trust level demands, from the same contract version as the rest
+    /// of the decision (`None` for `standard`): step-up reads it from here, so a
+    /// reload between two layers cannot mix versions.
+    pub trust_level: Option<super::TrustLevel>,
     /// The scopes the route requires, space-delimited (for the challenge).
     pub required: String,
 }
@@ -82,6 +86,7 @@ impl Contract {
             stage: None,
             mode: None,
             trust: None,
+            trust_level: None,
             required: String::new(),
         };
         // HEAD is served by the GET handler (as axum does) unless declared itself.
@@ -105,6 +110,7 @@ impl Contract {
         d.route = Some(route.key());
         d.mode = Some(route.mode.to_string());
         d.trust = Some(route.trust.clone());
+        d.trust_level = self.trust.get(&route.trust).cloned();
         d.required = route.challenge_scope();
 
         let (stage, consumer_key) = match self.consumer(client_id, sub) {

@@ -147,7 +147,7 @@ pub enum UnknownConsumer {
 }
 
 /// Requirements of a trust level (`[trust.sensitive]`), used by step-up.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct TrustLevel {
     /// Acceptable `acr` values, in order of preference.
     pub acr_values: Vec<String>,

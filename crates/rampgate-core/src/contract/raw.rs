@@ -177,6 +177,31 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
             }
             other => other.map(|a| a as u64),
         };
+        let l = level.get_ref();
+        if l.acr_values.is_empty() && l.amr.is_empty() && l.max_age.is_none() {
+            c.error(
+                Some(level.span()),
+                format!("[trust.{name}] demands nothing: set acr_values, amr or max_age"),
+            );
+        }
+        if !l.acr_hierarchy.is_empty() && l.acr_values.is_empty() {
+            c.error(
+                Some(level.span()),
+                format!("[trust.{name}] has an acr_hierarchy but no acr_values: say which level is required"),
+            );
+        }
+        if let Some(unknown) = l
+            .acr_values
+            .iter()
+            .find(|v| !l.acr_hierarchy.is_empty() && !l.acr_hierarchy.contains(v))
+        {
+            c.error(
+                Some(level.span()),
+                format!(
+                    "[trust.{name}] requires acr {unknown:?}, which is not in its acr_hierarchy"
+                ),
+            );
+        }
         if name == "standard" {
             c.error(
                 Some(level.span()),
@@ -519,6 +544,18 @@ mod tests {
             "[trust.sensitive]\nacr_values = [\"mfa\"]\nmax_age = 300\n[[routes]]\nmethod = \"POST\"\npath = \"/pay\"\ntrust = \"sensitive\"\n",
         );
         assert!(ok.is_empty(), "{ok:?}");
+    }
+
+    #[test]
+    fn trust_levels_must_demand_something_consistent() {
+        let e = errors("[trust.sensitive]\n");
+        assert!(e[0].contains("demands nothing"), "{e:?}");
+        let e = errors("[trust.sensitive]\nacr_hierarchy = [\"pwd\", \"mfa\"]\n");
+        assert!(e.iter().any(|e| e.contains("no acr_values")), "{e:?}");
+        let e = errors(
+            "[trust.sensitive]\nacr_values = [\"gold\"]\nacr_hierarchy = [\"pwd\", \"mfa\"]\n",
+        );
+        assert!(e[0].contains("not in its acr_hierarchy"), "{e:?}");
     }
 
     #[test]
