@@ -25,8 +25,8 @@
 
 use axum::routing::get;
 use axum::{Json, Router};
-use rampgate::contract::{Contract, ContractHandle, Inventory};
-use rampgate::{ContractLayer, IssuerConfig, JwtLayer, Principal, ScopeLayer, Verifier};
+use rampgate::contract::Inventory;
+use rampgate::{ContractLayer, JwtLayer, Principal, ScopeLayer, Verifier};
 use rampgate_testkit::DevIssuer;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -36,7 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,rampgate_core=info".into()),
+                .unwrap_or_else(|_| "warn,rampgate_core=info,rampgate_tower=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -50,57 +50,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
 
-    let addr: SocketAddr = std::env::var("RAMPGATE_ADDR")
-        .unwrap_or_else(|_| "127.0.0.1:3000".into())
-        .parse()
-        .map_err(|e| format!("RAMPGATE_ADDR is not an address like 127.0.0.1:3000: {e}"))?;
-
-    let contract = match std::env::var("RAMPGATE_CONTRACT") {
-        Ok(path) => {
-            let handle = ContractHandle::from_file(&path).map_err(|e| format!("{path}: {e}"))?;
-            handle.watch(std::time::Duration::from_secs(2));
-            handle
-        }
-        Err(_) => ContractHandle::new(Contract::parse(include_str!("quickstart.contract.toml"))?),
-    };
-
-    if std::env::var("RAMPGATE_ISSUER").is_err() {
-        for var in ["RAMPGATE_AUDIENCE", "RAMPGATE_JWKS_URL"] {
-            if std::env::var(var).is_ok() {
-                return Err(format!(
-                    "{var} is set but RAMPGATE_ISSUER is not: set RAMPGATE_ISSUER too"
-                )
-                .into());
-            }
-        }
-    }
-    // The issuer: from the environment, else from the contract, else the embedded dev issuer.
-    let current = contract.current();
-    let (issuer, dev) = match (
-        std::env::var("RAMPGATE_ISSUER"),
-        current.issuer(),
-        current.audience(),
-    ) {
-        (Ok(issuer), _, _) => {
-            let audience = std::env::var("RAMPGATE_AUDIENCE")
-                .map_err(|_| "RAMPGATE_AUDIENCE must be set with RAMPGATE_ISSUER")?;
-            let config = IssuerConfig::new(issuer, [audience]);
-            let config = match std::env::var("RAMPGATE_JWKS_URL") {
-                Ok(url) => config.jwks_url(url),
-                Err(_) => config.discovery(),
-            };
-            (config, None)
-        }
-        (Err(_), Some(issuer), Some(audience)) => {
-            (IssuerConfig::new(issuer, [audience]).discovery(), None)
-        }
-        _ => {
-            let dev = DevIssuer::start().await?;
-            (dev.issuer_config(), Some(dev))
-        }
-    };
-
+    let addr = rampgate_testkit::env::listen_addr()?;
+    let contract = rampgate_testkit::env::contract(include_str!("quickstart.contract.toml"))?;
+    // From the environment, else from the contract, else the embedded dev issuer.
+    let (issuer, dev) = rampgate_testkit::env::issuer(&contract.current()).await?;
     let verifier = Verifier::builder().issuer(issuer).build().await?;
+    let issuers: Vec<String> = verifier.issuers().map(str::to_owned).collect();
 
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
@@ -118,7 +73,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .resource_metadata(&metadata_url),
         )
         .route("/health", get(|| async { "ok" }))
-        .merge(rampgate::metadata::router(contract));
+        .merge(rampgate::metadata::router_with_servers(contract, issuers));
 
     println!("listening on {addr}");
     if let Some(dev) = &dev {

@@ -11,14 +11,21 @@ use serde_json::{Map, Value, json};
 /// The metadata document (RFC 9728 §2) for `resource`: `resource`,
 /// `authorization_servers`, `scopes_supported` (the contract's catalog) and
 /// `bearer_methods_supported`. Empty members are left out (§3.2).
-pub fn metadata_document(contract: &Contract, resource: &str, bearer_methods: &[&str]) -> Value {
+pub fn metadata_document(
+    contract: &Contract,
+    resource: &str,
+    bearer_methods: &[&str],
+    fallback_servers: &[String],
+) -> Value {
     let mut doc = Map::new();
     doc.insert("resource".into(), json!(resource));
-    if !contract.authorization_servers().is_empty() {
-        doc.insert(
-            "authorization_servers".into(),
-            json!(contract.authorization_servers()),
-        );
+    let servers = if contract.authorization_servers().is_empty() {
+        fallback_servers
+    } else {
+        contract.authorization_servers()
+    };
+    if !servers.is_empty() {
+        doc.insert("authorization_servers".into(), json!(servers));
     }
     if !contract.scopes().is_empty() {
         doc.insert(
@@ -56,28 +63,46 @@ pub fn metadata_document(contract: &Contract, resource: &str, bearer_methods: &[
 /// # let _ = app;
 /// ```
 pub fn router<S: Clone + Send + Sync + 'static>(contract: ContractHandle) -> Router<S> {
+    router_with_servers(contract, Vec::new())
+}
+
+/// [`router`], announcing `authorization_servers` (for example the verifier's
+/// issuers, `verifier.issuers()`) when the contract names none, so that clients
+/// can find where to get a token.
+pub fn router_with_servers<S: Clone + Send + Sync + 'static>(
+    contract: ContractHandle,
+    authorization_servers: Vec<String>,
+) -> Router<S> {
+    let state: MetadataState = (contract, std::sync::Arc::new(authorization_servers));
     Router::new()
         .route("/.well-known/oauth-protected-resource", get(root))
         .route(
             "/.well-known/oauth-protected-resource/{*rest}",
             get(with_path),
         )
-        .with_state(contract)
+        .with_state(state)
 }
 
-async fn root(State(contract): State<ContractHandle>, headers: HeaderMap) -> Response {
-    serve(&contract, &headers, "")
+type MetadataState = (ContractHandle, std::sync::Arc<Vec<String>>);
+
+async fn root(State((contract, servers)): State<MetadataState>, headers: HeaderMap) -> Response {
+    serve(&contract, &servers, &headers, "")
 }
 
 async fn with_path(
-    State(contract): State<ContractHandle>,
+    State((contract, servers)): State<MetadataState>,
     Path(rest): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    serve(&contract, &headers, &format!("/{rest}"))
+    serve(&contract, &servers, &headers, &format!("/{rest}"))
 }
 
-fn serve(handle: &ContractHandle, headers: &HeaderMap, inserted_path: &str) -> Response {
+fn serve(
+    handle: &ContractHandle,
+    servers: &[String],
+    headers: &HeaderMap,
+    inserted_path: &str,
+) -> Response {
     let contract = handle.current();
     let resource = match contract.resource() {
         Some(resource) => {
@@ -103,7 +128,7 @@ fn serve(handle: &ContractHandle, headers: &HeaderMap, inserted_path: &str) -> R
             format!("{scheme}://{host}{inserted_path}")
         }
     };
-    let doc = metadata_document(&contract, &resource, &["header"]);
+    let doc = metadata_document(&contract, &resource, &["header"], servers);
     (
         [
             (header::CONTENT_TYPE, "application/json"),

@@ -449,3 +449,23 @@ async fn scoped_extractor_rejects_like_scope_layer() {
     let inventory = Inventory::default().scoped::<ReadItems>("GET", "/items");
     assert_eq!(inventory.routes[0].scopes, ["items:read"]);
 }
+
+#[tokio::test]
+async fn metadata_names_the_verifiers_issuer_when_the_contract_does_not() {
+    let contract = ContractHandle::new(rampgate::contract::Contract::parse(CONTRACT).unwrap());
+    let app: Router =
+        rampgate::metadata::router_with_servers(contract, vec!["https://login.example.com".into()]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let resp = reqwest::get(format!(
+        "http://{addr}/.well-known/oauth-protected-resource"
+    ))
+    .await
+    .unwrap();
+    let doc: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+    assert_eq!(
+        doc["authorization_servers"],
+        serde_json::json!(["https://login.example.com"])
+    );
+}

@@ -19,8 +19,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rampgate::contract::{Contract, ContractHandle};
-use rampgate::{ContractLayer, IssuerConfig, JwtLayer, Principal, StepUpLayer, Verifier};
+use rampgate::{ContractLayer, JwtLayer, Principal, StepUpLayer, Verifier};
 use rampgate_testkit::DevIssuer;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -53,47 +52,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_writer(std::io::stderr)
         .init();
 
-    let addr: SocketAddr = std::env::var("RAMPGATE_ADDR")
-        .unwrap_or_else(|_| "127.0.0.1:3000".into())
-        .parse()
-        .map_err(|e| format!("RAMPGATE_ADDR is not an address like 127.0.0.1:3000: {e}"))?;
-
-    let contract = match std::env::var("RAMPGATE_CONTRACT") {
-        Ok(path) => {
-            let handle = ContractHandle::from_file(&path).map_err(|e| format!("{path}: {e}"))?;
-            handle.watch(std::time::Duration::from_secs(2));
-            handle
-        }
-        Err(_) => ContractHandle::new(Contract::parse(include_str!("contract.toml"))?),
-    };
-
-    if std::env::var("RAMPGATE_ISSUER").is_err() {
-        for var in ["RAMPGATE_AUDIENCE", "RAMPGATE_JWKS_URL"] {
-            if std::env::var(var).is_ok() {
-                return Err(format!(
-                    "{var} is set but RAMPGATE_ISSUER is not: set RAMPGATE_ISSUER too"
-                )
-                .into());
-            }
-        }
-    }
-    let (issuer, dev) = match std::env::var("RAMPGATE_ISSUER") {
-        Ok(issuer) => {
-            let audience = std::env::var("RAMPGATE_AUDIENCE")
-                .map_err(|_| "RAMPGATE_AUDIENCE must be set with RAMPGATE_ISSUER")?;
-            let config = IssuerConfig::new(issuer, [audience]);
-            let config = match std::env::var("RAMPGATE_JWKS_URL") {
-                Ok(url) => config.jwks_url(url),
-                Err(_) => config.discovery(),
-            };
-            (config, None)
-        }
-        Err(_) => {
-            let dev = DevIssuer::start().await?;
-            (dev.issuer_config(), Some(dev))
-        }
-    };
+    let addr = rampgate_testkit::env::listen_addr()?;
+    let contract = rampgate_testkit::env::contract(include_str!("contract.toml"))?;
+    let (issuer, dev) = rampgate_testkit::env::issuer(&contract.current()).await?;
     let verifier = Verifier::builder().issuer(issuer).build().await?;
+    let issuers: Vec<String> = verifier.issuers().map(str::to_owned).collect();
 
     let ledger: Shared = Arc::default();
     {
@@ -123,7 +86,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route_layer(ContractLayer::new(contract.clone()))
         .route_layer(JwtLayer::new(verifier).realm("payments"))
         .route("/health", get(|| async { "ok" }))
-        .merge(rampgate::metadata::router(contract))
+        .merge(rampgate::metadata::router_with_servers(contract, issuers))
         .with_state(ledger);
 
     let listener = tokio::net::TcpListener::bind(addr).await?;

@@ -190,10 +190,10 @@ enum ContractCommand {
     Routes {
         /// The contract (TOML)
         file: PathBuf,
-        /// The routes the code declares: {"routes": [{"method", "path", "scopes", "any"}]}
+        /// The routes the code declares: {"routes": [{"method", "path", "scopes", "any"}]}; `-` reads standard input
         #[arg(long, value_name = "INVENTORY.json")]
         inventory: PathBuf,
-        /// Print one JSON object: missing_in_contract, missing_in_code, mismatched
+        /// Print one JSON object: missing_in_contract, missing_in_code, mismatched, ramping
         #[arg(long)]
         json: bool,
     },
@@ -272,7 +272,19 @@ fn run(command: ContractCommand) -> Report {
     }
 }
 
+/// Reads a file, or standard input for `-`.
 fn read(path: &Path) -> Result<String, Report> {
+    if path == Path::new("-") {
+        let mut text = String::new();
+        return std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map(|_| text)
+            .map_err(|e| {
+                Report::error(
+                    Status::Trouble,
+                    format!("error: cannot read standard input: {e}\n"),
+                )
+            });
+    }
     std::fs::read_to_string(path).map_err(|e| {
         Report::error(
             Status::Trouble,

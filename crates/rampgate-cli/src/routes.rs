@@ -58,6 +58,10 @@ pub(crate) struct RouteReport {
     pub(crate) missing_in_code: Vec<RouteEntry>,
     /// Routes whose requirements differ: they fail the check.
     pub(crate) mismatched: Vec<Mismatch>,
+    /// Routes whose contract requirement goes beyond the code's while it is rolled
+    /// out (`observe` or a percentage): the contract leads on purpose, so they are
+    /// reported, not failed.
+    pub(crate) ramping: Vec<Mismatch>,
     /// Distinct routes in code.
     #[serde(skip)]
     pub(crate) in_code: usize,
@@ -72,6 +76,7 @@ impl RouteReport {
             missing_in_contract: Vec::new(),
             missing_in_code: Vec::new(),
             mismatched: Vec::new(),
+            ramping: Vec::new(),
             in_code: 0,
         };
         for route in &inventory.routes {
@@ -97,12 +102,22 @@ impl RouteReport {
                         any: declared.any.clone(),
                     };
                     if contract != code {
-                        report.mismatched.push(Mismatch {
+                        // The contract may ask for more than the code while the
+                        // requirement is observed or ramped by percentage.
+                        let leads = code.scopes.is_subset(&contract.scopes)
+                            && (code.any.is_empty() || code.any == contract.any);
+                        let ramped = declared.mode != rampgate_core::contract::Mode::Enforce;
+                        let entry = Mismatch {
                             method,
                             path: route.path.clone(),
                             contract,
                             code,
-                        });
+                        };
+                        if leads && ramped {
+                            report.ramping.push(entry);
+                        } else {
+                            report.mismatched.push(entry);
+                        }
                     }
                 }
             }
@@ -182,7 +197,28 @@ impl RouteReport {
                 );
             }
         }
-        let matching = self.in_code - self.missing_in_contract.len() - self.mismatched.len();
+        if !self.ramping.is_empty() {
+            let _ = writeln!(
+                out,
+                "Being rolled out in the contract ({}):",
+                self.ramping.len()
+            );
+            for m in &self.ramping {
+                let _ = writeln!(
+                    out,
+                    "  {} {}: the contract requires {} (not enforced for everyone yet); the code requires {}",
+                    m.method,
+                    m.path,
+                    m.contract.describe(),
+                    m.code.describe()
+                );
+            }
+            out.push_str("  note: declare the requirement in code once the contract enforces it\n");
+        }
+        let matching = self.in_code
+            - self.missing_in_contract.len()
+            - self.mismatched.len()
+            - self.ramping.len();
         let _ = writeln!(
             out,
             "{file}: {matching} of {} in code match the contract",
@@ -255,6 +291,29 @@ path = "/legacy"
             report.failure().unwrap(),
             "1 route in code is not in the contract; 1 route has different requirements"
         );
+    }
+
+    #[test]
+    fn requirements_being_ramped_in_the_contract_do_not_fail() {
+        let contract = Contract::parse(
+            "version = 1\n[scopes]\n\"read\" = \"r\"\n[[routes]]\nmethod = \"GET\"\npath = \"/x\"\nscopes = [\"read\"]\nmode = \"25%\"\n",
+        )
+        .unwrap();
+        let inventory = Inventory::default().route("GET", "/x", Vec::<String>::new());
+        let report = RouteReport::compare(&contract, &inventory);
+        assert!(!report.fails());
+        assert_eq!(report.ramping.len(), 1);
+        assert!(
+            report
+                .human("c.toml")
+                .contains("Being rolled out in the contract (1):")
+        );
+        // Once enforced, the code must declare it.
+        let enforced = Contract::parse(
+            "version = 1\n[scopes]\n\"read\" = \"r\"\n[[routes]]\nmethod = \"GET\"\npath = \"/x\"\nscopes = [\"read\"]\n",
+        )
+        .unwrap();
+        assert!(RouteReport::compare(&enforced, &inventory).fails());
     }
 
     #[test]

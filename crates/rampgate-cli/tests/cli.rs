@@ -220,7 +220,7 @@ fn diff_refuses_narrowing_without_a_version_increase() {
 contract version 5 -> 4
   narrowed  consumer mobile-app: rolled back beta -> pilot (removes accounts:write)
 ",
-        "error: the contract changed but the version did not increase (5 -> 4): raise `version`\n",
+        "error: the version went down (5 -> 4): deploy a contract with a higher version instead\n",
     );
 }
 
@@ -354,7 +354,8 @@ fn routes_as_json() {
         ]
       }
     }
-  ]
+  ],
+  "ramping": []
 }
 "#,
         "",
@@ -402,7 +403,8 @@ accounts-v4.toml: 5 of 5 routes in code match the contract
       "any": []
     }
   ],
-  "mismatched": []
+  "mismatched": [],
+  "ramping": []
 }
 "#,
         "",
@@ -604,10 +606,10 @@ Arguments:
 
 Options:
       --inventory <INVENTORY.json>
-          The routes the code declares: {\"routes\": [{\"method\", \"path\", \"scopes\", \"any\"}]}
+          The routes the code declares: {\"routes\": [{\"method\", \"path\", \"scopes\", \"any\"}]}; `-` reads standard input
 
       --json
-          Print one JSON object: missing_in_contract, missing_in_code, mismatched
+          Print one JSON object: missing_in_contract, missing_in_code, mismatched, ramping
 
   -h, --help
           Print help (see a summary with '-h')

@@ -145,15 +145,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Claims<T> {
             .await
             .map_err(ClaimsRejection::Principal)?;
         principal.claims_as::<T>().map(Claims).map_err(|_| {
-            let options = parts
-                .extensions
-                .get::<crate::DenialOptions>()
-                .cloned()
-                .unwrap_or_default();
-            ClaimsRejection::InvalidClaims(
-                options
-                    .deny(&ErrorKind::ClaimInvalid("the claims lack what this route needs").into()),
-            )
+            ClaimsRejection::InvalidClaims(crate::DenialOptions::deny_in(
+                &parts.extensions,
+                &ErrorKind::ClaimInvalid("the claims lack what this route needs").into(),
+            ))
         })
     }
 }
@@ -246,13 +241,9 @@ impl<S: Send + Sync, R: ScopeRequirement> FromRequestParts<S> for Scoped<R> {
             return Ok(Scoped(principal, std::marker::PhantomData));
         }
         let required = if R::ALL.is_empty() { R::ANY } else { R::ALL };
-        let options = parts
-            .extensions
-            .get::<crate::DenialOptions>()
-            .cloned()
-            .unwrap_or_default();
         Err(ScopedRejection::InsufficientScope(
-            options.deny(
+            crate::DenialOptions::deny_in(
+                &parts.extensions,
                 &ErrorKind::InsufficientScope {
                     required: required.join(" "),
                 }
@@ -330,16 +321,9 @@ impl<S: Send + Sync, R: StepUpRequirement> FromRequestParts<S> for SteppedUp<R> 
             .map_err(SteppedUpRejection::Principal)?;
         match R::policy().check(&principal) {
             Ok(()) => Ok(SteppedUp(principal, std::marker::PhantomData)),
-            Err(failure) => {
-                let options = parts
-                    .extensions
-                    .get::<crate::DenialOptions>()
-                    .cloned()
-                    .unwrap_or_default();
-                Err(SteppedUpRejection::StepUpRequired(Box::new(
-                    options.deny(&failure.into_error()),
-                )))
-            }
+            Err(failure) => Err(SteppedUpRejection::StepUpRequired(Box::new(
+                crate::DenialOptions::deny_in(&parts.extensions, &failure.into_error()),
+            ))),
         }
     }
 }

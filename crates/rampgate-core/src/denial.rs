@@ -80,6 +80,17 @@ impl DenialOptions {
         self
     }
 
+    /// The denial for `error`, rendered with the options `JwtLayer` left in the
+    /// request's extensions (its realm, resource metadata and body), or the
+    /// defaults when there are none: how the layers and extractors that run after
+    /// `JwtLayer` refuse in the same voice.
+    pub fn deny_in(extensions: &http::Extensions, error: &Error) -> Denial {
+        match extensions.get::<DenialOptions>() {
+            Some(options) => options.deny(error),
+            None => DenialOptions::default().deny(error),
+        }
+    }
+
     /// The denial for `error`, rendered with these options.
     pub fn deny(&self, error: &Error) -> Denial {
         let kind = error.kind();

@@ -31,6 +31,8 @@
 //! **Never use it in production**: it serves over plain HTTP, its keys live only
 //! in memory, and it mints a token for anyone who asks.
 
+pub mod env;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};

@@ -92,19 +92,16 @@ where
             Outcome::ShadowDeny => tracing::info!(
                 outcome = "shadow_deny",
                 reason = decision.reason,
-                route = ?decision.route,
-                consumer = ?decision.consumer,
-                stage = ?decision.stage,
+                route = decision.route.as_deref().unwrap_or(""),
+                consumer = decision.consumer.as_deref().unwrap_or(""),
+                stage = decision.stage.as_deref().unwrap_or(""),
                 contract_version = decision.contract_version,
                 "contract would deny; route observed, request allowed"
             ),
             Outcome::Deny => {
-                let options = req
-                    .extensions()
-                    .get::<DenialOptions>()
-                    .cloned()
-                    .unwrap_or_default();
-                return GateFuture::denied(options.deny(&denial_kind(&decision).into()));
+                let denial =
+                    DenialOptions::deny_in(req.extensions(), &denial_kind(&decision).into());
+                return GateFuture::denied(denial);
             }
         }
         req.extensions_mut().insert(decision);

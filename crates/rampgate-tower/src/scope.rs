@@ -131,11 +131,8 @@ where
         if self.layer.satisfied_by(principal) {
             return GateFuture::inner(self.inner.call(req));
         }
-        let options = extensions
-            .get::<DenialOptions>()
-            .cloned()
-            .unwrap_or_default();
-        let denial = options.deny(
+        let denial = DenialOptions::deny_in(
+            extensions,
             &ErrorKind::InsufficientScope {
                 required: self.layer.scopes.join(" "),
             }

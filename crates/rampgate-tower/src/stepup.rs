@@ -121,11 +121,7 @@ where
         match policy.map(|p| p.check(principal)) {
             None | Some(Ok(())) => GateFuture::inner(self.inner.call(req)),
             Some(Err(failure)) => {
-                let options = extensions
-                    .get::<DenialOptions>()
-                    .cloned()
-                    .unwrap_or_default();
-                GateFuture::denied(options.deny(&failure.into_error()))
+                GateFuture::denied(DenialOptions::deny_in(extensions, &failure.into_error()))
             }
         }
     }

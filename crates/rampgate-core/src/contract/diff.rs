@@ -330,11 +330,62 @@ impl ContractDiff {
                 ),
             );
         }
-        if old.trust_levels() != new.trust_levels() {
+        for (name, level) in new.trust_levels() {
+            let subject = format!("trust {name}");
+            let Some(before) = old.trust_levels().get(name) else {
+                push(ChangeKind::Neutral, subject, "added".into());
+                continue;
+            };
+            if before == level {
+                continue;
+            }
+            let set = |v: &[String]| v.iter().cloned().collect::<BTreeSet<String>>();
+            let (acr_a, acr_b) = (set(&before.acr_values), set(&level.acr_values));
+            let (amr_a, amr_b) = (set(&before.amr), set(&level.amr));
+            // Accepting more acr values, needing fewer amr methods or allowing an
+            // older authentication each admit more requests.
+            let wider = (!acr_b.is_subset(&acr_a) && !acr_a.is_empty())
+                || (acr_b.is_empty() && !acr_a.is_empty())
+                || !amr_a.is_subset(&amr_b)
+                || match (before.max_age, level.max_age) {
+                    (Some(_), None) => true,
+                    (Some(a), Some(b)) => b > a,
+                    _ => false,
+                }
+                || before.acr_hierarchy != level.acr_hierarchy;
+            let narrower = (!acr_a.is_subset(&acr_b) && !acr_b.is_empty())
+                || (acr_a.is_empty() && !acr_b.is_empty())
+                || !amr_b.is_subset(&amr_a)
+                || match (before.max_age, level.max_age) {
+                    (None, Some(_)) => true,
+                    (Some(a), Some(b)) => b < a,
+                    _ => false,
+                };
+            let detail = format!(
+                "acr [{}] -> [{}], amr [{}] -> [{}], max_age {:?} -> {:?}",
+                list(&acr_a),
+                list(&acr_b),
+                list(&amr_a),
+                list(&amr_b),
+                before.max_age,
+                level.max_age
+            );
+            if wider {
+                push(ChangeKind::Widened, subject.clone(), detail.clone());
+            }
+            if narrower || !wider {
+                push(ChangeKind::Narrowed, subject, detail);
+            }
+        }
+        for name in old
+            .trust_levels()
+            .keys()
+            .filter(|n| !new.trust_levels().contains_key(*n))
+        {
             push(
                 ChangeKind::Neutral,
-                "trust".into(),
-                "trust levels changed".into(),
+                format!("trust {name}"),
+                "removed".into(),
             );
         }
 
@@ -364,6 +415,14 @@ impl ContractDiff {
     /// Refuses a change that does not increase the version. Widening access
     /// without a higher version is the one a deployment must never let through.
     pub fn check(&self) -> Result<(), String> {
+        // An older version is never deployed over a newer one, changed or not:
+        // otherwise a later replay of a stale file could widen access.
+        if self.to_version < self.from_version {
+            return Err(format!(
+                "the version went down ({} -> {}): deploy a contract with a higher version instead",
+                self.from_version, self.to_version
+            ));
+        }
         if self.is_empty() || self.to_version > self.from_version {
             return Ok(());
         }
@@ -480,6 +539,33 @@ stages = [{ name = "pilot", scopes = ["read"] }, { name = "ga", scopes = ["read"
             d.check().unwrap_err(),
             "access widens but the version did not increase (1 -> 1): raise `version`"
         );
+    }
+
+    #[test]
+    fn a_lower_version_is_refused_even_without_changes() {
+        let newer = Contract::parse(&BASE.replace("version = 1", "version = 5")).unwrap();
+        let d = ContractDiff::between(&newer, &Contract::parse(BASE).unwrap());
+        assert_eq!(
+            d.check().unwrap_err(),
+            "the version went down (5 -> 1): deploy a contract with a higher version instead"
+        );
+    }
+
+    #[test]
+    fn loosening_a_trust_level_widens() {
+        let with = |max_age: u32| {
+            format!("{BASE}[trust.sensitive]\nacr_values = [\"mfa\"]\nmax_age = {max_age}\n")
+        };
+        let d = ContractDiff::between(
+            &Contract::parse(&with(300)).unwrap(),
+            &Contract::parse(&with(900)).unwrap(),
+        );
+        assert!(d.widens() && !d.narrows(), "{d}");
+        let d = ContractDiff::between(
+            &Contract::parse(&with(900)).unwrap(),
+            &Contract::parse(&with(300)).unwrap(),
+        );
+        assert!(d.narrows() && !d.widens(), "{d}");
     }
 
     #[test]

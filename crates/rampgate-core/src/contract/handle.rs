@@ -99,7 +99,14 @@ impl ContractHandle {
             let changes: Vec<String> = diff
                 .changes
                 .iter()
-                .map(|c| format!("{:?} {}: {}", c.kind, c.subject, c.detail).to_lowercase())
+                .map(|c| {
+                    let kind = match c.kind {
+                        super::ChangeKind::Widened => "widened",
+                        super::ChangeKind::Narrowed => "narrowed",
+                        super::ChangeKind::Neutral => "neutral",
+                    };
+                    format!("{kind} {}: {}", c.subject, c.detail)
+                })
                 .collect();
             tracing::info!(
                 from_version = diff.from_version,
@@ -119,8 +126,14 @@ impl ContractHandle {
     pub fn reload(&self) -> Result<Option<ContractDiff>, ReloadError> {
         let path = self.0.path.as_ref().ok_or(ReloadError::NoFile)?;
         let result = self.reload_from(path);
-        if let Err(e) = &result {
-            tracing::error!(file = %path.display(), error = %e, "contract reload refused; the previous contract keeps serving");
+        match &result {
+            // `apply` already said why it refused a version change.
+            Err(ReloadError::VersionNotIncreased(_)) | Ok(_) => {}
+            Err(e) => tracing::error!(
+                file = %path.display(),
+                error = %e,
+                "contract reload refused; the previous contract keeps serving"
+            ),
         }
         result
     }

@@ -2,7 +2,8 @@
 //! which scopes each consumer may use at its current stage.
 //!
 //! A contract is a TOML file (schema in `docs/contracts.md`). [`Contract::parse`]
-//! checks it completely and reports every problem with its line and what to fix;
+//! reports every semantic problem with its line and what to fix (a TOML syntax or
+//! schema error stops the parse at the first one);
 //! [`Contract::decide`] is the pure decision function the layers call;
 //! [`ContractDiff`] says what a new version widens or narrows.
 //!
@@ -288,7 +289,8 @@ impl ContractErrors {
 }
 
 impl Contract {
-    /// Parses and checks a contract; every problem is reported, each with its line.
+    /// Parses and checks a contract; every semantic problem is reported, each with
+    /// its line (a syntax or schema error stops at the first one).
     pub fn parse(text: &str) -> Result<Contract, ContractErrors> {
         raw::parse(text)
     }
