@@ -362,7 +362,7 @@ mod tests {
             ErrorKind::TokenIssuedInFuture,
             ErrorKind::IssuerUnknown,
             ErrorKind::AudienceMismatch,
-            ErrorKind::ClaimMissing("exp"),
+            ErrorKind::ClaimMissing("exp".into()),
             ErrorKind::ClaimInvalid("exp"),
             ErrorKind::TypMismatch,
             ErrorKind::CritUnsupported,

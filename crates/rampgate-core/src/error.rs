@@ -112,9 +112,9 @@ pub enum ErrorKind {
     /// `aud` is absent or names none of the configured audiences.
     #[error("audience does not name this resource")]
     AudienceMismatch,
-    /// A claim the policy requires is absent.
+    /// A claim the policy requires is absent (its name).
     #[error("required claim missing: {0}")]
-    ClaimMissing(&'static str),
+    ClaimMissing(std::borrow::Cow<'static, str>),
     /// A claim has the wrong type (for example a date that is not a JSON number).
     #[error("claim has the wrong type: {0}")]
     ClaimInvalid(&'static str),

@@ -420,3 +420,29 @@ async fn keys_from_pem_and_from_a_jwks_file() {
     assert_eq!(err.code(), "config_invalid");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_missing_custom_claim_is_named() {
+    let k = signer(1, "k1");
+    let v = verifier(
+        ValidationPolicy::default().require_claims(["tenant"]),
+        &[&k],
+    )
+    .await;
+    let token = sign_with(
+        &k.encoding,
+        Algorithm::ES256,
+        &json!({"alg": "ES256", "kid": "k1"}),
+        &claims(),
+    );
+    let err = v.verify(&token).await.unwrap_err();
+    assert_eq!(err.code(), "claim_missing");
+    assert_eq!(err.to_string(), "required claim missing: tenant");
+    let with_tenant = sign_with(
+        &k.encoding,
+        Algorithm::ES256,
+        &json!({"alg": "ES256", "kid": "k1"}),
+        &with(claims(), "tenant", json!("acme")),
+    );
+    assert!(v.verify(&with_tenant).await.is_ok());
+}
