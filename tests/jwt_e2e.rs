@@ -609,3 +609,43 @@ async fn sender_constrained_token_is_refused_as_bearer() {
         .sign();
     assert_invalid_token(&app, &app.get("/me", Some(&token)).await, "token_bound");
 }
+
+#[tokio::test]
+async fn any_of_scopes_are_described_as_one_of() {
+    use axum::routing::get;
+    let dev = DevIssuer::start().await.unwrap();
+    let verifier = Verifier::builder()
+        .issuer(dev.issuer_config())
+        .build()
+        .await
+        .unwrap();
+    let app = axum::Router::new()
+        .route(
+            "/mod",
+            get(|| async { "ok" }).route_layer(rampgate::ScopeLayer::any(["admin", "moderator"])),
+        )
+        .route_layer(JwtLayer::new(verifier));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/mod");
+    let resp = client
+        .get(&url)
+        .bearer_auth(dev.token().scopes(["read"]).sign())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert_eq!(
+        resp.headers()["www-authenticate"],
+        r#"Bearer error="insufficient_scope", error_description="insufficient scope: the route requires one of admin moderator", scope="admin moderator""#
+    );
+    let resp = client
+        .get(&url)
+        .bearer_auth(dev.token().scopes(["moderator"]).sign())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}

@@ -240,12 +240,14 @@ impl<S: Send + Sync, R: ScopeRequirement> FromRequestParts<S> for Scoped<R> {
         if all && any {
             return Ok(Scoped(principal, std::marker::PhantomData));
         }
-        let required = if R::ALL.is_empty() { R::ANY } else { R::ALL };
+        // Name the condition that failed: the all-of scopes, else the any-of ones.
+        let (required, one_of) = if all { (R::ANY, true) } else { (R::ALL, false) };
         Err(ScopedRejection::InsufficientScope(
             crate::DenialOptions::deny_in(
                 &parts.extensions,
                 &ErrorKind::InsufficientScope {
                     required: required.join(" "),
+                    one_of,
                 }
                 .into(),
             ),

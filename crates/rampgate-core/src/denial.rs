@@ -102,7 +102,7 @@ impl DenialOptions {
             _ => (kind.code(), sanitize(&kind.to_string())),
         };
         let scope = match kind {
-            ErrorKind::InsufficientScope { required }
+            ErrorKind::InsufficientScope { required, .. }
             | ErrorKind::ContractDenied { required, .. }
                 if !required.is_empty() =>
             {
@@ -326,7 +326,8 @@ mod tests {
         assert_eq!(
             challenge(
                 ErrorKind::InsufficientScope {
-                    required: "profile:read".into()
+                    required: "profile:read".into(),
+                    one_of: false,
                 },
                 &o
             ),
@@ -371,6 +372,7 @@ mod tests {
             ErrorKind::KeysUnavailable,
             ErrorKind::InsufficientScope {
                 required: "a b".into(),
+                one_of: true,
             },
             ErrorKind::ContractDenied {
                 reason: "scope_beyond_stage",

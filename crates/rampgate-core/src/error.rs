@@ -136,10 +136,12 @@ pub enum ErrorKind {
     #[error("signing keys unavailable")]
     KeysUnavailable,
     /// The token is valid but lacks scopes the route requires (403).
-    #[error("insufficient scope: the route requires {required}")]
+    #[error("insufficient scope: the route requires {}{required}", if *one_of { "one of " } else { "" })]
     InsufficientScope {
         /// The scopes the route requires, space-delimited.
         required: String,
+        /// Whether any one of `required` would do (otherwise all are needed).
+        one_of: bool,
     },
     /// The ramp contract refuses the request (403): the consumer's stage does not
     /// allow a scope the route needs, the consumer or the route is unknown.

@@ -113,6 +113,7 @@ fn denial_kind(decision: &Decision) -> ErrorKind {
     match decision.reason {
         "scope_insufficient" => ErrorKind::InsufficientScope {
             required: decision.required.clone(),
+            one_of: decision.required_one_of,
         },
         reason => ErrorKind::ContractDenied {
             reason,

@@ -135,6 +135,7 @@ where
             extensions,
             &ErrorKind::InsufficientScope {
                 required: self.layer.scopes.join(" "),
+                one_of: self.layer.mode == Mode::Any,
             }
             .into(),
         );

@@ -44,8 +44,11 @@ pub struct Decision {
     /// of the decision (`None` for `standard`): step-up reads it from here, so a
     /// reload between two layers cannot mix versions.
     pub trust_level: Option<super::TrustLevel>,
-    /// The scopes the route requires, space-delimited (for the challenge).
+    /// The scopes the route requires, space-delimited (for the challenge): the
+    /// all-of scopes, or the any-of ones when those are what is missing.
     pub required: String,
+    /// Whether any one of `required` would do.
+    pub required_one_of: bool,
 }
 
 /// The bucket (0..100) of a consumer for percentage roll-outs: stable, so a
@@ -88,6 +91,7 @@ impl Contract {
             trust: None,
             trust_level: None,
             required: String::new(),
+            required_one_of: false,
         };
         // HEAD is served by the GET handler (as axum does) unless declared itself.
         let route = path.and_then(|p| {
@@ -112,6 +116,7 @@ impl Contract {
         d.trust = Some(route.trust.clone());
         d.trust_level = self.trust.get(&route.trust).cloned();
         d.required = route.challenge_scope();
+        d.required_one_of = route.scopes.is_empty() && !route.any.is_empty();
 
         let (stage, consumer_key) = match self.consumer(client_id, sub) {
             Some(c) => (c.stage(), c.key()),
@@ -134,6 +139,16 @@ impl Contract {
         };
         if satisfied_by(&effective) {
             return d;
+        }
+        // Name the condition that failed: the all-of scopes, else the any-of ones.
+        if route.scopes.iter().all(&effective) && !route.any.is_empty() {
+            d.required = route
+                .any
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(" ");
+            d.required_one_of = true;
         }
         d.reason = if satisfied_by(&|s: &String| token_scopes.contains(s)) {
             "scope_beyond_stage"
