@@ -509,6 +509,14 @@ fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Optio
     }
 }
 
+/// Failures a fresh copy of a remote key set could cure.
+fn refresh_may_help(error: &Error) -> bool {
+    matches!(
+        error.kind(),
+        ErrorKind::KidUnknown | ErrorKind::KeysUnavailable
+    )
+}
+
 fn now_secs() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -553,10 +561,7 @@ impl Verifier {
     /// Whether a failed [`Verifier::verify_cached`] could succeed after a key
     /// refresh, that is whether calling [`Verifier::verify`] is worth it.
     pub fn may_refresh(&self, error: &Error) -> bool {
-        matches!(
-            error.kind(),
-            ErrorKind::KidUnknown | ErrorKind::KeysUnavailable
-        ) && self.inner.issuers.iter().any(|i| i.max_stale.is_some())
+        refresh_may_help(error) && self.inner.issuers.iter().any(|i| i.max_stale.is_some())
     }
 
     /// The error, and the index of an issuer whose keys a refresh might complete.
@@ -575,12 +580,11 @@ impl Verifier {
             .iter()
             .enumerate()
             .find(|(_, i)| i.issuer == iss)
-            .ok_or((ErrorKind::IssuerUnknown.into(), None))?;
+            .ok_or_else(|| (ErrorKind::IssuerUnknown.into(), None))?;
         match issuer.check(&parsed, now_secs()) {
             Ok(()) => {}
             Err(e) => {
-                let refreshable = issuer.max_stale.is_some()
-                    && matches!(e.kind(), ErrorKind::KidUnknown | ErrorKind::KeysUnavailable);
+                let refreshable = issuer.max_stale.is_some() && refresh_may_help(&e);
                 return Err((e, refreshable.then_some(idx)));
             }
         }
