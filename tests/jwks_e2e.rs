@@ -384,6 +384,13 @@ async fn poller_options_that_would_loop_or_go_stale_are_refused() {
         ),
         (
             JwksOptions {
+                backoff_max: Duration::ZERO,
+                ..JwksOptions::default()
+            },
+            "must be positive",
+        ),
+        (
+            JwksOptions {
                 max_stale: Duration::from_secs(3600),
                 ..JwksOptions::default()
             },

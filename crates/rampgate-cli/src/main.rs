@@ -83,7 +83,10 @@
 //!
 //! Routes in code but not in the contract, and routes whose requirements
 //! (`scopes`, `any`) differ, fail the check. Routes only in the contract are
-//! reported but do not fail it: another deployment may serve them.
+//! reported but do not fail it: another deployment may serve them. Neither does
+//! a contract requirement that asks more than the code while it is still being
+//! rolled out (`observe` or a percentage below 100): the contract leads on
+//! purpose; declare the requirement in code when the contract enforces it.
 //!
 //! ```text
 //! $ rampgate contract routes contract.toml --inventory routes.json
@@ -101,7 +104,8 @@
 //!
 //! With `--json` the report is an object with `missing_in_contract`,
 //! `missing_in_code` (each a list of `{method, path, scopes, any}`) and
-//! `mismatched` (each `{method, path, contract: {scopes, any}, code: {scopes, any}}`).
+//! `mismatched` and `ramping` (each `{method, path, contract: {scopes, any}, code:
+//! {scopes, any}}`).
 
 mod routes;
 
@@ -183,7 +187,7 @@ enum ContractCommand {
     /// Reports routes in code but not in the contract, routes in the contract but not in code,
     /// and routes whose required scopes differ. Routes missing from the contract and differing
     /// requirements fail the check (exit status 1); routes only in the contract do not, since
-    /// another deployment may serve them.
+    /// another deployment may serve them, nor do requirements the contract is still rolling out.
     #[command(
         after_long_help = "Example:\n  rampgate contract routes contract.toml --inventory routes.json"
     )]

@@ -106,7 +106,11 @@ impl RouteReport {
                         // requirement is observed or ramped by percentage.
                         let leads = code.scopes.is_subset(&contract.scopes)
                             && (code.any.is_empty() || code.any == contract.any);
-                        let ramped = declared.mode != rampgate_core::contract::Mode::Enforce;
+                        let ramped = !matches!(
+                            declared.mode,
+                            rampgate_core::contract::Mode::Enforce
+                                | rampgate_core::contract::Mode::Percent(100)
+                        );
                         let entry = Mismatch {
                             method,
                             path: route.path.clone(),
@@ -314,6 +318,12 @@ path = "/legacy"
         )
         .unwrap();
         assert!(RouteReport::compare(&enforced, &inventory).fails());
+        // 100% is enforcement for everyone: no longer a roll-out.
+        let everyone = Contract::parse(
+            "version = 1\n[scopes]\n\"read\" = \"r\"\n[[routes]]\nmethod = \"GET\"\npath = \"/x\"\nscopes = [\"read\"]\nmode = \"100%\"\n",
+        )
+        .unwrap();
+        assert!(RouteReport::compare(&everyone, &inventory).fails());
     }
 
     #[test]

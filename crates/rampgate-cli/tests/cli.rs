@@ -596,7 +596,7 @@ fn routes_help() {
         "\
 Compare a contract with the routes declared in code
 
-Reports routes in code but not in the contract, routes in the contract but not in code, and routes whose required scopes differ. Routes missing from the contract and differing requirements fail the check (exit status 1); routes only in the contract do not, since another deployment may serve them.
+Reports routes in code but not in the contract, routes in the contract but not in code, and routes whose required scopes differ. Routes missing from the contract and differing requirements fail the check (exit status 1); routes only in the contract do not, since another deployment may serve them, nor do requirements the contract is still rolling out.
 
 Usage: rampgate contract routes [OPTIONS] --inventory <INVENTORY.json> <FILE>
 

@@ -94,10 +94,11 @@ impl Remote {
         }
         if options.min_refresh.is_zero()
             || options.backoff_initial.is_zero()
+            || options.backoff_max.is_zero()
             || options.unknown_kid_cooldown.is_zero()
         {
             return Err(config(
-                "min_refresh, backoff_initial and unknown_kid_cooldown must be positive (a zero period would fetch in a loop)".into(),
+                "min_refresh, backoff_initial, backoff_max and unknown_kid_cooldown must be positive (a zero period would fetch in a loop)".into(),
             ));
         }
         if options.max_refresh >= options.max_stale {

@@ -51,6 +51,10 @@ pub async fn issuer(contract: &Contract) -> Result<(IssuerConfig, Option<DevIssu
             Err("RAMPGATE_AUDIENCE or RAMPGATE_JWKS_URL is set but RAMPGATE_ISSUER is not: set RAMPGATE_ISSUER too".into())
         }
         (None, Some(issuer), Some(audience)) => Ok((IssuerConfig::new(issuer, [audience]).discovery(), None)),
+        (None, Some(_), None) | (None, None, Some(_)) => Err(
+            "the contract names only one of issuer and audience: name both, or neither to use the dev issuer"
+                .into(),
+        ),
         (None, ..) => {
             let dev = DevIssuer::start()
                 .await

@@ -121,7 +121,11 @@ impl Contract {
         let (stage, consumer_key) = match self.consumer(client_id, sub) {
             Some(c) => (c.stage(), c.key()),
             None => match &self.unknown_consumer {
-                UnknownConsumer::Stage(stage) => (stage, client_id.unwrap_or_default().to_owned()),
+                UnknownConsumer::Stage(stage) => {
+                    // Without a client_id, the subject keeps roll-out buckets apart.
+                    let key = client_id.or(sub).map(str::to_owned).unwrap_or_default();
+                    (stage, key)
+                }
                 UnknownConsumer::Deny => {
                     d.outcome = Outcome::Deny;
                     d.reason = "consumer_unknown";

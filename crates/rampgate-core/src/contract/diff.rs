@@ -352,6 +352,7 @@ impl ContractDiff {
                     (Some(a), Some(b)) => b > a,
                     _ => false,
                 }
+                // A reordered ladder may let a weaker level through: review it as wider.
                 || before.acr_hierarchy != level.acr_hierarchy;
             let narrower = (!acr_a.is_subset(&acr_b) && !acr_b.is_empty())
                 || (acr_a.is_empty() && !acr_b.is_empty())
@@ -361,20 +362,27 @@ impl ContractDiff {
                     (Some(a), Some(b)) => b < a,
                     _ => false,
                 };
+            let age = |a: Option<u64>| a.map_or_else(|| "none".to_owned(), |a| format!("{a}s"));
             let detail = format!(
-                "acr [{}] -> [{}], amr [{}] -> [{}], max_age {:?} -> {:?}",
+                "acr [{}] -> [{}], acr_hierarchy [{}] -> [{}], amr [{}] -> [{}], max_age {} -> {}",
                 list(&acr_a),
                 list(&acr_b),
+                before.acr_hierarchy.join(", "),
+                level.acr_hierarchy.join(", "),
                 list(&amr_a),
                 list(&amr_b),
-                before.max_age,
-                level.max_age
+                age(before.max_age),
+                age(level.max_age)
             );
             if wider {
                 push(ChangeKind::Widened, subject.clone(), detail.clone());
             }
-            if narrower || !wider {
-                push(ChangeKind::Narrowed, subject, detail);
+            if narrower {
+                push(ChangeKind::Narrowed, subject.clone(), detail.clone());
+            }
+            if !wider && !narrower {
+                // Same requirement in effect (acr_values reordered, say).
+                push(ChangeKind::Neutral, subject, detail);
             }
         }
         for name in old
@@ -566,6 +574,17 @@ stages = [{ name = "pilot", scopes = ["read"] }, { name = "ga", scopes = ["read"
             &Contract::parse(&with(300)).unwrap(),
         );
         assert!(d.narrows() && !d.widens(), "{d}");
+    }
+
+    #[test]
+    fn reordering_acr_values_is_neutral() {
+        let with = |acr: &str| format!("{BASE}[trust.sensitive]\nacr_values = [{acr}]\n");
+        let d = ContractDiff::between(
+            &Contract::parse(&with("\"mfa\", \"hwk\"")).unwrap(),
+            &Contract::parse(&with("\"hwk\", \"mfa\"")).unwrap(),
+        );
+        assert!(!d.widens() && !d.narrows(), "{d}");
+        assert_eq!(d.changes.len(), 1);
     }
 
     #[test]
