@@ -129,8 +129,18 @@ impl Key {
                     return Err("alg does not fit an Ed25519 key".into());
                 }
                 let x = b64_member(jwk, "x")?;
-                if x.len() != 32 {
-                    return Err("x must be 32 bytes for Ed25519".into());
+                let bytes: [u8; 32] = x
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| "x must be 32 bytes for Ed25519")?;
+                // A small-order point makes a trivial signature verify for (almost)
+                // any message: the Ed25519 twin of an RSA exponent of 1.
+                let point = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+                    .map_err(|_| "x is not a valid Ed25519 point")?;
+                if point.is_weak() {
+                    return Err(
+                        "Ed25519 key of small order (every signature would be forgeable)".into(),
+                    );
                 }
                 (Algorithm::EdDSA, DecodingKey::from_ed_der(&x))
             }
@@ -373,24 +383,51 @@ impl KeySet {
     /// keys that share a `kid` are all skipped, since the token could not say which
     /// one it means. The document itself must be a JSON object with a `keys` array.
     pub fn from_jwks_json(bytes: &[u8]) -> Result<(KeySet, Vec<SkippedKey>)> {
-        let doc = match parse_strict(bytes) {
-            Ok(Value::Object(doc)) => doc,
-            Ok(_) => return Err(jwks("the JWKS is not a JSON object")),
+        // The document's shape is checked as a whole (one `keys` array, never two);
+        // each entry is then parsed strictly on its own, so one malformed entry
+        // (a repeated member, say) is skipped instead of spoiling the set.
+        #[derive(serde::Deserialize)]
+        struct Document<'a> {
+            #[serde(borrow)]
+            keys: Vec<&'a serde_json::value::RawValue>,
+        }
+        if bytes.trim_ascii_start().first() != Some(&b'{') {
+            return Err(jwks("the JWKS is not a JSON object"));
+        }
+        let doc: Document<'_> = match serde_json::from_slice(bytes) {
+            Ok(doc) => doc,
+            Err(e) if e.is_data() => {
+                return Err(jwks("the JWKS has no \"keys\" array (or it is repeated)"));
+            }
             Err(e) => return Err(jwks(&format!("the JWKS is not valid JSON: {e}"))),
         };
-        let entries = match doc.get("keys") {
-            Some(Value::Array(entries)) => entries,
-            _ => return Err(jwks("the JWKS has no \"keys\" array")),
-        };
+        let entries: Vec<Result<Value, String>> = doc
+            .keys
+            .iter()
+            .map(|raw| {
+                parse_strict(raw.get().as_bytes())
+                    .map_err(|e| format!("entry is not valid JSON: {e}"))
+            })
+            .collect();
         let mut skipped = Vec::new();
         let mut keys: Vec<Key> = Vec::with_capacity(entries.len());
-        for entry in entries {
-            let Value::Object(jwk) = entry else {
-                skipped.push(SkippedKey {
-                    kid: None,
-                    reason: "entry is not a JSON object".into(),
-                });
-                continue;
+        for entry in &entries {
+            let jwk = match entry {
+                Ok(Value::Object(jwk)) => jwk,
+                Ok(_) => {
+                    skipped.push(SkippedKey {
+                        kid: None,
+                        reason: "entry is not a JSON object".into(),
+                    });
+                    continue;
+                }
+                Err(reason) => {
+                    skipped.push(SkippedKey {
+                        kid: None,
+                        reason: reason.clone(),
+                    });
+                    continue;
+                }
             };
             match Key::from_jwk_map(jwk) {
                 Ok(key) => keys.push(key),
@@ -601,6 +638,31 @@ mod tests {
         let (set, skipped) = KeySet::from_jwks_json(doc.as_bytes()).unwrap();
         assert_eq!(set.kids(), vec!["good"]);
         assert_eq!(skipped.len(), 2);
+    }
+
+    #[test]
+    fn one_malformed_entry_is_skipped_alone() {
+        // conformance: JWK-9
+        let doc = format!(
+            r#"{{"keys":[{{"kty":"OKP","kid":"a","kid":"b","crv":"Ed25519","x":"{ED_X}"}},{{"kty":"OKP","crv":"Ed25519","kid":"good","x":"{ED_X}"}}]}}"#
+        );
+        let (set, skipped) = KeySet::from_jwks_json(doc.as_bytes()).unwrap();
+        assert_eq!(set.kids(), vec!["good"]);
+        assert!(skipped[0].reason.contains("duplicate"), "{skipped:?}");
+        // The document's own shape is still strict.
+        assert!(KeySet::from_jwks_json(br#"[[{"kty":"OKP"}]]"#).is_err());
+    }
+
+    #[test]
+    fn small_order_ed25519_keys_are_skipped() {
+        // The identity point and an order-8 point: trivial signatures would verify.
+        for x in [
+            "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "xxdqcD1N2E-6PAt2DRBnDyogU_osOczGTsf9d5KsA3o",
+        ] {
+            let reason = skip_reason(&format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{x}"}}"#));
+            assert!(reason.contains("small order"), "{x}: {reason}");
+        }
     }
 
     #[test]

@@ -103,7 +103,8 @@ fn bearer<B>(req: &Request<B>) -> Result<Option<&str>, Error> {
     }
     let token = rest.trim_matches(' ');
     if token.is_empty() {
-        return Err(ErrorKind::TokenMalformed("empty bearer token").into());
+        // The scheme without its credentials is a malformed request (RFC 6750 §3.1).
+        return Err(malformed("the Bearer scheme without a token"));
     }
     check_b64token(token)?;
     Ok(Some(token))
@@ -278,7 +279,9 @@ mod tests {
         let r = req(&[("authorization", "Bearer a.b.c d")], "/");
         assert_eq!(code(&r, &TokenSources::default()), "token_malformed");
         let r = req(&[("authorization", "Bearer")], "/");
-        assert_eq!(code(&r, &TokenSources::default()), "token_malformed");
+        assert_eq!(code(&r, &TokenSources::default()), "request_malformed");
+        let r = req(&[("authorization", "Bearer ")], "/");
+        assert_eq!(code(&r, &TokenSources::default()), "request_malformed");
         let r = req(&[("authorization", "Bearer \"a.b.c\"")], "/");
         assert_eq!(code(&r, &TokenSources::default()), "token_malformed");
     }
