@@ -2,6 +2,8 @@
 //! issuer's real JWKS, a contract file on disk that is hot-reloaded.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use axum::Router;
 use axum::routing::{get, post};
 use rampgate::contract::{ContractHandle, Decision, Inventory, Outcome};
@@ -113,9 +115,7 @@ impl Harness {
             .route_layer(ContractLayer::new(contract.clone()))
             .route_layer(JwtLayer::new(verifier).realm("test"))
             .merge(rampgate::metadata::router(contract.clone()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let addr = common::spawn(app).await;
         Harness {
             dev,
             addr,
@@ -389,9 +389,7 @@ async fn challenges_point_to_the_resource_metadata() {
             JwtLayer::new(verifier)
                 .resource_metadata("https://api.example.com/.well-known/oauth-protected-resource"),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = common::spawn(app).await;
     let resp = reqwest::get(format!("http://{addr}/x")).await.unwrap();
     assert_eq!(resp.status(), 401);
     assert_eq!(
@@ -421,9 +419,7 @@ async fn scoped_extractor_rejects_like_scope_layer() {
             }),
         )
         .route_layer(JwtLayer::new(verifier).realm("test"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = common::spawn(app).await;
     let client = reqwest::Client::new();
     let url = format!("http://{addr}/items");
     let denied = client
@@ -455,9 +451,7 @@ async fn metadata_names_the_verifiers_issuer_when_the_contract_does_not() {
     let contract = ContractHandle::new(rampgate::contract::Contract::parse(CONTRACT).unwrap());
     let app: Router =
         rampgate::metadata::router_with_servers(contract, vec!["https://login.example.com".into()]);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = common::spawn(app).await;
     let resp = reqwest::get(format!(
         "http://{addr}/.well-known/oauth-protected-resource"
     ))

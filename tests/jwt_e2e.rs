@@ -433,9 +433,7 @@ async fn optional_mode_admits_anonymous_but_not_bad_tokens() {
             }),
         )
         .route_layer(JwtLayer::new(verifier).optional());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = common::spawn(app).await;
     let client = reqwest::Client::new();
     let url = format!("http://{addr}/feed");
     let anon = client.get(&url).send().await.unwrap();
@@ -469,9 +467,7 @@ async fn claims_extractor_deserialises_into_the_users_type() {
             get(|Claims(t): Claims<Tenant>| async move { t.tenant }),
         )
         .route_layer(JwtLayer::new(verifier));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = common::spawn(app).await;
     let client = reqwest::Client::new();
     let url = format!("http://{addr}/t");
     let token = dev.token().claim("tenant", json!("acme")).sign();
@@ -497,9 +493,7 @@ async fn principal_without_the_layer_is_a_server_error_not_a_pass() {
         "/x",
         get(|_p: rampgate::Principal| async { "should not run" }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = common::spawn(app).await;
     let resp = reqwest::get(format!("http://{addr}/x")).await.unwrap();
     assert_eq!(resp.status(), 500);
     assert!(resp.text().await.unwrap().contains("jwt_layer_missing"));
@@ -574,9 +568,7 @@ async fn layer_on_a_whole_router() {
         .route("/a", get(|| async { "a" }))
         .route("/b", get(|| async { "b" }))
         .layer(JwtLayer::new(verifier));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = common::spawn(app).await;
     let client = reqwest::Client::new();
     for path in ["/a", "/b", "/not-a-route"] {
         let resp = client
@@ -625,9 +617,7 @@ async fn any_of_scopes_are_described_as_one_of() {
             get(|| async { "ok" }).route_layer(rampgate::ScopeLayer::any(["admin", "moderator"])),
         )
         .route_layer(JwtLayer::new(verifier));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = common::spawn(app).await;
     let client = reqwest::Client::new();
     let url = format!("http://{addr}/mod");
     let resp = client

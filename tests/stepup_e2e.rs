@@ -3,6 +3,8 @@
 //! exact RFC 9470 challenge and that the handler did not run.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use axum::Router;
 use axum::routing::{get, post};
 use rampgate::contract::{Contract, ContractHandle};
@@ -74,9 +76,7 @@ async fn start() -> App {
         .route_layer(StepUpLayer::from_contract())
         .route_layer(ContractLayer::new(contract))
         .route_layer(JwtLayer::new(verifier).realm("bank"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = common::spawn(app).await;
     App { dev, addr, calls }
 }
 
@@ -299,9 +299,7 @@ async fn step_up_declared_in_code_for_one_route() {
         )
         .route("/list", get(|| async { "list" }))
         .route_layer(JwtLayer::new(verifier));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = common::spawn(app).await;
     let client = reqwest::Client::new();
     let token = dev.token().sign();
     let list = client
@@ -344,9 +342,7 @@ async fn from_contract_without_contract_layer_is_a_server_error() {
         .route("/pay", post(|| async { "paid" }))
         .route_layer(StepUpLayer::from_contract())
         .route_layer(JwtLayer::new(verifier));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = common::spawn(app).await;
     let resp = reqwest::Client::new()
         .post(format!("http://{addr}/pay"))
         .bearer_auth(dev.token().acr("hwk").sign())
@@ -385,9 +381,7 @@ async fn step_up_declared_in_a_handler_signature() {
             }),
         )
         .route_layer(JwtLayer::new(verifier).realm("bank"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let addr = common::spawn(app).await;
     let client = reqwest::Client::new();
     let url = format!("http://{addr}/approve");
     let weak = dev.token().acr("pwd").auth_time_ago(5).sign();

@@ -35,6 +35,14 @@ impl Answer {
     }
 }
 
+/// Serves `app` on a free loopback port; returns its address.
+pub async fn spawn(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
 /// `/me` behind `JwtLayer` (realm "test"); `/profile` also needs `profile:read`.
 pub async fn serve(verifier: Verifier) -> App {
     serve_layer(JwtLayer::new(verifier).realm("test")).await
