@@ -377,12 +377,7 @@ async fn protected_resource_metadata_is_built_from_the_contract() {
 #[tokio::test]
 async fn challenges_point_to_the_resource_metadata() {
     // conformance: 9728-7
-    let dev = DevIssuer::start().await.unwrap();
-    let verifier = Verifier::builder()
-        .issuer(dev.issuer_config())
-        .build()
-        .await
-        .unwrap();
+    let (_dev, verifier) = common::dev_issuer_and_verifier().await;
     let app = Router::new()
         .route("/x", get(|| async { "x" }))
         .route_layer(
@@ -402,12 +397,7 @@ async fn challenges_point_to_the_resource_metadata() {
 async fn scoped_extractor_rejects_like_scope_layer() {
     rampgate::require_scopes!(ReadItems: all ["items:read"]);
     use rampgate::axum::Scoped;
-    let dev = DevIssuer::start().await.unwrap();
-    let verifier = Verifier::builder()
-        .issuer(dev.issuer_config())
-        .build()
-        .await
-        .unwrap();
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
     let calls = Arc::new(AtomicUsize::new(0));
     let c = calls.clone();
     let app = Router::new()

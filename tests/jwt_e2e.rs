@@ -13,12 +13,7 @@ use rampgate_testkit::{DevIssuer, SigningAlg};
 use serde_json::json;
 
 async fn setup() -> (DevIssuer, common::App) {
-    let dev = DevIssuer::start().await.unwrap();
-    let verifier = Verifier::builder()
-        .issuer(dev.issuer_config())
-        .build()
-        .await
-        .unwrap();
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
     let app = serve(verifier).await;
     (dev, app)
 }
@@ -350,12 +345,7 @@ async fn two_authorization_headers_are_a_bad_request() {
 #[tokio::test]
 async fn query_token_only_when_enabled_and_never_with_a_header() {
     // conformance: 6750-3, 6750-4
-    let dev = DevIssuer::start().await.unwrap();
-    let verifier = Verifier::builder()
-        .issuer(dev.issuer_config())
-        .build()
-        .await
-        .unwrap();
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
     let plain = serve(verifier.clone()).await;
     let token = dev.token().sign();
     let answer = plain
@@ -418,12 +408,7 @@ async fn insufficient_scope_is_403_with_scope() {
 #[tokio::test]
 async fn optional_mode_admits_anonymous_but_not_bad_tokens() {
     use axum::routing::get;
-    let dev = DevIssuer::start().await.unwrap();
-    let verifier = Verifier::builder()
-        .issuer(dev.issuer_config())
-        .build()
-        .await
-        .unwrap();
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
     let app = axum::Router::new()
         .route(
             "/feed",
@@ -455,12 +440,7 @@ async fn claims_extractor_deserialises_into_the_users_type() {
     struct Tenant {
         tenant: String,
     }
-    let dev = DevIssuer::start().await.unwrap();
-    let verifier = Verifier::builder()
-        .issuer(dev.issuer_config())
-        .build()
-        .await
-        .unwrap();
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
     let app = axum::Router::new()
         .route(
             "/t",
@@ -502,12 +482,7 @@ async fn principal_without_the_layer_is_a_server_error_not_a_pass() {
 #[tokio::test]
 async fn custom_denial_body_keeps_status_and_challenge() {
     use rampgate::DenialBody;
-    let dev = DevIssuer::start().await.unwrap();
-    let verifier = Verifier::builder()
-        .issuer(dev.issuer_config())
-        .build()
-        .await
-        .unwrap();
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
     let body = DenialBody::new(|d| {
         let json =
             json!({"type": "about:blank", "status": d.status().as_u16(), "title": d.reason()});
@@ -558,12 +533,7 @@ async fn two_issuers_each_verified_with_their_own_keys() {
 #[tokio::test]
 async fn layer_on_a_whole_router() {
     use axum::routing::get;
-    let dev = DevIssuer::start().await.unwrap();
-    let verifier = Verifier::builder()
-        .issuer(dev.issuer_config())
-        .build()
-        .await
-        .unwrap();
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
     let app = axum::Router::new()
         .route("/a", get(|| async { "a" }))
         .route("/b", get(|| async { "b" }))
@@ -605,12 +575,7 @@ async fn sender_constrained_token_is_refused_as_bearer() {
 #[tokio::test]
 async fn any_of_scopes_are_described_as_one_of() {
     use axum::routing::get;
-    let dev = DevIssuer::start().await.unwrap();
-    let verifier = Verifier::builder()
-        .issuer(dev.issuer_config())
-        .build()
-        .await
-        .unwrap();
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
     let app = axum::Router::new()
         .route(
             "/mod",

@@ -8,7 +8,7 @@ mod common;
 use axum::Router;
 use axum::routing::{get, post};
 use rampgate::contract::{Contract, ContractHandle};
-use rampgate::{ContractLayer, JwtLayer, StepUpLayer, StepUpPolicy, Verifier};
+use rampgate::{ContractLayer, JwtLayer, StepUpLayer, StepUpPolicy};
 use rampgate_testkit::DevIssuer;
 use serde_json::Value;
 use std::sync::Arc;
@@ -49,12 +49,7 @@ struct App {
 }
 
 async fn start() -> App {
-    let dev = DevIssuer::start().await.unwrap();
-    let verifier = Verifier::builder()
-        .issuer(dev.issuer_config())
-        .build()
-        .await
-        .unwrap();
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
     let contract = ContractHandle::new(Contract::parse(CONTRACT).unwrap());
     let calls = Arc::new(AtomicUsize::new(0));
     let (c1, c2) = (calls.clone(), calls.clone());
@@ -282,12 +277,7 @@ async fn acr_hierarchy_stronger_level_satisfies() {
 
 #[tokio::test]
 async fn step_up_declared_in_code_for_one_route() {
-    let dev = DevIssuer::start().await.unwrap();
-    let verifier = Verifier::builder()
-        .issuer(dev.issuer_config())
-        .build()
-        .await
-        .unwrap();
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
     let app = Router::new()
         .route(
             "/approve",
@@ -332,12 +322,7 @@ async fn step_up_declared_in_code_for_one_route() {
 
 #[tokio::test]
 async fn from_contract_without_contract_layer_is_a_server_error() {
-    let dev = DevIssuer::start().await.unwrap();
-    let verifier = Verifier::builder()
-        .issuer(dev.issuer_config())
-        .build()
-        .await
-        .unwrap();
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
     let app = Router::new()
         .route("/pay", post(|| async { "paid" }))
         .route_layer(StepUpLayer::from_contract())
@@ -364,12 +349,7 @@ async fn step_up_declared_in_a_handler_signature() {
                 .max_age(Duration::from_secs(300))
         }
     }
-    let dev = DevIssuer::start().await.unwrap();
-    let verifier = Verifier::builder()
-        .issuer(dev.issuer_config())
-        .build()
-        .await
-        .unwrap();
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
     let calls = Arc::new(AtomicUsize::new(0));
     let c = calls.clone();
     let app = Router::new()

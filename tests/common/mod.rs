@@ -35,6 +35,17 @@ impl Answer {
     }
 }
 
+/// A dev issuer on loopback and a verifier trusting it through OIDC discovery.
+pub async fn dev_issuer_and_verifier() -> (rampgate_testkit::DevIssuer, Verifier) {
+    let dev = rampgate_testkit::DevIssuer::start().await.unwrap();
+    let verifier = Verifier::builder()
+        .issuer(dev.issuer_config())
+        .build()
+        .await
+        .unwrap();
+    (dev, verifier)
+}
+
 /// Serves `app` on a free loopback port; returns its address.
 pub async fn spawn(app: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
