@@ -1,6 +1,6 @@
 //! `JwtLayer`: every request presents a signed JWT access token, verified offline.
 //!
-//! On success the [`Principal`] goes into the request extensions and the inner
+//! On success the [`Principal`](rampgate_core::Principal) goes into the request extensions and the inner
 //! service runs. On failure the inner service never runs: the answer is 401 with an
 //! RFC 6750 `WWW-Authenticate: Bearer` challenge (400 `invalid_request` for a
 //! malformed request) and a JSON body with the reason code.
