@@ -338,45 +338,31 @@ pub(crate) async fn refresh_now(issuer: &IssuerState) -> Result<()> {
     let Some(remote) = &issuer.remote else {
         return Err(config("no remote key set".into()));
     };
-    let _guard = remote.refresh_lock.lock().await;
-    refresh_locked(issuer, remote).await.map(|_| ())
+    refresh(issuer, remote).await.map(|_| ())
 }
 
 /// Makes the first fetch of every remote key set and starts their pollers.
 pub(crate) async fn start(verifier: &Verifier) {
     let inner = &verifier.inner;
-    let mut first = Vec::new();
-    for issuer in &inner.issuers {
-        if let Some(remote) = &issuer.remote {
-            first.push(async move {
-                let _guard = remote.refresh_lock.lock().await;
-                refresh_locked(issuer, remote).await
-            });
-        }
-    }
-    let results = futures_join_all(first).await;
     let mut handles = Vec::new();
-    let mut results = results.into_iter();
+    // Issuers are few: their first fetches run one after another.
     for (idx, issuer) in inner.issuers.iter().enumerate() {
         let Some(remote) = &issuer.remote else {
             continue;
         };
-        let first = results.next().unwrap_or(Ok(None));
+        let first = refresh(issuer, remote).await;
         let delay = next_delay(&remote.options, &first, 0);
-        let weak = Arc::downgrade(inner);
         let failures = u32::from(first.is_err());
+        let weak = Arc::downgrade(inner);
         handles.push(tokio::spawn(poll(weak, idx, delay, failures)).abort_handle());
     }
     lock(&inner.pollers).extend(handles);
 }
 
-async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut out = Vec::with_capacity(futures.len());
-    // Issuers are few; sequential first fetches keep the dependency list short.
-    for f in futures {
-        out.push(f.await);
-    }
-    out
+/// A fetch under the issuer's refresh lock: one at a time, whoever asks.
+async fn refresh(issuer: &IssuerState, remote: &Remote) -> Result<Option<Duration>> {
+    let _guard = remote.refresh_lock.lock().await;
+    refresh_locked(issuer, remote).await
 }
 
 /// When to fetch again: `max-age` clamped to the bounds (or the default), or an
@@ -410,10 +396,7 @@ async fn poll(
         let Some(inner) = weak.upgrade() else { return };
         let issuer = &inner.issuers[idx];
         let Some(remote) = &issuer.remote else { return };
-        let result = {
-            let _guard = remote.refresh_lock.lock().await;
-            refresh_locked(issuer, remote).await
-        };
+        let result = refresh(issuer, remote).await;
         failures = if result.is_ok() {
             0
         } else {
