@@ -347,6 +347,11 @@ async fn refresh_keys_drops_a_retired_kid_at_once() {
     assert_eq!(app.get("/me", Some(&old_token)).await.status, 200);
     dev.retire(&old_kid);
     verifier.refresh_keys(dev.issuer()).await.unwrap();
+    let stats = verifier.key_stats(dev.issuer()).unwrap();
+    assert!(
+        stats.last_success.is_some() && stats.refreshes >= 2,
+        "{stats:?}"
+    );
     let answer = app.get("/me", Some(&old_token)).await;
     assert_eq!((answer.status, answer.reason()), (401, "kid_unknown"));
     // A failed forced refresh keeps the keys and says why.

@@ -30,7 +30,6 @@ pub(crate) struct Remote {
     last_fetch: Mutex<Option<Instant>>,
     refreshes: AtomicU64,
     failures: AtomicU64,
-    last_success: Mutex<Option<SystemTime>>,
     last_error: Mutex<Option<String>>,
 }
 
@@ -126,19 +125,15 @@ impl Remote {
             last_fetch: Mutex::new(None),
             refreshes: AtomicU64::new(0),
             failures: AtomicU64::new(0),
-            last_success: Mutex::new(None),
             last_error: Mutex::new(None),
         })
     }
 
-    pub(crate) fn stats(&self, kids: Vec<String>) -> KeyStats {
-        KeyStats {
-            refreshes: self.refreshes.load(Ordering::Relaxed),
-            failures: self.failures.load(Ordering::Relaxed),
-            last_success: *lock(&self.last_success),
-            last_error: lock(&self.last_error).clone(),
-            kids,
-        }
+    /// Adds the fetch counters to `stats` (the last success is the snapshot's).
+    pub(crate) fn fill_stats(&self, stats: &mut KeyStats) {
+        stats.refreshes = self.refreshes.load(Ordering::Relaxed);
+        stats.failures = self.failures.load(Ordering::Relaxed);
+        stats.last_error = lock(&self.last_error).clone();
     }
 
     /// GETs `url`, refusing non-2xx answers and bodies over the limit. Returns the
@@ -290,7 +285,6 @@ async fn refresh_locked(issuer: &IssuerState, remote: &Remote) -> Result<Option<
                 loaded_wall: Some(SystemTime::now()),
             }));
             remote.refreshes.fetch_add(1, Ordering::Relaxed);
-            *lock(&remote.last_success) = Some(SystemTime::now());
             *lock(&remote.last_error) = None;
             Ok(max_age)
         }

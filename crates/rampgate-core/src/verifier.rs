@@ -621,17 +621,19 @@ impl Verifier {
         let state = self.inner.issuers.iter().find(|i| i.issuer == issuer)?;
         let snapshot = state.keys.load();
         let kids = snapshot.set.kids().into_iter().map(str::to_owned).collect();
-        #[cfg(feature = "remote-jwks")]
-        if let Some(remote) = &state.remote {
-            return Some(remote.stats(kids));
-        }
-        Some(KeyStats {
+        #[allow(unused_mut)] // only remote key sets add fetch counters
+        let mut stats = KeyStats {
             refreshes: 0,
             failures: 0,
             last_success: snapshot.loaded_wall,
             last_error: None,
             kids,
-        })
+        };
+        #[cfg(feature = "remote-jwks")]
+        if let Some(remote) = &state.remote {
+            remote.fill_stats(&mut stats);
+        }
+        Some(stats)
     }
 
     /// The configured issuers.
