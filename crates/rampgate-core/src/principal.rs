@@ -115,15 +115,13 @@ impl Principal {
             }
             match value {
                 None | Some(Value::Null) => {}
-                Some(Value::String(s)) => {
-                    scopes.extend(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned))
-                }
+                Some(Value::String(s)) => add_scopes(&mut scopes, s),
                 Some(Value::Array(items)) => {
                     for item in items {
                         let s = item
                             .as_str()
                             .ok_or(ErrorKind::ClaimInvalid("scope claims hold strings"))?;
-                        scopes.extend(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned));
+                        add_scopes(&mut scopes, s);
                     }
                 }
                 Some(_) => {
@@ -242,6 +240,16 @@ impl Principal {
     pub fn claims_as<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         T::deserialize(&Value::Object(self.0.claims.clone()))
     }
+}
+
+/// Adds the scopes of a space-delimited string (RFC 6749 §3.3).
+fn add_scopes(scopes: &mut BTreeSet<String>, delimited: &str) {
+    scopes.extend(
+        delimited
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+    );
 }
 
 fn opt_str(claims: &Map<String, Value>, name: &'static str) -> Result<Option<String>> {
