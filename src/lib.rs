@@ -48,9 +48,10 @@
 //! Cargo features: `axum` and `remote-jwks` (default), `testkit`.
 
 pub use rampgate_core::{
-    Anonymous, Denial, DenialBody, DenialOptions, Error, ErrorKind, IssuerConfig, JwksOptions, Key,
-    KeySet, KeySource, KeyStats, Principal, Result, Scopes, SkippedKey, StepUpFailure,
-    StepUpPolicy, ValidationPolicy, Verifier, VerifierBuilder,
+    Anonymous, DecisionReason, Denial, DenialBody, DenialOptions, Error, ErrorKind, IssuerConfig,
+    JwksOptions, Key, KeySet, KeySource, KeyStats, Principal, Reason, Requirement, Result, Scopes,
+    SkippedKey, StepUpFailure, StepUpPolicy, StepUpReason, UnknownReason, Unmet, ValidationPolicy,
+    Verifier, VerifierBuilder,
 };
 pub use rampgate_tower::{
     Contract as ContractService, ContractLayer, Jwt, JwtLayer, Scope, ScopeLayer, StepUp,

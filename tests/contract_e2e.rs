@@ -6,8 +6,8 @@ mod common;
 
 use axum::Router;
 use axum::routing::{get, post};
-use rampgate::contract::{ContractHandle, Decision, Inventory, Outcome};
-use rampgate::{ContractLayer, JwtLayer, Principal, Verifier};
+use rampgate::contract::{ContractHandle, Decision, Inventory, Mode, Outcome};
+use rampgate::{ContractLayer, DecisionReason, JwtLayer, Principal, Verifier};
 use rampgate_testkit::DevIssuer;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -169,7 +169,7 @@ async fn enforce_allows_within_the_stage_and_denies_beyond_it() {
     let d = h.decision();
     assert_eq!(
         (d.outcome, d.reason, d.stage.as_deref(), d.contract_version),
-        (Outcome::Allow, "allowed", Some("pilot"), 1)
+        (Outcome::Allow, DecisionReason::Allowed, Some("pilot"), 1)
     );
     assert_eq!(d.route.as_deref(), Some("GET /items"));
     // Path templates are matched, not literal paths.
@@ -226,8 +226,12 @@ async fn observe_mode_allows_and_records_the_would_be_denial() {
     assert_eq!(status, 200);
     let d = h.decision();
     assert_eq!(
-        (d.outcome, d.reason, d.mode.as_deref()),
-        (Outcome::ShadowDeny, "scope_insufficient", Some("observe"))
+        (d.outcome, d.reason, d.mode),
+        (
+            Outcome::ShadowDeny,
+            DecisionReason::ScopeInsufficient,
+            Some(Mode::Observe)
+        )
     );
 }
 

@@ -1,41 +1,18 @@
 //! `rampgate contract routes`: the contract's routes against the routes in code.
 
+use rampgate_core::Requirement;
 use rampgate_core::contract::{Contract, Inventory};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::fmt::Write as _;
-
-/// What a route requires: all of `scopes`, and one of `any` (when not empty).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub(crate) struct Requirement {
-    pub(crate) scopes: BTreeSet<String>,
-    pub(crate) any: BTreeSet<String>,
-}
-
-impl Requirement {
-    /// In words: `a, b`, `one of a, b`, `a and one of b, c`, `any valid token`.
-    fn describe(&self) -> String {
-        let list = |set: &BTreeSet<String>| {
-            set.iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        match (self.scopes.is_empty(), self.any.is_empty()) {
-            (true, true) => "any valid token".into(),
-            (false, true) => list(&self.scopes),
-            (true, false) => format!("one of {}", list(&self.any)),
-            (false, false) => format!("{} and one of {}", list(&self.scopes), list(&self.any)),
-        }
-    }
-}
 
 /// A route on one side only.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct RouteEntry {
     pub(crate) method: String,
     pub(crate) path: String,
-    pub(crate) scopes: BTreeSet<String>,
-    pub(crate) any: BTreeSet<String>,
+    /// What the route requires, flattened to `scopes` and `any`.
+    #[serde(flatten)]
+    pub(crate) requirement: Requirement,
 }
 
 /// A route on both sides whose requirements differ.
@@ -85,27 +62,20 @@ impl RouteReport {
                 continue;
             }
             report.in_code += 1;
-            let code = Requirement {
-                scopes: route.scopes.iter().cloned().collect(),
-                any: route.any.iter().cloned().collect(),
-            };
+            let code = route.requirement();
             match contract.route(&method, &route.path) {
                 None => report.missing_in_contract.push(RouteEntry {
                     method,
                     path: route.path.clone(),
-                    scopes: code.scopes,
-                    any: code.any,
+                    requirement: code,
                 }),
                 Some(declared) => {
-                    let contract = Requirement {
-                        scopes: declared.scopes.clone(),
-                        any: declared.any.clone(),
-                    };
+                    let contract = declared.requirement.clone();
                     if contract != code {
                         // The contract may ask for more than the code while the
                         // requirement is observed or ramped by percentage.
-                        let leads = code.scopes.is_subset(&contract.scopes)
-                            && (code.any.is_empty() || code.any == contract.any);
+                        let leads = code.all_of().is_subset(contract.all_of())
+                            && (code.any_of().is_empty() || code.any_of() == contract.any_of());
                         let ramped = !matches!(
                             declared.mode,
                             rampgate_core::contract::Mode::Enforce
@@ -131,8 +101,7 @@ impl RouteReport {
                 report.missing_in_code.push(RouteEntry {
                     method: route.method.clone(),
                     path: route.path.clone(),
-                    scopes: route.scopes.clone(),
-                    any: route.any.clone(),
+                    requirement: route.requirement.clone(),
                 });
             }
         }
@@ -332,21 +301,5 @@ path = "/legacy"
         let report = RouteReport::compare(&contract(), &inventory);
         assert!(!report.fails());
         assert_eq!(report.missing_in_code.len(), 2);
-    }
-
-    #[test]
-    fn requirements_in_words() {
-        let set = |s: &[&str]| s.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>();
-        let r = |scopes: &[&str], any: &[&str]| {
-            Requirement {
-                scopes: set(scopes),
-                any: set(any),
-            }
-            .describe()
-        };
-        assert_eq!(r(&[], &[]), "any valid token");
-        assert_eq!(r(&["b", "a"], &[]), "a, b");
-        assert_eq!(r(&[], &["x", "y"]), "one of x, y");
-        assert_eq!(r(&["a"], &["x", "y"]), "a and one of x, y");
     }
 }

@@ -160,6 +160,11 @@ pub trait ScopeRequirement: Send + Sync + 'static {
     const ALL: &'static [&'static str];
     /// Scopes of which one is required (empty: no such condition).
     const ANY: &'static [&'static str] = &[];
+
+    /// The requirement as a [`Requirement`](crate::Requirement).
+    fn requirement() -> crate::Requirement {
+        crate::Requirement::all(Self::ALL.iter().copied()).and_any(Self::ANY.iter().copied())
+    }
 }
 
 /// Declares a [`ScopeRequirement`] type.
@@ -235,34 +240,26 @@ impl<S: Send + Sync, R: ScopeRequirement> FromRequestParts<S> for Scoped<R> {
         let principal = <Principal as FromRequestParts<S>>::from_request_parts(parts, state)
             .await
             .map_err(ScopedRejection::Principal)?;
-        let all = R::ALL.iter().all(|s| principal.has_scope(s));
-        let any = R::ANY.is_empty() || R::ANY.iter().any(|s| principal.has_scope(s));
-        if all && any {
-            return Ok(Scoped(principal, std::marker::PhantomData));
+        match R::requirement().check(principal.scopes()) {
+            Ok(()) => Ok(Scoped(principal, std::marker::PhantomData)),
+            Err(unmet) => Err(ScopedRejection::InsufficientScope(
+                crate::DenialOptions::deny_in(
+                    &parts.extensions,
+                    &ErrorKind::InsufficientScope {
+                        required: unmet.scope,
+                        one_of: unmet.one_of,
+                    }
+                    .into(),
+                ),
+            )),
         }
-        // Name the condition that failed: the all-of scopes, else the any-of ones.
-        let (required, one_of) = if all { (R::ANY, true) } else { (R::ALL, false) };
-        Err(ScopedRejection::InsufficientScope(
-            crate::DenialOptions::deny_in(
-                &parts.extensions,
-                &ErrorKind::InsufficientScope {
-                    required: required.join(" "),
-                    one_of,
-                }
-                .into(),
-            ),
-        ))
     }
 }
 
 impl crate::contract::Inventory {
     /// Records the requirement of a [`Scoped<R>`] handler at `method path`.
     pub fn scoped<R: ScopeRequirement>(self, method: &str, path: &str) -> Self {
-        let mut inventory = self.route(method, path, R::ALL.iter().copied());
-        if let Some(last) = inventory.routes.last_mut() {
-            last.any = R::ANY.iter().map(|s| (*s).to_owned()).collect();
-        }
-        inventory
+        self.require(method, path, &R::requirement())
     }
 }
 

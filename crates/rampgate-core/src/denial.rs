@@ -6,6 +6,7 @@
 //! RFC 9457 problem details) without losing the status or the challenge.
 
 use crate::error::{Error, ErrorKind};
+use crate::reason::Reason;
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
@@ -96,10 +97,11 @@ impl DenialOptions {
         let kind = error.kind();
         let (reason, description) = match kind {
             // Never tell a client about our key fetching or configuration.
-            ErrorKind::Jwks(_) | ErrorKind::Config(_) => {
-                ("keys_unavailable", "signing keys unavailable".to_owned())
-            }
-            _ => (kind.code(), sanitize(&kind.to_string())),
+            ErrorKind::Jwks(_) | ErrorKind::Config(_) => (
+                Reason::KeysUnavailable,
+                "signing keys unavailable".to_owned(),
+            ),
+            _ => (kind.reason(), sanitize(&kind.to_string())),
         };
         let scope = match kind {
             ErrorKind::InsufficientScope { required, .. }
@@ -132,7 +134,7 @@ impl DenialOptions {
 pub struct Denial {
     status: StatusCode,
     error: Option<&'static str>,
-    reason: &'static str,
+    reason: Reason,
     description: String,
     /// For `insufficient_scope`: the scopes the route needs (RFC 6750 §3).
     scope: Option<String>,
@@ -155,8 +157,8 @@ impl Denial {
         self.error
     }
 
-    /// The stable reason code (`token_expired`, ...).
-    pub fn reason(&self) -> &'static str {
+    /// The stable reason (`token_expired`, ...); `as_str()` gives the code.
+    pub fn reason(&self) -> Reason {
         self.reason
     }
 
@@ -201,7 +203,7 @@ impl Denial {
     pub fn json_body(&self) -> Bytes {
         // No `error` member when the request had no token, as in the challenge.
         let mut body = serde_json::json!({
-            "reason": self.reason,
+            "reason": self.reason.as_str(),
             "description": self.description,
         });
         if let Some(error) = self.error {
@@ -258,6 +260,7 @@ fn sanitize(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reason::StepUpReason;
 
     fn challenge(err: ErrorKind, options: &DenialOptions) -> String {
         let d = options.deny(&err.into());
@@ -290,12 +293,12 @@ mod tests {
         );
     }
 
-    fn step_up(reasons: &[&'static str], acr: Option<&str>, max_age: Option<u64>) -> ErrorKind {
-        ErrorKind::StepUpRequired(Box::new(crate::StepUpFailure {
-            reasons: reasons.to_vec(),
-            acr_values: acr.map(str::to_owned),
+    fn step_up(reasons: &[StepUpReason], acr: Option<&str>, max_age: Option<u64>) -> ErrorKind {
+        ErrorKind::StepUpRequired(Box::new(crate::StepUpFailure::new(
+            reasons.to_vec(),
+            acr.map(str::to_owned),
             max_age,
-        }))
+        )))
     }
 
     #[test]
@@ -303,7 +306,7 @@ mod tests {
         // conformance: 9470-1, 9470-2, 9470-3, 9470-4
         let o = DenialOptions::default();
         let kind = step_up(
-            &["acr_insufficient", "auth_time_stale"],
+            &[StepUpReason::AcrInsufficient, StepUpReason::AuthTimeStale],
             Some("mfa hwk"),
             Some(300),
         );
@@ -375,24 +378,25 @@ mod tests {
                 one_of: true,
             },
             ErrorKind::ContractDenied {
-                reason: "scope_beyond_stage",
+                reason: Reason::ScopeBeyondStage,
                 required: "a".into(),
             },
             ErrorKind::ContractDenied {
-                reason: "consumer_unknown",
+                reason: Reason::ConsumerUnknown,
                 required: "a".into(),
             },
             ErrorKind::ContractDenied {
-                reason: "route_unknown",
+                reason: Reason::RouteUnknown,
                 required: String::new(),
             },
-            step_up(&["acr_insufficient"], Some("mfa"), None),
-            step_up(&["amr_missing"], None, None),
-            step_up(&["auth_time_missing"], None, Some(300)),
-            step_up(&["auth_time_stale"], None, Some(300)),
+            step_up(&[StepUpReason::AcrInsufficient], Some("mfa"), None),
+            step_up(&[StepUpReason::AmrMissing], None, None),
+            step_up(&[StepUpReason::AuthTimeMissing], None, Some(300)),
+            step_up(&[StepUpReason::AuthTimeStale], None, Some(300)),
         ];
-        let codes: Vec<&str> = kinds.iter().map(ErrorKind::code).collect();
-        assert_eq!(codes, ErrorKind::REQUEST_CODES);
+        // Every request reason, each once, in the order the enum declares them.
+        let reasons: Vec<Reason> = kinds.iter().map(ErrorKind::reason).collect();
+        assert_eq!(reasons, Reason::REQUEST);
         for kind in kinds {
             let d = DenialOptions::default()
                 .realm("r")
@@ -430,7 +434,7 @@ mod tests {
     fn internal_errors_are_not_described_to_clients() {
         let d = DenialOptions::default()
             .deny(&ErrorKind::Jwks("GET https://internal/jwks: HTTP 500".into()).into());
-        assert_eq!(d.reason(), "keys_unavailable");
+        assert_eq!(d.reason(), Reason::KeysUnavailable);
         assert!(!d.description().contains("internal"));
     }
 

@@ -4,6 +4,7 @@
 //! `token_expired`) that appears in denial bodies and audit events, and maps to
 //! the RFC 6750 error it is reported as ([`ErrorKind::bearer_error`]).
 
+use crate::reason::{Reason, StepUpFailure};
 use std::fmt;
 
 /// A `Result` whose error is a rampgate [`Error`].
@@ -38,6 +39,11 @@ impl Error {
     /// The stable reason code, shorthand for `self.kind().code()`.
     pub fn code(&self) -> &'static str {
         self.0.code()
+    }
+
+    /// The stable reason, shorthand for `self.kind().reason()`.
+    pub fn reason(&self) -> Reason {
+        self.0.reason()
     }
 }
 
@@ -147,15 +153,16 @@ pub enum ErrorKind {
     /// allow a scope the route needs, the consumer or the route is unknown.
     #[error("the contract refuses this request ({reason})")]
     ContractDenied {
-        /// `scope_beyond_stage`, `consumer_unknown` or `route_unknown`.
-        reason: &'static str,
+        /// [`Reason::ScopeBeyondStage`], [`Reason::ConsumerUnknown`] or
+        /// [`Reason::RouteUnknown`].
+        reason: Reason,
         /// The scopes the route requires, space-delimited (may be empty).
         required: String,
     },
     /// The route needs a stronger or fresher user authentication (RFC 9470): 401
     /// `insufficient_user_authentication` with `acr_values` and/or `max_age`.
     #[error("{}", .0.description())]
-    StepUpRequired(Box<crate::StepUpFailure>),
+    StepUpRequired(Box<StepUpFailure>),
     /// A JWKS or OIDC discovery document could not be fetched or used.
     #[error("JWKS: {0}")]
     Jwks(String),
@@ -165,69 +172,44 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// Every reason code a request can be denied with, for documentation and metrics.
-    pub const REQUEST_CODES: &'static [&'static str] = &[
-        "token_missing",
-        "request_malformed",
-        "token_too_large",
-        "token_malformed",
-        "alg_not_allowed",
-        "kid_unknown",
-        "kid_missing",
-        "signature_invalid",
-        "token_expired",
-        "token_not_yet_valid",
-        "token_issued_in_future",
-        "issuer_unknown",
-        "audience_mismatch",
-        "claim_missing",
-        "claim_invalid",
-        "typ_mismatch",
-        "crit_unsupported",
-        "nested_token_unsupported",
-        "token_bound",
-        "keys_unavailable",
-        "scope_insufficient",
-        "scope_beyond_stage",
-        "consumer_unknown",
-        "route_unknown",
-        "acr_insufficient",
-        "amr_missing",
-        "auth_time_missing",
-        "auth_time_stale",
-    ];
+    /// Every reason code a request can be denied with, for documentation and
+    /// metrics: the codes of [`Reason::REQUEST`].
+    pub const REQUEST_CODES: &'static [&'static str] = Reason::REQUEST_CODES;
 
-    /// The stable, machine-readable reason code.
-    pub fn code(&self) -> &'static str {
+    /// The stable reason, as a type.
+    pub fn reason(&self) -> Reason {
         match self {
-            ErrorKind::TokenMissing => "token_missing",
-            ErrorKind::RequestMalformed(_) => "request_malformed",
-            ErrorKind::TokenTooLarge { .. } => "token_too_large",
-            ErrorKind::TokenMalformed(_) => "token_malformed",
-            ErrorKind::AlgNotAllowed(_) => "alg_not_allowed",
-            ErrorKind::KidUnknown => "kid_unknown",
-            ErrorKind::KidMissing => "kid_missing",
-            ErrorKind::SignatureInvalid => "signature_invalid",
-            ErrorKind::TokenExpired => "token_expired",
-            ErrorKind::TokenNotYetValid => "token_not_yet_valid",
-            ErrorKind::TokenIssuedInFuture => "token_issued_in_future",
-            ErrorKind::IssuerUnknown => "issuer_unknown",
-            ErrorKind::AudienceMismatch => "audience_mismatch",
-            ErrorKind::ClaimMissing(_) => "claim_missing",
-            ErrorKind::ClaimInvalid(_) => "claim_invalid",
-            ErrorKind::TypMismatch => "typ_mismatch",
-            ErrorKind::CritUnsupported => "crit_unsupported",
-            ErrorKind::NestedTokenUnsupported => "nested_token_unsupported",
-            ErrorKind::TokenBound => "token_bound",
-            ErrorKind::KeysUnavailable => "keys_unavailable",
-            ErrorKind::InsufficientScope { .. } => "scope_insufficient",
-            ErrorKind::ContractDenied { reason, .. } => reason,
-            ErrorKind::StepUpRequired(f) => {
-                f.reasons.first().copied().unwrap_or("acr_insufficient")
-            }
-            ErrorKind::Jwks(_) => "jwks_error",
-            ErrorKind::Config(_) => "config_invalid",
+            ErrorKind::TokenMissing => Reason::TokenMissing,
+            ErrorKind::RequestMalformed(_) => Reason::RequestMalformed,
+            ErrorKind::TokenTooLarge { .. } => Reason::TokenTooLarge,
+            ErrorKind::TokenMalformed(_) => Reason::TokenMalformed,
+            ErrorKind::AlgNotAllowed(_) => Reason::AlgNotAllowed,
+            ErrorKind::KidUnknown => Reason::KidUnknown,
+            ErrorKind::KidMissing => Reason::KidMissing,
+            ErrorKind::SignatureInvalid => Reason::SignatureInvalid,
+            ErrorKind::TokenExpired => Reason::TokenExpired,
+            ErrorKind::TokenNotYetValid => Reason::TokenNotYetValid,
+            ErrorKind::TokenIssuedInFuture => Reason::TokenIssuedInFuture,
+            ErrorKind::IssuerUnknown => Reason::IssuerUnknown,
+            ErrorKind::AudienceMismatch => Reason::AudienceMismatch,
+            ErrorKind::ClaimMissing(_) => Reason::ClaimMissing,
+            ErrorKind::ClaimInvalid(_) => Reason::ClaimInvalid,
+            ErrorKind::TypMismatch => Reason::TypMismatch,
+            ErrorKind::CritUnsupported => Reason::CritUnsupported,
+            ErrorKind::NestedTokenUnsupported => Reason::NestedTokenUnsupported,
+            ErrorKind::TokenBound => Reason::TokenBound,
+            ErrorKind::KeysUnavailable => Reason::KeysUnavailable,
+            ErrorKind::InsufficientScope { .. } => Reason::ScopeInsufficient,
+            ErrorKind::ContractDenied { reason, .. } => *reason,
+            ErrorKind::StepUpRequired(f) => f.reason(),
+            ErrorKind::Jwks(_) => Reason::JwksError,
+            ErrorKind::Config(_) => Reason::ConfigInvalid,
         }
+    }
+
+    /// The stable, machine-readable reason code: `self.reason().as_str()`.
+    pub fn code(&self) -> &'static str {
+        self.reason().as_str()
     }
 
     /// The RFC 6750 §3.1 error code this failure is reported as, or `None` when the
@@ -254,5 +236,18 @@ impl ErrorKind {
             ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => 403,
             _ => 401,
         }
+    }
+}
+
+impl StepUpFailure {
+    /// The error kind that renders the RFC 9470 challenge.
+    pub fn into_error(self) -> Error {
+        ErrorKind::StepUpRequired(Box::new(self)).into()
+    }
+}
+
+impl From<StepUpFailure> for Error {
+    fn from(failure: StepUpFailure) -> Self {
+        failure.into_error()
     }
 }

@@ -37,6 +37,8 @@ mod json;
 mod key;
 mod policy;
 mod principal;
+mod reason;
+mod requirement;
 mod stepup;
 mod token;
 mod verifier;
@@ -51,7 +53,9 @@ pub use error::{Error, ErrorKind, Result};
 pub use key::{Key, KeySet, SkippedKey};
 pub use policy::ValidationPolicy;
 pub use principal::{Principal, Scopes};
-pub use stepup::{StepUpFailure, StepUpPolicy};
+pub use reason::{DecisionReason, Reason, StepUpFailure, StepUpReason, UnknownReason};
+pub use requirement::{Requirement, Unmet};
+pub use stepup::StepUpPolicy;
 pub use verifier::{IssuerConfig, JwksOptions, KeySource, KeyStats, Verifier, VerifierBuilder};
 
 /// Low-level JWS helpers for tests and tools (for example the public test vectors).

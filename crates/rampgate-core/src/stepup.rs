@@ -1,9 +1,8 @@
 //! Step-up authentication (RFC 9470): a route demands a stronger or fresher user
 //! authentication than a valid token alone proves.
 
-use crate::contract::TrustLevel;
-use crate::error::ErrorKind;
 use crate::principal::Principal;
+use crate::reason::{StepUpFailure, StepUpReason};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// What a sensitive route demands of the user's authentication.
@@ -60,17 +59,6 @@ impl StepUpPolicy {
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = Some(max_age);
         self
-    }
-
-    /// The policy of a contract trust level (`[trust.sensitive]`).
-    pub fn from_trust_level(level: &TrustLevel) -> Self {
-        StepUpPolicy {
-            acr_values: level.acr_values.clone(),
-            acr_hierarchy: level.acr_hierarchy.clone(),
-            amr_all: level.amr.clone(),
-            amr_any: Vec::new(),
-            max_age: level.max_age.map(Duration::from_secs),
-        }
     }
 
     fn rank(&self, acr: &str) -> Option<usize> {
@@ -130,24 +118,19 @@ impl StepUpPolicy {
     ) -> Result<(), StepUpFailure> {
         let mut reasons = Vec::new();
         if !self.acr_ok(acr) {
-            reasons.push("acr_insufficient");
+            reasons.push(StepUpReason::AcrInsufficient);
         }
         let has = |m: &String| amr.iter().any(|a| a == m);
         if !self.amr_all.iter().all(has)
             || (!self.amr_any.is_empty() && !self.amr_any.iter().any(has))
         {
-            reasons.push("amr_missing");
+            reasons.push(StepUpReason::AmrMissing);
         }
-        let mut stale = false;
         if let Some(max_age) = self.max_age {
             match auth_time {
-                None => {
-                    reasons.push("auth_time_missing");
-                    stale = true;
-                }
+                None => reasons.push(StepUpReason::AuthTimeMissing),
                 Some(t) if now.saturating_sub(t) > max_age.as_secs() as i64 => {
-                    reasons.push("auth_time_stale");
-                    stale = true;
+                    reasons.push(StepUpReason::AuthTimeStale);
                 }
                 Some(_) => {}
             }
@@ -155,55 +138,21 @@ impl StepUpPolicy {
         if reasons.is_empty() {
             return Ok(());
         }
-        let acr_or_amr = reasons
-            .iter()
-            .any(|r| *r == "acr_insufficient" || *r == "amr_missing");
+        let strength = reasons.iter().any(|r| r.is_strength());
+        let age = reasons.iter().any(|r| !r.is_strength());
         Err(StepUpFailure {
-            reasons,
-            acr_values: if acr_or_amr {
+            acr_values: if strength {
                 self.acr_values_param()
             } else {
                 None
             },
-            max_age: if stale {
+            max_age: if age {
                 self.max_age.map(|d| d.as_secs())
             } else {
                 None
             },
+            reasons,
         })
-    }
-}
-
-/// Why a principal's authentication is not strong or fresh enough.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepUpFailure {
-    /// Every unmet condition: `acr_insufficient`, `amr_missing`,
-    /// `auth_time_missing`, `auth_time_stale`.
-    pub reasons: Vec<&'static str>,
-    /// The `acr_values` to ask for, when the `acr` or `amr` condition failed.
-    pub acr_values: Option<String>,
-    /// The `max_age` to ask for, when the authentication is too old or undated.
-    pub max_age: Option<u64>,
-}
-
-impl StepUpFailure {
-    /// The error kind that renders the RFC 9470 challenge.
-    pub fn into_error(self) -> crate::Error {
-        ErrorKind::StepUpRequired(Box::new(self)).into()
-    }
-
-    pub(crate) fn description(&self) -> String {
-        let words: Vec<&str> = self
-            .reasons
-            .iter()
-            .map(|r| match *r {
-                "acr_insufficient" => "a stronger authentication level (acr) is required",
-                "amr_missing" => "other authentication methods (amr) are required",
-                "auth_time_missing" => "the time of authentication (auth_time) is required",
-                _ => "a more recent authentication is required",
-            })
-            .collect();
-        words.join("; ")
     }
 }
 
@@ -223,7 +172,7 @@ mod tests {
         assert!(p.check_at(Some("mfa"), &[], None, 0).is_ok());
         assert!(p.check_at(Some("hwk"), &[], None, 0).is_ok());
         let f = p.check_at(Some("pwd"), &[], None, 0).unwrap_err();
-        assert_eq!(f.reasons, ["acr_insufficient"]);
+        assert_eq!(f.reasons, [StepUpReason::AcrInsufficient]);
         assert_eq!(f.acr_values.as_deref(), Some("mfa hwk"));
         assert_eq!(f.max_age, None);
         // conformance: 9470-5 (absent acr is unmet)
@@ -250,13 +199,13 @@ mod tests {
             p.check_at(None, &amr(&["otp"]), None, 0)
                 .unwrap_err()
                 .reasons,
-            ["amr_missing"]
+            [StepUpReason::AmrMissing]
         );
         assert_eq!(
             p.check_at(None, &amr(&["mfa", "pwd"]), None, 0)
                 .unwrap_err()
                 .reasons,
-            ["amr_missing"]
+            [StepUpReason::AmrMissing]
         );
     }
 
@@ -267,10 +216,10 @@ mod tests {
         let f = p.check_at(None, &[], Some(1000), 1301).unwrap_err();
         assert_eq!(
             (f.reasons.as_slice(), f.max_age, f.acr_values.as_deref()),
-            (&["auth_time_stale"][..], Some(300), None)
+            (&[StepUpReason::AuthTimeStale][..], Some(300), None)
         );
         let f = p.check_at(None, &[], None, 1301).unwrap_err();
-        assert_eq!(f.reasons, ["auth_time_missing"]);
+        assert_eq!(f.reasons, [StepUpReason::AuthTimeMissing]);
     }
 
     #[test]
@@ -280,7 +229,10 @@ mod tests {
             .acr_values(["mfa"])
             .max_age(Duration::from_secs(60));
         let f = p.check_at(Some("pwd"), &[], Some(0), 1000).unwrap_err();
-        assert_eq!(f.reasons, ["acr_insufficient", "auth_time_stale"]);
+        assert_eq!(
+            f.reasons,
+            [StepUpReason::AcrInsufficient, StepUpReason::AuthTimeStale]
+        );
         assert_eq!(
             (f.acr_values.as_deref(), f.max_age),
             (Some("mfa"), Some(60))

@@ -7,11 +7,11 @@
 //! answers 403 `insufficient_scope` for a denial. Observed routes let a would-be
 //! denial through and record it.
 
-use crate::gate::{GateFuture, principal_or_refusal};
+use crate::gate::{GateFuture, Refusal, principal_or_refusal};
 use bytes::Bytes;
 use http::{Request, Response};
-use rampgate_core::contract::{ContractHandle, Decision, Outcome};
-use rampgate_core::{DenialOptions, ErrorKind};
+use rampgate_core::DenialOptions;
+use rampgate_core::contract::{ContractHandle, Outcome};
 use std::task::{Context, Poll};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -91,7 +91,7 @@ where
             Outcome::Allow => {}
             Outcome::ShadowDeny => tracing::info!(
                 outcome = "shadow_deny",
-                reason = decision.reason,
+                reason = decision.reason.as_str(),
                 route = decision.route.as_deref().unwrap_or(""),
                 consumer = decision.consumer.as_deref().unwrap_or(""),
                 stage = decision.stage.as_deref().unwrap_or(""),
@@ -99,25 +99,15 @@ where
                 "contract would deny; route observed, request allowed"
             ),
             Outcome::Deny => {
-                let denial =
-                    DenialOptions::deny_in(req.extensions(), &denial_kind(&decision).into());
-                return GateFuture::denied(denial);
+                let Some(error) = decision.error() else {
+                    return GateFuture::refused(Refusal::Misconfigured(
+                        "the contract denied without a denial reason",
+                    ));
+                };
+                return GateFuture::denied(DenialOptions::deny_in(req.extensions(), &error));
             }
         }
         req.extensions_mut().insert(decision);
         GateFuture::inner(self.inner.call(req))
-    }
-}
-
-fn denial_kind(decision: &Decision) -> ErrorKind {
-    match decision.reason {
-        "scope_insufficient" => ErrorKind::InsufficientScope {
-            required: decision.required.clone(),
-            one_of: decision.required_one_of,
-        },
-        reason => ErrorKind::ContractDenied {
-            reason,
-            required: decision.required.clone(),
-        },
     }
 }

@@ -57,7 +57,7 @@ impl<F> GateFuture<F> {
     }
 
     pub(crate) fn denied(denial: Denial) -> Self {
-        tracing::debug!(reason = denial.reason(), "request denied");
+        tracing::debug!(reason = denial.reason().as_str(), "request denied");
         Self::refused(Refusal::Challenge(Box::new(denial)))
     }
 

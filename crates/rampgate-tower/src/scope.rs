@@ -8,17 +8,12 @@
 use crate::gate::{GateFuture, principal_or_refusal};
 use bytes::Bytes;
 use http::{Request, Response};
-use rampgate_core::{DenialOptions, ErrorKind, Principal};
+use rampgate_core::contract::Inventory;
+use rampgate_core::{DenialOptions, ErrorKind, Requirement};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tower_layer::Layer;
 use tower_service::Service;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    All,
-    Any,
-}
 
 /// Requires scopes of the verified token: all of a set, or any one of a set.
 ///
@@ -31,8 +26,7 @@ enum Mode {
 /// ```
 #[derive(Debug, Clone)]
 pub struct ScopeLayer {
-    scopes: Arc<[String]>,
-    mode: Mode,
+    requirement: Arc<Requirement>,
 }
 
 impl ScopeLayer {
@@ -42,10 +36,7 @@ impl ScopeLayer {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        ScopeLayer {
-            scopes: scopes.into_iter().map(Into::into).collect(),
-            mode: Mode::All,
-        }
+        ScopeLayer::new(Requirement::all(scopes))
     }
 
     /// The token must carry at least one of `scopes`.
@@ -54,40 +45,26 @@ impl ScopeLayer {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
+        ScopeLayer::new(Requirement::any(scopes))
+    }
+
+    /// The token must meet `requirement` (all of some scopes and one of others).
+    pub fn new(requirement: Requirement) -> Self {
         ScopeLayer {
-            scopes: scopes.into_iter().map(Into::into).collect(),
-            mode: Mode::Any,
+            requirement: Arc::new(requirement),
         }
+    }
+
+    /// The requirement this layer enforces.
+    pub fn requirement(&self) -> &Requirement {
+        &self.requirement
     }
 
     /// Records this requirement for `method path` in `inventory`, so the app can
     /// list what its code declares (`rampgate contract routes`).
-    pub fn record(
-        self,
-        inventory: &mut rampgate_core::contract::Inventory,
-        method: &str,
-        path: &str,
-    ) -> Self {
-        let (all, any): (&[String], &[String]) = match self.mode {
-            Mode::All => (&self.scopes, &[]),
-            Mode::Any => (&[], &self.scopes),
-        };
-        inventory
-            .routes
-            .push(rampgate_core::contract::InventoryRoute {
-                method: method.to_ascii_uppercase(),
-                path: path.to_owned(),
-                scopes: all.to_vec(),
-                any: any.to_vec(),
-            });
+    pub fn record(self, inventory: &mut Inventory, method: &str, path: &str) -> Self {
+        *inventory = std::mem::take(inventory).require(method, path, &self.requirement);
         self
-    }
-
-    fn satisfied_by(&self, principal: &Principal) -> bool {
-        match self.mode {
-            Mode::All => self.scopes.iter().all(|s| principal.has_scope(s)),
-            Mode::Any => self.scopes.iter().any(|s| principal.has_scope(s)),
-        }
     }
 }
 
@@ -128,17 +105,15 @@ where
             Ok(principal) => principal,
             Err(refusal) => return GateFuture::refused(refusal),
         };
-        if self.layer.satisfied_by(principal) {
-            return GateFuture::inner(self.inner.call(req));
-        }
-        let denial = DenialOptions::deny_in(
-            extensions,
-            &ErrorKind::InsufficientScope {
-                required: self.layer.scopes.join(" "),
-                one_of: self.layer.mode == Mode::Any,
+        match self.layer.requirement.check(principal.scopes()) {
+            Ok(()) => GateFuture::inner(self.inner.call(req)),
+            Err(unmet) => {
+                let error = ErrorKind::InsufficientScope {
+                    required: unmet.scope,
+                    one_of: unmet.one_of,
+                };
+                GateFuture::denied(DenialOptions::deny_in(extensions, &error.into()))
             }
-            .into(),
-        );
-        GateFuture::denied(denial)
+        }
     }
 }

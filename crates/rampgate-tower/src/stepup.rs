@@ -102,7 +102,6 @@ where
             Ok(principal) => principal,
             Err(refusal) => return GateFuture::refused(refusal),
         };
-        let from_contract;
         let policy = match &self.source {
             Source::Policy(policy) => Some(policy.as_ref()),
             Source::Contract => {
@@ -111,11 +110,7 @@ where
                         "StepUpLayer::from_contract needs ContractLayer to run before it",
                     ));
                 };
-                from_contract = decision
-                    .trust_level
-                    .as_ref()
-                    .map(StepUpPolicy::from_trust_level);
-                from_contract.as_ref()
+                decision.step_up.as_deref()
             }
         };
         match policy.map(|p| p.check(principal)) {

@@ -2,8 +2,12 @@
 //! the matched route and the verified token.
 
 use super::{Contract, Mode, UnknownConsumer};
+use crate::error::{Error, ErrorKind};
 use crate::principal::{Principal, Scopes};
+use crate::reason::{DecisionReason, Reason};
+use crate::stepup::StepUpPolicy;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 /// The outcome of a contract decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -20,14 +24,14 @@ pub enum Outcome {
 
 /// A decision with everything audit needs to explain it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Decision {
     /// Allow, deny or shadow-deny.
     pub outcome: Outcome,
-    /// Reason code: `allowed`, `route_unlisted_allowed`, `scope_insufficient`
-    /// (the token lacks a scope), `scope_beyond_stage` (the token has it, but the
-    /// consumer's current stage does not allow it), `consumer_unknown`,
-    /// `route_unknown`.
-    pub reason: &'static str,
+    /// Why: `allowed`, `route_unlisted_allowed`, `scope_insufficient` (the token
+    /// lacks a scope), `scope_beyond_stage` (the token has it, but the consumer's
+    /// current stage does not allow it), `consumer_unknown`, `route_unknown`.
+    pub reason: DecisionReason,
     /// The version of the contract that decided.
     pub contract_version: u64,
     /// `METHOD path` of the matched contract route.
@@ -37,18 +41,40 @@ pub struct Decision {
     /// The consumer's current stage.
     pub stage: Option<String>,
     /// The route's roll-out mode.
-    pub mode: Option<String>,
+    pub mode: Option<Mode>,
     /// The route's trust level (`standard`, `sensitive`...).
     pub trust: Option<String>,
-    /// What that trust level demands, from the same contract version as the rest
-    /// of the decision (`None` for `standard`): step-up reads it from here, so a
-    /// reload between two layers cannot mix versions.
-    pub trust_level: Option<super::TrustLevel>,
+    /// What that trust level demands, compiled when the contract was parsed and
+    /// taken from the same contract version as the rest of the decision (`None`
+    /// for `standard`): step-up reads it from here, so a reload between two
+    /// layers cannot mix versions.
+    #[serde(skip)]
+    pub step_up: Option<Arc<StepUpPolicy>>,
     /// The scopes the route requires, space-delimited (for the challenge): the
     /// all-of scopes, or the any-of ones when those are what is missing.
     pub required: String,
     /// Whether any one of `required` would do.
     pub required_one_of: bool,
+}
+
+impl Decision {
+    /// The error a denial answers with: `insufficient_scope` (403) with the
+    /// scopes to name, or `None` when the decision allows the request (a
+    /// shadow denial too has its error, for the record).
+    pub fn error(&self) -> Option<Error> {
+        let reason = self.reason.denial()?;
+        let kind = match reason {
+            Reason::ScopeInsufficient => ErrorKind::InsufficientScope {
+                required: self.required.clone(),
+                one_of: self.required_one_of,
+            },
+            reason => ErrorKind::ContractDenied {
+                reason,
+                required: self.required.clone(),
+            },
+        };
+        Some(kind.into())
+    }
 }
 
 /// The bucket (0..100) of a consumer for percentage roll-outs: stable, so a
@@ -82,14 +108,14 @@ impl Contract {
     ) -> Decision {
         let mut d = Decision {
             outcome: Outcome::Allow,
-            reason: "allowed",
+            reason: DecisionReason::Allowed,
             contract_version: self.version,
             route: None,
             consumer: client_id.map(str::to_owned),
             stage: None,
             mode: None,
             trust: None,
-            trust_level: None,
+            step_up: None,
             required: String::new(),
             required_one_of: false,
         };
@@ -104,19 +130,20 @@ impl Contract {
         });
         let Some(route) = route else {
             if self.unknown_route_allowed {
-                d.reason = "route_unlisted_allowed";
+                d.reason = DecisionReason::RouteUnlistedAllowed;
             } else {
                 d.outcome = Outcome::Deny;
-                d.reason = "route_unknown";
+                d.reason = DecisionReason::RouteUnknown;
             }
             return d;
         };
         d.route = Some(route.key());
-        d.mode = Some(route.mode.to_string());
+        d.mode = Some(route.mode);
         d.trust = Some(route.trust.clone());
-        d.trust_level = self.trust.get(&route.trust).cloned();
+        d.step_up = self.step_up_policy(&route.trust).cloned();
         d.required = route.challenge_scope();
-        d.required_one_of = route.scopes.is_empty() && !route.any.is_empty();
+        d.required_one_of =
+            route.requirement.all_of().is_empty() && !route.requirement.any_of().is_empty();
 
         let (stage, consumer_key) = match self.consumer(client_id, sub) {
             Some(c) => (c.stage(), c.key()),
@@ -128,7 +155,7 @@ impl Contract {
                 }
                 UnknownConsumer::Deny => {
                     d.outcome = Outcome::Deny;
-                    d.reason = "consumer_unknown";
+                    d.reason = DecisionReason::ConsumerUnknown;
                     return d;
                 }
             },
@@ -137,27 +164,18 @@ impl Contract {
         d.stage = Some(stage.name.clone());
 
         // Least privilege: only scopes both the token and the stage grant count.
-        let effective = |s: &String| token_scopes.contains(s) && stage.scopes.contains(s);
-        let satisfied_by = |has: &dyn Fn(&String) -> bool| {
-            route.scopes.iter().all(has) && (route.any.is_empty() || route.any.iter().any(has))
-        };
-        if satisfied_by(&effective) {
+        let Err(unmet) = route
+            .requirement
+            .check_with(|s| token_scopes.contains(s) && stage.scopes.contains(s))
+        else {
             return d;
-        }
-        // Name the condition that failed: the all-of scopes, else the any-of ones.
-        if route.scopes.iter().all(&effective) && !route.any.is_empty() {
-            d.required = route
-                .any
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .join(" ");
-            d.required_one_of = true;
-        }
-        d.reason = if satisfied_by(&|s: &String| token_scopes.contains(s)) {
-            "scope_beyond_stage"
+        };
+        d.required = unmet.scope;
+        d.required_one_of = unmet.one_of;
+        d.reason = if route.requirement.check(token_scopes).is_ok() {
+            DecisionReason::ScopeBeyondStage
         } else {
-            "scope_insufficient"
+            DecisionReason::ScopeInsufficient
         };
         d.outcome = match route.mode {
             Mode::Enforce => Outcome::Deny,
@@ -401,7 +419,7 @@ stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
         for (method, path, client, sub, token, outcome, reason, stage) in table {
             let d = c.decide_for(method, *path, *client, *sub, &scopes(token));
             assert_eq!(
-                (d.outcome, d.reason, d.stage.as_deref()),
+                (d.outcome, d.reason.as_str(), d.stage.as_deref()),
                 (*outcome, *reason, *stage),
                 "{method} {path:?} {client:?} {sub:?} {token:?}"
             );
@@ -423,7 +441,10 @@ stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
             None,
             &scopes(&["read"]),
         );
-        assert_eq!((d.outcome, d.reason), (Outcome::Deny, "consumer_unknown"));
+        assert_eq!(
+            (d.outcome, d.reason),
+            (Outcome::Deny, DecisionReason::ConsumerUnknown)
+        );
     }
 
     #[test]

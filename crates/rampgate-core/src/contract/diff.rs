@@ -147,17 +147,14 @@ impl ContractDiff {
                 push(
                     kind,
                     subject,
-                    format!(
-                        "added (requires {})",
-                        describe_requirement(&route.scopes, &route.any)
-                    ),
+                    format!("added (requires {})", route.requirement.describe()),
                 );
                 continue;
             };
+            let (was, now) = (&before.requirement, &route.requirement);
             let dropped: BTreeSet<String> =
-                before.scopes.difference(&route.scopes).cloned().collect();
-            let added: BTreeSet<String> =
-                route.scopes.difference(&before.scopes).cloned().collect();
+                was.all_of().difference(now.all_of()).cloned().collect();
+            let added: BTreeSet<String> = now.all_of().difference(was.all_of()).cloned().collect();
             if !dropped.is_empty() {
                 push(
                     ChangeKind::Widened,
@@ -172,18 +169,22 @@ impl ContractDiff {
                     format!("now also requires {}", list(&added)),
                 );
             }
-            if before.any != route.any {
-                let kind = match (before.any.is_empty(), route.any.is_empty()) {
+            if was.any_of() != now.any_of() {
+                let kind = match (was.any_of().is_empty(), now.any_of().is_empty()) {
                     (true, false) => ChangeKind::Narrowed,
                     (false, true) => ChangeKind::Widened,
-                    _ if before.any.is_subset(&route.any) => ChangeKind::Widened,
-                    _ if route.any.is_subset(&before.any) => ChangeKind::Narrowed,
+                    _ if was.any_of().is_subset(now.any_of()) => ChangeKind::Widened,
+                    _ if now.any_of().is_subset(was.any_of()) => ChangeKind::Narrowed,
                     _ => ChangeKind::Widened,
                 };
                 push(
                     kind,
                     subject.clone(),
-                    format!("any-of [{}] -> [{}]", list(&before.any), list(&route.any)),
+                    format!(
+                        "any-of [{}] -> [{}]",
+                        list(was.any_of()),
+                        list(now.any_of())
+                    ),
                 );
             }
             if before.mode != route.mode {
@@ -445,15 +446,6 @@ impl ContractDiff {
                 self.from_version, self.to_version
             ))
         }
-    }
-}
-
-fn describe_requirement(all: &BTreeSet<String>, any: &BTreeSet<String>) -> String {
-    match (all.is_empty(), any.is_empty()) {
-        (true, true) => "any valid token".into(),
-        (false, true) => list(all),
-        (true, false) => format!("one of {}", list(any)),
-        (false, false) => format!("{} and one of {}", list(all), list(any)),
     }
 }
 

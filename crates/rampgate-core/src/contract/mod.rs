@@ -40,8 +40,10 @@ pub use decide::{Decision, Outcome, rollout_bucket};
 pub use diff::{Change, ChangeKind, ContractDiff};
 pub use handle::{ContractHandle, ReloadError};
 
+use crate::{Requirement, StepUpPolicy};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
+use std::sync::Arc;
 
 /// How a route's requirement is rolled out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +55,12 @@ pub enum Mode {
     /// Enforced for this percentage of consumers, chosen by a stable hash of the
     /// consumer so that a consumer does not flap; observed for the rest.
     Percent(u8),
+}
+
+impl serde::Serialize for Mode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 impl fmt::Display for Mode {
@@ -73,10 +81,8 @@ pub struct Route {
     /// The path template as axum writes it (`/accounts/{id}`), or a gRPC path
     /// (`/pkg.Service/Method`).
     pub path: String,
-    /// Scopes that are all required.
-    pub scopes: BTreeSet<String>,
-    /// Scopes of which at least one is required (none: no such condition).
-    pub any: BTreeSet<String>,
+    /// The scopes the route requires (`scopes`: all of them; `any`: one of them).
+    pub requirement: Requirement,
     /// Trust level: `standard`, or a level defined under `[trust]` (`sensitive`).
     pub trust: String,
     /// Roll-out mode.
@@ -92,12 +98,7 @@ impl Route {
     /// The requirement as a scope string for a challenge: the all-of scopes, or
     /// the any-of ones when there are no all-of scopes.
     pub fn challenge_scope(&self) -> String {
-        let set = if self.scopes.is_empty() {
-            &self.any
-        } else {
-            &self.scopes
-        };
-        set.iter().map(String::as_str).collect::<Vec<_>>().join(" ")
+        self.requirement.challenge_scope()
     }
 }
 
@@ -147,7 +148,9 @@ pub enum UnknownConsumer {
     Stage(Stage),
 }
 
-/// Requirements of a trust level (`[trust.sensitive]`), used by step-up.
+/// Requirements of a trust level (`[trust.sensitive]`), used by step-up. The
+/// contract compiles each level into a shared [`StepUpPolicy`] when it is parsed
+/// ([`Contract::step_up_policy`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct TrustLevel {
     /// Acceptable `acr` values, in order of preference.
@@ -159,6 +162,20 @@ pub struct TrustLevel {
     pub amr: Vec<String>,
     /// Largest age of the authentication (`auth_time`), in seconds.
     pub max_age: Option<u64>,
+}
+
+impl TrustLevel {
+    /// The step-up policy this level demands.
+    pub fn policy(&self) -> StepUpPolicy {
+        let policy = StepUpPolicy::default()
+            .acr_values(self.acr_values.iter().cloned())
+            .acr_hierarchy(self.acr_hierarchy.iter().cloned())
+            .amr_all(self.amr.iter().cloned());
+        match self.max_age {
+            Some(secs) => policy.max_age(std::time::Duration::from_secs(secs)),
+            None => policy,
+        }
+    }
 }
 
 /// The routes an application declares in code, as JSON, for
@@ -194,20 +211,34 @@ pub struct InventoryRoute {
     pub any: Vec<String>,
 }
 
+impl InventoryRoute {
+    /// What the code requires on this route.
+    pub fn requirement(&self) -> Requirement {
+        Requirement::all(self.scopes.iter().cloned()).and_any(self.any.iter().cloned())
+    }
+}
+
 impl Inventory {
+    /// Records that the code requires `requirement` on `method path`: the one
+    /// way every inventory entry is made (`ScopeLayer::record` and
+    /// `Inventory::scoped` call it too).
+    pub fn require(mut self, method: &str, path: &str, requirement: &Requirement) -> Self {
+        self.routes.push(InventoryRoute {
+            method: method.to_ascii_uppercase(),
+            path: path.to_owned(),
+            scopes: requirement.all_of().iter().cloned().collect(),
+            any: requirement.any_of().iter().cloned().collect(),
+        });
+        self
+    }
+
     /// Adds a route requiring all of `scopes`.
-    pub fn route<I, S>(mut self, method: &str, path: &str, scopes: I) -> Self
+    pub fn route<I, S>(self, method: &str, path: &str, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.routes.push(InventoryRoute {
-            method: method.to_ascii_uppercase(),
-            path: path.to_owned(),
-            scopes: scopes.into_iter().map(Into::into).collect(),
-            any: Vec::new(),
-        });
-        self
+        self.require(method, path, &Requirement::all(scopes))
     }
 
     /// The inventory as pretty JSON.
@@ -235,6 +266,8 @@ pub struct Contract {
     unknown_consumer: UnknownConsumer,
     unknown_route_allowed: bool,
     trust: BTreeMap<String, TrustLevel>,
+    /// Each trust level compiled once, shared by every decision that needs it.
+    step_up: BTreeMap<String, Arc<StepUpPolicy>>,
     route_index: HashMap<(String, String), usize>,
 }
 
@@ -350,6 +383,12 @@ impl Contract {
     /// The trust levels defined under `[trust]`.
     pub fn trust_levels(&self) -> &BTreeMap<String, TrustLevel> {
         &self.trust
+    }
+
+    /// The step-up policy of the trust level `name`, compiled when the contract
+    /// was parsed; `None` for `standard` and for names the contract does not define.
+    pub fn step_up_policy(&self, name: &str) -> Option<&Arc<StepUpPolicy>> {
+        self.step_up.get(name)
     }
 
     /// The route with this method and path template.

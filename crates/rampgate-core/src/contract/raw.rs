@@ -4,8 +4,10 @@ use super::{
     Consumer, Contract, ContractError, ContractErrors, Mode, Route, Stage, TrustLevel,
     UnknownConsumer,
 };
+use crate::Requirement;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use toml::Spanned;
 
 #[derive(Deserialize)]
@@ -281,18 +283,13 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
                 slot.insert(routes.len());
             }
         }
-        let set = |list: &Option<Spanned<Vec<String>>>| -> BTreeSet<String> {
-            list.as_ref()
-                .map_or(&no_scopes, |l| l.get_ref())
-                .iter()
-                .cloned()
-                .collect()
+        let list = |list: &Option<Spanned<Vec<String>>>| -> Vec<String> {
+            list.as_ref().map_or(&no_scopes, |l| l.get_ref()).clone()
         };
         routes.push(Route {
             method,
             path: path.clone(),
-            scopes: set(&r.scopes),
-            any: set(&r.any),
+            requirement: Requirement::all(list(&r.scopes)).and_any(list(&r.any)),
             trust: trust_level,
             mode,
         });
@@ -455,6 +452,10 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
         consumers,
         unknown_consumer,
         unknown_route_allowed,
+        step_up: trust
+            .iter()
+            .map(|(name, level)| (name.clone(), Arc::new(level.policy())))
+            .collect(),
         trust,
         route_index,
     })

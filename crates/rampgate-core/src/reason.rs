@@ -1,0 +1,326 @@
+//! Reason codes as types: every code a request can be denied with, the reasons
+//! a contract decides with, and the unmet step-up conditions.
+//!
+//! Each enum has a stable [`as_str`](Reason::as_str) name, which is also its
+//! serde name, so that denial bodies, audit events, metrics and renderers read
+//! the same code and cannot drift apart. The lists ([`Reason::REQUEST`],
+//! [`Reason::ALL`]) are generated from the enums, never kept by hand.
+
+use std::fmt;
+
+/// Declares a fieldless enum of reason codes with `ALL`, `as_str`, `Display`,
+/// `FromStr` and a serde name equal to the code.
+macro_rules! reason_codes {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $code:literal, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )*
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            /// Every code, in declaration order (the codes of `ALL`).
+            pub const CODES: &'static [&'static str] = &[$($code),*];
+
+            /// The stable, machine-readable code.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $code,)*
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownReason;
+
+            fn from_str(code: &str) -> Result<Self, UnknownReason> {
+                match code {
+                    $($code => Ok($name::$variant),)*
+                    _ => Err(UnknownReason(code.to_owned())),
+                }
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let code = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                code.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+/// A string that names no reason code of the type it was parsed as.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown reason code {0:?}")]
+pub struct UnknownReason(pub String);
+
+reason_codes! {
+    /// Why a request, a token, a key set or a configuration was refused: the
+    /// stable reason code of every [`ErrorKind`](crate::ErrorKind).
+    ///
+    /// ```
+    /// use rampgate_core::Reason;
+    ///
+    /// assert_eq!(Reason::TokenExpired.as_str(), "token_expired");
+    /// assert_eq!("kid_unknown".parse::<Reason>().unwrap(), Reason::KidUnknown);
+    /// assert!(Reason::REQUEST.contains(&Reason::ScopeBeyondStage));
+    /// assert!(!Reason::REQUEST.contains(&Reason::ConfigInvalid));
+    /// ```
+    #[non_exhaustive]
+    pub enum Reason {
+        /// The request carried no access token.
+        TokenMissing = "token_missing",
+        /// The request is malformed (RFC 6750 `invalid_request`).
+        RequestMalformed = "request_malformed",
+        /// The token is longer than the configured maximum.
+        TokenTooLarge = "token_too_large",
+        /// The token is not a well-formed compact JWS.
+        TokenMalformed = "token_malformed",
+        /// The header's `alg` is not allowed for the issuer or the key.
+        AlgNotAllowed = "alg_not_allowed",
+        /// No key of the issuer has the token's `kid`.
+        KidUnknown = "kid_unknown",
+        /// No `kid`, and several keys of the token's algorithm.
+        KidMissing = "kid_missing",
+        /// The signature does not verify.
+        SignatureInvalid = "signature_invalid",
+        /// `exp` is in the past.
+        TokenExpired = "token_expired",
+        /// `nbf` is in the future.
+        TokenNotYetValid = "token_not_yet_valid",
+        /// `iat` is in the future.
+        TokenIssuedInFuture = "token_issued_in_future",
+        /// `iss` names no trusted issuer.
+        IssuerUnknown = "issuer_unknown",
+        /// `aud` names none of the configured audiences.
+        AudienceMismatch = "audience_mismatch",
+        /// A required claim is absent.
+        ClaimMissing = "claim_missing",
+        /// A claim has the wrong type or shape.
+        ClaimInvalid = "claim_invalid",
+        /// The header's `typ` is not accepted.
+        TypMismatch = "typ_mismatch",
+        /// The header's `crit` names an unsupported extension.
+        CritUnsupported = "crit_unsupported",
+        /// A nested JWT (`cty: JWT`).
+        NestedTokenUnsupported = "nested_token_unsupported",
+        /// A sender-constrained token (`cnf`) presented as a bearer token.
+        TokenBound = "token_bound",
+        /// The issuer's keys are not available (never fetched, or stale).
+        KeysUnavailable = "keys_unavailable",
+        /// The token lacks scopes the route requires.
+        ScopeInsufficient = "scope_insufficient",
+        /// The token has the scopes, but the consumer's ramp stage does not allow them.
+        ScopeBeyondStage = "scope_beyond_stage",
+        /// The contract names no such consumer and refuses unknown ones.
+        ConsumerUnknown = "consumer_unknown",
+        /// The contract names no such route and refuses unknown ones.
+        RouteUnknown = "route_unknown",
+        /// Step-up: the `acr` is not strong enough.
+        AcrInsufficient = "acr_insufficient",
+        /// Step-up: required `amr` methods are missing.
+        AmrMissing = "amr_missing",
+        /// Step-up: the route needs `auth_time` and the token has none.
+        AuthTimeMissing = "auth_time_missing",
+        /// Step-up: the authentication is older than the route's `max_age`.
+        AuthTimeStale = "auth_time_stale",
+        /// A JWKS or discovery document could not be fetched or used (never
+        /// shown to a client: it is reported as `keys_unavailable`).
+        JwksError = "jwks_error",
+        /// The configuration is invalid (never the answer to a request).
+        ConfigInvalid = "config_invalid",
+    }
+}
+
+impl Reason {
+    /// Every code a request can be denied with: [`Reason::ALL`] less the two
+    /// that describe the service itself (`jwks_error`, `config_invalid`).
+    pub const REQUEST: &'static [Reason] = Reason::ALL.split_at(Reason::ALL.len() - 2).0;
+
+    /// The codes of [`Reason::REQUEST`], as strings.
+    pub const REQUEST_CODES: &'static [&'static str] =
+        Reason::CODES.split_at(Reason::CODES.len() - 2).0;
+}
+
+reason_codes! {
+    /// Why a contract [`Decision`](crate::contract::Decision) came out as it did.
+    #[non_exhaustive]
+    pub enum DecisionReason {
+        /// The request is allowed.
+        Allowed = "allowed",
+        /// The route is not in the contract, which lets unlisted routes through.
+        RouteUnlistedAllowed = "route_unlisted_allowed",
+        /// The token lacks a scope the route requires.
+        ScopeInsufficient = "scope_insufficient",
+        /// The token has the scope, but the consumer's current stage does not allow it.
+        ScopeBeyondStage = "scope_beyond_stage",
+        /// The consumer is not in the contract, which refuses unknown consumers.
+        ConsumerUnknown = "consumer_unknown",
+        /// The route is not in the contract, which refuses unlisted routes.
+        RouteUnknown = "route_unknown",
+    }
+}
+
+impl DecisionReason {
+    /// The denial reason this decision reason stands for, or `None` for the two
+    /// that allow.
+    pub const fn denial(self) -> Option<Reason> {
+        match self {
+            DecisionReason::Allowed | DecisionReason::RouteUnlistedAllowed => None,
+            DecisionReason::ScopeInsufficient => Some(Reason::ScopeInsufficient),
+            DecisionReason::ScopeBeyondStage => Some(Reason::ScopeBeyondStage),
+            DecisionReason::ConsumerUnknown => Some(Reason::ConsumerUnknown),
+            DecisionReason::RouteUnknown => Some(Reason::RouteUnknown),
+        }
+    }
+}
+
+reason_codes! {
+    /// One unmet condition of a [`StepUpPolicy`](crate::StepUpPolicy).
+    #[non_exhaustive]
+    pub enum StepUpReason {
+        /// The `acr` is absent or weaker than required.
+        AcrInsufficient = "acr_insufficient",
+        /// Required `amr` methods are missing.
+        AmrMissing = "amr_missing",
+        /// The policy has a `max_age` and the token has no `auth_time`.
+        AuthTimeMissing = "auth_time_missing",
+        /// The authentication is older than `max_age`.
+        AuthTimeStale = "auth_time_stale",
+    }
+}
+
+impl StepUpReason {
+    /// The same code as a [`Reason`].
+    pub const fn reason(self) -> Reason {
+        match self {
+            StepUpReason::AcrInsufficient => Reason::AcrInsufficient,
+            StepUpReason::AmrMissing => Reason::AmrMissing,
+            StepUpReason::AuthTimeMissing => Reason::AuthTimeMissing,
+            StepUpReason::AuthTimeStale => Reason::AuthTimeStale,
+        }
+    }
+
+    /// What the user must do, in words a client can show.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            StepUpReason::AcrInsufficient => "a stronger authentication level (acr) is required",
+            StepUpReason::AmrMissing => "other authentication methods (amr) are required",
+            StepUpReason::AuthTimeMissing => "the time of authentication (auth_time) is required",
+            StepUpReason::AuthTimeStale => "a more recent authentication is required",
+        }
+    }
+
+    /// Whether the condition is about the strength of the authentication
+    /// (answered with `acr_values`) rather than its age (`max_age`).
+    pub const fn is_strength(self) -> bool {
+        matches!(
+            self,
+            StepUpReason::AcrInsufficient | StepUpReason::AmrMissing
+        )
+    }
+}
+
+/// Why a principal's authentication is not strong or fresh enough: what a
+/// [`StepUpPolicy`](crate::StepUpPolicy) check returns, and what the RFC 9470
+/// challenge is rendered from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StepUpFailure {
+    /// Every unmet condition, in the order acr, amr, auth_time.
+    pub reasons: Vec<StepUpReason>,
+    /// The `acr_values` to ask for, when the `acr` or `amr` condition failed.
+    pub acr_values: Option<String>,
+    /// The `max_age` to ask for, when the authentication is too old or undated.
+    pub max_age: Option<u64>,
+}
+
+impl StepUpFailure {
+    /// A failure with these unmet conditions and challenge parameters.
+    pub fn new(
+        reasons: Vec<StepUpReason>,
+        acr_values: Option<String>,
+        max_age: Option<u64>,
+    ) -> Self {
+        StepUpFailure {
+            reasons,
+            acr_values,
+            max_age,
+        }
+    }
+
+    /// The reason code the denial carries: that of the first unmet condition.
+    pub fn reason(&self) -> Reason {
+        self.reasons
+            .first()
+            .map_or(Reason::AcrInsufficient, |r| r.reason())
+    }
+
+    /// Every unmet condition in words, `; `-separated.
+    pub fn description(&self) -> String {
+        let words: Vec<&str> = self.reasons.iter().map(|r| r.describe()).collect();
+        words.join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_round_trips_and_is_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for r in Reason::ALL {
+            assert!(seen.insert(r.as_str()), "{r} twice");
+            assert_eq!(r.as_str().parse::<Reason>(), Ok(*r));
+            assert_eq!(serde_json::to_string(r).unwrap(), format!("\"{r}\""));
+        }
+        assert_eq!(
+            "nope".parse::<Reason>(),
+            Err(UnknownReason("nope".to_owned()))
+        );
+    }
+
+    #[test]
+    fn request_codes_leave_out_the_service_side_ones() {
+        assert_eq!(Reason::REQUEST.len(), Reason::ALL.len() - 2);
+        assert_eq!(Reason::REQUEST.last(), Some(&Reason::AuthTimeStale));
+        assert!(!Reason::REQUEST.contains(&Reason::JwksError));
+        let codes: Vec<&str> = Reason::REQUEST.iter().map(|r| r.as_str()).collect();
+        assert_eq!(codes, Reason::REQUEST_CODES);
+    }
+
+    #[test]
+    fn decision_and_step_up_reasons_name_the_same_codes() {
+        for d in DecisionReason::ALL {
+            if let Some(r) = d.denial() {
+                assert_eq!(r.as_str(), d.as_str());
+                assert!(Reason::REQUEST.contains(&r));
+            }
+        }
+        for s in StepUpReason::ALL {
+            assert_eq!(s.reason().as_str(), s.as_str());
+        }
+    }
+}
