@@ -96,7 +96,7 @@ impl DenialOptions {
         let kind = error.kind();
         let (reason, description) = match kind {
             // Never tell a client about our key fetching or configuration.
-            ErrorKind::Jwks(_) | ErrorKind::Config(_) => {
+            ErrorKind::Jwks { .. } | ErrorKind::Config { .. } => {
                 ("keys_unavailable", "signing keys unavailable".to_owned())
             }
             _ => (kind.code(), sanitize(&kind.to_string())),
@@ -364,7 +364,10 @@ mod tests {
             ErrorKind::IssuerUnknown,
             ErrorKind::AudienceMismatch,
             ErrorKind::ClaimMissing("exp".into()),
-            ErrorKind::ClaimInvalid("exp"),
+            ErrorKind::ClaimInvalid {
+                claim: "exp".into(),
+                expected: "a NumericDate",
+            },
             ErrorKind::TypMismatch,
             ErrorKind::CritUnsupported,
             ErrorKind::NestedTokenUnsupported,
@@ -428,8 +431,7 @@ mod tests {
 
     #[test]
     fn internal_errors_are_not_described_to_clients() {
-        let d = DenialOptions::default()
-            .deny(&ErrorKind::Jwks("GET https://internal/jwks: HTTP 500".into()).into());
+        let d = DenialOptions::default().deny(&Error::jwks("GET https://internal/jwks: HTTP 500"));
         assert_eq!(d.reason(), "keys_unavailable");
         assert!(!d.description().contains("internal"));
     }

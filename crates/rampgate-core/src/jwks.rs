@@ -1,8 +1,9 @@
 //! Remote key sets: fetching a JWKS (directly or through OIDC discovery), the
 //! background poller, and the single-flight refresh for unknown `kid`s.
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::key::KeySet;
+use crate::sync::lock;
 use crate::verifier::{IssuerState, JwksOptions, KeySource, KeyStats, Snapshot, Verifier};
 use rand::Rng as _;
 use reqwest::Url;
@@ -35,8 +36,8 @@ pub(crate) struct Remote {
 
 /// `https`, or `http` to a loopback host (a local identity provider, tests).
 fn checked_url(url: &str, what: &str) -> Result<Url> {
-    let parsed =
-        Url::parse(url).map_err(|e| config(format!("{what} {url:?} is not a URL: {e}")))?;
+    let parsed = Url::parse(url)
+        .map_err(|e| Error::config(format!("{what} {url:?} is not a URL: {e}")).caused_by(e))?;
     let host = parsed.host_str().unwrap_or("");
     let loopback = host.eq_ignore_ascii_case("localhost")
         || host
@@ -47,21 +48,13 @@ fn checked_url(url: &str, what: &str) -> Result<Url> {
     match parsed.scheme() {
         "https" => Ok(parsed),
         "http" if loopback => Ok(parsed),
-        "http" => Err(config(format!(
+        "http" => Err(Error::config(format!(
             "{what} {url:?} must use https (plain http is allowed only for loopback hosts)"
         ))),
-        other => Err(config(format!(
+        other => Err(Error::config(format!(
             "{what} {url:?} has unsupported scheme {other:?}"
         ))),
     }
-}
-
-fn config(msg: String) -> Error {
-    ErrorKind::Config(msg).into()
-}
-
-fn jwks_err(msg: String) -> Error {
-    ErrorKind::Jwks(msg).into()
 }
 
 impl Remote {
@@ -80,28 +73,28 @@ impl Remote {
                 }
             }
             KeySource::Static(_) | KeySource::JwksFile(_) => {
-                return Err(config("not a remote key source".into()));
+                return Err(Error::config("not a remote key source"));
             }
         };
         if options.max_stale.is_zero() || options.request_timeout.is_zero() {
-            return Err(config(
-                "max_stale and request_timeout must be positive".into(),
+            return Err(Error::config(
+                "max_stale and request_timeout must be positive",
             ));
         }
         if options.min_refresh > options.max_refresh {
-            return Err(config("min_refresh is larger than max_refresh".into()));
+            return Err(Error::config("min_refresh is larger than max_refresh"));
         }
         if options.min_refresh.is_zero()
             || options.backoff_initial.is_zero()
             || options.backoff_max.is_zero()
             || options.unknown_kid_cooldown.is_zero()
         {
-            return Err(config(
-                "min_refresh, backoff_initial, backoff_max and unknown_kid_cooldown must be positive (a zero period would fetch in a loop)".into(),
+            return Err(Error::config(
+                "min_refresh, backoff_initial, backoff_max and unknown_kid_cooldown must be positive (a zero period would fetch in a loop)",
             ));
         }
         if options.max_refresh >= options.max_stale {
-            return Err(config(format!(
+            return Err(Error::config(format!(
                 "max_refresh ({}s) must be shorter than max_stale ({}s), or the keys could go stale between two scheduled refreshes",
                 options.max_refresh.as_secs(),
                 options.max_stale.as_secs()
@@ -114,7 +107,7 @@ impl Remote {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("rampgate/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| config(format!("HTTP client: {e}")))?;
+            .map_err(|e| Error::config(format!("HTTP client: {e}")).caused_by(e))?;
         Ok(Remote {
             client,
             target,
@@ -145,17 +138,19 @@ impl Remote {
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| jwks_err(format!("GET {url}: {}", describe(&e))))?;
+            .map_err(|e| Error::jwks(format!("GET {url}: {}", describe(&e))).caused_by(e))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(jwks_err(format!("GET {url}: HTTP {}", status.as_u16())));
+            return Err(Error::jwks(format!("GET {url}: HTTP {}", status.as_u16())));
         }
         let max = self.options.max_body_bytes;
         if response
             .content_length()
             .is_some_and(|len| len > max as u64)
         {
-            return Err(jwks_err(format!("GET {url}: body larger than {max} bytes")));
+            return Err(Error::jwks(format!(
+                "GET {url}: body larger than {max} bytes"
+            )));
         }
         let max_age = response
             .headers()
@@ -175,10 +170,12 @@ impl Remote {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| jwks_err(format!("GET {url}: {}", describe(&e))))?
+            .map_err(|e| Error::jwks(format!("GET {url}: {}", describe(&e))).caused_by(e))?
         {
             if body.len() + chunk.len() > max {
-                return Err(jwks_err(format!("GET {url}: body larger than {max} bytes")));
+                return Err(Error::jwks(format!(
+                    "GET {url}: body larger than {max} bytes"
+                )));
             }
             body.extend_from_slice(&chunk);
         }
@@ -194,25 +191,23 @@ impl Remote {
             return Ok(found);
         }
         let (body, _) = self.get(url).await?;
+        let not_object = || Error::jwks(format!("{url}: discovery document is not a JSON object"));
         let doc = match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Object(doc)) => doc,
-            _ => {
-                return Err(jwks_err(format!(
-                    "{url}: discovery document is not a JSON object"
-                )));
-            }
+            Ok(_) => return Err(not_object()),
+            Err(e) => return Err(not_object().caused_by(e)),
         };
         // OpenID Connect Discovery §4.3: the document's issuer must be identical.
         if doc.get("issuer").and_then(Value::as_str) != Some(issuer.as_str()) {
-            return Err(jwks_err(format!(
+            return Err(Error::jwks(format!(
                 "{url}: discovery document names another issuer than {issuer:?}"
             )));
         }
         let jwks_uri = doc
             .get("jwks_uri")
             .and_then(Value::as_str)
-            .ok_or_else(|| jwks_err(format!("{url}: discovery document has no jwks_uri")))?;
-        let jwks_uri = checked_url(jwks_uri, "jwks_uri").map_err(|e| jwks_err(e.to_string()))?;
+            .ok_or_else(|| Error::jwks(format!("{url}: discovery document has no jwks_uri")))?;
+        let jwks_uri = checked_url(jwks_uri, "jwks_uri").map_err(|e| Error::jwks(e.to_string()))?;
         *lock(&self.discovered) = Some(jwks_uri.clone());
         Ok(jwks_uri)
     }
@@ -228,7 +223,7 @@ impl Remote {
             }
             // Symmetric keys never get here: `oct` JWKs are skipped when parsed.
             if set.is_empty() {
-                return Err(jwks_err(format!("{url}: no usable key in the JWKS")));
+                return Err(Error::jwks(format!("{url}: no usable key in the JWKS")));
             }
             Ok((set, max_age))
         }
@@ -249,11 +244,6 @@ fn describe(e: &reqwest::Error) -> String {
     } else {
         e.to_string()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A poisoned lock only means a panic elsewhere while holding plain data.
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Fetches the issuer's keys and swaps them in. The caller holds `refresh_lock`.
@@ -330,7 +320,7 @@ pub(crate) async fn refresh_for_unknown_kid(issuer: &IssuerState) -> bool {
 /// A fetch now, outside the schedule and the cooldown (single-flight still).
 pub(crate) async fn refresh_now(issuer: &IssuerState) -> Result<()> {
     let Some(remote) = &issuer.remote else {
-        return Err(config("no remote key set".into()));
+        return Err(Error::config("no remote key set"));
     };
     refresh(issuer, remote).await.map(|_| ())
 }
@@ -440,7 +430,7 @@ mod tests {
             next_delay(&o, &Ok(Some(Duration::from_secs(10_000_000))), 0),
             3600
         ));
-        let err: Result<Option<Duration>> = Err(ErrorKind::KeysUnavailable.into());
+        let err: Result<Option<Duration>> = Err(crate::error::ErrorKind::KeysUnavailable.into());
         assert!(within(next_delay(&o, &err, 1), 1));
         assert!(within(next_delay(&o, &err, 4), 8));
         assert!(within(next_delay(&o, &err, 30), 300));

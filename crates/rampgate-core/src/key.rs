@@ -5,7 +5,7 @@
 //! encryption and keys of unknown types are skipped with a reason, and the rest of
 //! the set keeps working (RFC 7517 §5).
 
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::json::parse_strict;
 use crate::token::{alg_name, parse_alg};
 use base64::Engine as _;
@@ -69,8 +69,8 @@ impl Key {
     /// ```
     pub fn from_jwk_json(jwk: &str) -> Result<Key> {
         match parse_strict(jwk.as_bytes()) {
-            Ok(Value::Object(map)) => Key::from_jwk_map(&map).map_err(config),
-            _ => Err(config("a JWK must be a JSON object".into())),
+            Ok(Value::Object(map)) => Key::from_jwk_map(&map).map_err(Error::config),
+            _ => Err(Error::config("a JWK must be a JSON object")),
         }
     }
 
@@ -153,7 +153,7 @@ impl Key {
     /// A key from a PEM-encoded public key (`PUBLIC KEY` or `RSA PUBLIC KEY`),
     /// bound to `alg` (for example `"RS256"`).
     pub fn from_pem(pem: &[u8], alg: &str, kid: Option<&str>) -> Result<Key> {
-        let alg = parse_alg(alg).map_err(|e| config(e.to_string()))?;
+        let alg = parse_alg(alg).map_err(|e| Error::config(e.to_string()))?;
         let kid = kid.map(str::to_owned);
         let decoding = match alg {
             Algorithm::RS256
@@ -163,23 +163,25 @@ impl Key {
             | Algorithm::PS384
             | Algorithm::PS512 => {
                 let key = DecodingKey::from_rsa_pem(pem)
-                    .map_err(|e| config(format!("not an RSA public key PEM: {e}")))?;
-                let der = key.try_get_as_bytes().map_err(|e| config(e.to_string()))?;
+                    .map_err(|e| Error::config(format!("not an RSA public key PEM: {e}")))?;
+                let der = key
+                    .try_get_as_bytes()
+                    .map_err(|e| Error::config(e.to_string()))?;
                 let (n, e) = (DEFAULT_PROVIDER
                     .key_utils
                     .rsa_pub_components_from_public_key)(der)
-                .map_err(|e| config(format!("not an RSA public key: {e}")))?;
+                .map_err(|e| Error::config(format!("not an RSA public key: {e}")))?;
                 return rsa_key(&n, &e, Some(alg))
                     .and_then(|(alg, decoding)| Key::checked(kid, alg, decoding))
-                    .map_err(config);
+                    .map_err(Error::config);
             }
             Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem)
-                .map_err(|e| config(format!("not an EC public key PEM: {e}")))?,
+                .map_err(|e| Error::config(format!("not an EC public key PEM: {e}")))?,
             Algorithm::EdDSA => DecodingKey::from_ed_pem(pem)
-                .map_err(|e| config(format!("not an Ed25519 public key PEM: {e}")))?,
-            _ => return Err(config("use Key::hmac for a shared secret".into())),
+                .map_err(|e| Error::config(format!("not an Ed25519 public key PEM: {e}")))?,
+            _ => return Err(Error::config("use Key::hmac for a shared secret")),
         };
-        Key::checked(kid, alg, decoding).map_err(config)
+        Key::checked(kid, alg, decoding).map_err(Error::config)
     }
 
     /// A shared HMAC secret, bound to `alg` (`"HS256"`, `"HS384"` or `"HS512"`).
@@ -192,15 +194,15 @@ impl Key {
     /// The secret must be at least as long as the hash (RFC 7518 §3.2): 32 bytes for
     /// HS256, 48 for HS384, 64 for HS512.
     pub fn hmac(secret: &[u8], alg: &str, kid: Option<&str>) -> Result<Key> {
-        let alg = parse_alg(alg).map_err(|e| config(e.to_string()))?;
+        let alg = parse_alg(alg).map_err(|e| Error::config(e.to_string()))?;
         let min = match alg {
             Algorithm::HS256 => 32,
             Algorithm::HS384 => 48,
             Algorithm::HS512 => 64,
-            _ => return Err(config("Key::hmac takes HS256, HS384 or HS512".into())),
+            _ => return Err(Error::config("Key::hmac takes HS256, HS384 or HS512")),
         };
         if secret.len() < min {
-            return Err(config(format!(
+            return Err(Error::config(format!(
                 "an {} secret must be at least {min} bytes, got {}",
                 alg_name(alg),
                 secret.len()
@@ -211,7 +213,7 @@ impl Key {
             alg,
             DecodingKey::from_secret(secret),
         )
-        .map_err(config)
+        .map_err(Error::config)
     }
 
     pub(crate) fn is_symmetric(&self) -> bool {
@@ -323,10 +325,6 @@ fn b64_member(jwk: &Map<String, Value>, name: &str) -> Result<Vec<u8>, String> {
         .map_err(|_| format!("{name} is not strict base64url"))
 }
 
-fn config(msg: String) -> crate::Error {
-    ErrorKind::Config(msg).into()
-}
-
 /// A JWK that was left out of a key set, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkippedKey {
@@ -360,7 +358,7 @@ impl KeySet {
     pub fn from_keys(keys: impl IntoIterator<Item = Key>) -> Result<KeySet> {
         let mut set = KeySet::default();
         for key in keys {
-            set.insert(key).map_err(config)?;
+            set.insert(key).map_err(Error::config)?;
         }
         Ok(set)
     }
@@ -392,14 +390,18 @@ impl KeySet {
             keys: Vec<&'a serde_json::value::RawValue>,
         }
         if bytes.trim_ascii_start().first() != Some(&b'{') {
-            return Err(jwks("the JWKS is not a JSON object"));
+            return Err(Error::jwks("the JWKS is not a JSON object"));
         }
         let doc: Document<'_> = match serde_json::from_slice(bytes) {
             Ok(doc) => doc,
             Err(e) if e.is_data() => {
-                return Err(jwks("the JWKS has no \"keys\" array (or it is repeated)"));
+                return Err(
+                    Error::jwks("the JWKS has no \"keys\" array (or it is repeated)").caused_by(e),
+                );
             }
-            Err(e) => return Err(jwks(&format!("the JWKS is not valid JSON: {e}"))),
+            Err(e) => {
+                return Err(Error::jwks(format!("the JWKS is not valid JSON: {e}")).caused_by(e));
+            }
         };
         let entries: Vec<Result<Value, String>> = doc
             .keys
@@ -519,10 +521,6 @@ impl KeySet {
         }
         Ok(key)
     }
-}
-
-fn jwks(msg: &str) -> crate::Error {
-    ErrorKind::Jwks(msg.to_owned()).into()
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ mod key;
 mod policy;
 mod principal;
 mod stepup;
+mod sync;
 mod token;
 mod verifier;
 
@@ -47,7 +48,7 @@ pub mod axum;
 mod jwks;
 
 pub use denial::{Anonymous, Denial, DenialBody, DenialOptions};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorCause, ErrorKind, Result};
 pub use key::{Key, KeySet, SkippedKey};
 pub use policy::ValidationPolicy;
 pub use principal::{Principal, Scopes};

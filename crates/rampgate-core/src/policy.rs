@@ -1,6 +1,6 @@
 //! What a token must satisfy, with strict defaults.
 
-use crate::error::{ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::token::parse_alg;
 use jsonwebtoken::Algorithm;
 use std::time::Duration;
@@ -117,26 +117,24 @@ impl ValidationPolicy {
     /// Checks the policy and resolves algorithm names.
     pub(crate) fn compile(&self) -> Result<CompiledPolicy> {
         if self.leeway > MAX_LEEWAY {
-            return Err(ErrorKind::Config(format!(
+            return Err(Error::config(format!(
                 "leeway of {}s is more than the 300s allowed",
                 self.leeway.as_secs()
-            ))
-            .into());
+            )));
         }
         let mut algorithms = Vec::with_capacity(self.algorithms.len());
         for name in &self.algorithms {
             let alg = parse_alg(name)
-                .map_err(|_| ErrorKind::Config(format!("unknown algorithm {name:?} in policy")))?;
+                .map_err(|_| Error::config(format!("unknown algorithm {name:?} in policy")))?;
             if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
-                return Err(ErrorKind::Config(
-                    "HMAC algorithms are enabled by configuring the issuer with Key::hmac, not in the policy".into(),
-                )
-                .into());
+                return Err(Error::config(
+                    "HMAC algorithms are enabled by configuring the issuer with Key::hmac, not in the policy",
+                ));
             }
             algorithms.push(alg);
         }
         if algorithms.is_empty() {
-            return Err(ErrorKind::Config("the policy allows no algorithm".into()).into());
+            return Err(Error::config("the policy allows no algorithm"));
         }
         Ok(CompiledPolicy {
             algorithms,

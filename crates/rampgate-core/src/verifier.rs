@@ -285,7 +285,7 @@ impl VerifierBuilder {
     /// `keys_unavailable` until it succeeds. Configuration mistakes do fail it.
     pub async fn build(self) -> Result<Verifier> {
         if self.issuers.is_empty() {
-            return Err(ErrorKind::Config("no issuer configured".into()).into());
+            return Err(Error::config("no issuer configured"));
         }
         let mut issuers = Vec::with_capacity(self.issuers.len());
         for config in self.issuers {
@@ -293,11 +293,10 @@ impl VerifierBuilder {
                 .iter()
                 .any(|i: &IssuerState| i.issuer == config.issuer)
             {
-                return Err(ErrorKind::Config(format!(
+                return Err(Error::config(format!(
                     "issuer {:?} is configured twice",
                     config.issuer
-                ))
-                .into());
+                )));
             }
             issuers.push(IssuerState::new(config)?);
         }
@@ -305,10 +304,9 @@ impl VerifierBuilder {
         if issuers.iter().any(|i| i.remote.is_some())
             && tokio::runtime::Handle::try_current().is_err()
         {
-            return Err(ErrorKind::Config(
-                "remote key sources need a tokio runtime: build the verifier inside one".into(),
-            )
-            .into());
+            return Err(Error::config(
+                "remote key sources need a tokio runtime: build the verifier inside one",
+            ));
         }
         let verifier = Verifier {
             inner: Arc::new(VerifierInner {
@@ -333,11 +331,9 @@ impl IssuerState {
             policy,
             jwks,
         } = config;
-        let cfg = |msg: String| -> Error {
-            ErrorKind::Config(format!("issuer {issuer:?}: {msg}")).into()
-        };
+        let cfg = |msg: String| Error::config(format!("issuer {issuer:?}: {msg}"));
         if issuer.is_empty() {
-            return Err(ErrorKind::Config("an issuer must not be empty".into()).into());
+            return Err(Error::config("an issuer must not be empty"));
         }
         if audiences.is_empty() || audiences.iter().any(String::is_empty) {
             return Err(cfg("at least one non-empty audience is required".into()));
@@ -353,10 +349,11 @@ impl IssuerState {
         let (set, remote_target) = match source {
             KeySource::Static(set) => (Some(set), None),
             KeySource::JwksFile(path) => {
-                let bytes = std::fs::read(&path)
-                    .map_err(|e| cfg(format!("cannot read JWKS file {}: {e}", path.display())))?;
+                let bytes = std::fs::read(&path).map_err(|e| {
+                    cfg(format!("cannot read JWKS file {}: {e}", path.display())).caused_by(e)
+                })?;
                 let (set, skipped) = KeySet::from_jwks_json(&bytes)
-                    .map_err(|e| cfg(format!("JWKS file {}: {e}", path.display())))?;
+                    .map_err(|e| cfg(format!("JWKS file {}: {e}", path.display())).caused_by(e))?;
                 for s in &skipped {
                     tracing::warn!(issuer = %issuer, kid = ?s.kid, reason = %s.reason, "JWK skipped");
                 }
@@ -458,6 +455,10 @@ impl IssuerState {
         if iat.is_some_and(|iat| iat > now + policy.leeway) {
             return Err(ErrorKind::TokenIssuedInFuture.into());
         }
+        let aud_invalid = || ErrorKind::ClaimInvalid {
+            claim: "aud".into(),
+            expected: "a string or an array of strings",
+        };
         match claims.get("aud") {
             None | Some(Value::Null) => return Err(ErrorKind::ClaimMissing("aud".into()).into()),
             Some(Value::String(aud)) => {
@@ -468,9 +469,7 @@ impl IssuerState {
             Some(Value::Array(auds)) => {
                 let mut matched = false;
                 for aud in auds {
-                    let aud = aud.as_str().ok_or(ErrorKind::ClaimInvalid(
-                        "aud must be a string or an array of strings",
-                    ))?;
+                    let aud = aud.as_str().ok_or_else(aud_invalid)?;
                     matched |= self.audiences.iter().any(|a| a == aud);
                 }
                 if !matched {
@@ -478,9 +477,7 @@ impl IssuerState {
                 }
             }
             Some(_) => {
-                return Err(
-                    ErrorKind::ClaimInvalid("aud must be a string or an array of strings").into(),
-                );
+                return Err(aud_invalid().into());
             }
         }
         // conformance: 9449-10. A sender-constrained token is only as safe as the
@@ -499,13 +496,17 @@ impl IssuerState {
 
 /// A NumericDate claim: absent, or a finite JSON number (RFC 7519 §2).
 fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<f64>> {
+    let invalid = || ErrorKind::ClaimInvalid {
+        claim: name.into(),
+        expected: "a NumericDate (a finite JSON number)",
+    };
     match claims.get(name) {
         None => Ok(None),
         Some(Value::Number(n)) => match n.as_f64() {
             Some(f) if f.is_finite() => Ok(Some(f)),
-            _ => Err(ErrorKind::ClaimInvalid(name).into()),
+            _ => Err(invalid().into()),
         },
-        Some(_) => Err(ErrorKind::ClaimInvalid(name).into()),
+        Some(_) => Err(invalid().into()),
     }
 }
 
@@ -572,7 +573,13 @@ impl Verifier {
             None | Some(Value::Null) => {
                 return Err((ErrorKind::ClaimMissing("iss".into()).into(), None));
             }
-            Some(_) => return Err((ErrorKind::ClaimInvalid("iss").into(), None)),
+            Some(_) => {
+                let invalid = ErrorKind::ClaimInvalid {
+                    claim: "iss".into(),
+                    expected: "a string",
+                };
+                return Err((invalid.into(), None));
+            }
         };
         let (idx, issuer) = self
             .inner
@@ -600,20 +607,15 @@ impl Verifier {
             .issuers
             .iter()
             .find(|i| i.issuer == issuer)
-            .ok_or_else(|| {
-                Error::from(ErrorKind::Config(format!(
-                    "issuer {issuer:?} is not configured"
-                )))
-            })?;
+            .ok_or_else(|| Error::config(format!("issuer {issuer:?} is not configured")))?;
         #[cfg(feature = "remote-jwks")]
         if state.remote.is_some() {
             return crate::jwks::refresh_now(state).await;
         }
         let _ = state;
-        Err(ErrorKind::Config(format!(
+        Err(Error::config(format!(
             "issuer {issuer:?} has no remote key set to refresh"
-        ))
-        .into())
+        )))
     }
 
     /// Counters of the key set of `issuer`, or `None` when it is not configured.
