@@ -48,9 +48,9 @@
 //! Cargo features: `axum` and `remote-jwks` (default), `testkit`.
 
 pub use rampgate_core::{
-    Anonymous, Denial, DenialBody, DenialOptions, Error, ErrorCause, ErrorKind, IssuerConfig,
-    JwksOptions, Key, KeySet, KeySource, KeyStats, Principal, Result, Scopes, SkippedKey,
-    StepUpFailure, StepUpPolicy, ValidationPolicy, Verifier, VerifierBuilder,
+    Algorithm, Anonymous, Denial, DenialBody, DenialOptions, Error, ErrorCause, ErrorKind,
+    IssuerConfig, JwksOptions, Key, KeySet, KeySource, KeyStats, Principal, Result, Scopes,
+    SkippedKey, StepUpFailure, StepUpPolicy, ValidationPolicy, Verifier, VerifierBuilder,
 };
 pub use rampgate_tower::{
     Contract as ContractService, ContractLayer, Jwt, JwtLayer, Scope, ScopeLayer, StepUp,

@@ -5,13 +5,13 @@
 //! encryption and keys of unknown types are skipped with a reason, and the rest of
 //! the set keeps working (RFC 7517 §5).
 
+use crate::alg::Algorithm;
 use crate::error::{Error, ErrorKind, Result};
 use crate::json::parse_strict;
-use crate::token::{alg_name, parse_alg};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::DecodingKey;
 use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
-use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::fmt;
@@ -33,7 +33,7 @@ impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Key")
             .field("kid", &self.kid)
-            .field("alg", &alg_name(self.alg))
+            .field("alg", &self.alg.as_str())
             .finish_non_exhaustive()
     }
 }
@@ -46,10 +46,11 @@ impl Key {
 
     /// The JOSE name of the one algorithm this key verifies (`"ES256"`, ...).
     pub fn alg(&self) -> &'static str {
-        alg_name(self.alg)
+        self.alg.as_str()
     }
 
-    pub(crate) fn algorithm(&self) -> Algorithm {
+    /// The one algorithm this key verifies.
+    pub fn algorithm(&self) -> Algorithm {
         self.alg
     }
 
@@ -89,7 +90,10 @@ impl Key {
         }
         let kid = str_member(jwk, "kid")?.map(str::to_owned);
         let declared = match str_member(jwk, "alg")? {
-            Some(alg) => Some(parse_alg(alg).map_err(|_| format!("unsupported alg {alg:?}"))?),
+            Some(alg) => Some(
+                alg.parse::<Algorithm>()
+                    .map_err(|_| format!("unsupported alg {alg:?}"))?,
+            ),
             None => None,
         };
 
@@ -153,33 +157,31 @@ impl Key {
     /// A key from a PEM-encoded public key (`PUBLIC KEY` or `RSA PUBLIC KEY`),
     /// bound to `alg` (for example `"RS256"`).
     pub fn from_pem(pem: &[u8], alg: &str, kid: Option<&str>) -> Result<Key> {
-        let alg = parse_alg(alg).map_err(|e| Error::config(e.to_string()))?;
+        let alg = alg
+            .parse::<Algorithm>()
+            .map_err(|e| Error::config(e.to_string()))?;
         let kid = kid.map(str::to_owned);
-        let decoding = match alg {
-            Algorithm::RS256
-            | Algorithm::RS384
-            | Algorithm::RS512
-            | Algorithm::PS256
-            | Algorithm::PS384
-            | Algorithm::PS512 => {
-                let key = DecodingKey::from_rsa_pem(pem)
-                    .map_err(|e| Error::config(format!("not an RSA public key PEM: {e}")))?;
-                let der = key
-                    .try_get_as_bytes()
-                    .map_err(|e| Error::config(e.to_string()))?;
-                let (n, e) = (DEFAULT_PROVIDER
-                    .key_utils
-                    .rsa_pub_components_from_public_key)(der)
-                .map_err(|e| Error::config(format!("not an RSA public key: {e}")))?;
-                return rsa_key(&n, &e, Some(alg))
-                    .and_then(|(alg, decoding)| Key::checked(kid, alg, decoding))
-                    .map_err(Error::config);
-            }
-            Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(pem)
-                .map_err(|e| Error::config(format!("not an EC public key PEM: {e}")))?,
-            Algorithm::EdDSA => DecodingKey::from_ed_pem(pem)
-                .map_err(|e| Error::config(format!("not an Ed25519 public key PEM: {e}")))?,
-            _ => return Err(Error::config("use Key::hmac for a shared secret")),
+        let decoding = if alg.is_rsa() {
+            let key = DecodingKey::from_rsa_pem(pem)
+                .map_err(|e| Error::config(format!("not an RSA public key PEM: {e}")))?;
+            let der = key
+                .try_get_as_bytes()
+                .map_err(|e| Error::config(e.to_string()))?;
+            let (n, e) = (DEFAULT_PROVIDER
+                .key_utils
+                .rsa_pub_components_from_public_key)(der)
+            .map_err(|e| Error::config(format!("not an RSA public key: {e}")))?;
+            return rsa_key(&n, &e, Some(alg))
+                .and_then(|(alg, decoding)| Key::checked(kid, alg, decoding))
+                .map_err(Error::config);
+        } else if alg.is_ecdsa() {
+            DecodingKey::from_ec_pem(pem)
+                .map_err(|e| Error::config(format!("not an EC public key PEM: {e}")))?
+        } else if alg.is_eddsa() {
+            DecodingKey::from_ed_pem(pem)
+                .map_err(|e| Error::config(format!("not an Ed25519 public key PEM: {e}")))?
+        } else {
+            return Err(Error::config("use Key::hmac for a shared secret"));
         };
         Key::checked(kid, alg, decoding).map_err(Error::config)
     }
@@ -194,7 +196,9 @@ impl Key {
     /// The secret must be at least as long as the hash (RFC 7518 §3.2): 32 bytes for
     /// HS256, 48 for HS384, 64 for HS512.
     pub fn hmac(secret: &[u8], alg: &str, kid: Option<&str>) -> Result<Key> {
-        let alg = parse_alg(alg).map_err(|e| Error::config(e.to_string()))?;
+        let alg = alg
+            .parse::<Algorithm>()
+            .map_err(|e| Error::config(e.to_string()))?;
         let min = match alg {
             Algorithm::HS256 => 32,
             Algorithm::HS384 => 48,
@@ -203,8 +207,7 @@ impl Key {
         };
         if secret.len() < min {
             return Err(Error::config(format!(
-                "an {} secret must be at least {min} bytes, got {}",
-                alg_name(alg),
+                "an {alg} secret must be at least {min} bytes, got {}",
                 secret.len()
             )));
         }
@@ -217,23 +220,20 @@ impl Key {
     }
 
     pub(crate) fn is_symmetric(&self) -> bool {
-        matches!(
-            self.alg,
-            Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
-        )
+        self.alg.is_hmac()
     }
 
     /// Builds the verifier once so that a key the crypto backend refuses (an EC point
     /// off its curve, say) is skipped at load time rather than failing per request.
     fn checked(kid: Option<String>, alg: Algorithm, decoding: DecodingKey) -> Result<Key, String> {
-        (DEFAULT_PROVIDER.verifier_factory)(&alg, &decoding)
+        (DEFAULT_PROVIDER.verifier_factory)(&alg.backend(), &decoding)
             .map_err(|e| format!("key rejected by the crypto backend: {e}"))?;
         Ok(Key { kid, alg, decoding })
     }
 
     /// Verifies `signature` over `message` with this key's one algorithm.
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        match (DEFAULT_PROVIDER.verifier_factory)(&self.alg, &self.decoding) {
+        match (DEFAULT_PROVIDER.verifier_factory)(&self.alg.backend(), &self.decoding) {
             Ok(verifier) => verifier.verify(message, &signature.to_vec()).is_ok(),
             Err(_) => false,
         }
@@ -246,15 +246,7 @@ fn rsa_key(
     declared: Option<Algorithm>,
 ) -> Result<(Algorithm, DecodingKey), String> {
     let alg = declared.unwrap_or(Algorithm::RS256);
-    if !matches!(
-        alg,
-        Algorithm::RS256
-            | Algorithm::RS384
-            | Algorithm::RS512
-            | Algorithm::PS256
-            | Algorithm::PS384
-            | Algorithm::PS512
-    ) {
+    if !alg.is_rsa() {
         return Err("alg does not fit an RSA key".into());
     }
     let digits: Vec<u8> = n.iter().copied().skip_while(|b| *b == 0).collect();

@@ -30,6 +30,7 @@
 //! Feature flags: `remote-jwks` (JWKS URLs and OIDC discovery, with reqwest and
 //! rustls), `axum` (extractors; depends on axum-core only).
 
+mod alg;
 pub mod contract;
 mod denial;
 mod error;
@@ -47,6 +48,7 @@ pub mod axum;
 #[cfg(feature = "remote-jwks")]
 mod jwks;
 
+pub use alg::Algorithm;
 pub use denial::{Anonymous, Denial, DenialBody, DenialOptions};
 pub use error::{Error, ErrorCause, ErrorKind, Result};
 pub use key::{Key, KeySet, SkippedKey};

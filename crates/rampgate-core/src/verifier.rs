@@ -1,12 +1,12 @@
 //! The `Verifier`: token in, `Principal` or a precise error out. No web framework.
 
+use crate::alg::Algorithm;
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::KeySet;
 use crate::policy::{CompiledPolicy, ValidationPolicy};
 use crate::principal::Principal;
-use crate::token::{self, alg_name};
+use crate::token;
 use arc_swap::ArcSwap;
-use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -649,7 +649,7 @@ impl Verifier {
             .issuers
             .iter()
             .find(|i| i.issuer == issuer)
-            .map(|i| i.algorithms.iter().map(|a| alg_name(*a)).collect())
+            .map(|i| i.algorithms.iter().map(|a| a.as_str()).collect())
             .unwrap_or_default()
     }
 }
