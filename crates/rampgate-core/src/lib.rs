@@ -36,6 +36,7 @@ mod denial;
 mod error;
 mod json;
 mod key;
+mod keys;
 mod policy;
 mod principal;
 mod stepup;
@@ -45,17 +46,16 @@ mod verifier;
 
 #[cfg(feature = "axum")]
 pub mod axum;
-#[cfg(feature = "remote-jwks")]
-mod jwks;
 
 pub use alg::Algorithm;
 pub use denial::{Anonymous, Denial, DenialBody, DenialOptions};
 pub use error::{Error, ErrorCause, ErrorKind, Result};
-pub use key::{Key, KeySet, SkippedKey};
+pub use key::Key;
+pub use keys::{JwksOptions, KeySet, KeySource, KeyStats, SkippedKey};
 pub use policy::ValidationPolicy;
 pub use principal::{Principal, Scopes};
 pub use stepup::{StepUpFailure, StepUpPolicy};
-pub use verifier::{IssuerConfig, JwksOptions, KeySource, KeyStats, Verifier, VerifierBuilder};
+pub use verifier::{IssuerConfig, Verifier, VerifierBuilder};
 
 /// Low-level JWS helpers for tests and tools (for example the public test vectors).
 #[doc(hidden)]

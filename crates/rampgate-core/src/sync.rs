@@ -8,8 +8,6 @@ use std::sync::{Mutex, MutexGuard};
 /// last error text) that a panic cannot leave half-written, so a poisoned lock
 /// carries nothing worse than a value from before the panic. Refusing every later
 /// request because of it would turn one panic into an outage.
-// Only the JWKS poller locks a std mutex so far.
-#[cfg_attr(not(feature = "remote-jwks"), allow(dead_code))]
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
