@@ -48,10 +48,10 @@
 //! Cargo features: `axum` and `remote-jwks` (default), `testkit`.
 
 pub use rampgate_core::{
-    Anonymous, DecisionReason, Denial, DenialBody, DenialOptions, Error, ErrorKind, IssuerConfig,
-    JwksOptions, Key, KeySet, KeySource, KeyStats, Principal, Reason, Requirement, Result, Scopes,
-    SkippedKey, StepUpFailure, StepUpPolicy, StepUpReason, UnknownReason, Unmet, ValidationPolicy,
-    Verifier, VerifierBuilder,
+    Algorithm, Anonymous, DecisionReason, Denial, DenialBody, DenialOptions, Error, ErrorCause,
+    ErrorKind, IssuerConfig, JwksOptions, Key, KeySet, KeySource, KeyStats, Principal, Reason,
+    Requirement, Result, Scopes, SkippedKey, StepUpFailure, StepUpPolicy, StepUpReason,
+    UnknownReason, Unmet, ValidationPolicy, Verifier, VerifierBuilder,
 };
 pub use rampgate_tower::{
     Contract as ContractService, ContractLayer, Jwt, JwtLayer, Scope, ScopeLayer, StepUp,

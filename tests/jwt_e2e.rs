@@ -8,7 +8,7 @@ mod common;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{assert_invalid_token, serve, serve_layer};
-use rampgate::{IssuerConfig, JwtLayer, ValidationPolicy, Verifier};
+use rampgate::{Algorithm, IssuerConfig, JwtLayer, ValidationPolicy, Verifier};
 use rampgate_testkit::{DevIssuer, SigningAlg};
 use serde_json::json;
 
@@ -176,7 +176,7 @@ async fn algorithm_outside_the_allow_list_is_refused() {
     let verifier = Verifier::builder()
         .issuer(
             dev.issuer_config()
-                .policy(ValidationPolicy::default().algorithms(["RS256"])),
+                .policy(ValidationPolicy::default().algorithms([Algorithm::RS256])),
         )
         .build()
         .await

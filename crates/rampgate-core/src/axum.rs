@@ -147,7 +147,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Claims<T> {
         principal.claims_as::<T>().map(Claims).map_err(|_| {
             ClaimsRejection::InvalidClaims(crate::DenialOptions::deny_in(
                 &parts.extensions,
-                &ErrorKind::ClaimInvalid("the claims lack what this route needs").into(),
+                &ErrorKind::ClaimInvalid {
+                    // The shape belongs to the handler's type, not to one claim.
+                    claim: "claims".into(),
+                    expected: "the shape this route needs",
+                }
+                .into(),
             ))
         })
     }

@@ -97,7 +97,7 @@ impl DenialOptions {
         let kind = error.kind();
         let (reason, description) = match kind {
             // Never tell a client about our key fetching or configuration.
-            ErrorKind::Jwks(_) | ErrorKind::Config(_) => (
+            ErrorKind::Jwks { .. } | ErrorKind::Config { .. } => (
                 Reason::KeysUnavailable,
                 "signing keys unavailable".to_owned(),
             ),
@@ -367,7 +367,10 @@ mod tests {
             ErrorKind::IssuerUnknown,
             ErrorKind::AudienceMismatch,
             ErrorKind::ClaimMissing("exp".into()),
-            ErrorKind::ClaimInvalid("exp"),
+            ErrorKind::ClaimInvalid {
+                claim: "exp".into(),
+                expected: "a NumericDate",
+            },
             ErrorKind::TypMismatch,
             ErrorKind::CritUnsupported,
             ErrorKind::NestedTokenUnsupported,
@@ -432,8 +435,7 @@ mod tests {
 
     #[test]
     fn internal_errors_are_not_described_to_clients() {
-        let d = DenialOptions::default()
-            .deny(&ErrorKind::Jwks("GET https://internal/jwks: HTTP 500".into()).into());
+        let d = DenialOptions::default().deny(&Error::jwks("GET https://internal/jwks: HTTP 500"));
         assert_eq!(d.reason(), Reason::KeysUnavailable);
         assert!(!d.description().contains("internal"));
     }

@@ -6,6 +6,7 @@
 
 use crate::reason::{Reason, StepUpFailure};
 use std::fmt;
+use std::sync::Arc;
 
 /// A `Result` whose error is a rampgate [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -65,7 +66,90 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        // The kind displays as this error does, so the chain goes on with its cause.
+        std::error::Error::source(&*self.0)
+    }
+}
+
+/// Constructors for the crate's own configuration and JWKS failures.
+impl Error {
+    /// A configuration mistake; `message` says what to fix.
+    pub(crate) fn config(message: impl Into<String>) -> Error {
+        ErrorKind::Config {
+            message: message.into(),
+            source: None,
+        }
+        .into()
+    }
+
+    /// A JWKS or discovery document that could not be fetched or used.
+    pub(crate) fn jwks(message: impl Into<String>) -> Error {
+        ErrorKind::Jwks {
+            message: message.into(),
+            source: None,
+        }
+        .into()
+    }
+
+    /// Keeps `cause` as the [`source`](std::error::Error::source) of a
+    /// configuration or JWKS error; other kinds carry no cause and are unchanged.
+    pub(crate) fn caused_by(
+        mut self,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        match &mut *self.0 {
+            ErrorKind::Config { source, .. } | ErrorKind::Jwks { source, .. } => {
+                *source = Some(ErrorCause(Arc::new(cause)));
+            }
+            _ => debug_assert!(false, "only Config and Jwks errors carry a cause"),
+        }
+        self
+    }
+}
+
+/// The underlying error of an [`ErrorKind::Jwks`] or [`ErrorKind::Config`]: the
+/// HTTP client's, the JSON parser's or the file system's.
+///
+/// It is what [`std::error::Error::source`] returns for those kinds (the inner
+/// error itself, so it can be downcast). Two causes always compare equal, since
+/// the errors of other libraries rarely can be compared: two such errors are
+/// equal when their messages are and both or neither have a cause.
+#[derive(Clone)]
+pub struct ErrorCause(Arc<dyn std::error::Error + Send + Sync>);
+
+impl ErrorCause {
+    /// The underlying error.
+    pub fn get(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+}
+
+// `Deref` rather than `Error`: the derived `source()` then returns the inner
+// error itself, not this wrapper, so that callers can downcast it.
+impl std::ops::Deref for ErrorCause {
+    type Target = dyn std::error::Error + Send + Sync + 'static;
+
+    fn deref(&self) -> &Self::Target {
+        self.get()
+    }
+}
+
+impl fmt::Debug for ErrorCause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl PartialEq for ErrorCause {
+    fn eq(&self, _: &ErrorCause) -> bool {
+        // Errors of other libraries are rarely comparable; the message says enough.
+        true
+    }
+}
+
+impl Eq for ErrorCause {}
 
 /// Every distinct failure, each with a stable reason code.
 ///
@@ -121,9 +205,15 @@ pub enum ErrorKind {
     /// A claim the policy requires is absent (its name).
     #[error("required claim missing: {0}")]
     ClaimMissing(std::borrow::Cow<'static, str>),
-    /// A claim has the wrong type (for example a date that is not a JSON number).
-    #[error("claim has the wrong type: {0}")]
-    ClaimInvalid(&'static str),
+    /// A claim has the wrong type or shape (for example a date that is not a JSON
+    /// number).
+    #[error("claim {claim} is invalid: must be {expected}")]
+    ClaimInvalid {
+        /// The claim's name (a dotted path for a nested scope claim).
+        claim: std::borrow::Cow<'static, str>,
+        /// What it must be, for example `"a string or an array of strings"`.
+        expected: &'static str,
+    },
     /// The header's `typ` is not one the policy accepts.
     #[error("token type (typ) not accepted")]
     TypMismatch,
@@ -164,11 +254,23 @@ pub enum ErrorKind {
     #[error("{}", .0.description())]
     StepUpRequired(Box<StepUpFailure>),
     /// A JWKS or OIDC discovery document could not be fetched or used.
-    #[error("JWKS: {0}")]
-    Jwks(String),
+    #[error("JWKS: {message}")]
+    Jwks {
+        /// What failed, for example `GET https://idp.example/jwks: HTTP 500`.
+        message: String,
+        /// The underlying error, when there is one (HTTP client, JSON parser).
+        #[source]
+        source: Option<ErrorCause>,
+    },
     /// The configuration is invalid; the message says what to fix.
-    #[error("configuration: {0}")]
-    Config(String),
+    #[error("configuration: {message}")]
+    Config {
+        /// What is wrong and what to fix.
+        message: String,
+        /// The underlying error, when there is one (for example reading a file).
+        #[source]
+        source: Option<ErrorCause>,
+    },
 }
 
 impl ErrorKind {
@@ -193,7 +295,7 @@ impl ErrorKind {
             ErrorKind::IssuerUnknown => Reason::IssuerUnknown,
             ErrorKind::AudienceMismatch => Reason::AudienceMismatch,
             ErrorKind::ClaimMissing(_) => Reason::ClaimMissing,
-            ErrorKind::ClaimInvalid(_) => Reason::ClaimInvalid,
+            ErrorKind::ClaimInvalid { .. } => Reason::ClaimInvalid,
             ErrorKind::TypMismatch => Reason::TypMismatch,
             ErrorKind::CritUnsupported => Reason::CritUnsupported,
             ErrorKind::NestedTokenUnsupported => Reason::NestedTokenUnsupported,
@@ -202,8 +304,8 @@ impl ErrorKind {
             ErrorKind::InsufficientScope { .. } => Reason::ScopeInsufficient,
             ErrorKind::ContractDenied { reason, .. } => *reason,
             ErrorKind::StepUpRequired(f) => f.reason(),
-            ErrorKind::Jwks(_) => Reason::JwksError,
-            ErrorKind::Config(_) => Reason::ConfigInvalid,
+            ErrorKind::Jwks { .. } => Reason::JwksError,
+            ErrorKind::Config { .. } => Reason::ConfigInvalid,
         }
     }
 
@@ -249,5 +351,53 @@ impl StepUpFailure {
 impl From<StepUpFailure> for Error {
     fn from(failure: StepUpFailure) -> Self {
         failure.into_error()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn jwks_and_config_errors_keep_their_cause() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let err = Error::jwks("GET https://idp/jwks: connection failed").caused_by(io);
+        assert_eq!(err.code(), "jwks_error");
+        assert_eq!(
+            err.to_string(),
+            "JWKS: GET https://idp/jwks: connection failed"
+        );
+        let source = err.source().expect("a source");
+        assert_eq!(source.to_string(), "gone");
+        assert!(source.downcast_ref::<std::io::Error>().is_some());
+        let err = Error::config("bad").caused_by(std::fmt::Error);
+        assert_eq!(err.to_string(), "configuration: bad");
+        assert!(err.source().unwrap().is::<std::fmt::Error>());
+        assert!(Error::config("bad").source().is_none());
+    }
+
+    #[test]
+    fn errors_compare_by_message_not_by_cause() {
+        let caused = Error::jwks("x").caused_by(std::fmt::Error);
+        let io = std::io::Error::other("other cause");
+        assert_eq!(caused, Error::jwks("x").caused_by(io));
+        assert_eq!(caused, caused.clone());
+        assert_ne!(caused, Error::jwks("y").caused_by(std::fmt::Error));
+        assert_eq!(Error::jwks("x"), Error::jwks("x"));
+        assert_ne!(Error::jwks("x"), Error::config("x"));
+    }
+
+    #[test]
+    fn claim_invalid_names_the_claim_and_what_it_must_be() {
+        let kind = ErrorKind::ClaimInvalid {
+            claim: "aud".into(),
+            expected: "a string or an array of strings",
+        };
+        assert_eq!(
+            kind.to_string(),
+            "claim aud is invalid: must be a string or an array of strings"
+        );
+        assert_eq!(kind.code(), "claim_invalid");
     }
 }

@@ -30,33 +30,36 @@
 //! Feature flags: `remote-jwks` (JWKS URLs and OIDC discovery, with reqwest and
 //! rustls), `axum` (extractors; depends on axum-core only).
 
+mod alg;
 pub mod contract;
 mod denial;
 mod error;
 mod json;
 mod key;
+mod keys;
 mod policy;
 mod principal;
 mod reason;
 mod requirement;
 mod stepup;
+mod sync;
 mod token;
 mod verifier;
 
 #[cfg(feature = "axum")]
 pub mod axum;
-#[cfg(feature = "remote-jwks")]
-mod jwks;
 
+pub use alg::Algorithm;
 pub use denial::{Anonymous, Denial, DenialBody, DenialOptions};
-pub use error::{Error, ErrorKind, Result};
-pub use key::{Key, KeySet, SkippedKey};
+pub use error::{Error, ErrorCause, ErrorKind, Result};
+pub use key::Key;
+pub use keys::{JwksOptions, KeySet, KeySource, KeyStats, SkippedKey};
 pub use policy::ValidationPolicy;
 pub use principal::{Principal, Scopes};
 pub use reason::{DecisionReason, Reason, StepUpFailure, StepUpReason, UnknownReason};
 pub use requirement::{Requirement, Unmet};
 pub use stepup::StepUpPolicy;
-pub use verifier::{IssuerConfig, JwksOptions, KeySource, KeyStats, Verifier, VerifierBuilder};
+pub use verifier::{IssuerConfig, Verifier, VerifierBuilder};
 
 /// Low-level JWS helpers for tests and tools (for example the public test vectors).
 #[doc(hidden)]

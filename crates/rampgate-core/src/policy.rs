@@ -1,8 +1,7 @@
 //! What a token must satisfy, with strict defaults.
 
-use crate::error::{ErrorKind, Result};
-use crate::token::parse_alg;
-use jsonwebtoken::Algorithm;
+use crate::alg::Algorithm;
+use crate::error::{Error, Result};
 use std::time::Duration;
 
 /// The validation rules for the tokens of one issuer.
@@ -11,13 +10,15 @@ use std::time::Duration;
 /// required, 60 s of leeway. Loosening a rule is always an explicit call.
 ///
 /// ```
-/// use rampgate_core::ValidationPolicy;
+/// use rampgate_core::{Algorithm, ValidationPolicy};
 /// use std::time::Duration;
 ///
 /// let policy = ValidationPolicy::default()
 ///     .require_typ_at_jwt()
+///     .algorithms([Algorithm::ES256, Algorithm::EdDSA])
 ///     .leeway(Duration::from_secs(30));
 /// assert_eq!(policy.leeway, Duration::from_secs(30));
+/// assert_eq!(policy.algorithms, [Algorithm::ES256, Algorithm::EdDSA]);
 /// ```
 #[derive(Debug, Clone)]
 pub struct ValidationPolicy {
@@ -27,7 +28,7 @@ pub struct ValidationPolicy {
     /// Defaults to RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA.
     /// HS256/384/512 are added automatically for an issuer configured with an HMAC
     /// secret, and never otherwise.
-    pub algorithms: Vec<&'static str>,
+    pub algorithms: Vec<Algorithm>,
     /// Clock skew tolerated on `exp`, `nbf` and `iat`.
     ///
     /// Defaults to 60 seconds. RFC 9068 §4 allows "a few minutes" at most; values
@@ -56,9 +57,7 @@ pub struct ValidationPolicy {
 impl Default for ValidationPolicy {
     fn default() -> Self {
         ValidationPolicy {
-            algorithms: vec![
-                "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA",
-            ],
+            algorithms: Algorithm::ASYMMETRIC.to_vec(),
             leeway: Duration::from_secs(60),
             required_typ: None,
             required_claims: Vec::new(),
@@ -91,10 +90,27 @@ impl ValidationPolicy {
         self
     }
 
-    /// Restricts the algorithms (JOSE names such as `"ES256"`).
-    pub fn algorithms(mut self, algs: impl IntoIterator<Item = &'static str>) -> Self {
+    /// Restricts the algorithms. JOSE names parse with `"ES256".parse::<Algorithm>()`.
+    pub fn algorithms(mut self, algs: impl IntoIterator<Item = Algorithm>) -> Self {
         self.algorithms = algs.into_iter().collect();
         self
+    }
+
+    /// Restricts the algorithms by JOSE name, as `algorithms` took them before.
+    ///
+    /// # Errors
+    ///
+    /// `config_invalid` when a name is not an algorithm rampgate verifies.
+    #[deprecated(note = "use `.algorithms([Algorithm::ES256, ..])`")]
+    pub fn algorithm_names<'a>(self, names: impl IntoIterator<Item = &'a str>) -> Result<Self> {
+        let algs = names
+            .into_iter()
+            .map(|name| {
+                name.parse::<Algorithm>()
+                    .map_err(|_| Error::config(format!("unknown algorithm {name:?} in policy")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(self.algorithms(algs))
     }
 
     /// Adds claims that must be present.
@@ -114,32 +130,24 @@ impl ValidationPolicy {
         self
     }
 
-    /// Checks the policy and resolves algorithm names.
+    /// Checks the policy.
     pub(crate) fn compile(&self) -> Result<CompiledPolicy> {
         if self.leeway > MAX_LEEWAY {
-            return Err(ErrorKind::Config(format!(
+            return Err(Error::config(format!(
                 "leeway of {}s is more than the 300s allowed",
                 self.leeway.as_secs()
-            ))
-            .into());
+            )));
         }
-        let mut algorithms = Vec::with_capacity(self.algorithms.len());
-        for name in &self.algorithms {
-            let alg = parse_alg(name)
-                .map_err(|_| ErrorKind::Config(format!("unknown algorithm {name:?} in policy")))?;
-            if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
-                return Err(ErrorKind::Config(
-                    "HMAC algorithms are enabled by configuring the issuer with Key::hmac, not in the policy".into(),
-                )
-                .into());
-            }
-            algorithms.push(alg);
+        if self.algorithms.iter().any(|alg| alg.is_hmac()) {
+            return Err(Error::config(
+                "HMAC algorithms are enabled by configuring the issuer with Key::hmac, not in the policy",
+            ));
         }
-        if algorithms.is_empty() {
-            return Err(ErrorKind::Config("the policy allows no algorithm".into()).into());
+        if self.algorithms.is_empty() {
+            return Err(Error::config("the policy allows no algorithm"));
         }
         Ok(CompiledPolicy {
-            algorithms,
+            algorithms: self.algorithms.clone(),
             leeway: self.leeway.as_secs_f64(),
             required_typ: self
                 .required_typ
@@ -162,4 +170,36 @@ pub(crate) struct CompiledPolicy {
     pub(crate) required_typ: Option<Vec<String>>,
     pub(crate) required_claims: Vec<String>,
     pub(crate) scope_claims: Vec<Vec<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_and_empty_algorithm_lists_are_refused() {
+        let hmac = ValidationPolicy::default().algorithms([Algorithm::ES256, Algorithm::HS256]);
+        let err = hmac.compile().unwrap_err();
+        assert!(err.to_string().contains("Key::hmac"), "{err}");
+        let none = ValidationPolicy::default().algorithms([]);
+        assert_eq!(none.compile().unwrap_err().code(), "config_invalid");
+        let ok = ValidationPolicy::default().compile().unwrap();
+        assert_eq!(ok.algorithms, Algorithm::ASYMMETRIC);
+    }
+
+    #[test]
+    #[allow(deprecated)]
+    fn algorithm_names_still_parse() {
+        let policy = ValidationPolicy::default()
+            .algorithm_names(["ES256", "EdDSA"])
+            .unwrap();
+        assert_eq!(policy.algorithms, [Algorithm::ES256, Algorithm::EdDSA]);
+        let err = ValidationPolicy::default()
+            .algorithm_names(["ES512"])
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown algorithm \"ES512\""),
+            "{err}"
+        );
+    }
 }

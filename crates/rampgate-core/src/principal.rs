@@ -118,17 +118,12 @@ impl Principal {
                 Some(Value::String(s)) => add_scopes(&mut scopes, s),
                 Some(Value::Array(items)) => {
                     for item in items {
-                        let s = item
-                            .as_str()
-                            .ok_or(ErrorKind::ClaimInvalid("scope claims hold strings"))?;
+                        let s = item.as_str().ok_or_else(|| scope_invalid(path))?;
                         add_scopes(&mut scopes, s);
                     }
                 }
                 Some(_) => {
-                    return Err(ErrorKind::ClaimInvalid(
-                        "scope claims hold a string or an array of strings",
-                    )
-                    .into());
+                    return Err(scope_invalid(path).into());
                 }
             }
         }
@@ -138,22 +133,17 @@ impl Principal {
                 .iter()
                 .map(|v| v.as_str().map(str::to_owned))
                 .collect::<Option<Vec<_>>>()
-                .ok_or(ErrorKind::ClaimInvalid("amr must be an array of strings"))?,
-            Some(_) => {
-                return Err(ErrorKind::ClaimInvalid("amr must be an array of strings").into());
-            }
+                .ok_or_else(amr_invalid)?,
+            Some(_) => return Err(amr_invalid().into()),
         };
         let auth_time = match claims.get("auth_time") {
             None | Some(Value::Null) => None,
             Some(Value::Number(n)) => Some(
                 n.as_f64()
                     .filter(|f| f.is_finite())
-                    .ok_or(ErrorKind::ClaimInvalid("auth_time must be a NumericDate"))?
-                    as i64,
+                    .ok_or_else(auth_time_invalid)? as i64,
             ),
-            Some(_) => {
-                return Err(ErrorKind::ClaimInvalid("auth_time must be a NumericDate").into());
-            }
+            Some(_) => return Err(auth_time_invalid().into()),
         };
         let exp = claims
             .get("exp")
@@ -256,7 +246,33 @@ fn opt_str(claims: &Map<String, Value>, name: &'static str) -> Result<Option<Str
     match claims.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ErrorKind::ClaimInvalid(name).into()),
+        Some(_) => Err(ErrorKind::ClaimInvalid {
+            claim: name.into(),
+            expected: "a string",
+        }
+        .into()),
+    }
+}
+
+/// A scope claim (named by its dotted path) of the wrong shape.
+fn scope_invalid(path: &[String]) -> ErrorKind {
+    ErrorKind::ClaimInvalid {
+        claim: path.join(".").into(),
+        expected: "a space-delimited string or an array of strings",
+    }
+}
+
+fn amr_invalid() -> ErrorKind {
+    ErrorKind::ClaimInvalid {
+        claim: "amr".into(),
+        expected: "an array of strings",
+    }
+}
+
+fn auth_time_invalid() -> ErrorKind {
+    ErrorKind::ClaimInvalid {
+        claim: "auth_time".into(),
+        expected: "a NumericDate (a finite JSON number)",
     }
 }
 

@@ -5,11 +5,11 @@
 //! bits), UTF-8 JSON objects without duplicate members, and a header that names a
 //! known algorithm and no extension rampgate does not understand.
 
+use crate::alg::Algorithm;
 use crate::error::{ErrorKind, Result};
 use crate::json::parse_strict;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
 /// The protected header fields rampgate acts on.
@@ -115,7 +115,7 @@ fn b64(segment: &str, what: &'static str) -> Result<Vec<u8>> {
 
 fn parse_header(mut map: Map<String, Value>) -> Result<Header> {
     let alg = match map.get("alg") {
-        Some(Value::String(alg)) => parse_alg(alg)?,
+        Some(Value::String(alg)) => alg.parse::<Algorithm>()?,
         Some(_) => return Err(ErrorKind::TokenMalformed("alg is not a string").into()),
         None => return Err(ErrorKind::TokenMalformed("header has no alg").into()),
     };
@@ -160,46 +160,6 @@ fn optional_string(
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(ErrorKind::TokenMalformed(what).into()),
-    }
-}
-
-/// Maps a JOSE `alg` name to an algorithm rampgate can verify. `none`, unknown
-/// names and case variants are refused.
-pub(crate) fn parse_alg(alg: &str) -> Result<Algorithm> {
-    Ok(match alg {
-        "RS256" => Algorithm::RS256,
-        "RS384" => Algorithm::RS384,
-        "RS512" => Algorithm::RS512,
-        "PS256" => Algorithm::PS256,
-        "PS384" => Algorithm::PS384,
-        "PS512" => Algorithm::PS512,
-        "ES256" => Algorithm::ES256,
-        "ES384" => Algorithm::ES384,
-        "EdDSA" | "Ed25519" => Algorithm::EdDSA,
-        "HS256" => Algorithm::HS256,
-        "HS384" => Algorithm::HS384,
-        "HS512" => Algorithm::HS512,
-        "none" => return Err(ErrorKind::AlgNotAllowed("alg none never verifies").into()),
-        _ => return Err(ErrorKind::AlgNotAllowed("unknown algorithm").into()),
-    })
-}
-
-/// The JOSE name of an algorithm.
-pub(crate) fn alg_name(alg: Algorithm) -> &'static str {
-    match alg {
-        Algorithm::HS256 => "HS256",
-        Algorithm::HS384 => "HS384",
-        Algorithm::HS512 => "HS512",
-        Algorithm::ES256 => "ES256",
-        Algorithm::ES384 => "ES384",
-        Algorithm::RS256 => "RS256",
-        Algorithm::RS384 => "RS384",
-        Algorithm::RS512 => "RS512",
-        Algorithm::PS256 => "PS256",
-        Algorithm::PS384 => "PS384",
-        Algorithm::PS512 => "PS512",
-        Algorithm::EdDSA => "EdDSA",
-        _ => "unsupported",
     }
 }
 

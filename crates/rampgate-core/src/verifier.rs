@@ -1,78 +1,18 @@
 //! The `Verifier`: token in, `Principal` or a precise error out. No web framework.
+//!
+//! It routes a token to its issuer by `iss` and checks the claims; the issuer's
+//! keys, and whether refreshing them could help, are [`IssuerKeys`]'s business.
 
+use crate::alg::Algorithm;
 use crate::error::{Error, ErrorKind, Result};
-use crate::key::KeySet;
+use crate::keys::{IssuerKeys, JwksOptions, KeySet, KeySource, KeyStats};
 use crate::policy::{CompiledPolicy, ValidationPolicy};
 use crate::principal::Principal;
-use crate::token::{self, alg_name};
-use arc_swap::ArcSwap;
-use jsonwebtoken::Algorithm;
+use crate::token;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-/// Where an issuer's keys come from.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum KeySource {
-    /// Keys given in code (JWKs, PEM or an HMAC secret). Never refreshed.
-    Static(KeySet),
-    /// A JWK Set file, read once when the verifier is built.
-    JwksFile(PathBuf),
-    /// A remote JWK Set URL, polled in the background (feature `remote-jwks`).
-    /// Must be `https`, or `http` to a loopback host.
-    JwksUrl(String),
-    /// OIDC discovery: `{issuer}/.well-known/openid-configuration` gives `jwks_uri`;
-    /// the document's `issuer` must equal the configured one (feature `remote-jwks`).
-    Discovery,
-}
-
-/// How a remote key set is fetched and kept fresh.
-#[derive(Debug, Clone)]
-pub struct JwksOptions {
-    /// Timeout of one HTTP request, body included. Defaults to 5 seconds.
-    pub request_timeout: Duration,
-    /// Largest JWKS or discovery document accepted. Defaults to 256 KiB.
-    pub max_body_bytes: usize,
-    /// Refresh period when the response has no `Cache-Control: max-age`.
-    /// Defaults to 5 minutes.
-    pub default_refresh: Duration,
-    /// Lower bound on the refresh period taken from `max-age`. Defaults to 1 minute.
-    pub min_refresh: Duration,
-    /// Upper bound on the refresh period taken from `max-age`. Defaults to 1 hour.
-    /// Must be shorter than `max_stale`, so that an outage is noticed with time
-    /// to spare.
-    pub max_refresh: Duration,
-    /// The least time between two fetches caused by tokens with an unknown `kid`
-    /// (scheduled refreshes do not count). Defaults to 30 seconds, so a flood of
-    /// invented kids causes at most one fetch per 30 seconds.
-    pub unknown_kid_cooldown: Duration,
-    /// How long the last good keys keep verifying while fetches fail. Past it,
-    /// every token is refused with `keys_unavailable`. Defaults to 24 hours.
-    pub max_stale: Duration,
-    /// First retry delay after a failed fetch; doubles on each failure.
-    /// Defaults to 1 second.
-    pub backoff_initial: Duration,
-    /// Largest retry delay. Defaults to 5 minutes.
-    pub backoff_max: Duration,
-}
-
-impl Default for JwksOptions {
-    fn default() -> Self {
-        JwksOptions {
-            request_timeout: Duration::from_secs(5),
-            max_body_bytes: 256 * 1024,
-            default_refresh: Duration::from_secs(300),
-            min_refresh: Duration::from_secs(60),
-            max_refresh: Duration::from_secs(3600),
-            unknown_kid_cooldown: Duration::from_secs(30),
-            max_stale: Duration::from_secs(86_400),
-            backoff_initial: Duration::from_secs(1),
-            backoff_max: Duration::from_secs(300),
-        }
-    }
-}
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// One trusted issuer: its exact `iss`, the audiences this service answers to,
 /// where its keys come from and its validation policy.
@@ -159,41 +99,13 @@ impl IssuerConfig {
     }
 }
 
-/// Counters of an issuer's key set, for health checks and dashboards.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct KeyStats {
-    /// Successful fetches of the remote key set.
-    pub refreshes: u64,
-    /// Failed fetches.
-    pub failures: u64,
-    /// When the key set was last fetched successfully (or loaded, for static keys).
-    pub last_success: Option<SystemTime>,
-    /// The last fetch error, cleared by the next success.
-    pub last_error: Option<String>,
-    /// The key ids currently trusted.
-    pub kids: Vec<String>,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Snapshot {
-    pub(crate) set: KeySet,
-    /// When the set was loaded; `None` when nothing was ever loaded.
-    pub(crate) loaded_at: Option<Instant>,
-    /// The same moment on the wall clock, for [`KeyStats`].
-    pub(crate) loaded_wall: Option<SystemTime>,
-}
-
-pub(crate) struct IssuerState {
-    pub(crate) issuer: String,
+struct IssuerState {
+    issuer: String,
     audiences: Vec<String>,
     policy: CompiledPolicy,
     algorithms: Vec<Algorithm>,
-    pub(crate) keys: ArcSwap<Snapshot>,
-    /// `None` for static keys, which never go stale.
-    pub(crate) max_stale: Option<Duration>,
-    #[cfg(feature = "remote-jwks")]
-    pub(crate) remote: Option<crate::jwks::Remote>,
+    /// Shared with the issuer's poller, if any, which holds only a `Weak`.
+    keys: Arc<IssuerKeys>,
 }
 
 /// Verifies signed JWT access tokens offline against the configured issuers' keys.
@@ -219,7 +131,7 @@ pub(crate) struct IssuerState {
 /// ```
 #[derive(Clone)]
 pub struct Verifier {
-    pub(crate) inner: Arc<VerifierInner>,
+    inner: Arc<VerifierInner>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -238,22 +150,9 @@ impl std::fmt::Debug for Verifier {
     }
 }
 
-pub(crate) struct VerifierInner {
-    pub(crate) issuers: Vec<IssuerState>,
+struct VerifierInner {
+    issuers: Vec<IssuerState>,
     max_token_bytes: usize,
-    #[cfg(feature = "remote-jwks")]
-    pub(crate) pollers: std::sync::Mutex<Vec<tokio::task::AbortHandle>>,
-}
-
-impl Drop for VerifierInner {
-    fn drop(&mut self) {
-        #[cfg(feature = "remote-jwks")]
-        if let Ok(pollers) = self.pollers.get_mut() {
-            for poller in pollers.drain(..) {
-                poller.abort();
-            }
-        }
-    }
 }
 
 /// Builds a [`Verifier`].
@@ -285,7 +184,7 @@ impl VerifierBuilder {
     /// `keys_unavailable` until it succeeds. Configuration mistakes do fail it.
     pub async fn build(self) -> Result<Verifier> {
         if self.issuers.is_empty() {
-            return Err(ErrorKind::Config("no issuer configured".into()).into());
+            return Err(Error::config("no issuer configured"));
         }
         let mut issuers = Vec::with_capacity(self.issuers.len());
         for config in self.issuers {
@@ -293,34 +192,30 @@ impl VerifierBuilder {
                 .iter()
                 .any(|i: &IssuerState| i.issuer == config.issuer)
             {
-                return Err(ErrorKind::Config(format!(
+                return Err(Error::config(format!(
                     "issuer {:?} is configured twice",
                     config.issuer
-                ))
-                .into());
+                )));
             }
             issuers.push(IssuerState::new(config)?);
         }
-        #[cfg(feature = "remote-jwks")]
-        if issuers.iter().any(|i| i.remote.is_some())
+        if issuers.iter().any(|i| i.keys.is_refreshable())
             && tokio::runtime::Handle::try_current().is_err()
         {
-            return Err(ErrorKind::Config(
-                "remote key sources need a tokio runtime: build the verifier inside one".into(),
-            )
-            .into());
+            return Err(Error::config(
+                "remote key sources need a tokio runtime: build the verifier inside one",
+            ));
         }
-        let verifier = Verifier {
+        // Issuers are few: their first fetches run one after another.
+        for issuer in &issuers {
+            issuer.keys.start().await;
+        }
+        Ok(Verifier {
             inner: Arc::new(VerifierInner {
                 issuers,
                 max_token_bytes: self.max_token_bytes.unwrap_or(8 * 1024),
-                #[cfg(feature = "remote-jwks")]
-                pollers: std::sync::Mutex::new(Vec::new()),
             }),
-        };
-        #[cfg(feature = "remote-jwks")]
-        crate::jwks::start(&verifier).await;
-        Ok(verifier)
+        })
     }
 }
 
@@ -333,80 +228,28 @@ impl IssuerState {
             policy,
             jwks,
         } = config;
-        let cfg = |msg: String| -> Error {
-            ErrorKind::Config(format!("issuer {issuer:?}: {msg}")).into()
-        };
+        let cfg = |msg: &str| Error::config(format!("issuer {issuer:?}: {msg}"));
         if issuer.is_empty() {
-            return Err(ErrorKind::Config("an issuer must not be empty".into()).into());
+            return Err(Error::config("an issuer must not be empty"));
         }
         if audiences.is_empty() || audiences.iter().any(String::is_empty) {
-            return Err(cfg("at least one non-empty audience is required".into()));
+            return Err(cfg("at least one non-empty audience is required"));
         }
-        let policy = policy.compile().map_err(|e| cfg(e.to_string()))?;
+        let policy = policy.compile().map_err(|e| cfg(&e.to_string()))?;
         let source = source.ok_or_else(|| {
-            cfg(
-                "no key source: call .keys(..), .jwks_file(..), .jwks_url(..) or .discovery()"
-                    .into(),
-            )
+            cfg("no key source: call .keys(..), .jwks_file(..), .jwks_url(..) or .discovery()")
         })?;
-        let mut algorithms = policy.algorithms.clone();
-        let (set, remote_target) = match source {
-            KeySource::Static(set) => (Some(set), None),
-            KeySource::JwksFile(path) => {
-                let bytes = std::fs::read(&path)
-                    .map_err(|e| cfg(format!("cannot read JWKS file {}: {e}", path.display())))?;
-                let (set, skipped) = KeySet::from_jwks_json(&bytes)
-                    .map_err(|e| cfg(format!("JWKS file {}: {e}", path.display())))?;
-                for s in &skipped {
-                    tracing::warn!(issuer = %issuer, kid = ?s.kid, reason = %s.reason, "JWK skipped");
-                }
-                (Some(set), None)
-            }
-            other => (None, Some(other)),
-        };
-        if let Some(set) = &set {
-            if set.is_empty() {
-                return Err(cfg("the key set is empty".into()));
-            }
-            if set.has_symmetric() {
-                if set.has_asymmetric() {
-                    return Err(cfg(
-                        "an issuer is trusted either with an HMAC secret or with public keys, never both".into(),
-                    ));
-                }
-                // HMAC issuers verify only the HMAC algorithms of their keys.
-                algorithms = set.algorithms();
-            }
-        }
-        let snapshot = match set {
-            Some(set) => Snapshot {
-                set,
-                loaded_at: Some(Instant::now()),
-                loaded_wall: Some(SystemTime::now()),
-            },
-            None => Snapshot::default(),
-        };
-        let max_stale = remote_target.as_ref().map(|_| jwks.max_stale);
-        #[cfg(feature = "remote-jwks")]
-        let remote = match remote_target {
-            Some(target) => Some(crate::jwks::Remote::new(&issuer, target, jwks.clone())?),
-            None => None,
-        };
-        #[cfg(not(feature = "remote-jwks"))]
-        if remote_target.is_some() {
-            return Err(cfg(
-                "remote key sources need the `remote-jwks` feature".into()
-            ));
-        }
+        let keys = IssuerKeys::new(&issuer, source, jwks)?;
+        // HMAC issuers verify only the HMAC algorithms of their keys.
+        let algorithms = keys
+            .hmac_algorithms()
+            .unwrap_or_else(|| policy.algorithms.clone());
         Ok(IssuerState {
             issuer,
             audiences,
             policy,
             algorithms,
-            keys: ArcSwap::from_pointee(snapshot),
-            max_stale,
-            #[cfg(feature = "remote-jwks")]
-            remote,
+            keys: Arc::new(keys),
         })
     }
 
@@ -416,15 +259,7 @@ impl IssuerState {
         if !self.algorithms.contains(&header.alg) {
             return Err(ErrorKind::AlgNotAllowed("algorithm not allowed for this issuer").into());
         }
-        let snapshot = self.keys.load();
-        match (snapshot.loaded_at, self.max_stale) {
-            (None, _) => return Err(ErrorKind::KeysUnavailable.into()),
-            (Some(at), Some(max_stale)) if at.elapsed() > max_stale => {
-                return Err(ErrorKind::KeysUnavailable.into());
-            }
-            _ => {}
-        }
-        let key = snapshot.set.select(header.kid.as_deref(), header.alg)?;
+        let key = self.keys.select(header.kid.as_deref(), header.alg)?;
         if !key.verify(token.signing_input, &token.signature) {
             return Err(ErrorKind::SignatureInvalid.into());
         }
@@ -458,31 +293,7 @@ impl IssuerState {
         if iat.is_some_and(|iat| iat > now + policy.leeway) {
             return Err(ErrorKind::TokenIssuedInFuture.into());
         }
-        match claims.get("aud") {
-            None | Some(Value::Null) => return Err(ErrorKind::ClaimMissing("aud".into()).into()),
-            Some(Value::String(aud)) => {
-                if !self.audiences.iter().any(|a| a == aud) {
-                    return Err(ErrorKind::AudienceMismatch.into());
-                }
-            }
-            Some(Value::Array(auds)) => {
-                let mut matched = false;
-                for aud in auds {
-                    let aud = aud.as_str().ok_or(ErrorKind::ClaimInvalid(
-                        "aud must be a string or an array of strings",
-                    ))?;
-                    matched |= self.audiences.iter().any(|a| a == aud);
-                }
-                if !matched {
-                    return Err(ErrorKind::AudienceMismatch.into());
-                }
-            }
-            Some(_) => {
-                return Err(
-                    ErrorKind::ClaimInvalid("aud must be a string or an array of strings").into(),
-                );
-            }
-        }
+        self.check_audience(claims.get("aud"))?;
         // conformance: 9449-10. A sender-constrained token is only as safe as the
         // proof that goes with it; without checking that proof, refuse it.
         if claims.get("cnf").is_some_and(|c| !c.is_null()) {
@@ -495,17 +306,46 @@ impl IssuerState {
         }
         Ok(())
     }
+
+    /// `aud` must name at least one of the configured audiences.
+    fn check_audience(&self, aud: Option<&Value>) -> Result<()> {
+        let invalid = || ErrorKind::ClaimInvalid {
+            claim: "aud".into(),
+            expected: "a string or an array of strings",
+        };
+        let matched = match aud {
+            None | Some(Value::Null) => return Err(ErrorKind::ClaimMissing("aud".into()).into()),
+            Some(Value::String(aud)) => self.audiences.iter().any(|a| a == aud),
+            Some(Value::Array(auds)) => {
+                let mut matched = false;
+                for aud in auds {
+                    let aud = aud.as_str().ok_or_else(invalid)?;
+                    matched |= self.audiences.iter().any(|a| a == aud);
+                }
+                matched
+            }
+            Some(_) => return Err(invalid().into()),
+        };
+        if !matched {
+            return Err(ErrorKind::AudienceMismatch.into());
+        }
+        Ok(())
+    }
 }
 
 /// A NumericDate claim: absent, or a finite JSON number (RFC 7519 §2).
 fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<f64>> {
+    let invalid = || ErrorKind::ClaimInvalid {
+        claim: name.into(),
+        expected: "a NumericDate (a finite JSON number)",
+    };
     match claims.get(name) {
         None => Ok(None),
         Some(Value::Number(n)) => match n.as_f64() {
             Some(f) if f.is_finite() => Ok(Some(f)),
-            _ => Err(ErrorKind::ClaimInvalid(name).into()),
+            _ => Err(invalid().into()),
         },
-        Some(_) => Err(ErrorKind::ClaimInvalid(name).into()),
+        Some(_) => Err(invalid().into()),
     }
 }
 
@@ -524,6 +364,29 @@ fn now_secs() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Why a token was refused by the keys held now.
+enum Refusal<'a> {
+    /// No refresh can change the answer.
+    Final(Error),
+    /// The token names a key this issuer's keys do not hold (yet), or they hold
+    /// none: a refresh of these keys may cure it.
+    KeysMayCure(Error, &'a IssuerKeys),
+}
+
+impl From<Error> for Refusal<'_> {
+    fn from(error: Error) -> Self {
+        Refusal::Final(error)
+    }
+}
+
+impl Refusal<'_> {
+    fn into_error(self) -> Error {
+        match self {
+            Refusal::Final(e) | Refusal::KeysMayCure(e, _) => e,
+        }
+    }
+}
+
 impl Verifier {
     /// Starts building a verifier.
     pub fn builder() -> VerifierBuilder {
@@ -536,7 +399,7 @@ impl Verifier {
     /// rate-limited refresh of the issuer's remote key set when the token names a
     /// key that is not (yet) known.
     pub fn verify_cached(&self, token: &str) -> Result<Principal> {
-        self.verify_inner(token).map_err(|(e, _)| e)
+        self.verify_inner(token).map_err(Refusal::into_error)
     }
 
     /// Verifies `token`. When the token's `kid` is unknown (or no keys were ever
@@ -545,50 +408,56 @@ impl Verifier {
     pub async fn verify(&self, token: &str) -> Result<Principal> {
         match self.verify_inner(token) {
             Ok(p) => Ok(p),
-            #[cfg(feature = "remote-jwks")]
-            Err((e, Some(idx))) => {
-                let issuer = &self.inner.issuers[idx];
-                if crate::jwks::refresh_for_unknown_kid(issuer).await {
+            Err(Refusal::KeysMayCure(e, keys)) => {
+                if keys.refresh_for_unknown_kid().await {
                     self.verify_cached(token)
                 } else {
                     Err(e)
                 }
             }
-            Err((e, _)) => Err(e),
+            Err(Refusal::Final(e)) => Err(e),
         }
     }
 
     /// Whether a failed [`Verifier::verify_cached`] could succeed after a key
     /// refresh, that is whether calling [`Verifier::verify`] is worth it.
     pub fn may_refresh(&self, error: &Error) -> bool {
-        refresh_may_help(error) && self.inner.issuers.iter().any(|i| i.max_stale.is_some())
+        refresh_may_help(error) && self.inner.issuers.iter().any(|i| i.keys.is_refreshable())
     }
 
-    /// The error, and the index of an issuer whose keys a refresh might complete.
-    fn verify_inner(&self, token: &str) -> Result<Principal, (Error, Option<usize>)> {
-        let parsed = token::parse(token, self.inner.max_token_bytes).map_err(|e| (e, None))?;
+    fn verify_inner(&self, token: &str) -> Result<Principal, Refusal<'_>> {
+        let parsed = token::parse(token, self.inner.max_token_bytes)?;
         let iss = match parsed.claims.get("iss") {
             Some(Value::String(iss)) => iss.as_str(),
             None | Some(Value::Null) => {
-                return Err((ErrorKind::ClaimMissing("iss".into()).into(), None));
+                return Err(Error::from(ErrorKind::ClaimMissing("iss".into())).into());
             }
-            Some(_) => return Err((ErrorKind::ClaimInvalid("iss").into(), None)),
+            Some(_) => {
+                let invalid = ErrorKind::ClaimInvalid {
+                    claim: "iss".into(),
+                    expected: "a string",
+                };
+                return Err(Error::from(invalid).into());
+            }
         };
-        let (idx, issuer) = self
-            .inner
-            .issuers
-            .iter()
-            .enumerate()
-            .find(|(_, i)| i.issuer == iss)
-            .ok_or_else(|| (ErrorKind::IssuerUnknown.into(), None))?;
-        match issuer.check(&parsed, now_secs()) {
-            Ok(()) => {}
-            Err(e) => {
-                let refreshable = issuer.max_stale.is_some() && refresh_may_help(&e);
-                return Err((e, refreshable.then_some(idx)));
-            }
+        let issuer = self
+            .issuer(iss)
+            .ok_or_else(|| Error::from(ErrorKind::IssuerUnknown))?;
+        if let Err(e) = issuer.check(&parsed, now_secs()) {
+            return Err(if issuer.keys.is_refreshable() && refresh_may_help(&e) {
+                Refusal::KeysMayCure(e, &issuer.keys)
+            } else {
+                Refusal::Final(e)
+            });
         }
-        Principal::from_claims(parsed.claims, &issuer.policy.scope_claims).map_err(|e| (e, None))
+        Ok(Principal::from_claims(
+            parsed.claims,
+            &issuer.policy.scope_claims,
+        )?)
+    }
+
+    fn issuer(&self, iss: &str) -> Option<&IssuerState> {
+        self.inner.issuers.iter().find(|i| i.issuer == iss)
     }
 
     /// Fetches `issuer`'s remote key set now, whatever the schedule and cooldown:
@@ -596,44 +465,19 @@ impl Verifier {
     /// are swapped in only if the fetch succeeds.
     pub async fn refresh_keys(&self, issuer: &str) -> Result<()> {
         let state = self
-            .inner
-            .issuers
-            .iter()
-            .find(|i| i.issuer == issuer)
-            .ok_or_else(|| {
-                Error::from(ErrorKind::Config(format!(
-                    "issuer {issuer:?} is not configured"
-                )))
-            })?;
-        #[cfg(feature = "remote-jwks")]
-        if state.remote.is_some() {
-            return crate::jwks::refresh_now(state).await;
+            .issuer(issuer)
+            .ok_or_else(|| Error::config(format!("issuer {issuer:?} is not configured")))?;
+        if !state.keys.is_refreshable() {
+            return Err(Error::config(format!(
+                "issuer {issuer:?} has no remote key set to refresh"
+            )));
         }
-        let _ = state;
-        Err(ErrorKind::Config(format!(
-            "issuer {issuer:?} has no remote key set to refresh"
-        ))
-        .into())
+        state.keys.refresh_now().await
     }
 
     /// Counters of the key set of `issuer`, or `None` when it is not configured.
     pub fn key_stats(&self, issuer: &str) -> Option<KeyStats> {
-        let state = self.inner.issuers.iter().find(|i| i.issuer == issuer)?;
-        let snapshot = state.keys.load();
-        let kids = snapshot.set.kids().into_iter().map(str::to_owned).collect();
-        #[allow(unused_mut)] // only remote key sets add fetch counters
-        let mut stats = KeyStats {
-            refreshes: 0,
-            failures: 0,
-            last_success: snapshot.loaded_wall,
-            last_error: None,
-            kids,
-        };
-        #[cfg(feature = "remote-jwks")]
-        if let Some(remote) = &state.remote {
-            remote.fill_stats(&mut stats);
-        }
-        Some(stats)
+        Some(self.issuer(issuer)?.keys.stats())
     }
 
     /// The configured issuers.
@@ -643,11 +487,8 @@ impl Verifier {
 
     /// The algorithms accepted from `issuer`, by JOSE name.
     pub fn algorithms(&self, issuer: &str) -> Vec<&'static str> {
-        self.inner
-            .issuers
-            .iter()
-            .find(|i| i.issuer == issuer)
-            .map(|i| i.algorithms.iter().map(|a| alg_name(*a)).collect())
+        self.issuer(issuer)
+            .map(|i| i.algorithms.iter().map(|a| a.as_str()).collect())
             .unwrap_or_default()
     }
 }

@@ -355,7 +355,7 @@ async fn configuration_mistakes_are_precise_errors() {
         (
             IssuerConfig::new(ISS, [AUD])
                 .keys(set())
-                .policy(ValidationPolicy::default().algorithms(["HS256"])),
+                .policy(ValidationPolicy::default().algorithms([rampgate_core::Algorithm::HS256])),
             "HMAC",
         ),
         (

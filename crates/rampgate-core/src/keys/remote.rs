@@ -1,42 +1,36 @@
-//! Remote key sets: fetching a JWKS (directly or through OIDC discovery), the
-//! background poller, and the single-flight refresh for unknown `kid`s.
+//! Remote key sets: the HTTP fetcher (reqwest with rustls), OIDC discovery, and
+//! the background poller that keeps an issuer's keys fresh (feature `remote-jwks`).
+//!
+//! The poller holds only a [`Weak`] to the issuer's [`IssuerKeys`]: it ends when
+//! they are dropped, that is when the last clone of the verifier goes.
 
-use crate::error::{Error, ErrorKind, Result};
-use crate::key::KeySet;
-use crate::verifier::{IssuerState, JwksOptions, KeySource, KeyStats, Snapshot, Verifier};
+use super::{IssuerKeys, JwksOptions, KeySet, KeySource};
+use crate::error::{Error, Result};
+use crate::sync::lock;
 use rand::Rng as _;
 use reqwest::Url;
 use serde_json::Value;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 enum Target {
     Jwks(Url),
     Discovery { issuer: String, url: Url },
 }
 
-pub(crate) struct Remote {
+/// Fetches one issuer's JWKS, directly or through its discovery document.
+pub(super) struct Fetcher {
     client: reqwest::Client,
     target: Target,
-    options: JwksOptions,
+    max_body_bytes: usize,
     /// The `jwks_uri` found by discovery.
     discovered: Mutex<Option<Url>>,
-    /// Held while a fetch is under way: one fetch at a time per issuer.
-    refresh_lock: tokio::sync::Mutex<()>,
-    /// When an unknown `kid` last caused a fetch: the cooldown counts from here.
-    last_unknown_kid_fetch: Mutex<Option<Instant>>,
-    /// When the last fetch (of any cause) ended.
-    last_fetch: Mutex<Option<Instant>>,
-    refreshes: AtomicU64,
-    failures: AtomicU64,
-    last_error: Mutex<Option<String>>,
 }
 
 /// `https`, or `http` to a loopback host (a local identity provider, tests).
 fn checked_url(url: &str, what: &str) -> Result<Url> {
-    let parsed =
-        Url::parse(url).map_err(|e| config(format!("{what} {url:?} is not a URL: {e}")))?;
+    let parsed = Url::parse(url)
+        .map_err(|e| Error::config(format!("{what} {url:?} is not a URL: {e}")).caused_by(e))?;
     let host = parsed.host_str().unwrap_or("");
     let loopback = host.eq_ignore_ascii_case("localhost")
         || host
@@ -47,25 +41,19 @@ fn checked_url(url: &str, what: &str) -> Result<Url> {
     match parsed.scheme() {
         "https" => Ok(parsed),
         "http" if loopback => Ok(parsed),
-        "http" => Err(config(format!(
+        "http" => Err(Error::config(format!(
             "{what} {url:?} must use https (plain http is allowed only for loopback hosts)"
         ))),
-        other => Err(config(format!(
+        other => Err(Error::config(format!(
             "{what} {url:?} has unsupported scheme {other:?}"
         ))),
     }
 }
 
-fn config(msg: String) -> Error {
-    ErrorKind::Config(msg).into()
-}
-
-fn jwks_err(msg: String) -> Error {
-    ErrorKind::Jwks(msg).into()
-}
-
-impl Remote {
-    pub(crate) fn new(issuer: &str, source: KeySource, options: JwksOptions) -> Result<Self> {
+impl Fetcher {
+    /// Checks the URL and the options (so that a mistake fails the build, not
+    /// every later fetch) and builds the HTTP client.
+    pub(super) fn new(issuer: &str, source: KeySource, options: &JwksOptions) -> Result<Fetcher> {
         let target = match source {
             KeySource::JwksUrl(url) => Target::Jwks(checked_url(&url, "JWKS URL")?),
             KeySource::Discovery => {
@@ -80,28 +68,28 @@ impl Remote {
                 }
             }
             KeySource::Static(_) | KeySource::JwksFile(_) => {
-                return Err(config("not a remote key source".into()));
+                return Err(Error::config("not a remote key source"));
             }
         };
         if options.max_stale.is_zero() || options.request_timeout.is_zero() {
-            return Err(config(
-                "max_stale and request_timeout must be positive".into(),
+            return Err(Error::config(
+                "max_stale and request_timeout must be positive",
             ));
         }
         if options.min_refresh > options.max_refresh {
-            return Err(config("min_refresh is larger than max_refresh".into()));
+            return Err(Error::config("min_refresh is larger than max_refresh"));
         }
         if options.min_refresh.is_zero()
             || options.backoff_initial.is_zero()
             || options.backoff_max.is_zero()
             || options.unknown_kid_cooldown.is_zero()
         {
-            return Err(config(
-                "min_refresh, backoff_initial, backoff_max and unknown_kid_cooldown must be positive (a zero period would fetch in a loop)".into(),
+            return Err(Error::config(
+                "min_refresh, backoff_initial, backoff_max and unknown_kid_cooldown must be positive (a zero period would fetch in a loop)",
             ));
         }
         if options.max_refresh >= options.max_stale {
-            return Err(config(format!(
+            return Err(Error::config(format!(
                 "max_refresh ({}s) must be shorter than max_stale ({}s), or the keys could go stale between two scheduled refreshes",
                 options.max_refresh.as_secs(),
                 options.max_stale.as_secs()
@@ -114,26 +102,13 @@ impl Remote {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("rampgate/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| config(format!("HTTP client: {e}")))?;
-        Ok(Remote {
+            .map_err(|e| Error::config(format!("HTTP client: {e}")).caused_by(e))?;
+        Ok(Fetcher {
             client,
             target,
-            options,
+            max_body_bytes: options.max_body_bytes,
             discovered: Mutex::new(None),
-            refresh_lock: tokio::sync::Mutex::new(()),
-            last_unknown_kid_fetch: Mutex::new(None),
-            last_fetch: Mutex::new(None),
-            refreshes: AtomicU64::new(0),
-            failures: AtomicU64::new(0),
-            last_error: Mutex::new(None),
         })
-    }
-
-    /// Adds the fetch counters to `stats` (the last success is the snapshot's).
-    pub(crate) fn fill_stats(&self, stats: &mut KeyStats) {
-        stats.refreshes = self.refreshes.load(Ordering::Relaxed);
-        stats.failures = self.failures.load(Ordering::Relaxed);
-        stats.last_error = lock(&self.last_error).clone();
     }
 
     /// GETs `url`, refusing non-2xx answers and bodies over the limit. Returns the
@@ -145,17 +120,19 @@ impl Remote {
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| jwks_err(format!("GET {url}: {}", describe(&e))))?;
+            .map_err(|e| Error::jwks(format!("GET {url}: {}", describe(&e))).caused_by(e))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(jwks_err(format!("GET {url}: HTTP {}", status.as_u16())));
+            return Err(Error::jwks(format!("GET {url}: HTTP {}", status.as_u16())));
         }
-        let max = self.options.max_body_bytes;
+        let max = self.max_body_bytes;
         if response
             .content_length()
             .is_some_and(|len| len > max as u64)
         {
-            return Err(jwks_err(format!("GET {url}: body larger than {max} bytes")));
+            return Err(Error::jwks(format!(
+                "GET {url}: body larger than {max} bytes"
+            )));
         }
         let max_age = response
             .headers()
@@ -175,10 +152,12 @@ impl Remote {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| jwks_err(format!("GET {url}: {}", describe(&e))))?
+            .map_err(|e| Error::jwks(format!("GET {url}: {}", describe(&e))).caused_by(e))?
         {
             if body.len() + chunk.len() > max {
-                return Err(jwks_err(format!("GET {url}: body larger than {max} bytes")));
+                return Err(Error::jwks(format!(
+                    "GET {url}: body larger than {max} bytes"
+                )));
             }
             body.extend_from_slice(&chunk);
         }
@@ -194,31 +173,29 @@ impl Remote {
             return Ok(found);
         }
         let (body, _) = self.get(url).await?;
+        let not_object = || Error::jwks(format!("{url}: discovery document is not a JSON object"));
         let doc = match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Object(doc)) => doc,
-            _ => {
-                return Err(jwks_err(format!(
-                    "{url}: discovery document is not a JSON object"
-                )));
-            }
+            Ok(_) => return Err(not_object()),
+            Err(e) => return Err(not_object().caused_by(e)),
         };
         // OpenID Connect Discovery §4.3: the document's issuer must be identical.
         if doc.get("issuer").and_then(Value::as_str) != Some(issuer.as_str()) {
-            return Err(jwks_err(format!(
+            return Err(Error::jwks(format!(
                 "{url}: discovery document names another issuer than {issuer:?}"
             )));
         }
         let jwks_uri = doc
             .get("jwks_uri")
             .and_then(Value::as_str)
-            .ok_or_else(|| jwks_err(format!("{url}: discovery document has no jwks_uri")))?;
-        let jwks_uri = checked_url(jwks_uri, "jwks_uri").map_err(|e| jwks_err(e.to_string()))?;
+            .ok_or_else(|| Error::jwks(format!("{url}: discovery document has no jwks_uri")))?;
+        let jwks_uri = checked_url(jwks_uri, "jwks_uri").map_err(|e| Error::jwks(e.to_string()))?;
         *lock(&self.discovered) = Some(jwks_uri.clone());
         Ok(jwks_uri)
     }
 
-    /// One fetch of the key set.
-    async fn fetch(&self, issuer: &str) -> Result<(KeySet, Option<Duration>)> {
+    /// One fetch of the key set, and its `Cache-Control: max-age`.
+    pub(super) async fn fetch(&self, issuer: &str) -> Result<(KeySet, Option<Duration>)> {
         let url = self.jwks_url().await?;
         let result = async {
             let (body, max_age) = self.get(&url).await?;
@@ -228,7 +205,7 @@ impl Remote {
             }
             // Symmetric keys never get here: `oct` JWKs are skipped when parsed.
             if set.is_empty() {
-                return Err(jwks_err(format!("{url}: no usable key in the JWKS")));
+                return Err(Error::jwks(format!("{url}: no usable key in the JWKS")));
             }
             Ok((set, max_age))
         }
@@ -251,112 +228,38 @@ fn describe(e: &reqwest::Error) -> String {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A poisoned lock only means a panic elsewhere while holding plain data.
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Fetches the issuer's keys and swaps them in. The caller holds `refresh_lock`.
-async fn refresh_locked(issuer: &IssuerState, remote: &Remote) -> Result<Option<Duration>> {
-    let result = remote.fetch(&issuer.issuer).await;
-    *lock(&remote.last_fetch) = Some(Instant::now());
-    match result {
-        Ok((set, max_age)) => {
-            let old = issuer.keys.load();
-            let old_kids = old.set.kids();
-            let new_kids = set.kids();
-            let added: Vec<&str> = new_kids
-                .iter()
-                .filter(|k| !old_kids.contains(k))
-                .copied()
-                .collect();
-            let removed: Vec<&str> = old_kids
-                .iter()
-                .filter(|k| !new_kids.contains(k))
-                .copied()
-                .collect();
-            if !added.is_empty() || !removed.is_empty() {
-                tracing::info!(issuer = %issuer.issuer, ?added, ?removed, kids = ?new_kids, "JWKS keys changed");
-            }
-            tracing::debug!(issuer = %issuer.issuer, kids = new_kids.len(), ?max_age, "JWKS refreshed");
-            issuer.keys.store(Arc::new(Snapshot {
-                set,
-                loaded_at: Some(Instant::now()),
-                loaded_wall: Some(SystemTime::now()),
-            }));
-            remote.refreshes.fetch_add(1, Ordering::Relaxed);
-            *lock(&remote.last_error) = None;
-            Ok(max_age)
-        }
-        Err(e) => {
-            remote.failures.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(issuer = %issuer.issuer, error = %e, "JWKS refresh failed; keeping the last good keys");
-            *lock(&remote.last_error) = Some(e.to_string());
-            Err(e)
-        }
-    }
-}
-
-fn in_cooldown(remote: &Remote) -> bool {
-    lock(&remote.last_unknown_kid_fetch)
-        .is_some_and(|at| at.elapsed() < remote.options.unknown_kid_cooldown)
-}
-
-/// The refresh for a token whose `kid` is unknown (or whose issuer has no keys
-/// yet): single-flight, and at most one such fetch per cooldown, however many
-/// invented kids arrive. Returns whether keys were fetched (by this call or by a
-/// fetch it waited for), that is whether the token is worth checking again.
-pub(crate) async fn refresh_for_unknown_kid(issuer: &IssuerState) -> bool {
-    let Some(remote) = &issuer.remote else {
-        return false;
-    };
-    if in_cooldown(remote) {
-        return false;
-    }
-    let waited_since = Instant::now();
-    let _guard = remote.refresh_lock.lock().await;
-    if lock(&remote.last_fetch).is_some_and(|at| at >= waited_since) {
-        // A fetch ended while we waited for the lock: look again, fetch nothing.
-        return true;
-    }
-    if in_cooldown(remote) {
-        return false;
-    }
-    *lock(&remote.last_unknown_kid_fetch) = Some(Instant::now());
-    tracing::debug!(issuer = %issuer.issuer, "unknown kid: refreshing JWKS");
-    refresh_locked(issuer, remote).await.is_ok()
-}
-
-/// A fetch now, outside the schedule and the cooldown (single-flight still).
-pub(crate) async fn refresh_now(issuer: &IssuerState) -> Result<()> {
-    let Some(remote) = &issuer.remote else {
-        return Err(config("no remote key set".into()));
-    };
-    refresh(issuer, remote).await.map(|_| ())
-}
-
-/// Makes the first fetch of every remote key set and starts their pollers.
-pub(crate) async fn start(verifier: &Verifier) {
-    let inner = &verifier.inner;
-    let mut handles = Vec::new();
-    // Issuers are few: their first fetches run one after another.
-    for (idx, issuer) in inner.issuers.iter().enumerate() {
-        let Some(remote) = &issuer.remote else {
-            continue;
+impl IssuerKeys {
+    /// Makes the first fetch of a remote key set and starts its poller; does
+    /// nothing for static keys. A failed first fetch does not fail: the poller
+    /// retries with backoff.
+    pub(crate) async fn start(self: &Arc<Self>) {
+        let Some(refresher) = &self.refresher else {
+            return;
         };
-        let first = refresh(issuer, remote).await;
-        let delay = next_delay(&remote.options, &first, 0);
+        let first = self.refresh(refresher).await;
+        let delay = next_delay(&refresher.options, &first, 0);
         let failures = u32::from(first.is_err());
-        let weak = Arc::downgrade(inner);
-        handles.push(tokio::spawn(poll(weak, idx, delay, failures)).abort_handle());
+        let poller = tokio::spawn(poll(Arc::downgrade(self), delay, failures));
+        *lock(&refresher.poller) = Some(poller.abort_handle());
     }
-    lock(&inner.pollers).extend(handles);
 }
 
-/// A fetch under the issuer's refresh lock: one at a time, whoever asks.
-async fn refresh(issuer: &IssuerState, remote: &Remote) -> Result<Option<Duration>> {
-    let _guard = remote.refresh_lock.lock().await;
-    refresh_locked(issuer, remote).await
+/// Refreshes the keys on their schedule until they are dropped.
+async fn poll(keys: Weak<IssuerKeys>, mut delay: Duration, mut failures: u32) {
+    loop {
+        tokio::time::sleep(delay).await;
+        let Some(strong) = keys.upgrade() else { return };
+        let Some(refresher) = &strong.refresher else {
+            return;
+        };
+        let result = strong.refresh(refresher).await;
+        failures = if result.is_ok() {
+            0
+        } else {
+            failures.saturating_add(1)
+        };
+        delay = next_delay(&refresher.options, &result, failures);
+    }
 }
 
 /// When to fetch again: `max-age` clamped to the bounds (or the default), or an
@@ -379,30 +282,85 @@ fn next_delay(options: &JwksOptions, last: &Result<Option<Duration>>, failures: 
     base.mul_f64(1.0 - jitter)
 }
 
-async fn poll(
-    weak: Weak<crate::verifier::VerifierInner>,
-    idx: usize,
-    mut delay: Duration,
-    mut failures: u32,
-) {
-    loop {
-        tokio::time::sleep(delay).await;
-        let Some(inner) = weak.upgrade() else { return };
-        let issuer = &inner.issuers[idx];
-        let Some(remote) = &issuer.remote else { return };
-        let result = refresh(issuer, remote).await;
-        failures = if result.is_ok() {
-            0
-        } else {
-            failures.saturating_add(1)
-        };
-        delay = next_delay(&remote.options, &result, failures);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alg::Algorithm;
+    use crate::error::ErrorKind;
+    use crate::key::Key;
+    use crate::keys::Snapshot;
+    use std::time::Instant;
+
+    /// Remote keys pointing at a closed loopback port: every fetch fails at once.
+    fn unreachable_keys(options: JwksOptions) -> IssuerKeys {
+        let source = KeySource::JwksUrl("http://127.0.0.1:9/jwks".into());
+        IssuerKeys::new("https://iss", source, options).unwrap()
+    }
+
+    fn one_key() -> KeySet {
+        let jwk = r#"{"kty":"OKP","crv":"Ed25519","kid":"k1",
+            "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+        KeySet::from_keys([Key::from_jwk_json(jwk).unwrap()]).unwrap()
+    }
+
+    #[test]
+    fn remote_keys_are_unavailable_before_the_first_fetch_and_once_stale() {
+        let options = JwksOptions {
+            max_stale: Duration::from_secs(7200),
+            ..JwksOptions::default()
+        };
+        let keys = unreachable_keys(options);
+        assert!(keys.is_refreshable());
+        let code = |keys: &IssuerKeys| {
+            keys.select(Some("k1"), Algorithm::EdDSA)
+                .unwrap_err()
+                .code()
+        };
+        assert_eq!(code(&keys), "keys_unavailable");
+        keys.snapshot.store(Arc::new(Snapshot::loaded(one_key())));
+        assert!(keys.select(Some("k1"), Algorithm::EdDSA).is_ok());
+        let mut old = Snapshot::loaded(one_key());
+        old.loaded_at = Instant::now().checked_sub(Duration::from_secs(7201));
+        keys.snapshot.store(Arc::new(old));
+        assert_eq!(code(&keys), "keys_unavailable");
+    }
+
+    #[tokio::test]
+    async fn failed_fetches_are_counted_and_keep_their_cause() {
+        let keys = unreachable_keys(JwksOptions::default());
+        let err = keys.refresh_now().await.unwrap_err();
+        assert_eq!(err.code(), "jwks_error");
+        let source = std::error::Error::source(&err).expect("the HTTP client's error");
+        assert!(
+            source.downcast_ref::<reqwest::Error>().is_some(),
+            "{source:?}"
+        );
+        let stats = keys.stats();
+        assert_eq!((stats.refreshes, stats.failures), (0, 1));
+        assert_eq!(stats.last_error, Some(err.to_string()));
+        // The unknown-kid refresh fetches once, then waits out the cooldown.
+        assert!(!keys.refresh_for_unknown_kid().await);
+        assert!(!keys.refresh_for_unknown_kid().await);
+        assert_eq!(keys.stats().failures, 2);
+    }
+
+    #[tokio::test]
+    async fn the_poller_ends_when_the_keys_are_dropped() {
+        let keys = Arc::new(unreachable_keys(JwksOptions::default()));
+        keys.start().await;
+        let poller = lock(&keys.refresher.as_ref().unwrap().poller)
+            .clone()
+            .expect("a poller");
+        assert!(!poller.is_finished());
+        drop(keys);
+        for _ in 0..100 {
+            if poller.is_finished() {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("the poller outlived its keys");
+    }
 
     #[test]
     fn urls_must_be_https_unless_loopback() {
