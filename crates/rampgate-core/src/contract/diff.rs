@@ -423,28 +423,85 @@ impl ContractDiff {
 
     /// Refuses a change that does not increase the version. Widening access
     /// without a higher version is the one a deployment must never let through.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), VersionError> {
+        let (from, to) = (self.from_version, self.to_version);
         // An older version is never deployed over a newer one, changed or not:
         // otherwise a later replay of a stale file could widen access.
-        if self.to_version < self.from_version {
-            return Err(format!(
-                "the version went down ({} -> {}): deploy a contract with a higher version instead",
-                self.from_version, self.to_version
-            ));
+        if to < from {
+            return Err(VersionError::Decreased { from, to });
         }
-        if self.is_empty() || self.to_version > self.from_version {
+        if self.is_empty() || to > from {
             return Ok(());
         }
         if self.widens() {
-            Err(format!(
-                "access widens but the version did not increase ({} -> {}): raise `version`",
-                self.from_version, self.to_version
-            ))
+            Err(VersionError::WidenedWithoutVersion { from, to })
         } else {
-            Err(format!(
-                "the contract changed but the version did not increase ({} -> {}): raise `version`",
-                self.from_version, self.to_version
-            ))
+            Err(VersionError::ChangedWithoutVersion { from, to })
+        }
+    }
+}
+
+/// Why [`ContractDiff::check`] refuses a new contract: its version does not
+/// increase over the one in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VersionError {
+    /// The new version is lower, whether or not anything changed.
+    #[error(
+        "the version went down ({from} -> {to}): deploy a contract with a higher version instead"
+    )]
+    Decreased {
+        /// The version in force.
+        from: u64,
+        /// The new contract's version.
+        to: u64,
+    },
+    /// Access widens under the same version.
+    #[error("access widens but the version did not increase ({from} -> {to}): raise `version`")]
+    WidenedWithoutVersion {
+        /// The version in force.
+        from: u64,
+        /// The new contract's version.
+        to: u64,
+    },
+    /// Something changed (nothing widens) under the same version.
+    #[error(
+        "the contract changed but the version did not increase ({from} -> {to}): raise `version`"
+    )]
+    ChangedWithoutVersion {
+        /// The version in force.
+        from: u64,
+        /// The new contract's version.
+        to: u64,
+    },
+}
+
+impl VersionError {
+    /// A stable identifier for logs and machines: `version_decreased`,
+    /// `widened_without_version` or `changed_without_version`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            VersionError::Decreased { .. } => "version_decreased",
+            VersionError::WidenedWithoutVersion { .. } => "widened_without_version",
+            VersionError::ChangedWithoutVersion { .. } => "changed_without_version",
+        }
+    }
+
+    /// The version in force.
+    pub fn from_version(&self) -> u64 {
+        match *self {
+            VersionError::Decreased { from, .. }
+            | VersionError::WidenedWithoutVersion { from, .. }
+            | VersionError::ChangedWithoutVersion { from, .. } => from,
+        }
+    }
+
+    /// The refused contract's version.
+    pub fn to_version(&self) -> u64 {
+        match *self {
+            VersionError::Decreased { to, .. }
+            | VersionError::WidenedWithoutVersion { to, .. }
+            | VersionError::ChangedWithoutVersion { to, .. } => to,
         }
     }
 }
@@ -528,7 +585,12 @@ stages = [{ name = "pilot", scopes = ["read"] }, { name = "ga", scopes = ["read"
             "{d}"
         );
         assert!(d.to_string().contains("mode observe -> enforce"), "{d}");
-        assert!(d.check().unwrap_err().contains("version did not increase"));
+        assert!(
+            d.check()
+                .unwrap_err()
+                .to_string()
+                .contains("version did not increase")
+        );
     }
 
     #[test]
@@ -536,7 +598,7 @@ stages = [{ name = "pilot", scopes = ["read"] }, { name = "ga", scopes = ["read"
         let d = diff(&BASE.replace("scopes = [\"write\"]\nmode", "scopes = []\nmode"));
         assert!(d.widens());
         assert_eq!(
-            d.check().unwrap_err(),
+            d.check().unwrap_err().to_string(),
             "access widens but the version did not increase (1 -> 1): raise `version`"
         );
     }
@@ -546,7 +608,7 @@ stages = [{ name = "pilot", scopes = ["read"] }, { name = "ga", scopes = ["read"
         let newer = Contract::parse(&BASE.replace("version = 1", "version = 5")).unwrap();
         let d = ContractDiff::between(&newer, &Contract::parse(BASE).unwrap());
         assert_eq!(
-            d.check().unwrap_err(),
+            d.check().unwrap_err().to_string(),
             "the version went down (5 -> 1): deploy a contract with a higher version instead"
         );
     }
@@ -577,6 +639,42 @@ stages = [{ name = "pilot", scopes = ["read"] }, { name = "ga", scopes = ["read"
         );
         assert!(!d.widens() && !d.narrows(), "{d}");
         assert_eq!(d.changes.len(), 1);
+    }
+
+    #[test]
+    fn each_refusal_has_its_code_and_versions() {
+        let refusals = [
+            (
+                VersionError::Decreased { from: 5, to: 1 },
+                "version_decreased",
+            ),
+            (
+                VersionError::WidenedWithoutVersion { from: 3, to: 3 },
+                "widened_without_version",
+            ),
+            (
+                VersionError::ChangedWithoutVersion { from: 3, to: 3 },
+                "changed_without_version",
+            ),
+        ];
+        for (refusal, code) in refusals {
+            assert_eq!(refusal.code(), code);
+        }
+        let narrowed = diff(&BASE.replace("mode = \"observe\"", "mode = \"enforce\""));
+        assert_eq!(
+            narrowed.check(),
+            Err(VersionError::ChangedWithoutVersion { from: 1, to: 1 })
+        );
+        assert_eq!(
+            narrowed.check().unwrap_err().to_string(),
+            "the contract changed but the version did not increase (1 -> 1): raise `version`"
+        );
+        let lower = ContractDiff::between(
+            &Contract::parse(&BASE.replace("version = 1", "version = 5")).unwrap(),
+            &Contract::parse(BASE).unwrap(),
+        );
+        let refusal = lower.check().unwrap_err();
+        assert_eq!((refusal.from_version(), refusal.to_version()), (5, 1));
     }
 
     #[test]

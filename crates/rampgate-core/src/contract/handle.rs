@@ -1,6 +1,6 @@
 //! The live contract: held in an `ArcSwap`, replaced atomically on reload.
 
-use super::{Contract, ContractDiff, ContractErrors};
+use super::{Contract, ContractDiff, ContractErrors, VersionError};
 use arc_swap::ArcSwap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -23,7 +23,7 @@ pub enum ReloadError {
     Invalid(ContractErrors),
     /// The new contract changes access without a higher version.
     #[error("{0}")]
-    VersionNotIncreased(String),
+    VersionNotIncreased(VersionError),
     /// The handle was made from a value, not a file.
     #[error("this contract was not loaded from a file")]
     NoFile,

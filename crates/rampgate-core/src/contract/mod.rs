@@ -37,7 +37,7 @@ mod handle;
 mod raw;
 
 pub use decide::{Decision, Outcome, rollout_bucket};
-pub use diff::{Change, ChangeKind, ContractDiff};
+pub use diff::{Change, ChangeKind, ContractDiff, VersionError};
 pub use handle::{ContractHandle, ReloadError};
 
 use crate::{Requirement, StepUpPolicy};
