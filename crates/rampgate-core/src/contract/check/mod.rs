@@ -1,6 +1,6 @@
 //! Checks a contract file: the schema as written, then one named step per
 //! section (header, trust levels, routes, consumers, defaults), each adding its
-//! errors with their line to one [`Checker`].
+//! errors with their line to one `Checker`.
 
 mod consumers;
 mod defaults;
