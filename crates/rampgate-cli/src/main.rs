@@ -377,7 +377,8 @@ fn diff(old: &Path, new: &Path, json: bool) -> Report {
         (Err(report), _) | (_, Err(report)) => return report,
     };
     let diff = ContractDiff::between(&old, &new);
-    let refusal = diff.check().err();
+    // The refusal's text is the report, on stderr and in the JSON `error` field.
+    let refusal = diff.check().err().map(|e| e.to_string());
     let status = if refusal.is_some() {
         Status::Failed
     } else {

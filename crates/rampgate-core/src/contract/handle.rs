@@ -1,9 +1,9 @@
 //! The live contract: held in an `ArcSwap`, replaced atomically on reload.
 
-use super::{Contract, ContractDiff, ContractErrors};
+use super::{Contract, ContractDiff, ContractErrors, VersionError};
 use arc_swap::ArcSwap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 /// Why a new contract was not applied. The previous contract keeps serving.
@@ -23,7 +23,7 @@ pub enum ReloadError {
     Invalid(ContractErrors),
     /// The new contract changes access without a higher version.
     #[error("{0}")]
-    VersionNotIncreased(String),
+    VersionNotIncreased(VersionError),
     /// The handle was made from a value, not a file.
     #[error("this contract was not loaded from a file")]
     NoFile,
@@ -141,7 +141,7 @@ impl ContractHandle {
     fn reload_from(&self, path: &Path) -> Result<Option<ContractDiff>, ReloadError> {
         let text = read(path)?;
         {
-            let last = self.0.last_text.lock().unwrap_or_else(|p| p.into_inner());
+            let last = lock(&self.0.last_text);
             if last.as_deref() == Some(text.as_str()) {
                 return Ok(None);
             }
@@ -150,7 +150,7 @@ impl ContractHandle {
             .map_err(ReloadError::Invalid)
             .and_then(|new| self.apply(new));
         // Remember even a refused text, so that it is reported once, not every poll.
-        *self.0.last_text.lock().unwrap_or_else(|p| p.into_inner()) = Some(text);
+        *lock(&self.0.last_text) = Some(text);
         result.map(Some)
     }
 
@@ -170,6 +170,13 @@ impl ContractHandle {
             }
         });
     }
+}
+
+/// Locks `mutex` even if a thread panicked while holding it. Recovering is safe
+/// here: the only guarded value is the last file text, always replaced whole, so
+/// a panic cannot leave it half-written; at worst a text is compared once more.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn read(path: &Path) -> Result<String, ReloadError> {

@@ -31,13 +31,13 @@
 //! assert_eq!(contract.version(), 1);
 //! ```
 
+mod check;
 mod decide;
 mod diff;
 mod handle;
-mod raw;
 
 pub use decide::{Decision, Outcome, rollout_bucket};
-pub use diff::{Change, ChangeKind, ContractDiff};
+pub use diff::{Change, ChangeKind, ContractDiff, VersionError};
 pub use handle::{ContractHandle, ReloadError};
 
 use crate::{Requirement, StepUpPolicy};
@@ -325,7 +325,7 @@ impl Contract {
     /// Parses and checks a contract; every semantic problem is reported, each with
     /// its line (a syntax or schema error stops at the first one).
     pub fn parse(text: &str) -> Result<Contract, ContractErrors> {
-        raw::parse(text)
+        check::parse(text)
     }
 
     /// The contract's version; every change must increase it.

@@ -1,0 +1,207 @@
+//! The consumers step: each consumer is named once, its stages nest (each
+//! stage's scopes include the previous one's), and its current stage exists.
+
+use super::{Catalog, Checker, RawConsumer, RawStage};
+use crate::contract::{Consumer, Stage};
+use std::collections::BTreeSet;
+use toml::Spanned;
+
+impl Checker<'_> {
+    /// Checks every consumer, in file order.
+    pub(super) fn consumers(
+        &mut self,
+        raw: &[Spanned<RawConsumer>],
+        catalog: &Catalog,
+    ) -> Vec<Consumer> {
+        let mut consumers = Vec::new();
+        for spanned in raw {
+            let consumer = self.consumer(spanned, &consumers, catalog);
+            consumers.push(consumer);
+        }
+        consumers
+    }
+
+    /// Checks one consumer against the ones declared before it.
+    fn consumer(
+        &mut self,
+        spanned: &Spanned<RawConsumer>,
+        earlier: &[Consumer],
+        catalog: &Catalog,
+    ) -> Consumer {
+        let span = spanned.span();
+        let r = spanned.get_ref();
+        let who = match &r.sub {
+            Some(sub) => format!("consumer {}/{sub}", r.client_id),
+            None => format!("consumer {}", r.client_id),
+        };
+        if r.client_id.is_empty() {
+            self.error(Some(span.clone()), "client_id must not be empty".into());
+        }
+        if earlier
+            .iter()
+            .any(|o| o.client_id == r.client_id && o.sub == r.sub)
+        {
+            self.error(Some(span.clone()), format!("{who} is declared twice"));
+        }
+        if r.stages.is_empty() {
+            self.error(
+                Some(span),
+                format!("{who} has no stages: give it at least one"),
+            );
+        }
+        let stages = self.stages(&who, &r.stages, catalog);
+        let current = stages.iter().position(|s| &s.name == r.stage.get_ref());
+        if current.is_none() && !stages.is_empty() {
+            self.error(
+                Some(r.stage.span()),
+                format!(
+                    "{who} is at stage {:?}, which is not among its stages ({})",
+                    r.stage.get_ref(),
+                    stages
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+        Consumer {
+            client_id: r.client_id.clone(),
+            sub: r.sub.clone(),
+            stages,
+            current: current.unwrap_or(0),
+        }
+    }
+
+    /// Checks `who`'s stages in order: unique names, scopes from the catalog,
+    /// and no stage dropping a scope the one before it allowed.
+    pub(super) fn stages(
+        &mut self,
+        who: &str,
+        raw: &[Spanned<RawStage>],
+        catalog: &Catalog,
+    ) -> Vec<Stage> {
+        let mut stages: Vec<Stage> = Vec::new();
+        for stage in raw {
+            let s = stage.get_ref();
+            if stages.iter().any(|o| o.name == s.name) {
+                self.error(
+                    Some(stage.span()),
+                    format!("{who} has two stages named {:?}", s.name),
+                );
+            }
+            let stage_scopes: &[String] = s.scopes.as_ref().map_or(&[], |l| l.get_ref());
+            let scopes_span = s.scopes.as_ref().map_or_else(|| stage.span(), |l| l.span());
+            self.check_scopes(
+                catalog,
+                stage_scopes,
+                scopes_span,
+                &format!("{who} stage {}", s.name),
+            );
+            let scopes: BTreeSet<String> = stage_scopes.iter().cloned().collect();
+            if let Some(prev) = stages.last()
+                && !prev.scopes.is_subset(&scopes)
+            {
+                let missing: Vec<&str> = prev
+                    .scopes
+                    .difference(&scopes)
+                    .map(String::as_str)
+                    .collect();
+                self.error(
+                    Some(stage.span()),
+                    format!(
+                        "{who} stage {} drops {} allowed at the earlier stage {}: each stage's scopes must include the previous stage's",
+                        s.name,
+                        missing.join(", "),
+                        prev.name
+                    ),
+                );
+            }
+            stages.push(Stage {
+                name: s.name.clone(),
+                scopes,
+            });
+        }
+        stages
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{messages, raw};
+    use super::*;
+
+    fn catalog() -> Catalog {
+        [("a", "A"), ("b", "B")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+
+    fn stage(name: &str, scopes: &[&str]) -> Stage {
+        Stage {
+            name: name.into(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn consumers_keep_their_stages_and_current_one() {
+        let text = "version = 1\n[[consumers]]\nclient_id = \"web\"\nstage = \"ga\"\nstages = [{ name = \"pilot\", scopes = [\"a\"] }, { name = \"ga\", scopes = [\"a\", \"b\"] }]\n[[consumers]]\nclient_id = \"web\"\nsub = \"svc\"\nstage = \"only\"\nstages = [{ name = \"only\" }]\n";
+        let mut c = Checker::new(text);
+        let consumers = c.consumers(&raw(text).consumers, &catalog());
+        assert_eq!(messages(&c), Vec::<String>::new());
+        assert_eq!(
+            consumers,
+            [
+                Consumer {
+                    client_id: "web".into(),
+                    sub: None,
+                    stages: vec![stage("pilot", &["a"]), stage("ga", &["a", "b"])],
+                    current: 1,
+                },
+                Consumer {
+                    client_id: "web".into(),
+                    sub: Some("svc".into()),
+                    stages: vec![stage("only", &[])],
+                    current: 0,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn consumer_problems_are_reported_on_their_lines() {
+        let text = "version = 1\n[[consumers]]\nclient_id = \"\"\nstage = \"x\"\nstages = []\n[[consumers]]\nclient_id = \"\"\nstage = \"x\"\nstages = []\n";
+        let mut c = Checker::new(text);
+        let consumers = c.consumers(&raw(text).consumers, &catalog());
+        assert_eq!(
+            messages(&c),
+            [
+                "line 2: client_id must not be empty",
+                "line 2: consumer  has no stages: give it at least one",
+                "line 6: client_id must not be empty",
+                "line 6: consumer  is declared twice",
+                "line 6: consumer  has no stages: give it at least one",
+            ]
+        );
+        assert_eq!(consumers.len(), 2);
+    }
+
+    #[test]
+    fn stages_must_be_unique_known_and_nested() {
+        let text = "version = 1\n[[consumers]]\nclient_id = \"m\"\nstage = \"p\"\nstages = [\n  { name = \"p\", scopes = [\"a\", \"b\"] },\n  { name = \"p\", scopes = [\"a\", \"zz\"] },\n]\n";
+        let raw = raw(text);
+        let mut c = Checker::new(text);
+        let stages = c.stages("consumer m", &raw.consumers[0].get_ref().stages, &catalog());
+        assert_eq!(
+            messages(&c),
+            [
+                "line 7: consumer m has two stages named \"p\"",
+                "line 7: consumer m stage p uses scope \"zz\", which is not in [scopes]: add it to the catalog or fix the name",
+                "line 7: consumer m stage p drops b allowed at the earlier stage p: each stage's scopes must include the previous stage's",
+            ]
+        );
+        assert_eq!(stages, [stage("p", &["a", "b"]), stage("p", &["a", "zz"])]);
+    }
+}

@@ -1,0 +1,295 @@
+//! What a new contract changes: which access widens and which narrows. The
+//! differ runs one named step per part of the contract (header and scope
+//! catalog, routes, consumers, defaults, trust levels).
+
+mod consumers;
+mod defaults;
+mod header;
+mod routes;
+mod trust;
+mod version;
+
+pub use version::VersionError;
+
+use super::Contract;
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// Whether a change gives more access, less, or neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// More access than before.
+    Widened,
+    /// Less access than before.
+    Narrowed,
+    /// Neither (documentation, future stages).
+    Neutral,
+}
+
+/// One change between two contracts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Change {
+    /// Widened, narrowed or neutral.
+    pub kind: ChangeKind,
+    /// What changed: `route GET /x`, `consumer web`, `defaults`, `scope a`...
+    pub subject: String,
+    /// How, in words.
+    pub detail: String,
+}
+
+/// The changes from one contract to the next.
+///
+/// ```
+/// use rampgate_core::contract::{Contract, ContractDiff};
+///
+/// let old = Contract::parse(r#"
+///     version = 1
+///     issuer = "https://i.example"
+///     audience = "api"
+///     [scopes]
+///     "read" = "r"
+///     "write" = "w"
+///     [[consumers]]
+///     client_id = "web"
+///     stage = "pilot"
+///     stages = [{ name = "pilot", scopes = ["read"] }, { name = "ga", scopes = ["read", "write"] }]
+/// "#).unwrap();
+/// let new_text = r#"
+///     version = 1
+///     issuer = "https://i.example"
+///     audience = "api"
+///     [scopes]
+///     "read" = "r"
+///     "write" = "w"
+///     [[consumers]]
+///     client_id = "web"
+///     stage = "ga"
+///     stages = [{ name = "pilot", scopes = ["read"] }, { name = "ga", scopes = ["read", "write"] }]
+/// "#;
+/// let diff = ContractDiff::between(&old, &Contract::parse(new_text).unwrap());
+/// assert!(diff.widens());
+/// assert!(diff.check().is_err(), "widening without a version bump is refused");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ContractDiff {
+    /// The old contract's version.
+    pub from_version: u64,
+    /// The new contract's version.
+    pub to_version: u64,
+    /// The changes, widened first.
+    pub changes: Vec<Change>,
+}
+
+/// A set as `a, b, c`, the way every detail lists scopes and values.
+fn list(set: &BTreeSet<String>) -> String {
+    set.iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn change(kind: ChangeKind, subject: impl Into<String>, detail: impl Into<String>) -> Change {
+    Change {
+        kind,
+        subject: subject.into(),
+        detail: detail.into(),
+    }
+}
+
+impl ContractDiff {
+    /// The changes from `old` to `new`.
+    pub fn between(old: &Contract, new: &Contract) -> ContractDiff {
+        let mut changes = [
+            header::header(old, new),
+            header::scope_catalog(old, new),
+            routes::routes(old, new),
+            consumers::consumers(old, new),
+            defaults::defaults(old, new),
+            trust::trust_levels(old, new),
+        ]
+        .concat();
+        // Stable: within a kind, changes stay in the steps' order above.
+        changes.sort_by_key(|c| c.kind);
+        ContractDiff {
+            from_version: old.version(),
+            to_version: new.version(),
+            changes,
+        }
+    }
+
+    /// Whether any change gives more access.
+    pub fn widens(&self) -> bool {
+        self.changes.iter().any(|c| c.kind == ChangeKind::Widened)
+    }
+
+    /// Whether any change takes access away.
+    pub fn narrows(&self) -> bool {
+        self.changes.iter().any(|c| c.kind == ChangeKind::Narrowed)
+    }
+
+    /// Whether the contracts are the same in effect.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+impl fmt::Display for ContractDiff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "contract version {} -> {}",
+            self.from_version, self.to_version
+        )?;
+        if self.changes.is_empty() {
+            return writeln!(f, "  no change in effect");
+        }
+        for c in &self.changes {
+            let kind = match c.kind {
+                ChangeKind::Widened => "widened ",
+                ChangeKind::Narrowed => "narrowed",
+                ChangeKind::Neutral => "neutral ",
+            };
+            writeln!(f, "  {kind}  {}: {}", c.subject, c.detail)?;
+        }
+        Ok(())
+    }
+}
+
+/// Fixtures shared by the steps' tests.
+#[cfg(test)]
+mod testing {
+    use super::ContractDiff;
+    use crate::contract::Contract;
+
+    pub(super) const BASE: &str = r#"
+version = 1
+issuer = "https://i.example"
+audience = "api"
+[scopes]
+"read" = "r"
+"write" = "w"
+[[routes]]
+method = "POST"
+path = "/items"
+scopes = ["write"]
+mode = "observe"
+[[consumers]]
+client_id = "web"
+stage = "pilot"
+stages = [{ name = "pilot", scopes = ["read"] }, { name = "ga", scopes = ["read", "write"] }]
+"#;
+
+    pub(super) fn diff(new: &str) -> ContractDiff {
+        ContractDiff::between(
+            &Contract::parse(BASE).unwrap(),
+            &Contract::parse(new).unwrap(),
+        )
+    }
+
+    /// A contract with the scopes `read` and `write` and then `body`.
+    pub(super) fn contract(body: &str) -> Contract {
+        Contract::parse(&format!(
+            "version = 1\n[scopes]\n\"read\" = \"r\"\n\"write\" = \"w\"\n{body}"
+        ))
+        .unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{BASE, diff};
+    use super::*;
+
+    #[test]
+    fn advancing_a_stage_widens() {
+        let d = diff(
+            &BASE
+                .replace("stage = \"pilot\"", "stage = \"ga\"")
+                .replace("version = 1", "version = 2"),
+        );
+        assert_eq!(
+            d.to_string(),
+            "contract version 1 -> 2\n  widened   consumer web: advanced pilot -> ga (adds write)\n"
+        );
+        assert!(d.check().is_ok());
+    }
+
+    #[test]
+    fn enforcing_and_rolling_back_narrow() {
+        let advanced = BASE.replace("stage = \"pilot\"", "stage = \"ga\"");
+        let d = ContractDiff::between(
+            &Contract::parse(&advanced).unwrap(),
+            &Contract::parse(&BASE.replace("mode = \"observe\"", "mode = \"enforce\"")).unwrap(),
+        );
+        assert!(d.narrows() && !d.widens(), "{d}");
+        assert!(
+            d.to_string()
+                .contains("rolled back ga -> pilot (removes write)"),
+            "{d}"
+        );
+        assert!(d.to_string().contains("mode observe -> enforce"), "{d}");
+        assert!(
+            d.check()
+                .unwrap_err()
+                .to_string()
+                .contains("version did not increase")
+        );
+    }
+
+    #[test]
+    fn loosening_a_trust_level_widens() {
+        let with = |max_age: u32| {
+            format!("{BASE}[trust.sensitive]\nacr_values = [\"mfa\"]\nmax_age = {max_age}\n")
+        };
+        let d = ContractDiff::between(
+            &Contract::parse(&with(300)).unwrap(),
+            &Contract::parse(&with(900)).unwrap(),
+        );
+        assert!(d.widens() && !d.narrows(), "{d}");
+        let d = ContractDiff::between(
+            &Contract::parse(&with(900)).unwrap(),
+            &Contract::parse(&with(300)).unwrap(),
+        );
+        assert!(d.narrows() && !d.widens(), "{d}");
+    }
+
+    #[test]
+    fn reordering_acr_values_is_neutral() {
+        let with = |acr: &str| format!("{BASE}[trust.sensitive]\nacr_values = [{acr}]\n");
+        let d = ContractDiff::between(
+            &Contract::parse(&with("\"mfa\", \"hwk\"")).unwrap(),
+            &Contract::parse(&with("\"hwk\", \"mfa\"")).unwrap(),
+        );
+        assert!(!d.widens() && !d.narrows(), "{d}");
+        assert_eq!(d.changes.len(), 1);
+    }
+
+    #[test]
+    fn identical_contracts_have_no_changes() {
+        let d = diff(BASE);
+        assert!(d.is_empty() && d.check().is_ok());
+    }
+
+    #[test]
+    fn routes_and_consumers_added_and_removed() {
+        let new = BASE
+            .replace("path = \"/items\"", "path = \"/things\"")
+            .replace("client_id = \"web\"", "client_id = \"mobile\"");
+        let d = diff(&new);
+        let text = d.to_string();
+        assert!(
+            text.contains("widened   route POST /things: added (requires write)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("narrowed  route POST /items: removed"),
+            "{text}"
+        );
+        assert!(
+            text.contains("widened   consumer mobile: added at stage pilot (read)"),
+            "{text}"
+        );
+        assert!(text.contains("narrowed  consumer web: removed"), "{text}");
+    }
+}

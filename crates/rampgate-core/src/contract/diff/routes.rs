@@ -1,0 +1,223 @@
+//! The routes step: routes added and removed, and for a kept route its
+//! required scopes, roll-out mode and trust level.
+
+use super::{Change, ChangeKind, change, list};
+use crate::Requirement;
+use crate::contract::{Contract, Mode, Route};
+use std::collections::BTreeSet;
+
+/// Every route change, new routes in new-file order first, then removed ones.
+pub(super) fn routes(old: &Contract, new: &Contract) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for route in new.routes() {
+        let Some(before) = old.route(&route.method, &route.path) else {
+            // Under "unknown routes allowed" an unlisted route took any valid
+            // token, so listing it can only restrict it.
+            let kind = if old.unknown_route_allowed() {
+                ChangeKind::Narrowed
+            } else {
+                ChangeKind::Widened
+            };
+            changes.push(change(
+                kind,
+                format!("route {}", route.key()),
+                format!("added (requires {})", route.requirement.describe()),
+            ));
+            continue;
+        };
+        changes.extend(route_changed(before, route));
+    }
+    for route in old.routes() {
+        if new.route(&route.method, &route.path).is_none() {
+            let kind = if new.unknown_route_allowed() {
+                ChangeKind::Widened
+            } else {
+                ChangeKind::Narrowed
+            };
+            changes.push(change(kind, format!("route {}", route.key()), "removed"));
+        }
+    }
+    changes
+}
+
+/// What changed on a route both contracts have.
+pub(super) fn route_changed(before: &Route, route: &Route) -> Vec<Change> {
+    let subject = format!("route {}", route.key());
+    let mut changes = requirement_changed(&subject, &before.requirement, &route.requirement);
+    if before.mode != route.mode {
+        let kind = if strictness(route.mode) < strictness(before.mode) {
+            ChangeKind::Widened
+        } else {
+            ChangeKind::Narrowed
+        };
+        changes.push(change(
+            kind,
+            subject.clone(),
+            format!("mode {} -> {}", before.mode, route.mode),
+        ));
+    }
+    if before.trust != route.trust {
+        let kind = match (before.trust.as_str(), route.trust.as_str()) {
+            (_, "standard") => ChangeKind::Widened,
+            ("standard", _) => ChangeKind::Narrowed,
+            _ => ChangeKind::Neutral,
+        };
+        changes.push(change(
+            kind,
+            subject,
+            format!("trust {} -> {}", before.trust, route.trust),
+        ));
+    }
+    changes
+}
+
+/// Dropped all-of scopes, added all-of scopes, then a changed any-of set.
+fn requirement_changed(subject: &str, was: &Requirement, now: &Requirement) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let dropped: BTreeSet<String> = was.all_of().difference(now.all_of()).cloned().collect();
+    let added: BTreeSet<String> = now.all_of().difference(was.all_of()).cloned().collect();
+    if !dropped.is_empty() {
+        changes.push(change(
+            ChangeKind::Widened,
+            subject,
+            format!("no longer requires {}", list(&dropped)),
+        ));
+    }
+    if !added.is_empty() {
+        changes.push(change(
+            ChangeKind::Narrowed,
+            subject,
+            format!("now also requires {}", list(&added)),
+        ));
+    }
+    if was.any_of() != now.any_of() {
+        let kind = match (was.any_of().is_empty(), now.any_of().is_empty()) {
+            (true, false) => ChangeKind::Narrowed,
+            (false, true) => ChangeKind::Widened,
+            _ if was.any_of().is_subset(now.any_of()) => ChangeKind::Widened,
+            _ if now.any_of().is_subset(was.any_of()) => ChangeKind::Narrowed,
+            // Some alternatives gone and others new: someone gains access.
+            _ => ChangeKind::Widened,
+        };
+        changes.push(change(
+            kind,
+            subject,
+            format!(
+                "any-of [{}] -> [{}]",
+                list(was.any_of()),
+                list(now.any_of())
+            ),
+        ));
+    }
+    changes
+}
+
+/// How much of the traffic a mode enforces, to order modes.
+fn strictness(mode: Mode) -> u8 {
+    match mode {
+        Mode::Observe => 0,
+        Mode::Percent(n) => n,
+        Mode::Enforce => 100,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::contract;
+    use super::*;
+
+    fn route(requirement: Requirement, trust: &str, mode: Mode) -> Route {
+        Route {
+            method: "GET".into(),
+            path: "/x".into(),
+            requirement,
+            trust: trust.into(),
+            mode,
+        }
+    }
+
+    #[test]
+    fn added_and_removed_routes_depend_on_the_unknown_route_default() {
+        let get = "[[routes]]\nmethod = \"GET\"\npath = \"/a\"\nscopes = [\"read\"]\n";
+        let put = "[[routes]]\nmethod = \"PUT\"\npath = \"/b\"\n";
+        let old = contract(get);
+        let new = contract(put);
+        assert_eq!(
+            routes(&old, &new),
+            [
+                change(
+                    ChangeKind::Widened,
+                    "route PUT /b",
+                    "added (requires any valid token)"
+                ),
+                change(ChangeKind::Narrowed, "route GET /a", "removed"),
+            ]
+        );
+        let open = |body: &str| contract(&format!("[defaults]\nunknown_route = \"allow\"\n{body}"));
+        assert_eq!(
+            routes(&open(get), &open(put)),
+            [
+                change(
+                    ChangeKind::Narrowed,
+                    "route PUT /b",
+                    "added (requires any valid token)"
+                ),
+                change(ChangeKind::Widened, "route GET /a", "removed"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_kept_route_reports_scopes_then_mode_then_trust() {
+        let before = route(
+            Requirement::all(["read", "admin"]).and_any(["x", "y"]),
+            "standard",
+            Mode::Enforce,
+        );
+        let after = route(
+            Requirement::all(["read", "write"]).and_any(["x"]),
+            "sensitive",
+            Mode::Percent(10),
+        );
+        assert_eq!(
+            route_changed(&before, &after),
+            [
+                change(
+                    ChangeKind::Widened,
+                    "route GET /x",
+                    "no longer requires admin"
+                ),
+                change(
+                    ChangeKind::Narrowed,
+                    "route GET /x",
+                    "now also requires write"
+                ),
+                change(ChangeKind::Narrowed, "route GET /x", "any-of [x, y] -> [x]"),
+                change(ChangeKind::Widened, "route GET /x", "mode enforce -> 10%"),
+                change(
+                    ChangeKind::Narrowed,
+                    "route GET /x",
+                    "trust standard -> sensitive"
+                ),
+            ]
+        );
+        assert_eq!(route_changed(&after, &after), []);
+    }
+
+    #[test]
+    fn any_of_sets_that_overlap_count_as_widening() {
+        let changes = requirement_changed(
+            "route GET /x",
+            &Requirement::all(Vec::<String>::new()).and_any(["x", "y"]),
+            &Requirement::all(Vec::<String>::new()).and_any(["y", "z"]),
+        );
+        assert_eq!(
+            changes,
+            [change(
+                ChangeKind::Widened,
+                "route GET /x",
+                "any-of [x, y] -> [y, z]"
+            )]
+        );
+    }
+}
