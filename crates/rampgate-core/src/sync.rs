@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard};
 /// Locks `m`, recovering the data if another thread panicked while holding it.
 ///
 /// Every mutex of the crate guards plain values (timestamps, a cached URL, the
-/// last error text) that a panic cannot leave half-written, so a poisoned lock
+/// last error text, a contract file's last text) that a panic cannot leave half-written, so a poisoned lock
 /// carries nothing worse than a value from before the panic. Refusing every later
 /// request because of it would turn one panic into an outage.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -1,9 +1,10 @@
 //! The live contract: held in an `ArcSwap`, replaced atomically on reload.
 
 use super::{Contract, ContractDiff, ContractErrors, VersionError};
+use crate::sync::lock;
 use arc_swap::ArcSwap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Why a new contract was not applied. The previous contract keeps serving.
@@ -170,13 +171,6 @@ impl ContractHandle {
             }
         });
     }
-}
-
-/// Locks `mutex` even if a thread panicked while holding it. Recovering is safe
-/// here: the only guarded value is the last file text, always replaced whole, so
-/// a panic cannot leave it half-written; at worst a text is compared once more.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn read(path: &Path) -> Result<String, ReloadError> {
