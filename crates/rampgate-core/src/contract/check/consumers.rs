@@ -128,15 +128,8 @@ impl Checker<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{messages, raw};
+    use super::super::testing::{catalog, messages, raw};
     use super::*;
-
-    fn catalog() -> Catalog {
-        [("a", "A"), ("b", "B")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect()
-    }
 
     fn stage(name: &str, scopes: &[&str]) -> Stage {
         Stage {

@@ -178,7 +178,15 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
 /// errors it left.
 #[cfg(test)]
 mod testing {
-    use super::{Checker, RawContract};
+    use super::{Catalog, Checker, RawContract};
+
+    /// A scope catalog with the scopes `a` and `b`.
+    pub(super) fn catalog() -> Catalog {
+        [("a", "A"), ("b", "B")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
 
     /// `text` as the schema reads it (every test text starts with `version`).
     pub(super) fn raw(text: &str) -> RawContract {

@@ -121,15 +121,8 @@ impl Checker<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{messages, raw};
+    use super::super::testing::{catalog, messages, raw};
     use super::*;
-
-    fn catalog() -> Catalog {
-        [("a", "A"), ("b", "B")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect()
-    }
 
     #[test]
     fn routes_are_built_in_file_order_and_indexed() {
