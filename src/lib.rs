@@ -54,9 +54,12 @@ pub use rampgate_core::{
     Verifier, VerifierBuilder,
 };
 pub use rampgate_tower::{
-    Contract as ContractService, ContractLayer, Jwt, JwtLayer, Scope, ScopeLayer, StepUp,
-    StepUpLayer,
+    ContractGate, ContractLayer, Jwt, JwtLayer, Scope, ScopeLayer, StepUp, StepUpLayer,
 };
+
+/// The old facade name of [`ContractGate`], the service `ContractLayer` makes.
+#[deprecated(note = "use `ContractGate`")]
+pub type ContractService<S> = ContractGate<S>;
 
 /// Ramp contracts: the contract file, decisions, diffs, the live handle.
 pub mod contract {

@@ -28,6 +28,7 @@ use tower_service::Service;
 /// # let _ = layer;
 /// ```
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct ContractLayer {
     contract: ContractHandle,
 }
@@ -40,10 +41,10 @@ impl ContractLayer {
 }
 
 impl<S> Layer<S> for ContractLayer {
-    type Service = Contract<S>;
+    type Service = ContractGate<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Contract {
+        ContractGate {
             inner,
             contract: self.contract.clone(),
         }
@@ -51,11 +52,23 @@ impl<S> Layer<S> for ContractLayer {
 }
 
 /// The service made by [`ContractLayer`].
+///
+/// Named for what it does (it lets a request through the contract's gate) so
+/// that it never shadows [`rampgate_core::contract::Contract`], the contract
+/// itself, in a file that uses both.
 #[derive(Debug, Clone)]
-pub struct Contract<S> {
+pub struct ContractGate<S> {
     inner: S,
     contract: ContractHandle,
 }
+
+impl<S> ContractGate<S> {
+    define_inner_service_accessors!();
+}
+
+/// The old name of [`ContractGate`].
+#[deprecated(note = "renamed `ContractGate`: `Contract` is `rampgate_core::contract::Contract`")]
+pub type Contract<S> = ContractGate<S>;
 
 fn route_template<B>(req: &Request<B>) -> &str {
     #[cfg(feature = "axum")]
@@ -65,7 +78,7 @@ fn route_template<B>(req: &Request<B>) -> &str {
     req.uri().path()
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Contract<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ContractGate<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ResBody: From<Bytes>,

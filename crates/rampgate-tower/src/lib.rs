@@ -10,13 +10,36 @@
 //! - [`StepUpLayer`]: sensitive routes demand a stronger or fresher user
 //!   authentication (RFC 9470 challenge).
 
+/// `get_ref`, `get_mut` and `into_inner` for a service whose wrapped service is
+/// the field `inner` (the accessors every tower-http service has).
+macro_rules! define_inner_service_accessors {
+    () => {
+        /// Gets a reference to the underlying service.
+        pub fn get_ref(&self) -> &S {
+            &self.inner
+        }
+
+        /// Gets a mutable reference to the underlying service.
+        pub fn get_mut(&mut self) -> &mut S {
+            &mut self.inner
+        }
+
+        /// Consumes `self`, returning the underlying service.
+        pub fn into_inner(self) -> S {
+            self.inner
+        }
+    };
+}
+
 pub mod contract;
 mod gate;
 pub mod jwt;
 pub mod scope;
 pub mod stepup;
 
-pub use contract::{Contract, ContractLayer};
+#[allow(deprecated)]
+pub use contract::Contract;
+pub use contract::{ContractGate, ContractLayer};
 pub use gate::GateFuture;
 pub use jwt::{Jwt, JwtLayer};
 pub use scope::{Scope, ScopeLayer};

@@ -25,6 +25,7 @@ use tower_service::Service;
 /// # let _ = (read, admin_or_support);
 /// ```
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct ScopeLayer {
     requirement: Arc<Requirement>,
 }
@@ -62,6 +63,7 @@ impl ScopeLayer {
 
     /// Records this requirement for `method path` in `inventory`, so the app can
     /// list what its code declares (`rampgate contract routes`).
+    #[must_use = "record returns the layer, which still has to be applied"]
     pub fn record(self, inventory: &mut Inventory, method: &str, path: &str) -> Self {
         *inventory = std::mem::take(inventory).require(method, path, &self.requirement);
         self
@@ -84,6 +86,10 @@ impl<S> Layer<S> for ScopeLayer {
 pub struct Scope<S> {
     inner: S,
     layer: ScopeLayer,
+}
+
+impl<S> Scope<S> {
+    define_inner_service_accessors!();
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Scope<S>

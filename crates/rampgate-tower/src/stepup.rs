@@ -44,6 +44,7 @@ enum Source {
 /// not affected. Apply it inside `ContractLayer`: the level comes from its
 /// decision, so both layers always use the same contract version.
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct StepUpLayer {
     source: Source,
 }
@@ -81,6 +82,10 @@ impl<S> Layer<S> for StepUpLayer {
 pub struct StepUp<S> {
     inner: S,
     source: Source,
+}
+
+impl<S> StepUp<S> {
+    define_inner_service_accessors!();
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for StepUp<S>

@@ -61,6 +61,7 @@ pub(crate) struct Config {
 /// # }
 /// ```
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct JwtLayer {
     config: Arc<Config>,
 }
@@ -85,28 +86,33 @@ impl JwtLayer {
     }
 
     /// Sets the `realm` of the `WWW-Authenticate` challenge.
+    #[must_use = "a builder method returns the changed layer"]
     pub fn realm(self, realm: impl AsRef<str>) -> Self {
         self.with(|c| c.denial = c.denial.clone().realm(realm))
     }
 
     /// Adds `resource_metadata="<url>"` (RFC 9728 §5.1) to every challenge.
+    #[must_use = "a builder method returns the changed layer"]
     pub fn resource_metadata(self, url: impl AsRef<str>) -> Self {
         self.with(|c| c.denial = c.denial.clone().resource_metadata(url))
     }
 
     /// Replaces the JSON body of denials (status and challenge stay).
+    #[must_use = "a builder method returns the changed layer"]
     pub fn denial_body(self, body: DenialBody) -> Self {
         self.with(|c| c.denial = c.denial.clone().body(body))
     }
 
     /// Also accepts the token as the whole value of this header (for example
     /// `x-access-token`), when there is no `Authorization: Bearer` header.
+    #[must_use = "a builder method returns the changed layer"]
     pub fn token_from_header(self, name: HeaderName) -> Self {
         self.with(|c| c.sources.header = Some(name))
     }
 
     /// Also accepts the token from this cookie, when there is no
     /// `Authorization: Bearer` header or custom token header.
+    #[must_use = "a builder method returns the changed layer"]
     pub fn token_from_cookie(self, name: impl Into<String>) -> Self {
         self.with(|c| c.sources.cookie = Some(name.into()))
     }
@@ -118,6 +124,7 @@ impl JwtLayer {
     /// browser history. Successful answers then carry `Cache-Control: private`,
     /// and a token sent both in the header and in the query is refused with
     /// 400 `invalid_request`.
+    #[must_use = "a builder method returns the changed layer"]
     pub fn allow_query_token(self, param: impl Into<String>) -> Self {
         self.with(|c| c.sources.query = Some(param.into()))
     }
@@ -125,6 +132,7 @@ impl JwtLayer {
     /// Lets requests without any token through as anonymous: the handler sees no
     /// [`Principal`](rampgate_core::Principal) (`Option<Principal>` is `None`). A
     /// token that is present but invalid is still refused.
+    #[must_use = "a builder method returns the changed layer"]
     pub fn optional(self) -> Self {
         self.with(|c| c.optional = true)
     }
@@ -146,6 +154,10 @@ impl<S> Layer<S> for JwtLayer {
 pub struct Jwt<S> {
     inner: S,
     config: Arc<Config>,
+}
+
+impl<S> Jwt<S> {
+    define_inner_service_accessors!();
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Jwt<S>
