@@ -36,6 +36,8 @@ mod gate;
 pub mod jwt;
 pub mod scope;
 pub mod stepup;
+#[cfg(test)]
+mod tests;
 
 #[allow(deprecated)]
 pub use contract::Contract;
