@@ -135,7 +135,7 @@ pub mod rejection {
         }
     }
 
-    /// Why a [`Scoped`](super::Scoped) extractor refused the request.
+    /// Why a [`Scoped`] extractor refused the request.
     #[derive(Debug, Clone)]
     #[non_exhaustive]
     pub enum ScopedRejection {
@@ -174,7 +174,7 @@ pub mod rejection {
         }
     }
 
-    /// Why a [`SteppedUp`](super::SteppedUp) extractor refused the request.
+    /// Why a [`SteppedUp`] extractor refused the request.
     #[derive(Debug, Clone)]
     #[non_exhaustive]
     pub enum SteppedUpRejection {

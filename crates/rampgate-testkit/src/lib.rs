@@ -244,6 +244,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Configures a [`DevIssuer`] before it starts.
 #[derive(Debug, Clone, Default)]
+#[must_use]
 pub struct DevIssuerBuilder {
     alg: SigningAlg,
     audience: Option<String>,
@@ -630,6 +631,7 @@ fn now() -> i64 {
 
 /// A token being minted by a [`DevIssuer`] or an [`OfflineIssuer`];
 /// [`TokenBuilder::sign`] finishes it.
+#[must_use = "a token builder does nothing until sign() is called"]
 pub struct TokenBuilder<'a> {
     issuer: &'a Shared,
     header: Map<String, Value>,

@@ -3,7 +3,7 @@
 //! Applied once on a router (after [`JwtLayer`](crate::JwtLayer)), it finds the
 //! matched route (axum's `MatchedPath` with the `axum` feature, otherwise the
 //! request path, which is what gRPC paths are), asks the contract in force for a
-//! [`Decision`], puts the decision in the request extensions for audit, and
+//! [`Decision`](rampgate_core::contract::Decision), puts the decision in the request extensions for audit, and
 //! answers 403 `insufficient_scope` for a denial. Observed routes let a would-be
 //! denial through and record it.
 

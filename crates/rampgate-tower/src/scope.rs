@@ -1,7 +1,7 @@
 //! `ScopeLayer`: the route needs these scopes from the verified token.
 //!
 //! Runs after [`JwtLayer`](crate::JwtLayer), which puts the
-//! [`Principal`] in the request extensions. A token without the scopes gets 403
+//! [`Principal`](rampgate_core::Principal) in the request extensions. A token without the scopes gets 403
 //! with `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`
 //! (RFC 6750 §3.1) and the inner service never runs.
 
