@@ -37,7 +37,8 @@
 //!
 //! - [`Verifier`]: framework-free verification (usable from a queue consumer),
 //!   [`IssuerConfig`] per trusted issuer, [`ValidationPolicy`] with strict defaults.
-//! - [`JwtLayer`], [`ScopeLayer`], [`ContractLayer`], [`StepUpLayer`]: tower layers.
+//! - [`JwtLayer`], [`ScopeLayer`], [`ContractLayer`], [`StepUpLayer`]: tower layers;
+//!   [`AuthStack`] installs JWT → contract → step-up in that order in one call.
 //! - [`contract`]: ramp contracts (routes, scopes, consumers' stages), hot reload.
 //! - [`metadata`]: RFC 9728 protected resource metadata from the contract.
 //! - [`Principal`] and [`axum::Claims`]: axum extractors (feature `axum`).
@@ -54,9 +55,12 @@ pub use rampgate_core::{
     UnknownReason, Unmet, ValidationPolicy, Verifier, VerifierBuilder,
 };
 pub use rampgate_tower::{
-    Contract as ContractService, ContractLayer, Jwt, JwtLayer, Scope, ScopeLayer, StepUp,
-    StepUpLayer,
+    AuthStack, ContractGate, ContractLayer, Jwt, JwtLayer, Scope, ScopeLayer, StepUp, StepUpLayer,
 };
+
+/// The old facade name of [`ContractGate`], the service `ContractLayer` makes.
+#[deprecated(note = "use `ContractGate`")]
+pub type ContractService<S> = ContractGate<S>;
 
 /// Ramp contracts: the contract file, decisions, diffs, the live handle.
 pub mod contract {

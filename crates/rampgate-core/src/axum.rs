@@ -23,8 +23,13 @@ impl IntoResponse for Denial {
 
 pub mod rejection {
     //! Rejections of the rampgate extractors.
+    //!
+    //! Each is an HTTP answer (`IntoResponse`) and a `std::error::Error` whose
+    //! message says what went wrong and, for a server-side mistake, what to fix.
+    //! No message ever contains the token.
 
     use super::*;
+    use std::fmt;
 
     /// The handler asked for a principal on a route that `JwtLayer` does not cover.
     /// A server-side mistake: answered with 500 and a message that says what to fix.
@@ -43,6 +48,17 @@ pub mod rejection {
             response
         }
     }
+
+    impl fmt::Display for MissingJwtLayer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(
+                "the route reads a Principal but JwtLayer is not applied to it: \
+                 add JwtLayer (or AuthStack) to the route with route_layer",
+            )
+        }
+    }
+
+    impl std::error::Error for MissingJwtLayer {}
 
     /// Why a [`Principal`] could not be extracted.
     #[derive(Debug, Clone)]
@@ -63,6 +79,20 @@ pub mod rejection {
         }
     }
 
+    impl fmt::Display for PrincipalRejection {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                PrincipalRejection::Unauthenticated(d) => write!(
+                    f,
+                    "the request carried no access token and the handler requires one: {d}"
+                ),
+                PrincipalRejection::MissingJwtLayer(m) => m.fmt(f),
+            }
+        }
+    }
+
+    impl std::error::Error for PrincipalRejection {}
+
     /// Why [`Claims<T>`](super::Claims) could not be extracted.
     #[derive(Debug, Clone)]
     #[non_exhaustive]
@@ -82,9 +112,112 @@ pub mod rejection {
             }
         }
     }
+
+    impl fmt::Display for ClaimsRejection {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                ClaimsRejection::Principal(p) => p.fmt(f),
+                ClaimsRejection::InvalidClaims(d) => write!(
+                    f,
+                    "the token's claims do not fit the type the handler extracts: {d}"
+                ),
+            }
+        }
+    }
+
+    impl std::error::Error for ClaimsRejection {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            match self {
+                // Transparent: the principal rejection is the whole story.
+                ClaimsRejection::Principal(p) => p.source(),
+                ClaimsRejection::InvalidClaims(_) => None,
+            }
+        }
+    }
+
+    /// Why a [`Scoped`] extractor refused the request.
+    #[derive(Debug, Clone)]
+    #[non_exhaustive]
+    pub enum ScopedRejection {
+        /// No principal.
+        Principal(PrincipalRejection),
+        /// The token lacks the scopes (403).
+        InsufficientScope(Denial),
+    }
+
+    impl IntoResponse for ScopedRejection {
+        fn into_response(self) -> Response {
+            match self {
+                ScopedRejection::Principal(p) => p.into_response(),
+                ScopedRejection::InsufficientScope(d) => d.into_response(),
+            }
+        }
+    }
+
+    impl fmt::Display for ScopedRejection {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                ScopedRejection::Principal(p) => p.fmt(f),
+                ScopedRejection::InsufficientScope(d) => {
+                    write!(f, "the token lacks scopes the handler requires: {d}")
+                }
+            }
+        }
+    }
+
+    impl std::error::Error for ScopedRejection {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            match self {
+                ScopedRejection::Principal(p) => p.source(),
+                ScopedRejection::InsufficientScope(_) => None,
+            }
+        }
+    }
+
+    /// Why a [`SteppedUp`] extractor refused the request.
+    #[derive(Debug, Clone)]
+    #[non_exhaustive]
+    pub enum SteppedUpRejection {
+        /// No principal.
+        Principal(PrincipalRejection),
+        /// The authentication is too weak or too old (401, RFC 9470).
+        StepUpRequired(Box<Denial>),
+    }
+
+    impl IntoResponse for SteppedUpRejection {
+        fn into_response(self) -> Response {
+            match self {
+                SteppedUpRejection::Principal(p) => p.into_response(),
+                SteppedUpRejection::StepUpRequired(d) => (*d).into_response(),
+            }
+        }
+    }
+
+    impl fmt::Display for SteppedUpRejection {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                SteppedUpRejection::Principal(p) => p.fmt(f),
+                SteppedUpRejection::StepUpRequired(d) => write!(
+                    f,
+                    "the user must authenticate again, more strongly or more recently: {d}"
+                ),
+            }
+        }
+    }
+
+    impl std::error::Error for SteppedUpRejection {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            match self {
+                SteppedUpRejection::Principal(p) => p.source(),
+                SteppedUpRejection::StepUpRequired(_) => None,
+            }
+        }
+    }
 }
 
 use rejection::{ClaimsRejection, MissingJwtLayer, PrincipalRejection};
+// Their first home: kept so that code naming them there still compiles.
+pub use rejection::{ScopedRejection, SteppedUpRejection};
 
 impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = PrincipalRejection;
@@ -219,25 +352,6 @@ impl<R> std::ops::Deref for Scoped<R> {
     }
 }
 
-/// Why a [`Scoped`] extractor refused the request.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum ScopedRejection {
-    /// No principal.
-    Principal(PrincipalRejection),
-    /// The token lacks the scopes (403).
-    InsufficientScope(Denial),
-}
-
-impl IntoResponse for ScopedRejection {
-    fn into_response(self) -> Response {
-        match self {
-            ScopedRejection::Principal(p) => p.into_response(),
-            ScopedRejection::InsufficientScope(d) => d.into_response(),
-        }
-    }
-}
-
 impl<S: Send + Sync, R: ScopeRequirement> FromRequestParts<S> for Scoped<R> {
     type Rejection = ScopedRejection;
 
@@ -297,25 +411,6 @@ pub trait StepUpRequirement: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct SteppedUp<R>(pub Principal, pub std::marker::PhantomData<R>);
 
-/// Why a [`SteppedUp`] extractor refused the request.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum SteppedUpRejection {
-    /// No principal.
-    Principal(PrincipalRejection),
-    /// The authentication is too weak or too old (401, RFC 9470).
-    StepUpRequired(Box<Denial>),
-}
-
-impl IntoResponse for SteppedUpRejection {
-    fn into_response(self) -> Response {
-        match self {
-            SteppedUpRejection::Principal(p) => p.into_response(),
-            SteppedUpRejection::StepUpRequired(d) => (*d).into_response(),
-        }
-    }
-}
-
 impl<S: Send + Sync, R: StepUpRequirement> FromRequestParts<S> for SteppedUp<R> {
     type Rejection = SteppedUpRejection;
 
@@ -329,5 +424,96 @@ impl<S: Send + Sync, R: StepUpRequirement> FromRequestParts<S> for SteppedUp<R> 
                 crate::DenialOptions::deny_in(&parts.extensions, &failure.into_error()),
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DenialOptions, Error};
+    use std::error::Error as _;
+
+    fn parts_with(extensions: http::Extensions) -> Parts {
+        let (mut parts, ()) = http::Request::new(()).into_parts();
+        parts.extensions = extensions;
+        parts
+    }
+
+    #[tokio::test]
+    async fn missing_layer_says_what_to_fix() {
+        let mut parts = parts_with(http::Extensions::new());
+        let rejection = <Principal as FromRequestParts<()>>::from_request_parts(&mut parts, &())
+            .await
+            .unwrap_err();
+        let message = rejection.to_string();
+        assert!(message.contains("JwtLayer is not applied"), "{message}");
+        assert!(message.contains("route_layer"), "{message}");
+        assert!(rejection.source().is_none());
+        let response = rejection.into_response();
+        assert_eq!(response.status(), 500);
+    }
+
+    #[tokio::test]
+    async fn anonymous_rejection_describes_the_denial() {
+        let mut extensions = http::Extensions::new();
+        let challenge = DenialOptions::default().deny(&Error::from(ErrorKind::TokenMissing));
+        extensions.insert(Anonymous(challenge));
+        let mut parts = parts_with(extensions);
+        let rejection = <Claims<serde_json::Value> as FromRequestParts<()>>::from_request_parts(
+            &mut parts,
+            &(),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(rejection, ClaimsRejection::Principal(_)));
+        assert_eq!(
+            rejection.to_string(),
+            "the request carried no access token and the handler requires one: \
+             no access token in the request"
+        );
+        assert_eq!(rejection.into_response().status(), 401);
+    }
+
+    #[tokio::test]
+    async fn scope_and_step_up_rejections_name_what_is_missing() {
+        #[derive(Debug)]
+        struct Write;
+        impl ScopeRequirement for Write {
+            const ALL: &'static [&'static str] = &["orders:write"];
+        }
+        #[derive(Debug)]
+        struct Mfa;
+        impl StepUpRequirement for Mfa {
+            fn policy() -> crate::StepUpPolicy {
+                crate::StepUpPolicy::default().acr_values(["mfa"])
+            }
+        }
+        let principal = Principal::for_tests(
+            "https://issuer.example",
+            serde_json::json!({"sub": "alice", "scope": "orders:read", "acr": "pwd"}),
+        )
+        .unwrap();
+        let mut extensions = http::Extensions::new();
+        extensions.insert(principal);
+
+        let mut parts = parts_with(extensions.clone());
+        let scoped = <Scoped<Write> as FromRequestParts<()>>::from_request_parts(&mut parts, &())
+            .await
+            .unwrap_err();
+        // The old path still names the same type.
+        let scoped: ScopedRejection = scoped;
+        assert!(
+            scoped.to_string().ends_with("requires orders:write"),
+            "{scoped}"
+        );
+        assert_eq!(scoped.into_response().status(), 403);
+
+        let mut parts = parts_with(extensions);
+        let stepped = <SteppedUp<Mfa> as FromRequestParts<()>>::from_request_parts(&mut parts, &())
+            .await
+            .unwrap_err();
+        let stepped: rejection::SteppedUpRejection = stepped;
+        assert!(stepped.to_string().contains("(acr)"), "{stepped}");
+        assert_eq!(stepped.into_response().status(), 401);
     }
 }

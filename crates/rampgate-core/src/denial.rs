@@ -240,6 +240,16 @@ impl Denial {
     }
 }
 
+/// The description: what was refused and why, safe to show to the client (it
+/// never contains the token).
+impl fmt::Display for Denial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.description)
+    }
+}
+
+impl std::error::Error for Denial {}
+
 /// Marker the layer leaves on a request that had no token, on a route where a
 /// token is optional. Carries the challenge to answer with when a handler
 /// requires a principal after all.

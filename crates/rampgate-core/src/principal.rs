@@ -163,6 +163,45 @@ impl Principal {
         })))
     }
 
+    /// A principal with these claims, as if a token carrying them had been
+    /// verified for the issuer `iss`: for your own tests of handlers and
+    /// services that read a `Principal`, without keys or tokens.
+    ///
+    /// The claims go through the same parsing as a verified token's, with the
+    /// default scope claims (`scope` and `scp`), so a claim of the wrong type
+    /// fails the same way (`claim_invalid`). `iss` replaces any `iss` in
+    /// `claims`. Nothing is verified: never build one from request data.
+    ///
+    /// ```
+    /// use rampgate_core::Principal;
+    /// use serde_json::json;
+    ///
+    /// let alice = Principal::for_tests(
+    ///     "https://issuer.example",
+    ///     json!({"sub": "alice", "client_id": "web", "scope": "orders:read orders:write"}),
+    /// )
+    /// .unwrap();
+    /// assert_eq!(alice.sub(), Some("alice"));
+    /// assert!(alice.has_scope("orders:write"));
+    ///
+    /// // What a handler would find behind JwtLayer:
+    /// let mut request = http::Request::new(());
+    /// request.extensions_mut().insert(alice);
+    ///
+    /// // Claims of the wrong type are refused, as in a token.
+    /// let err = Principal::for_tests("https://issuer.example", json!({"scope": 5})).unwrap_err();
+    /// assert_eq!(err.code(), "claim_invalid");
+    /// ```
+    pub fn for_tests(iss: &str, claims: Value) -> Result<Principal> {
+        let Value::Object(mut claims) = claims else {
+            return Err(ErrorKind::ClaimInvalid("the claims must be a JSON object").into());
+        };
+        claims.insert("iss".into(), Value::String(iss.to_owned()));
+        // The verifier's own default, so that tests read scopes as production does.
+        let policy = crate::ValidationPolicy::default().compile()?;
+        Principal::from_claims(claims, &policy.scope_claims)
+    }
+
     /// The issuer (`iss`), exactly as configured.
     pub fn iss(&self) -> &str {
         &self.0.iss
@@ -324,6 +363,29 @@ mod tests {
         ] {
             let err = principal(claims.clone(), &["scope", "scp"]).unwrap_err();
             assert_eq!(err.code(), "claim_invalid", "{claims}");
+        }
+    }
+
+    #[test]
+    fn test_constructor_parses_like_verification() {
+        let p = Principal::for_tests(
+            "https://i.example",
+            json!({"iss": "ignored", "sub": "alice", "scp": ["a"], "scope": "b c",
+                   "azp": "web", "amr": ["mfa"], "auth_time": 10, "exp": 20}),
+        )
+        .unwrap();
+        assert_eq!(p.iss(), "https://i.example");
+        assert_eq!(p.claims()["iss"], "https://i.example");
+        assert_eq!(p.client_id(), Some("web"));
+        assert_eq!(p.scopes().to_string(), "a b c");
+        assert_eq!(p.amr(), ["mfa"]);
+        assert_eq!((p.auth_time(), p.exp()), (Some(10), 20));
+        // Only the default scope claims count, as for a verified token.
+        let p = Principal::for_tests("i", json!({"permissions": ["x"]})).unwrap();
+        assert!(p.scopes().is_empty());
+        for bad in [json!({"sub": 1}), json!({"amr": "mfa"}), json!("sub")] {
+            let err = Principal::for_tests("i", bad.clone()).unwrap_err();
+            assert_eq!(err.code(), "claim_invalid", "{bad}");
         }
     }
 

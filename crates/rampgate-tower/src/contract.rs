@@ -3,7 +3,7 @@
 //! Applied once on a router (after [`JwtLayer`](crate::JwtLayer)), it finds the
 //! matched route (axum's `MatchedPath` with the `axum` feature, otherwise the
 //! request path, which is what gRPC paths are), asks the contract in force for a
-//! [`Decision`], puts the decision in the request extensions for audit, and
+//! [`Decision`](rampgate_core::contract::Decision), puts the decision in the request extensions for audit, and
 //! answers 403 `insufficient_scope` for a denial. Observed routes let a would-be
 //! denial through and record it.
 
@@ -28,6 +28,7 @@ use tower_service::Service;
 /// # let _ = layer;
 /// ```
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct ContractLayer {
     contract: ContractHandle,
 }
@@ -40,10 +41,10 @@ impl ContractLayer {
 }
 
 impl<S> Layer<S> for ContractLayer {
-    type Service = Contract<S>;
+    type Service = ContractGate<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Contract {
+        ContractGate {
             inner,
             contract: self.contract.clone(),
         }
@@ -51,11 +52,23 @@ impl<S> Layer<S> for ContractLayer {
 }
 
 /// The service made by [`ContractLayer`].
+///
+/// Named for what it does (it lets a request through the contract's gate) so
+/// that it never shadows [`rampgate_core::contract::Contract`], the contract
+/// itself, in a file that uses both.
 #[derive(Debug, Clone)]
-pub struct Contract<S> {
+pub struct ContractGate<S> {
     inner: S,
     contract: ContractHandle,
 }
+
+impl<S> ContractGate<S> {
+    define_inner_service_accessors!();
+}
+
+/// The old name of [`ContractGate`].
+#[deprecated(note = "renamed `ContractGate`: `Contract` is `rampgate_core::contract::Contract`")]
+pub type Contract<S> = ContractGate<S>;
 
 fn route_template<B>(req: &Request<B>) -> &str {
     #[cfg(feature = "axum")]
@@ -65,7 +78,7 @@ fn route_template<B>(req: &Request<B>) -> &str {
     req.uri().path()
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Contract<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ContractGate<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     ResBody: From<Bytes>,
@@ -109,5 +122,131 @@ where
         }
         req.extensions_mut().insert(decision);
         GateFuture::inner(self.inner.call(req))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::{
+        Seen, as_principal, assert_misconfigured, body, challenge, contract, plain, reason, run,
+    };
+    use rampgate_core::DecisionReason;
+    use rampgate_core::contract::Contract;
+    use serde_json::json;
+
+    fn web(scope: &str) -> serde_json::Value {
+        json!({"sub": "alice", "client_id": "web", "scope": scope})
+    }
+
+    /// Asserts a contract denial: 403, the reason, and no inner call.
+    fn assert_denied(response: &Response<Bytes>, seen: &Seen, code: &str) {
+        assert_eq!(response.status(), 403);
+        assert_eq!(reason(response), code);
+        assert_eq!(body(response)["error"], "insufficient_scope");
+        assert_eq!(seen.calls(), 0, "the inner service must not run");
+    }
+
+    #[tokio::test]
+    async fn allowed_request_reaches_the_inner_service_with_the_decision() {
+        let seen = Seen::default();
+        let layer = ContractLayer::new(contract());
+        let response = run(
+            &layer,
+            &seen,
+            as_principal("GET", "/items", web("items:read")),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        let decision = seen.decision().unwrap();
+        assert_eq!(decision.outcome, Outcome::Allow);
+        assert_eq!(decision.reason, DecisionReason::Allowed);
+        assert_eq!(decision.contract_version, 3);
+        assert_eq!(decision.route.as_deref(), Some("GET /items"));
+        assert_eq!(decision.stage.as_deref(), Some("pilot"));
+    }
+
+    #[tokio::test]
+    async fn a_token_without_the_scope_is_scope_insufficient() {
+        let seen = Seen::default();
+        let layer = ContractLayer::new(contract());
+        let response = run(&layer, &seen, as_principal("GET", "/items", web(""))).await;
+        assert_denied(&response, &seen, "scope_insufficient");
+        assert!(challenge(&response).ends_with(r#"scope="items:read""#));
+    }
+
+    #[tokio::test]
+    async fn a_scope_the_stage_does_not_allow_yet_is_scope_beyond_stage() {
+        let seen = Seen::default();
+        let layer = ContractLayer::new(contract());
+        // The token carries items:write, but web's pilot stage only allows reads.
+        let req = as_principal("POST", "/items", web("items:read items:write"));
+        let response = run(&layer, &seen, req).await;
+        assert_denied(&response, &seen, "scope_beyond_stage");
+    }
+
+    #[tokio::test]
+    async fn an_unlisted_consumer_is_consumer_unknown() {
+        let seen = Seen::default();
+        let layer = ContractLayer::new(contract());
+        let claims = json!({"client_id": "stranger", "scope": "items:read"});
+        let response = run(&layer, &seen, as_principal("GET", "/items", claims)).await;
+        assert_denied(&response, &seen, "consumer_unknown");
+    }
+
+    #[tokio::test]
+    async fn an_unlisted_route_is_route_unknown() {
+        let seen = Seen::default();
+        let layer = ContractLayer::new(contract());
+        let response = run(
+            &layer,
+            &seen,
+            as_principal("GET", "/nowhere", web("items:read")),
+        )
+        .await;
+        assert_denied(&response, &seen, "route_unknown");
+    }
+
+    #[tokio::test]
+    async fn an_observed_route_lets_a_would_be_denial_through_and_records_it() {
+        let seen = Seen::default();
+        let layer = ContractLayer::new(contract());
+        let response = run(
+            &layer,
+            &seen,
+            as_principal("GET", "/export", web("items:read")),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(seen.calls(), 1);
+        let decision = seen.decision().unwrap();
+        assert_eq!(decision.outcome, Outcome::ShadowDeny);
+        assert_eq!(decision.reason, DecisionReason::ScopeInsufficient);
+        assert_eq!(decision.required, "export");
+    }
+
+    #[tokio::test]
+    async fn a_reload_decides_the_next_request() {
+        let handle = contract();
+        let layer = ContractLayer::new(handle.clone());
+        let seen = Seen::default();
+        let req = || as_principal("POST", "/items", web("items:read items:write"));
+        assert_eq!(run(&layer, &seen, req()).await.status(), 403);
+        // Version 4 moves web to its ga stage, which allows writes.
+        let next = crate::tests::CONTRACT
+            .replace("version = 3", "version = 4")
+            .replace(r#"stage = "pilot""#, r#"stage = "ga""#);
+        handle.apply(Contract::parse(&next).unwrap()).unwrap();
+        let response = run(&layer, &seen, req()).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(seen.decision().unwrap().contract_version, 4);
+    }
+
+    #[tokio::test]
+    async fn without_jwt_layer_it_is_a_server_error() {
+        let seen = Seen::default();
+        let layer = ContractLayer::new(contract());
+        let response = run(&layer, &seen, plain("GET", "/items")).await;
+        assert_misconfigured(&response, &seen, "JwtLayer");
     }
 }

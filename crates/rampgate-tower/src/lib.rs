@@ -9,15 +9,120 @@
 //!   scopes, intersected with what the consumer's current stage allows.
 //! - [`StepUpLayer`]: sensitive routes demand a stronger or fresher user
 //!   authentication (RFC 9470 challenge).
+//! - [`AuthStack`]: `JwtLayer`, `ContractLayer` and `StepUpLayer` as one layer,
+//!   in the order they must run.
+//!
+//! Every layer refuses with an HTTP answer, never an error: the services'
+//! `Error` is the inner service's. Each service gives access to the one it
+//! wraps with `get_ref`, `get_mut` and `into_inner`.
+//!
+//! # The order of the layers
+//!
+//! Each layer reads what the one before it left in the request extensions:
+//! `JwtLayer` → `ContractLayer` → `StepUpLayer` → handler. [`AuthStack`]
+//! installs them in that order in one call:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use rampgate_core::contract::{Contract, ContractHandle};
+//! use rampgate_testkit::OfflineIssuer;
+//! use rampgate_tower::AuthStack;
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! let issuer = OfflineIssuer::new();
+//! let verifier = issuer.verifier().await.unwrap();
+//! let contract = ContractHandle::new(Contract::parse(r#"
+//!     version = 1
+//!     [scopes]
+//!     "orders:read" = "Read orders"
+//!     [[routes]]
+//!     method = "GET"
+//!     path = "/orders"
+//!     scopes = ["orders:read"]
+//!     [[consumers]]
+//!     client_id = "web"
+//!     stage = "ga"
+//!     stages = [{ name = "ga", scopes = ["orders:read"] }]
+//! "#).unwrap());
+//!
+//! let service = ServiceBuilder::new()
+//!     .layer(
+//!         AuthStack::new(verifier)
+//!             .jwt(|jwt| jwt.realm("api"))
+//!             .contract(contract)
+//!             .step_up_from_contract(),
+//!     )
+//!     .service_fn(|_req: http::Request<()>| async {
+//!         Ok::<_, std::convert::Infallible>(http::Response::new(bytes::Bytes::from("orders")))
+//!     });
+//!
+//! let token = issuer.token().client_id("web").scopes(["orders:read"]).sign();
+//! let request = http::Request::get("/orders")
+//!     .header("authorization", format!("Bearer {token}"))
+//!     .body(())
+//!     .unwrap();
+//! assert_eq!(service.clone().oneshot(request).await.unwrap().status(), 200);
+//!
+//! // Without the scope, the contract refuses; the handler never runs.
+//! let token = issuer.token().client_id("web").sign();
+//! let request = http::Request::get("/orders")
+//!     .header("authorization", format!("Bearer {token}"))
+//!     .body(())
+//!     .unwrap();
+//! assert_eq!(service.oneshot(request).await.unwrap().status(), 403);
+//! # }
+//! ```
+//!
+//! In axum, `stack.protect(router)` (feature `axum`) is `router.route_layer(stack)`.
+//!
+//! The layers stay available one by one. With `tower::ServiceBuilder` the
+//! first added runs first; with axum's `route_layer` (or `layer`) the **last**
+//! added runs first:
+//!
+//! ```text
+//! ServiceBuilder::new().layer(jwt).layer(contract).layer(step_up)
+//! router.route_layer(step_up).route_layer(contract).route_layer(jwt)
+//! ```
+//!
+//! A layer that runs before what it needs never lets the request through: it
+//! answers 500 with reason `layers_misconfigured` and a description of the
+//! missing layer, from the first request on.
+
+/// `get_ref`, `get_mut` and `into_inner` for a service whose wrapped service is
+/// the field `inner` (the accessors every tower-http service has).
+macro_rules! define_inner_service_accessors {
+    () => {
+        /// Gets a reference to the underlying service.
+        pub fn get_ref(&self) -> &S {
+            &self.inner
+        }
+
+        /// Gets a mutable reference to the underlying service.
+        pub fn get_mut(&mut self) -> &mut S {
+            &mut self.inner
+        }
+
+        /// Consumes `self`, returning the underlying service.
+        pub fn into_inner(self) -> S {
+            self.inner
+        }
+    };
+}
 
 pub mod contract;
 mod gate;
 pub mod jwt;
 pub mod scope;
+pub mod stack;
 pub mod stepup;
+#[cfg(test)]
+mod tests;
 
-pub use contract::{Contract, ContractLayer};
+#[allow(deprecated)]
+pub use contract::Contract;
+pub use contract::{ContractGate, ContractLayer};
 pub use gate::GateFuture;
 pub use jwt::{Jwt, JwtLayer};
 pub use scope::{Scope, ScopeLayer};
+pub use stack::AuthStack;
 pub use stepup::{StepUp, StepUpLayer};

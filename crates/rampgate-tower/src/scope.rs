@@ -1,7 +1,7 @@
 //! `ScopeLayer`: the route needs these scopes from the verified token.
 //!
 //! Runs after [`JwtLayer`](crate::JwtLayer), which puts the
-//! [`Principal`] in the request extensions. A token without the scopes gets 403
+//! [`Principal`](rampgate_core::Principal) in the request extensions. A token without the scopes gets 403
 //! with `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`
 //! (RFC 6750 §3.1) and the inner service never runs.
 
@@ -25,6 +25,7 @@ use tower_service::Service;
 /// # let _ = (read, admin_or_support);
 /// ```
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct ScopeLayer {
     requirement: Arc<Requirement>,
 }
@@ -62,6 +63,7 @@ impl ScopeLayer {
 
     /// Records this requirement for `method path` in `inventory`, so the app can
     /// list what its code declares (`rampgate contract routes`).
+    #[must_use = "record returns the layer, which still has to be applied"]
     pub fn record(self, inventory: &mut Inventory, method: &str, path: &str) -> Self {
         *inventory = std::mem::take(inventory).require(method, path, &self.requirement);
         self
@@ -84,6 +86,10 @@ impl<S> Layer<S> for ScopeLayer {
 pub struct Scope<S> {
     inner: S,
     layer: ScopeLayer,
+}
+
+impl<S> Scope<S> {
+    define_inner_service_accessors!();
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Scope<S>
@@ -115,5 +121,98 @@ where
                 GateFuture::denied(DenialOptions::deny_in(extensions, &error.into()))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::JwtLayer;
+    use crate::tests::{
+        Seen, as_principal, assert_misconfigured, body, challenge, issuer, plain, reason, run,
+    };
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn all_passes_with_every_scope() {
+        let seen = Seen::default();
+        let layer = ScopeLayer::all(["items:read", "items:write"]);
+        let req = as_principal("GET", "/", json!({"scope": "items:write items:read extra"}));
+        let response = run(&layer, &seen, req).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(seen.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn all_refuses_a_missing_scope_with_403_naming_the_scopes() {
+        // conformance: 6750-10
+        let seen = Seen::default();
+        let layer = ScopeLayer::all(["items:read", "items:write"]);
+        let req = as_principal("GET", "/", json!({"scope": "items:read"}));
+        let response = run(&layer, &seen, req).await;
+        assert_eq!(response.status(), 403);
+        assert_eq!(reason(&response), "scope_insufficient");
+        assert_eq!(body(&response)["error"], "insufficient_scope");
+        assert!(
+            challenge(&response).ends_with(r#"scope="items:read items:write""#),
+            "{}",
+            challenge(&response)
+        );
+        assert_eq!(seen.calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn any_passes_with_one_scope() {
+        let seen = Seen::default();
+        let layer = ScopeLayer::any(["admin", "support"]);
+        let req = as_principal("GET", "/", json!({"scp": ["support"]}));
+        assert_eq!(run(&layer, &seen, req).await.status(), 200);
+        assert_eq!(seen.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn any_refuses_none_of_them() {
+        let seen = Seen::default();
+        let layer = ScopeLayer::any(["admin", "support"]);
+        let req = as_principal("GET", "/", json!({"scope": "items:read"}));
+        let response = run(&layer, &seen, req).await;
+        assert_eq!(response.status(), 403);
+        assert_eq!(reason(&response), "scope_insufficient");
+        assert_eq!(body(&response)["scope"], "admin support");
+        assert!(challenge(&response).contains(r#"scope="admin support""#));
+        assert_eq!(seen.calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn without_jwt_layer_it_is_a_server_error() {
+        let seen = Seen::default();
+        let response = run(&ScopeLayer::all(["a"]), &seen, plain("GET", "/")).await;
+        assert_misconfigured(&response, &seen, "JwtLayer");
+    }
+
+    #[tokio::test]
+    async fn anonymous_request_gets_the_no_token_challenge() {
+        let (_, verifier) = issuer().await;
+        let seen = Seen::default();
+        let stack = tower::ServiceBuilder::new()
+            .layer(JwtLayer::new(verifier).optional().realm("api"))
+            .layer(ScopeLayer::all(["items:read"]));
+        let response = run(&stack, &seen, plain("GET", "/")).await;
+        assert_eq!(response.status(), 401);
+        assert_eq!(reason(&response), "token_missing");
+        assert_eq!(challenge(&response), r#"Bearer realm="api""#);
+        assert_eq!(seen.calls(), 0);
+    }
+
+    #[test]
+    fn record_declares_the_requirement_in_the_inventory() {
+        let mut inventory = Inventory::default();
+        let layer = ScopeLayer::any(["admin", "support"]).record(&mut inventory, "GET", "/x");
+        assert_eq!(layer.requirement(), &Requirement::any(["admin", "support"]));
+        assert!(
+            inventory.to_json().contains("/x"),
+            "{}",
+            inventory.to_json()
+        );
     }
 }

@@ -44,6 +44,7 @@ enum Source {
 /// not affected. Apply it inside `ContractLayer`: the level comes from its
 /// decision, so both layers always use the same contract version.
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct StepUpLayer {
     source: Source,
 }
@@ -83,6 +84,10 @@ pub struct StepUp<S> {
     source: Source,
 }
 
+impl<S> StepUp<S> {
+    define_inner_service_accessors!();
+}
+
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for StepUp<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
@@ -119,5 +124,126 @@ where
                 GateFuture::denied(DenialOptions::deny_in(extensions, &failure.into_error()))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ContractLayer;
+    use crate::tests::{
+        Seen, as_principal, assert_misconfigured, body, challenge, contract, plain, reason, run,
+    };
+    use serde_json::json;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    fn mfa() -> StepUpLayer {
+        StepUpLayer::new(
+            StepUpPolicy::default()
+                .acr_values(["mfa"])
+                .acr_hierarchy(["pwd", "mfa", "hwk"])
+                .max_age(Duration::from_secs(300)),
+        )
+    }
+
+    fn seconds_ago(n: u64) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            - n
+    }
+
+    /// Asserts the RFC 9470 challenge with `code`, inner service not run.
+    fn assert_step_up(response: &Response<Bytes>, seen: &Seen, code: &str) {
+        assert_eq!(response.status(), 401);
+        assert_eq!(reason(response), code);
+        assert_eq!(body(response)["error"], "insufficient_user_authentication");
+        assert!(
+            challenge(response).contains(r#"error="insufficient_user_authentication""#),
+            "{}",
+            challenge(response)
+        );
+        assert_eq!(seen.calls(), 0, "the inner service must not run");
+    }
+
+    #[tokio::test]
+    async fn a_strong_and_recent_authentication_passes() {
+        let seen = Seen::default();
+        // hwk is above mfa on the ladder, so it satisfies the policy too.
+        let claims = json!({"acr": "hwk", "auth_time": seconds_ago(10)});
+        let response = run(&mfa(), &seen, as_principal("POST", "/approve", claims)).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(seen.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_weaker_acr_gets_the_step_up_challenge() {
+        // conformance: 9470-1
+        let seen = Seen::default();
+        let claims = json!({"acr": "pwd", "auth_time": seconds_ago(10)});
+        let response = run(&mfa(), &seen, as_principal("POST", "/approve", claims)).await;
+        assert_step_up(&response, &seen, "acr_insufficient");
+        assert!(challenge(&response).contains(r#"acr_values="mfa hwk""#));
+        assert_eq!(body(&response)["acr_values"], "mfa hwk");
+    }
+
+    #[tokio::test]
+    async fn a_stale_authentication_gets_the_step_up_challenge() {
+        let seen = Seen::default();
+        let claims = json!({"acr": "mfa", "auth_time": seconds_ago(3600)});
+        let response = run(&mfa(), &seen, as_principal("POST", "/approve", claims)).await;
+        assert_step_up(&response, &seen, "auth_time_stale");
+        assert!(challenge(&response).contains(r#"max_age="300""#));
+    }
+
+    fn contract_then_step_up() -> tower::ServiceBuilder<
+        tower_layer::Stack<StepUpLayer, tower_layer::Stack<ContractLayer, tower_layer::Identity>>,
+    > {
+        tower::ServiceBuilder::new()
+            .layer(ContractLayer::new(contract()))
+            .layer(StepUpLayer::from_contract())
+    }
+
+    #[tokio::test]
+    async fn from_contract_applies_the_routes_trust_level() {
+        let seen = Seen::default();
+        let ops = |acr: &str| json!({"client_id": "ops", "scope": "items:write", "acr": acr});
+        let stack = contract_then_step_up();
+        let response = run(&stack, &seen, as_principal("POST", "/approve", ops("pwd"))).await;
+        assert_step_up(&response, &seen, "acr_insufficient");
+        assert!(challenge(&response).contains(r#"acr_values="mfa""#));
+        let response = run(&stack, &seen, as_principal("POST", "/approve", ops("mfa"))).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(seen.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn from_contract_leaves_standard_routes_alone() {
+        let seen = Seen::default();
+        let claims = json!({"client_id": "ops", "scope": "items:write"});
+        let response = run(
+            &contract_then_step_up(),
+            &seen,
+            as_principal("POST", "/items", claims),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(seen.decision().unwrap().trust.as_deref(), Some("standard"));
+    }
+
+    #[tokio::test]
+    async fn from_contract_without_contract_layer_is_a_server_error() {
+        let seen = Seen::default();
+        let req = as_principal("POST", "/approve", json!({"acr": "mfa"}));
+        let response = run(&StepUpLayer::from_contract(), &seen, req).await;
+        assert_misconfigured(&response, &seen, "ContractLayer");
+    }
+
+    #[tokio::test]
+    async fn without_jwt_layer_it_is_a_server_error() {
+        let seen = Seen::default();
+        let response = run(&mfa(), &seen, plain("POST", "/approve")).await;
+        assert_misconfigured(&response, &seen, "JwtLayer");
     }
 }

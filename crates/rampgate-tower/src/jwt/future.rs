@@ -159,3 +159,131 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each path through the future: verified at once → inner; key refresh →
+    //! inner; key refresh → denied; denied at once. The refreshes need a key
+    //! set that can be fetched again, so these tests run a `DevIssuer` on
+    //! loopback.
+
+    use crate::JwtLayer;
+    use crate::tests::{Seen, bearer, plain, reason, run};
+    use http::header::CACHE_CONTROL;
+    use rampgate_core::{IssuerConfig, Verifier};
+    use rampgate_testkit::DevIssuer;
+    use tower::{Service, ServiceExt};
+
+    async fn dev() -> (DevIssuer, Verifier) {
+        let dev = DevIssuer::start().await.unwrap();
+        let verifier = Verifier::builder()
+            .issuer(IssuerConfig::new(dev.issuer(), [dev.audience()]).jwks_url(dev.jwks_url()))
+            .build()
+            .await
+            .unwrap();
+        assert_eq!(dev.jwks_fetches(), 1, "the verifier fetched its keys once");
+        (dev, verifier)
+    }
+
+    #[tokio::test]
+    async fn known_key_goes_straight_to_the_inner_service() {
+        let (dev, verifier) = dev().await;
+        let seen = Seen::default();
+        let token = dev.token().sub("alice").sign();
+        let response = run(&JwtLayer::new(verifier), &seen, bearer("GET", "/", &token)).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(seen.principal().unwrap().sub(), Some("alice"));
+        assert_eq!(dev.jwks_fetches(), 1, "no refresh for a known key");
+    }
+
+    #[tokio::test]
+    async fn new_key_refreshes_the_key_set_then_runs_the_inner_service() {
+        let (dev, verifier) = dev().await;
+        dev.rotate().await;
+        let seen = Seen::default();
+        let token = dev.token().sub("bob").sign();
+        let response = run(&JwtLayer::new(verifier), &seen, bearer("GET", "/", &token)).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(dev.jwks_fetches(), 2, "one refresh for the new kid");
+        assert_eq!(seen.calls(), 1);
+        assert_eq!(seen.principal().unwrap().sub(), Some("bob"));
+    }
+
+    #[tokio::test]
+    async fn a_query_token_stays_private_across_a_refresh() {
+        let (dev, verifier) = dev().await;
+        dev.rotate().await;
+        let seen = Seen::default();
+        let layer = JwtLayer::new(verifier).allow_query_token("access_token");
+        let uri = format!("/?access_token={}", dev.token().sign());
+        let response = run(&layer, &seen, plain("GET", &uri)).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(dev.jwks_fetches(), 2);
+        assert_eq!(response.headers()[CACHE_CONTROL], "private");
+    }
+
+    #[tokio::test]
+    async fn kid_still_unknown_after_the_refresh_is_denied() {
+        let (dev, verifier) = dev().await;
+        let seen = Seen::default();
+        let token = dev.token().kid("never-published").sign();
+        let response = run(&JwtLayer::new(verifier), &seen, bearer("GET", "/", &token)).await;
+        assert_eq!(response.status(), 401);
+        assert_eq!(reason(&response), "kid_unknown");
+        assert_eq!(dev.jwks_fetches(), 2, "the refresh was tried");
+        assert_eq!(seen.calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn failed_refresh_is_denied() {
+        let (dev, verifier) = dev().await;
+        dev.rotate().await;
+        dev.set_outage(true);
+        let seen = Seen::default();
+        let token = dev.token().sign();
+        let response = run(&JwtLayer::new(verifier), &seen, bearer("GET", "/", &token)).await;
+        assert_eq!(response.status(), 401);
+        assert_eq!(reason(&response), "kid_unknown");
+        assert!(dev.jwks_fetches() >= 2, "the refresh was tried");
+        assert_eq!(seen.calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn invalid_token_is_denied_without_a_refresh() {
+        let (dev, verifier) = dev().await;
+        let seen = Seen::default();
+        let token = dev.token().expires_in(-600).sign();
+        let response = run(&JwtLayer::new(verifier), &seen, bearer("GET", "/", &token)).await;
+        assert_eq!(response.status(), 401);
+        assert_eq!(reason(&response), "token_expired");
+        assert_eq!(
+            dev.jwks_fetches(),
+            1,
+            "a refresh cannot help an expired token"
+        );
+        assert_eq!(seen.calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_service_keeps_serving_after_a_refresh_moved_its_inner_service() {
+        // The refresh path moves the polled-ready inner service into the future
+        // and keeps a clone: the next request must find a working service.
+        let (dev, verifier) = dev().await;
+        dev.rotate().await;
+        let seen = Seen::default();
+        let mut service = tower_layer::Layer::layer(&JwtLayer::new(verifier), seen.service());
+        let first = bearer("GET", "/", &dev.token().sub("one").sign());
+        let response = service.ready().await.unwrap().call(first).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let second = bearer("GET", "/", &dev.token().sub("two").sign());
+        let response = service.ready().await.unwrap().call(second).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(seen.calls(), 2);
+        assert_eq!(seen.principal().unwrap().sub(), Some("two"));
+        assert_eq!(
+            dev.jwks_fetches(),
+            2,
+            "the second request used the fresh keys"
+        );
+    }
+}

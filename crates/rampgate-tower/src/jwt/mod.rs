@@ -61,6 +61,7 @@ pub(crate) struct Config {
 /// # }
 /// ```
 #[derive(Debug, Clone)]
+#[must_use]
 pub struct JwtLayer {
     config: Arc<Config>,
 }
@@ -85,28 +86,33 @@ impl JwtLayer {
     }
 
     /// Sets the `realm` of the `WWW-Authenticate` challenge.
+    #[must_use = "a builder method returns the changed layer"]
     pub fn realm(self, realm: impl AsRef<str>) -> Self {
         self.with(|c| c.denial = c.denial.clone().realm(realm))
     }
 
     /// Adds `resource_metadata="<url>"` (RFC 9728 §5.1) to every challenge.
+    #[must_use = "a builder method returns the changed layer"]
     pub fn resource_metadata(self, url: impl AsRef<str>) -> Self {
         self.with(|c| c.denial = c.denial.clone().resource_metadata(url))
     }
 
     /// Replaces the JSON body of denials (status and challenge stay).
+    #[must_use = "a builder method returns the changed layer"]
     pub fn denial_body(self, body: DenialBody) -> Self {
         self.with(|c| c.denial = c.denial.clone().body(body))
     }
 
     /// Also accepts the token as the whole value of this header (for example
     /// `x-access-token`), when there is no `Authorization: Bearer` header.
+    #[must_use = "a builder method returns the changed layer"]
     pub fn token_from_header(self, name: HeaderName) -> Self {
         self.with(|c| c.sources.header = Some(name))
     }
 
     /// Also accepts the token from this cookie, when there is no
     /// `Authorization: Bearer` header or custom token header.
+    #[must_use = "a builder method returns the changed layer"]
     pub fn token_from_cookie(self, name: impl Into<String>) -> Self {
         self.with(|c| c.sources.cookie = Some(name.into()))
     }
@@ -118,6 +124,7 @@ impl JwtLayer {
     /// browser history. Successful answers then carry `Cache-Control: private`,
     /// and a token sent both in the header and in the query is refused with
     /// 400 `invalid_request`.
+    #[must_use = "a builder method returns the changed layer"]
     pub fn allow_query_token(self, param: impl Into<String>) -> Self {
         self.with(|c| c.sources.query = Some(param.into()))
     }
@@ -125,6 +132,7 @@ impl JwtLayer {
     /// Lets requests without any token through as anonymous: the handler sees no
     /// [`Principal`](rampgate_core::Principal) (`Option<Principal>` is `None`). A
     /// token that is present but invalid is still refused.
+    #[must_use = "a builder method returns the changed layer"]
     pub fn optional(self) -> Self {
         self.with(|c| c.optional = true)
     }
@@ -146,6 +154,10 @@ impl<S> Layer<S> for JwtLayer {
 pub struct Jwt<S> {
     inner: S,
     config: Arc<Config>,
+}
+
+impl<S> Jwt<S> {
+    define_inner_service_accessors!();
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Jwt<S>
@@ -205,4 +217,231 @@ enum Outcome {
     Anonymous,
     Refresh(token::Found<'static>),
     Deny(rampgate_core::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::{Seen, bearer, body, challenge, issuer, plain, reason, run};
+    use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+    use rampgate_testkit::OfflineIssuer;
+
+    #[tokio::test]
+    async fn valid_token_runs_the_inner_service_with_the_principal() {
+        let (issuer, verifier) = issuer().await;
+        let token = issuer
+            .token()
+            .sub("alice")
+            .client_id("web")
+            .scopes(["items:read"])
+            .sign();
+        let seen = Seen::default();
+        let response = run(&JwtLayer::new(verifier), &seen, bearer("GET", "/", &token)).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.body(), "inner ran");
+        assert_eq!(seen.calls(), 1);
+        let principal = seen.principal().unwrap();
+        assert_eq!(principal.sub(), Some("alice"));
+        assert_eq!(principal.client_id(), Some("web"));
+        assert!(principal.has_scope("items:read"));
+        // Only a query token makes the answer private.
+        assert!(!response.headers().contains_key(CACHE_CONTROL));
+    }
+
+    #[tokio::test]
+    async fn missing_token_is_a_bare_challenge_and_the_inner_service_never_runs() {
+        // conformance: 6750-8
+        let (_, verifier) = issuer().await;
+        let seen = Seen::default();
+        let layer = JwtLayer::new(verifier).realm("api");
+        let response = run(&layer, &seen, plain("GET", "/")).await;
+        assert_eq!(response.status(), 401);
+        assert_eq!(challenge(&response), r#"Bearer realm="api""#);
+        assert_eq!(response.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+        let body = body(&response);
+        assert_eq!(body["reason"], "token_missing");
+        assert!(
+            body.get("error").is_none(),
+            "no error member without a token"
+        );
+        assert_eq!(seen.calls(), 0);
+    }
+
+    /// Asserts a 401 `invalid_token` answer with `code`, inner service not run.
+    fn assert_invalid_token(response: &Response<Bytes>, seen: &Seen, code: &str) {
+        assert_eq!(response.status(), 401);
+        assert_eq!(reason(response), code);
+        assert_eq!(body(response)["error"], "invalid_token");
+        assert!(
+            challenge(response).starts_with(r#"Bearer realm="api", error="invalid_token""#),
+            "{}",
+            challenge(response)
+        );
+        assert_eq!(seen.calls(), 0, "the inner service must not run");
+    }
+
+    #[tokio::test]
+    async fn expired_token_is_refused_as_token_expired() {
+        let (issuer, verifier) = issuer().await;
+        let seen = Seen::default();
+        let token = issuer.token().expires_in(-600).sign();
+        let layer = JwtLayer::new(verifier).realm("api");
+        let response = run(&layer, &seen, bearer("GET", "/", &token)).await;
+        assert_invalid_token(&response, &seen, "token_expired");
+    }
+
+    #[tokio::test]
+    async fn another_keys_signature_is_refused_as_signature_invalid() {
+        let (_, verifier) = issuer().await;
+        // Same issuer name and kid as the trusted one, another key pair.
+        let forger = OfflineIssuer::for_issuer("https://issuer.test", "api");
+        let seen = Seen::default();
+        let layer = JwtLayer::new(verifier).realm("api");
+        let response = run(&layer, &seen, bearer("GET", "/", &forger.token().sign())).await;
+        assert_invalid_token(&response, &seen, "signature_invalid");
+    }
+
+    #[tokio::test]
+    async fn wrong_audience_is_refused_as_audience_mismatch() {
+        let (issuer, verifier) = issuer().await;
+        let seen = Seen::default();
+        let token = issuer.token().audience("another-api").sign();
+        let layer = JwtLayer::new(verifier).realm("api");
+        let response = run(&layer, &seen, bearer("GET", "/", &token)).await;
+        assert_invalid_token(&response, &seen, "audience_mismatch");
+    }
+
+    #[tokio::test]
+    async fn unknown_kid_with_static_keys_is_refused_without_refresh() {
+        let (issuer, verifier) = issuer().await;
+        let seen = Seen::default();
+        let token = issuer.token().kid("not-ours").sign();
+        let layer = JwtLayer::new(verifier).realm("api");
+        let response = run(&layer, &seen, bearer("GET", "/", &token)).await;
+        assert_invalid_token(&response, &seen, "kid_unknown");
+    }
+
+    #[tokio::test]
+    async fn two_authorization_headers_are_a_bad_request() {
+        let (issuer, verifier) = issuer().await;
+        let token = issuer.token().sign();
+        let mut req = bearer("GET", "/", &token);
+        req.headers_mut().append(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+        );
+        let seen = Seen::default();
+        let response = run(&JwtLayer::new(verifier), &seen, req).await;
+        assert_eq!(response.status(), 400);
+        assert_eq!(reason(&response), "request_malformed");
+        assert_eq!(body(&response)["error"], "invalid_request");
+        assert_eq!(seen.calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn optional_mode_lets_a_request_without_token_through_anonymously() {
+        let (_, verifier) = issuer().await;
+        let seen = Seen::default();
+        let layer = JwtLayer::new(verifier).optional();
+        let response = run(&layer, &seen, plain("GET", "/")).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(seen.calls(), 1);
+        assert!(seen.principal().is_none());
+        assert!(seen.anonymous());
+    }
+
+    #[tokio::test]
+    async fn optional_mode_still_refuses_an_invalid_token() {
+        let (issuer, verifier) = issuer().await;
+        let seen = Seen::default();
+        let token = issuer.token().expires_in(-600).sign();
+        let layer = JwtLayer::new(verifier).optional().realm("api");
+        let response = run(&layer, &seen, bearer("GET", "/", &token)).await;
+        assert_invalid_token(&response, &seen, "token_expired");
+    }
+
+    #[tokio::test]
+    async fn query_token_is_accepted_only_when_enabled_and_makes_the_answer_private() {
+        // conformance: 6750-5
+        let (issuer, verifier) = issuer().await;
+        let token = issuer.token().sub("alice").sign();
+        let uri = format!("/items?access_token={token}");
+
+        let seen = Seen::default();
+        let response = run(&JwtLayer::new(verifier.clone()), &seen, plain("GET", &uri)).await;
+        assert_eq!(response.status(), 401);
+        assert_eq!(reason(&response), "token_missing");
+
+        let layer = JwtLayer::new(verifier).allow_query_token("access_token");
+        let response = run(&layer, &seen, plain("GET", &uri)).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()[CACHE_CONTROL], "private");
+        assert_eq!(seen.principal().unwrap().sub(), Some("alice"));
+    }
+
+    #[tokio::test]
+    async fn cookie_and_custom_header_tokens() {
+        let (issuer, verifier) = issuer().await;
+        let token = issuer.token().sub("carol").sign();
+        let layer = JwtLayer::new(verifier)
+            .token_from_header(HeaderName::from_static("x-access-token"))
+            .token_from_cookie("at");
+        let seen = Seen::default();
+        let mut req = plain("GET", "/");
+        req.headers_mut()
+            .insert("x-access-token", token.parse().unwrap());
+        assert_eq!(run(&layer, &seen, req).await.status(), 200);
+        let mut req = plain("GET", "/");
+        req.headers_mut()
+            .insert("cookie", format!("theme=dark; at={token}").parse().unwrap());
+        assert_eq!(run(&layer, &seen, req).await.status(), 200);
+        assert_eq!(seen.calls(), 2);
+        assert_eq!(seen.principal().unwrap().sub(), Some("carol"));
+    }
+
+    #[tokio::test]
+    async fn challenge_options_and_a_replaced_body_apply_to_every_denial() {
+        let (issuer, verifier) = issuer().await;
+        let layer = JwtLayer::new(verifier)
+            .realm("api")
+            .resource_metadata("https://api.test/.well-known/oauth-protected-resource")
+            .denial_body(DenialBody::new(|d| {
+                (
+                    http::HeaderValue::from_static("text/plain"),
+                    Bytes::from(format!("denied: {}", d.reason())),
+                )
+            }));
+        let seen = Seen::default();
+        let token = issuer.token().expires_in(-600).sign();
+        let response = run(&layer, &seen, bearer("GET", "/", &token)).await;
+        assert_eq!(response.status(), 401);
+        assert_eq!(response.body(), "denied: token_expired");
+        assert_eq!(response.headers()[CONTENT_TYPE], "text/plain");
+        assert!(
+            challenge(&response).ends_with(
+                r#"resource_metadata="https://api.test/.well-known/oauth-protected-resource""#
+            ),
+            "{}",
+            challenge(&response)
+        );
+        assert_eq!(seen.calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn denial_options_reach_the_layers_after_it() {
+        // ScopeLayer refuses with JwtLayer's realm: the options travel in the
+        // extensions of a verified request.
+        let (issuer, verifier) = issuer().await;
+        let seen = Seen::default();
+        let stack = tower::ServiceBuilder::new()
+            .layer(JwtLayer::new(verifier).realm("api"))
+            .layer(crate::ScopeLayer::all(["items:write"]));
+        let response = run(&stack, &seen, bearer("GET", "/", &issuer.token().sign())).await;
+        assert_eq!(response.status(), 403);
+        assert!(
+            challenge(&response).starts_with(r#"Bearer realm="api", error="insufficient_scope""#)
+        );
+        assert_eq!(seen.calls(), 0);
+    }
 }

@@ -1,0 +1,202 @@
+//! Fixtures shared by the layers' tests: tokens signed offline, an inner
+//! service that records whether it ran and what it saw, and readers of the
+//! answers. Everything runs in-process: `oneshot` on the layered service.
+
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use http::{Extensions, Request, Response};
+use rampgate_core::contract::{Contract, ContractHandle, Decision};
+use rampgate_core::{DenialOptions, Principal, Verifier};
+use rampgate_testkit::OfflineIssuer;
+use serde_json::Value;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use tower::util::BoxCloneService;
+use tower::{ServiceExt, service_fn};
+use tower_layer::Layer;
+use tower_service::Service;
+
+/// The innermost service of every test.
+pub(crate) type Inner = BoxCloneService<Request<()>, Response<Bytes>, Infallible>;
+
+/// Records each call of the inner service and the extensions it was given.
+#[derive(Clone, Default)]
+pub(crate) struct Seen {
+    calls: Arc<AtomicUsize>,
+    last: Arc<Mutex<Option<Extensions>>>,
+}
+
+impl Seen {
+    /// An inner service answering 200 `inner ran`, recording into `self`.
+    pub(crate) fn service(&self) -> Inner {
+        let seen = self.clone();
+        BoxCloneService::new(service_fn(move |req: Request<()>| {
+            seen.calls.fetch_add(1, Ordering::SeqCst);
+            *seen.last.lock().unwrap() = Some(req.extensions().clone());
+            std::future::ready(Ok(Response::new(Bytes::from_static(b"inner ran"))))
+        }))
+    }
+
+    /// How many times the inner service ran.
+    pub(crate) fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    fn last(&self) -> Extensions {
+        self.last
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("the inner service ran")
+    }
+
+    /// The principal the inner service saw.
+    pub(crate) fn principal(&self) -> Option<Principal> {
+        self.last().get::<Principal>().cloned()
+    }
+
+    /// The contract decision the inner service saw.
+    pub(crate) fn decision(&self) -> Option<Decision> {
+        self.last().get::<Decision>().cloned()
+    }
+
+    /// Whether the inner service saw a request let through anonymously.
+    pub(crate) fn anonymous(&self) -> bool {
+        self.last().get::<rampgate_core::Anonymous>().is_some()
+    }
+}
+
+/// `layer` around a fresh recording service, called once with `req`.
+pub(crate) async fn run<L>(layer: &L, seen: &Seen, req: Request<()>) -> Response<Bytes>
+where
+    L: Layer<Inner>,
+    L::Service: Service<Request<()>, Response = Response<Bytes>, Error = Infallible>,
+{
+    match layer.layer(seen.service()).oneshot(req).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+/// An offline issuer and a verifier trusting it (static keys: no sockets).
+pub(crate) async fn issuer() -> (OfflineIssuer, Verifier) {
+    let issuer = OfflineIssuer::for_issuer("https://issuer.test", "api");
+    let verifier = issuer.verifier().await.unwrap();
+    (issuer, verifier)
+}
+
+/// `METHOD path` with `Authorization: Bearer token`.
+pub(crate) fn bearer(method: &str, path: &str, token: &str) -> Request<()> {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header(AUTHORIZATION, format!("Bearer {token}"))
+        .body(())
+        .unwrap()
+}
+
+/// `METHOD path` without credentials.
+pub(crate) fn plain(method: &str, path: &str) -> Request<()> {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .body(())
+        .unwrap()
+}
+
+/// `METHOD path` carrying a principal with `claims`, as `JwtLayer` leaves it:
+/// for testing the layers after it on their own.
+pub(crate) fn as_principal(method: &str, path: &str, claims: Value) -> Request<()> {
+    let mut req = plain(method, path);
+    let principal = Principal::for_tests("https://issuer.test", claims).unwrap();
+    req.extensions_mut().insert(principal);
+    req.extensions_mut()
+        .insert(DenialOptions::default().realm("api"));
+    req
+}
+
+/// The JSON body of an answer.
+pub(crate) fn body(response: &Response<Bytes>) -> Value {
+    serde_json::from_slice(response.body()).unwrap()
+}
+
+/// The `reason` of an answer's JSON body.
+pub(crate) fn reason(response: &Response<Bytes>) -> String {
+    body(response)["reason"].as_str().unwrap().to_owned()
+}
+
+/// The `WWW-Authenticate` challenge.
+pub(crate) fn challenge(response: &Response<Bytes>) -> &str {
+    response.headers()[WWW_AUTHENTICATE].to_str().unwrap()
+}
+
+/// Asserts the 500 a layer answers when it runs without what must run first,
+/// and that the request went no further.
+pub(crate) fn assert_misconfigured(response: &Response<Bytes>, seen: &Seen, needs: &str) {
+    assert_eq!(response.status(), 500);
+    let body = body(response);
+    assert_eq!(body["error"], "server_error");
+    assert_eq!(body["reason"], "layers_misconfigured");
+    let description = body["description"].as_str().unwrap();
+    assert!(description.contains(needs), "{description}");
+    assert_eq!(seen.calls(), 0, "the inner service must not run");
+}
+
+/// A ramp contract covering every decision the layers act on.
+pub(crate) const CONTRACT: &str = r#"
+version = 3
+
+[scopes]
+"items:read" = "Read items"
+"items:write" = "Write items"
+"export" = "Export"
+
+[trust.sensitive]
+acr_values = ["mfa"]
+
+[[routes]]
+method = "GET"
+path = "/items"
+scopes = ["items:read"]
+
+[[routes]]
+method = "GET"
+path = "/items/{id}"
+scopes = ["items:read"]
+
+[[routes]]
+method = "POST"
+path = "/items"
+scopes = ["items:write"]
+
+[[routes]]
+method = "GET"
+path = "/export"
+scopes = ["export"]
+mode = "observe"
+
+[[routes]]
+method = "POST"
+path = "/approve"
+scopes = ["items:write"]
+trust = "sensitive"
+
+[[consumers]]
+client_id = "web"
+stage = "pilot"
+stages = [
+  { name = "pilot", scopes = ["items:read"] },
+  { name = "ga", scopes = ["items:read", "items:write", "export"] },
+]
+
+[[consumers]]
+client_id = "ops"
+stage = "full"
+stages = [{ name = "full", scopes = ["items:read", "items:write", "export"] }]
+"#;
+
+/// A live handle on [`CONTRACT`].
+pub(crate) fn contract() -> ContractHandle {
+    ContractHandle::new(Contract::parse(CONTRACT).unwrap())
+}
