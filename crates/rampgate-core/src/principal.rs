@@ -194,7 +194,11 @@ impl Principal {
     /// ```
     pub fn for_tests(iss: &str, claims: Value) -> Result<Principal> {
         let Value::Object(mut claims) = claims else {
-            return Err(ErrorKind::ClaimInvalid("the claims must be a JSON object").into());
+            return Err(ErrorKind::ClaimInvalid {
+                claim: "claims".into(),
+                expected: "a JSON object",
+            }
+            .into());
         };
         claims.insert("iss".into(), Value::String(iss.to_owned()));
         // The verifier's own default, so that tests read scopes as production does.
