@@ -47,6 +47,7 @@ use std::sync::Arc;
 
 /// How a route's requirement is rolled out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Mode {
     /// Denials are enforced.
     Enforce,
@@ -75,6 +76,7 @@ impl fmt::Display for Mode {
 
 /// One route of the contract.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Route {
     /// HTTP method, upper case (`POST` for gRPC).
     pub method: String,
@@ -104,6 +106,7 @@ impl Route {
 
 /// One named stage of a consumer's ramp.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stage {
     /// The stage's name (`pilot`, `ga`...).
     pub name: String,
@@ -113,6 +116,7 @@ pub struct Stage {
 
 /// An OAuth client and its ramp.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Consumer {
     /// Matched against the token's `client_id` (or `azp`).
     pub client_id: String,
@@ -141,6 +145,7 @@ impl Consumer {
 
 /// What happens to tokens of consumers the contract does not name.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UnknownConsumer {
     /// They are refused (403).
     Deny,
@@ -152,6 +157,7 @@ pub enum UnknownConsumer {
 /// contract compiles each level into a shared [`StepUpPolicy`] when it is parsed
 /// ([`Contract::step_up_policy`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[non_exhaustive]
 pub struct TrustLevel {
     /// Acceptable `acr` values, in order of preference.
     pub acr_values: Vec<String>,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 /// A JWK that was left out of a key set, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SkippedKey {
     /// The JWK's `kid`, if it had a readable one.
     pub kid: Option<String>,

@@ -29,6 +29,7 @@ pub enum ChangeKind {
 
 /// One change between two contracts.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct Change {
     /// Widened, narrowed or neutral.
     pub kind: ChangeKind,
@@ -72,6 +73,7 @@ pub struct Change {
 /// assert!(diff.check().is_err(), "widening without a version bump is refused");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct ContractDiff {
     /// The old contract's version.
     pub from_version: u64,
