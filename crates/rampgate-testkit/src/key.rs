@@ -6,7 +6,7 @@ use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Value, json};
 
-/// The signing algorithm of a [`DevIssuer`].
+/// The signing algorithm of a [`DevIssuer`](crate::DevIssuer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum SigningAlg {

@@ -12,7 +12,7 @@ use rampgate_core::{IssuerConfig, Key, KeySet, Verifier};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
-/// The issuer name of an [`OfflineIssuer`] unless told otherwise. It is never
+/// The issuer name of an [`OfflineIssuer`](crate::OfflineIssuer) unless told otherwise. It is never
 /// fetched: the `.test` top-level domain is reserved (RFC 6761).
 pub const OFFLINE_ISSUER: &str = "https://issuer.rampgate.test";
 
@@ -123,7 +123,7 @@ impl OfflineIssuer {
 
     /// Starts minting a token, valid for 5 minutes, with `typ: at+jwt`, this
     /// issuer's `iss` and its default audience (the same defaults and builder as
-    /// [`DevIssuer::token`]).
+    /// [`DevIssuer::token`](crate::DevIssuer::token)).
     pub fn token(&self) -> TokenBuilder<'_> {
         self.shared.token()
     }

@@ -5,7 +5,7 @@ use crate::{key::alg_name, shared::Shared};
 
 use serde_json::{Map, Value, json};
 
-/// A token being minted by a [`DevIssuer`] or an [`OfflineIssuer`];
+/// A token being minted by a [`DevIssuer`](crate::DevIssuer) or an [`OfflineIssuer`](crate::OfflineIssuer);
 /// [`TokenBuilder::sign`] finishes it.
 #[must_use = "a token builder does nothing until sign() is called"]
 pub struct TokenBuilder<'a> {
