@@ -8,38 +8,37 @@
 //! - `GET /me`: any valid token; answers its `sub`, `client_id` and `scopes`.
 //! - `GET /profile`: requires the scope `profile:read` (403 `insufficient_scope`).
 //!
-//! Configuration (environment):
+//! Configuration (`rampgate::config`: the file named by `RAMPGATE_CONFIG`, then
+//! these environment overrides):
 //! - `RAMPGATE_ADDR`: listen address, default `127.0.0.1:3000`.
-//! - `RAMPGATE_ISSUER`: trust this issuer instead of starting the embedded dev
-//!   issuer. With `RAMPGATE_JWKS_URL` its keys come from that JWKS; without it,
-//!   from OIDC discovery on the issuer.
-//! - `RAMPGATE_AUDIENCE`: the audience tokens must name (required with
-//!   `RAMPGATE_ISSUER`; the dev issuer uses `rampgate-dev`).
+//! - `RAMPGATE_ISSUER` with `RAMPGATE_AUDIENCE`: the issuer to trust; keys from
+//!   `RAMPGATE_JWKS_URL`, or from OIDC discovery on the issuer without it.
 //! - `RAMPGATE_CONTRACT`: a ramp contract file to enforce instead of the embedded
 //!   `examples/quickstart.contract.toml`; it is watched and hot-reloaded. When it
-//!   names an `issuer` and `audience` and `RAMPGATE_ISSUER` is not set, they are
-//!   used (with OIDC discovery).
+//!   names an `issuer` and `audience` and no issuer is configured, they are used
+//!   (with OIDC discovery).
+//!
+//! With no issuer configured at all, this example (never the library) starts the
+//! embedded development issuer, says so on stderr, and prints ready-to-paste curl
+//! commands with tokens it minted.
 //!
 //! `cargo run --example quickstart -- --inventory` prints the routes and scopes the
 //! code declares, as JSON, for `rampgate contract routes FILE --inventory -`.
 
+#[path = "support/mod.rs"]
+mod support;
+
 use axum::routing::get;
 use axum::{Json, Router};
 use rampgate::contract::Inventory;
-use rampgate::{ContractLayer, JwtLayer, Principal, ScopeLayer, Verifier};
+use rampgate::{ContractLayer, JwtLayer, Principal, ScopeLayer};
 use rampgate_testkit::DevIssuer;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,rampgate_core=info,rampgate_tower=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    support::init_tracing();
 
     // The routes and the scopes the code requires; recorded in an inventory.
     let mut inventory = Inventory::default();
@@ -50,11 +49,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
 
-    let addr = rampgate_testkit::env::listen_addr()?;
-    let contract = rampgate_testkit::env::contract(include_str!("quickstart.contract.toml"))?;
-    // From the environment, else from the contract, else the embedded dev issuer.
-    let (issuer, dev) = rampgate_testkit::env::issuer(&contract.current()).await?;
-    let verifier = Verifier::builder().issuer(issuer).build().await?;
+    let support::Setup {
+        config,
+        contract,
+        verifier,
+        dev,
+    } = support::setup(include_str!("quickstart.contract.toml")).await?;
+    let addr = config.listen_addr();
     let issuers: Vec<String> = verifier.issuers().map(str::to_owned).collect();
 
     let listener = tokio::net::TcpListener::bind(addr).await?;

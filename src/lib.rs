@@ -41,6 +41,8 @@
 //!   [`AuthStack`] installs JWT → contract → step-up in that order in one call.
 //! - [`contract`]: ramp contracts (routes, scopes, consumers' stages), hot reload.
 //! - [`metadata`]: RFC 9728 protected resource metadata from the contract.
+//! - [`config`]: a TOML file and `RAMPGATE_*` overrides that build the verifier,
+//!   the contract and the layer, and never fall back to a development issuer.
 //! - [`Principal`] and [`axum::Claims`]: axum extractors (feature `axum`).
 //! - [`Denial`]: how every refusal is answered (RFC 6750 `WWW-Authenticate`).
 //! - `rampgate::testkit` (feature `testkit`): an embedded OIDC issuer for
@@ -61,6 +63,8 @@ pub use rampgate_tower::{
 /// The old facade name of [`ContractGate`], the service `ContractLayer` makes.
 #[deprecated(note = "use `ContractGate`")]
 pub type ContractService<S> = ContractGate<S>;
+
+pub mod config;
 
 /// Ramp contracts: the contract file, decisions, diffs, the live handle.
 pub mod contract {

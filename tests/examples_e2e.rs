@@ -165,6 +165,19 @@ async fn external_issuer_through_jwks_url_and_through_discovery() {
         ("RAMPGATE_ISSUER", idp.issuer()),
         ("RAMPGATE_AUDIENCE", "https://api.example"),
     ];
+    // The same issuer from a configuration file instead of the environment.
+    let config_file =
+        std::env::temp_dir().join(format!("rampgate-e2e-{}.toml", std::process::id()));
+    std::fs::write(
+        &config_file,
+        format!(
+            "[[issuers]]\nissuer = \"{}\"\naudiences = [\"https://api.example\"]\njwks_url = \"{jwks_url}\"\n",
+            idp.issuer()
+        ),
+    )
+    .unwrap();
+    let config_path = config_file.display().to_string();
+    let by_config_file = [("RAMPGATE_CONFIG", config_path.as_str())];
     let forger = DevIssuer::builder()
         .alg(SigningAlg::Rs256)
         .start()
@@ -175,7 +188,7 @@ async fn external_issuer_through_jwks_url_and_through_discovery() {
         .build()
         .unwrap();
 
-    for env in [&by_jwks[..], &by_discovery[..]] {
+    for env in [&by_jwks[..], &by_discovery[..], &by_config_file[..]] {
         let qs = tokio::task::block_in_place(|| start(env));
         let url = |p: &str| format!("http://{}{p}", qs.addr);
         let status = async |path: &str, token: Option<&str>| {
@@ -226,4 +239,75 @@ async fn external_issuer_through_jwks_url_and_through_discovery() {
             );
         }
     }
+}
+
+/// Runs an example until it exits or prints `listening on`, with `env`; returns
+/// (exit code if it exited, stdout, stderr).
+fn run_to_start(name: &str, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let mut cmd = Command::new(example_binary(name));
+    cmd.env("RAMPGATE_ADDR", "127.0.0.1:0")
+        .env_remove("RAMPGATE_ISSUER")
+        .env_remove("RAMPGATE_AUDIENCE")
+        .env_remove("RAMPGATE_JWKS_URL")
+        .env_remove("RAMPGATE_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    // Drained to the end (closing it early would break the child's logging).
+    let stderr = std::thread::spawn(move || {
+        let lines: Vec<String> = BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect();
+        lines.join("\n")
+    });
+    let stdout = child.stdout.take().unwrap();
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first).unwrap();
+    let code = if first.starts_with("listening on") {
+        let _ = child.kill();
+        let _ = child.wait();
+        None
+    } else {
+        child.wait().unwrap().code()
+    };
+    (code, first, stderr.join().unwrap())
+}
+
+#[test]
+fn half_a_configuration_is_an_error_not_a_dev_issuer() {
+    for env in [
+        &[("RAMPGATE_AUDIENCE", "https://api.example")][..],
+        &[("RAMPGATE_JWKS_URL", "https://idp.example/jwks")][..],
+        &[("RAMPGATE_ISSUER", "https://idp.example")][..],
+        &[("RAMPGATE_CONFIG", "/nonexistent/rampgate.toml")][..],
+    ] {
+        let (code, stdout, stderr) = run_to_start("quickstart", env);
+        assert_eq!(code, Some(1), "{env:?}: must exit, not serve: {stdout}");
+        assert!(!stdout.contains("listening on"), "{env:?}");
+        assert!(!stderr.contains("DEVELOPMENT issuer"), "{env:?}: {stderr}");
+        let named = [
+            "RAMPGATE_ISSUER",
+            "RAMPGATE_AUDIENCE",
+            "/nonexistent/rampgate.toml",
+        ];
+        assert!(
+            named.iter().any(|n| stderr.contains(n)),
+            "{env:?}: the error names the setting: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn the_example_says_loudly_that_it_runs_the_dev_issuer() {
+    let (code, stdout, stderr) = run_to_start("quickstart", &[]);
+    assert_eq!(code, None, "it serves: {stdout} {stderr}");
+    assert!(
+        stderr.contains("WARNING") && stderr.contains("DEVELOPMENT issuer"),
+        "{stderr}"
+    );
 }

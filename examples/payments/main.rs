@@ -10,16 +10,21 @@
 //! - `POST /transactions/{id}/approve`: scope `payments:approve`, trust level
 //!   `sensitive`: `acr` at least `mfa`, authenticated within 5 minutes.
 //!
-//! Environment: `RAMPGATE_ADDR` (default `127.0.0.1:3000`), `RAMPGATE_ISSUER`,
-//! `RAMPGATE_AUDIENCE`, `RAMPGATE_JWKS_URL` as in the quickstart, and
+//! Configuration as in the quickstart (`RAMPGATE_CONFIG`, `RAMPGATE_ADDR`,
+//! `RAMPGATE_ISSUER`, `RAMPGATE_AUDIENCE`, `RAMPGATE_JWKS_URL`), and
 //! `RAMPGATE_CONTRACT` to replace the embedded `examples/payments/contract.toml`.
+//! With no issuer configured, the example starts the development issuer and
+//! says so on stderr.
 //! The walkthrough is in `examples/payments/README.md`.
+
+#[path = "../support/mod.rs"]
+mod support;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rampgate::{ContractLayer, JwtLayer, Principal, StepUpLayer, Verifier};
+use rampgate::{ContractLayer, JwtLayer, Principal, StepUpLayer};
 use rampgate_testkit::DevIssuer;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -44,18 +49,15 @@ type Shared = Arc<Mutex<Ledger>>;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,rampgate_core=info,rampgate_tower=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    support::init_tracing();
 
-    let addr = rampgate_testkit::env::listen_addr()?;
-    let contract = rampgate_testkit::env::contract(include_str!("contract.toml"))?;
-    let (issuer, dev) = rampgate_testkit::env::issuer(&contract.current()).await?;
-    let verifier = Verifier::builder().issuer(issuer).build().await?;
+    let support::Setup {
+        config,
+        contract,
+        verifier,
+        dev,
+    } = support::setup(include_str!("contract.toml")).await?;
+    let addr = config.listen_addr();
     let issuers: Vec<String> = verifier.issuers().map(str::to_owned).collect();
 
     let ledger: Shared = Arc::default();

@@ -35,8 +35,6 @@
 //! **Never use either in production**: it serves over plain HTTP, its keys live only
 //! in memory, and it mints a token for anyone who asks.
 
-pub mod env;
-
 mod dev;
 mod key;
 mod offline;

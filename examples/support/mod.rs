@@ -1,0 +1,62 @@
+//! What the examples share: reading the configuration, and the one place they
+//! start the embedded development issuer — explicitly, and loudly — when no
+//! issuer is configured. The library itself never does.
+
+use rampgate::Verifier;
+use rampgate::config::Config;
+use rampgate::contract::ContractHandle;
+use rampgate_testkit::DevIssuer;
+
+/// An example's configuration, contract and verifier.
+pub(crate) struct Setup {
+    pub(crate) config: Config,
+    pub(crate) contract: ContractHandle,
+    pub(crate) verifier: Verifier,
+    /// The development issuer, when this example started one.
+    pub(crate) dev: Option<DevIssuer>,
+}
+
+/// Logs to stderr at `warn`, and `info` for rampgate, unless `RUST_LOG` says otherwise.
+pub(crate) fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,rampgate_core=info,rampgate_tower=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Reads `RAMPGATE_CONFIG` and the `RAMPGATE_*` overrides, and the contract
+/// (the configured file, else `embedded`). Without any configured issuer, this
+/// example asks for the development issuer and says so on stderr.
+pub(crate) async fn setup(embedded_contract: &str) -> Result<Setup, Box<dyn std::error::Error>> {
+    let config = Config::from_env()?;
+    let contract = config.contract_or(embedded_contract)?;
+    if config.has_issuer(Some(&contract.current())) {
+        let verifier = config.verifier(Some(&contract.current())).await?;
+        return Ok(Setup {
+            config,
+            contract,
+            verifier,
+            dev: None,
+        });
+    }
+    let dev = DevIssuer::start().await?;
+    eprintln!(
+        "WARNING: no issuer is configured (RAMPGATE_ISSUER, RAMPGATE_CONFIG or the contract's \
+         issuer), so this EXAMPLE starts the embedded DEVELOPMENT issuer at {}: it mints a token \
+         for anyone who asks. Never run a service like this in production.",
+        dev.issuer()
+    );
+    let verifier = Verifier::builder()
+        .issuer(dev.issuer_config())
+        .build()
+        .await?;
+    Ok(Setup {
+        config,
+        contract,
+        verifier,
+        dev: Some(dev),
+    })
+}

@@ -1,0 +1,549 @@
+//! Configuration for production: a TOML file, overridden by `RAMPGATE_*`
+//! environment variables, that builds the [`Verifier`], the contract handle and
+//! the [`JwtLayer`].
+//!
+//! A missing setting is an error that says what to set. Nothing here ever
+//! starts a development issuer: a program that wants one (the examples do, to
+//! run on their embedded defaults) asks for it explicitly with
+//! [`Config::has_issuer`] and `rampgate_testkit::DevIssuer`.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use rampgate::config::{Config, ConfigError};
+//!
+//! let config = Config::from_toml(r#"
+//!     listen = "0.0.0.0:8080"
+//!     realm = "payments"
+//!
+//!     [[issuers]]
+//!     issuer = "https://login.example.com/"
+//!     audiences = ["https://api.example.com"]
+//!     discovery = true
+//!     require_typ_at_jwt = true
+//! "#).unwrap();
+//! assert_eq!(config.listen_addr().port(), 8080);
+//!
+//! // No issuer anywhere is an error that names what to set, never a dev issuer.
+//! let err = Config::default().issuer_configs(None).unwrap_err();
+//! assert!(matches!(err, ConfigError::NoIssuer));
+//! assert!(err.to_string().contains("RAMPGATE_ISSUER"));
+//! # }
+//! ```
+//!
+//! The file:
+//!
+//! ```toml
+//! listen = "127.0.0.1:3000"          # RAMPGATE_ADDR
+//! realm = "api"                      # the WWW-Authenticate realm
+//! resource_metadata = "https://api.example.com/.well-known/oauth-protected-resource"
+//! max_token_bytes = 8192
+//!
+//! [contract]
+//! file = "contract.toml"             # RAMPGATE_CONTRACT
+//! watch_secs = 5                     # hot reload; 0 to never re-read
+//!
+//! [[issuers]]                        # RAMPGATE_ISSUER + RAMPGATE_AUDIENCE (+ RAMPGATE_JWKS_URL)
+//! issuer = "https://login.example.com/"
+//! audiences = ["https://api.example.com"]
+//! jwks_url = "https://login.example.com/.well-known/jwks.json"   # or jwks_file, or discovery = true
+//! require_typ_at_jwt = true          # RFC 9068 typing
+//! required_claims = ["sub", "client_id"]
+//! scope_claims = ["permissions"]     # besides scope and scp
+//! algorithms = ["RS256"]             # default: every asymmetric algorithm
+//! leeway_secs = 30                   # default 60, at most 300
+//! ```
+
+use crate::contract::{Contract, ContractHandle};
+use crate::{Algorithm, IssuerConfig, JwtLayer, ValidationPolicy, Verifier};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The address served on when neither the file nor `RAMPGATE_ADDR` names one.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+
+/// Why a configuration could not be read or used; each says what to fix.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The configuration file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not fit the schema (unknown keys
+    /// included).
+    #[error("{origin}: {message}")]
+    Parse {
+        /// The file, or `configuration` for text.
+        origin: String,
+        /// What is wrong, with the line where TOML knows it.
+        message: String,
+    },
+    /// A setting is invalid or two settings contradict each other.
+    #[error("{0}")]
+    Invalid(String),
+    /// No issuer is configured anywhere.
+    #[error(
+        "no issuer configured: set RAMPGATE_ISSUER and RAMPGATE_AUDIENCE (keys from RAMPGATE_JWKS_URL, or OIDC discovery), add [[issuers]] to the file named by RAMPGATE_CONFIG, or name issuer and audience in the contract"
+    )]
+    NoIssuer,
+    /// The contract file is invalid or unreadable.
+    #[error("contract: {0}")]
+    Contract(#[from] crate::contract::ReloadError),
+    /// The verifier refused the issuers' configuration.
+    #[error("{0}")]
+    Verifier(#[from] crate::Error),
+}
+
+/// The whole configuration. Every field is optional in the file; what a
+/// program cannot do without is checked where it is used, with an error that
+/// names the setting.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Config {
+    /// Where the service listens (`RAMPGATE_ADDR`). Defaults to [`DEFAULT_LISTEN`].
+    pub listen: Option<SocketAddr>,
+    /// The `realm` of every challenge. Defaults to none.
+    pub realm: Option<String>,
+    /// The RFC 9728 metadata URL named in every challenge. Defaults to none.
+    pub resource_metadata: Option<String>,
+    /// The longest token accepted, in bytes. Defaults to 8 KiB.
+    pub max_token_bytes: Option<usize>,
+    /// The trusted issuers. Defaults to none, which is an error when a verifier
+    /// is built (unless the contract names its issuer and audience).
+    #[serde(default)]
+    pub issuers: Vec<IssuerSettings>,
+    /// The ramp contract file. Defaults to none (the program's own, if any).
+    pub contract: Option<ContractSettings>,
+}
+
+/// One trusted issuer in the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct IssuerSettings {
+    /// The exact `iss`.
+    pub issuer: String,
+    /// The audiences this service answers to; at least one.
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    /// The JWKS URL (https, or http on loopback).
+    pub jwks_url: Option<String>,
+    /// A JWKS file, read when the verifier is built.
+    pub jwks_file: Option<PathBuf>,
+    /// Find the JWKS through OIDC discovery on the issuer.
+    #[serde(default)]
+    pub discovery: bool,
+    /// Require `typ: at+jwt` (RFC 9068 §4). Defaults to `false`.
+    #[serde(default)]
+    pub require_typ_at_jwt: bool,
+    /// Claims that must be present besides `iss`, `aud` and `exp`.
+    #[serde(default)]
+    pub required_claims: Vec<String>,
+    /// Extra claim paths scopes are read from (`permissions`, `realm_access.roles`).
+    #[serde(default)]
+    pub scope_claims: Vec<String>,
+    /// The algorithms allowed (JOSE names). Defaults to every asymmetric one.
+    pub algorithms: Option<Vec<String>>,
+    /// Clock skew tolerated, in seconds. Defaults to 60; at most 300.
+    pub leeway_secs: Option<u64>,
+}
+
+/// The contract file and how often it is re-read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ContractSettings {
+    /// The contract file (`RAMPGATE_CONTRACT`).
+    pub file: PathBuf,
+    /// Seconds between two checks of the file for a new version; `0` never
+    /// re-reads it. Defaults to 5.
+    pub watch_secs: Option<u64>,
+}
+
+impl Config {
+    /// Reads the configuration of a process: the file named by
+    /// `RAMPGATE_CONFIG` (if set), then the `RAMPGATE_*` overrides (see
+    /// [`Config::apply_env`]).
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let base = match std::env::var_os("RAMPGATE_CONFIG") {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        base.apply_env(|name| std::env::var(name).ok())
+    }
+
+    /// Parses a configuration file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses configuration text.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, "configuration")
+    }
+
+    fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            origin: origin.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })
+    }
+
+    /// Applies the environment overrides, read through `var`:
+    ///
+    /// - `RAMPGATE_ADDR`: the listen address.
+    /// - `RAMPGATE_ISSUER` with `RAMPGATE_AUDIENCE`: replaces the issuers with this
+    ///   one, its keys from `RAMPGATE_JWKS_URL` or, without it, OIDC discovery.
+    ///   `RAMPGATE_AUDIENCE` or `RAMPGATE_JWKS_URL` without `RAMPGATE_ISSUER` is an
+    ///   error (half a configuration is never completed with a default).
+    /// - `RAMPGATE_CONTRACT`: the contract file.
+    pub fn apply_env(
+        mut self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        if let Some(addr) = var("RAMPGATE_ADDR") {
+            self.listen = Some(addr.parse().map_err(|e| {
+                ConfigError::Invalid(format!(
+                    "RAMPGATE_ADDR is not an address like 127.0.0.1:3000: {e}"
+                ))
+            })?);
+        }
+        let (audience, jwks_url) = (var("RAMPGATE_AUDIENCE"), var("RAMPGATE_JWKS_URL"));
+        match var("RAMPGATE_ISSUER") {
+            Some(issuer) => {
+                let audience = audience.ok_or_else(|| {
+                    ConfigError::Invalid(
+                        "RAMPGATE_AUDIENCE must be set with RAMPGATE_ISSUER".into(),
+                    )
+                })?;
+                self.issuers = vec![IssuerSettings {
+                    issuer,
+                    audiences: vec![audience],
+                    discovery: jwks_url.is_none(),
+                    jwks_url,
+                    ..IssuerSettings::default()
+                }];
+            }
+            None if audience.is_some() || jwks_url.is_some() => {
+                return Err(ConfigError::Invalid(
+                    "RAMPGATE_AUDIENCE or RAMPGATE_JWKS_URL is set but RAMPGATE_ISSUER is not: set RAMPGATE_ISSUER too".into(),
+                ));
+            }
+            None => {}
+        }
+        if let Some(file) = var("RAMPGATE_CONTRACT") {
+            let watch_secs = self.contract.as_ref().and_then(|c| c.watch_secs);
+            self.contract = Some(ContractSettings {
+                file: file.into(),
+                watch_secs,
+            });
+        }
+        Ok(self)
+    }
+
+    /// The address to listen on: the configured one, or [`DEFAULT_LISTEN`].
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.listen.unwrap_or_else(|| {
+            DEFAULT_LISTEN
+                .parse()
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 3000)))
+        })
+    }
+
+    /// Whether an issuer is configured: in the file or environment, or as the
+    /// `contract`'s issuer and audience. A program that runs a development
+    /// issuer when this is `false` must say so loudly.
+    pub fn has_issuer(&self, contract: Option<&Contract>) -> bool {
+        !self.issuers.is_empty()
+            || contract.is_some_and(|c| c.issuer().is_some() && c.audience().is_some())
+    }
+
+    /// The configured contract file, loaded and watched every `watch_secs`
+    /// when positive (which needs a tokio runtime); `None` when none is
+    /// configured.
+    pub fn contract(&self) -> Result<Option<ContractHandle>, ConfigError> {
+        let Some(settings) = &self.contract else {
+            return Ok(None);
+        };
+        let handle = ContractHandle::from_file(&settings.file)?;
+        let period = settings.watch_secs.unwrap_or(5);
+        if period > 0 {
+            handle.watch(Duration::from_secs(period));
+        }
+        Ok(Some(handle))
+    }
+
+    /// The configured contract file (see [`Config::contract`]), else the
+    /// program's own `embedded` contract text.
+    pub fn contract_or(&self, embedded: &str) -> Result<ContractHandle, ConfigError> {
+        match self.contract()? {
+            Some(handle) => Ok(handle),
+            None => Contract::parse(embedded)
+                .map(ContractHandle::new)
+                .map_err(|e| ConfigError::Invalid(format!("embedded contract: {e}"))),
+        }
+    }
+
+    /// The issuers to trust: the configured ones; else the contract's issuer and
+    /// audience, with OIDC discovery; else [`ConfigError::NoIssuer`].
+    pub fn issuer_configs(
+        &self,
+        contract: Option<&Contract>,
+    ) -> Result<Vec<IssuerConfig>, ConfigError> {
+        if !self.issuers.is_empty() {
+            return self
+                .issuers
+                .iter()
+                .map(IssuerSettings::issuer_config)
+                .collect();
+        }
+        let Some(contract) = contract else {
+            return Err(ConfigError::NoIssuer);
+        };
+        match (contract.issuer(), contract.audience()) {
+            (Some(issuer), Some(audience)) => {
+                Ok(vec![IssuerConfig::new(issuer, [audience]).discovery()])
+            }
+            (None, None) => Err(ConfigError::NoIssuer),
+            _ => Err(ConfigError::Invalid(
+                "the contract names only one of issuer and audience: name both, or configure the issuer".into(),
+            )),
+        }
+    }
+
+    /// Builds the verifier for [`Config::issuer_configs`] (fetching remote keys
+    /// once; see [`crate::VerifierBuilder::build`]).
+    pub async fn verifier(&self, contract: Option<&Contract>) -> Result<Verifier, ConfigError> {
+        let mut builder = Verifier::builder();
+        for issuer in self.issuer_configs(contract)? {
+            builder = builder.issuer(issuer);
+        }
+        if let Some(max) = self.max_token_bytes {
+            builder = builder.max_token_bytes(max);
+        }
+        Ok(builder.build().await?)
+    }
+
+    /// A [`JwtLayer`] over `verifier` with the configured realm and resource
+    /// metadata URL.
+    pub fn jwt_layer(&self, verifier: Verifier) -> JwtLayer {
+        let mut layer = JwtLayer::new(verifier);
+        if let Some(realm) = &self.realm {
+            layer = layer.realm(realm);
+        }
+        if let Some(url) = &self.resource_metadata {
+            layer = layer.resource_metadata(url);
+        }
+        layer
+    }
+}
+
+impl IssuerSettings {
+    /// The issuer as the verifier takes it. Exactly one key source must be set.
+    pub fn issuer_config(&self) -> Result<IssuerConfig, ConfigError> {
+        let invalid =
+            |what: String| ConfigError::Invalid(format!("issuer {:?}: {what}", self.issuer));
+        if self.audiences.is_empty() {
+            return Err(invalid("set `audiences` (at least one)".into()));
+        }
+        let config = IssuerConfig::new(&self.issuer, self.audiences.iter().cloned());
+        let config = match (&self.jwks_url, &self.jwks_file, self.discovery) {
+            (Some(url), None, false) => config.jwks_url(url),
+            (None, Some(file), false) => config.jwks_file(file),
+            (None, None, true) => config.discovery(),
+            (None, None, false) => {
+                return Err(invalid(
+                    "no key source: set jwks_url, jwks_file or discovery = true".into(),
+                ));
+            }
+            _ => {
+                return Err(invalid(
+                    "set exactly one of jwks_url, jwks_file and discovery = true".into(),
+                ));
+            }
+        };
+        let mut policy = ValidationPolicy::default();
+        if self.require_typ_at_jwt {
+            policy = policy.require_typ_at_jwt();
+        }
+        policy = policy.require_claims(self.required_claims.iter().cloned());
+        for path in &self.scope_claims {
+            policy = policy.scope_claim(path);
+        }
+        if let Some(names) = &self.algorithms {
+            let algorithms = names
+                .iter()
+                .map(|name| {
+                    name.parse::<Algorithm>()
+                        .map_err(|_| invalid(format!("unknown algorithm {name:?}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            policy = policy.algorithms(algorithms);
+        }
+        if let Some(secs) = self.leeway_secs {
+            policy = policy.leeway(Duration::from_secs(secs));
+        }
+        Ok(config.policy(policy))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        let map: HashMap<&str, &str> = vars.iter().copied().collect();
+        move |name| map.get(name).map(|v| (*v).to_owned())
+    }
+
+    #[test]
+    fn nothing_configured_is_an_error_never_a_dev_issuer() {
+        let config = Config::default().apply_env(env(&[])).unwrap();
+        assert!(!config.has_issuer(None));
+        assert!(matches!(
+            config.issuer_configs(None),
+            Err(ConfigError::NoIssuer)
+        ));
+    }
+
+    #[test]
+    fn environment_names_one_issuer() {
+        let config = Config::default()
+            .apply_env(env(&[
+                ("RAMPGATE_ISSUER", "https://i.example"),
+                ("RAMPGATE_AUDIENCE", "api"),
+                ("RAMPGATE_ADDR", "127.0.0.1:0"),
+                ("RAMPGATE_CONTRACT", "c.toml"),
+            ]))
+            .unwrap();
+        assert_eq!(config.issuers.len(), 1);
+        assert!(config.issuers[0].discovery, "no JWKS URL: discovery");
+        assert_eq!(config.listen_addr().port(), 0);
+        assert_eq!(
+            config.contract.as_ref().map(|c| c.file.clone()),
+            Some(PathBuf::from("c.toml"))
+        );
+        let with_url = Config::default()
+            .apply_env(env(&[
+                ("RAMPGATE_ISSUER", "https://i.example"),
+                ("RAMPGATE_AUDIENCE", "api"),
+                ("RAMPGATE_JWKS_URL", "https://i.example/jwks"),
+            ]))
+            .unwrap();
+        assert!(!with_url.issuers[0].discovery);
+        assert!(with_url.issuer_configs(None).is_ok());
+    }
+
+    #[test]
+    fn half_an_environment_is_refused() {
+        for vars in [
+            &[("RAMPGATE_AUDIENCE", "api")][..],
+            &[("RAMPGATE_JWKS_URL", "https://i.example/jwks")][..],
+            &[("RAMPGATE_ISSUER", "https://i.example")][..],
+            &[("RAMPGATE_ADDR", "not an address")][..],
+        ] {
+            let err = Config::default().apply_env(env(vars)).unwrap_err();
+            assert!(matches!(err, ConfigError::Invalid(_)), "{vars:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let config = Config::from_toml(
+            r#"
+            listen = "127.0.0.1:9000"
+            [[issuers]]
+            issuer = "https://file.example"
+            audiences = ["api"]
+            discovery = true
+            "#,
+        )
+        .unwrap()
+        .apply_env(env(&[
+            ("RAMPGATE_ISSUER", "https://env.example"),
+            ("RAMPGATE_AUDIENCE", "api"),
+        ]))
+        .unwrap();
+        assert_eq!(config.listen_addr().port(), 9000);
+        assert_eq!(config.issuers.len(), 1);
+        assert_eq!(config.issuers[0].issuer, "https://env.example");
+    }
+
+    #[test]
+    fn file_errors_name_the_key_and_line() {
+        let err = Config::from_toml("[[issuers]]\nissuer = \"x\"\nsecret = 1\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("secret") && text.contains("line 3"), "{text}");
+        let err = Config::from_file("/nonexistent/rampgate.toml").unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }), "{err}");
+    }
+
+    #[test]
+    fn every_issuer_needs_exactly_one_key_source_and_an_audience() {
+        let issuer = |extra: &str| {
+            Config::from_toml(&format!(
+                "[[issuers]]\nissuer = \"https://i.example\"\naudiences = [\"api\"]\n{extra}"
+            ))
+            .unwrap()
+            .issuer_configs(None)
+        };
+        let err = issuer("").unwrap_err().to_string();
+        assert!(err.contains("no key source"), "{err}");
+        let err = issuer("discovery = true\njwks_url = \"https://i.example/j\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("exactly one"), "{err}");
+        assert!(issuer("jwks_file = \"keys.json\"").is_ok());
+        let err = issuer("discovery = true\nalgorithms = [\"none\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown algorithm \"none\""), "{err}");
+        let no_audience =
+            Config::from_toml("[[issuers]]\nissuer = \"https://i.example\"\ndiscovery = true\n")
+                .unwrap();
+        let err = no_audience.issuer_configs(None).unwrap_err().to_string();
+        assert!(err.contains("audiences"), "{err}");
+    }
+
+    #[test]
+    fn the_contract_can_name_the_issuer() {
+        let contract = Contract::parse(
+            "version = 1\nissuer = \"https://i.example\"\naudience = \"api\"\n[scopes]\n",
+        )
+        .unwrap();
+        let config = Config::default();
+        assert!(config.has_issuer(Some(&contract)));
+        let issuers = config.issuer_configs(Some(&contract)).unwrap();
+        assert_eq!(issuers[0].issuer(), "https://i.example");
+        let half =
+            Contract::parse("version = 1\nissuer = \"https://i.example\"\n[scopes]\n").unwrap();
+        assert!(matches!(
+            config.issuer_configs(Some(&half)),
+            Err(ConfigError::Invalid(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_bad_policy_fails_the_build_with_the_verifiers_reason() {
+        let config = Config::from_toml(
+            "[[issuers]]\nissuer = \"https://i.example\"\naudiences = [\"api\"]\njwks_file = \"/nonexistent.json\"\n",
+        )
+        .unwrap();
+        let err = config.verifier(None).await.unwrap_err();
+        assert!(matches!(err, ConfigError::Verifier(_)), "{err}");
+        assert!(err.to_string().contains("/nonexistent.json"), "{err}");
+    }
+}
