@@ -1,8 +1,19 @@
-//! The `rampgate` binary on good and bad files, with the exact expected output
-//! and exit status. The fixtures are in `tests/fixtures/`; the binary runs in
-//! that directory so that file names in the output are short.
+//! The `rampgate` binary on good and bad files and tokens, with the exact
+//! expected output and exit status. The fixtures are in `tests/fixtures/`; the
+//! binary runs in that directory so that file names in the output are short.
+//! Tokens are minted here with a P-256 key, and JWK Sets written to the
+//! target's temporary directory or served by a one-thread loopback server.
 
-use std::process::Command;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey};
+use p256::pkcs8::EncodePrivateKey as _;
+use serde_json::{Value, json};
+use std::io::{Read as _, Write as _};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
@@ -15,11 +26,27 @@ struct Run {
 }
 
 fn rampgate(args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_rampgate"))
+    rampgate_with_stdin(args, "")
+}
+
+/// Runs the binary with `stdin` as its standard input. The help is wrapped at
+/// 100 columns whatever the terminal: standard streams are pipes here, so
+/// clap falls back to `COLUMNS`.
+fn rampgate_with_stdin(args: &[&str], stdin: &str) -> Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampgate"))
         .args(args)
         .current_dir(FIXTURES)
-        .output()
+        .env("COLUMNS", "100")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("the rampgate binary runs");
+    let mut input = child.stdin.take().expect("a piped stdin");
+    // The binary may exit without reading (a usage error): ignore a broken pipe.
+    let _ = input.write_all(stdin.as_bytes());
+    drop(input);
+    let output = child.wait_with_output().expect("rampgate ends");
     Run {
         status: output.status.code().expect("rampgate exits with a status"),
         stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
@@ -75,6 +102,59 @@ fn check_a_good_contract() {
         0,
         "accounts-v4.toml: ok (version 4, 6 routes, 3 consumers, 5 scopes)\n",
         "",
+    );
+}
+
+#[test]
+fn check_a_good_contract_as_json() {
+    expect(
+        &["contract", "check", "accounts-v4.toml", "--json"],
+        0,
+        r#"{
+  "ok": true,
+  "file": "accounts-v4.toml",
+  "version": 4,
+  "counts": {
+    "routes": 6,
+    "consumers": 3,
+    "scopes": 5
+  },
+  "errors": []
+}
+"#,
+        "",
+    );
+}
+
+#[test]
+fn check_reports_errors_with_their_line_as_json() {
+    let run = rampgate(&["contract", "check", "errors.toml", "--json"]);
+    assert_eq!((run.status, run.stderr.as_str()), (1, ""), "{run:?}");
+    let report: Value = serde_json::from_str(&run.stdout).expect("one JSON object");
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["file"], "errors.toml");
+    assert_eq!(report.get("version"), None);
+    let errors = report["errors"].as_array().expect("a list of errors");
+    // The same errors as the text form, one object each.
+    let rendered: Vec<String> = errors
+        .iter()
+        .map(|e| {
+            format!(
+                "errors.toml:{}: error: {}\n",
+                e["line"],
+                e["message"].as_str().expect("a message")
+            )
+        })
+        .collect();
+    assert_eq!(rendered.concat(), ERRORS_TOML);
+    expect(
+        &["contract", "check", "missing.toml", "--json"],
+        2,
+        "",
+        &format!(
+            "error: cannot read missing.toml: {}\n",
+            not_found("missing.toml")
+        ),
     );
 }
 
@@ -458,6 +538,748 @@ fn routes_with_an_invalid_contract() {
     );
 }
 
+// ---- contract explain ----
+
+#[test]
+fn explain_an_allowed_request_on_a_concrete_path() {
+    expect(
+        &[
+            "contract",
+            "explain",
+            "accounts-v4.toml",
+            "--client-id",
+            "back-office",
+            "--sub",
+            "ops-robot",
+            "--scopes",
+            "admin accounts:read",
+            "DELETE",
+            "/accounts/42",
+        ],
+        0,
+        "\
+contract: accounts-v4.toml (version 4)
+request:  DELETE /accounts/42
+route:    DELETE /accounts/{id} (the template /accounts/42 falls under)
+consumer: back-office/ops-robot (bound to sub ops-robot), stage full (stages full)
+stage allows:     accounts:read admin
+token scopes:     accounts:read admin
+effective scopes: accounts:read admin (the token's scopes the stage allows)
+requires: admin
+mode:     enforce: denials are enforced
+trust:    sensitive: acr one of urn:example:acr:mfa; amr all of mfa; authenticated within the last 300s (auth_time) (step-up checks it after the contract)
+outcome:  allow (allowed): the effective scopes satisfy the route's requirement
+",
+        "",
+    );
+}
+
+#[test]
+fn explain_a_denial_beyond_the_consumers_stage() {
+    // kiosk's roll-out bucket is 8: the 50% route is enforced for it.
+    expect(
+        &[
+            "contract",
+            "explain",
+            "explain.toml",
+            "--client-id",
+            "kiosk",
+            "--scopes",
+            "items:read items:write",
+            "DELETE",
+            "/items/7",
+        ],
+        1,
+        "\
+contract: explain.toml (version 2)
+request:  DELETE /items/7
+route:    DELETE /items/{id} (the template /items/7 falls under)
+consumer: kiosk, stage pilot (stages pilot -> ga)
+stage allows:     items:read
+token scopes:     items:read items:write
+effective scopes: items:read (the token's scopes the stage allows)
+requires: items:write
+mode:     50%: enforced for consumers in buckets 0-49; kiosk is in bucket 8: enforced
+trust:    standard: no step-up
+outcome:  deny (scope_beyond_stage): the token has items:write, but stage pilot does not allow it
+",
+        "",
+    );
+}
+
+#[test]
+fn explain_a_percent_mode_outside_the_consumers_bucket_is_a_shadow_denial() {
+    // ios-app's bucket is 92: outside the 50%, so the denial is only recorded.
+    let run = rampgate(&[
+        "contract",
+        "explain",
+        "explain.toml",
+        "--client-id",
+        "ios-app",
+        "--scopes",
+        "items:read items:write",
+        "DELETE",
+        "/items/7",
+    ]);
+    assert_eq!((run.status, run.stderr.as_str()), (0, ""), "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines.contains(
+        &"mode:     50%: enforced for consumers in buckets 0-49; ios-app is in bucket 92: observed (shadow_deny)"
+    ), "{}", run.stdout);
+    assert_eq!(
+        lines.last(),
+        Some(
+            &"outcome:  shadow_deny (scope_beyond_stage): the token has items:write, but stage pilot does not allow it; the route is not enforced for this consumer, so the request proceeds and the would-be denial is recorded"
+        )
+    );
+}
+
+#[test]
+fn explain_an_unknown_consumer() {
+    expect(
+        &[
+            "contract",
+            "explain",
+            "accounts-v4.toml",
+            "--client-id",
+            "stranger",
+            "--iss",
+            "https://evil.example/",
+            "--scopes",
+            "accounts:read",
+            "GET",
+            "/accounts",
+        ],
+        1,
+        "\
+contract: accounts-v4.toml (version 4)
+request:  GET /accounts
+route:    GET /accounts
+consumer: stranger is not in the contract: defaults.unknown_consumer = \"deny\" refuses it
+token scopes:     accounts:read
+requires: accounts:read
+mode:     enforce: denials are enforced
+trust:    standard: no step-up
+note:     the contract's issuer is \"https://login.example.com/\": a token from \"https://evil.example/\" would be refused before the contract decides (issuer_unknown)
+outcome:  deny (consumer_unknown): client_id \"stranger\" is not in the contract, and defaults.unknown_consumer = \"deny\"
+",
+        "",
+    );
+    // A contract that admits unknown consumers puts them at its default stage.
+    let run = rampgate(&[
+        "contract",
+        "explain",
+        "explain.toml",
+        "--client-id",
+        "stranger",
+        "--scopes",
+        "items:read",
+        "GET",
+        "/items/7",
+    ]);
+    assert_eq!(run.status, 0, "{run:?}");
+    assert!(run.stdout.contains(
+        "consumer: stranger is not in the contract: defaults.unknown_consumer admits it at stage public\nstage allows:     items:read\n"
+    ), "{}", run.stdout);
+    assert!(run.stdout.ends_with(
+        "outcome:  allow (allowed): the effective scopes satisfy the route's requirement\n"
+    ));
+}
+
+#[test]
+fn explain_an_unlisted_route() {
+    let run = rampgate(&[
+        "contract",
+        "explain",
+        "accounts-v4.toml",
+        "--client-id",
+        "mobile-app",
+        "--scopes",
+        "",
+        "GET",
+        "/healthz",
+    ]);
+    assert_eq!(run.status, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("route:    none matches (defaults.unknown_route = \"deny\")\n")
+    );
+    assert!(run.stdout.ends_with(
+        "outcome:  deny (route_unknown): no route of the contract matches GET /healthz, and defaults.unknown_route = \"deny\"\n"
+    ));
+}
+
+#[test]
+fn explain_as_json() {
+    let run = rampgate(&[
+        "contract",
+        "explain",
+        "explain.toml",
+        "--client-id",
+        "kiosk",
+        "--scopes",
+        "items:read items:write",
+        "DELETE",
+        "/items/7",
+        "--json",
+    ]);
+    assert_eq!((run.status, run.stderr.as_str()), (1, ""), "{run:?}");
+    let report: Value = serde_json::from_str(&run.stdout).expect("one JSON object");
+    assert_eq!(
+        report["decision"],
+        json!({
+            "outcome": "deny", "reason": "scope_beyond_stage", "contract_version": 2,
+            "route": "DELETE /items/{id}", "consumer": "kiosk", "stage": "pilot",
+            "mode": "50%", "trust": "standard", "required": "items:write",
+            "required_one_of": false,
+        })
+    );
+    assert_eq!(
+        report["rollout"],
+        json!({"percent": 50, "bucket": 8, "enforced": true})
+    );
+    assert_eq!(
+        report["requirement"],
+        json!({"scopes": ["items:write"], "any": []})
+    );
+    assert_eq!(report["consumer"]["known"], true);
+    assert_eq!(report["consumer"]["stage_scopes"], json!(["items:read"]));
+    assert_eq!(report["token_scopes"], json!(["items:read", "items:write"]));
+    assert_eq!(report["effective_scopes"], json!(["items:read"]));
+}
+
+#[test]
+fn explain_with_an_invalid_or_missing_contract() {
+    let args = |file| {
+        [
+            "contract",
+            "explain",
+            file,
+            "--client-id",
+            "c",
+            "--scopes",
+            "",
+            "GET",
+            "/",
+        ]
+    };
+    expect(&args("errors.toml"), 1, "", ERRORS_TOML);
+    expect(
+        &args("missing.toml"),
+        2,
+        "",
+        &format!(
+            "error: cannot read missing.toml: {}\n",
+            not_found("missing.toml")
+        ),
+    );
+}
+
+// ---- token inspect / verify ----
+
+const ISS: &str = "https://login.example.com/";
+const AUD: &str = "https://api.example.com/accounts";
+const NOT_VERIFIED: &str = "NOT VERIFIED: decoded without checking the signature; do not trust these values (use `rampgate token verify`)";
+
+/// A P-256 key: the private half signs, the public half is a JWK.
+struct Signer {
+    encoding: EncodingKey,
+    jwk: Value,
+}
+
+fn signer(seed: u8, kid: &str) -> Signer {
+    let secret = p256::ecdsa::SigningKey::from_slice(&[seed; 32]).expect("a valid scalar");
+    let point = secret.verifying_key().to_encoded_point(false);
+    Signer {
+        encoding: EncodingKey::from_ec_der(
+            secret
+                .to_pkcs8_der()
+                .expect("a P-256 key encodes")
+                .as_bytes(),
+        ),
+        jwk: json!({
+            "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
+            "x": URL_SAFE_NO_PAD.encode(point.x().expect("uncompressed")),
+            "y": URL_SAFE_NO_PAD.encode(point.y().expect("uncompressed")),
+        }),
+    }
+}
+
+fn jwks(signer: &Signer) -> String {
+    json!({ "keys": [signer.jwk] }).to_string()
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs() as i64
+}
+
+fn sign(signer: &Signer, header: &Value, claims: &Value) -> String {
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let signature =
+        jsonwebtoken::crypto::sign(input.as_bytes(), &signer.encoding, Algorithm::ES256)
+            .expect("ES256 signs");
+    format!("{input}.{signature}")
+}
+
+fn header() -> Value {
+    json!({"alg": "ES256", "kid": "k1", "typ": "at+jwt"})
+}
+
+fn claims() -> Value {
+    json!({
+        "iss": ISS, "aud": AUD, "sub": "alice", "client_id": "mobile-app",
+        "scope": "accounts:read accounts:write", "iat": now() - 60, "exp": now() + 300,
+    })
+}
+
+/// A file in the target's temporary directory, for this test only.
+fn temp_file(name: &str, contents: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&path, contents).expect("the temporary file is written");
+    path
+}
+
+/// Serves `body` as JSON to every request, on a loopback port, from a thread
+/// that lives as long as the test process. Returns the URL.
+fn serve(body: String) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let addr = listener.local_addr().expect("its address");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    format!("http://{addr}/jwks.json")
+}
+
+fn lines(text: &str) -> Vec<&str> {
+    text.lines().collect()
+}
+
+#[test]
+fn inspect_a_well_formed_token() {
+    let token = sign(&signer(1, "k1"), &header(), &claims());
+    let run = rampgate(&[
+        "token",
+        "inspect",
+        &token,
+        "--issuer",
+        ISS,
+        "--audience",
+        AUD,
+        "--require-typ-at-jwt",
+    ]);
+    assert_eq!(run.status, 0, "{run:?}");
+    assert_eq!(run.stderr, format!("warning: {NOT_VERIFIED}\n"));
+    let out = lines(&run.stdout);
+    assert_eq!(out[0], NOT_VERIFIED);
+    assert_eq!(
+        out[1..7],
+        [
+            "Header:",
+            "  {",
+            "    \"alg\": \"ES256\",",
+            "    \"kid\": \"k1\",",
+            "    \"typ\": \"at+jwt\"",
+            "  }"
+        ]
+    );
+    assert!(out.contains(&"Claims:"));
+    assert!(out.contains(&"    \"sub\": \"alice\""), "{}", run.stdout);
+    let exp = out
+        .iter()
+        .find(|l| l.starts_with("  exp "))
+        .expect("an exp line");
+    assert!(
+        exp.starts_with("  exp        20") && exp.ends_with("Z (in 5m)"),
+        "{exp}"
+    );
+    let iat = out
+        .iter()
+        .find(|l| l.starts_with("  iat "))
+        .expect("an iat line");
+    assert!(iat.ends_with("Z (1m ago)"), "{iat}");
+    assert!(out.contains(&"Signature: 64 bytes, not shown and NOT VERIFIED"));
+    assert!(out.contains(&"  ok    alg: ES256"));
+    assert!(out.contains(&"  ok    typ: at+jwt"));
+    assert!(out.contains(&"  ok    iss: \"https://login.example.com/\""));
+    assert!(out.contains(&"  ok    aud: names \"https://api.example.com/accounts\""));
+    assert!(out.contains(&"  ok    cnf: absent: a bearer token"));
+    assert_eq!(
+        out.last(),
+        Some(&"Result: no check fails; the signature is NOT VERIFIED")
+    );
+    // Neither the signature nor the token is ever printed back.
+    let signature = token.rsplit('.').next().expect("a signature");
+    assert!(!run.stdout.contains(signature) && !run.stdout.contains(&token));
+}
+
+#[test]
+fn inspect_reads_the_token_from_standard_input() {
+    let token = sign(&signer(1, "k1"), &header(), &claims());
+    let run = rampgate_with_stdin(&["token", "inspect", "-"], &format!("  {token}\n\n"));
+    assert_eq!(run.status, 0, "{run:?}");
+    let out = lines(&run.stdout);
+    // Without --issuer and --audience, those checks are skipped, and said so.
+    assert!(out.contains(&"  -     iss: not checked (--issuer ISS checks it)"));
+    assert!(out.contains(&"  -     aud: not checked (--audience AUD checks it)"));
+    assert!(out.contains(&"  -     typ: not required (--require-typ-at-jwt requires at+jwt)"));
+    expect(
+        &["token", "inspect", "-"],
+        2,
+        "",
+        "error: no token: the input is empty\n",
+    );
+}
+
+#[test]
+fn inspect_names_each_failing_check_with_its_reason_code() {
+    let claims = json!({
+        "iss": "https://evil.example/", "aud": ["other-api"], "sub": "alice",
+        "exp": now() - 3 * 3600, "nbf": now() + 600, "iat": now() - 4 * 3600,
+        "auth_time": now() - 4 * 3600, "cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"},
+    });
+    let token = sign(
+        &signer(1, "k1"),
+        &json!({"alg": "ES256", "typ": "JWT"}),
+        &claims,
+    );
+    let run = rampgate(&[
+        "token",
+        "inspect",
+        &token,
+        "--issuer",
+        ISS,
+        "--audience",
+        AUD,
+        "--require-typ-at-jwt",
+        "--leeway",
+        "30",
+    ]);
+    assert_eq!(run.status, 1, "{run:?}");
+    let out = lines(&run.stdout);
+    assert!(out.contains(&"Checks (leeway 30s):"));
+    assert!(
+        out.contains(
+            &"  FAIL  typ: typ is \"JWT\", not at+jwt or application/at+jwt (typ_mismatch)"
+        )
+    );
+    assert!(out.contains(&"  FAIL  iss: iss is \"https://evil.example/\", not \"https://login.example.com/\" (issuer_unknown)"));
+    assert!(out.contains(&"  FAIL  aud: aud is \"other-api\", which does not name \"https://api.example.com/accounts\" (audience_mismatch)"));
+    assert!(out.contains(
+        &"  FAIL  cnf: bound to a key (cnf, DPoP or mTLS): refused as a bearer token (token_bound)"
+    ));
+    let exp = out
+        .iter()
+        .find(|l| l.starts_with("  FAIL  exp:"))
+        .expect("a failing exp");
+    assert!(
+        exp.ends_with("(3h ago), beyond the 30s leeway (token_expired)"),
+        "{exp}"
+    );
+    let nbf = out
+        .iter()
+        .find(|l| l.starts_with("  FAIL  nbf:"))
+        .expect("a failing nbf");
+    assert!(
+        nbf.ends_with("(in 10m), beyond the 30s leeway (token_not_yet_valid)"),
+        "{nbf}"
+    );
+    let auth_time = out
+        .iter()
+        .find(|l| l.starts_with("  auth_time "))
+        .expect("auth_time shown");
+    assert!(auth_time.ends_with("Z (4h ago)"), "{auth_time}");
+    assert_eq!(
+        out.last(),
+        Some(
+            &"Result: 6 failing checks (typ_mismatch, token_expired, token_not_yet_valid, issuer_unknown, audience_mismatch, token_bound)"
+        )
+    );
+    // Required claims that are absent, and algorithms rampgate never verifies.
+    let bare = sign(
+        &signer(1, "k1"),
+        &json!({"alg": "ES256"}),
+        &json!({"sub": "a"}),
+    );
+    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#);
+    let none = format!("{header}.{}", bare.split_once('.').expect("dots").1);
+    let run = rampgate(&[
+        "token",
+        "inspect",
+        &none,
+        "--issuer",
+        ISS,
+        "--audience",
+        AUD,
+    ]);
+    assert_eq!(run.status, 1, "{run:?}");
+    let out = lines(&run.stdout);
+    assert!(out.contains(
+        &"  FAIL  alg: \"none\" is not an algorithm rampgate verifies (alg_not_allowed)"
+    ));
+    assert!(out.contains(&"  FAIL  exp: exp is required and absent (claim_missing)"));
+    assert!(out.contains(&"  FAIL  iss: iss is required and absent (claim_missing)"));
+    assert!(out.contains(&"  FAIL  aud: aud is required and absent (claim_missing)"));
+}
+
+#[test]
+fn inspect_garbage_says_which_segment_is_wrong() {
+    let h = URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256"}"#);
+    let p = URL_SAFE_NO_PAD.encode(r#"{"sub":"a"}"#);
+    let cases = [
+        ("not-a-token".to_owned(), "malformed token: expected 3 dot-separated segments (header.payload.signature), found 1".to_owned()),
+        ("a.b.c.d.e".to_owned(), "malformed token: expected 3 dot-separated segments (header.payload.signature), found 5: an encrypted token (JWE), which is not accepted".to_owned()),
+        (format!("{h}..c2ln"), "malformed token: segment 2 (payload) is empty".to_owned()),
+        (format!("{h}=.{p}.c2ln"), format!("malformed token: segment 1 (header) is not base64url: padding '=' at offset {}", h.len())),
+        (format!("{h}.{p}.c2l+"), "malformed token: segment 3 (signature) is not base64url: '+' (standard base64; base64url uses '-' and '_') at offset 3".to_owned()),
+        (format!("{h}.{}.c2ln", URL_SAFE_NO_PAD.encode("[1, 2]")), "malformed token: segment 2 (payload) is JSON an array, not an object".to_owned()),
+        (format!("{h}.{}.c2ln", URL_SAFE_NO_PAD.encode("{\"sub\": \"a\", \"sub\": \"b\"}")), "malformed token: segment 2 (payload) is not valid JSON: the member name \"sub\" appears twice at line 1 column 24".to_owned()),
+        ("a".repeat(8193), "the token is 8193 bytes, more than the 8192 bytes the verifier accepts (token_too_large)".to_owned()),
+    ];
+    for (token, message) in cases {
+        expect(
+            &["token", "inspect", &token],
+            2,
+            "",
+            &format!("error: {message}\n"),
+        );
+    }
+}
+
+#[test]
+fn verify_against_a_jwks_file() {
+    let key = signer(1, "k1");
+    let jwks = temp_file("verify-jwks-file.json", &jwks(&key));
+    let jwks = jwks.to_str().expect("a UTF-8 path");
+    let verify = |token: &str| {
+        rampgate(&[
+            "token",
+            "verify",
+            token,
+            "--issuer",
+            ISS,
+            "--audience",
+            AUD,
+            "--jwks-file",
+            jwks,
+            "--require-typ-at-jwt",
+        ])
+    };
+    let run = verify(&sign(&key, &header(), &claims()));
+    assert_eq!((run.status, run.stderr.as_str()), (0, ""), "{run:?}");
+    let out = lines(&run.stdout);
+    assert_eq!(
+        out[..4],
+        [
+            "OK: signature and claims verified",
+            "  sub:       alice",
+            "  client_id: mobile-app",
+            "  scopes:    accounts:read accounts:write",
+        ]
+    );
+    assert!(
+        out[4].starts_with("  exp:       20") && out[4].ends_with("Z (in 5m)"),
+        "{}",
+        out[4]
+    );
+    // Signed by another key under the same kid.
+    expect(
+        &[
+            "token",
+            "verify",
+            &sign(&signer(2, "k1"), &header(), &claims()),
+            "--issuer",
+            ISS,
+            "--audience",
+            AUD,
+            "--jwks-file",
+            jwks,
+        ],
+        1,
+        "INVALID: signature_invalid: signature does not verify\n",
+        "",
+    );
+    let mut expired = claims();
+    expired["exp"] = json!(now() - 3600);
+    let run = verify(&sign(&key, &header(), &expired));
+    assert_eq!(
+        (run.status, run.stdout.as_str()),
+        (1, "INVALID: token_expired: token expired\n")
+    );
+    let run = verify(&sign(
+        &key,
+        &json!({"alg": "ES256", "kid": "k1"}),
+        &claims(),
+    ));
+    assert_eq!(
+        (run.status, run.stdout.as_str()),
+        (1, "INVALID: typ_mismatch: token type (typ) not accepted\n")
+    );
+    let run = verify("not-a-token");
+    assert_eq!(
+        (run.status, run.stdout.as_str()),
+        (
+            1,
+            "INVALID: token_malformed: malformed token: expected three dot-separated segments\n"
+        )
+    );
+}
+
+#[test]
+fn verify_with_an_unreadable_jwks_file() {
+    let run = rampgate(&[
+        "token",
+        "verify",
+        "a.b.c",
+        "--issuer",
+        ISS,
+        "--audience",
+        AUD,
+        "--jwks-file",
+        "missing.json",
+    ]);
+    assert_eq!((run.status, run.stdout.as_str()), (2, ""), "{run:?}");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: configuration: issuer \"https://login.example.com/\": cannot read JWKS file missing.json: {} (config_invalid)\n",
+            not_found("missing.json")
+        )
+    );
+}
+
+#[test]
+fn verify_against_a_jwks_url() {
+    let key = signer(3, "k1");
+    let url = serve(jwks(&key));
+    let run = rampgate_with_stdin(
+        &[
+            "token",
+            "verify",
+            "-",
+            "--issuer",
+            ISS,
+            "--audience",
+            AUD,
+            "--jwks-url",
+            &url,
+        ],
+        &format!("{}\n", sign(&key, &header(), &claims())),
+    );
+    assert_eq!((run.status, run.stderr.as_str()), (0, ""), "{run:?}");
+    assert!(
+        run.stdout
+            .starts_with("OK: signature and claims verified\n  sub:       alice\n")
+    );
+    expect(
+        &[
+            "token",
+            "verify",
+            &sign(&signer(4, "k1"), &header(), &claims()),
+            "--issuer",
+            ISS,
+            "--audience",
+            AUD,
+            "--jwks-url",
+            &url,
+        ],
+        1,
+        "INVALID: signature_invalid: signature does not verify\n",
+        "",
+    );
+}
+
+#[test]
+fn verify_against_an_unreachable_jwks_url_is_not_the_tokens_fault() {
+    // A port that was free a moment ago: nothing listens on it.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a loopback port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}/jwks.json");
+    let token = sign(&signer(1, "k1"), &header(), &claims());
+    let run = rampgate(&[
+        "token",
+        "verify",
+        &token,
+        "--issuer",
+        ISS,
+        "--audience",
+        AUD,
+        "--jwks-url",
+        &url,
+    ]);
+    assert_eq!((run.status, run.stdout.as_str()), (2, ""), "{run:?}");
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: signing keys unavailable: JWKS: GET {url}: "
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.ends_with(
+            " (keys_unavailable): the keys could not be used, which says nothing about the token\n"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn verify_needs_exactly_one_key_source() {
+    let run = rampgate(&[
+        "token",
+        "verify",
+        "a.b.c",
+        "--issuer",
+        ISS,
+        "--audience",
+        AUD,
+    ]);
+    assert_eq!((run.status, run.stdout.as_str()), (2, ""), "{run:?}");
+    assert!(
+        run.stderr.starts_with("error: the following required arguments were not provided:\n  <--jwks-file <FILE>|--jwks-url <URL>|--discovery>\n"),
+        "{}",
+        run.stderr
+    );
+    let run = rampgate(&[
+        "token",
+        "verify",
+        "a.b.c",
+        "--issuer",
+        ISS,
+        "--audience",
+        AUD,
+        "--discovery",
+        "--jwks-file",
+        "x.json",
+    ]);
+    assert_eq!(run.status, 2, "{run:?}");
+    assert!(run.stderr.contains("cannot be used with"), "{}", run.stderr);
+}
+
 // ---- help, version, usage ----
 
 #[test]
@@ -475,15 +1297,18 @@ fn help() {
     expect(
         &["--help"],
         0,
-        "\
-Check rampgate ramp contracts, compare their versions, and compare them with the routes in code.
+        r#"Check rampgate ramp contracts, compare their versions and the routes in code, explain decisions,
+inspect and verify tokens.
 
-A ramp contract (contract.toml) says which scopes each route needs and which scopes each consumer may use at its current stage.
+A ramp contract (contract.toml) says which scopes each route needs and which scopes each consumer
+may use at its current stage.
 
 Usage: rampgate <COMMAND>
 
 Commands:
-  contract  Check contracts, diff their versions, compare them with the routes in code
+  contract  Check contracts, diff their versions, compare them with the routes in code, explain
+            decisions
+  token     Inspect a token (decoded, NOT verified) or verify it against an issuer's keys
   help      Print this message or the help of the given subcommand(s)
 
 Options:
@@ -495,12 +1320,16 @@ Options:
 
 Examples:
   rampgate contract check contract.toml
-  rampgate contract diff deployed/contract.toml contract.toml
   rampgate contract diff deployed/contract.toml contract.toml --json
   rampgate contract routes contract.toml --inventory routes.json
+  rampgate contract explain contract.toml --client-id web --scopes "a b" GET /items/1
+  rampgate token inspect - --issuer https://login.example.com/ --audience api
+  rampgate token verify "$TOKEN" --issuer https://login.example.com/ --audience api --discovery
 
-Exit status: 0 when all is well, 1 when a check fails, 2 when it cannot run (unreadable file, invalid inventory, wrong arguments).
-",
+Exit status, for every command: 0 when all is well; 1 for a finding (invalid contract, refused diff,
+route mismatch, invalid token, denied request); 2 when the command cannot run (wrong arguments,
+unreadable file or input, undecodable token, unreachable keys).
+"#,
         "",
     );
 }
@@ -510,20 +1339,20 @@ fn contract_help() {
     expect(
         &["contract", "--help"],
         0,
-        "\
-Check contracts, diff their versions, compare them with the routes in code
+        r#"Check contracts, diff their versions, compare them with the routes in code, explain decisions
 
 Usage: rampgate contract <COMMAND>
 
 Commands:
-  check   Check a contract and report every error with its line
-  diff    Show what a new contract version widens or narrows
-  routes  Compare a contract with the routes declared in code
-  help    Print this message or the help of the given subcommand(s)
+  check    Check a contract and report every error with its line
+  diff     Show what a new contract version widens or narrows
+  routes   Compare a contract with the routes declared in code
+  explain  Explain the contract's decision for one request and token
+  help     Print this message or the help of the given subcommand(s)
 
 Options:
   -h, --help  Print help
-",
+"#,
         "",
     );
 }
@@ -533,24 +1362,27 @@ fn check_help() {
     expect(
         &["contract", "check", "--help"],
         0,
-        "\
-Check a contract and report every error with its line
+        r#"Check a contract and report every error with its line
 
-Prints `FILE: ok (...)` when the contract is valid; otherwise prints every error as `FILE:LINE: error: MESSAGE` on standard error and exits with status 1.
+Prints `FILE: ok (...)` when the contract is valid; otherwise prints every error as `FILE:LINE:
+error: MESSAGE` on standard error and exits with status 1.
 
-Usage: rampgate contract check <FILE>
+Usage: rampgate contract check [OPTIONS] <FILE>
 
 Arguments:
   <FILE>
           The contract (TOML)
 
 Options:
+      --json
+          Print one JSON object: ok, file, version and counts, or errors (line, message)
+
   -h, --help
           Print help (see a summary with '-h')
 
 Example:
   rampgate contract check contract.toml
-",
+"#,
         "",
     );
 }
@@ -560,10 +1392,11 @@ fn diff_help() {
     expect(
         &["contract", "diff", "--help"],
         0,
-        "\
-Show what a new contract version widens or narrows
+        r#"Show what a new contract version widens or narrows
 
-Lists each change as widened (more access), narrowed (less access) or neutral, widened first. Any change without a higher `version` is refused with exit status 1, and widening access without one most of all.
+Lists each change as widened (more access), narrowed (less access) or neutral, widened first. Any
+change without a higher `version` is refused with exit status 1, and widening access without one
+most of all.
 
 Usage: rampgate contract diff [OPTIONS] <OLD> <NEW>
 
@@ -583,7 +1416,7 @@ Options:
 
 Example, in CI before deploying:
   rampgate contract diff deployed/contract.toml contract.toml
-",
+"#,
         "",
     );
 }
@@ -593,10 +1426,12 @@ fn routes_help() {
     expect(
         &["contract", "routes", "--help"],
         0,
-        "\
-Compare a contract with the routes declared in code
+        r#"Compare a contract with the routes declared in code
 
-Reports routes in code but not in the contract, routes in the contract but not in code, and routes whose required scopes differ. Routes missing from the contract and differing requirements fail the check (exit status 1); routes only in the contract do not, since another deployment may serve them, nor do requirements the contract is still rolling out.
+Reports routes in code but not in the contract, routes in the contract but not in code, and routes
+whose required scopes differ. Routes missing from the contract and differing requirements fail the
+check (exit status 1); routes only in the contract do not, since another deployment may serve them,
+nor do requirements the contract is still rolling out.
 
 Usage: rampgate contract routes [OPTIONS] --inventory <INVENTORY.json> <FILE>
 
@@ -606,7 +1441,8 @@ Arguments:
 
 Options:
       --inventory <INVENTORY.json>
-          The routes the code declares: {\"routes\": [{\"method\", \"path\", \"scopes\", \"any\"}]}; `-` reads standard input
+          The routes the code declares: {"routes": [{"method", "path", "scopes", "any"}]}; `-` reads
+          standard input
 
       --json
           Print one JSON object: missing_in_contract, missing_in_code, mismatched, ramping
@@ -616,7 +1452,168 @@ Options:
 
 Example:
   rampgate contract routes contract.toml --inventory routes.json
-",
+"#,
+        "",
+    );
+}
+
+#[test]
+fn explain_help() {
+    expect(
+        &["contract", "explain", "--help"],
+        0,
+        r#"Explain the contract's decision for one request and token
+
+Shows the route the path falls under, the consumer and its stage, the stage's scopes, the token's
+scopes and the effective ones (both), the route's requirement, its mode (with the consumer's
+roll-out bucket for a percentage) and trust level, and the outcome with its reason code. Exit status
+0 for allow and shadow_deny (the would-be denial is shown), 1 for deny.
+
+Usage: rampgate contract explain [OPTIONS] --client-id <C> --scopes <SCOPES> <FILE> <METHOD> <PATH>
+
+Arguments:
+  <FILE>
+          The contract (TOML)
+
+  <METHOD>
+          The request method (GET, POST...)
+
+  <PATH>
+          The request path, a concrete one (/accounts/42) or a template (/accounts/{id})
+
+Options:
+      --client-id <C>
+          The token's client_id (or azp)
+
+      --iss <I>
+          The token's issuer, compared with the contract's
+
+      --sub <S>
+          The token's sub, for consumers bound to a subject
+
+      --scopes <SCOPES>
+          The token's scopes, space-separated ("" for none)
+
+      --json
+          Print one JSON object: request, decision, route, requirement, consumer, scopes, rollout,
+          trust_demands
+
+  -h, --help
+          Print help (see a summary with '-h')
+
+Example:
+  rampgate contract explain contract.toml --client-id web --scopes "items:read" GET /items/42
+"#,
+        "",
+    );
+}
+
+#[test]
+fn token_help() {
+    expect(
+        &["token", "--help"],
+        0,
+        r#"Inspect a token (decoded, NOT verified) or verify it against an issuer's keys
+
+Usage: rampgate token <COMMAND>
+
+Commands:
+  inspect  Decode a token WITHOUT verifying it, and say which policy checks would fail
+  verify   Verify a token's signature and claims with the verifier the middleware uses
+  help     Print this message or the help of the given subcommand(s)
+
+Options:
+  -h, --help  Print help
+"#,
+        "",
+    );
+}
+
+#[test]
+fn inspect_help() {
+    expect(
+        &["token", "inspect", "--help"],
+        0,
+        r#"Decode a token WITHOUT verifying it, and say which policy checks would fail
+
+Prints the header, the claims, the dates in UTC and relative to now, and each check of the
+verifier's policy (alg, typ, exp, nbf, iat, iss, aud, cnf) with its reason code when it fails. The
+signature is NOT VERIFIED and never printed. Exit status 0 when no check fails, 1 when one does, 2
+when the token cannot be decoded.
+
+Usage: rampgate token inspect [OPTIONS] <TOKEN>
+
+Arguments:
+  <TOKEN>
+          The token (a compact JWT); `-` reads it from standard input
+
+Options:
+      --issuer <ISS>
+          Check `iss` against this issuer
+
+      --audience <AUD>
+          Check that `aud` names this audience
+
+      --require-typ-at-jwt
+          Require the header's `typ` to be at+jwt (RFC 9068)
+
+      --leeway <SECS>
+          Clock skew tolerated on exp, nbf and iat, in seconds (at most 300, as in the verifier)
+          
+          [default: 60]
+
+  -h, --help
+          Print help (see a summary with '-h')
+
+Example:
+  echo "$TOKEN" | rampgate token inspect - --issuer https://login.example.com/ --audience api
+"#,
+        "",
+    );
+}
+
+#[test]
+fn verify_help() {
+    expect(
+        &["token", "verify", "--help"],
+        0,
+        r#"Verify a token's signature and claims with the verifier the middleware uses
+
+Prints `OK` with sub, client_id, the scopes and exp (exit status 0), or `INVALID: CODE: description`
+(exit status 1). Keys that cannot be read or fetched (jwks_error, keys_unavailable) are not the
+token's fault: exit status 2.
+
+Usage: rampgate token verify [OPTIONS] --issuer <ISS> --audience <AUD> <--jwks-file <FILE>|--jwks-url <URL>|--discovery> <TOKEN>
+
+Arguments:
+  <TOKEN>
+          The token (a compact JWT); `-` reads it from standard input
+
+Options:
+      --issuer <ISS>
+          The issuer the token must come from (`iss`, exactly)
+
+      --audience <AUD>
+          The audience the token's `aud` must name
+
+      --jwks-file <FILE>
+          Read the issuer's keys from this JWK Set file
+
+      --jwks-url <URL>
+          Fetch the issuer's keys from this JWK Set URL (https, or http to a loopback host)
+
+      --discovery
+          Find the issuer's keys through OIDC discovery on the issuer
+
+      --require-typ-at-jwt
+          Require the header's `typ` to be at+jwt (RFC 9068)
+
+  -h, --help
+          Print help (see a summary with '-h')
+
+Example:
+  rampgate token verify "$TOKEN" --issuer https://login.example.com/ --audience api --discovery
+"#,
         "",
     );
 }
@@ -640,6 +1637,42 @@ For more information, try '--help'.
     assert_eq!(run.status, 2);
     assert!(
         run.stderr.starts_with("Check rampgate ramp contracts"),
+        "{}",
+        run.stderr
+    );
+    expect(
+        &["token", "inspect", "x", "--leeway", "301"],
+        2,
+        "",
+        "\
+error: invalid value '301' for '--leeway <SECS>': 301 is not in 0..=300
+
+For more information, try '--help'.
+",
+    );
+}
+
+#[test]
+fn typos_get_a_suggestion() {
+    expect(
+        &["contract", "chek", "accounts-v4.toml"],
+        2,
+        "",
+        "\
+error: unrecognized subcommand 'chek'
+
+  tip: a similar subcommand exists: 'check'
+
+Usage: rampgate contract <COMMAND>
+
+For more information, try '--help'.
+",
+    );
+    let run = rampgate(&["token", "inspect", "x", "--isuer", "i"]);
+    assert_eq!(run.status, 2);
+    assert!(
+        run.stderr
+            .contains("tip: a similar argument exists: '--issuer'"),
         "{}",
         run.stderr
     );

@@ -1,0 +1,418 @@
+//! `rampgate contract explain`: one decision of the contract, and why.
+//!
+//! The decision itself is [`Contract::decide_for`], the function the layers
+//! call; this module only finds the route a concrete path falls under and
+//! lays out what went into the decision.
+
+use crate::{Report, Status};
+use rampgate_core::contract::{
+    Contract, Decision, Mode, Outcome, TrustLevel, UnknownConsumer, rollout_bucket,
+};
+use rampgate_core::{DecisionReason, Requirement, Scopes};
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+/// The request and token to explain.
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) client_id: String,
+    pub(crate) iss: Option<String>,
+    pub(crate) sub: Option<String>,
+    pub(crate) scopes: String,
+}
+
+/// The contract route a request path falls under: the path itself when it is
+/// a template of the contract, otherwise the first template whose segments
+/// match (`{id}` matches one segment, `{*rest}` the remainder).
+fn template<'c>(contract: &'c Contract, method: &str, path: &str) -> Option<&'c str> {
+    let methods: &[&str] = if method.eq_ignore_ascii_case("HEAD") {
+        &["HEAD", "GET"]
+    } else {
+        &[method]
+    };
+    for m in methods {
+        if let Some(route) = contract.route(m, path) {
+            return Some(&route.path);
+        }
+    }
+    for m in methods {
+        for route in contract.routes() {
+            if route.method.eq_ignore_ascii_case(m) && matches(&route.path, path) {
+                return Some(&route.path);
+            }
+        }
+    }
+    None
+}
+
+fn matches(template: &str, path: &str) -> bool {
+    let mut want = template.split('/');
+    let mut have = path.split('/');
+    loop {
+        match (want.next(), have.next()) {
+            (None, None) => return true,
+            (Some(w), _) if w.starts_with("{*") && w.ends_with('}') => return true,
+            (Some(w), Some(h)) if w.starts_with('{') && w.ends_with('}') => {
+                if h.is_empty() {
+                    return false;
+                }
+            }
+            (Some(w), Some(h)) if w == h => {}
+            _ => return false,
+        }
+    }
+}
+
+/// The consumer the decision was made for, as the contract sees it.
+#[derive(Debug, Clone, serde::Serialize)]
+struct ConsumerJson {
+    client_id: String,
+    sub: Option<String>,
+    /// Whether the contract names this consumer.
+    known: bool,
+    /// `client_id`, or `client_id/sub`: the key of roll-out buckets.
+    key: Option<String>,
+    stage: Option<String>,
+    stage_scopes: Option<BTreeSet<String>>,
+}
+
+/// The percentage roll-out, for a route in a percent mode.
+#[derive(Debug, Clone, serde::Serialize)]
+struct RolloutJson {
+    percent: u8,
+    bucket: u8,
+    /// Whether the consumer's bucket is below the percentage.
+    enforced: bool,
+}
+
+/// `--json`: the decision as the layers record it, and what went into it.
+#[derive(Debug, Clone, serde::Serialize)]
+struct ExplainJson<'a> {
+    request: RequestJson<'a>,
+    decision: &'a Decision,
+    /// The contract route the path falls under.
+    route: Option<String>,
+    requirement: Option<Requirement>,
+    requirement_description: Option<String>,
+    consumer: ConsumerJson,
+    token_scopes: &'a Scopes,
+    /// The token's scopes the stage allows: the only ones that count.
+    effective_scopes: Option<BTreeSet<String>>,
+    rollout: Option<RolloutJson>,
+    trust_demands: Option<TrustLevel>,
+    /// `false` when `--iss` differs from the contract's issuer.
+    issuer_matches: Option<bool>,
+    explanation: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+struct RequestJson<'a> {
+    method: &'a str,
+    path: &'a str,
+    client_id: &'a str,
+    iss: Option<&'a str>,
+    sub: Option<&'a str>,
+}
+
+/// What the trust level demands, in words.
+fn trust_words(level: &TrustLevel) -> String {
+    let mut parts = Vec::new();
+    if !level.acr_values.is_empty() {
+        parts.push(format!("acr one of {}", level.acr_values.join(", ")));
+    }
+    if !level.acr_hierarchy.is_empty() {
+        parts.push(format!(
+            "(acr strength: {})",
+            level.acr_hierarchy.join(" < ")
+        ));
+    }
+    if !level.amr.is_empty() {
+        parts.push(format!("amr all of {}", level.amr.join(", ")));
+    }
+    if let Some(secs) = level.max_age {
+        parts.push(format!("authenticated within the last {secs}s (auth_time)"));
+    }
+    if parts.is_empty() {
+        "nothing beyond a valid token".to_owned()
+    } else {
+        parts.join("; ")
+    }
+}
+
+fn list<'a>(scopes: impl IntoIterator<Item = &'a String>) -> String {
+    let joined: Vec<&str> = scopes.into_iter().map(String::as_str).collect();
+    if joined.is_empty() {
+        "(none)".to_owned()
+    } else {
+        joined.join(" ")
+    }
+}
+
+/// The decision in one sentence.
+fn because(d: &Decision, req: &Request) -> String {
+    let stage = d.stage.as_deref().unwrap_or("?");
+    let required = if d.required_one_of {
+        format!("one of {}", d.required.replace(' ', ", "))
+    } else {
+        d.required.replace(' ', ", ")
+    };
+    match d.reason {
+        DecisionReason::Allowed => {
+            "the effective scopes satisfy the route's requirement".to_owned()
+        }
+        DecisionReason::RouteUnlistedAllowed => format!(
+            "no route of the contract matches {} {}, and defaults.unknown_route = \"allow\"",
+            req.method, req.path
+        ),
+        DecisionReason::ScopeInsufficient => format!("the token lacks {required}"),
+        DecisionReason::ScopeBeyondStage => {
+            format!("the token has {required}, but stage {stage} does not allow it")
+        }
+        DecisionReason::ConsumerUnknown => format!(
+            "client_id {:?} is not in the contract, and defaults.unknown_consumer = \"deny\"",
+            req.client_id
+        ),
+        DecisionReason::RouteUnknown => format!(
+            "no route of the contract matches {} {}, and defaults.unknown_route = \"deny\"",
+            req.method, req.path
+        ),
+        _ => d.reason.as_str().to_owned(),
+    }
+}
+
+fn outcome_line(d: &Decision, req: &Request) -> String {
+    let why = because(d, req);
+    match d.outcome {
+        Outcome::Allow => format!("allow ({}): {why}", d.reason),
+        Outcome::Deny => format!("deny ({}): {why}", d.reason),
+        Outcome::ShadowDeny => format!(
+            "shadow_deny ({}): {why}; the route is not enforced for this consumer, so the request proceeds and the would-be denial is recorded",
+            d.reason
+        ),
+    }
+}
+
+/// `rampgate contract explain`.
+pub(crate) fn explain(file: &str, contract: &Contract, req: &Request, json: bool) -> Report {
+    let method = req.method.to_ascii_uppercase();
+    let token_scopes: Scopes = req.scopes.split_ascii_whitespace().collect();
+    let template = template(contract, &method, &req.path);
+    let d = contract.decide_for(
+        &method,
+        template,
+        Some(&req.client_id),
+        req.sub.as_deref(),
+        &token_scopes,
+    );
+    let route = d
+        .route
+        .as_ref()
+        .and_then(|key| contract.routes().iter().find(|r| &r.key() == key));
+    let known = contract.consumer(Some(&req.client_id), req.sub.as_deref());
+    let stage_scopes = match known {
+        Some(c) => Some(c.stage().scopes.clone()),
+        None => match contract.unknown_consumer() {
+            UnknownConsumer::Stage(stage) => Some(stage.scopes.clone()),
+            UnknownConsumer::Deny => None,
+        },
+    };
+    let effective: Option<BTreeSet<String>> = stage_scopes.as_ref().map(|allowed| {
+        token_scopes
+            .iter()
+            .filter(|s| allowed.contains(*s))
+            .map(str::to_owned)
+            .collect()
+    });
+    let rollout = match (route.map(|r| r.mode), &d.consumer, &d.stage) {
+        (Some(Mode::Percent(percent)), Some(key), Some(_)) => {
+            let bucket = rollout_bucket(key);
+            Some(RolloutJson {
+                percent,
+                bucket,
+                enforced: bucket < percent,
+            })
+        }
+        _ => None,
+    };
+    let trust_level = route.and_then(|r| contract.trust_levels().get(&r.trust));
+    let issuer_matches = match (&req.iss, contract.issuer()) {
+        (Some(iss), Some(expected)) => Some(iss == expected),
+        _ => None,
+    };
+    let status = match d.outcome {
+        Outcome::Allow | Outcome::ShadowDeny => Status::Ok,
+        Outcome::Deny => Status::Failed,
+    };
+    if json {
+        let out = ExplainJson {
+            request: RequestJson {
+                method: &method,
+                path: &req.path,
+                client_id: &req.client_id,
+                iss: req.iss.as_deref(),
+                sub: req.sub.as_deref(),
+            },
+            decision: &d,
+            route: route.map(|r| r.key()),
+            requirement: route.map(|r| r.requirement.clone()),
+            requirement_description: route.map(|r| r.requirement.describe()),
+            consumer: ConsumerJson {
+                client_id: req.client_id.clone(),
+                sub: req.sub.clone(),
+                known: known.is_some(),
+                key: d.consumer.clone(),
+                stage: d.stage.clone(),
+                stage_scopes: stage_scopes.clone(),
+            },
+            token_scopes: &token_scopes,
+            effective_scopes: effective,
+            rollout,
+            trust_demands: trust_level.cloned(),
+            issuer_matches,
+            explanation: because(&d, req),
+        };
+        return Report {
+            stdout: crate::to_json(&out),
+            stderr: String::new(),
+            status,
+        };
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "contract: {file} (version {})", contract.version());
+    let _ = writeln!(out, "request:  {method} {}", req.path);
+    match route {
+        Some(r) if r.path == req.path => {
+            let _ = writeln!(out, "route:    {}", r.key());
+        }
+        Some(r) => {
+            let _ = writeln!(
+                out,
+                "route:    {} (the template {} falls under)",
+                r.key(),
+                req.path
+            );
+        }
+        None => {
+            let unknown = if contract.unknown_route_allowed() {
+                "allow"
+            } else {
+                "deny"
+            };
+            let _ = writeln!(
+                out,
+                "route:    none matches (defaults.unknown_route = \"{unknown}\")"
+            );
+        }
+    }
+    match (known, contract.unknown_consumer()) {
+        (Some(c), _) => {
+            let stages: Vec<&str> = c.stages.iter().map(|s| s.name.as_str()).collect();
+            let bound = match &c.sub {
+                Some(sub) => format!(" (bound to sub {sub})"),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "consumer: {}{bound}, stage {} (stages {})",
+                c.key(),
+                c.stage().name,
+                stages.join(" -> ")
+            );
+        }
+        (None, UnknownConsumer::Stage(stage)) => {
+            let _ = writeln!(
+                out,
+                "consumer: {} is not in the contract: defaults.unknown_consumer admits it at stage {}",
+                req.client_id, stage.name
+            );
+        }
+        (None, UnknownConsumer::Deny) => {
+            let _ = writeln!(
+                out,
+                "consumer: {} is not in the contract: defaults.unknown_consumer = \"deny\" refuses it",
+                req.client_id
+            );
+        }
+    }
+    if let Some(allowed) = &stage_scopes {
+        let _ = writeln!(out, "stage allows:     {}", list(allowed));
+    }
+    let _ = writeln!(
+        out,
+        "token scopes:     {}",
+        list(token_scopes_owned(&token_scopes).iter())
+    );
+    if let Some(effective) = &effective {
+        let _ = writeln!(
+            out,
+            "effective scopes: {} (the token's scopes the stage allows)",
+            list(effective)
+        );
+    }
+    if let Some(r) = route {
+        let _ = writeln!(out, "requires: {}", r.requirement.describe());
+        let mode = match (r.mode, &rollout) {
+            (Mode::Enforce, _) => "enforce: denials are enforced".to_owned(),
+            (Mode::Observe, _) => {
+                "observe: denials are recorded, not enforced (shadow_deny)".to_owned()
+            }
+            (Mode::Percent(0), _) => "0%: enforced for no consumer (shadow_deny)".to_owned(),
+            (Mode::Percent(n), Some(ro)) => format!(
+                "{n}%: enforced for consumers in buckets 0-{}; {} is in bucket {}: {}",
+                (n - 1).min(99),
+                d.consumer.as_deref().unwrap_or("?"),
+                ro.bucket,
+                if ro.enforced {
+                    "enforced"
+                } else {
+                    "observed (shadow_deny)"
+                }
+            ),
+            (Mode::Percent(n), None) => format!("{n}%: enforced for that share of consumers"),
+        };
+        let _ = writeln!(out, "mode:     {mode}");
+        let trust = match trust_level {
+            Some(level) => format!(
+                "{}: {} (step-up checks it after the contract)",
+                r.trust,
+                trust_words(level)
+            ),
+            None => format!("{}: no step-up", r.trust),
+        };
+        let _ = writeln!(out, "trust:    {trust}");
+    }
+    if let (Some(false), Some(iss), Some(expected)) = (issuer_matches, &req.iss, contract.issuer())
+    {
+        let _ = writeln!(
+            out,
+            "note:     the contract's issuer is {expected:?}: a token from {iss:?} would be refused before the contract decides (issuer_unknown)"
+        );
+    }
+    let _ = writeln!(out, "outcome:  {}", outcome_line(&d, req));
+    Report {
+        stdout: out,
+        stderr: String::new(),
+        status,
+    }
+}
+
+fn token_scopes_owned(scopes: &Scopes) -> Vec<String> {
+    scopes.iter().map(str::to_owned).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_match_concrete_paths() {
+        assert!(matches("/accounts/{id}", "/accounts/42"));
+        assert!(!matches("/accounts/{id}", "/accounts/"));
+        assert!(!matches("/accounts/{id}", "/accounts/42/statements"));
+        assert!(matches("/files/{*rest}", "/files/a/b"));
+        assert!(matches("/accounts", "/accounts"));
+        assert!(!matches("/accounts", "/accounts/42"));
+    }
+}

@@ -1,0 +1,92 @@
+//! Dates for people: NumericDates (seconds since the epoch) as UTC RFC 3339
+//! and as a distance from now ("in 5m", "3h ago"), without a date library.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Seconds since the epoch, now.
+pub(crate) fn now_secs() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// The last second of year 9999: RFC 3339 has four-digit years.
+const MAX_RFC3339: f64 = 253_402_300_799.0;
+
+/// `2026-11-29T02:05:00Z (in 5m)`; fractions of a second are dropped.
+pub(crate) fn human(at: f64, now: f64) -> String {
+    format!("{} ({})", rfc3339(at), relative(at - now))
+}
+
+/// UTC RFC 3339, or a note when the date has no four-digit year.
+pub(crate) fn rfc3339(at: f64) -> String {
+    if !(0.0..=MAX_RFC3339).contains(&at) {
+        return format!("{at} (outside years 1970-9999)");
+    }
+    let secs = at.floor() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to (year, month, day).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// `in 5m`, `3h ago`, `now`: the largest unit, rounded to the nearest.
+pub(crate) fn relative(delta: f64) -> String {
+    let secs = delta.abs().round() as u64;
+    if secs == 0 {
+        return "now".to_owned();
+    }
+    let amount = match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", (s + 30) / 60),
+        s if s < 86_400 => format!("{}h", (s + 1800) / 3600),
+        s => format!("{}d", (s + 43_200) / 86_400),
+    };
+    if delta > 0.0 {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_utc_rfc3339() {
+        assert_eq!(rfc3339(0.0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400.5), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_798_502_400.0), "2026-12-29T00:00:00Z");
+        assert_eq!(rfc3339(MAX_RFC3339), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(-1.0), "-1 (outside years 1970-9999)");
+    }
+
+    #[test]
+    fn distances_use_the_largest_unit() {
+        assert_eq!(relative(0.2), "now");
+        assert_eq!(relative(42.0), "in 42s");
+        assert_eq!(relative(299.4), "in 5m");
+        assert_eq!(relative(-3.0 * 3600.0), "3h ago");
+        assert_eq!(relative(-2.0 * 86_400.0), "2d ago");
+    }
+}
