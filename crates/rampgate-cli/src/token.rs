@@ -11,9 +11,8 @@ use crate::{Report, Status};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rampgate_core::{Algorithm, IssuerConfig, Reason, ValidationPolicy, Verifier};
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::PathBuf;
 
@@ -145,7 +144,7 @@ fn base64_detail(e: &base64::DecodeError) -> String {
 
 fn object(bytes: &[u8], n: usize) -> Result<Map<String, Value>, Malformed> {
     let name = SEGMENTS[n - 1];
-    let StrictValue(value) = serde_json::from_slice(bytes).map_err(|e| Malformed::Json {
+    let value = rampgate_core::jws::parse_json_strict(bytes).map_err(|e| Malformed::Json {
         n,
         name,
         detail: e.to_string(),
@@ -168,69 +167,6 @@ fn kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
-    }
-}
-
-/// A JSON value whose objects repeat no member name: two parsers of the same
-/// token must not disagree on which value counts, so the verifier refuses them.
-struct StrictValue(Value);
-
-impl<'de> Deserialize<'de> for StrictValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
-    }
-}
-
-struct StrictVisitor;
-
-impl<'de> Visitor<'de> for StrictVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        serde_json::Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("non-finite number"))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
-    }
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(StrictValue(v)) = seq.next_element()? {
-            items.push(v);
-        }
-        Ok(Value::Array(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
-        let mut map = Map::new();
-        while let Some(key) = access.next_key::<String>()? {
-            let StrictValue(value) = access.next_value()?;
-            if map.contains_key(&key) {
-                return Err(de::Error::custom(format!(
-                    "the member name {key:?} appears twice"
-                )));
-            }
-            map.insert(key, value);
-        }
-        Ok(Value::Object(map))
     }
 }
 
@@ -718,7 +654,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            dup.starts_with("malformed token: segment 2 (payload) is not valid JSON: the member name \"sub\" appears twice"),
+            dup.starts_with("malformed token: segment 2 (payload) is not valid JSON: duplicate member name \"sub\": it appears twice"),
             "{dup}"
         );
         assert_eq!(

@@ -1054,7 +1054,7 @@ fn inspect_garbage_says_which_segment_is_wrong() {
         (format!("{h}=.{p}.c2ln"), format!("malformed token: segment 1 (header) is not base64url: padding '=' at offset {}", h.len())),
         (format!("{h}.{p}.c2l+"), "malformed token: segment 3 (signature) is not base64url: '+' (standard base64; base64url uses '-' and '_') at offset 3".to_owned()),
         (format!("{h}.{}.c2ln", URL_SAFE_NO_PAD.encode("[1, 2]")), "malformed token: segment 2 (payload) is JSON an array, not an object".to_owned()),
-        (format!("{h}.{}.c2ln", URL_SAFE_NO_PAD.encode("{\"sub\": \"a\", \"sub\": \"b\"}")), "malformed token: segment 2 (payload) is not valid JSON: the member name \"sub\" appears twice at line 1 column 24".to_owned()),
+        (format!("{h}.{}.c2ln", URL_SAFE_NO_PAD.encode("{\"sub\": \"a\", \"sub\": \"b\"}")), "malformed token: segment 2 (payload) is not valid JSON: duplicate member name \"sub\": it appears twice at line 1 column 24".to_owned()),
         ("a".repeat(8193), "the token is 8193 bytes, more than the 8192 bytes the verifier accepts (token_too_large)".to_owned()),
     ];
     for (token, message) in cases {

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 /// Parses `bytes` as one JSON value, rejecting duplicate object members.
-pub(crate) fn parse_strict(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+pub fn parse_strict(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     let StrictValue(value) = serde_json::from_slice(bytes)?;
     Ok(value)
 }
@@ -70,9 +70,12 @@ impl<'de> Visitor<'de> for StrictVisitor {
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             let StrictValue(v) = map.next_value()?;
-            if out.insert(key, v).is_some() {
-                return Err(de::Error::custom("duplicate member name"));
+            if out.contains_key(&key) {
+                return Err(de::Error::custom(format!(
+                    "duplicate member name {key:?}: it appears twice"
+                )));
             }
+            out.insert(key, v);
         }
         Ok(Value::Object(out))
     }

@@ -66,6 +66,10 @@ pub use verifier::{IssuerConfig, Verifier, VerifierBuilder};
 pub mod jws {
     use crate::{Error, ErrorKind, Key};
 
+    /// The verifier's own JSON parser: one value, duplicate member names refused
+    /// at every depth (for tools that decode a token without verifying it).
+    pub use crate::json::parse_strict as parse_json_strict;
+
     /// Verifies a compact JWS's signature with `key` (and nothing else: no claims).
     /// Returns the decoded payload.
     pub fn verify_signature(token: &str, key: &Key) -> Result<Vec<u8>, Error> {

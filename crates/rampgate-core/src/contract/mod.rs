@@ -47,7 +47,6 @@ use std::sync::Arc;
 
 /// How a route's requirement is rolled out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Mode {
     /// Denials are enforced.
     Enforce,
@@ -145,7 +144,6 @@ impl Consumer {
 
 /// What happens to tokens of consumers the contract does not name.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum UnknownConsumer {
     /// They are refused (403).
     Deny,
