@@ -372,6 +372,7 @@ mod tests {
                 expected: "a NumericDate",
             },
             ErrorKind::TypMismatch,
+            ErrorKind::IdTokenClaims("nonce"),
             ErrorKind::CritUnsupported,
             ErrorKind::NestedTokenUnsupported,
             ErrorKind::TokenBound,

@@ -217,6 +217,10 @@ pub enum ErrorKind {
     /// The header's `typ` is not one the policy accepts.
     #[error("token type (typ) not accepted")]
     TypMismatch,
+    /// The token carries a claim only ID tokens have (`nonce`, `at_hash`,
+    /// `c_hash`): an ID token is not an access token (RFC 9068 §4).
+    #[error("the token carries {0}, a claim of OpenID Connect ID tokens, not of access tokens")]
+    IdTokenClaims(&'static str),
     /// The header's `crit` lists an extension this verifier does not understand.
     #[error("critical header extension not supported")]
     CritUnsupported,
@@ -297,6 +301,7 @@ impl ErrorKind {
             ErrorKind::ClaimMissing(_) => Reason::ClaimMissing,
             ErrorKind::ClaimInvalid { .. } => Reason::ClaimInvalid,
             ErrorKind::TypMismatch => Reason::TypMismatch,
+            ErrorKind::IdTokenClaims(_) => Reason::IdTokenClaims,
             ErrorKind::CritUnsupported => Reason::CritUnsupported,
             ErrorKind::NestedTokenUnsupported => Reason::NestedTokenUnsupported,
             ErrorKind::TokenBound => Reason::TokenBound,

@@ -121,6 +121,8 @@ reason_codes! {
         ClaimInvalid = "claim_invalid",
         /// The header's `typ` is not accepted.
         TypMismatch = "typ_mismatch",
+        /// The token carries claims only ID tokens have (`nonce`, `at_hash`, `c_hash`).
+        IdTokenClaims = "id_token_claims",
         /// The header's `crit` names an unsupported extension.
         CritUnsupported = "crit_unsupported",
         /// A nested JWT (`cty: JWT`).

@@ -6,7 +6,7 @@
 use crate::alg::Algorithm;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{IssuerKeys, JwksOptions, KeySet, KeySource, KeyStats};
-use crate::policy::{CompiledPolicy, ValidationPolicy};
+use crate::policy::{CompiledPolicy, ID_TOKEN_CLAIMS, ValidationPolicy, names_another_jwt_type};
 use crate::principal::Principal;
 use crate::token;
 use serde_json::{Map, Value};
@@ -273,13 +273,24 @@ impl IssuerState {
         now: f64,
     ) -> Result<()> {
         let policy = &self.policy;
-        if let Some(accepted) = &policy.required_typ {
-            let ok = typ
+        // conformance: JWT-11. A logout token, a security event or a DPoP proof
+        // signed by the same issuer must not pass as an access token.
+        let typ_ok = match &policy.required_typ {
+            Some(accepted) => typ
                 .as_deref()
-                .is_some_and(|t| accepted.iter().any(|a| a.eq_ignore_ascii_case(t)));
-            if !ok {
-                return Err(ErrorKind::TypMismatch.into());
-            }
+                .is_some_and(|t| accepted.iter().any(|a| a.eq_ignore_ascii_case(t))),
+            None => !typ.as_deref().is_some_and(names_another_jwt_type),
+        };
+        if !typ_ok {
+            return Err(ErrorKind::TypMismatch.into());
+        }
+        // An ID token typed `JWT` looks like an access token but for these claims.
+        if !policy.allow_id_token_claims
+            && let Some(name) = ID_TOKEN_CLAIMS
+                .into_iter()
+                .find(|name| claims.get(*name).is_some_and(|v| !v.is_null()))
+        {
+            return Err(ErrorKind::IdTokenClaims(name).into());
         }
         let exp = numeric_date(claims, "exp")?.ok_or(ErrorKind::ClaimMissing("exp".into()))?;
         let nbf = numeric_date(claims, "nbf")?;
