@@ -393,6 +393,10 @@ mod tests {
                 reason: Reason::RouteUnknown,
                 required: String::new(),
             },
+            ErrorKind::ContractDenied {
+                reason: Reason::IssuerNotInContract,
+                required: "a".into(),
+            },
             step_up(&[StepUpReason::AcrInsufficient], Some("mfa"), None),
             step_up(&[StepUpReason::AmrMissing], None, None),
             step_up(&[StepUpReason::AuthTimeMissing], None, Some(300)),

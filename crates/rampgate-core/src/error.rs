@@ -244,11 +244,12 @@ pub enum ErrorKind {
         one_of: bool,
     },
     /// The ramp contract refuses the request (403): the consumer's stage does not
-    /// allow a scope the route needs, the consumer or the route is unknown.
+    /// allow a scope the route needs, the consumer or the route is unknown, or
+    /// the token comes from another issuer than the contract's.
     #[error("the contract refuses this request ({reason})")]
     ContractDenied {
-        /// [`Reason::ScopeBeyondStage`], [`Reason::ConsumerUnknown`] or
-        /// [`Reason::RouteUnknown`].
+        /// [`Reason::ScopeBeyondStage`], [`Reason::ConsumerUnknown`],
+        /// [`Reason::RouteUnknown`] or [`Reason::IssuerNotInContract`].
         reason: Reason,
         /// The scopes the route requires, space-delimited (may be empty).
         required: String,

@@ -292,6 +292,7 @@ async fn every_token_reason_code() {
             "scope_beyond_stage",
             "consumer_unknown",
             "route_unknown",
+            "issuer_not_in_contract",
             "acr_insufficient",
             "amr_missing",
             "auth_time_missing",

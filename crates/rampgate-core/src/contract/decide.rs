@@ -91,17 +91,20 @@ impl Contract {
         self.decide_for(
             method,
             path,
+            Some(principal.iss()),
             principal.client_id(),
             principal.sub(),
             principal.scopes(),
         )
     }
 
-    /// [`Contract::decide`] on plain values.
+    /// [`Contract::decide`] on plain values: `iss` is the token's issuer (a
+    /// contract that names an `issuer` refuses every other one, `None` included).
     pub fn decide_for(
         &self,
         method: &str,
         path: Option<&str>,
+        iss: Option<&str>,
         client_id: Option<&str>,
         sub: Option<&str>,
         token_scopes: &Scopes,
@@ -119,6 +122,13 @@ impl Contract {
             required: String::new(),
             required_one_of: false,
         };
+        // A contract that names its issuer speaks for that issuer's consumers
+        // only: another trusted issuer could mint the same client_id.
+        if !self.applies_to(iss) {
+            d.outcome = Outcome::Deny;
+            d.reason = DecisionReason::IssuerNotInContract;
+            return d;
+        }
         // HEAD is served by the GET handler (as axum does) unless declared itself.
         let route = path.and_then(|p| {
             self.route(method, p).or_else(|| {
@@ -145,7 +155,7 @@ impl Contract {
         d.required_one_of =
             route.requirement.all_of().is_empty() && !route.requirement.any_of().is_empty();
 
-        let (stage, consumer_key) = match self.consumer(client_id, sub) {
+        let (stage, consumer_key) = match self.consumer(iss, client_id, sub) {
             Some(c) => (c.stage(), c.key()),
             None => match &self.unknown_consumer {
                 UnknownConsumer::Stage(stage) => {
@@ -190,6 +200,8 @@ impl Contract {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ISS: &str = "https://i.example";
 
     const CONTRACT: &str = r#"
 version = 7
@@ -417,7 +429,7 @@ stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
             ),
         ];
         for (method, path, client, sub, token, outcome, reason, stage) in table {
-            let d = c.decide_for(method, *path, *client, *sub, &scopes(token));
+            let d = c.decide_for(method, *path, Some(ISS), *client, *sub, &scopes(token));
             assert_eq!(
                 (d.outcome, d.reason.as_str(), d.stage.as_deref()),
                 (*outcome, *reason, *stage),
@@ -425,6 +437,121 @@ stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
             );
             assert_eq!(d.contract_version, 7);
         }
+    }
+
+    #[test]
+    fn a_contract_naming_an_issuer_refuses_the_tokens_of_any_other() {
+        let c = Contract::parse(CONTRACT).unwrap();
+        // Issuer B mints client_id "web" with a sub of A's subject-bound entry:
+        // it must get neither A's stages nor the unknown-consumer stage.
+        for (client, sub) in [
+            (Some("web"), None),
+            (Some("web"), Some("ops-robot")),
+            (None, None),
+        ] {
+            for iss in [Some("https://b.example"), Some("https://i.example/"), None] {
+                let d = c.decide_for("GET", Some("/items"), iss, client, sub, &scopes(&["read"]));
+                assert_eq!(
+                    (d.outcome, d.reason, d.stage.as_deref()),
+                    (Outcome::Deny, DecisionReason::IssuerNotInContract, None),
+                    "{iss:?} {client:?} {sub:?}"
+                );
+                let err = d.error().unwrap();
+                assert_eq!(err.reason(), Reason::IssuerNotInContract);
+                assert_eq!(err.kind().http_status(), 403);
+            }
+        }
+        // Even where unlisted routes are open to any valid token.
+        let open = Contract::parse(
+            &CONTRACT.replace("[defaults]\n", "[defaults]\nunknown_route = \"allow\"\n"),
+        )
+        .unwrap();
+        let d = open.decide_for(
+            "GET",
+            Some("/nope"),
+            Some("https://b.example"),
+            Some("web"),
+            None,
+            &scopes(&[]),
+        );
+        assert_eq!(
+            (d.outcome, d.reason),
+            (Outcome::Deny, DecisionReason::IssuerNotInContract)
+        );
+        let d = open.decide_for(
+            "GET",
+            Some("/nope"),
+            Some(ISS),
+            Some("web"),
+            None,
+            &scopes(&[]),
+        );
+        assert_eq!(d.reason, DecisionReason::RouteUnlistedAllowed);
+    }
+
+    #[test]
+    fn a_consumer_naming_its_issuer_matches_only_that_issuer() {
+        let text = r#"
+version = 1
+[scopes]
+"read" = "r"
+"write" = "w"
+[defaults]
+unknown_consumer = "deny"
+[[routes]]
+method = "POST"
+path = "/items"
+scopes = ["write"]
+[[consumers]]
+client_id = "web"
+issuer = "https://a.example"
+stage = "ga"
+stages = [{ name = "ga", scopes = ["read", "write"] }]
+[[consumers]]
+client_id = "web"
+issuer = "https://b.example"
+stage = "pilot"
+stages = [{ name = "pilot", scopes = ["read"] }]
+"#;
+        let c = Contract::parse(text).unwrap();
+        let decide = |iss: &str| {
+            let d = c.decide_for(
+                "POST",
+                Some("/items"),
+                Some(iss),
+                Some("web"),
+                None,
+                &scopes(&["write"]),
+            );
+            (d.outcome, d.reason, d.stage, d.consumer)
+        };
+        assert_eq!(
+            decide("https://a.example"),
+            (
+                Outcome::Allow,
+                DecisionReason::Allowed,
+                Some("ga".into()),
+                Some("web@https://a.example".into())
+            )
+        );
+        assert_eq!(
+            decide("https://b.example"),
+            (
+                Outcome::Deny,
+                DecisionReason::ScopeBeyondStage,
+                Some("pilot".into()),
+                Some("web@https://b.example".into())
+            )
+        );
+        assert_eq!(
+            decide("https://c.example"),
+            (
+                Outcome::Deny,
+                DecisionReason::ConsumerUnknown,
+                None,
+                Some("web".into())
+            )
+        );
     }
 
     #[test]
@@ -437,6 +564,7 @@ stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
         let d = c.decide_for(
             "GET",
             Some("/items"),
+            Some(ISS),
             Some("stranger"),
             None,
             &scopes(&["read"]),
@@ -456,7 +584,14 @@ stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
                 .iter()
                 .map(|id| {
                     contract
-                        .decide_for("DELETE", Some("/items/{id}"), Some(id), None, &scopes(&[]))
+                        .decide_for(
+                            "DELETE",
+                            Some("/items/{id}"),
+                            Some(ISS),
+                            Some(id),
+                            None,
+                            &scopes(&[]),
+                        )
                         .outcome
                         == Outcome::Deny
                 })
