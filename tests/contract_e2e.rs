@@ -237,12 +237,17 @@ async fn observe_mode_allows_and_records_the_would_be_denial() {
 
 #[tokio::test]
 async fn percentage_mode_enforces_for_a_stable_share_of_consumers() {
-    // Every client is admitted at a stage without `audit`, so each one's outcome
-    // depends only on its bucket.
-    let text = CONTRACT.replace(
+    // Forty known clients at a stage without `audit`, so each one's outcome
+    // depends only on its bucket; unknown ones are admitted at a default stage.
+    let mut text = CONTRACT.replace(
         r#"unknown_consumer = "deny""#,
         r#"unknown_consumer = { stage = "default", scopes = ["items:read"] }"#,
     );
+    for i in 0..40 {
+        text.push_str(&format!(
+            "\n[[consumers]]\nclient_id = \"client-{i}\"\nstage = \"p\"\nstages = [{{ name = \"p\", scopes = [\"items:read\"] }}]\n"
+        ));
+    }
     let h = Harness::start(&text).await;
     let mut denied = 0;
     for i in 0..40 {
@@ -265,6 +270,15 @@ async fn percentage_mode_enforces_for_a_stable_share_of_consumers() {
         (8..=32).contains(&denied),
         "about half of 40 enforced, got {denied}"
     );
+    // An unknown consumer picks its own client_id: it gets no bucket and is
+    // always enforced, whichever id it picks.
+    let calls = h.calls.load(Ordering::SeqCst);
+    for i in 0..20 {
+        let token = h.token(&format!("stranger-{i}"), &["items:read", "audit"]);
+        let (status, _, body) = h.call("GET", "/audit", &token).await;
+        assert_eq!(status, 403, "stranger-{i}: {body}");
+    }
+    assert_eq!(h.calls.load(Ordering::SeqCst), calls, "nothing let through");
 }
 
 #[tokio::test]

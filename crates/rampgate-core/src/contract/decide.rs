@@ -155,13 +155,12 @@ impl Contract {
         d.required_one_of =
             route.requirement.all_of().is_empty() && !route.requirement.any_of().is_empty();
 
-        let (stage, consumer_key) = match self.consumer(iss, client_id, sub) {
-            Some(c) => (c.stage(), c.key()),
+        let (stage, consumer_key, known) = match self.consumer(iss, client_id, sub) {
+            Some(c) => (c.stage(), c.key(), true),
             None => match &self.unknown_consumer {
                 UnknownConsumer::Stage(stage) => {
-                    // Without a client_id, the subject keeps roll-out buckets apart.
-                    let key = client_id.or(sub).map(str::to_owned).unwrap_or_default();
-                    (stage, key)
+                    let key = client_id.map(str::to_owned).unwrap_or_default();
+                    (stage, key, false)
                 }
                 UnknownConsumer::Deny => {
                     d.outcome = Outcome::Deny;
@@ -190,6 +189,9 @@ impl Contract {
         d.outcome = match route.mode {
             Mode::Enforce => Outcome::Deny,
             Mode::Observe => Outcome::ShadowDeny,
+            // Buckets are for consumers the contract names: an unknown one
+            // chooses its own client_id, so it could choose to be observed.
+            Mode::Percent(_) if !known => Outcome::Deny,
             Mode::Percent(n) if rollout_bucket(&consumer_key) < n => Outcome::Deny,
             Mode::Percent(_) => Outcome::ShadowDeny,
         };
@@ -576,9 +578,65 @@ stages = [{ name = "pilot", scopes = ["read"] }]
     }
 
     #[test]
-    fn percentage_rollout_is_stable_per_consumer_and_monotonic() {
+    fn unknown_consumers_get_no_rollout_bucket() {
+        // An unknown consumer chooses its own client_id (and sub): were it
+        // bucketed, it would pick one that skips enforcement.
         let c = Contract::parse(CONTRACT).unwrap();
+        let mut ids: Vec<Option<String>> =
+            (0..200).map(|i| Some(format!("stranger-{i}"))).collect();
+        ids.push(None);
+        for id in &ids {
+            for sub in [None, Some("alice")] {
+                let d = c.decide_for(
+                    "DELETE",
+                    Some("/items/{id}"),
+                    Some(ISS),
+                    id.as_deref(),
+                    sub,
+                    &scopes(&["admin"]),
+                );
+                assert_eq!(
+                    (d.outcome, d.reason, d.stage.as_deref()),
+                    (
+                        Outcome::Deny,
+                        DecisionReason::ScopeBeyondStage,
+                        Some("public")
+                    ),
+                    "{id:?} {sub:?}"
+                );
+            }
+        }
+        // Known consumers keep their bucket: some of them are observed.
+        let known = c.decide_for(
+            "DELETE",
+            Some("/items/{id}"),
+            Some(ISS),
+            Some("web"),
+            None,
+            &scopes(&["admin"]),
+        );
+        let expected = if rollout_bucket("web") < 50 {
+            Outcome::Deny
+        } else {
+            Outcome::ShadowDeny
+        };
+        assert_eq!(known.outcome, expected);
+    }
+
+    #[test]
+    fn percentage_rollout_is_stable_per_consumer_and_monotonic() {
         let clients: Vec<String> = (0..400).map(|i| format!("client-{i}")).collect();
+        // Buckets apply to known consumers only: name every client.
+        let named = |text: &str| {
+            let mut text = text.to_owned();
+            for id in &clients {
+                text.push_str(&format!(
+                    "\n[[consumers]]\nclient_id = \"{id}\"\nstage = \"p\"\nstages = [{{ name = \"p\", scopes = [\"read\"] }}]\n"
+                ));
+            }
+            Contract::parse(&text).unwrap()
+        };
+        let c = named(CONTRACT);
         let denied = |contract: &Contract| -> Vec<bool> {
             clients
                 .iter()
@@ -608,15 +666,15 @@ stages = [{ name = "pilot", scopes = ["read"] }]
             (150..=250).contains(&share),
             "about half enforced, got {share}/400"
         );
-        let more = Contract::parse(&CONTRACT.replace("mode = \"50%\"", "mode = \"75%\"")).unwrap();
+        let more = named(&CONTRACT.replace("mode = \"50%\"", "mode = \"75%\""));
         let three_quarters = denied(&more);
         assert!(
             half.iter().zip(&three_quarters).all(|(h, t)| !h || *t),
             "raising the percentage only adds consumers"
         );
-        let none = Contract::parse(&CONTRACT.replace("mode = \"50%\"", "mode = \"0%\"")).unwrap();
+        let none = named(&CONTRACT.replace("mode = \"50%\"", "mode = \"0%\""));
         assert!(denied(&none).iter().all(|d| !d));
-        let all = Contract::parse(&CONTRACT.replace("mode = \"50%\"", "mode = \"100%\"")).unwrap();
+        let all = named(&CONTRACT.replace("mode = \"50%\"", "mode = \"100%\""));
         assert!(denied(&all).iter().all(|d| *d));
     }
 }
