@@ -321,10 +321,15 @@ impl ErrorKind {
     }
 
     /// The RFC 6750 §3.1 error code this failure is reported as, or `None` when the
-    /// request simply carried no token (RFC 6750 §3.1: no `error` attribute then).
+    /// request simply carried no token (RFC 6750 §3.1: no `error` attribute then)
+    /// or when the failure is the service's, not the token's (unavailable keys,
+    /// answered 503: none of the RFC 6750 codes describes it).
     pub fn bearer_error(&self) -> Option<&'static str> {
         match self {
-            ErrorKind::TokenMissing => None,
+            ErrorKind::TokenMissing
+            | ErrorKind::KeysUnavailable
+            | ErrorKind::Jwks { .. }
+            | ErrorKind::Config { .. } => None,
             ErrorKind::RequestMalformed(_) => Some("invalid_request"),
             ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => {
                 Some("insufficient_scope")
@@ -335,15 +340,24 @@ impl ErrorKind {
     }
 
     /// The HTTP status a denial for this failure carries: 400 for a malformed
-    /// request, 403 for insufficient scope, 401 for everything else (RFC 9068 §4
-    /// reports every validation failure, unavailable keys included, as
-    /// `invalid_token`).
+    /// request, 403 for insufficient scope, 503 when the issuer's keys are not
+    /// available (never fetched, or stale beyond `max_stale`: the service
+    /// cannot judge the token, which may well be valid), 401 for everything
+    /// else (RFC 9068 §4: every validation failure is `invalid_token`).
     pub fn http_status(&self) -> u16 {
         match self {
             ErrorKind::RequestMalformed(_) => 400,
             ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => 403,
+            ErrorKind::KeysUnavailable | ErrorKind::Jwks { .. } | ErrorKind::Config { .. } => 503,
             _ => 401,
         }
+    }
+
+    /// Whether the failure is the service's rather than the request's: the
+    /// keys to judge the token are missing. Such denials are 503 with a
+    /// `Retry-After`.
+    pub fn is_unavailable(&self) -> bool {
+        self.http_status() == 503
     }
 }
 

@@ -5,14 +5,14 @@
 
 use crate::alg::Algorithm;
 use crate::error::{Error, ErrorKind, Result};
-use crate::keys::{IssuerKeys, JwksOptions, KeySet, KeySource, KeyStats};
+use crate::keys::{IssuerHealth, IssuerKeys, JwksOptions, KeySet, KeySource, KeyStats};
 use crate::policy::{CompiledPolicy, ID_TOKEN_CLAIMS, ValidationPolicy, names_another_jwt_type};
 use crate::principal::Principal;
 use crate::token;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// One trusted issuer: its exact `iss`, the audiences this service answers to,
 /// where its keys come from and its validation policy.
@@ -375,6 +375,39 @@ fn now_secs() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The health of every issuer's keys: what a `/ready` route serves.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use rampgate_core::{IssuerConfig, Key, KeySet, Verifier};
+///
+/// let key = Key::from_jwk_json(r#"{"kty":"OKP","crv":"Ed25519","kid":"k1",
+///     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#).unwrap();
+/// let verifier = Verifier::builder()
+///     .issuer(IssuerConfig::new("https://issuer.example", ["api"])
+///         .keys(KeySet::from_keys([key]).unwrap()))
+///     .build()
+///     .await
+///     .unwrap();
+/// let health = verifier.health();
+/// assert!(health.ready);
+/// assert_eq!(health.issuers[0].keys, 1);
+/// let json = serde_json::to_value(&health).unwrap();
+/// assert_eq!(json["issuers"][0]["stale"], false);
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Health {
+    /// Whether every issuer's tokens can be verified now.
+    pub ready: bool,
+    /// Each configured issuer, in configuration order.
+    pub issuers: Vec<IssuerHealth>,
+}
+
+/// How often [`Verifier::wait_ready`] looks at the keys again.
+const READY_POLL: Duration = Duration::from_millis(50);
+
 /// Why a token was refused by the keys held now.
 enum Refusal<'a> {
     /// No refresh can change the answer.
@@ -484,6 +517,54 @@ impl Verifier {
             )));
         }
         state.keys.refresh_now().await
+    }
+
+    /// The health of every issuer's keys (count, age, last refresh, last error,
+    /// stale or not), for a readiness route; serialises to JSON.
+    pub fn health(&self) -> Health {
+        let issuers: Vec<IssuerHealth> =
+            self.inner.issuers.iter().map(|i| i.keys.health()).collect();
+        Health {
+            ready: issuers.iter().all(|i| i.ready),
+            issuers,
+        }
+    }
+
+    /// Waits, at most `timeout`, until every issuer has usable keys: for a
+    /// start-up that should not take traffic it would answer with 503
+    /// `keys_unavailable`. The key pollers keep fetching in the background
+    /// meanwhile; this only watches them.
+    ///
+    /// # Errors
+    ///
+    /// `jwks_error` naming the issuers that still have no usable keys, with
+    /// their last fetch errors, when `timeout` passes first.
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.inner.issuers.iter().all(|i| i.keys.is_ready()) {
+                return Ok(());
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                let missing: Vec<String> = self
+                    .health()
+                    .issuers
+                    .into_iter()
+                    .filter(|i| !i.ready)
+                    .map(|i| match i.last_error {
+                        Some(e) => format!("{:?} ({e})", i.issuer),
+                        None => format!("{:?}", i.issuer),
+                    })
+                    .collect();
+                return Err(Error::jwks(format!(
+                    "no usable keys after {}ms for {}",
+                    timeout.as_millis(),
+                    missing.join(", ")
+                )));
+            }
+            tokio::time::sleep_until(deadline.min(now + READY_POLL)).await;
+        }
     }
 
     /// Counters of the key set of `issuer`, or `None` when it is not configured.

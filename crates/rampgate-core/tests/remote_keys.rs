@@ -51,8 +51,8 @@ fn token(signer: &Signer, kid: &str) -> String {
         URL_SAFE_NO_PAD.encode(header.to_string()),
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
-    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &signer.encoding, Algorithm::ES256)
-        .unwrap();
+    let sig =
+        jsonwebtoken::crypto::sign(input.as_bytes(), &signer.encoding, Algorithm::ES256).unwrap();
     format!("{input}.{sig}")
 }
 
@@ -191,4 +191,63 @@ async fn invented_kids_during_a_fetch_wait_for_it_and_cause_no_other() {
         assert_eq!(task.await.unwrap().unwrap_err().code(), "kid_unknown");
     }
     assert_eq!(server.requests(), 2, "one fetch for the whole flood");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_up_can_wait_for_the_first_keys_and_report_health() {
+    let k1 = signer(1, "k1");
+    let server = JwksServer::start(&[&k1]);
+    // The identity provider is too slow at start-up: the first fetch times out.
+    server.delay(Duration::from_millis(1500));
+    let options = JwksOptions {
+        request_timeout: Duration::from_millis(300),
+        backoff_initial: Duration::from_millis(200),
+        ..JwksOptions::default()
+    };
+    let v = verifier(&server, options).await;
+    let health = v.health();
+    assert!(!health.ready);
+    let issuer = &health.issuers[0];
+    assert_eq!(
+        (
+            issuer.issuer.as_str(),
+            issuer.ready,
+            issuer.keys,
+            issuer.age_secs,
+            issuer.stale
+        ),
+        (ISS, false, 0, None, false)
+    );
+    assert!(
+        issuer.last_error.as_deref().unwrap().contains("timed out"),
+        "{issuer:?}"
+    );
+    // A valid token meanwhile is the service's fault: 503, not invalid_token.
+    let err = v.verify_cached(&token(&k1, "k1")).unwrap_err();
+    assert_eq!(err.code(), "keys_unavailable");
+    assert_eq!(err.kind().http_status(), 503);
+    assert_eq!(err.kind().bearer_error(), None);
+
+    let err = v.wait_ready(Duration::from_millis(200)).await.unwrap_err();
+    assert_eq!(err.code(), "jwks_error");
+    assert!(err.to_string().contains(ISS), "{err}");
+
+    server.delay(Duration::ZERO);
+    v.wait_ready(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(
+        v.verify_cached(&token(&k1, "k1")).unwrap().sub(),
+        Some("alice")
+    );
+    let health = v.health();
+    assert!(health.ready);
+    let issuer = &health.issuers[0];
+    assert_eq!(
+        (issuer.keys, issuer.stale, issuer.last_error.as_deref()),
+        (1, false, None)
+    );
+    assert!(issuer.age_secs.unwrap() < 5);
+    let json = serde_json::to_value(&health).unwrap();
+    assert_eq!(json["ready"], true);
+    assert_eq!(json["issuers"][0]["issuer"], ISS);
+    assert!(json["issuers"][0]["last_refresh"].as_u64().unwrap() > 1_700_000_000);
 }

@@ -18,7 +18,7 @@ mod remote;
 mod remote;
 
 pub use set::{KeySet, SkippedKey};
-pub use source::{JwksOptions, KeySource, KeyStats};
+pub use source::{IssuerHealth, JwksOptions, KeySource, KeyStats};
 
 use crate::alg::Algorithm;
 use crate::error::{Error, ErrorKind, Result};
@@ -153,15 +153,46 @@ impl IssuerKeys {
     /// are older than `max_stale`.
     pub(crate) fn select(&self, kid: Option<&str>, alg: Algorithm) -> Result<Arc<Key>> {
         let snapshot = self.snapshot.load();
-        let max_stale = self.refresher.as_ref().map(|r| r.options.max_stale);
-        match (snapshot.loaded_at, max_stale) {
-            (None, _) => return Err(ErrorKind::KeysUnavailable.into()),
-            (Some(at), Some(max_stale)) if at.elapsed() > max_stale => {
-                return Err(ErrorKind::KeysUnavailable.into());
-            }
-            _ => {}
+        if !self.usable(&snapshot) {
+            return Err(ErrorKind::KeysUnavailable.into());
         }
         snapshot.set.select(kid, alg).cloned()
+    }
+
+    /// Whether the keys held now may verify: loaded, and not past `max_stale`.
+    fn usable(&self, snapshot: &Snapshot) -> bool {
+        snapshot.loaded_at.is_some() && !self.stale(snapshot)
+    }
+
+    /// Whether a remote set is older than `max_stale` (static keys never are).
+    fn stale(&self, snapshot: &Snapshot) -> bool {
+        let max_stale = self.refresher.as_ref().map(|r| r.options.max_stale);
+        matches!((snapshot.loaded_at, max_stale), (Some(at), Some(max)) if at.elapsed() > max)
+    }
+
+    /// Whether tokens can be verified now.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.usable(&self.snapshot.load())
+    }
+
+    /// The key set's health, for a readiness route.
+    pub(crate) fn health(&self) -> IssuerHealth {
+        let snapshot = self.snapshot.load();
+        IssuerHealth {
+            issuer: self.issuer.clone(),
+            ready: self.usable(&snapshot),
+            keys: snapshot.set.len(),
+            age_secs: snapshot.loaded_at.map(|at| at.elapsed().as_secs()),
+            last_refresh: snapshot
+                .loaded_wall
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs()),
+            last_error: self
+                .refresher
+                .as_ref()
+                .and_then(|r| lock(&r.last_error).clone()),
+            stale: self.stale(&snapshot),
+        }
     }
 
     /// Counters for health checks; static keys report their load time only.
