@@ -304,6 +304,15 @@ impl IssuerState {
         if iat.is_some_and(|iat| iat > now + policy.leeway) {
             return Err(ErrorKind::TokenIssuedInFuture.into());
         }
+        // A future auth_time would count as "just authenticated" for step-up
+        // until that moment comes.
+        if numeric_date(claims, "auth_time")?.is_some_and(|t| t > now + policy.leeway) {
+            return Err(ErrorKind::ClaimInvalid {
+                claim: "auth_time".into(),
+                expected: "a NumericDate not in the future",
+            }
+            .into());
+        }
         self.check_audience(claims.get("aud"))?;
         // conformance: 9449-10. A sender-constrained token is only as safe as the
         // proof that goes with it; without checking that proof, refuse it.

@@ -307,6 +307,32 @@ async fn every_token_reason_code() {
 }
 
 #[tokio::test]
+async fn an_auth_time_in_the_future_is_refused_like_iat() {
+    let k1 = signer(1, "k1");
+    let v = verifier(ValidationPolicy::default(), &[&k1]).await;
+    let h = json!({"alg": "ES256", "kid": "k1"});
+    let es = |claims: &Value| sign_with(&k1.encoding, Algorithm::ES256, &h, claims);
+    // An hour ahead would count as "just authenticated" for the next hour.
+    for ahead in [3600, 61 + 5] {
+        let token = es(&with(claims(), "auth_time", json!(now() + ahead)));
+        let err = v.verify(&token).await.unwrap_err();
+        assert_eq!(err.code(), "claim_invalid", "{ahead}");
+        assert_eq!(
+            err.to_string(),
+            "claim auth_time is invalid: must be a NumericDate not in the future"
+        );
+    }
+    // Within the leeway (clock skew), and in the past: accepted.
+    for t in [now() + 30, now() - 600] {
+        let principal = v
+            .verify(&es(&with(claims(), "auth_time", json!(t))))
+            .await
+            .unwrap();
+        assert_eq!(principal.auth_time(), Some(t));
+    }
+}
+
+#[tokio::test]
 async fn other_kinds_of_jwt_are_refused_by_default() {
     // conformance: JWT-11 (RFC 8725 §3.11, RFC 9068 §4)
     let k1 = signer(1, "k1");
