@@ -109,10 +109,10 @@ impl StepUpPolicy {
 
     /// Checks the principal's authentication, now.
     pub fn check(&self, principal: &Principal) -> Result<(), StepUpFailure> {
+        // A clock before 1970 fails closed: every authentication looks stale.
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+            .map_or(i64::MAX, |d| d.as_secs() as i64);
         self.check_at(principal.acr(), principal.amr(), principal.auth_time(), now)
     }
 

@@ -377,11 +377,19 @@ fn refresh_may_help(error: &Error) -> bool {
     )
 }
 
-fn now_secs() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+fn now_secs() -> Result<f64> {
+    secs_since_epoch(SystemTime::now())
+}
+
+/// Seconds since the epoch; a time before it is a broken clock, at which every
+/// `exp` would look in the future: refuse rather than read it as 0.
+fn secs_since_epoch(t: SystemTime) -> Result<f64> {
+    t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+        .map_err(|e| {
+            tracing::error!(error = %e, "system clock before 1970; refusing every token");
+            Error::config("the system clock is before 1970: fix the host's clock").caused_by(e)
+        })
 }
 
 /// The health of every issuer's keys: what a `/ready` route serves.
@@ -496,7 +504,8 @@ impl Verifier {
         let issuer = self
             .issuer(iss)
             .ok_or_else(|| Error::from(ErrorKind::IssuerUnknown))?;
-        if let Err(e) = issuer.check(&parsed, now_secs()) {
+        let now = now_secs()?;
+        if let Err(e) = issuer.check(&parsed, now) {
             return Err(if issuer.keys.is_refreshable() && refresh_may_help(&e) {
                 Refusal::KeysMayCure(e, &issuer.keys)
             } else {
@@ -591,5 +600,24 @@ impl Verifier {
         self.issuer(issuer)
             .map(|i| i.algorithms.iter().map(|a| a.as_str()).collect())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_clock_before_1970_fails_closed() {
+        // A clock before the epoch once read as 0, at which every token is
+        // unexpired: refuse instead, as the service's fault.
+        let before = UNIX_EPOCH - Duration::from_secs(3600);
+        let err = secs_since_epoch(before).unwrap_err();
+        assert_eq!(err.code(), "config_invalid");
+        assert!(err.to_string().contains("system clock"), "{err}");
+        assert_eq!(err.kind().http_status(), 503);
+        let after = UNIX_EPOCH + Duration::from_millis(1500);
+        assert_eq!(secs_since_epoch(after).unwrap(), 1.5);
     }
 }
