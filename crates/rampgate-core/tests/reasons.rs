@@ -307,6 +307,26 @@ async fn every_token_reason_code() {
 }
 
 #[tokio::test]
+async fn scp_array_elements_are_split_on_spaces_like_the_string_form() {
+    let k1 = signer(1, "k1");
+    let v = verifier(ValidationPolicy::default(), &[&k1]).await;
+    let h = json!({"alg": "ES256", "kid": "k1"});
+    let scopes_of = async |name: &str, value: Value| {
+        let claims = with(with(claims(), "scope", Value::Null), name, value);
+        let token = sign_with(&k1.encoding, Algorithm::ES256, &h, &claims);
+        let principal = v.verify(&token).await.unwrap();
+        principal
+            .scopes()
+            .iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(scopes_of("scp", json!(["a b", "c"])).await, ["a", "b", "c"]);
+    assert_eq!(scopes_of("scp", json!(["a  b "])).await, ["a", "b"]);
+    assert_eq!(scopes_of("scope", json!("a b c")).await, ["a", "b", "c"]);
+}
+
+#[tokio::test]
 async fn an_auth_time_in_the_future_is_refused_like_iat() {
     let k1 = signer(1, "k1");
     let v = verifier(ValidationPolicy::default(), &[&k1]).await;
