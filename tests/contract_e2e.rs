@@ -182,10 +182,11 @@ async fn enforce_allows_within_the_stage_and_denies_beyond_it() {
     assert_eq!(
         challenge.as_deref(),
         Some(
-            r#"Bearer realm="test", error="insufficient_scope", error_description="the contract refuses this request (scope_beyond_stage)", scope="items:write""#
+            r#"Bearer realm="test", error="insufficient_scope", error_description="the contract refuses this request (scope_beyond_stage): this client's current stage pilot allows items:read, not items:write; a new token will not change that""#
         )
     );
     assert_eq!(body["reason"], "scope_beyond_stage");
+    assert!(body.get("scope").is_none(), "no scope to ask for: {body}");
     assert_eq!(h.calls(), before, "the handler must not run");
 
     // A token without the scope at all.

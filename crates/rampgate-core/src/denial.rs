@@ -109,11 +109,10 @@ impl DenialOptions {
             ),
             _ => (kind.reason(), sanitize(&kind.to_string())),
         };
+        // Only a missing scope is worth a new token; a contract refusal names
+        // none (its description says why), lest the client ask for one in vain.
         let scope = match kind {
-            ErrorKind::InsufficientScope { required, .. }
-            | ErrorKind::ContractDenied { required, .. }
-                if !required.is_empty() =>
-            {
+            ErrorKind::InsufficientScope { required, .. } if !required.is_empty() => {
                 Some(sanitize(required))
             }
             _ => None,
@@ -410,18 +409,26 @@ mod tests {
             ErrorKind::ContractDenied {
                 reason: Reason::ScopeBeyondStage,
                 required: "a".into(),
+                stage: None,
+                stage_scopes: None,
             },
             ErrorKind::ContractDenied {
                 reason: Reason::ConsumerUnknown,
                 required: "a".into(),
+                stage: None,
+                stage_scopes: None,
             },
             ErrorKind::ContractDenied {
                 reason: Reason::RouteUnknown,
                 required: String::new(),
+                stage: None,
+                stage_scopes: None,
             },
             ErrorKind::ContractDenied {
                 reason: Reason::IssuerNotInContract,
                 required: "a".into(),
+                stage: None,
+                stage_scopes: None,
             },
             step_up(&[StepUpReason::AcrInsufficient], Some("mfa"), None),
             step_up(&[StepUpReason::AmrMissing], None, None),

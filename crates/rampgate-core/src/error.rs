@@ -246,13 +246,21 @@ pub enum ErrorKind {
     /// The ramp contract refuses the request (403): the consumer's stage does not
     /// allow a scope the route needs, the consumer or the route is unknown, or
     /// the token comes from another issuer than the contract's.
-    #[error("the contract refuses this request ({reason})")]
+    ///
+    /// Its challenge names no `scope`: a token with more scopes would not
+    /// change the answer, and RFC 6750 §3.1's `scope` invites the client to get
+    /// one. The description says what would.
+    #[error("{}", describe_contract_denial(*.reason, .required, .stage.as_deref(), .stage_scopes.as_deref()))]
     ContractDenied {
         /// [`Reason::ScopeBeyondStage`], [`Reason::ConsumerUnknown`],
         /// [`Reason::RouteUnknown`] or [`Reason::IssuerNotInContract`].
         reason: Reason,
         /// The scopes the route requires, space-delimited (may be empty).
         required: String,
+        /// For `scope_beyond_stage`: the consumer's current stage.
+        stage: Option<String>,
+        /// For `scope_beyond_stage`: the scopes that stage allows, space-delimited.
+        stage_scopes: Option<String>,
     },
     /// The route needs a stronger or fresher user authentication (RFC 9470): 401
     /// `insufficient_user_authentication` with `acr_values` and/or `max_age`.
@@ -358,6 +366,38 @@ impl ErrorKind {
     /// `Retry-After`.
     pub fn is_unavailable(&self) -> bool {
         self.http_status() == 503
+    }
+}
+
+/// The description of a contract refusal: which rule refused, and for the
+/// refusals a new token cannot cure, that it cannot.
+fn describe_contract_denial(
+    reason: Reason,
+    required: &str,
+    stage: Option<&str>,
+    stage_scopes: Option<&str>,
+) -> String {
+    let lead = format!("the contract refuses this request ({reason})");
+    match reason {
+        Reason::ScopeBeyondStage => {
+            let allows = match stage_scopes {
+                Some(s) if !s.is_empty() => s,
+                _ => "no scope",
+            };
+            let stage = stage.map_or_else(String::new, |s| format!(" {s}"));
+            format!(
+                "{lead}: this client's current stage{stage} allows {allows}, not {required}; a new token will not change that"
+            )
+        }
+        Reason::ConsumerUnknown => {
+            format!(
+                "{lead}: this client is not admitted to this API; a new token will not change that"
+            )
+        }
+        Reason::IssuerNotInContract => {
+            format!("{lead}: tokens of this issuer are not admitted to this API")
+        }
+        _ => lead,
     }
 }
 

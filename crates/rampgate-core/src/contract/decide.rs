@@ -40,6 +40,11 @@ pub struct Decision {
     pub consumer: Option<String>,
     /// The consumer's current stage.
     pub stage: Option<String>,
+    /// The scopes that stage allows, space-delimited, for the description of
+    /// a `scope_beyond_stage` denial (not serialised: the contract version
+    /// says it).
+    #[serde(skip)]
+    pub stage_scopes: Option<String>,
     /// The route's roll-out mode.
     pub mode: Option<Mode>,
     /// The route's trust level (`standard`, `sensitive`...).
@@ -58,8 +63,9 @@ pub struct Decision {
 }
 
 impl Decision {
-    /// The error a denial answers with: `insufficient_scope` (403) with the
-    /// scopes to name, or `None` when the decision allows the request (a
+    /// The error a denial answers with: `insufficient_scope` (403), naming the
+    /// missing scopes only for `scope_insufficient` (the one refusal a token with
+    /// more scopes would cure), or `None` when the decision allows the request (a
     /// shadow denial too has its error, for the record).
     pub fn error(&self) -> Option<Error> {
         let reason = self.reason.denial()?;
@@ -71,6 +77,8 @@ impl Decision {
             reason => ErrorKind::ContractDenied {
                 reason,
                 required: self.required.clone(),
+                stage: self.stage.clone(),
+                stage_scopes: self.stage_scopes.clone(),
             },
         };
         Some(kind.into())
@@ -116,6 +124,7 @@ impl Contract {
             route: None,
             consumer: client_id.map(str::to_owned),
             stage: None,
+            stage_scopes: None,
             mode: None,
             trust: None,
             step_up: None,
@@ -171,6 +180,14 @@ impl Contract {
         };
         d.consumer = Some(consumer_key.clone());
         d.stage = Some(stage.name.clone());
+        d.stage_scopes = Some(
+            stage
+                .scopes
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
 
         // Least privilege: only scopes both the token and the stage grant count.
         let Err(unmet) = route
@@ -553,6 +570,58 @@ stages = [{ name = "pilot", scopes = ["read"] }]
                 None,
                 Some("web".into())
             )
+        );
+    }
+
+    #[test]
+    fn contract_refusals_do_not_invite_a_pointless_new_token() {
+        // RFC 6750 §3.1: `scope` in an insufficient_scope challenge means "get
+        // a token with these". A token with more scopes cannot pass a stage or
+        // admit a consumer, so those refusals name no scope and say why.
+        let c = Contract::parse(CONTRACT).unwrap();
+        let deny = |client: Option<&str>, scopes_: &[&str], contract: &Contract| {
+            let d = contract.decide_for(
+                "POST",
+                Some("/items"),
+                Some(ISS),
+                client,
+                None,
+                &scopes(scopes_),
+            );
+            crate::DenialOptions::default().deny(&d.error().unwrap())
+        };
+        let beyond = deny(Some("web"), &["read", "write"], &c);
+        assert_eq!(beyond.reason(), Reason::ScopeBeyondStage);
+        assert_eq!(beyond.status(), 403);
+        assert_eq!(
+            beyond.www_authenticate(),
+            r#"Bearer error="insufficient_scope", error_description="the contract refuses this request (scope_beyond_stage): this client's current stage pilot allows read, not write; a new token will not change that""#
+        );
+        let body: serde_json::Value = serde_json::from_slice(&beyond.json_body()).unwrap();
+        assert!(body.get("scope").is_none(), "{body}");
+
+        let closed = Contract::parse(&CONTRACT.replace(
+            r#"unknown_consumer = { stage = "public", scopes = ["read"] }"#,
+            r#"unknown_consumer = "deny""#,
+        ))
+        .unwrap();
+        let unknown = deny(Some("stranger"), &["write"], &closed);
+        assert_eq!(unknown.reason(), Reason::ConsumerUnknown);
+        assert_eq!(
+            unknown.www_authenticate(),
+            r#"Bearer error="insufficient_scope", error_description="the contract refuses this request (consumer_unknown): this client is not admitted to this API; a new token will not change that""#
+        );
+        // A scope the token lacks is still worth asking for.
+        let missing = deny(Some("web"), &[], &c);
+        assert_eq!(missing.reason(), Reason::ScopeInsufficient);
+        assert!(
+            missing
+                .www_authenticate()
+                .to_str()
+                .unwrap()
+                .ends_with(r#"scope="write""#),
+            "{:?}",
+            missing.www_authenticate()
         );
     }
 
