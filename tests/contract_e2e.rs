@@ -472,3 +472,65 @@ async fn metadata_names_the_verifiers_issuer_when_the_contract_does_not() {
         serde_json::json!(["https://login.example.com"])
     );
 }
+
+#[tokio::test]
+async fn a_contract_naming_its_issuer_refuses_another_trusted_issuers_tokens() {
+    // Two trusted issuers: B can mint any client_id, "web" included.
+    let (a, b) = (
+        DevIssuer::start().await.unwrap(),
+        DevIssuer::start().await.unwrap(),
+    );
+    let text = CONTRACT.replace(
+        "version = 1",
+        &format!("version = 1\nissuer = \"{}\"", a.issuer()),
+    );
+    let contract = ContractHandle::new(rampgate::contract::Contract::parse(&text).unwrap());
+    let verifier = Verifier::builder()
+        .issuer(a.issuer_config())
+        .issuer(b.issuer_config())
+        .build()
+        .await
+        .unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let app = Router::new()
+        .route(
+            "/items",
+            get(move || async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                "ok"
+            }),
+        )
+        .route_layer(ContractLayer::new(contract))
+        .route_layer(JwtLayer::new(verifier).realm("test"));
+    let addr = common::spawn(app).await;
+    let get_items = async |token: String| {
+        let resp = reqwest::Client::new()
+            .get(format!("http://{addr}/items"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let challenge = resp
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or_default();
+        (status, challenge, body)
+    };
+    let token = |dev: &DevIssuer| dev.token().client_id("web").scopes(["items:read"]).sign();
+    assert_eq!(get_items(token(&a)).await.0, 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    let (status, challenge, body) = get_items(token(&b)).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["reason"], "issuer_not_in_contract");
+    assert_eq!(
+        challenge.as_deref(),
+        Some(
+            r#"Bearer realm="test", error="insufficient_scope", error_description="the contract refuses this request (issuer_not_in_contract): tokens of this issuer are not admitted to this API""#
+        )
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "nothing let through");
+}
