@@ -232,7 +232,9 @@ pub enum ErrorKind {
     /// (RFC 9449 §7.2).
     #[error("the token is bound to a key (cnf) and cannot be used as a bearer token")]
     TokenBound,
-    /// The issuer's keys are not available: never fetched, or stale beyond `max_stale`.
+    /// The issuer's keys are not available: never fetched, or stale beyond
+    /// `max_stale`. The service's fault, not the token's: answered 503 with a
+    /// `Retry-After`, without an RFC 6750 error.
     #[error("signing keys unavailable")]
     KeysUnavailable,
     /// The token is valid but lacks scopes the route requires (403).
