@@ -52,9 +52,9 @@
 
 pub use rampgate_core::{
     Algorithm, Anonymous, DecisionReason, Denial, DenialBody, DenialOptions, Error, ErrorCause,
-    ErrorKind, IssuerConfig, JwksOptions, Key, KeySet, KeySource, KeyStats, Principal, Reason,
-    Requirement, Result, Scopes, SkippedKey, StepUpFailure, StepUpPolicy, StepUpReason,
-    UnknownReason, Unmet, ValidationPolicy, Verifier, VerifierBuilder,
+    ErrorKind, Health, IssuerConfig, IssuerHealth, JwksOptions, Key, KeySet, KeySource, KeyStats,
+    Principal, RETRY_AFTER_SECS, Reason, Requirement, Result, Scopes, SkippedKey, StepUpFailure,
+    StepUpPolicy, StepUpReason, UnknownReason, Unmet, ValidationPolicy, Verifier, VerifierBuilder,
 };
 pub use rampgate_tower::{
     AuthStack, ContractGate, ContractLayer, Jwt, JwtLayer, Scope, ScopeLayer, StepUp, StepUpLayer,

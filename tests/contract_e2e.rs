@@ -182,10 +182,11 @@ async fn enforce_allows_within_the_stage_and_denies_beyond_it() {
     assert_eq!(
         challenge.as_deref(),
         Some(
-            r#"Bearer realm="test", error="insufficient_scope", error_description="the contract refuses this request (scope_beyond_stage)", scope="items:write""#
+            r#"Bearer realm="test", error="insufficient_scope", error_description="the contract refuses this request (scope_beyond_stage): this client's current stage pilot allows items:read, not items:write; a new token will not change that""#
         )
     );
     assert_eq!(body["reason"], "scope_beyond_stage");
+    assert!(body.get("scope").is_none(), "no scope to ask for: {body}");
     assert_eq!(h.calls(), before, "the handler must not run");
 
     // A token without the scope at all.
@@ -237,12 +238,17 @@ async fn observe_mode_allows_and_records_the_would_be_denial() {
 
 #[tokio::test]
 async fn percentage_mode_enforces_for_a_stable_share_of_consumers() {
-    // Every client is admitted at a stage without `audit`, so each one's outcome
-    // depends only on its bucket.
-    let text = CONTRACT.replace(
+    // Forty known clients at a stage without `audit`, so each one's outcome
+    // depends only on its bucket; unknown ones are admitted at a default stage.
+    let mut text = CONTRACT.replace(
         r#"unknown_consumer = "deny""#,
         r#"unknown_consumer = { stage = "default", scopes = ["items:read"] }"#,
     );
+    for i in 0..40 {
+        text.push_str(&format!(
+            "\n[[consumers]]\nclient_id = \"client-{i}\"\nstage = \"p\"\nstages = [{{ name = \"p\", scopes = [\"items:read\"] }}]\n"
+        ));
+    }
     let h = Harness::start(&text).await;
     let mut denied = 0;
     for i in 0..40 {
@@ -265,6 +271,15 @@ async fn percentage_mode_enforces_for_a_stable_share_of_consumers() {
         (8..=32).contains(&denied),
         "about half of 40 enforced, got {denied}"
     );
+    // An unknown consumer picks its own client_id: it gets no bucket and is
+    // always enforced, whichever id it picks.
+    let calls = h.calls.load(Ordering::SeqCst);
+    for i in 0..20 {
+        let token = h.token(&format!("stranger-{i}"), &["items:read", "audit"]);
+        let (status, _, body) = h.call("GET", "/audit", &token).await;
+        assert_eq!(status, 403, "stranger-{i}: {body}");
+    }
+    assert_eq!(h.calls.load(Ordering::SeqCst), calls, "nothing let through");
 }
 
 #[tokio::test]
@@ -456,4 +471,66 @@ async fn metadata_names_the_verifiers_issuer_when_the_contract_does_not() {
         doc["authorization_servers"],
         serde_json::json!(["https://login.example.com"])
     );
+}
+
+#[tokio::test]
+async fn a_contract_naming_its_issuer_refuses_another_trusted_issuers_tokens() {
+    // Two trusted issuers: B can mint any client_id, "web" included.
+    let (a, b) = (
+        DevIssuer::start().await.unwrap(),
+        DevIssuer::start().await.unwrap(),
+    );
+    let text = CONTRACT.replace(
+        "version = 1",
+        &format!("version = 1\nissuer = \"{}\"", a.issuer()),
+    );
+    let contract = ContractHandle::new(rampgate::contract::Contract::parse(&text).unwrap());
+    let verifier = Verifier::builder()
+        .issuer(a.issuer_config())
+        .issuer(b.issuer_config())
+        .build()
+        .await
+        .unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let app = Router::new()
+        .route(
+            "/items",
+            get(move || async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                "ok"
+            }),
+        )
+        .route_layer(ContractLayer::new(contract))
+        .route_layer(JwtLayer::new(verifier).realm("test"));
+    let addr = common::spawn(app).await;
+    let get_items = async |token: String| {
+        let resp = reqwest::Client::new()
+            .get(format!("http://{addr}/items"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let challenge = resp
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or_default();
+        (status, challenge, body)
+    };
+    let token = |dev: &DevIssuer| dev.token().client_id("web").scopes(["items:read"]).sign();
+    assert_eq!(get_items(token(&a)).await.0, 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    let (status, challenge, body) = get_items(token(&b)).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["reason"], "issuer_not_in_contract");
+    assert_eq!(
+        challenge.as_deref(),
+        Some(
+            r#"Bearer realm="test", error="insufficient_scope", error_description="the contract refuses this request (issuer_not_in_contract): tokens of this issuer are not admitted to this API""#
+        )
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "nothing let through");
 }

@@ -315,6 +315,42 @@ async fn typ_is_enforced_when_required() {
 }
 
 #[tokio::test]
+async fn other_kinds_of_jwt_are_refused_under_the_default_policy() {
+    // conformance: JWT-11
+    let (dev, app) = setup().await;
+    for typ in [
+        "logout+jwt",
+        "application/secevent+jwt",
+        "dpop+jwt",
+        "id_token+JWT",
+    ] {
+        let token = dev.token().typ(Some(typ)).sign();
+        assert_invalid_token(&app, &app.get("/me", Some(&token)).await, "typ_mismatch");
+    }
+    // An OIDC ID token typed JWT, whose aud names this API: its claims give it away.
+    for claim in ["nonce", "at_hash", "c_hash"] {
+        let id_token = dev.token().typ(Some("JWT")).claim(claim, json!("x")).sign();
+        let answer = app.get("/me", Some(&id_token)).await;
+        assert_invalid_token(&app, &answer, "id_token_claims");
+        assert!(
+            answer.challenge.as_deref().unwrap().contains(claim),
+            "{:?}",
+            answer.challenge
+        );
+    }
+    // What identity providers send on access tokens still passes.
+    for typ in [
+        None,
+        Some("JWT"),
+        Some("at+jwt"),
+        Some("application/okta-internal-at+jwt"),
+    ] {
+        let token = dev.token().typ(typ).sign();
+        assert_eq!(app.get("/me", Some(&token)).await.status, 200, "{typ:?}");
+    }
+}
+
+#[tokio::test]
 async fn kid_is_case_sensitive() {
     // conformance: JWK-8
     let (dev, app) = setup().await;

@@ -178,6 +178,9 @@ fn because(d: &Decision, req: &Request) -> String {
             "no route of the contract matches {} {}, and defaults.unknown_route = \"deny\"",
             req.method, req.path
         ),
+        DecisionReason::IssuerNotInContract => {
+            "the contract names its issuer and applies to that issuer's tokens only".to_owned()
+        }
         _ => d.reason.as_str().to_owned(),
     }
 }
@@ -199,18 +202,22 @@ pub(crate) fn explain(file: &str, contract: &Contract, req: &Request, json: bool
     let method = req.method.to_ascii_uppercase();
     let token_scopes: Scopes = req.scopes.split_ascii_whitespace().collect();
     let template = template(contract, &method, &req.path);
+    // Without --iss, the token is taken to come from the contract's own issuer.
+    let iss = req.iss.as_deref().or(contract.issuer());
     let d = contract.decide_for(
         &method,
         template,
+        iss,
         Some(&req.client_id),
         req.sub.as_deref(),
         &token_scopes,
     );
-    let route = d
-        .route
-        .as_ref()
-        .and_then(|key| contract.routes().iter().find(|r| &r.key() == key));
-    let known = contract.consumer(Some(&req.client_id), req.sub.as_deref());
+    // A refused issuer is decided before the route: still show which one matched.
+    let route = match &d.route {
+        Some(key) => contract.routes().iter().find(|r| &r.key() == key),
+        None => template.and_then(|t| contract.route(&method, t)),
+    };
+    let known = contract.consumer(iss, Some(&req.client_id), req.sub.as_deref());
     let stage_scopes = match known {
         Some(c) => Some(c.stage().scopes.clone()),
         None => match contract.unknown_consumer() {
@@ -387,7 +394,7 @@ pub(crate) fn explain(file: &str, contract: &Contract, req: &Request, json: bool
     {
         let _ = writeln!(
             out,
-            "note:     the contract's issuer is {expected:?}: a token from {iss:?} would be refused before the contract decides (issuer_unknown)"
+            "note:     the contract's issuer is {expected:?}: it refuses a token from {iss:?} (issuer_not_in_contract)"
         );
     }
     let _ = writeln!(out, "outcome:  {}", outcome_line(&d, req));

@@ -635,6 +635,34 @@ fn explain_a_percent_mode_outside_the_consumers_bucket_is_a_shadow_denial() {
 }
 
 #[test]
+fn explain_a_token_of_another_issuer() {
+    let run = rampgate(&[
+        "contract",
+        "explain",
+        "accounts-v4.toml",
+        "--client-id",
+        "stranger",
+        "--iss",
+        "https://evil.example/",
+        "--scopes",
+        "accounts:read",
+        "GET",
+        "/accounts",
+    ]);
+    assert_eq!(run.status, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("route:    GET /accounts\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.ends_with("outcome:  deny (issuer_not_in_contract): the contract names its issuer and applies to that issuer's tokens only\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn explain_an_unknown_consumer() {
     expect(
         &[
@@ -643,8 +671,6 @@ fn explain_an_unknown_consumer() {
             "accounts-v4.toml",
             "--client-id",
             "stranger",
-            "--iss",
-            "https://evil.example/",
             "--scopes",
             "accounts:read",
             "GET",
@@ -660,7 +686,6 @@ token scopes:     accounts:read
 requires: accounts:read
 mode:     enforce: denials are enforced
 trust:    standard: no step-up
-note:     the contract's issuer is \"https://login.example.com/\": a token from \"https://evil.example/\" would be refused before the contract decides (issuer_unknown)
 outcome:  deny (consumer_unknown): client_id \"stranger\" is not in the contract, and defaults.unknown_consumer = \"deny\"
 ",
         "",

@@ -1,19 +1,25 @@
 //! The one place a refusal becomes an HTTP answer.
 //!
 //! Every denial carries its status, the RFC 6750 `WWW-Authenticate: Bearer`
-//! challenge (no `error` attribute when the request had no token, §3.1), a stable
+//! challenge (no `error` attribute when the request had no token, §3.1; no
+//! challenge but a `Retry-After` on the 503 for unavailable keys), a stable
 //! reason code and a small JSON body. The body can be replaced (for example with
 //! RFC 9457 problem details) without losing the status or the challenge.
 
 use crate::error::{Error, ErrorKind};
 use crate::reason::Reason;
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response, StatusCode};
 use std::fmt;
 use std::sync::Arc;
 
 type RenderFn = dyn Fn(&Denial) -> (HeaderValue, Bytes) + Send + Sync;
+
+/// The `Retry-After` (seconds) of a 503 for unavailable keys: about the first
+/// retries of the key poller's backoff (1 s, 2 s, 4 s by default), so that a
+/// client retrying then is likely to find the keys, without a retry storm.
+pub const RETRY_AFTER_SECS: u64 = 5;
 
 /// A replacement for the default JSON body of denials.
 ///
@@ -103,11 +109,10 @@ impl DenialOptions {
             ),
             _ => (kind.reason(), sanitize(&kind.to_string())),
         };
+        // Only a missing scope is worth a new token; a contract refusal names
+        // none (its description says why), lest the client ask for one in vain.
         let scope = match kind {
-            ErrorKind::InsufficientScope { required, .. }
-            | ErrorKind::ContractDenied { required, .. }
-                if !required.is_empty() =>
-            {
+            ErrorKind::InsufficientScope { required, .. } if !required.is_empty() => {
                 Some(sanitize(required))
             }
             _ => None,
@@ -119,6 +124,7 @@ impl DenialOptions {
         Denial {
             status: StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::UNAUTHORIZED),
             error: kind.bearer_error(),
+            retry_after: kind.is_unavailable().then_some(RETRY_AFTER_SECS),
             reason,
             description,
             scope,
@@ -134,6 +140,8 @@ impl DenialOptions {
 pub struct Denial {
     status: StatusCode,
     error: Option<&'static str>,
+    /// For a 503 (keys unavailable): when to try again, in seconds.
+    retry_after: Option<u64>,
     reason: Reason,
     description: String,
     /// For `insufficient_scope`: the scopes the route needs (RFC 6750 §3).
@@ -146,13 +154,20 @@ pub struct Denial {
 }
 
 impl Denial {
-    /// The HTTP status: 401, 403 for insufficient scope, 400 for a malformed request.
+    /// The HTTP status: 401, 403 for insufficient scope, 400 for a malformed
+    /// request, 503 when the issuer's keys are unavailable.
     pub fn status(&self) -> StatusCode {
         self.status
     }
 
+    /// The `Retry-After` of a 503 (keys unavailable), in seconds; `None` for
+    /// every denial that is the request's fault.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
     /// The RFC 6750 error code (`invalid_token`, `invalid_request`), or `None`
-    /// when the request carried no token.
+    /// when the request carried no token or the keys are unavailable (503).
     pub fn error(&self) -> Option<&'static str> {
         self.error
     }
@@ -233,7 +248,17 @@ impl Denial {
         let mut response = Response::new(B::from(body));
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
-        headers.insert(WWW_AUTHENTICATE, self.www_authenticate());
+        match self.retry_after {
+            // A 503 says nothing about the token, so it carries no challenge
+            // (RFC 6750 §3 defines it for 401 and 403): a client must not
+            // discard a good token over it.
+            Some(secs) => {
+                headers.insert(RETRY_AFTER, HeaderValue::from(secs));
+            }
+            None => {
+                headers.insert(WWW_AUTHENTICATE, self.www_authenticate());
+            }
+        }
         headers.insert(CONTENT_TYPE, content_type);
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
@@ -382,6 +407,7 @@ mod tests {
                 expected: "a NumericDate",
             },
             ErrorKind::TypMismatch,
+            ErrorKind::IdTokenClaims("nonce"),
             ErrorKind::CritUnsupported,
             ErrorKind::NestedTokenUnsupported,
             ErrorKind::TokenBound,
@@ -393,14 +419,26 @@ mod tests {
             ErrorKind::ContractDenied {
                 reason: Reason::ScopeBeyondStage,
                 required: "a".into(),
+                stage: None,
+                stage_scopes: None,
             },
             ErrorKind::ContractDenied {
                 reason: Reason::ConsumerUnknown,
                 required: "a".into(),
+                stage: None,
+                stage_scopes: None,
             },
             ErrorKind::ContractDenied {
                 reason: Reason::RouteUnknown,
                 required: String::new(),
+                stage: None,
+                stage_scopes: None,
+            },
+            ErrorKind::ContractDenied {
+                reason: Reason::IssuerNotInContract,
+                required: "a".into(),
+                stage: None,
+                stage_scopes: None,
             },
             step_up(&[StepUpReason::AcrInsufficient], Some("mfa"), None),
             step_up(&[StepUpReason::AmrMissing], None, None),
@@ -425,6 +463,7 @@ mod tests {
             let expected_status = match kind {
                 ErrorKind::RequestMalformed(_) => 400,
                 ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => 403,
+                ErrorKind::KeysUnavailable => 503,
                 _ => 401,
             };
             assert_eq!(d.status(), expected_status);
@@ -435,12 +474,42 @@ mod tests {
                     | ErrorKind::InsufficientScope { .. }
                     | ErrorKind::ContractDenied { .. }
                     | ErrorKind::StepUpRequired(_)
+                    | ErrorKind::KeysUnavailable
             ) {
                 assert_eq!(d.error(), Some("invalid_token"), "{kind:?}");
             }
             let body: serde_json::Value = serde_json::from_slice(&d.json_body()).unwrap();
             assert_eq!(body["reason"], kind.code());
         }
+    }
+
+    #[test]
+    fn unavailable_keys_are_the_services_fault_503_with_retry_after() {
+        for error in [
+            Error::from(ErrorKind::KeysUnavailable),
+            Error::jwks("GET https://internal/jwks: HTTP 500"),
+        ] {
+            let d = DenialOptions::default().realm("api").deny(&error);
+            assert_eq!(d.status(), 503);
+            assert_eq!(d.reason(), Reason::KeysUnavailable);
+            assert_eq!(d.error(), None, "no RFC 6750 error code fits a 503");
+            assert_eq!(d.retry_after(), Some(RETRY_AFTER_SECS));
+            let body: serde_json::Value = serde_json::from_slice(&d.json_body()).unwrap();
+            assert_eq!(body["reason"], "keys_unavailable");
+            assert!(body.get("error").is_none(), "{body}");
+            let r: Response<Bytes> = d.into_response();
+            assert_eq!(r.status(), 503);
+            assert_eq!(r.headers()[RETRY_AFTER], RETRY_AFTER_SECS.to_string());
+            assert!(!r.headers().contains_key(WWW_AUTHENTICATE));
+            assert_eq!(r.headers()[CACHE_CONTROL], "no-store");
+        }
+        // A bad token is still the client's fault: 401, no Retry-After.
+        let r: Response<Bytes> = DenialOptions::default()
+            .deny(&ErrorKind::KidUnknown.into())
+            .into_response();
+        assert_eq!(r.status(), 401);
+        assert!(!r.headers().contains_key(RETRY_AFTER));
+        assert!(r.headers().contains_key(WWW_AUTHENTICATE));
     }
 
     #[test]

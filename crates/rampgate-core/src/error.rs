@@ -217,6 +217,10 @@ pub enum ErrorKind {
     /// The header's `typ` is not one the policy accepts.
     #[error("token type (typ) not accepted")]
     TypMismatch,
+    /// The token carries a claim only ID tokens have (`nonce`, `at_hash`,
+    /// `c_hash`): an ID token is not an access token (RFC 9068 §4).
+    #[error("the token carries {0}, a claim of OpenID Connect ID tokens, not of access tokens")]
+    IdTokenClaims(&'static str),
     /// The header's `crit` lists an extension this verifier does not understand.
     #[error("critical header extension not supported")]
     CritUnsupported,
@@ -228,7 +232,9 @@ pub enum ErrorKind {
     /// (RFC 9449 §7.2).
     #[error("the token is bound to a key (cnf) and cannot be used as a bearer token")]
     TokenBound,
-    /// The issuer's keys are not available: never fetched, or stale beyond `max_stale`.
+    /// The issuer's keys are not available: never fetched, or stale beyond
+    /// `max_stale`. The service's fault, not the token's: answered 503 with a
+    /// `Retry-After`, without an RFC 6750 error.
     #[error("signing keys unavailable")]
     KeysUnavailable,
     /// The token is valid but lacks scopes the route requires (403).
@@ -240,14 +246,23 @@ pub enum ErrorKind {
         one_of: bool,
     },
     /// The ramp contract refuses the request (403): the consumer's stage does not
-    /// allow a scope the route needs, the consumer or the route is unknown.
-    #[error("the contract refuses this request ({reason})")]
+    /// allow a scope the route needs, the consumer or the route is unknown, or
+    /// the token comes from another issuer than the contract's.
+    ///
+    /// Its challenge names no `scope`: a token with more scopes would not
+    /// change the answer, and RFC 6750 §3.1's `scope` invites the client to get
+    /// one. The description says what would.
+    #[error("{}", describe_contract_denial(*.reason, .required, .stage.as_deref(), .stage_scopes.as_deref()))]
     ContractDenied {
-        /// [`Reason::ScopeBeyondStage`], [`Reason::ConsumerUnknown`] or
-        /// [`Reason::RouteUnknown`].
+        /// [`Reason::ScopeBeyondStage`], [`Reason::ConsumerUnknown`],
+        /// [`Reason::RouteUnknown`] or [`Reason::IssuerNotInContract`].
         reason: Reason,
         /// The scopes the route requires, space-delimited (may be empty).
         required: String,
+        /// For `scope_beyond_stage`: the consumer's current stage.
+        stage: Option<String>,
+        /// For `scope_beyond_stage`: the scopes that stage allows, space-delimited.
+        stage_scopes: Option<String>,
     },
     /// The route needs a stronger or fresher user authentication (RFC 9470): 401
     /// `insufficient_user_authentication` with `acr_values` and/or `max_age`.
@@ -297,6 +312,7 @@ impl ErrorKind {
             ErrorKind::ClaimMissing(_) => Reason::ClaimMissing,
             ErrorKind::ClaimInvalid { .. } => Reason::ClaimInvalid,
             ErrorKind::TypMismatch => Reason::TypMismatch,
+            ErrorKind::IdTokenClaims(_) => Reason::IdTokenClaims,
             ErrorKind::CritUnsupported => Reason::CritUnsupported,
             ErrorKind::NestedTokenUnsupported => Reason::NestedTokenUnsupported,
             ErrorKind::TokenBound => Reason::TokenBound,
@@ -315,10 +331,15 @@ impl ErrorKind {
     }
 
     /// The RFC 6750 §3.1 error code this failure is reported as, or `None` when the
-    /// request simply carried no token (RFC 6750 §3.1: no `error` attribute then).
+    /// request simply carried no token (RFC 6750 §3.1: no `error` attribute then)
+    /// or when the failure is the service's, not the token's (unavailable keys,
+    /// answered 503: none of the RFC 6750 codes describes it).
     pub fn bearer_error(&self) -> Option<&'static str> {
         match self {
-            ErrorKind::TokenMissing => None,
+            ErrorKind::TokenMissing
+            | ErrorKind::KeysUnavailable
+            | ErrorKind::Jwks { .. }
+            | ErrorKind::Config { .. } => None,
             ErrorKind::RequestMalformed(_) => Some("invalid_request"),
             ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => {
                 Some("insufficient_scope")
@@ -329,15 +350,56 @@ impl ErrorKind {
     }
 
     /// The HTTP status a denial for this failure carries: 400 for a malformed
-    /// request, 403 for insufficient scope, 401 for everything else (RFC 9068 §4
-    /// reports every validation failure, unavailable keys included, as
-    /// `invalid_token`).
+    /// request, 403 for insufficient scope, 503 when the issuer's keys are not
+    /// available (never fetched, or stale beyond `max_stale`: the service
+    /// cannot judge the token, which may well be valid), 401 for everything
+    /// else (RFC 9068 §4: every validation failure is `invalid_token`).
     pub fn http_status(&self) -> u16 {
         match self {
             ErrorKind::RequestMalformed(_) => 400,
             ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => 403,
+            ErrorKind::KeysUnavailable | ErrorKind::Jwks { .. } | ErrorKind::Config { .. } => 503,
             _ => 401,
         }
+    }
+
+    /// Whether the failure is the service's rather than the request's: the
+    /// keys to judge the token are missing. Such denials are 503 with a
+    /// `Retry-After`.
+    pub fn is_unavailable(&self) -> bool {
+        self.http_status() == 503
+    }
+}
+
+/// The description of a contract refusal: which rule refused, and for the
+/// refusals a new token cannot cure, that it cannot.
+fn describe_contract_denial(
+    reason: Reason,
+    required: &str,
+    stage: Option<&str>,
+    stage_scopes: Option<&str>,
+) -> String {
+    let lead = format!("the contract refuses this request ({reason})");
+    match reason {
+        Reason::ScopeBeyondStage => {
+            let allows = match stage_scopes {
+                Some(s) if !s.is_empty() => s,
+                _ => "no scope",
+            };
+            let stage = stage.map_or_else(String::new, |s| format!(" {s}"));
+            format!(
+                "{lead}: this client's current stage{stage} allows {allows}, not {required}; a new token will not change that"
+            )
+        }
+        Reason::ConsumerUnknown => {
+            format!(
+                "{lead}: this client is not admitted to this API; a new token will not change that"
+            )
+        }
+        Reason::IssuerNotInContract => {
+            format!("{lead}: tokens of this issuer are not admitted to this API")
+        }
+        _ => lead,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Verification keys, each bound to exactly one algorithm.
 //!
 //! A key is decoded and checked once, when its set is loaded: RSA keys shorter than
-//! 2048 bits, EC points of the wrong length or off their curve, keys meant for
+//! 2048 bits or longer than 4096 (which could never verify), EC points of the wrong length or off their curve, keys meant for
 //! encryption and keys of unknown types are skipped with a reason, and the rest of
 //! the set keeps working (RFC 7517 §5).
 
@@ -238,6 +238,9 @@ impl Key {
     }
 }
 
+/// The largest RSA modulus the verification backend (the `rsa` crate) accepts.
+const MAX_RSA_BITS: usize = 4096;
+
 fn rsa_key(
     n: &[u8],
     e: &[u8],
@@ -256,6 +259,13 @@ fn rsa_key(
     if bits < 2048 {
         return Err(format!(
             "RSA modulus of {bits} bits; at least 2048 required"
+        ));
+    }
+    // The RSA backend refuses larger moduli when verifying: such a key would
+    // load, then fail every request as signature_invalid.
+    if bits > MAX_RSA_BITS {
+        return Err(format!(
+            "RSA modulus of {bits} bits; at most {MAX_RSA_BITS} supported"
         ));
     }
     // An even or tiny public exponent (e = 1 makes "signatures" trivial) is never
@@ -404,6 +414,25 @@ mod tests {
             URL_SAFE_NO_PAD.encode(&n)
         ));
         assert!(reason.contains("2047 bits"), "{reason}");
+    }
+
+    #[test]
+    fn rsa_keys_over_4096_bits_are_skipped_at_load() {
+        // The RSA backend verifies moduli of at most 4096 bits: a larger key
+        // would load and then fail every request.
+        let mut n = vec![0x01u8];
+        n.extend([0xc5u8; 512]); // 4097 bits
+        let reason = skip_reason(&format!(
+            r#"{{"kty":"RSA","n":"{}","e":"AQAB"}}"#,
+            URL_SAFE_NO_PAD.encode(&n)
+        ));
+        assert_eq!(reason, "RSA modulus of 4097 bits; at most 4096 supported");
+        let n = URL_SAFE_NO_PAD.encode([0xc5u8; 1024]); // 8192 bits
+        let reason = skip_reason(&format!(r#"{{"kty":"RSA","n":"{n}","e":"AQAB"}}"#));
+        assert!(reason.contains("8192 bits; at most 4096"), "{reason}");
+        // 4096 bits exactly still loads.
+        let n = URL_SAFE_NO_PAD.encode([0xc5u8; 512]);
+        assert!(Key::from_jwk_json(&format!(r#"{{"kty":"RSA","n":"{n}","e":"AQAB"}}"#)).is_ok());
     }
 
     #[test]

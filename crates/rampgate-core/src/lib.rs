@@ -50,16 +50,16 @@ mod verifier;
 pub mod axum;
 
 pub use alg::Algorithm;
-pub use denial::{Anonymous, Denial, DenialBody, DenialOptions};
+pub use denial::{Anonymous, Denial, DenialBody, DenialOptions, RETRY_AFTER_SECS};
 pub use error::{Error, ErrorCause, ErrorKind, Result};
 pub use key::Key;
-pub use keys::{JwksOptions, KeySet, KeySource, KeyStats, SkippedKey};
+pub use keys::{IssuerHealth, JwksOptions, KeySet, KeySource, KeyStats, SkippedKey};
 pub use policy::ValidationPolicy;
 pub use principal::{Principal, Scopes};
 pub use reason::{DecisionReason, Reason, StepUpFailure, StepUpReason, UnknownReason};
 pub use requirement::{Requirement, Unmet};
 pub use stepup::StepUpPolicy;
-pub use verifier::{IssuerConfig, Verifier, VerifierBuilder};
+pub use verifier::{Health, IssuerConfig, Verifier, VerifierBuilder};
 
 /// Low-level JWS helpers for tests and tools (for example the public test vectors).
 #[doc(hidden)]

@@ -34,12 +34,25 @@ pub struct ValidationPolicy {
     /// Defaults to 60 seconds. RFC 9068 §4 allows "a few minutes" at most; values
     /// over 5 minutes are refused when the verifier is built.
     pub leeway: Duration,
-    /// Accepted `typ` header values (compared case-insensitively), or `None` to
-    /// accept any `typ` or none.
+    /// Accepted `typ` header values (compared case-insensitively), or `None` for
+    /// the default rule.
     ///
-    /// Defaults to `None`. [`ValidationPolicy::require_typ_at_jwt`] sets the
-    /// RFC 9068 values, which keeps ID tokens from passing as access tokens.
+    /// Defaults to `None`: no `typ`, `JWT` and every access-token type (`at+jwt`,
+    /// `application/at+jwt`, vendor types ending in `-at+jwt` such as
+    /// `application/okta-internal-at+jwt`) are accepted, and every other
+    /// `…+jwt` type (`logout+jwt`, `secevent+jwt`, `dpop+jwt`, `id_token+jwt`…)
+    /// is refused with `typ_mismatch`: those JWTs are signed by the same issuer
+    /// for other purposes and must never pass as access tokens (RFC 8725 §3.11).
+    /// [`ValidationPolicy::require_typ_at_jwt`] requires the RFC 9068 values.
     pub required_typ: Option<Vec<String>>,
+    /// Whether tokens carrying claims only ID tokens have (`nonce`, `at_hash`,
+    /// `c_hash`) are accepted.
+    ///
+    /// Defaults to `false`: such a token is refused with `id_token_claims`, since
+    /// an OpenID Connect ID token whose `aud` happens to name this resource (a
+    /// client and an API sharing one identifier) would otherwise pass as an
+    /// access token. See [`ValidationPolicy::allow_id_token_claims`].
+    pub allow_id_token_claims: bool,
     /// Claims that must be present besides `iss`, `aud` and `exp` (always required).
     ///
     /// Defaults to none. [`ValidationPolicy::rfc9068`] requires `sub`, `client_id`,
@@ -60,6 +73,7 @@ impl Default for ValidationPolicy {
             algorithms: Algorithm::ASYMMETRIC.to_vec(),
             leeway: Duration::from_secs(60),
             required_typ: None,
+            allow_id_token_claims: false,
             required_claims: Vec::new(),
             scope_claims: vec!["scope".into(), "scp".into()],
         }
@@ -81,6 +95,19 @@ impl ValidationPolicy {
     /// Requires `typ` to be `at+jwt` or `application/at+jwt` (RFC 9068 §4).
     pub fn require_typ_at_jwt(mut self) -> Self {
         self.required_typ = Some(vec!["at+jwt".into(), "application/at+jwt".into()]);
+        self
+    }
+
+    /// Accepts tokens that carry `nonce`, `at_hash` or `c_hash`.
+    ///
+    /// **Warning:** these claims are what tells an ID token from an access
+    /// token when both have `typ: JWT`; with this call an ID token whose `aud`
+    /// names this resource is accepted as an access token. Use it only for an
+    /// issuer known to put them on access tokens (Keycloak before 25.0 adds
+    /// `nonce` to the access token when the client sent one), and prefer
+    /// [`ValidationPolicy::require_typ_at_jwt`] where the issuer supports it.
+    pub fn allow_id_token_claims(mut self) -> Self {
+        self.allow_id_token_claims = true;
         self
     }
 
@@ -153,6 +180,7 @@ impl ValidationPolicy {
                 .required_typ
                 .as_ref()
                 .map(|t| t.iter().map(|s| s.to_ascii_lowercase()).collect()),
+            allow_id_token_claims: self.allow_id_token_claims,
             required_claims: self.required_claims.clone(),
             scope_claims: self
                 .scope_claims
@@ -168,8 +196,30 @@ pub(crate) struct CompiledPolicy {
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) leeway: f64,
     pub(crate) required_typ: Option<Vec<String>>,
+    pub(crate) allow_id_token_claims: bool,
     pub(crate) required_claims: Vec<String>,
     pub(crate) scope_claims: Vec<Vec<String>>,
+}
+
+/// Claims that only OpenID Connect ID tokens carry (OIDC Core §2, §3.3.2.11).
+pub(crate) const ID_TOKEN_CLAIMS: [&str; 3] = ["nonce", "at_hash", "c_hash"];
+
+/// Whether `typ` names a kind of JWT other than an access token: a media type
+/// (with or without `application/`) ending in `+jwt` whose subtype is neither
+/// `at+jwt` nor a vendor's `…-at+jwt` / `….at+jwt`.
+pub(crate) fn names_another_jwt_type(typ: &str) -> bool {
+    let typ = typ.to_ascii_lowercase();
+    let subtype = typ.strip_prefix("application/").unwrap_or(&typ);
+    let Some(kind) = subtype.strip_suffix("+jwt") else {
+        return false;
+    };
+    // `chat+jwt` ends in "at+jwt" too: the vendor prefix must end at a separator.
+    let access = match kind.strip_suffix("at") {
+        Some("") => true,
+        Some(prefix) => prefix.ends_with(['-', '.']),
+        None => false,
+    };
+    !access
 }
 
 #[cfg(test)]
@@ -185,6 +235,27 @@ mod tests {
         assert_eq!(none.compile().unwrap_err().code(), "config_invalid");
         let ok = ValidationPolicy::default().compile().unwrap();
         assert_eq!(ok.algorithms, Algorithm::ASYMMETRIC);
+    }
+
+    #[test]
+    fn access_token_types_are_told_from_other_jwt_types() {
+        for other in [
+            "logout+jwt",
+            "application/secevent+jwt",
+            "DPoP+JWT",
+            "chat+jwt",
+        ] {
+            assert!(names_another_jwt_type(other), "{other}");
+        }
+        for access in [
+            "JWT",
+            "at+jwt",
+            "Application/AT+JWT",
+            "application/okta-internal-at+jwt",
+            "JOSE",
+        ] {
+            assert!(!names_another_jwt_type(access), "{access}");
+        }
     }
 
     #[test]

@@ -121,6 +121,8 @@ reason_codes! {
         ClaimInvalid = "claim_invalid",
         /// The header's `typ` is not accepted.
         TypMismatch = "typ_mismatch",
+        /// The token carries claims only ID tokens have (`nonce`, `at_hash`, `c_hash`).
+        IdTokenClaims = "id_token_claims",
         /// The header's `crit` names an unsupported extension.
         CritUnsupported = "crit_unsupported",
         /// A nested JWT (`cty: JWT`).
@@ -137,6 +139,8 @@ reason_codes! {
         ConsumerUnknown = "consumer_unknown",
         /// The contract names no such route and refuses unknown ones.
         RouteUnknown = "route_unknown",
+        /// The contract names another issuer than the token's `iss`.
+        IssuerNotInContract = "issuer_not_in_contract",
         /// Step-up: the `acr` is not strong enough.
         AcrInsufficient = "acr_insufficient",
         /// Step-up: required `amr` methods are missing.
@@ -179,6 +183,8 @@ reason_codes! {
         ConsumerUnknown = "consumer_unknown",
         /// The route is not in the contract, which refuses unlisted routes.
         RouteUnknown = "route_unknown",
+        /// The token's issuer is not the one the contract applies to.
+        IssuerNotInContract = "issuer_not_in_contract",
     }
 }
 
@@ -192,6 +198,7 @@ impl DecisionReason {
             DecisionReason::ScopeBeyondStage => Some(Reason::ScopeBeyondStage),
             DecisionReason::ConsumerUnknown => Some(Reason::ConsumerUnknown),
             DecisionReason::RouteUnknown => Some(Reason::RouteUnknown),
+            DecisionReason::IssuerNotInContract => Some(Reason::IssuerNotInContract),
         }
     }
 }

@@ -5,6 +5,12 @@ use crate::principal::Principal;
 use crate::reason::{StepUpFailure, StepUpReason};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// How far in the future an `auth_time` may be and still count: the largest
+/// leeway a [`ValidationPolicy`](crate::ValidationPolicy) allows. The verifier
+/// already refuses an `auth_time` beyond its issuer's own leeway; this bound
+/// keeps values that did not come through it from counting as fresh.
+const AUTH_TIME_MAX_SKEW: i64 = 300;
+
 /// What a sensitive route demands of the user's authentication.
 ///
 /// ```
@@ -55,7 +61,9 @@ impl StepUpPolicy {
     }
 
     /// The user must have authenticated (`auth_time`) at most this long ago; a
-    /// token without `auth_time` fails.
+    /// token without `auth_time` fails, and so does one whose `auth_time` is
+    /// more than 5 minutes in the future (the verifier refuses it already,
+    /// beyond its leeway, as `claim_invalid`).
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = Some(max_age);
         self
@@ -101,10 +109,10 @@ impl StepUpPolicy {
 
     /// Checks the principal's authentication, now.
     pub fn check(&self, principal: &Principal) -> Result<(), StepUpFailure> {
+        // A clock before 1970 fails closed: every authentication looks stale.
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+            .map_or(i64::MAX, |d| d.as_secs() as i64);
         self.check_at(principal.acr(), principal.amr(), principal.auth_time(), now)
     }
 
@@ -129,6 +137,11 @@ impl StepUpPolicy {
         if let Some(max_age) = self.max_age {
             match auth_time {
                 None => reasons.push(StepUpReason::AuthTimeMissing),
+                // An authentication "in the future" proves nothing about when
+                // the user authenticated: ask for a new one, as for a stale one.
+                Some(t) if t > now.saturating_add(AUTH_TIME_MAX_SKEW) => {
+                    reasons.push(StepUpReason::AuthTimeStale);
+                }
                 Some(t) if now.saturating_sub(t) > max_age.as_secs() as i64 => {
                     reasons.push(StepUpReason::AuthTimeStale);
                 }
@@ -220,6 +233,24 @@ mod tests {
         );
         let f = p.check_at(None, &[], None, 1301).unwrap_err();
         assert_eq!(f.reasons, [StepUpReason::AuthTimeMissing]);
+    }
+
+    #[test]
+    fn a_future_auth_time_is_never_fresh() {
+        let p = StepUpPolicy::default().max_age(Duration::from_secs(300));
+        // A token minted with auth_time an hour ahead must not pass as "just
+        // authenticated" for the next hour.
+        let f = p.check_at(None, &[], Some(1000 + 3600), 1000).unwrap_err();
+        assert_eq!(
+            (f.reasons.as_slice(), f.max_age),
+            (&[StepUpReason::AuthTimeStale][..], Some(300))
+        );
+        let f = p.check_at(None, &[], Some(i64::MAX), 1000).unwrap_err();
+        assert_eq!(f.reasons, [StepUpReason::AuthTimeStale]);
+        // Clock skew within the largest leeway a verifier allows is fresh.
+        assert!(p.check_at(None, &[], Some(1000 + 60), 1000).is_ok());
+        assert!(p.check_at(None, &[], Some(1000 + 300), 1000).is_ok());
+        assert!(p.check_at(None, &[], Some(1000 + 301), 1000).is_err());
     }
 
     #[test]

@@ -5,14 +5,14 @@
 
 use crate::alg::Algorithm;
 use crate::error::{Error, ErrorKind, Result};
-use crate::keys::{IssuerKeys, JwksOptions, KeySet, KeySource, KeyStats};
-use crate::policy::{CompiledPolicy, ValidationPolicy};
+use crate::keys::{IssuerHealth, IssuerKeys, JwksOptions, KeySet, KeySource, KeyStats};
+use crate::policy::{CompiledPolicy, ID_TOKEN_CLAIMS, ValidationPolicy, names_another_jwt_type};
 use crate::principal::Principal;
 use crate::token;
 use serde_json::{Map, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// One trusted issuer: its exact `iss`, the audiences this service answers to,
 /// where its keys come from and its validation policy.
@@ -273,13 +273,24 @@ impl IssuerState {
         now: f64,
     ) -> Result<()> {
         let policy = &self.policy;
-        if let Some(accepted) = &policy.required_typ {
-            let ok = typ
+        // conformance: JWT-11. A logout token, a security event or a DPoP proof
+        // signed by the same issuer must not pass as an access token.
+        let typ_ok = match &policy.required_typ {
+            Some(accepted) => typ
                 .as_deref()
-                .is_some_and(|t| accepted.iter().any(|a| a.eq_ignore_ascii_case(t)));
-            if !ok {
-                return Err(ErrorKind::TypMismatch.into());
-            }
+                .is_some_and(|t| accepted.iter().any(|a| a.eq_ignore_ascii_case(t))),
+            None => !typ.as_deref().is_some_and(names_another_jwt_type),
+        };
+        if !typ_ok {
+            return Err(ErrorKind::TypMismatch.into());
+        }
+        // An ID token typed `JWT` looks like an access token but for these claims.
+        if !policy.allow_id_token_claims
+            && let Some(name) = ID_TOKEN_CLAIMS
+                .into_iter()
+                .find(|name| claims.get(*name).is_some_and(|v| !v.is_null()))
+        {
+            return Err(ErrorKind::IdTokenClaims(name).into());
         }
         let exp = numeric_date(claims, "exp")?.ok_or(ErrorKind::ClaimMissing("exp".into()))?;
         let nbf = numeric_date(claims, "nbf")?;
@@ -292,6 +303,15 @@ impl IssuerState {
         }
         if iat.is_some_and(|iat| iat > now + policy.leeway) {
             return Err(ErrorKind::TokenIssuedInFuture.into());
+        }
+        // A future auth_time would count as "just authenticated" for step-up
+        // until that moment comes.
+        if numeric_date(claims, "auth_time")?.is_some_and(|t| t > now + policy.leeway) {
+            return Err(ErrorKind::ClaimInvalid {
+                claim: "auth_time".into(),
+                expected: "a NumericDate not in the future",
+            }
+            .into());
         }
         self.check_audience(claims.get("aud"))?;
         // conformance: 9449-10. A sender-constrained token is only as safe as the
@@ -357,12 +377,53 @@ fn refresh_may_help(error: &Error) -> bool {
     )
 }
 
-fn now_secs() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+fn now_secs() -> Result<f64> {
+    secs_since_epoch(SystemTime::now())
 }
+
+/// Seconds since the epoch; a time before it is a broken clock, at which every
+/// `exp` would look in the future: refuse rather than read it as 0.
+fn secs_since_epoch(t: SystemTime) -> Result<f64> {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .map_err(|e| {
+            tracing::error!(error = %e, "system clock before 1970; refusing every token");
+            Error::config("the system clock is before 1970: fix the host's clock").caused_by(e)
+        })
+}
+
+/// The health of every issuer's keys: what a `/ready` route serves.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use rampgate_core::{IssuerConfig, Key, KeySet, Verifier};
+///
+/// let key = Key::from_jwk_json(r#"{"kty":"OKP","crv":"Ed25519","kid":"k1",
+///     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#).unwrap();
+/// let verifier = Verifier::builder()
+///     .issuer(IssuerConfig::new("https://issuer.example", ["api"])
+///         .keys(KeySet::from_keys([key]).unwrap()))
+///     .build()
+///     .await
+///     .unwrap();
+/// let health = verifier.health();
+/// assert!(health.ready);
+/// assert_eq!(health.issuers[0].keys, 1);
+/// let json = serde_json::to_value(&health).unwrap();
+/// assert_eq!(json["issuers"][0]["stale"], false);
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Health {
+    /// Whether every issuer's tokens can be verified now.
+    pub ready: bool,
+    /// Each configured issuer, in configuration order.
+    pub issuers: Vec<IssuerHealth>,
+}
+
+/// How often [`Verifier::wait_ready`] looks at the keys again.
+const READY_POLL: Duration = Duration::from_millis(50);
 
 /// Why a token was refused by the keys held now.
 enum Refusal<'a> {
@@ -443,7 +504,8 @@ impl Verifier {
         let issuer = self
             .issuer(iss)
             .ok_or_else(|| Error::from(ErrorKind::IssuerUnknown))?;
-        if let Err(e) = issuer.check(&parsed, now_secs()) {
+        let now = now_secs()?;
+        if let Err(e) = issuer.check(&parsed, now) {
             return Err(if issuer.keys.is_refreshable() && refresh_may_help(&e) {
                 Refusal::KeysMayCure(e, &issuer.keys)
             } else {
@@ -475,6 +537,54 @@ impl Verifier {
         state.keys.refresh_now().await
     }
 
+    /// The health of every issuer's keys (count, age, last refresh, last error,
+    /// stale or not), for a readiness route; serialises to JSON.
+    pub fn health(&self) -> Health {
+        let issuers: Vec<IssuerHealth> =
+            self.inner.issuers.iter().map(|i| i.keys.health()).collect();
+        Health {
+            ready: issuers.iter().all(|i| i.ready),
+            issuers,
+        }
+    }
+
+    /// Waits, at most `timeout`, until every issuer has usable keys: for a
+    /// start-up that should not take traffic it would answer with 503
+    /// `keys_unavailable`. The key pollers keep fetching in the background
+    /// meanwhile; this only watches them.
+    ///
+    /// # Errors
+    ///
+    /// `jwks_error` naming the issuers that still have no usable keys, with
+    /// their last fetch errors, when `timeout` passes first.
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.inner.issuers.iter().all(|i| i.keys.is_ready()) {
+                return Ok(());
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                let missing: Vec<String> = self
+                    .health()
+                    .issuers
+                    .into_iter()
+                    .filter(|i| !i.ready)
+                    .map(|i| match i.last_error {
+                        Some(e) => format!("{:?} ({e})", i.issuer),
+                        None => format!("{:?}", i.issuer),
+                    })
+                    .collect();
+                return Err(Error::jwks(format!(
+                    "no usable keys after {}ms for {}",
+                    timeout.as_millis(),
+                    missing.join(", ")
+                )));
+            }
+            tokio::time::sleep_until(deadline.min(now + READY_POLL)).await;
+        }
+    }
+
     /// Counters of the key set of `issuer`, or `None` when it is not configured.
     pub fn key_stats(&self, issuer: &str) -> Option<KeyStats> {
         Some(self.issuer(issuer)?.keys.stats())
@@ -490,5 +600,24 @@ impl Verifier {
         self.issuer(issuer)
             .map(|i| i.algorithms.iter().map(|a| a.as_str()).collect())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_clock_before_1970_fails_closed() {
+        // A clock before the epoch once read as 0, at which every token is
+        // unexpired: refuse instead, as the service's fault.
+        let before = UNIX_EPOCH - Duration::from_secs(3600);
+        let err = secs_since_epoch(before).unwrap_err();
+        assert_eq!(err.code(), "config_invalid");
+        assert!(err.to_string().contains("system clock"), "{err}");
+        assert_eq!(err.kind().http_status(), 503);
+        let after = UNIX_EPOCH + Duration::from_millis(1500);
+        assert_eq!(secs_since_epoch(after).unwrap(), 1.5);
     }
 }

@@ -211,6 +211,19 @@ async fn every_token_reason_code() {
             ),
         ),
         (
+            "typ_mismatch",
+            &v,
+            es(
+                &json!({"alg": "ES256", "kid": "k1", "typ": "logout+jwt"}),
+                &claims(),
+            ),
+        ),
+        (
+            "id_token_claims",
+            &v,
+            es(&h, &with(claims(), "nonce", json!("n-0S6_WzA2Mj"))),
+        ),
+        (
             "crit_unsupported",
             &v,
             es(
@@ -279,6 +292,7 @@ async fn every_token_reason_code() {
             "scope_beyond_stage",
             "consumer_unknown",
             "route_unknown",
+            "issuer_not_in_contract",
             "acr_insufficient",
             "amr_missing",
             "auth_time_missing",
@@ -290,6 +304,116 @@ async fn every_token_reason_code() {
         }
         assert!(seen.contains(code), "no test reaches {code}");
     }
+}
+
+#[tokio::test]
+async fn scp_array_elements_are_split_on_spaces_like_the_string_form() {
+    let k1 = signer(1, "k1");
+    let v = verifier(ValidationPolicy::default(), &[&k1]).await;
+    let h = json!({"alg": "ES256", "kid": "k1"});
+    let scopes_of = async |name: &str, value: Value| {
+        let claims = with(with(claims(), "scope", Value::Null), name, value);
+        let token = sign_with(&k1.encoding, Algorithm::ES256, &h, &claims);
+        let principal = v.verify(&token).await.unwrap();
+        principal
+            .scopes()
+            .iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(scopes_of("scp", json!(["a b", "c"])).await, ["a", "b", "c"]);
+    assert_eq!(scopes_of("scp", json!(["a  b "])).await, ["a", "b"]);
+    assert_eq!(scopes_of("scope", json!("a b c")).await, ["a", "b", "c"]);
+}
+
+#[tokio::test]
+async fn an_auth_time_in_the_future_is_refused_like_iat() {
+    let k1 = signer(1, "k1");
+    let v = verifier(ValidationPolicy::default(), &[&k1]).await;
+    let h = json!({"alg": "ES256", "kid": "k1"});
+    let es = |claims: &Value| sign_with(&k1.encoding, Algorithm::ES256, &h, claims);
+    // An hour ahead would count as "just authenticated" for the next hour.
+    for ahead in [3600, 61 + 5] {
+        let token = es(&with(claims(), "auth_time", json!(now() + ahead)));
+        let err = v.verify(&token).await.unwrap_err();
+        assert_eq!(err.code(), "claim_invalid", "{ahead}");
+        assert_eq!(
+            err.to_string(),
+            "claim auth_time is invalid: must be a NumericDate not in the future"
+        );
+    }
+    // Within the leeway (clock skew), and in the past: accepted.
+    for t in [now() + 30, now() - 600] {
+        let principal = v
+            .verify(&es(&with(claims(), "auth_time", json!(t))))
+            .await
+            .unwrap();
+        assert_eq!(principal.auth_time(), Some(t));
+    }
+}
+
+#[tokio::test]
+async fn other_kinds_of_jwt_are_refused_by_default() {
+    // conformance: JWT-11 (RFC 8725 §3.11, RFC 9068 §4)
+    let k1 = signer(1, "k1");
+    let v = verifier(ValidationPolicy::default(), &[&k1]).await;
+    let es = |typ: Option<&str>, claims: &Value| {
+        let mut header = json!({"alg": "ES256", "kid": "k1"});
+        if let Some(typ) = typ {
+            header["typ"] = typ.into();
+        }
+        sign_with(&k1.encoding, Algorithm::ES256, &header, claims)
+    };
+    for typ in [
+        "logout+jwt",
+        "application/logout+jwt",
+        "secevent+jwt",
+        "SECEVENT+JWT",
+        "dpop+jwt",
+        "id_token+jwt",
+        "Application/ID_TOKEN+JWT",
+        "chat+jwt",
+    ] {
+        let err = v.verify(&es(Some(typ), &claims())).await.unwrap_err();
+        assert_eq!(err.code(), "typ_mismatch", "{typ}");
+    }
+    // What the major identity providers put on access tokens still verifies.
+    for typ in [
+        None,
+        Some("JWT"),
+        Some("jwt"),
+        Some("at+jwt"),
+        Some("AT+JWT"),
+        Some("application/at+jwt"),
+        Some("application/okta-internal-at+jwt"),
+    ] {
+        let principal = v.verify(&es(typ, &claims())).await;
+        assert_eq!(principal.unwrap().sub(), Some("alice"), "{typ:?}");
+    }
+    // An ID token's own claims give it away whatever its typ says.
+    for name in ["nonce", "at_hash", "c_hash"] {
+        let token = es(Some("JWT"), &with(claims(), name, json!("x")));
+        let err = v.verify(&token).await.unwrap_err();
+        assert_eq!(err.code(), "id_token_claims", "{name}");
+        assert!(err.to_string().contains(name), "{err}");
+    }
+    // ... unless the policy explicitly allows them.
+    let lenient = verifier(ValidationPolicy::default().allow_id_token_claims(), &[&k1]).await;
+    let token = es(None, &with(claims(), "nonce", json!("x")));
+    assert_eq!(lenient.verify(&token).await.unwrap().sub(), Some("alice"));
+    // The typ rule is not loosened by it.
+    let token = es(Some("logout+jwt"), &claims());
+    assert_eq!(
+        lenient.verify(&token).await.unwrap_err().code(),
+        "typ_mismatch"
+    );
+    // require_typ_at_jwt() is still the one call that makes at+jwt mandatory.
+    let strict = verifier(ValidationPolicy::default().require_typ_at_jwt(), &[&k1]).await;
+    for typ in [None, Some("JWT"), Some("application/okta-internal-at+jwt")] {
+        let err = strict.verify(&es(typ, &claims())).await.unwrap_err();
+        assert_eq!(err.code(), "typ_mismatch", "{typ:?}");
+    }
+    assert!(strict.verify(&es(Some("at+jwt"), &claims())).await.is_ok());
 }
 
 #[tokio::test]

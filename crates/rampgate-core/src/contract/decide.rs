@@ -40,6 +40,11 @@ pub struct Decision {
     pub consumer: Option<String>,
     /// The consumer's current stage.
     pub stage: Option<String>,
+    /// The scopes that stage allows, space-delimited, for the description of
+    /// a `scope_beyond_stage` denial (not serialised: the contract version
+    /// says it).
+    #[serde(skip)]
+    pub stage_scopes: Option<String>,
     /// The route's roll-out mode.
     pub mode: Option<Mode>,
     /// The route's trust level (`standard`, `sensitive`...).
@@ -58,8 +63,9 @@ pub struct Decision {
 }
 
 impl Decision {
-    /// The error a denial answers with: `insufficient_scope` (403) with the
-    /// scopes to name, or `None` when the decision allows the request (a
+    /// The error a denial answers with: `insufficient_scope` (403), naming the
+    /// missing scopes only for `scope_insufficient` (the one refusal a token with
+    /// more scopes would cure), or `None` when the decision allows the request (a
     /// shadow denial too has its error, for the record).
     pub fn error(&self) -> Option<Error> {
         let reason = self.reason.denial()?;
@@ -71,6 +77,8 @@ impl Decision {
             reason => ErrorKind::ContractDenied {
                 reason,
                 required: self.required.clone(),
+                stage: self.stage.clone(),
+                stage_scopes: self.stage_scopes.clone(),
             },
         };
         Some(kind.into())
@@ -91,17 +99,20 @@ impl Contract {
         self.decide_for(
             method,
             path,
+            Some(principal.iss()),
             principal.client_id(),
             principal.sub(),
             principal.scopes(),
         )
     }
 
-    /// [`Contract::decide`] on plain values.
+    /// [`Contract::decide`] on plain values: `iss` is the token's issuer (a
+    /// contract that names an `issuer` refuses every other one, `None` included).
     pub fn decide_for(
         &self,
         method: &str,
         path: Option<&str>,
+        iss: Option<&str>,
         client_id: Option<&str>,
         sub: Option<&str>,
         token_scopes: &Scopes,
@@ -113,12 +124,20 @@ impl Contract {
             route: None,
             consumer: client_id.map(str::to_owned),
             stage: None,
+            stage_scopes: None,
             mode: None,
             trust: None,
             step_up: None,
             required: String::new(),
             required_one_of: false,
         };
+        // A contract that names its issuer speaks for that issuer's consumers
+        // only: another trusted issuer could mint the same client_id.
+        if !self.applies_to(iss) {
+            d.outcome = Outcome::Deny;
+            d.reason = DecisionReason::IssuerNotInContract;
+            return d;
+        }
         // HEAD is served by the GET handler (as axum does) unless declared itself.
         let route = path.and_then(|p| {
             self.route(method, p).or_else(|| {
@@ -145,13 +164,12 @@ impl Contract {
         d.required_one_of =
             route.requirement.all_of().is_empty() && !route.requirement.any_of().is_empty();
 
-        let (stage, consumer_key) = match self.consumer(client_id, sub) {
-            Some(c) => (c.stage(), c.key()),
+        let (stage, consumer_key, known) = match self.consumer(iss, client_id, sub) {
+            Some(c) => (c.stage(), c.key(), true),
             None => match &self.unknown_consumer {
                 UnknownConsumer::Stage(stage) => {
-                    // Without a client_id, the subject keeps roll-out buckets apart.
-                    let key = client_id.or(sub).map(str::to_owned).unwrap_or_default();
-                    (stage, key)
+                    let key = client_id.map(str::to_owned).unwrap_or_default();
+                    (stage, key, false)
                 }
                 UnknownConsumer::Deny => {
                     d.outcome = Outcome::Deny;
@@ -162,6 +180,14 @@ impl Contract {
         };
         d.consumer = Some(consumer_key.clone());
         d.stage = Some(stage.name.clone());
+        d.stage_scopes = Some(
+            stage
+                .scopes
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
 
         // Least privilege: only scopes both the token and the stage grant count.
         let Err(unmet) = route
@@ -180,6 +206,9 @@ impl Contract {
         d.outcome = match route.mode {
             Mode::Enforce => Outcome::Deny,
             Mode::Observe => Outcome::ShadowDeny,
+            // Buckets are for consumers the contract names: an unknown one
+            // chooses its own client_id, so it could choose to be observed.
+            Mode::Percent(_) if !known => Outcome::Deny,
             Mode::Percent(n) if rollout_bucket(&consumer_key) < n => Outcome::Deny,
             Mode::Percent(_) => Outcome::ShadowDeny,
         };
@@ -190,6 +219,8 @@ impl Contract {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ISS: &str = "https://i.example";
 
     const CONTRACT: &str = r#"
 version = 7
@@ -417,7 +448,7 @@ stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
             ),
         ];
         for (method, path, client, sub, token, outcome, reason, stage) in table {
-            let d = c.decide_for(method, *path, *client, *sub, &scopes(token));
+            let d = c.decide_for(method, *path, Some(ISS), *client, *sub, &scopes(token));
             assert_eq!(
                 (d.outcome, d.reason.as_str(), d.stage.as_deref()),
                 (*outcome, *reason, *stage),
@@ -425,6 +456,173 @@ stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
             );
             assert_eq!(d.contract_version, 7);
         }
+    }
+
+    #[test]
+    fn a_contract_naming_an_issuer_refuses_the_tokens_of_any_other() {
+        let c = Contract::parse(CONTRACT).unwrap();
+        // Issuer B mints client_id "web" with a sub of A's subject-bound entry:
+        // it must get neither A's stages nor the unknown-consumer stage.
+        for (client, sub) in [
+            (Some("web"), None),
+            (Some("web"), Some("ops-robot")),
+            (None, None),
+        ] {
+            for iss in [Some("https://b.example"), Some("https://i.example/"), None] {
+                let d = c.decide_for("GET", Some("/items"), iss, client, sub, &scopes(&["read"]));
+                assert_eq!(
+                    (d.outcome, d.reason, d.stage.as_deref()),
+                    (Outcome::Deny, DecisionReason::IssuerNotInContract, None),
+                    "{iss:?} {client:?} {sub:?}"
+                );
+                let err = d.error().unwrap();
+                assert_eq!(err.reason(), Reason::IssuerNotInContract);
+                assert_eq!(err.kind().http_status(), 403);
+            }
+        }
+        // Even where unlisted routes are open to any valid token.
+        let open = Contract::parse(
+            &CONTRACT.replace("[defaults]\n", "[defaults]\nunknown_route = \"allow\"\n"),
+        )
+        .unwrap();
+        let d = open.decide_for(
+            "GET",
+            Some("/nope"),
+            Some("https://b.example"),
+            Some("web"),
+            None,
+            &scopes(&[]),
+        );
+        assert_eq!(
+            (d.outcome, d.reason),
+            (Outcome::Deny, DecisionReason::IssuerNotInContract)
+        );
+        let d = open.decide_for(
+            "GET",
+            Some("/nope"),
+            Some(ISS),
+            Some("web"),
+            None,
+            &scopes(&[]),
+        );
+        assert_eq!(d.reason, DecisionReason::RouteUnlistedAllowed);
+    }
+
+    #[test]
+    fn a_consumer_naming_its_issuer_matches_only_that_issuer() {
+        let text = r#"
+version = 1
+[scopes]
+"read" = "r"
+"write" = "w"
+[defaults]
+unknown_consumer = "deny"
+[[routes]]
+method = "POST"
+path = "/items"
+scopes = ["write"]
+[[consumers]]
+client_id = "web"
+issuer = "https://a.example"
+stage = "ga"
+stages = [{ name = "ga", scopes = ["read", "write"] }]
+[[consumers]]
+client_id = "web"
+issuer = "https://b.example"
+stage = "pilot"
+stages = [{ name = "pilot", scopes = ["read"] }]
+"#;
+        let c = Contract::parse(text).unwrap();
+        let decide = |iss: &str| {
+            let d = c.decide_for(
+                "POST",
+                Some("/items"),
+                Some(iss),
+                Some("web"),
+                None,
+                &scopes(&["write"]),
+            );
+            (d.outcome, d.reason, d.stage, d.consumer)
+        };
+        assert_eq!(
+            decide("https://a.example"),
+            (
+                Outcome::Allow,
+                DecisionReason::Allowed,
+                Some("ga".into()),
+                Some("web@https://a.example".into())
+            )
+        );
+        assert_eq!(
+            decide("https://b.example"),
+            (
+                Outcome::Deny,
+                DecisionReason::ScopeBeyondStage,
+                Some("pilot".into()),
+                Some("web@https://b.example".into())
+            )
+        );
+        assert_eq!(
+            decide("https://c.example"),
+            (
+                Outcome::Deny,
+                DecisionReason::ConsumerUnknown,
+                None,
+                Some("web".into())
+            )
+        );
+    }
+
+    #[test]
+    fn contract_refusals_do_not_invite_a_pointless_new_token() {
+        // RFC 6750 §3.1: `scope` in an insufficient_scope challenge means "get
+        // a token with these". A token with more scopes cannot pass a stage or
+        // admit a consumer, so those refusals name no scope and say why.
+        let c = Contract::parse(CONTRACT).unwrap();
+        let deny = |client: Option<&str>, scopes_: &[&str], contract: &Contract| {
+            let d = contract.decide_for(
+                "POST",
+                Some("/items"),
+                Some(ISS),
+                client,
+                None,
+                &scopes(scopes_),
+            );
+            crate::DenialOptions::default().deny(&d.error().unwrap())
+        };
+        let beyond = deny(Some("web"), &["read", "write"], &c);
+        assert_eq!(beyond.reason(), Reason::ScopeBeyondStage);
+        assert_eq!(beyond.status(), 403);
+        assert_eq!(
+            beyond.www_authenticate(),
+            r#"Bearer error="insufficient_scope", error_description="the contract refuses this request (scope_beyond_stage): this client's current stage pilot allows read, not write; a new token will not change that""#
+        );
+        let body: serde_json::Value = serde_json::from_slice(&beyond.json_body()).unwrap();
+        assert!(body.get("scope").is_none(), "{body}");
+
+        let closed = Contract::parse(&CONTRACT.replace(
+            r#"unknown_consumer = { stage = "public", scopes = ["read"] }"#,
+            r#"unknown_consumer = "deny""#,
+        ))
+        .unwrap();
+        let unknown = deny(Some("stranger"), &["write"], &closed);
+        assert_eq!(unknown.reason(), Reason::ConsumerUnknown);
+        assert_eq!(
+            unknown.www_authenticate(),
+            r#"Bearer error="insufficient_scope", error_description="the contract refuses this request (consumer_unknown): this client is not admitted to this API; a new token will not change that""#
+        );
+        // A scope the token lacks is still worth asking for.
+        let missing = deny(Some("web"), &[], &c);
+        assert_eq!(missing.reason(), Reason::ScopeInsufficient);
+        assert!(
+            missing
+                .www_authenticate()
+                .to_str()
+                .unwrap()
+                .ends_with(r#"scope="write""#),
+            "{:?}",
+            missing.www_authenticate()
+        );
     }
 
     #[test]
@@ -437,6 +635,7 @@ stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
         let d = c.decide_for(
             "GET",
             Some("/items"),
+            Some(ISS),
             Some("stranger"),
             None,
             &scopes(&["read"]),
@@ -448,15 +647,78 @@ stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
     }
 
     #[test]
-    fn percentage_rollout_is_stable_per_consumer_and_monotonic() {
+    fn unknown_consumers_get_no_rollout_bucket() {
+        // An unknown consumer chooses its own client_id (and sub): were it
+        // bucketed, it would pick one that skips enforcement.
         let c = Contract::parse(CONTRACT).unwrap();
+        let mut ids: Vec<Option<String>> =
+            (0..200).map(|i| Some(format!("stranger-{i}"))).collect();
+        ids.push(None);
+        for id in &ids {
+            for sub in [None, Some("alice")] {
+                let d = c.decide_for(
+                    "DELETE",
+                    Some("/items/{id}"),
+                    Some(ISS),
+                    id.as_deref(),
+                    sub,
+                    &scopes(&["admin"]),
+                );
+                assert_eq!(
+                    (d.outcome, d.reason, d.stage.as_deref()),
+                    (
+                        Outcome::Deny,
+                        DecisionReason::ScopeBeyondStage,
+                        Some("public")
+                    ),
+                    "{id:?} {sub:?}"
+                );
+            }
+        }
+        // Known consumers keep their bucket: some of them are observed.
+        let known = c.decide_for(
+            "DELETE",
+            Some("/items/{id}"),
+            Some(ISS),
+            Some("web"),
+            None,
+            &scopes(&["admin"]),
+        );
+        let expected = if rollout_bucket("web") < 50 {
+            Outcome::Deny
+        } else {
+            Outcome::ShadowDeny
+        };
+        assert_eq!(known.outcome, expected);
+    }
+
+    #[test]
+    fn percentage_rollout_is_stable_per_consumer_and_monotonic() {
         let clients: Vec<String> = (0..400).map(|i| format!("client-{i}")).collect();
+        // Buckets apply to known consumers only: name every client.
+        let named = |text: &str| {
+            let mut text = text.to_owned();
+            for id in &clients {
+                text.push_str(&format!(
+                    "\n[[consumers]]\nclient_id = \"{id}\"\nstage = \"p\"\nstages = [{{ name = \"p\", scopes = [\"read\"] }}]\n"
+                ));
+            }
+            Contract::parse(&text).unwrap()
+        };
+        let c = named(CONTRACT);
         let denied = |contract: &Contract| -> Vec<bool> {
             clients
                 .iter()
                 .map(|id| {
                     contract
-                        .decide_for("DELETE", Some("/items/{id}"), Some(id), None, &scopes(&[]))
+                        .decide_for(
+                            "DELETE",
+                            Some("/items/{id}"),
+                            Some(ISS),
+                            Some(id),
+                            None,
+                            &scopes(&[]),
+                        )
                         .outcome
                         == Outcome::Deny
                 })
@@ -473,15 +735,15 @@ stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
             (150..=250).contains(&share),
             "about half enforced, got {share}/400"
         );
-        let more = Contract::parse(&CONTRACT.replace("mode = \"50%\"", "mode = \"75%\"")).unwrap();
+        let more = named(&CONTRACT.replace("mode = \"50%\"", "mode = \"75%\""));
         let three_quarters = denied(&more);
         assert!(
             half.iter().zip(&three_quarters).all(|(h, t)| !h || *t),
             "raising the percentage only adds consumers"
         );
-        let none = Contract::parse(&CONTRACT.replace("mode = \"50%\"", "mode = \"0%\"")).unwrap();
+        let none = named(&CONTRACT.replace("mode = \"50%\"", "mode = \"0%\""));
         assert!(denied(&none).iter().all(|d| !d));
-        let all = Contract::parse(&CONTRACT.replace("mode = \"50%\"", "mode = \"100%\"")).unwrap();
+        let all = named(&CONTRACT.replace("mode = \"50%\"", "mode = \"100%\""));
         assert!(denied(&all).iter().all(|d| *d));
     }
 }

@@ -84,42 +84,37 @@ impl ContractHandle {
     }
 
     /// Applies `new` if it is a valid successor of the current contract.
+    ///
+    /// The contract is swapped in only over the one it was diffed against
+    /// (compare-and-swap): if another apply or reload got in first, `new` is
+    /// diffed and checked again against that one, so a concurrent reload of an
+    /// older version can never replace a newer one.
     pub fn apply(&self, new: Contract) -> Result<ContractDiff, ReloadError> {
-        let old = self.current();
-        let diff = ContractDiff::between(&old, &new);
-        if let Err(why) = diff.check() {
-            tracing::error!(
-                from_version = old.version(),
-                to_version = new.version(),
-                error = %why,
-                "contract change refused; the previous contract keeps serving"
-            );
-            return Err(ReloadError::VersionNotIncreased(why));
+        let new = Arc::new(new);
+        let mut old = self.current();
+        loop {
+            let diff = ContractDiff::between(&old, &new);
+            if let Err(why) = diff.check() {
+                tracing::error!(
+                    from_version = old.version(),
+                    to_version = new.version(),
+                    error = %why,
+                    "contract change refused; the previous contract keeps serving"
+                );
+                return Err(ReloadError::VersionNotIncreased(why));
+            }
+            if diff.is_empty() && new.version() == old.version() {
+                return Ok(diff);
+            }
+            let previous = self.0.current.compare_and_swap(&old, Arc::clone(&new));
+            if !Arc::ptr_eq(&previous, &old) {
+                // Someone else applied a contract since we read `old`.
+                old = arc_swap::Guard::into_inner(previous);
+                continue;
+            }
+            log_applied(&diff);
+            return Ok(diff);
         }
-        if !diff.is_empty() || new.version() != old.version() {
-            let changes: Vec<String> = diff
-                .changes
-                .iter()
-                .map(|c| {
-                    let kind = match c.kind {
-                        super::ChangeKind::Widened => "widened",
-                        super::ChangeKind::Narrowed => "narrowed",
-                        super::ChangeKind::Neutral => "neutral",
-                    };
-                    format!("{kind} {}: {}", c.subject, c.detail)
-                })
-                .collect();
-            tracing::info!(
-                from_version = diff.from_version,
-                to_version = diff.to_version,
-                widened = diff.changes.iter().filter(|c| c.kind == super::ChangeKind::Widened).count(),
-                narrowed = diff.changes.iter().filter(|c| c.kind == super::ChangeKind::Narrowed).count(),
-                changes = ?changes,
-                "contract applied"
-            );
-            self.0.current.store(Arc::new(new));
-        }
-        Ok(diff)
     }
 
     /// Re-reads the contract file and applies it. `Ok(None)` when the file is
@@ -173,9 +168,104 @@ impl ContractHandle {
     }
 }
 
+/// The one event of an applied change: versions and what widened or narrowed.
+fn log_applied(diff: &ContractDiff) {
+    let changes: Vec<String> = diff
+        .changes
+        .iter()
+        .map(|c| {
+            let kind = match c.kind {
+                super::ChangeKind::Widened => "widened",
+                super::ChangeKind::Narrowed => "narrowed",
+                super::ChangeKind::Neutral => "neutral",
+            };
+            format!("{kind} {}: {}", c.subject, c.detail)
+        })
+        .collect();
+    tracing::info!(
+        from_version = diff.from_version,
+        to_version = diff.to_version,
+        widened = diff
+            .changes
+            .iter()
+            .filter(|c| c.kind == super::ChangeKind::Widened)
+            .count(),
+        narrowed = diff
+            .changes
+            .iter()
+            .filter(|c| c.kind == super::ChangeKind::Narrowed)
+            .count(),
+        changes = ?changes,
+        "contract applied"
+    );
+}
+
 fn read(path: &Path) -> Result<String, ReloadError> {
     std::fs::read_to_string(path).map_err(|source| ReloadError::Read {
         path: path.display().to_string(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A contract of `version` with enough routes that diffing takes a while,
+    /// so that two concurrent applies overlap.
+    fn contract(version: u64, stage: &str) -> Contract {
+        let mut text = format!(
+            "version = {version}\n[scopes]\n\"read\" = \"r\"\n\"write\" = \"w\"\n[[consumers]]\nclient_id = \"web\"\nstage = \"{stage}\"\nstages = [{{ name = \"pilot\", scopes = [\"read\"] }}, {{ name = \"ga\", scopes = [\"read\", \"write\"] }}]\n"
+        );
+        for i in 0..200 {
+            text.push_str(&format!(
+                "[[routes]]\nmethod = \"GET\"\npath = \"/r{i}\"\nscopes = [\"read\"]\n"
+            ));
+        }
+        Contract::parse(&text).unwrap()
+    }
+
+    #[test]
+    fn concurrent_applies_never_downgrade_the_contract() {
+        let (v2, v3) = (contract(2, "ga"), contract(3, "pilot"));
+        for round in 0..300 {
+            let handle = ContractHandle::new(contract(1, "pilot"));
+            let barrier = std::sync::Barrier::new(2);
+            let (r2, r3) = std::thread::scope(|s| {
+                let apply = |c: &Contract| {
+                    let (handle, barrier, c) = (handle.clone(), &barrier, c.clone());
+                    s.spawn(move || {
+                        barrier.wait();
+                        handle.apply(c).map(|d| d.to_version)
+                    })
+                };
+                let (a, b) = if round % 2 == 0 {
+                    (apply(&v2), apply(&v3))
+                } else {
+                    let b = apply(&v3);
+                    (apply(&v2), b)
+                };
+                (a.join().unwrap(), b.join().unwrap())
+            });
+            assert_eq!(
+                handle.current().version(),
+                3,
+                "round {round}: {r2:?} {r3:?}"
+            );
+            assert_eq!(r3.unwrap(), 3);
+            // v2 is applied only if it came first; over v3 it is refused.
+            if let Err(e) = r2 {
+                assert!(matches!(e, ReloadError::VersionNotIncreased(_)), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_older_version_is_refused_over_a_newer_one() {
+        let handle = ContractHandle::new(contract(1, "pilot"));
+        handle.apply(contract(3, "pilot")).unwrap();
+        let err = handle.apply(contract(2, "ga")).unwrap_err();
+        assert!(matches!(err, ReloadError::VersionNotIncreased(_)), "{err}");
+        assert_eq!(handle.current().version(), 3);
+    }
 }

@@ -121,6 +121,10 @@ pub struct Consumer {
     pub client_id: String,
     /// When set, the token's `sub` must also match.
     pub sub: Option<String>,
+    /// When set, only tokens of this issuer (`iss`, exact) match. Defaults to
+    /// none: the consumer then stands for this `client_id` at the contract's
+    /// `issuer`, or at every trusted issuer when the contract names none.
+    pub issuer: Option<String>,
     /// The ordered stages; each one's scopes include the previous one's.
     pub stages: Vec<Stage>,
     /// Index of the current stage in `stages`.
@@ -133,11 +137,16 @@ impl Consumer {
         &self.stages[self.current]
     }
 
-    /// `client_id`, or `client_id/sub` when bound to a subject.
+    /// `client_id`, or `client_id/sub` when bound to a subject, followed by
+    /// `@issuer` when the consumer names its own issuer.
     pub fn key(&self) -> String {
-        match &self.sub {
+        let base = match &self.sub {
             Some(sub) => format!("{}/{sub}", self.client_id),
             None => self.client_id.clone(),
+        };
+        match &self.issuer {
+            Some(issuer) => format!("{base}@{issuer}"),
+            None => base,
         }
     }
 }
@@ -402,21 +411,31 @@ impl Contract {
             .map(|i| &self.routes[*i])
     }
 
-    /// The consumer a token belongs to: by `client_id` and, where the contract
-    /// binds one, `sub` (a subject-bound entry wins over a plain one).
-    pub fn consumer(&self, client_id: Option<&str>, sub: Option<&str>) -> Option<&Consumer> {
+    /// Whether the contract applies to tokens of `iss`: always when it names no
+    /// `issuer`, otherwise only to that issuer's tokens.
+    pub fn applies_to(&self, iss: Option<&str>) -> bool {
+        self.issuer.is_none() || self.issuer.as_deref() == iss
+    }
+
+    /// The consumer a token of issuer `iss` belongs to: by `client_id` and,
+    /// where the contract binds them, `sub` and `issuer`. A subject-bound entry
+    /// wins over a plain one, then an entry naming the issuer over one that
+    /// does not. `None` when the contract does not apply to `iss` at all.
+    pub fn consumer(
+        &self,
+        iss: Option<&str>,
+        client_id: Option<&str>,
+        sub: Option<&str>,
+    ) -> Option<&Consumer> {
         let client_id = client_id?;
-        let mut plain = None;
-        for c in &self.consumers {
-            if c.client_id != client_id {
-                continue;
-            }
-            match &c.sub {
-                Some(s) if Some(s.as_str()) == sub => return Some(c),
-                Some(_) => {}
-                None => plain = Some(c),
-            }
+        if !self.applies_to(iss) {
+            return None;
         }
-        plain
+        self.consumers
+            .iter()
+            .filter(|c| c.client_id == client_id)
+            .filter(|c| c.issuer.is_none() || c.issuer.as_deref() == iss)
+            .filter(|c| c.sub.is_none() || c.sub.as_deref() == sub)
+            .max_by_key(|c| (c.sub.is_some(), c.issuer.is_some()))
     }
 }

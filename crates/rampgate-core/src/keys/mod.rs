@@ -18,7 +18,7 @@ mod remote;
 mod remote;
 
 pub use set::{KeySet, SkippedKey};
-pub use source::{JwksOptions, KeySource, KeyStats};
+pub use source::{IssuerHealth, JwksOptions, KeySource, KeyStats};
 
 use crate::alg::Algorithm;
 use crate::error::{Error, ErrorKind, Result};
@@ -65,7 +65,8 @@ struct Refresher {
     options: JwksOptions,
     /// Held while a fetch is under way: one fetch at a time per issuer.
     refresh_lock: tokio::sync::Mutex<()>,
-    /// When an unknown `kid` last caused a fetch: the cooldown counts from here.
+    /// When the last fetch caused by an unknown `kid` ended: the cooldown counts
+    /// from here.
     last_unknown_kid_fetch: Mutex<Option<Instant>>,
     /// When the last fetch (of any cause) ended.
     last_fetch: Mutex<Option<Instant>>,
@@ -152,15 +153,46 @@ impl IssuerKeys {
     /// are older than `max_stale`.
     pub(crate) fn select(&self, kid: Option<&str>, alg: Algorithm) -> Result<Arc<Key>> {
         let snapshot = self.snapshot.load();
-        let max_stale = self.refresher.as_ref().map(|r| r.options.max_stale);
-        match (snapshot.loaded_at, max_stale) {
-            (None, _) => return Err(ErrorKind::KeysUnavailable.into()),
-            (Some(at), Some(max_stale)) if at.elapsed() > max_stale => {
-                return Err(ErrorKind::KeysUnavailable.into());
-            }
-            _ => {}
+        if !self.usable(&snapshot) {
+            return Err(ErrorKind::KeysUnavailable.into());
         }
         snapshot.set.select(kid, alg).cloned()
+    }
+
+    /// Whether the keys held now may verify: loaded, and not past `max_stale`.
+    fn usable(&self, snapshot: &Snapshot) -> bool {
+        snapshot.loaded_at.is_some() && !self.stale(snapshot)
+    }
+
+    /// Whether a remote set is older than `max_stale` (static keys never are).
+    fn stale(&self, snapshot: &Snapshot) -> bool {
+        let max_stale = self.refresher.as_ref().map(|r| r.options.max_stale);
+        matches!((snapshot.loaded_at, max_stale), (Some(at), Some(max)) if at.elapsed() > max)
+    }
+
+    /// Whether tokens can be verified now.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.usable(&self.snapshot.load())
+    }
+
+    /// The key set's health, for a readiness route.
+    pub(crate) fn health(&self) -> IssuerHealth {
+        let snapshot = self.snapshot.load();
+        IssuerHealth {
+            issuer: self.issuer.clone(),
+            ready: self.usable(&snapshot),
+            keys: snapshot.set.len(),
+            age_secs: snapshot.loaded_at.map(|at| at.elapsed().as_secs()),
+            last_refresh: snapshot
+                .loaded_wall
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_secs()),
+            last_error: self
+                .refresher
+                .as_ref()
+                .and_then(|r| lock(&r.last_error).clone()),
+            stale: self.stale(&snapshot),
+        }
     }
 
     /// Counters for health checks; static keys report their load time only.
@@ -187,25 +219,36 @@ impl IssuerKeys {
     /// yet): single-flight, and at most one such fetch per cooldown, however many
     /// invented kids arrive. Returns whether keys were fetched (by this call or by
     /// a fetch it waited for), that is whether the token is worth checking again.
+    ///
+    /// A call that arrives while a fetch (of any cause) is under way waits for
+    /// it and looks again: that fetch may be the one bringing a freshly rotated
+    /// key. Only a call arriving after the last unknown-kid fetch ended, and
+    /// within the cooldown, is refused without waiting.
     pub(crate) async fn refresh_for_unknown_kid(&self) -> bool {
         let Some(refresher) = &self.refresher else {
             return false;
         };
+        let arrived = Instant::now();
+        let _guard = match refresher.refresh_lock.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => {
+                let guard = refresher.refresh_lock.lock().await;
+                if lock(&refresher.last_fetch).is_some_and(|at| at >= arrived) {
+                    // The fetch in flight when we arrived has ended: look again.
+                    return true;
+                }
+                guard
+            }
+        };
         if refresher.in_cooldown() {
             return false;
         }
-        let waited_since = Instant::now();
-        let _guard = refresher.refresh_lock.lock().await;
-        if lock(&refresher.last_fetch).is_some_and(|at| at >= waited_since) {
-            // A fetch ended while we waited for the lock: look again, fetch nothing.
-            return true;
-        }
-        if refresher.in_cooldown() {
-            return false;
-        }
-        *lock(&refresher.last_unknown_kid_fetch) = Some(Instant::now());
         tracing::debug!(issuer = %self.issuer, "unknown kid: refreshing JWKS");
-        self.refresh_locked(refresher).await.is_ok()
+        let fetched = self.refresh_locked(refresher).await.is_ok();
+        // The cooldown counts from the end of the fetch, so that it never
+        // refuses a token that arrived while the fetch was under way.
+        *lock(&refresher.last_unknown_kid_fetch) = Some(Instant::now());
+        fetched
     }
 
     /// A fetch now, outside the schedule and the cooldown (single-flight still).

@@ -67,6 +67,32 @@ impl Default for JwksOptions {
     }
 }
 
+/// The health of one issuer's key set, for a readiness route: what
+/// [`Verifier::health`](crate::Verifier::health) reports per issuer.
+///
+/// **Warning:** `last_error` names the JWKS or discovery URL and the network
+/// error; serve it on an internal port, not to the internet.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct IssuerHealth {
+    /// The issuer (`iss`), as configured.
+    pub issuer: String,
+    /// Whether its tokens can be verified now: keys loaded and not stale.
+    pub ready: bool,
+    /// How many keys are held now.
+    pub keys: usize,
+    /// Seconds since the key set was last loaded (fetched, or read for static
+    /// and file keys); `None` when nothing was ever loaded.
+    pub age_secs: Option<u64>,
+    /// When the key set was last loaded, in seconds since the Unix epoch;
+    /// `None` when nothing was ever loaded.
+    pub last_refresh: Option<u64>,
+    /// The last fetch error, cleared by the next success.
+    pub last_error: Option<String>,
+    /// Whether the keys held are older than `max_stale`, so no longer used.
+    pub stale: bool,
+}
+
 /// Counters of an issuer's key set, for health checks and dashboards.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -12,10 +12,11 @@ impl Checker<'_> {
         &mut self,
         raw: &[Spanned<RawConsumer>],
         catalog: &Catalog,
+        contract_issuer: Option<&str>,
     ) -> Vec<Consumer> {
         let mut consumers = Vec::new();
         for spanned in raw {
-            let consumer = self.consumer(spanned, &consumers, catalog);
+            let consumer = self.consumer(spanned, &consumers, catalog, contract_issuer);
             consumers.push(consumer);
         }
         consumers
@@ -27,19 +28,44 @@ impl Checker<'_> {
         spanned: &Spanned<RawConsumer>,
         earlier: &[Consumer],
         catalog: &Catalog,
+        contract_issuer: Option<&str>,
     ) -> Consumer {
         let span = spanned.span();
         let r = spanned.get_ref();
-        let who = match &r.sub {
+        let issuer = r.issuer.as_ref().map(|i| i.get_ref().clone());
+        let mut who = match &r.sub {
             Some(sub) => format!("consumer {}/{sub}", r.client_id),
             None => format!("consumer {}", r.client_id),
         };
+        if let Some(issuer) = &issuer {
+            who = format!("{who}@{issuer}");
+        }
         if r.client_id.is_empty() {
             self.error(Some(span.clone()), "client_id must not be empty".into());
         }
+        if let Some(spanned_issuer) = &r.issuer {
+            let own = spanned_issuer.get_ref();
+            if own.trim().is_empty() {
+                self.error(
+                    Some(spanned_issuer.span()),
+                    format!("{who}: issuer must not be empty (or leave it out)"),
+                );
+            } else if let Some(contract_issuer) = contract_issuer
+                && own != contract_issuer
+            {
+                // The contract applies to its issuer's tokens only: this consumer
+                // could never match.
+                self.error(
+                    Some(spanned_issuer.span()),
+                    format!(
+                        "{who} names issuer {own:?}, but the contract applies only to tokens of {contract_issuer:?}: remove the consumer's issuer or the contract's"
+                    ),
+                );
+            }
+        }
         if earlier
             .iter()
-            .any(|o| o.client_id == r.client_id && o.sub == r.sub)
+            .any(|o| o.client_id == r.client_id && o.sub == r.sub && o.issuer == issuer)
         {
             self.error(Some(span.clone()), format!("{who} is declared twice"));
         }
@@ -68,6 +94,7 @@ impl Checker<'_> {
         Consumer {
             client_id: r.client_id.clone(),
             sub: r.sub.clone(),
+            issuer,
             stages,
             current: current.unwrap_or(0),
         }
@@ -142,7 +169,7 @@ mod tests {
     fn consumers_keep_their_stages_and_current_one() {
         let text = "version = 1\n[[consumers]]\nclient_id = \"web\"\nstage = \"ga\"\nstages = [{ name = \"pilot\", scopes = [\"a\"] }, { name = \"ga\", scopes = [\"a\", \"b\"] }]\n[[consumers]]\nclient_id = \"web\"\nsub = \"svc\"\nstage = \"only\"\nstages = [{ name = \"only\" }]\n";
         let mut c = Checker::new(text);
-        let consumers = c.consumers(&raw(text).consumers, &catalog());
+        let consumers = c.consumers(&raw(text).consumers, &catalog(), None);
         assert_eq!(messages(&c), Vec::<String>::new());
         assert_eq!(
             consumers,
@@ -150,12 +177,14 @@ mod tests {
                 Consumer {
                     client_id: "web".into(),
                     sub: None,
+                    issuer: None,
                     stages: vec![stage("pilot", &["a"]), stage("ga", &["a", "b"])],
                     current: 1,
                 },
                 Consumer {
                     client_id: "web".into(),
                     sub: Some("svc".into()),
+                    issuer: None,
                     stages: vec![stage("only", &[])],
                     current: 0,
                 },
@@ -167,7 +196,7 @@ mod tests {
     fn consumer_problems_are_reported_on_their_lines() {
         let text = "version = 1\n[[consumers]]\nclient_id = \"\"\nstage = \"x\"\nstages = []\n[[consumers]]\nclient_id = \"\"\nstage = \"x\"\nstages = []\n";
         let mut c = Checker::new(text);
-        let consumers = c.consumers(&raw(text).consumers, &catalog());
+        let consumers = c.consumers(&raw(text).consumers, &catalog(), None);
         assert_eq!(
             messages(&c),
             [
@@ -179,6 +208,28 @@ mod tests {
             ]
         );
         assert_eq!(consumers.len(), 2);
+    }
+
+    #[test]
+    fn a_consumer_issuer_is_checked_against_the_contract_issuer() {
+        let text = "version = 1\n[[consumers]]\nclient_id = \"web\"\nissuer = \"https://a.example\"\nstage = \"p\"\nstages = [{ name = \"p\" }]\n[[consumers]]\nclient_id = \"web\"\nissuer = \"https://b.example\"\nstage = \"p\"\nstages = [{ name = \"p\" }]\n[[consumers]]\nclient_id = \"web\"\nissuer = \"https://b.example\"\nstage = \"p\"\nstages = [{ name = \"p\" }]\n[[consumers]]\nclient_id = \"cli\"\nissuer = \"\"\nstage = \"p\"\nstages = [{ name = \"p\" }]\n";
+        let mut c = Checker::new(text);
+        let consumers = c.consumers(&raw(text).consumers, &catalog(), Some("https://a.example"));
+        assert_eq!(
+            messages(&c),
+            [
+                "line 9: consumer web@https://b.example names issuer \"https://b.example\", but the contract applies only to tokens of \"https://a.example\": remove the consumer's issuer or the contract's",
+                "line 14: consumer web@https://b.example names issuer \"https://b.example\", but the contract applies only to tokens of \"https://a.example\": remove the consumer's issuer or the contract's",
+                "line 12: consumer web@https://b.example is declared twice",
+                "line 19: consumer cli@: issuer must not be empty (or leave it out)",
+            ]
+        );
+        assert_eq!(consumers[0].issuer.as_deref(), Some("https://a.example"));
+        assert_eq!(consumers[0].key(), "web@https://a.example");
+        // The same client_id at two issuers is two consumers.
+        let mut c = Checker::new(text);
+        c.consumers(&raw(text).consumers[..2], &catalog(), None);
+        assert_eq!(messages(&c), Vec::<String>::new());
     }
 
     #[test]

@@ -69,6 +69,7 @@ struct RawRoute {
 struct RawConsumer {
     client_id: String,
     sub: Option<String>,
+    issuer: Option<Spanned<String>>,
     stage: Spanned<String>,
     stages: Vec<Spanned<RawStage>>,
 }
@@ -153,7 +154,7 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
     let header = c.header(&raw);
     let trust = c.trust_levels(&raw.trust);
     let routes = c.routes(&raw.routes, &raw.scopes, &trust);
-    let consumers = c.consumers(&raw.consumers, &raw.scopes);
+    let consumers = c.consumers(&raw.consumers, &raw.scopes, header.issuer.as_deref());
     let defaults = c.defaults(raw.defaults.as_ref(), &raw.scopes);
     c.finish()?;
 

@@ -98,6 +98,7 @@ mod tests {
         Consumer {
             client_id: "web".into(),
             sub: None,
+            issuer: None,
             stages,
             current,
         }
@@ -120,6 +121,43 @@ mod tests {
                 ),
                 change(ChangeKind::Narrowed, "consumer old", "removed"),
             ]
+        );
+    }
+
+    #[test]
+    fn a_consumer_moved_to_another_issuer_is_one_removed_and_one_added() {
+        let consumer = |issuer: &str| {
+            format!(
+                "[[consumers]]\nclient_id = \"web\"\n{issuer}stage = \"p\"\nstages = [{{ name = \"p\", scopes = [\"read\"] }}]\n"
+            )
+        };
+        assert_eq!(
+            consumers(
+                &contract(&consumer("issuer = \"https://a.example\"\n")),
+                &contract(&consumer("issuer = \"https://b.example\"\n"))
+            ),
+            [
+                change(
+                    ChangeKind::Widened,
+                    "consumer web@https://b.example",
+                    "added at stage p (read)"
+                ),
+                change(
+                    ChangeKind::Narrowed,
+                    "consumer web@https://a.example",
+                    "removed"
+                ),
+            ]
+        );
+        assert_eq!(
+            consumers(
+                &contract(&consumer("")),
+                &contract(&consumer("issuer = \"https://a.example\"\n"))
+            )
+            .iter()
+            .map(|c| c.kind)
+            .collect::<Vec<_>>(),
+            [ChangeKind::Widened, ChangeKind::Narrowed]
         );
     }
 

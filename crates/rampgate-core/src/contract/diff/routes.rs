@@ -1,7 +1,7 @@
 //! The routes step: routes added and removed, and for a kept route its
 //! required scopes, roll-out mode and trust level.
 
-use super::{Change, ChangeKind, change, list};
+use super::{Change, ChangeKind, change, list, trust};
 use crate::Requirement;
 use crate::contract::{Contract, Mode, Route};
 use std::collections::BTreeSet;
@@ -25,7 +25,7 @@ pub(super) fn routes(old: &Contract, new: &Contract) -> Vec<Change> {
             ));
             continue;
         };
-        changes.extend(route_changed(before, route));
+        changes.extend(route_changed(old, new, before, route));
     }
     for route in old.routes() {
         if new.route(&route.method, &route.path).is_none() {
@@ -40,8 +40,14 @@ pub(super) fn routes(old: &Contract, new: &Contract) -> Vec<Change> {
     changes
 }
 
-/// What changed on a route both contracts have.
-pub(super) fn route_changed(before: &Route, route: &Route) -> Vec<Change> {
+/// What changed on a route both contracts have (`before` in `old`, `route` in
+/// `new`, whose trust levels the route's levels are looked up in).
+pub(super) fn route_changed(
+    old: &Contract,
+    new: &Contract,
+    before: &Route,
+    route: &Route,
+) -> Vec<Change> {
     let subject = format!("route {}", route.key());
     let mut changes = requirement_changed(&subject, &before.requirement, &route.requirement);
     if before.mode != route.mode {
@@ -57,16 +63,31 @@ pub(super) fn route_changed(before: &Route, route: &Route) -> Vec<Change> {
         ));
     }
     if before.trust != route.trust {
-        let kind = match (before.trust.as_str(), route.trust.as_str()) {
-            (_, "standard") => ChangeKind::Widened,
-            ("standard", _) => ChangeKind::Narrowed,
-            _ => ChangeKind::Neutral,
+        let detail = format!("trust {} -> {}", before.trust, route.trust);
+        let (wider, narrower) = match (before.trust.as_str(), route.trust.as_str()) {
+            (_, "standard") => (true, false),
+            ("standard", _) => (false, true),
+            // Two named levels: what each demands decides, not their names.
+            (was, now) => {
+                let demands = |c: &Contract, name: &str| {
+                    c.trust_levels().get(name).cloned().unwrap_or_default()
+                };
+                trust::compare(&demands(old, was), &demands(new, now))
+            }
         };
-        changes.push(change(
-            kind,
-            subject,
-            format!("trust {} -> {}", before.trust, route.trust),
-        ));
+        if wider {
+            changes.push(change(ChangeKind::Widened, subject.clone(), detail.clone()));
+        }
+        if narrower {
+            changes.push(change(
+                ChangeKind::Narrowed,
+                subject.clone(),
+                detail.clone(),
+            ));
+        }
+        if !wider && !narrower {
+            changes.push(change(ChangeKind::Neutral, subject, detail));
+        }
     }
     changes
 }
@@ -180,7 +201,7 @@ mod tests {
             Mode::Percent(10),
         );
         assert_eq!(
-            route_changed(&before, &after),
+            route_changed(&contract(""), &contract(""), &before, &after),
             [
                 change(
                     ChangeKind::Widened,
@@ -201,7 +222,53 @@ mod tests {
                 ),
             ]
         );
-        assert_eq!(route_changed(&after, &after), []);
+        assert_eq!(
+            route_changed(&contract(""), &contract(""), &after, &after),
+            []
+        );
+    }
+
+    #[test]
+    fn a_move_between_two_named_levels_compares_their_demands() {
+        let levels = "[trust.sensitive]\nmax_age = 300\n[trust.critical]\nacr_values = [\"mfa\"]\nmax_age = 60\n[trust.also_sensitive]\nmax_age = 300\n";
+        let on = |trust: &str| {
+            contract(&format!(
+                "{levels}[[routes]]\nmethod = \"GET\"\npath = \"/x\"\ntrust = \"{trust}\"\n"
+            ))
+        };
+        let kinds = |from: &str, to: &str| -> Vec<(ChangeKind, String)> {
+            routes(&on(from), &on(to))
+                .into_iter()
+                .map(|c| (c.kind, c.detail))
+                .collect()
+        };
+        assert_eq!(
+            kinds("sensitive", "critical"),
+            [(ChangeKind::Narrowed, "trust sensitive -> critical".into())]
+        );
+        assert_eq!(
+            kinds("critical", "sensitive"),
+            [(ChangeKind::Widened, "trust critical -> sensitive".into())]
+        );
+        assert_eq!(
+            kinds("sensitive", "also_sensitive"),
+            [(
+                ChangeKind::Neutral,
+                "trust sensitive -> also_sensitive".into()
+            )]
+        );
+        // Easier one way (no acr), harder another (shorter max_age): both.
+        let mixed = "[trust.a]\nacr_values = [\"mfa\"]\nmax_age = 600\n[trust.b]\nmax_age = 60\n";
+        let on = |trust: &str| {
+            contract(&format!(
+                "{mixed}[[routes]]\nmethod = \"GET\"\npath = \"/x\"\ntrust = \"{trust}\"\n"
+            ))
+        };
+        let kinds: Vec<ChangeKind> = routes(&on("a"), &on("b"))
+            .into_iter()
+            .map(|c| c.kind)
+            .collect();
+        assert_eq!(kinds, [ChangeKind::Widened, ChangeKind::Narrowed]);
     }
 
     #[test]

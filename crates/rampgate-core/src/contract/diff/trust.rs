@@ -44,26 +44,7 @@ pub(super) fn level_changed(name: &str, before: &TrustLevel, level: &TrustLevel)
     let set = |v: &[String]| v.iter().cloned().collect::<BTreeSet<String>>();
     let (acr_a, acr_b) = (set(&before.acr_values), set(&level.acr_values));
     let (amr_a, amr_b) = (set(&before.amr), set(&level.amr));
-    // Accepting more acr values, needing fewer amr methods or allowing an
-    // older authentication each admit more requests.
-    let wider = (!acr_b.is_subset(&acr_a) && !acr_a.is_empty())
-        || (acr_b.is_empty() && !acr_a.is_empty())
-        || !amr_a.is_subset(&amr_b)
-        || match (before.max_age, level.max_age) {
-            (Some(_), None) => true,
-            (Some(a), Some(b)) => b > a,
-            _ => false,
-        }
-        // A reordered ladder may let a weaker level through: review it as wider.
-        || before.acr_hierarchy != level.acr_hierarchy;
-    let narrower = (!acr_a.is_subset(&acr_b) && !acr_b.is_empty())
-        || (acr_a.is_empty() && !acr_b.is_empty())
-        || !amr_b.is_subset(&amr_a)
-        || match (before.max_age, level.max_age) {
-            (None, Some(_)) => true,
-            (Some(a), Some(b)) => b < a,
-            _ => false,
-        };
+    let (wider, narrower) = compare(before, level);
     let age = |a: Option<u64>| a.map_or_else(|| "none".to_owned(), |a| format!("{a}s"));
     let detail = format!(
         "acr [{}] -> [{}], acr_hierarchy [{}] -> [{}], amr [{}] -> [{}], max_age {} -> {}",
@@ -92,6 +73,36 @@ pub(super) fn level_changed(name: &str, before: &TrustLevel, level: &TrustLevel)
         changes.push(change(ChangeKind::Neutral, subject, detail));
     }
     changes
+}
+
+/// Whether the demands of `level` admit more requests than those of `before`
+/// (wider), fewer (narrower), both (easier one way and harder another) or
+/// neither (the same demands in effect).
+pub(super) fn compare(before: &TrustLevel, level: &TrustLevel) -> (bool, bool) {
+    let set = |v: &[String]| v.iter().cloned().collect::<BTreeSet<String>>();
+    let (acr_a, acr_b) = (set(&before.acr_values), set(&level.acr_values));
+    let (amr_a, amr_b) = (set(&before.amr), set(&level.amr));
+    // Accepting more acr values, needing fewer amr methods or allowing an
+    // older authentication each admit more requests.
+    let wider = (!acr_b.is_subset(&acr_a) && !acr_a.is_empty())
+        || (acr_b.is_empty() && !acr_a.is_empty())
+        || !amr_a.is_subset(&amr_b)
+        || match (before.max_age, level.max_age) {
+            (Some(_), None) => true,
+            (Some(a), Some(b)) => b > a,
+            _ => false,
+        }
+        // A reordered ladder may let a weaker level through: review it as wider.
+        || before.acr_hierarchy != level.acr_hierarchy;
+    let narrower = (!acr_a.is_subset(&acr_b) && !acr_b.is_empty())
+        || (acr_a.is_empty() && !acr_b.is_empty())
+        || !amr_b.is_subset(&amr_a)
+        || match (before.max_age, level.max_age) {
+            (None, Some(_)) => true,
+            (Some(a), Some(b)) => b < a,
+            _ => false,
+        };
+    (wider, narrower)
 }
 
 #[cfg(test)]

@@ -1,0 +1,253 @@
+//! Remote key sets against a real JWKS server on loopback that can be slow:
+//! the unknown-`kid` refresh protocol, seen from concurrent verifications.
+#![allow(clippy::unwrap_used)]
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey};
+use p256::pkcs8::EncodePrivateKey as _;
+use rampgate_core::{IssuerConfig, JwksOptions, Verifier};
+use serde_json::{Value, json};
+use std::io::{Read as _, Write as _};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const ISS: &str = "https://issuer.example";
+const AUD: &str = "api";
+
+struct Signer {
+    kid: String,
+    encoding: EncodingKey,
+    jwk: Value,
+}
+
+fn signer(seed: u8, kid: &str) -> Signer {
+    let secret = p256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap();
+    let point = secret.verifying_key().to_encoded_point(false);
+    Signer {
+        kid: kid.to_owned(),
+        encoding: EncodingKey::from_ec_der(secret.to_pkcs8_der().unwrap().as_bytes()),
+        jwk: json!({
+            "kty": "EC", "crv": "P-256", "kid": kid,
+            "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()),
+            "y": URL_SAFE_NO_PAD.encode(point.y().unwrap()),
+        }),
+    }
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn token(signer: &Signer, kid: &str) -> String {
+    let header = json!({"alg": "ES256", "kid": kid, "typ": "at+jwt"});
+    let claims = json!({"iss": ISS, "aud": AUD, "exp": now() + 300, "sub": "alice"});
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let sig =
+        jsonwebtoken::crypto::sign(input.as_bytes(), &signer.encoding, Algorithm::ES256).unwrap();
+    format!("{input}.{sig}")
+}
+
+/// A JWKS server on loopback (plain threads, HTTP/1.0 style: one answer per
+/// connection) whose document and answer delay can change at any time.
+#[derive(Clone)]
+struct JwksServer {
+    url: String,
+    jwks: Arc<Mutex<Value>>,
+    delay_ms: Arc<AtomicU64>,
+    requests: Arc<AtomicUsize>,
+}
+
+impl JwksServer {
+    fn start(keys: &[&Signer]) -> JwksServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = JwksServer {
+            url: format!("http://{}/jwks.json", listener.local_addr().unwrap()),
+            jwks: Arc::new(Mutex::new(Value::Null)),
+            delay_ms: Arc::new(AtomicU64::new(0)),
+            requests: Arc::new(AtomicUsize::new(0)),
+        };
+        server.publish(keys);
+        let shared = server.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let shared = shared.clone();
+                std::thread::spawn(move || {
+                    let mut request = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    shared.requests.fetch_add(1, Ordering::SeqCst);
+                    let delay = shared.delay_ms.load(Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(delay));
+                    let body = shared.jwks.lock().unwrap().to_string();
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(answer.as_bytes());
+                });
+            }
+        });
+        server
+    }
+
+    fn publish(&self, keys: &[&Signer]) {
+        let keys: Vec<Value> = keys.iter().map(|s| s.jwk.clone()).collect();
+        *self.jwks.lock().unwrap() = json!({ "keys": keys });
+    }
+
+    fn delay(&self, delay: Duration) {
+        self.delay_ms
+            .store(delay.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+async fn verifier(server: &JwksServer, options: JwksOptions) -> Verifier {
+    Verifier::builder()
+        .issuer(
+            IssuerConfig::new(ISS, [AUD])
+                .jwks_url(&server.url)
+                .jwks_options(options),
+        )
+        .build()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_arriving_during_an_unknown_kid_fetch_waits_for_it() {
+    let (k1, k2) = (signer(1, "k1"), signer(2, "k2"));
+    let server = JwksServer::start(&[&k1]);
+    let v = verifier(&server, JwksOptions::default()).await;
+    assert_eq!(server.requests(), 1);
+
+    // The issuer rotates in k2 without notice; its JWKS answers slowly.
+    server.publish(&[&k1, &k2]);
+    server.delay(Duration::from_millis(1500));
+    let first = tokio::spawn({
+        let v = v.clone();
+        let t = token(&k2, &k2.kid);
+        async move { v.verify(&t).await }
+    });
+    // The second token arrives while the first one's fetch is in flight.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(server.requests(), 2, "the first token's fetch is under way");
+    let second = tokio::spawn({
+        let v = v.clone();
+        let t = token(&k2, &k2.kid);
+        async move { v.verify(&t).await }
+    });
+    let (first, second) = (first.await.unwrap(), second.await.unwrap());
+    assert_eq!(first.unwrap().sub(), Some("alice"));
+    assert_eq!(
+        second.map(|p| p.sub().map(str::to_owned)),
+        Ok(Some("alice".to_owned())),
+        "a late arrival must wait for the fetch in flight, not be refused"
+    );
+    assert_eq!(server.requests(), 2, "one fetch served both tokens");
+
+    // After the fetch, within the cooldown, an invented kid is refused at
+    // once and fetches nothing.
+    server.delay(Duration::ZERO);
+    let started = Instant::now();
+    let err = v.verify(&token(&k1, "invented")).await.unwrap_err();
+    assert_eq!(err.code(), "kid_unknown");
+    assert!(started.elapsed() < Duration::from_millis(500));
+    assert_eq!(server.requests(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invented_kids_during_a_fetch_wait_for_it_and_cause_no_other() {
+    let k1 = signer(1, "k1");
+    let server = JwksServer::start(&[&k1]);
+    let v = verifier(&server, JwksOptions::default()).await;
+    server.delay(Duration::from_millis(800));
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let v = v.clone();
+        let t = token(&k1, &format!("invented-{i}"));
+        tasks.push(tokio::spawn(async move { v.verify(&t).await }));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap_err().code(), "kid_unknown");
+    }
+    assert_eq!(server.requests(), 2, "one fetch for the whole flood");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_up_can_wait_for_the_first_keys_and_report_health() {
+    let k1 = signer(1, "k1");
+    let server = JwksServer::start(&[&k1]);
+    // The identity provider is too slow at start-up: the first fetch times out.
+    server.delay(Duration::from_millis(1500));
+    let options = JwksOptions {
+        request_timeout: Duration::from_millis(300),
+        backoff_initial: Duration::from_millis(200),
+        ..JwksOptions::default()
+    };
+    let v = verifier(&server, options).await;
+    let health = v.health();
+    assert!(!health.ready);
+    let issuer = &health.issuers[0];
+    assert_eq!(
+        (
+            issuer.issuer.as_str(),
+            issuer.ready,
+            issuer.keys,
+            issuer.age_secs,
+            issuer.stale
+        ),
+        (ISS, false, 0, None, false)
+    );
+    assert!(
+        issuer.last_error.as_deref().unwrap().contains("timed out"),
+        "{issuer:?}"
+    );
+    // A valid token meanwhile is the service's fault: 503, not invalid_token.
+    let err = v.verify_cached(&token(&k1, "k1")).unwrap_err();
+    assert_eq!(err.code(), "keys_unavailable");
+    assert_eq!(err.kind().http_status(), 503);
+    assert_eq!(err.kind().bearer_error(), None);
+
+    let err = v.wait_ready(Duration::from_millis(200)).await.unwrap_err();
+    assert_eq!(err.code(), "jwks_error");
+    assert!(err.to_string().contains(ISS), "{err}");
+
+    server.delay(Duration::ZERO);
+    v.wait_ready(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(
+        v.verify_cached(&token(&k1, "k1")).unwrap().sub(),
+        Some("alice")
+    );
+    let health = v.health();
+    assert!(health.ready);
+    let issuer = &health.issuers[0];
+    assert_eq!(
+        (issuer.keys, issuer.stale, issuer.last_error.as_deref()),
+        (1, false, None)
+    );
+    assert!(issuer.age_secs.unwrap() < 5);
+    let json = serde_json::to_value(&health).unwrap();
+    assert_eq!(json["ready"], true);
+    assert_eq!(json["issuers"][0]["issuer"], ISS);
+    assert!(json["issuers"][0]["last_refresh"].as_u64().unwrap() > 1_700_000_000);
+}
