@@ -1,7 +1,7 @@
 //! One error type for every way a request can fail authentication.
 //!
 //! Each [`ErrorKind`] has a stable [`reason code`](ErrorKind::code) (for example
-//! `token_expired`) that appears in denial bodies and audit events, and maps to
+//! `token_expired`) that appears in denial bodies and logs, and maps to
 //! the RFC 6750 error it is reported as ([`ErrorKind::bearer_error`]).
 
 use crate::reason::{Reason, StepUpFailure};

@@ -2,8 +2,8 @@
 //! a contract decides with, and the unmet step-up conditions.
 //!
 //! Each enum has a stable [`as_str`](Reason::as_str) name, which is also its
-//! serde name, so that denial bodies, audit events, metrics and renderers read
-//! the same code and cannot drift apart. The lists ([`Reason::REQUEST`],
+//! serde name, so that denial bodies, logs and renderers (and, later, audit
+//! events and metrics) read the same code and cannot drift apart. The lists ([`Reason::REQUEST`],
 //! [`Reason::ALL`]) are generated from the enums, never kept by hand.
 
 use std::fmt;
