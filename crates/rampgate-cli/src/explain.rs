@@ -6,7 +6,7 @@
 
 use crate::{Report, Status};
 use rampgate_core::contract::{
-    Contract, Decision, Mode, Outcome, TrustLevel, UnknownConsumer, rollout_bucket,
+    Consumer, Contract, Decision, Mode, Outcome, Route, TrustLevel, UnknownConsumer, rollout_bucket,
 };
 use rampgate_core::{DecisionReason, Requirement, Scopes};
 use std::collections::BTreeSet;
@@ -197,170 +197,207 @@ fn outcome_line(d: &Decision, req: &Request) -> String {
     }
 }
 
-/// `rampgate contract explain`.
-pub(crate) fn explain(file: &str, contract: &Contract, req: &Request, json: bool) -> Report {
-    let method = req.method.to_ascii_uppercase();
-    let token_scopes: Scopes = req.scopes.split_ascii_whitespace().collect();
-    let template = template(contract, &method, &req.path);
-    // Without --iss, the token is taken to come from the contract's own issuer.
-    let iss = req.iss.as_deref().or(contract.issuer());
-    let d = contract.decide_for(
-        &method,
-        template,
-        iss,
-        Some(&req.client_id),
-        req.sub.as_deref(),
-        &token_scopes,
-    );
-    // A refused issuer is decided before the route: still show which one matched.
-    let route = match &d.route {
-        Some(key) => contract.routes().iter().find(|r| &r.key() == key),
-        None => template.and_then(|t| contract.route(&method, t)),
-    };
-    let known = contract.consumer(iss, Some(&req.client_id), req.sub.as_deref());
-    let stage_scopes = match known {
-        Some(c) => Some(c.stage().scopes.clone()),
-        None => match contract.unknown_consumer() {
-            UnknownConsumer::Stage(stage) => Some(stage.scopes.clone()),
-            UnknownConsumer::Deny => None,
-        },
-    };
-    let effective: Option<BTreeSet<String>> = stage_scopes.as_ref().map(|allowed| {
-        token_scopes
-            .iter()
-            .filter(|s| allowed.contains(*s))
-            .map(str::to_owned)
-            .collect()
-    });
-    let rollout = match (route.map(|r| r.mode), &d.consumer, &d.stage) {
-        (Some(Mode::Percent(percent)), Some(key), Some(_)) => {
-            let bucket = rollout_bucket(key);
-            Some(RolloutJson {
-                percent,
-                bucket,
-                enforced: bucket < percent,
-            })
+/// Everything that went into one decision.
+struct Facts<'c> {
+    method: String,
+    token_scopes: Scopes,
+    decision: Decision,
+    /// The contract route the path falls under (shown even when the issuer
+    /// is refused before the route is looked at).
+    route: Option<&'c Route>,
+    /// The consumer entry, when the contract names this consumer.
+    known: Option<&'c Consumer>,
+    /// What the consumer's stage (or the default stage) allows.
+    stage_scopes: Option<BTreeSet<String>>,
+    effective: Option<BTreeSet<String>>,
+    rollout: Option<RolloutJson>,
+    trust_level: Option<&'c TrustLevel>,
+    issuer_matches: Option<bool>,
+}
+
+impl<'c> Facts<'c> {
+    fn gather(contract: &'c Contract, req: &Request) -> Facts<'c> {
+        let method = req.method.to_ascii_uppercase();
+        let token_scopes: Scopes = req.scopes.split_ascii_whitespace().collect();
+        let template = template(contract, &method, &req.path);
+        // Without --iss, the token is taken to come from the contract's own issuer.
+        let iss = req.iss.as_deref().or(contract.issuer());
+        let decision = contract.decide_for(
+            &method,
+            template,
+            iss,
+            Some(&req.client_id),
+            req.sub.as_deref(),
+            &token_scopes,
+        );
+        let route = match &decision.route {
+            Some(key) => contract.routes().iter().find(|r| &r.key() == key),
+            None => template.and_then(|t| contract.route(&method, t)),
+        };
+        let known = contract.consumer(iss, Some(&req.client_id), req.sub.as_deref());
+        let stage_scopes = match (known, contract.unknown_consumer()) {
+            (Some(c), _) => Some(c.stage().scopes.clone()),
+            (None, UnknownConsumer::Stage(stage)) => Some(stage.scopes.clone()),
+            (None, UnknownConsumer::Deny) => None,
+        };
+        let effective = stage_scopes.as_ref().map(|allowed| {
+            token_scopes
+                .iter()
+                .filter(|s| allowed.contains(*s))
+                .map(str::to_owned)
+                .collect()
+        });
+        // Only consumers the contract names have a roll-out bucket.
+        let rollout = match (route.map(|r| r.mode), known) {
+            (Some(Mode::Percent(percent)), Some(consumer)) => {
+                let bucket = rollout_bucket(&consumer.key());
+                Some(RolloutJson {
+                    percent,
+                    bucket,
+                    enforced: bucket < percent,
+                })
+            }
+            _ => None,
+        };
+        let issuer_matches = match (&req.iss, contract.issuer()) {
+            (Some(iss), Some(expected)) => Some(iss == expected),
+            _ => None,
+        };
+        Facts {
+            trust_level: route.and_then(|r| contract.trust_levels().get(&r.trust)),
+            method,
+            token_scopes,
+            decision,
+            route,
+            known,
+            stage_scopes,
+            effective,
+            rollout,
+            issuer_matches,
         }
-        _ => None,
-    };
-    let trust_level = route.and_then(|r| contract.trust_levels().get(&r.trust));
-    let issuer_matches = match (&req.iss, contract.issuer()) {
-        (Some(iss), Some(expected)) => Some(iss == expected),
-        _ => None,
-    };
-    let status = match d.outcome {
-        Outcome::Allow | Outcome::ShadowDeny => Status::Ok,
-        Outcome::Deny => Status::Failed,
-    };
-    if json {
+    }
+
+    fn json(&self, req: &Request) -> String {
+        let d = &self.decision;
         let out = ExplainJson {
             request: RequestJson {
-                method: &method,
+                method: &self.method,
                 path: &req.path,
                 client_id: &req.client_id,
                 iss: req.iss.as_deref(),
                 sub: req.sub.as_deref(),
             },
-            decision: &d,
-            route: route.map(|r| r.key()),
-            requirement: route.map(|r| r.requirement.clone()),
-            requirement_description: route.map(|r| r.requirement.describe()),
+            decision: d,
+            route: self.route.map(|r| r.key()),
+            requirement: self.route.map(|r| r.requirement.clone()),
+            requirement_description: self.route.map(|r| r.requirement.describe()),
             consumer: ConsumerJson {
                 client_id: req.client_id.clone(),
                 sub: req.sub.clone(),
-                known: known.is_some(),
+                known: self.known.is_some(),
                 key: d.consumer.clone(),
                 stage: d.stage.clone(),
-                stage_scopes: stage_scopes.clone(),
+                stage_scopes: self.stage_scopes.clone(),
             },
-            token_scopes: &token_scopes,
-            effective_scopes: effective,
-            rollout,
-            trust_demands: trust_level.cloned(),
-            issuer_matches,
-            explanation: because(&d, req),
+            token_scopes: &self.token_scopes,
+            effective_scopes: self.effective.clone(),
+            rollout: self.rollout.clone(),
+            trust_demands: self.trust_level.cloned(),
+            issuer_matches: self.issuer_matches,
+            explanation: because(d, req),
         };
-        return Report {
-            stdout: crate::to_json(&out),
-            stderr: String::new(),
-            status,
-        };
+        crate::to_json(&out)
     }
-    let mut out = String::new();
-    let _ = writeln!(out, "contract: {file} (version {})", contract.version());
-    let _ = writeln!(out, "request:  {method} {}", req.path);
-    match route {
-        Some(r) if r.path == req.path => {
-            let _ = writeln!(out, "route:    {}", r.key());
+
+    fn text(&self, file: &str, contract: &Contract, req: &Request) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "contract: {file} (version {})", contract.version());
+        let _ = writeln!(out, "request:  {} {}", self.method, req.path);
+        let _ = writeln!(out, "route:    {}", self.route_line(contract, req));
+        let _ = writeln!(out, "consumer: {}", self.consumer_line(contract, req));
+        if let Some(allowed) = &self.stage_scopes {
+            let _ = writeln!(out, "stage allows:     {}", list(allowed));
         }
-        Some(r) => {
-            let _ = writeln!(
-                out,
-                "route:    {} (the template {} falls under)",
-                r.key(),
-                req.path
-            );
-        }
-        None => {
-            let unknown = if contract.unknown_route_allowed() {
-                "allow"
-            } else {
-                "deny"
-            };
-            let _ = writeln!(
-                out,
-                "route:    none matches (defaults.unknown_route = \"{unknown}\")"
-            );
-        }
-    }
-    match (known, contract.unknown_consumer()) {
-        (Some(c), _) => {
-            let stages: Vec<&str> = c.stages.iter().map(|s| s.name.as_str()).collect();
-            let bound = match &c.sub {
-                Some(sub) => format!(" (bound to sub {sub})"),
-                None => String::new(),
-            };
-            let _ = writeln!(
-                out,
-                "consumer: {}{bound}, stage {} (stages {})",
-                c.key(),
-                c.stage().name,
-                stages.join(" -> ")
-            );
-        }
-        (None, UnknownConsumer::Stage(stage)) => {
-            let _ = writeln!(
-                out,
-                "consumer: {} is not in the contract: defaults.unknown_consumer admits it at stage {}",
-                req.client_id, stage.name
-            );
-        }
-        (None, UnknownConsumer::Deny) => {
-            let _ = writeln!(
-                out,
-                "consumer: {} is not in the contract: defaults.unknown_consumer = \"deny\" refuses it",
-                req.client_id
-            );
-        }
-    }
-    if let Some(allowed) = &stage_scopes {
-        let _ = writeln!(out, "stage allows:     {}", list(allowed));
-    }
-    let _ = writeln!(
-        out,
-        "token scopes:     {}",
-        list(token_scopes_owned(&token_scopes).iter())
-    );
-    if let Some(effective) = &effective {
         let _ = writeln!(
             out,
-            "effective scopes: {} (the token's scopes the stage allows)",
-            list(effective)
+            "token scopes:     {}",
+            list(token_scopes_owned(&self.token_scopes).iter())
         );
+        if let Some(effective) = &self.effective {
+            let _ = writeln!(
+                out,
+                "effective scopes: {} (the token's scopes the stage allows)",
+                list(effective)
+            );
+        }
+        if let Some(r) = self.route {
+            let _ = writeln!(out, "requires: {}", r.requirement.describe());
+            let _ = writeln!(out, "mode:     {}", self.mode_line(r));
+            let trust = match self.trust_level {
+                Some(level) => format!(
+                    "{}: {} (step-up checks it after the contract)",
+                    r.trust,
+                    trust_words(level)
+                ),
+                None => format!("{}: no step-up", r.trust),
+            };
+            let _ = writeln!(out, "trust:    {trust}");
+        }
+        if let (Some(false), Some(iss), Some(expected)) =
+            (self.issuer_matches, &req.iss, contract.issuer())
+        {
+            let _ = writeln!(
+                out,
+                "note:     the contract's issuer is {expected:?}: it refuses a token from {iss:?} (issuer_not_in_contract)"
+            );
+        }
+        let _ = writeln!(out, "outcome:  {}", outcome_line(&self.decision, req));
+        out
     }
-    if let Some(r) = route {
-        let _ = writeln!(out, "requires: {}", r.requirement.describe());
-        let mode = match (r.mode, &rollout) {
+
+    fn route_line(&self, contract: &Contract, req: &Request) -> String {
+        match self.route {
+            Some(r) if r.path == req.path => r.key(),
+            Some(r) => format!("{} (the template {} falls under)", r.key(), req.path),
+            None => {
+                let unknown = if contract.unknown_route_allowed() {
+                    "allow"
+                } else {
+                    "deny"
+                };
+                format!("none matches (defaults.unknown_route = \"{unknown}\")")
+            }
+        }
+    }
+
+    fn consumer_line(&self, contract: &Contract, req: &Request) -> String {
+        match (self.known, contract.unknown_consumer()) {
+            (Some(c), _) => {
+                let stages: Vec<&str> = c.stages.iter().map(|s| s.name.as_str()).collect();
+                let bound = match &c.sub {
+                    Some(sub) => format!(" (bound to sub {sub})"),
+                    None => String::new(),
+                };
+                format!(
+                    "{}{bound}, stage {} (stages {})",
+                    c.key(),
+                    c.stage().name,
+                    stages.join(" -> ")
+                )
+            }
+            (None, UnknownConsumer::Stage(stage)) => format!(
+                "{} is not in the contract: defaults.unknown_consumer admits it at stage {}",
+                req.client_id, stage.name
+            ),
+            (None, UnknownConsumer::Deny) => format!(
+                "{} is not in the contract: defaults.unknown_consumer = \"deny\" refuses it",
+                req.client_id
+            ),
+        }
+    }
+
+    fn mode_line(&self, route: &Route) -> String {
+        match (route.mode, &self.rollout) {
             (Mode::Enforce, _) => "enforce: denials are enforced".to_owned(),
             (Mode::Observe, _) => {
                 "observe: denials are recorded, not enforced (shadow_deny)".to_owned()
@@ -369,7 +406,7 @@ pub(crate) fn explain(file: &str, contract: &Contract, req: &Request, json: bool
             (Mode::Percent(n), Some(ro)) => format!(
                 "{n}%: enforced for consumers in buckets 0-{}; {} is in bucket {}: {}",
                 (n - 1).min(99),
-                d.consumer.as_deref().unwrap_or("?"),
+                self.decision.consumer.as_deref().unwrap_or("?"),
                 ro.bucket,
                 if ro.enforced {
                     "enforced"
@@ -377,29 +414,27 @@ pub(crate) fn explain(file: &str, contract: &Contract, req: &Request, json: bool
                     "observed (shadow_deny)"
                 }
             ),
-            (Mode::Percent(n), None) => format!("{n}%: enforced for that share of consumers"),
-        };
-        let _ = writeln!(out, "mode:     {mode}");
-        let trust = match trust_level {
-            Some(level) => format!(
-                "{}: {} (step-up checks it after the contract)",
-                r.trust,
-                trust_words(level)
+            (Mode::Percent(n), None) => format!(
+                "{n}%: enforced for that share of the consumers the contract names; a consumer it does not name is always enforced"
             ),
-            None => format!("{}: no step-up", r.trust),
-        };
-        let _ = writeln!(out, "trust:    {trust}");
+        }
     }
-    if let (Some(false), Some(iss), Some(expected)) = (issuer_matches, &req.iss, contract.issuer())
-    {
-        let _ = writeln!(
-            out,
-            "note:     the contract's issuer is {expected:?}: it refuses a token from {iss:?} (issuer_not_in_contract)"
-        );
-    }
-    let _ = writeln!(out, "outcome:  {}", outcome_line(&d, req));
+}
+
+/// `rampgate contract explain`.
+pub(crate) fn explain(file: &str, contract: &Contract, req: &Request, json: bool) -> Report {
+    let facts = Facts::gather(contract, req);
+    let status = match facts.decision.outcome {
+        Outcome::Allow | Outcome::ShadowDeny => Status::Ok,
+        Outcome::Deny => Status::Failed,
+    };
+    let stdout = if json {
+        facts.json(req)
+    } else {
+        facts.text(file, contract, req)
+    };
     Report {
-        stdout: out,
+        stdout,
         stderr: String::new(),
         status,
     }

@@ -960,6 +960,26 @@ fn inspect_a_well_formed_token() {
 }
 
 #[test]
+fn inspect_flags_other_kinds_of_jwt_as_the_default_policy_does() {
+    let mut h = header();
+    h["typ"] = serde_json::json!("logout+jwt");
+    let mut c = claims();
+    c["nonce"] = serde_json::json!("n-0S6_WzA2Mj");
+    let token = sign(&signer(1, "k1"), &h, &c);
+    let run = rampgate(&["token", "inspect", &token]);
+    assert_eq!(run.status, 1, "{run:?}");
+    let out = lines(&run.stdout);
+    assert!(
+        out.contains(&"  FAIL  typ: typ \"logout+jwt\" names another kind of JWT than an access token (typ_mismatch)"),
+        "{out:?}"
+    );
+    assert!(
+        out.contains(&"  FAIL  id_token: nonce is a claim of OpenID Connect ID tokens: this looks like an ID token (id_token_claims)"),
+        "{out:?}"
+    );
+}
+
+#[test]
 fn inspect_reads_the_token_from_standard_input() {
     let token = sign(&signer(1, "k1"), &header(), &claims());
     let run = rampgate_with_stdin(&["token", "inspect", "-"], &format!("  {token}\n\n"));
@@ -968,7 +988,12 @@ fn inspect_reads_the_token_from_standard_input() {
     // Without --issuer and --audience, those checks are skipped, and said so.
     assert!(out.contains(&"  -     iss: not checked (--issuer ISS checks it)"));
     assert!(out.contains(&"  -     aud: not checked (--audience AUD checks it)"));
-    assert!(out.contains(&"  -     typ: not required (--require-typ-at-jwt requires at+jwt)"));
+    // typ is checked as the default policy does: another kind of JWT fails.
+    assert!(
+        out.iter()
+            .any(|l| l.starts_with("  ok    typ: ") && l.ends_with("(at+jwt is not required)")),
+        "{out:?}"
+    );
     expect(
         &["token", "inspect", "-"],
         2,

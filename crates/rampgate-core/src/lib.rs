@@ -70,6 +70,10 @@ pub mod jws {
     /// at every depth (for tools that decode a token without verifying it).
     pub use crate::json::parse_strict as parse_json_strict;
 
+    /// The default policy's own tests for other kinds of JWT: a `typ` naming
+    /// one, and the claims only ID tokens carry.
+    pub use crate::policy::{ID_TOKEN_CLAIMS, names_another_jwt_type};
+
     /// Verifies a compact JWS's signature with `key` (and nothing else: no claims).
     /// Returns the decoded payload.
     pub fn verify_signature(token: &str, key: &Key) -> Result<Vec<u8>, Error> {

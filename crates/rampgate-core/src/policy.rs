@@ -202,12 +202,12 @@ pub(crate) struct CompiledPolicy {
 }
 
 /// Claims that only OpenID Connect ID tokens carry (OIDC Core §2, §3.3.2.11).
-pub(crate) const ID_TOKEN_CLAIMS: [&str; 3] = ["nonce", "at_hash", "c_hash"];
+pub const ID_TOKEN_CLAIMS: [&str; 3] = ["nonce", "at_hash", "c_hash"];
 
 /// Whether `typ` names a kind of JWT other than an access token: a media type
 /// (with or without `application/`) ending in `+jwt` whose subtype is neither
 /// `at+jwt` nor a vendor's `…-at+jwt` / `….at+jwt`.
-pub(crate) fn names_another_jwt_type(typ: &str) -> bool {
+pub fn names_another_jwt_type(typ: &str) -> bool {
     let typ = typ.to_ascii_lowercase();
     let subtype = typ.strip_prefix("application/").unwrap_or(&typ);
     let Some(kind) = subtype.strip_suffix("+jwt") else {
