@@ -121,9 +121,10 @@ impl JwtLayer {
     /// `access_token`).
     ///
     /// **Warning:** RFC 6750 §2.3 discourages this: URLs end up in logs and
-    /// browser history. Successful answers then carry `Cache-Control: private`,
-    /// and a token sent both in the header and in the query is refused with
-    /// 400 `invalid_request`.
+    /// browser history. The inner service's answers to such requests get
+    /// `private` added to their `Cache-Control` (left as they are when they
+    /// already say `no-store` or `private`), and a token sent both in the
+    /// header and in the query is refused with 400 `invalid_request`.
     #[must_use = "a builder method returns the changed layer"]
     pub fn allow_query_token(self, param: impl Into<String>) -> Self {
         self.with(|c| c.sources.query = Some(param.into()))
@@ -378,6 +379,62 @@ mod tests {
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()[CACHE_CONTROL], "private");
         assert_eq!(seen.principal().unwrap().sub(), Some("alice"));
+    }
+
+    /// A `JwtLayer` accepting query tokens, in front of a handler that answers
+    /// with `Cache-Control: cache_control`; one query-token request.
+    async fn query_token_answer(cache_control: &'static str) -> (Response<Bytes>, usize) {
+        let (issuer, verifier) = issuer().await;
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = calls.clone();
+        let handler = tower::service_fn(move |_req: Request<()>| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut response = Response::new(Bytes::from_static(b"handler ran"));
+            response
+                .headers_mut()
+                .insert(CACHE_CONTROL, http::HeaderValue::from_static(cache_control));
+            std::future::ready(Ok::<_, std::convert::Infallible>(response))
+        });
+        let service = JwtLayer::new(verifier)
+            .allow_query_token("access_token")
+            .layer(handler);
+        let uri = format!("/items?access_token={}", issuer.token().sign());
+        let response = tower::ServiceExt::oneshot(service, plain("GET", &uri))
+            .await
+            .unwrap();
+        (response, calls.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_query_token_answer_keeps_the_handlers_no_store() {
+        // Replacing no-store by private would let the browser cache keep the answer.
+        let (response, calls) = query_token_answer("no-store").await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(calls, 1, "the handler ran");
+        let values: Vec<_> = response.headers().get_all(CACHE_CONTROL).iter().collect();
+        assert_eq!(values, ["no-store"]);
+    }
+
+    #[tokio::test]
+    async fn a_query_token_answer_adds_private_to_the_handlers_directives() {
+        let (response, calls) = query_token_answer("max-age=60").await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(calls, 1, "the handler ran");
+        let values: Vec<_> = response.headers().get_all(CACHE_CONTROL).iter().collect();
+        assert_eq!(values, ["max-age=60, private"]);
+    }
+
+    #[tokio::test]
+    async fn a_query_token_answer_keeps_an_unqualified_private_as_it_is() {
+        let (response, _) = query_token_answer("private, max-age=60").await;
+        assert_eq!(response.headers()[CACHE_CONTROL], "private, max-age=60");
+        // `private="set-cookie"` only hides that field from shared caches: the
+        // answer itself still needs the unqualified directive.
+        let (response, _) = query_token_answer(r#"private="set-cookie""#).await;
+        assert_eq!(
+            response.headers()[CACHE_CONTROL],
+            r#"private="set-cookie", private"#
+        );
     }
 
     #[tokio::test]
