@@ -112,6 +112,24 @@ impl JwtLayer {
 
     /// Also accepts the token from this cookie, when there is no
     /// `Authorization: Bearer` header or custom token header.
+    ///
+    /// **Warning: cross-site request forgery.** A browser attaches cookies to
+    /// the requests other sites make it send, so a cookie authenticates
+    /// requests the user never meant to make; a header is never added that
+    /// way. With a cookie, set it `SameSite=Strict` (or `Lax`, which still
+    /// sends it on top-level `GET` navigations), `Secure` and `HttpOnly`, and
+    /// refuse state-changing methods (`POST`, `PUT`, `PATCH`, `DELETE`) whose
+    /// `Origin` is not yours or whose `Sec-Fetch-Site` is `cross-site`, in a
+    /// layer before this one. This layer checks neither. Prefer a name with the
+    /// `__Host-` prefix: browsers then refuse the cookie from other subdomains.
+    ///
+    /// A cookie of this name sent more than once (another subdomain can set one
+    /// for the parent domain) is not refused: the first occurrence is used,
+    /// which browsers order longest path first, then oldest (RFC 6265 §5.4),
+    /// and the conflict is logged at `warn` with the cookie's name and count.
+    ///
+    /// Cookies are not an RFC 6750 method, so RFC 9728 metadata never lists
+    /// them in `bearer_methods_supported`.
     #[must_use = "a builder method returns the changed layer"]
     pub fn token_from_cookie(self, name: impl Into<String>) -> Self {
         self.with(|c| c.sources.cookie = Some(name.into()))
@@ -455,6 +473,42 @@ mod tests {
         assert_eq!(run(&layer, &seen, req).await.status(), 200);
         assert_eq!(seen.calls(), 2);
         assert_eq!(seen.principal().unwrap().sub(), Some("carol"));
+    }
+
+    #[tokio::test]
+    async fn a_cookie_repeated_by_another_subdomain_does_not_lock_the_user_out() {
+        let (issuer, verifier) = issuer().await;
+        let token = issuer.token().sub("carol").sign();
+        let layer = JwtLayer::new(verifier).realm("api").token_from_cookie("at");
+        let cookie = |value: String| {
+            let mut req = plain("GET", "/");
+            req.headers_mut().insert("cookie", value.parse().unwrap());
+            req
+        };
+        // Browsers send the cookie of the longest path, then the oldest, first
+        // (RFC 6265 §5.4): that is the one used.
+        let seen = Seen::default();
+        let response = run(
+            &layer,
+            &seen,
+            cookie(format!("at={token}; at=tossed.by.sibling")),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(seen.calls(), 1);
+        assert_eq!(seen.principal().unwrap().sub(), Some("carol"));
+        // The first one decides, also when it is the bad one: a 401 the client
+        // can recover from by signing in again, not a 400.
+        let seen = Seen::default();
+        let response = run(
+            &layer,
+            &seen,
+            cookie(format!("at=tossed.by.sibling; at={token}")),
+        )
+        .await;
+        assert_eq!(response.status(), 401);
+        assert_eq!(reason(&response), "token_malformed");
+        assert_eq!(seen.calls(), 0);
     }
 
     #[tokio::test]
