@@ -534,3 +534,70 @@ async fn a_contract_naming_its_issuer_refuses_another_trusted_issuers_tokens() {
     );
     assert_eq!(calls.load(Ordering::SeqCst), 1, "nothing let through");
 }
+
+#[tokio::test]
+async fn a_contract_layer_that_sees_no_matched_template_fails_closed() {
+    // Under nest_service or fallback_service, axum matches no template: the
+    // raw path `/static/%61dmin` is not the contract's `/static/admin`, and
+    // unknown_route = "allow" would have let it through.
+    let text = CONTRACT.replace(
+        "unknown_consumer = \"deny\"",
+        "unknown_consumer = \"deny\"\nunknown_route = \"allow\"",
+    ) + "\n[[routes]]\nmethod = \"GET\"\npath = \"/static/admin\"\nscopes = [\"audit\"]\n";
+    let contract = ContractHandle::new(rampgate::contract::Contract::parse(&text).unwrap());
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let outside = tower::ServiceBuilder::new()
+        .layer(JwtLayer::new(verifier.clone()).realm("test"))
+        .layer(ContractLayer::new(contract.clone()))
+        .service_fn(move |_req: axum::extract::Request| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async {
+                Ok::<_, std::convert::Infallible>(axum::response::Response::new(
+                    axum::body::Body::from("static"),
+                ))
+            }
+        });
+    let app = Router::new()
+        .route("/items", get(|| async { "items" }))
+        .route_layer(ContractLayer::new(contract))
+        .route_layer(JwtLayer::new(verifier).realm("test"))
+        .nest_service("/static", outside.clone())
+        .fallback_service(outside);
+    let addr = common::spawn(app).await;
+    let token = dev.token().client_id("web").scopes(["items:read"]).sign();
+    let client = reqwest::Client::new();
+    for path in [
+        "/static/%61dmin",
+        "/static/admin",
+        "/static/admin/",
+        "/elsewhere",
+    ] {
+        let resp = client
+            .get(format!("http://{addr}{path}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 500, "{path}");
+        let body: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["reason"], "layers_misconfigured", "{path}");
+        assert!(
+            body["description"]
+                .as_str()
+                .unwrap()
+                .contains("route_layer"),
+            "{body}"
+        );
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "nothing let through");
+    // The routes under route_layer are decided as usual.
+    let resp = client
+        .get(format!("http://{addr}/items"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
