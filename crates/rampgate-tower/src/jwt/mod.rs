@@ -128,8 +128,8 @@ impl JwtLayer {
     /// which browsers order longest path first, then oldest (RFC 6265 §5.4),
     /// and the conflict is logged at `warn` with the cookie's name and count.
     ///
-    /// Cookies are not an RFC 6750 method, so RFC 9728 metadata never lists
-    /// them in `bearer_methods_supported`.
+    /// Cookies are not an RFC 6750 method: [`JwtLayer::bearer_methods`] does
+    /// not list them.
     #[must_use = "a builder method returns the changed layer"]
     pub fn token_from_cookie(self, name: impl Into<String>) -> Self {
         self.with(|c| c.sources.cookie = Some(name.into()))
@@ -146,6 +146,19 @@ impl JwtLayer {
     #[must_use = "a builder method returns the changed layer"]
     pub fn allow_query_token(self, param: impl Into<String>) -> Self {
         self.with(|c| c.sources.query = Some(param.into()))
+    }
+
+    /// The RFC 6750 methods this layer accepts a token by, as RFC 9728 names
+    /// them in `bearer_methods_supported`: `header` (`Authorization: Bearer`,
+    /// always), then `query` when [`allow_query_token`](Self::allow_query_token)
+    /// is on. A custom header and a cookie are not RFC 6750 methods, so they
+    /// are not listed.
+    pub fn bearer_methods(&self) -> &'static [&'static str] {
+        if self.config.sources.query.is_some() {
+            &["header", "query"]
+        } else {
+            &["header"]
+        }
     }
 
     /// Lets requests without any token through as anonymous: the handler sees no
@@ -509,6 +522,20 @@ mod tests {
         assert_eq!(response.status(), 401);
         assert_eq!(reason(&response), "token_malformed");
         assert_eq!(seen.calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn bearer_methods_are_the_rfc_6750_methods_enabled() {
+        let (_, verifier) = issuer().await;
+        let layer = JwtLayer::new(verifier);
+        assert_eq!(layer.bearer_methods(), ["header"]);
+        // Neither is an RFC 6750 method.
+        let layer = layer
+            .token_from_header(HeaderName::from_static("x-access-token"))
+            .token_from_cookie("at");
+        assert_eq!(layer.bearer_methods(), ["header"]);
+        let layer = layer.allow_query_token("access_token");
+        assert_eq!(layer.bearer_methods(), ["header", "query"]);
     }
 
     #[tokio::test]
