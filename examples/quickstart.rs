@@ -74,7 +74,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .resource_metadata(&metadata_url),
         )
         .route("/health", get(|| async { "ok" }))
-        .merge(rampgate::metadata::router_with_servers(contract, issuers));
+        .merge(
+            rampgate::metadata::MetadataRouter::new(contract)
+                .resource(format!("http://{addr}"))
+                .authorization_servers(issuers)
+                .build(),
+        );
 
     println!("listening on {addr}");
     if let Some(dev) = &dev {

@@ -7,6 +7,7 @@ mod common;
 use axum::Router;
 use axum::routing::{get, post};
 use rampgate::contract::{ContractHandle, Decision, Inventory, Mode, Outcome};
+use rampgate::metadata::MetadataRouter;
 use rampgate::{ContractLayer, DecisionReason, JwtLayer, Principal, Verifier};
 use rampgate_testkit::DevIssuer;
 use serde_json::Value;
@@ -357,13 +358,33 @@ async fn invalid_or_unversioned_reloads_are_refused_and_the_old_contract_serves(
 #[tokio::test]
 async fn protected_resource_metadata_is_built_from_the_contract() {
     // conformance: 9728-1, 9728-2, 9728-3, 9728-4, 9728-6
+    // Without a resource, the request's Host is not reflected: a 500 that says why.
     let h = Harness::start(CONTRACT).await;
     let url = format!("http://{}/.well-known/oauth-protected-resource", h.addr);
     let resp = h.client.get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), 500);
+    let body: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+    assert!(
+        body["description"]
+            .as_str()
+            .unwrap()
+            .contains("no resource identifier"),
+        "{body}"
+    );
+
+    // Opted in, it is the URL the client used, never cached.
+    let contract = ContractHandle::new(rampgate::contract::Contract::parse(CONTRACT).unwrap());
+    let app: Router = MetadataRouter::new(contract)
+        .resource_from_request_host()
+        .build();
+    let addr = common::spawn(app).await;
+    let url = format!("http://{addr}/.well-known/oauth-protected-resource");
+    let resp = reqwest::get(&url).await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/json");
+    assert_eq!(resp.headers()["cache-control"], "no-store");
     let doc: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
-    assert_eq!(doc["resource"], format!("http://{}", h.addr));
+    assert_eq!(doc["resource"], format!("http://{addr}"));
     assert_eq!(
         doc["scopes_supported"],
         serde_json::json!(["audit", "export", "items:read", "items:write"])
@@ -458,18 +479,30 @@ async fn scoped_extractor_rejects_like_scope_layer() {
 #[tokio::test]
 async fn metadata_names_the_verifiers_issuer_when_the_contract_does_not() {
     let contract = ContractHandle::new(rampgate::contract::Contract::parse(CONTRACT).unwrap());
-    let app: Router =
-        rampgate::metadata::router_with_servers(contract, vec!["https://login.example.com".into()]);
+    let (_dev, verifier) = common::dev_issuer_and_verifier().await;
+    let jwt = JwtLayer::new(verifier).allow_query_token("access_token");
+    let app: Router = MetadataRouter::new(contract)
+        .resource("https://api.example.com")
+        .authorization_servers(["https://login.example.com"])
+        .bearer_methods_of(&jwt)
+        .build();
     let addr = common::spawn(app).await;
     let resp = reqwest::get(format!(
         "http://{addr}/.well-known/oauth-protected-resource"
     ))
     .await
     .unwrap();
+    assert_eq!(resp.headers()["cache-control"], "max-age=300");
     let doc: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+    assert_eq!(doc["resource"], "https://api.example.com");
     assert_eq!(
         doc["authorization_servers"],
         serde_json::json!(["https://login.example.com"])
+    );
+    // The JwtLayer accepts query tokens, so the metadata says so.
+    assert_eq!(
+        doc["bearer_methods_supported"],
+        serde_json::json!(["header", "query"])
     );
 }
 
@@ -533,4 +566,71 @@ async fn a_contract_naming_its_issuer_refuses_another_trusted_issuers_tokens() {
         )
     );
     assert_eq!(calls.load(Ordering::SeqCst), 1, "nothing let through");
+}
+
+#[tokio::test]
+async fn a_contract_layer_that_sees_no_matched_template_fails_closed() {
+    // Under nest_service or fallback_service, axum matches no template: the
+    // raw path `/static/%61dmin` is not the contract's `/static/admin`, and
+    // unknown_route = "allow" would have let it through.
+    let text = CONTRACT.replace(
+        "unknown_consumer = \"deny\"",
+        "unknown_consumer = \"deny\"\nunknown_route = \"allow\"",
+    ) + "\n[[routes]]\nmethod = \"GET\"\npath = \"/static/admin\"\nscopes = [\"audit\"]\n";
+    let contract = ContractHandle::new(rampgate::contract::Contract::parse(&text).unwrap());
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let outside = tower::ServiceBuilder::new()
+        .layer(JwtLayer::new(verifier.clone()).realm("test"))
+        .layer(ContractLayer::new(contract.clone()))
+        .service_fn(move |_req: axum::extract::Request| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async {
+                Ok::<_, std::convert::Infallible>(axum::response::Response::new(
+                    axum::body::Body::from("static"),
+                ))
+            }
+        });
+    let app = Router::new()
+        .route("/items", get(|| async { "items" }))
+        .route_layer(ContractLayer::new(contract))
+        .route_layer(JwtLayer::new(verifier).realm("test"))
+        .nest_service("/static", outside.clone())
+        .fallback_service(outside);
+    let addr = common::spawn(app).await;
+    let token = dev.token().client_id("web").scopes(["items:read"]).sign();
+    let client = reqwest::Client::new();
+    for path in [
+        "/static/%61dmin",
+        "/static/admin",
+        "/static/admin/",
+        "/elsewhere",
+    ] {
+        let resp = client
+            .get(format!("http://{addr}{path}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 500, "{path}");
+        let body: Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["reason"], "layers_misconfigured", "{path}");
+        assert!(
+            body["description"]
+                .as_str()
+                .unwrap()
+                .contains("route_layer"),
+            "{body}"
+        );
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "nothing let through");
+    // The routes under route_layer are decided as usual.
+    let resp = client
+        .get(format!("http://{addr}/items"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
 }

@@ -88,7 +88,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route_layer(ContractLayer::new(contract.clone()))
         .route_layer(JwtLayer::new(verifier).realm("payments"))
         .route("/health", get(|| async { "ok" }))
-        .merge(rampgate::metadata::router_with_servers(contract, issuers))
+        .merge(
+            // A loopback demo whose port can be chosen at bind time: the resource is the
+            // URL the client used. Behind a proxy, give `.resource(url)` instead.
+            rampgate::metadata::MetadataRouter::new(contract)
+                .resource_from_request_host()
+                .authorization_servers(issuers)
+                .build(),
+        )
         .with_state(ledger);
 
     let listener = tokio::net::TcpListener::bind(addr).await?;

@@ -1,11 +1,25 @@
 //! `ContractLayer`: the ramp contract decides every request.
 //!
 //! Applied once on a router (after [`JwtLayer`](crate::JwtLayer)), it finds the
-//! matched route (axum's `MatchedPath` with the `axum` feature, otherwise the
-//! request path, which is what gRPC paths are), asks the contract in force for a
+//! matched route, asks the contract in force for a
 //! [`Decision`](rampgate_core::contract::Decision), puts the decision in the request extensions for audit, and
 //! answers 403 `insufficient_scope` for a denial. Observed routes let a would-be
 //! denial through and record it.
+//!
+//! # Which path is matched
+//!
+//! - With the `axum` feature: the route template axum matched (`MatchedPath`).
+//!   Apply the layer with `Router::route_layer`, inside the router that
+//!   declares the routes. A request without a matched template (the layer put
+//!   around the router, under `nest_service` or `fallback_service`, or with
+//!   `Router::layer` on a path the router lacks) is refused with 500
+//!   `layers_misconfigured`: its raw path is not normalised, so `/items/` or
+//!   `/%69tems` would be an unknown route, which `unknown_route = "allow"` lets
+//!   through.
+//! - Without it: the request path, which is what gRPC routes by. For the same
+//!   reason, a contract with `unknown_route = "allow"` is then refused with 500
+//!   `layers_misconfigured` at every request, from the first one on (a reload
+//!   can set it at any time, so it is checked per request).
 
 use crate::gate::{GateFuture, Refusal, principal_or_refusal};
 use bytes::Bytes;
@@ -70,12 +84,55 @@ impl<S> ContractGate<S> {
 #[deprecated(note = "renamed `ContractGate`: `Contract` is `rampgate_core::contract::Contract`")]
 pub type Contract<S> = ContractGate<S>;
 
-fn route_template<B>(req: &Request<B>) -> &str {
-    #[cfg(feature = "axum")]
-    if let Some(matched) = req.extensions().get::<axum::extract::MatchedPath>() {
-        return matched.as_str();
+/// The refusal when axum matched no route template.
+const NO_TEMPLATE: &str = "ContractLayer found no matched route template (axum's MatchedPath): \
+    apply it with Router::route_layer inside the router that declares the routes, not with \
+    Router::layer, around the router, nest_service or fallback_service";
+
+/// The refusal when raw request paths meet `unknown_route = "allow"`.
+const RAW_PATHS_ALLOWED: &str = "ContractLayer matches raw request paths (built without the \
+    axum feature), and the contract says unknown_route = \"allow\": a path spelled another way \
+    (a trailing slash, percent-encoding) would pass as an unknown route; set \
+    unknown_route = \"deny\"";
+
+/// The path the contract matches, or why the request cannot be decided.
+///
+/// With `templates` (the `axum` feature) it is the template axum matched, and
+/// a request without one is refused: the raw path would be matched
+/// unnormalised. Without it, the raw path is what gRPC routes by, but only a
+/// contract that denies unknown routes can be trusted with it, since any other
+/// spelling of a listed path is an unknown route.
+fn path_to_match<'r>(
+    matched: Option<&'r str>,
+    request_path: &'r str,
+    templates: bool,
+    unknown_route_allowed: bool,
+) -> Result<&'r str, &'static str> {
+    match (templates, matched) {
+        (true, Some(template)) => Ok(template),
+        (true, None) => Err(NO_TEMPLATE),
+        (false, _) if unknown_route_allowed => Err(RAW_PATHS_ALLOWED),
+        (false, _) => Ok(request_path),
     }
-    req.uri().path()
+}
+
+fn route_template<'r, B>(
+    req: &'r Request<B>,
+    contract: &rampgate_core::contract::Contract,
+) -> Result<&'r str, &'static str> {
+    #[cfg(feature = "axum")]
+    let matched = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str());
+    #[cfg(not(feature = "axum"))]
+    let matched = None;
+    path_to_match(
+        matched,
+        req.uri().path(),
+        cfg!(feature = "axum"),
+        contract.unknown_route_allowed(),
+    )
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ContractGate<S>
@@ -98,7 +155,11 @@ where
                 Err(refusal) => return GateFuture::refused(refusal),
             };
             let contract = self.contract.current();
-            contract.decide(req.method().as_str(), Some(route_template(&req)), principal)
+            let path = match route_template(&req, &contract) {
+                Ok(path) => path,
+                Err(why) => return GateFuture::refused(Refusal::Misconfigured(why)),
+            };
+            contract.decide(req.method().as_str(), Some(path), principal)
         };
         match decision.outcome {
             Outcome::Allow => {}
@@ -240,6 +301,80 @@ mod tests {
         let response = run(&layer, &seen, req()).await;
         assert_eq!(response.status(), 200);
         assert_eq!(seen.decision().unwrap().contract_version, 4);
+    }
+
+    #[cfg(feature = "axum")]
+    #[tokio::test]
+    async fn with_the_axum_feature_a_request_without_matched_template_is_a_server_error() {
+        // nest_service, fallback_service or a layer around the router: axum
+        // matched no template, and the raw path is not one. `%61dmin` is
+        // `admin`, and `/items/` is not `/items`: as unknown routes they would
+        // pass `unknown_route = "allow"`.
+        use crate::tests::unrouted_principal;
+        let layer = ContractLayer::new(crate::tests::contract_allowing_unknown_routes());
+        for path in ["/static/%61dmin", "/items/", "/items"] {
+            let seen = Seen::default();
+            let req = unrouted_principal("GET", path, web("items:read"));
+            let response = run(&layer, &seen, req).await;
+            assert_misconfigured(&response, &seen, "route_layer");
+        }
+        // The same refusal with `unknown_route = "deny"`: the raw path is never matched.
+        let seen = Seen::default();
+        let req = unrouted_principal("GET", "/items", web("items:read"));
+        let response = run(&ContractLayer::new(contract()), &seen, req).await;
+        assert_misconfigured(&response, &seen, "route_layer");
+    }
+
+    #[tokio::test]
+    async fn a_matched_template_the_contract_lacks_passes_unknown_route_allow() {
+        // With axum the template is the router's own: allowing it is safe.
+        // Without axum this is the raw-path case, refused (next tests).
+        let seen = Seen::default();
+        let layer = ContractLayer::new(crate::tests::contract_allowing_unknown_routes());
+        let req = as_principal("GET", "/unlisted", web("items:read"));
+        let response = run(&layer, &seen, req).await;
+        if cfg!(feature = "axum") {
+            assert_eq!(response.status(), 200);
+            assert_eq!(seen.calls(), 1);
+            let decision = seen.decision().unwrap();
+            assert_eq!(decision.reason, DecisionReason::RouteUnlistedAllowed);
+        } else {
+            assert_misconfigured(&response, &seen, "unknown_route");
+        }
+    }
+
+    #[cfg(not(feature = "axum"))]
+    #[tokio::test]
+    async fn without_the_axum_feature_unknown_route_allow_is_refused_at_every_request() {
+        // Raw paths are not normalised: `unknown_route = "allow"` would pass
+        // `/items/` or `/it%65ms` as unknown routes. Known routes are refused
+        // too, so that the misconfiguration shows at the first request.
+        let layer = ContractLayer::new(crate::tests::contract_allowing_unknown_routes());
+        for path in ["/items/", "/it%65ms", "/items"] {
+            let seen = Seen::default();
+            let response = run(&layer, &seen, as_principal("GET", path, web("items:read"))).await;
+            assert_misconfigured(&response, &seen, "unknown_route");
+        }
+    }
+
+    #[test]
+    fn the_path_to_match_comes_from_the_router_or_is_refused() {
+        // The decision both builds make, with `templates` standing for the
+        // `axum` feature, so that each build tests the other's branch too.
+        let path =
+            |matched, templates, allow| path_to_match(matched, "/it%65ms/", templates, allow);
+        // With axum: the template, whatever unknown_route says; none is a refusal.
+        assert_eq!(path(Some("/items/{id}"), true, true), Ok("/items/{id}"));
+        assert_eq!(path(Some("/items/{id}"), true, false), Ok("/items/{id}"));
+        assert!(path(None, true, false).unwrap_err().contains("route_layer"));
+        assert!(path(None, true, true).unwrap_err().contains("route_layer"));
+        // Without axum: the raw path, only under unknown_route = "deny".
+        assert_eq!(path(None, false, false), Ok("/it%65ms/"));
+        assert!(
+            path(None, false, true)
+                .unwrap_err()
+                .contains("unknown_route")
+        );
     }
 
     #[tokio::test]

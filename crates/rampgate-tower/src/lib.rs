@@ -23,11 +23,14 @@
 //! installs them in that order in one call:
 //!
 //! ```
+//! # #[cfg(not(feature = "axum"))] fn main() {}
+//! # #[cfg(feature = "axum")]
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use axum::{Router, body::Body, routing::get};
 //! use rampgate_core::contract::{Contract, ContractHandle};
 //! use rampgate_testkit::OfflineIssuer;
 //! use rampgate_tower::AuthStack;
-//! use tower::{ServiceBuilder, ServiceExt};
+//! use tower::ServiceExt;
 //!
 //! let issuer = OfflineIssuer::new();
 //! let verifier = issuer.verifier().await.unwrap();
@@ -45,35 +48,36 @@
 //!     stages = [{ name = "ga", scopes = ["orders:read"] }]
 //! "#).unwrap());
 //!
-//! let service = ServiceBuilder::new()
-//!     .layer(
-//!         AuthStack::new(verifier)
-//!             .jwt(|jwt| jwt.realm("api"))
-//!             .contract(contract)
-//!             .step_up_from_contract(),
-//!     )
-//!     .service_fn(|_req: http::Request<()>| async {
-//!         Ok::<_, std::convert::Infallible>(http::Response::new(bytes::Bytes::from("orders")))
-//!     });
+//! let app = AuthStack::new(verifier)
+//!     .jwt(|jwt| jwt.realm("api"))
+//!     .contract(contract)
+//!     .step_up_from_contract()
+//!     .protect(Router::new().route("/orders", get(|| async { "orders" })));
 //!
 //! let token = issuer.token().client_id("web").scopes(["orders:read"]).sign();
 //! let request = http::Request::get("/orders")
 //!     .header("authorization", format!("Bearer {token}"))
-//!     .body(())
+//!     .body(Body::empty())
 //!     .unwrap();
-//! assert_eq!(service.clone().oneshot(request).await.unwrap().status(), 200);
+//! assert_eq!(app.clone().oneshot(request).await.unwrap().status(), 200);
 //!
 //! // Without the scope, the contract refuses; the handler never runs.
 //! let token = issuer.token().client_id("web").sign();
 //! let request = http::Request::get("/orders")
 //!     .header("authorization", format!("Bearer {token}"))
-//!     .body(())
+//!     .body(Body::empty())
 //!     .unwrap();
-//! assert_eq!(service.oneshot(request).await.unwrap().status(), 403);
+//! assert_eq!(app.oneshot(request).await.unwrap().status(), 403);
 //! # }
 //! ```
 //!
-//! In axum, `stack.protect(router)` (feature `axum`) is `router.route_layer(stack)`.
+//! `stack.protect(router)` (feature `axum`) is `router.route_layer(stack)`:
+//! the contract matches the route template axum matched, and a request that
+//! reaches it without one (a layer around the router, `nest_service`,
+//! `fallback_service`) is refused with 500 `layers_misconfigured`. Without the
+//! `axum` feature (gRPC), `ServiceBuilder::new().layer(stack)` and the
+//! contract matches the request path, which it accepts only from a contract
+//! with `unknown_route = "deny"`.
 //!
 //! The layers stay available one by one. With `tower::ServiceBuilder` the
 //! first added runs first; with axum's `route_layer` (or `layer`) the **last**

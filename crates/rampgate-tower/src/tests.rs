@@ -86,14 +86,63 @@ pub(crate) async fn issuer() -> (OfflineIssuer, Verifier) {
     (issuer, verifier)
 }
 
-/// `METHOD path` with `Authorization: Bearer token`.
+/// `METHOD path` with `Authorization: Bearer token`, routed to the template
+/// `path` (see [`routed`]).
 pub(crate) fn bearer(method: &str, path: &str, token: &str) -> Request<()> {
-    Request::builder()
-        .method(method)
-        .uri(path)
-        .header(AUTHORIZATION, format!("Bearer {token}"))
-        .body(())
-        .unwrap()
+    routed(
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .body(())
+            .unwrap(),
+    )
+}
+
+/// `req` as an axum router leaves it for a route whose template is the
+/// request's path: with axum's `MatchedPath`, which `ContractLayer` requires
+/// in a build with the `axum` feature. Without the feature, `req` unchanged.
+///
+/// `MatchedPath` has no public constructor, so a one-route router matches the
+/// request for real; its handler does no I/O, so one poll finishes it.
+pub(crate) fn routed(req: Request<()>) -> Request<()> {
+    #[cfg(feature = "axum")]
+    let req = {
+        let mut req = req;
+        use axum::extract::MatchedPath;
+        use std::future::Future;
+        use std::task::{Context, Waker};
+
+        let template = req.uri().path().to_owned();
+        let found: Arc<Mutex<Option<MatchedPath>>> = Arc::default();
+        let keep = found.clone();
+        let router: axum::Router = axum::Router::new().route(
+            &template,
+            axum::routing::any(move |matched: MatchedPath| {
+                *keep.lock().unwrap() = Some(matched);
+                std::future::ready(())
+            }),
+        );
+        let probe = Request::builder()
+            .method(req.method().clone())
+            .uri(&template)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let mut call = std::pin::pin!(router.oneshot(probe));
+        let done = call
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+            .is_ready();
+        assert!(done, "the one-route router answers at once");
+        let matched = found
+            .lock()
+            .unwrap()
+            .take()
+            .expect("axum matched the route");
+        req.extensions_mut().insert(matched);
+        req
+    };
+    req
 }
 
 /// `METHOD path` without credentials.
@@ -105,9 +154,16 @@ pub(crate) fn plain(method: &str, path: &str) -> Request<()> {
         .unwrap()
 }
 
-/// `METHOD path` carrying a principal with `claims`, as `JwtLayer` leaves it:
-/// for testing the layers after it on their own.
+/// `METHOD path` carrying a principal with `claims`, as `JwtLayer` leaves it
+/// on a route with the template `path`: for testing the layers after it on
+/// their own.
 pub(crate) fn as_principal(method: &str, path: &str, claims: Value) -> Request<()> {
+    routed(unrouted_principal(method, path, claims))
+}
+
+/// [`as_principal`] where no router matched a template: a layer applied around
+/// the router, under `nest_service` or `fallback_service`, or outside axum.
+pub(crate) fn unrouted_principal(method: &str, path: &str, claims: Value) -> Request<()> {
     let mut req = plain(method, path);
     let principal = Principal::for_tests("https://issuer.test", claims).unwrap();
     req.extensions_mut().insert(principal);
@@ -199,4 +255,56 @@ stages = [{ name = "full", scopes = ["items:read", "items:write", "export"] }]
 /// A live handle on [`CONTRACT`].
 pub(crate) fn contract() -> ContractHandle {
     ContractHandle::new(Contract::parse(CONTRACT).unwrap())
+}
+
+/// [`contract`] with `unknown_route = "allow"`.
+pub(crate) fn contract_allowing_unknown_routes() -> ContractHandle {
+    let text = CONTRACT.replace(
+        "version = 3\n",
+        "version = 3\n\n[defaults]\nunknown_route = \"allow\"\n",
+    );
+    let contract = Contract::parse(&text).unwrap();
+    assert!(contract.unknown_route_allowed());
+    ContractHandle::new(contract)
+}
+
+/// The events `f` logs on this thread, one line each: the level, then every
+/// field as `name=value` (the message is the field `message`).
+pub(crate) fn capture_logs<R>(f: impl FnOnce() -> R) -> (R, Vec<String>) {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let result = tracing::subscriber::with_default(Capture(lines.clone()), f);
+    let lines = lines.lock().unwrap().clone();
+    (result, lines)
+}
+
+struct Capture(Arc<Mutex<Vec<String>>>);
+
+impl tracing::Subscriber for Capture {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Fields<'a>(&'a mut String);
+        impl tracing::field::Visit for Fields<'_> {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!(" {}={:?}", field.name(), value));
+            }
+        }
+        let mut line = event.metadata().level().to_string();
+        event.record(&mut Fields(&mut line));
+        self.0.lock().unwrap().push(line);
+    }
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
 }

@@ -4,7 +4,7 @@ use super::Config;
 use super::token::Found;
 use bytes::Bytes;
 use http::header::CACHE_CONTROL;
-use http::{HeaderValue, Request, Response};
+use http::{HeaderMap, HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use rampgate_core::{Denial, Error, Principal};
 use std::future::Future;
@@ -110,10 +110,7 @@ where
                 } => {
                     let mut response = ready!(future.poll(cx))?;
                     if *cache_private {
-                        // RFC 6750 §2.3: a token in the URI makes the answer private.
-                        response
-                            .headers_mut()
-                            .insert(CACHE_CONTROL, HeaderValue::from_static("private"));
+                        make_private(response.headers_mut());
                     }
                     return Poll::Ready(Ok(response));
                 }
@@ -158,6 +155,41 @@ where
             this.state.set(next);
         }
     }
+}
+
+/// RFC 6750 §2.3: the answer to a request with the token in its URI must not be
+/// kept by shared caches. Adds `private` to what the handler said and never
+/// weakens it: a `no-store` or an unqualified `private` is already enough, and
+/// replacing `no-store` by `private` would let the browser's cache keep it.
+fn make_private(headers: &mut HeaderMap) {
+    let mut directives = Vec::new();
+    for value in headers.get_all(CACHE_CONTROL) {
+        let Ok(value) = value.to_str() else {
+            // Not text we can rewrite: a second header is the same list (RFC 9110 §5.3).
+            headers.append(CACHE_CONTROL, HeaderValue::from_static("private"));
+            return;
+        };
+        directives.push(value);
+    }
+    // `private="field"` only hides the named fields from shared caches.
+    let enough = directives
+        .iter()
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .any(|d| d.eq_ignore_ascii_case("no-store") || d.eq_ignore_ascii_case("private"));
+    if enough {
+        return;
+    }
+    let merged = if directives.is_empty() {
+        HeaderValue::from_static("private")
+    } else {
+        let joined = format!("{}, private", directives.join(", "));
+        match HeaderValue::from_str(&joined) {
+            Ok(value) => value,
+            Err(_) => HeaderValue::from_static("private, no-store"),
+        }
+    };
+    headers.insert(CACHE_CONTROL, merged);
 }
 
 #[cfg(test)]

@@ -112,6 +112,24 @@ impl JwtLayer {
 
     /// Also accepts the token from this cookie, when there is no
     /// `Authorization: Bearer` header or custom token header.
+    ///
+    /// **Warning: cross-site request forgery.** A browser attaches cookies to
+    /// the requests other sites make it send, so a cookie authenticates
+    /// requests the user never meant to make; a header is never added that
+    /// way. With a cookie, set it `SameSite=Strict` (or `Lax`, which still
+    /// sends it on top-level `GET` navigations), `Secure` and `HttpOnly`, and
+    /// refuse state-changing methods (`POST`, `PUT`, `PATCH`, `DELETE`) whose
+    /// `Origin` is not yours or whose `Sec-Fetch-Site` is `cross-site`, in a
+    /// layer before this one. This layer checks neither. Prefer a name with the
+    /// `__Host-` prefix: browsers then refuse the cookie from other subdomains.
+    ///
+    /// A cookie of this name sent more than once (another subdomain can set one
+    /// for the parent domain) is not refused: the first occurrence is used,
+    /// which browsers order longest path first, then oldest (RFC 6265 §5.4),
+    /// and the conflict is logged at `warn` with the cookie's name and count.
+    ///
+    /// Cookies are not an RFC 6750 method: [`JwtLayer::bearer_methods`] does
+    /// not list them.
     #[must_use = "a builder method returns the changed layer"]
     pub fn token_from_cookie(self, name: impl Into<String>) -> Self {
         self.with(|c| c.sources.cookie = Some(name.into()))
@@ -121,12 +139,26 @@ impl JwtLayer {
     /// `access_token`).
     ///
     /// **Warning:** RFC 6750 §2.3 discourages this: URLs end up in logs and
-    /// browser history. Successful answers then carry `Cache-Control: private`,
-    /// and a token sent both in the header and in the query is refused with
-    /// 400 `invalid_request`.
+    /// browser history. The inner service's answers to such requests get
+    /// `private` added to their `Cache-Control` (left as they are when they
+    /// already say `no-store` or `private`), and a token sent both in the
+    /// header and in the query is refused with 400 `invalid_request`.
     #[must_use = "a builder method returns the changed layer"]
     pub fn allow_query_token(self, param: impl Into<String>) -> Self {
         self.with(|c| c.sources.query = Some(param.into()))
+    }
+
+    /// The RFC 6750 methods this layer accepts a token by, as RFC 9728 names
+    /// them in `bearer_methods_supported`: `header` (`Authorization: Bearer`,
+    /// always), then `query` when [`allow_query_token`](Self::allow_query_token)
+    /// is on. A custom header and a cookie are not RFC 6750 methods, so they
+    /// are not listed.
+    pub fn bearer_methods(&self) -> &'static [&'static str] {
+        if self.config.sources.query.is_some() {
+            &["header", "query"]
+        } else {
+            &["header"]
+        }
     }
 
     /// Lets requests without any token through as anonymous: the handler sees no
@@ -380,6 +412,62 @@ mod tests {
         assert_eq!(seen.principal().unwrap().sub(), Some("alice"));
     }
 
+    /// A `JwtLayer` accepting query tokens, in front of a handler that answers
+    /// with `Cache-Control: cache_control`; one query-token request.
+    async fn query_token_answer(cache_control: &'static str) -> (Response<Bytes>, usize) {
+        let (issuer, verifier) = issuer().await;
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = calls.clone();
+        let handler = tower::service_fn(move |_req: Request<()>| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut response = Response::new(Bytes::from_static(b"handler ran"));
+            response
+                .headers_mut()
+                .insert(CACHE_CONTROL, http::HeaderValue::from_static(cache_control));
+            std::future::ready(Ok::<_, std::convert::Infallible>(response))
+        });
+        let service = JwtLayer::new(verifier)
+            .allow_query_token("access_token")
+            .layer(handler);
+        let uri = format!("/items?access_token={}", issuer.token().sign());
+        let response = tower::ServiceExt::oneshot(service, plain("GET", &uri))
+            .await
+            .unwrap();
+        (response, calls.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    #[tokio::test]
+    async fn a_query_token_answer_keeps_the_handlers_no_store() {
+        // Replacing no-store by private would let the browser cache keep the answer.
+        let (response, calls) = query_token_answer("no-store").await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(calls, 1, "the handler ran");
+        let values: Vec<_> = response.headers().get_all(CACHE_CONTROL).iter().collect();
+        assert_eq!(values, ["no-store"]);
+    }
+
+    #[tokio::test]
+    async fn a_query_token_answer_adds_private_to_the_handlers_directives() {
+        let (response, calls) = query_token_answer("max-age=60").await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(calls, 1, "the handler ran");
+        let values: Vec<_> = response.headers().get_all(CACHE_CONTROL).iter().collect();
+        assert_eq!(values, ["max-age=60, private"]);
+    }
+
+    #[tokio::test]
+    async fn a_query_token_answer_keeps_an_unqualified_private_as_it_is() {
+        let (response, _) = query_token_answer("private, max-age=60").await;
+        assert_eq!(response.headers()[CACHE_CONTROL], "private, max-age=60");
+        // `private="set-cookie"` only hides that field from shared caches: the
+        // answer itself still needs the unqualified directive.
+        let (response, _) = query_token_answer(r#"private="set-cookie""#).await;
+        assert_eq!(
+            response.headers()[CACHE_CONTROL],
+            r#"private="set-cookie", private"#
+        );
+    }
+
     #[tokio::test]
     async fn cookie_and_custom_header_tokens() {
         let (issuer, verifier) = issuer().await;
@@ -398,6 +486,56 @@ mod tests {
         assert_eq!(run(&layer, &seen, req).await.status(), 200);
         assert_eq!(seen.calls(), 2);
         assert_eq!(seen.principal().unwrap().sub(), Some("carol"));
+    }
+
+    #[tokio::test]
+    async fn a_cookie_repeated_by_another_subdomain_does_not_lock_the_user_out() {
+        let (issuer, verifier) = issuer().await;
+        let token = issuer.token().sub("carol").sign();
+        let layer = JwtLayer::new(verifier).realm("api").token_from_cookie("at");
+        let cookie = |value: String| {
+            let mut req = plain("GET", "/");
+            req.headers_mut().insert("cookie", value.parse().unwrap());
+            req
+        };
+        // Browsers send the cookie of the longest path, then the oldest, first
+        // (RFC 6265 §5.4): that is the one used.
+        let seen = Seen::default();
+        let response = run(
+            &layer,
+            &seen,
+            cookie(format!("at={token}; at=tossed.by.sibling")),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(seen.calls(), 1);
+        assert_eq!(seen.principal().unwrap().sub(), Some("carol"));
+        // The first one decides, also when it is the bad one: a 401 the client
+        // can recover from by signing in again, not a 400.
+        let seen = Seen::default();
+        let response = run(
+            &layer,
+            &seen,
+            cookie(format!("at=tossed.by.sibling; at={token}")),
+        )
+        .await;
+        assert_eq!(response.status(), 401);
+        assert_eq!(reason(&response), "token_malformed");
+        assert_eq!(seen.calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn bearer_methods_are_the_rfc_6750_methods_enabled() {
+        let (_, verifier) = issuer().await;
+        let layer = JwtLayer::new(verifier);
+        assert_eq!(layer.bearer_methods(), ["header"]);
+        // Neither is an RFC 6750 method.
+        let layer = layer
+            .token_from_header(HeaderName::from_static("x-access-token"))
+            .token_from_cookie("at");
+        assert_eq!(layer.bearer_methods(), ["header"]);
+        let layer = layer.allow_query_token("access_token");
+        assert_eq!(layer.bearer_methods(), ["header", "query"]);
     }
 
     #[tokio::test]

@@ -67,7 +67,7 @@ pub(crate) fn find<'r, B>(
                 }
             }
             if let Some(name) = &sources.cookie
-                && let Some(token) = cookie(req, name)?
+                && let Some(token) = cookie(req, name)
             {
                 check_b64token(token)?;
                 return Ok(Some(Found {
@@ -171,25 +171,37 @@ fn percent_decode(value: &str) -> Result<Cow<'_, str>, Error> {
         .map_err(|_| malformed("bad percent-encoding in the query"))
 }
 
-fn cookie<'r, B>(req: &'r Request<B>, name: &str) -> Result<Option<&'r str>, Error> {
-    let mut found = None;
-    for header in req.headers().get_all(COOKIE) {
-        let Ok(header) = header.to_str() else {
-            continue;
-        };
-        for pair in header.split(';') {
-            let Some((k, v)) = pair.trim().split_once('=') else {
-                continue;
-            };
-            if k == name {
-                if found.is_some() {
-                    return Err(malformed("the token cookie is repeated"));
-                }
-                found = Some(v.trim_matches('"'));
-            }
-        }
+/// The first value of the cookie `name`.
+///
+/// The same name can come several times: cookies set for a parent domain (by
+/// any sibling subdomain) or for another path are sent too. Refusing the
+/// request would let a sibling subdomain lock users out, so the first one is
+/// used: user agents list the cookie with the longest path first, then the one
+/// created first (RFC 6265 §5.4, step 2), usually the application's own. A
+/// sibling can still come first with a longer path or an older cookie; only
+/// the `__Host-` name prefix keeps it out. The conflict is logged with the name
+/// and the count, never a value.
+fn cookie<'r, B>(req: &'r Request<B>, name: &str) -> Option<&'r str> {
+    let mut values = req
+        .headers()
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|header| header.to_str().ok())
+        .flat_map(|header| header.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"'));
+    let first = values.next()?;
+    let others = values.count();
+    if others > 0 {
+        tracing::warn!(
+            cookie = name,
+            occurrences = others + 1,
+            "the token cookie was sent more than once (set for another path or a parent \
+             domain, possibly by another subdomain): using the first, as RFC 6265 orders them"
+        );
     }
-    Ok(found)
+    Some(first)
 }
 
 #[cfg(test)]
@@ -272,6 +284,50 @@ mod tests {
         let r = req(&[("cookie", "a=1; at=c.c.c")], "/");
         assert_eq!(find(&r, &all_sources()).unwrap().unwrap().token, "c.c.c");
         assert!(find(&r, &TokenSources::default()).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_repeated_cookie_uses_the_first_occurrence() {
+        // A sibling subdomain can add a cookie of the same name for the parent
+        // domain: refusing the request would lock the user out.
+        let r = req(
+            &[("cookie", "at=first.f.f; theme=dark; at=second.s.s")],
+            "/",
+        );
+        let found = find(&r, &all_sources()).unwrap().unwrap();
+        assert_eq!(found.token, "first.f.f");
+        assert!(!found.from_query);
+        // HTTP/2 may split the cookies over several headers; their order holds.
+        let r = req(
+            &[("cookie", "at=first.f.f"), ("cookie", "at=second.s.s")],
+            "/",
+        );
+        assert_eq!(
+            find(&r, &all_sources()).unwrap().unwrap().token,
+            "first.f.f"
+        );
+    }
+
+    #[test]
+    fn a_repeated_cookie_is_logged_at_warn_without_the_tokens() {
+        let r = req(
+            &[("cookie", "at=tokA.aa.aa; at=tokB.bb.bb; at=tokC.cc.cc")],
+            "/",
+        );
+        let (found, logs) = crate::tests::capture_logs(|| find(&r, &all_sources()));
+        assert_eq!(found.unwrap().unwrap().token, "tokA.aa.aa");
+        assert_eq!(logs.len(), 1, "{logs:?}");
+        let line = &logs[0];
+        assert!(line.starts_with("WARN"), "{line}");
+        assert!(line.contains(r#"cookie="at""#), "{line}");
+        assert!(line.contains("occurrences=3"), "{line}");
+        for token in ["tokA", "tokB", "tokC"] {
+            assert!(!line.contains(token), "a token in the log: {line}");
+        }
+        // A single cookie logs nothing.
+        let r = req(&[("cookie", "at=first.f.f")], "/");
+        let (_, logs) = crate::tests::capture_logs(|| find(&r, &all_sources()));
+        assert!(logs.is_empty(), "{logs:?}");
     }
 
     #[test]
