@@ -5,7 +5,7 @@
 
 use crate::alg::Algorithm;
 use crate::error::{Error, ErrorKind, Result};
-use crate::keys::{IssuerHealth, IssuerKeys, JwksOptions, KeySet, KeySource, KeyStats};
+use crate::keys::{HttpClient, IssuerHealth, IssuerKeys, JwksOptions, KeySet, KeySource, KeyStats};
 use crate::policy::{CompiledPolicy, ID_TOKEN_CLAIMS, ValidationPolicy, names_another_jwt_type};
 use crate::principal::Principal;
 use crate::token;
@@ -32,6 +32,7 @@ pub struct IssuerConfig {
     source: Option<KeySource>,
     policy: ValidationPolicy,
     jwks: JwksOptions,
+    http_client: HttpClient,
 }
 
 impl IssuerConfig {
@@ -48,6 +49,7 @@ impl IssuerConfig {
             source: None,
             policy: ValidationPolicy::default(),
             jwks: JwksOptions::default(),
+            http_client: None,
         }
     }
 
@@ -95,6 +97,39 @@ impl IssuerConfig {
     /// Sets how a remote key set is fetched. Defaults to [`JwksOptions::default`].
     pub fn jwks_options(mut self, options: JwksOptions) -> Self {
         self.jwks = options;
+        self
+    }
+
+    /// Fetches this issuer's JWKS and discovery document with `client`: for a
+    /// private CA, a proxy or a client certificate (feature `remote-jwks`; the
+    /// method does not exist without it). Defaults to rampgate's own client.
+    ///
+    /// Rampgate's own client refuses redirects (one could lead to plain http or
+    /// to another host) and times out connections and requests after
+    /// [`JwksOptions::request_timeout`]. Build `client` the same way, with
+    /// `redirect(reqwest::redirect::Policy::none())` and a connect timeout: an
+    /// answer that a redirect-following client got from another URL is refused
+    /// anyway, after the request was made. [`JwksOptions::request_timeout`] and
+    /// [`JwksOptions::max_body_bytes`] still apply to every request, whatever
+    /// the client's own settings.
+    ///
+    /// ```
+    /// use rampgate_core::IssuerConfig;
+    ///
+    /// let client = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .connect_timeout(std::time::Duration::from_secs(5))
+    ///     // .add_root_certificate(..) or .proxy(..) as the network needs
+    ///     .build()
+    ///     .unwrap();
+    /// let issuer = IssuerConfig::new("https://login.example.com/", ["api"])
+    ///     .discovery()
+    ///     .http_client(client);
+    /// # let _ = issuer;
+    /// ```
+    #[cfg(feature = "remote-jwks")]
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
         self
     }
 }
@@ -227,6 +262,7 @@ impl IssuerState {
             source,
             policy,
             jwks,
+            http_client,
         } = config;
         let cfg = |msg: &str| Error::config(format!("issuer {issuer:?}: {msg}"));
         if issuer.is_empty() {
@@ -239,7 +275,7 @@ impl IssuerState {
         let source = source.ok_or_else(|| {
             cfg("no key source: call .keys(..), .jwks_file(..), .jwks_url(..) or .discovery()")
         })?;
-        let keys = IssuerKeys::new(&issuer, source, jwks)?;
+        let keys = IssuerKeys::new(&issuer, source, jwks, http_client)?;
         // HMAC issuers verify only the HMAC algorithms of their keys.
         let algorithms = keys
             .hmac_algorithms()

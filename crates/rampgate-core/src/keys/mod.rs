@@ -17,6 +17,7 @@ mod remote;
 #[path = "no_remote.rs"]
 mod remote;
 
+pub(crate) use remote::HttpClient;
 pub use set::{KeySet, SkippedKey};
 pub use source::{IssuerHealth, JwksOptions, KeySource, KeyStats};
 
@@ -91,8 +92,14 @@ impl Drop for IssuerKeys {
 
 impl IssuerKeys {
     /// Loads static and file keys now; prepares the fetcher of a remote source
-    /// (nothing is fetched before [`IssuerKeys::start`]).
-    pub(crate) fn new(issuer: &str, source: KeySource, options: JwksOptions) -> Result<IssuerKeys> {
+    /// (nothing is fetched before [`IssuerKeys::start`]), with `client` when
+    /// one is supplied.
+    pub(crate) fn new(
+        issuer: &str,
+        source: KeySource,
+        options: JwksOptions,
+        client: HttpClient,
+    ) -> Result<IssuerKeys> {
         let cfg = |msg: String| Error::config(format!("issuer {issuer:?}: {msg}"));
         let (set, fetcher) = match source {
             KeySource::Static(set) => (Some(set), None),
@@ -121,7 +128,7 @@ impl IssuerKeys {
         }
         let refresher = match fetcher {
             Some(source) => Some(Refresher::new(
-                remote::Fetcher::new(issuer, source, &options)?,
+                remote::Fetcher::new(issuer, source, &options, client)?,
                 options,
             )),
             None => None,
@@ -343,6 +350,7 @@ mod tests {
             "https://iss",
             KeySource::Static(set),
             JwksOptions::default(),
+            None,
         )
         .unwrap()
     }
@@ -379,7 +387,8 @@ mod tests {
     #[test]
     fn hmac_issuers_verify_only_their_own_algorithms() {
         let set = KeySet::from_keys([Key::hmac(&[7u8; 48], "HS384", Some("h")).unwrap()]).unwrap();
-        let keys = IssuerKeys::new("i", KeySource::Static(set), JwksOptions::default()).unwrap();
+        let keys =
+            IssuerKeys::new("i", KeySource::Static(set), JwksOptions::default(), None).unwrap();
         assert_eq!(keys.hmac_algorithms(), Some(vec![Algorithm::HS384]));
     }
 
@@ -389,6 +398,7 @@ mod tests {
             "i",
             KeySource::Static(KeySet::default()),
             JwksOptions::default(),
+            None,
         );
         assert!(
             empty
@@ -402,14 +412,14 @@ mod tests {
             Key::hmac(&[7u8; 32], "HS256", Some("h")).unwrap(),
         ])
         .unwrap();
-        let mixed = IssuerKeys::new("i", KeySource::Static(mixed), JwksOptions::default());
+        let mixed = IssuerKeys::new("i", KeySource::Static(mixed), JwksOptions::default(), None);
         assert_eq!(mixed.err().unwrap().code(), "config_invalid");
     }
 
     #[test]
     fn an_unreadable_file_keeps_the_io_error_as_source() {
         let path = std::env::temp_dir().join("rampgate-no-such-dir/jwks.json");
-        let err = IssuerKeys::new("i", KeySource::JwksFile(path), JwksOptions::default())
+        let err = IssuerKeys::new("i", KeySource::JwksFile(path), JwksOptions::default(), None)
             .err()
             .unwrap();
         assert!(err.to_string().contains("cannot read JWKS file"), "{err}");

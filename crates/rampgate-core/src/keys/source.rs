@@ -24,7 +24,9 @@ pub enum KeySource {
 /// How a remote key set is fetched and kept fresh.
 #[derive(Debug, Clone)]
 pub struct JwksOptions {
-    /// Timeout of one HTTP request, body included. Defaults to 5 seconds.
+    /// Timeout of one HTTP request, body included, set on every request so
+    /// that it holds for a client supplied with
+    /// [`IssuerConfig::http_client`](crate::IssuerConfig) too. Defaults to 5 seconds.
     pub request_timeout: Duration,
     /// Largest JWKS or discovery document accepted. Defaults to 256 KiB.
     pub max_body_bytes: usize,
