@@ -135,7 +135,8 @@ pub struct IssuerSettings {
     pub audiences: Vec<String>,
     /// The JWKS URL (https, or http on loopback).
     pub jwks_url: Option<String>,
-    /// A JWKS file, read when the verifier is built.
+    /// A JWKS file, read when the verifier is built and re-read when it
+    /// changes (every 5 seconds it is checked; see `JwksOptions::file_poll_interval`).
     pub jwks_file: Option<PathBuf>,
     /// Find the JWKS through OIDC discovery on the issuer.
     #[serde(default)]

@@ -7,7 +7,9 @@
 //! - `set`: [`KeySet`] and the parsing of JWK Set documents.
 //! - `remote`: the HTTP fetcher, OIDC discovery and the background poller
 //!   (feature `remote-jwks`; without it, a stand-in that refuses remote sources).
+//! - `file`: a JWKS file, and the task that re-reads it when it changes.
 
+mod file;
 mod set;
 mod source;
 
@@ -56,8 +58,32 @@ pub(crate) struct IssuerKeys {
     /// The issuer's `iss`, for log events.
     issuer: String,
     snapshot: ArcSwap<Snapshot>,
-    /// `None` for static and file keys, which are never refreshed nor go stale.
+    /// `None` for static and file keys, which are never fetched nor go stale.
     refresher: Option<Refresher>,
+    /// `Some` for keys read from a JWKS file, re-read when it changes.
+    file: Option<file::FileWatch>,
+    /// Fetches of a remote set, or reloads of a changed file.
+    counters: Counters,
+}
+
+/// What [`KeyStats`] reports of the loads after the first.
+#[derive(Default)]
+struct Counters {
+    refreshes: AtomicU64,
+    failures: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+impl Counters {
+    fn success(&self) {
+        self.refreshes.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.last_error) = None;
+    }
+
+    fn failure(&self, error: &Error) {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.last_error) = Some(error.to_string());
+    }
 }
 
 /// The refresh state of a remote key set.
@@ -71,21 +97,21 @@ struct Refresher {
     last_unknown_kid_fetch: Mutex<Option<Instant>>,
     /// When the last fetch (of any cause) ended.
     last_fetch: Mutex<Option<Instant>>,
-    refreshes: AtomicU64,
-    failures: AtomicU64,
-    last_error: Mutex<Option<String>>,
     /// The background poller, ended when these keys are dropped.
     poller: Mutex<Option<AbortHandle>>,
 }
 
 impl Drop for IssuerKeys {
     fn drop(&mut self) {
-        // The poller only holds a `Weak` and would notice at its next wake-up;
-        // ending it now frees the task at once.
+        // The pollers only hold a `Weak` and would notice at their next
+        // wake-up; ending them now frees the tasks at once.
         if let Some(refresher) = &self.refresher
             && let Some(poller) = lock(&refresher.poller).take()
         {
             poller.abort();
+        }
+        if let Some(file) = &self.file {
+            file.stop();
         }
     }
 }
@@ -100,31 +126,16 @@ impl IssuerKeys {
         options: JwksOptions,
         client: HttpClient,
     ) -> Result<IssuerKeys> {
-        let cfg = |msg: String| Error::config(format!("issuer {issuer:?}: {msg}"));
-        let (set, fetcher) = match source {
-            KeySource::Static(set) => (Some(set), None),
+        let (set, fetcher, file) = match source {
+            KeySource::Static(set) => (Some(set), None, None),
             KeySource::JwksFile(path) => {
-                let bytes = std::fs::read(&path).map_err(|e| {
-                    cfg(format!("cannot read JWKS file {}: {e}", path.display())).caused_by(e)
-                })?;
-                let (set, skipped) = KeySet::from_jwks_json(&bytes)
-                    .map_err(|e| cfg(format!("JWKS file {}: {e}", path.display())).caused_by(e))?;
-                for s in &skipped {
-                    tracing::warn!(issuer = %issuer, kid = ?s.kid, reason = %s.reason, "JWK skipped");
-                }
-                (Some(set), None)
+                let (set, watch) = file::FileWatch::load(issuer, path, &options)?;
+                (Some(set), None, Some(watch))
             }
-            remote => (None, Some(remote)),
+            remote => (None, Some(remote), None),
         };
         if let Some(set) = &set {
-            if set.is_empty() {
-                return Err(cfg("the key set is empty".into()));
-            }
-            if set.has_symmetric() && set.has_asymmetric() {
-                return Err(cfg(
-                    "an issuer is trusted either with an HMAC secret or with public keys, never both".into(),
-                ));
-            }
+            check_set(issuer, set)?;
         }
         let refresher = match fetcher {
             Some(source) => Some(Refresher::new(
@@ -137,7 +148,16 @@ impl IssuerKeys {
             issuer: issuer.to_owned(),
             snapshot: ArcSwap::from_pointee(set.map(Snapshot::loaded).unwrap_or_default()),
             refresher,
+            file,
+            counters: Counters::default(),
         })
+    }
+
+    /// Makes the first fetch of a remote key set and starts its poller, or
+    /// starts watching a JWKS file; does nothing for static keys.
+    pub(crate) async fn start(self: &Arc<Self>) {
+        self.start_remote().await;
+        self.watch_file();
     }
 
     /// The algorithms of an issuer trusted with HMAC secrets, which are all it
@@ -194,10 +214,7 @@ impl IssuerKeys {
                 .loaded_wall
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .map(|d| d.as_secs()),
-            last_error: self
-                .refresher
-                .as_ref()
-                .and_then(|r| lock(&r.last_error).clone()),
+            last_error: lock(&self.counters.last_error).clone(),
             stale: self.stale(&snapshot),
         }
     }
@@ -205,19 +222,11 @@ impl IssuerKeys {
     /// Counters for health checks; static keys report their load time only.
     pub(crate) fn stats(&self) -> KeyStats {
         let snapshot = self.snapshot.load();
-        let (refreshes, failures, last_error) = match &self.refresher {
-            Some(r) => (
-                r.refreshes.load(Ordering::Relaxed),
-                r.failures.load(Ordering::Relaxed),
-                lock(&r.last_error).clone(),
-            ),
-            None => (0, 0, None),
-        };
         KeyStats {
-            refreshes,
-            failures,
+            refreshes: self.counters.refreshes.load(Ordering::Relaxed),
+            failures: self.counters.failures.load(Ordering::Relaxed),
             last_success: snapshot.loaded_wall,
-            last_error,
+            last_error: lock(&self.counters.last_error).clone(),
             kids: snapshot.set.kids().into_iter().map(str::to_owned).collect(),
         }
     }
@@ -281,14 +290,12 @@ impl IssuerKeys {
             Ok((set, max_age)) => {
                 self.log_changes(&set, max_age);
                 self.snapshot.store(Arc::new(Snapshot::loaded(set)));
-                refresher.refreshes.fetch_add(1, Ordering::Relaxed);
-                *lock(&refresher.last_error) = None;
+                self.counters.success();
                 Ok(max_age)
             }
             Err(e) => {
-                refresher.failures.fetch_add(1, Ordering::Relaxed);
+                self.counters.failure(&e);
                 tracing::warn!(issuer = %self.issuer, error = %e, "JWKS refresh failed; keeping the last good keys");
-                *lock(&refresher.last_error) = Some(e.to_string());
                 Err(e)
             }
         }
@@ -315,6 +322,20 @@ impl IssuerKeys {
     }
 }
 
+/// What every loaded set must be: not empty, and of one kind of key.
+fn check_set(issuer: &str, set: &KeySet) -> Result<()> {
+    let cfg = |msg: &str| Error::config(format!("issuer {issuer:?}: {msg}"));
+    if set.is_empty() {
+        return Err(cfg("the key set is empty"));
+    }
+    if set.has_symmetric() && set.has_asymmetric() {
+        return Err(cfg(
+            "an issuer is trusted either with an HMAC secret or with public keys, never both",
+        ));
+    }
+    Ok(())
+}
+
 impl Refresher {
     fn new(fetcher: remote::Fetcher, options: JwksOptions) -> Refresher {
         Refresher {
@@ -323,9 +344,6 @@ impl Refresher {
             refresh_lock: tokio::sync::Mutex::new(()),
             last_unknown_kid_fetch: Mutex::new(None),
             last_fetch: Mutex::new(None),
-            refreshes: AtomicU64::new(0),
-            failures: AtomicU64::new(0),
-            last_error: Mutex::new(None),
             poller: Mutex::new(None),
         }
     }

@@ -36,5 +36,5 @@ impl Fetcher {
 
 impl IssuerKeys {
     /// Nothing to start: only remote key sets are fetched and polled.
-    pub(crate) async fn start(self: &Arc<Self>) {}
+    pub(super) async fn start_remote(self: &Arc<Self>) {}
 }

@@ -255,9 +255,9 @@ fn describe(e: &reqwest::Error) -> String {
 
 impl IssuerKeys {
     /// Makes the first fetch of a remote key set and starts its poller; does
-    /// nothing for static keys. A failed first fetch does not fail: the poller
+    /// nothing for other keys. A failed first fetch does not fail: the poller
     /// retries with backoff.
-    pub(crate) async fn start(self: &Arc<Self>) {
+    pub(super) async fn start_remote(self: &Arc<Self>) {
         let Some(refresher) = &self.refresher else {
             return;
         };
@@ -372,7 +372,7 @@ mod tests {
     #[tokio::test]
     async fn the_poller_ends_when_the_keys_are_dropped() {
         let keys = Arc::new(unreachable_keys(JwksOptions::default()));
-        keys.start().await;
+        keys.start_remote().await;
         let poller = lock(&keys.refresher.as_ref().unwrap().poller)
             .clone()
             .expect("a poller");
