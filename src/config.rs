@@ -272,8 +272,18 @@ impl Config {
     }
 
     /// The configured contract file, loaded and watched every `watch_secs`
-    /// when positive (which needs a tokio runtime); `None` when none is
-    /// configured.
+    /// when positive; `None` when none is configured.
+    ///
+    /// The watcher is kept inside the handle
+    /// ([`ContractHandle::keep_watching`]): it runs for as long as the handle or
+    /// any clone of it (in a `ContractLayer`, say) is alive, and there is no
+    /// guard to keep. [`ContractHandle::stop_watching`] ends it.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Contract`] when the file cannot be read or is invalid,
+    /// and, with watching on, when called outside a tokio runtime
+    /// ([`ReloadError::NoRuntime`](crate::contract::ReloadError::NoRuntime)).
     pub fn contract(&self) -> Result<Option<ContractHandle>, ConfigError> {
         let Some(settings) = &self.contract else {
             return Ok(None);
@@ -281,7 +291,7 @@ impl Config {
         let handle = ContractHandle::from_file(&settings.file)?;
         let period = settings.watch_secs.unwrap_or(5);
         if period > 0 {
-            handle.watch(Duration::from_secs(period));
+            handle.keep_watching(Duration::from_secs(period))?;
         }
         Ok(Some(handle))
     }
@@ -535,6 +545,65 @@ mod tests {
             config.issuer_configs(Some(&half)),
             Err(ConfigError::Invalid(_))
         ));
+    }
+
+    /// A contract file of its own per test, removed at the end.
+    struct TempFile(PathBuf);
+
+    impl TempFile {
+        fn new(name: &str, text: &str) -> TempFile {
+            let path =
+                std::env::temp_dir().join(format!("rampgate-config-{}-{name}", std::process::id()));
+            std::fs::write(&path, text).unwrap();
+            TempFile(path)
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn contract_config(file: &TempFile, watch_secs: u64) -> Config {
+        Config::from_toml(&format!(
+            "[contract]\nfile = {:?}\nwatch_secs = {watch_secs}\n",
+            file.0.display().to_string()
+        ))
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_configured_contract_is_watched_as_long_as_the_handle_lives() {
+        let file = TempFile::new("watched.toml", "version = 1\n[scopes]\n");
+        let handle = contract_config(&file, 1).contract().unwrap().unwrap();
+        // No guard was returned: the handle alone keeps the watcher running.
+        assert!(handle.is_watching());
+        std::fs::write(&file.0, "version = 2\n[scopes]\n").unwrap();
+        let start = std::time::Instant::now();
+        while handle.current().version() != 2 && start.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(handle.current().version(), 2, "reloaded without a restart");
+
+        let unwatched = contract_config(&file, 0).contract().unwrap().unwrap();
+        assert!(!unwatched.is_watching());
+    }
+
+    #[test]
+    fn watching_the_contract_outside_a_runtime_is_an_error() {
+        let file = TempFile::new("no-runtime.toml", "version = 1\n[scopes]\n");
+        let err = contract_config(&file, 5).contract().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Contract(crate::contract::ReloadError::NoRuntime)
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("tokio runtime"), "{err}");
+        // Without watching, no runtime is needed.
+        assert!(contract_config(&file, 0).contract().unwrap().is_some());
     }
 
     #[tokio::test]
