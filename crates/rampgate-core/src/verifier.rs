@@ -218,6 +218,51 @@ impl VerifierBuilder {
     /// poller keeps trying with backoff and tokens are refused with
     /// `keys_unavailable` until it succeeds. Configuration mistakes do fail it.
     pub async fn build(self) -> Result<Verifier> {
+        let verifier = self.assemble()?;
+        // Issuers are few: their first fetches run one after another.
+        for issuer in &verifier.inner.issuers {
+            issuer.keys.start().await;
+        }
+        Ok(verifier)
+    }
+
+    /// Checks the configuration and loads static and file key sets as
+    /// [`build`](VerifierBuilder::build) does, but does not wait for the first
+    /// fetch of remote key sets: their pollers make it at once, in the
+    /// background (which needs a tokio runtime). Until it succeeds, tokens of
+    /// that issuer are refused with `keys_unavailable`.
+    ///
+    /// For a start-up whose wait for keys must be bounded however slow the
+    /// identity provider: follow it with [`Verifier::wait_ready`], which then
+    /// bounds the whole wait (`build` can take up to `request_timeout` per
+    /// remote issuer first).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # #[cfg(feature = "remote-jwks")] {
+    /// use rampgate_core::{IssuerConfig, Verifier};
+    /// use std::time::Duration;
+    ///
+    /// // A JWKS server that is not there (yet).
+    /// let verifier = Verifier::builder()
+    ///     .issuer(IssuerConfig::new("https://issuer.example", ["api"]).jwks_url("http://127.0.0.1:9/jwks"))
+    ///     .build_without_waiting()
+    ///     .unwrap();
+    /// let err = verifier.wait_ready(Duration::from_millis(100)).await.unwrap_err();
+    /// assert!(err.to_string().contains("https://issuer.example"));
+    /// # }
+    /// # }
+    /// ```
+    pub fn build_without_waiting(self) -> Result<Verifier> {
+        let verifier = self.assemble()?;
+        for issuer in &verifier.inner.issuers {
+            issuer.keys.start_in_background();
+        }
+        Ok(verifier)
+    }
+
+    /// The verifier, its keys loaded or ready to be fetched; nothing started.
+    fn assemble(self) -> Result<Verifier> {
         if self.issuers.is_empty() {
             return Err(Error::config("no issuer configured"));
         }
@@ -240,10 +285,6 @@ impl VerifierBuilder {
             return Err(Error::config(
                 "remote key sources need a tokio runtime: build the verifier inside one",
             ));
-        }
-        // Issuers are few: their first fetches run one after another.
-        for issuer in &issuers {
-            issuer.keys.start().await;
         }
         Ok(Verifier {
             inner: Arc::new(VerifierInner {

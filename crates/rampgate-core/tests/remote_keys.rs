@@ -376,3 +376,43 @@ async fn a_supplied_client_that_follows_redirects_gets_no_keys_from_them() {
         "keys_unavailable"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_without_waiting_leaves_the_first_fetch_to_the_poller() {
+    let k1 = signer(1, "k1");
+    let server = JwksServer::start(&[&k1]);
+    server.delay(Duration::from_millis(1500));
+    let started = Instant::now();
+    let v = Verifier::builder()
+        .issuer(IssuerConfig::new(ISS, [AUD]).jwks_url(&server.url))
+        .build_without_waiting()
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!v.health().ready);
+    assert_eq!(
+        v.verify_cached(&token(&k1, "k1")).unwrap_err().code(),
+        "keys_unavailable"
+    );
+    // The wait is bounded by its own timeout, not by the slow first fetch.
+    let err = v.wait_ready(Duration::from_millis(300)).await.unwrap_err();
+    assert!(err.to_string().contains(ISS), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_millis(1200),
+        "{:?}",
+        started.elapsed()
+    );
+    v.wait_ready(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(
+        server.requests(),
+        1,
+        "the poller's first fetch, and only it"
+    );
+    assert_eq!(
+        v.verify_cached(&token(&k1, "k1")).unwrap().sub(),
+        Some("alice")
+    );
+}

@@ -160,6 +160,13 @@ impl IssuerKeys {
         self.watch_file();
     }
 
+    /// Starts the poller of a remote key set without waiting for its first
+    /// fetch, or starts watching a JWKS file.
+    pub(crate) fn start_in_background(self: &Arc<Self>) {
+        self.start_remote_in_background();
+        self.watch_file();
+    }
+
     /// The algorithms of an issuer trusted with HMAC secrets, which are all it
     /// may verify; `None` for an issuer with public keys.
     pub(crate) fn hmac_algorithms(&self) -> Option<Vec<Algorithm>> {

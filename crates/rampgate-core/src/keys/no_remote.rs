@@ -37,4 +37,7 @@ impl Fetcher {
 impl IssuerKeys {
     /// Nothing to start: only remote key sets are fetched and polled.
     pub(super) async fn start_remote(self: &Arc<Self>) {}
+
+    /// Nothing to start, as for [`IssuerKeys::start_remote`].
+    pub(super) fn start_remote_in_background(self: &Arc<Self>) {}
 }

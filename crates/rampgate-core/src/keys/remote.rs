@@ -267,6 +267,16 @@ impl IssuerKeys {
         let poller = tokio::spawn(poll(Arc::downgrade(self), delay, failures));
         *lock(&refresher.poller) = Some(poller.abort_handle());
     }
+
+    /// Starts the poller of a remote key set, which makes the first fetch at
+    /// once; does nothing for other keys.
+    pub(super) fn start_remote_in_background(self: &Arc<Self>) {
+        let Some(refresher) = &self.refresher else {
+            return;
+        };
+        let poller = tokio::spawn(poll(Arc::downgrade(self), Duration::ZERO, 0));
+        *lock(&refresher.poller) = Some(poller.abort_handle());
+    }
 }
 
 /// Refreshes the keys on their schedule until they are dropped.
