@@ -5,6 +5,8 @@
 //! ```
 //!
 //! - `GET /health`: public.
+//! - `GET /ready`: public; the verifier's key health as JSON, 200 when every
+//!   issuer has usable keys, 503 otherwise.
 //! - `GET /me`: any valid token; answers its `sub`, `client_id` and `scopes`.
 //! - `GET /profile`: requires the scope `profile:read` (403 `insufficient_scope`).
 //!
@@ -13,6 +15,9 @@
 //! - `RAMPGATE_ADDR`: listen address, default `127.0.0.1:3000`.
 //! - `RAMPGATE_ISSUER` with `RAMPGATE_AUDIENCE`: the issuer to trust; keys from
 //!   `RAMPGATE_JWKS_URL`, or from OIDC discovery on the issuer without it.
+//! - `RAMPGATE_READY_TIMEOUT`: seconds to wait for the issuer's keys before
+//!   listening, default 10 (`0`: do not wait); on timeout the example exits
+//!   with an error naming the issuer.
 //! - `RAMPGATE_CONTRACT`: a ramp contract file to enforce instead of the embedded
 //!   `examples/quickstart.contract.toml`; it is watched and hot-reloaded. When it
 //!   names an `issuer` and `audience` and no issuer is configured, they are used
@@ -57,6 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } = support::setup(include_str!("quickstart.contract.toml")).await?;
     let addr = config.listen_addr();
     let issuers: Vec<String> = verifier.issuers().map(str::to_owned).collect();
+    let ready = support::ready_route(verifier.clone());
 
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
@@ -73,6 +79,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .realm("quickstart")
                 .resource_metadata(&metadata_url),
         )
+        .route("/ready", ready)
         .route("/health", get(|| async { "ok" }))
         .merge(
             rampgate::metadata::MetadataRouter::new(contract)

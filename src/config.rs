@@ -37,6 +37,7 @@
 //! realm = "api"                      # the WWW-Authenticate realm
 //! resource_metadata = "https://api.example.com/.well-known/oauth-protected-resource"
 //! max_token_bytes = 8192
+//! ready_timeout_secs = 10            # RAMPGATE_READY_TIMEOUT; 0 to not wait for keys
 //!
 //! [contract]
 //! file = "contract.toml"             # RAMPGATE_CONTRACT
@@ -62,6 +63,10 @@ use std::time::Duration;
 
 /// The address served on when neither the file nor `RAMPGATE_ADDR` names one.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+
+/// How long [`Config::ready_verifier`] waits for keys when neither the file
+/// nor `RAMPGATE_READY_TIMEOUT` says.
+pub const DEFAULT_READY_TIMEOUT_SECS: u64 = 10;
 
 /// Why a configuration could not be read or used; each says what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +103,14 @@ pub enum ConfigError {
     /// The verifier refused the issuers' configuration.
     #[error("{0}")]
     Verifier(#[from] crate::Error),
+    /// Some issuers had no usable keys within `ready_timeout_secs`
+    /// ([`Config::ready_verifier`]); the error names them, with their last
+    /// fetch errors. A program that would rather start anyway (answering 503
+    /// until the keys come) uses [`Config::verifier`] instead.
+    #[error(
+        "not ready within ready_timeout_secs (RAMPGATE_READY_TIMEOUT): {0}; check that the issuer's JWKS is reachable, or raise the timeout"
+    )]
+    NotReady(crate::Error),
 }
 
 /// The whole configuration. Every field is optional in the file; what a
@@ -115,6 +128,10 @@ pub struct Config {
     pub resource_metadata: Option<String>,
     /// The longest token accepted, in bytes. Defaults to 8 KiB.
     pub max_token_bytes: Option<usize>,
+    /// How long [`Config::ready_verifier`] waits for every issuer's first keys
+    /// (`RAMPGATE_READY_TIMEOUT`), in seconds; `0` does not wait. Defaults to
+    /// [`DEFAULT_READY_TIMEOUT_SECS`].
+    pub ready_timeout_secs: Option<u64>,
     /// The trusted issuers. Defaults to none, which is an error when a verifier
     /// is built (unless the contract names its issuer and audience).
     #[serde(default)]
@@ -135,7 +152,8 @@ pub struct IssuerSettings {
     pub audiences: Vec<String>,
     /// The JWKS URL (https, or http on loopback).
     pub jwks_url: Option<String>,
-    /// A JWKS file, read when the verifier is built.
+    /// A JWKS file, read when the verifier is built and re-read when it
+    /// changes (every 5 seconds it is checked; see `JwksOptions::file_poll_interval`).
     pub jwks_file: Option<PathBuf>,
     /// Find the JWKS through OIDC discovery on the issuer.
     #[serde(default)]
@@ -209,6 +227,8 @@ impl Config {
     ///   `RAMPGATE_AUDIENCE` or `RAMPGATE_JWKS_URL` without `RAMPGATE_ISSUER` is an
     ///   error (half a configuration is never completed with a default).
     /// - `RAMPGATE_CONTRACT`: the contract file.
+    /// - `RAMPGATE_READY_TIMEOUT`: seconds to wait for the issuers' first keys
+    ///   (see [`Config::ready_verifier`]).
     pub fn apply_env(
         mut self,
         var: impl Fn(&str) -> Option<String>,
@@ -243,6 +263,13 @@ impl Config {
             }
             None => {}
         }
+        if let Some(secs) = var("RAMPGATE_READY_TIMEOUT") {
+            self.ready_timeout_secs = Some(secs.trim().parse().map_err(|e| {
+                ConfigError::Invalid(format!(
+                    "RAMPGATE_READY_TIMEOUT is not a number of seconds like 10: {e}"
+                ))
+            })?);
+        }
         if let Some(file) = var("RAMPGATE_CONTRACT") {
             let watch_secs = self.contract.as_ref().and_then(|c| c.watch_secs);
             self.contract = Some(ContractSettings {
@@ -271,8 +298,18 @@ impl Config {
     }
 
     /// The configured contract file, loaded and watched every `watch_secs`
-    /// when positive (which needs a tokio runtime); `None` when none is
-    /// configured.
+    /// when positive; `None` when none is configured.
+    ///
+    /// The watcher is kept inside the handle
+    /// ([`ContractHandle::keep_watching`]): it runs for as long as the handle or
+    /// any clone of it (in a `ContractLayer`, say) is alive, and there is no
+    /// guard to keep. [`ContractHandle::stop_watching`] ends it.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Contract`] when the file cannot be read or is invalid,
+    /// and, with watching on, when called outside a tokio runtime
+    /// ([`ReloadError::NoRuntime`](crate::contract::ReloadError::NoRuntime)).
     pub fn contract(&self) -> Result<Option<ContractHandle>, ConfigError> {
         let Some(settings) = &self.contract else {
             return Ok(None);
@@ -280,7 +317,7 @@ impl Config {
         let handle = ContractHandle::from_file(&settings.file)?;
         let period = settings.watch_secs.unwrap_or(5);
         if period > 0 {
-            handle.watch(Duration::from_secs(period));
+            handle.keep_watching(Duration::from_secs(period))?;
         }
         Ok(Some(handle))
     }
@@ -326,6 +363,48 @@ impl Config {
     /// Builds the verifier for [`Config::issuer_configs`] (fetching remote keys
     /// once; see [`crate::VerifierBuilder::build`]).
     pub async fn verifier(&self, contract: Option<&Contract>) -> Result<Verifier, ConfigError> {
+        Ok(self.builder(contract)?.build().await?)
+    }
+
+    /// How long [`Config::ready_verifier`] waits for keys: `ready_timeout_secs`,
+    /// or [`DEFAULT_READY_TIMEOUT_SECS`].
+    pub fn ready_timeout(&self) -> Duration {
+        Duration::from_secs(
+            self.ready_timeout_secs
+                .unwrap_or(DEFAULT_READY_TIMEOUT_SECS),
+        )
+    }
+
+    /// Builds the verifier for [`Config::issuer_configs`] and waits, at most
+    /// [`Config::ready_timeout`], until every issuer has usable keys: for a
+    /// service that should not listen before it can verify a token. The whole
+    /// wait is bounded, however slow the identity provider (the first fetches
+    /// run in the background; see
+    /// [`VerifierBuilder::build_without_waiting`](crate::VerifierBuilder::build_without_waiting)).
+    /// With `ready_timeout_secs = 0` it does not wait: tokens are answered 503
+    /// `keys_unavailable` until the keys come.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::NotReady`] naming the issuers still without keys when the
+    /// timeout passes (the caller decides: the examples exit with it before
+    /// they listen); the errors of [`Config::verifier`] otherwise.
+    pub async fn ready_verifier(
+        &self,
+        contract: Option<&Contract>,
+    ) -> Result<Verifier, ConfigError> {
+        let verifier = self.builder(contract)?.build_without_waiting()?;
+        let timeout = self.ready_timeout();
+        if !timeout.is_zero() {
+            verifier
+                .wait_ready(timeout)
+                .await
+                .map_err(ConfigError::NotReady)?;
+        }
+        Ok(verifier)
+    }
+
+    fn builder(&self, contract: Option<&Contract>) -> Result<crate::VerifierBuilder, ConfigError> {
         let mut builder = Verifier::builder();
         for issuer in self.issuer_configs(contract)? {
             builder = builder.issuer(issuer);
@@ -333,7 +412,7 @@ impl Config {
         if let Some(max) = self.max_token_bytes {
             builder = builder.max_token_bytes(max);
         }
-        Ok(builder.build().await?)
+        Ok(builder)
     }
 
     /// A [`JwtLayer`] over `verifier` with the configured realm and resource
@@ -454,6 +533,7 @@ mod tests {
             &[("RAMPGATE_JWKS_URL", "https://i.example/jwks")][..],
             &[("RAMPGATE_ISSUER", "https://i.example")][..],
             &[("RAMPGATE_ADDR", "not an address")][..],
+            &[("RAMPGATE_READY_TIMEOUT", "ten")][..],
         ] {
             let err = Config::default().apply_env(env(vars)).unwrap_err();
             assert!(matches!(err, ConfigError::Invalid(_)), "{vars:?}: {err}");
@@ -534,6 +614,129 @@ mod tests {
             config.issuer_configs(Some(&half)),
             Err(ConfigError::Invalid(_))
         ));
+    }
+
+    /// A contract file of its own per test, removed at the end.
+    struct TempFile(PathBuf);
+
+    impl TempFile {
+        fn new(name: &str, text: &str) -> TempFile {
+            let path =
+                std::env::temp_dir().join(format!("rampgate-config-{}-{name}", std::process::id()));
+            std::fs::write(&path, text).unwrap();
+            TempFile(path)
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn contract_config(file: &TempFile, watch_secs: u64) -> Config {
+        Config::from_toml(&format!(
+            "[contract]\nfile = {:?}\nwatch_secs = {watch_secs}\n",
+            file.0.display().to_string()
+        ))
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_configured_contract_is_watched_as_long_as_the_handle_lives() {
+        let file = TempFile::new("watched.toml", "version = 1\n[scopes]\n");
+        let handle = contract_config(&file, 1).contract().unwrap().unwrap();
+        // No guard was returned: the handle alone keeps the watcher running.
+        assert!(handle.is_watching());
+        std::fs::write(&file.0, "version = 2\n[scopes]\n").unwrap();
+        let start = std::time::Instant::now();
+        while handle.current().version() != 2 && start.elapsed() < Duration::from_secs(5) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(handle.current().version(), 2, "reloaded without a restart");
+
+        let unwatched = contract_config(&file, 0).contract().unwrap().unwrap();
+        assert!(!unwatched.is_watching());
+    }
+
+    #[test]
+    fn watching_the_contract_outside_a_runtime_is_an_error() {
+        let file = TempFile::new("no-runtime.toml", "version = 1\n[scopes]\n");
+        let err = contract_config(&file, 5).contract().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Contract(crate::contract::ReloadError::NoRuntime)
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("tokio runtime"), "{err}");
+        // Without watching, no runtime is needed.
+        assert!(contract_config(&file, 0).contract().unwrap().is_some());
+    }
+
+    #[test]
+    fn the_ready_timeout_comes_from_the_file_or_the_environment() {
+        assert_eq!(Config::default().ready_timeout(), Duration::from_secs(10));
+        let file = Config::from_toml("ready_timeout_secs = 3").unwrap();
+        assert_eq!(file.ready_timeout(), Duration::from_secs(3));
+        let env = file
+            .apply_env(env(&[("RAMPGATE_READY_TIMEOUT", "0")]))
+            .unwrap();
+        assert_eq!(env.ready_timeout(), Duration::ZERO);
+    }
+
+    /// An issuer whose JWKS URL accepts connections and never answers.
+    fn silent_issuer(listener: &std::net::TcpListener, ready_timeout_secs: u64) -> Config {
+        Config::from_toml(&format!(
+            "ready_timeout_secs = {ready_timeout_secs}\n[[issuers]]\nissuer = \"https://silent.example\"\naudiences = [\"api\"]\njwks_url = \"http://{}/jwks\"\n",
+            listener.local_addr().unwrap()
+        ))
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ready_verifier_gives_up_after_the_timeout_naming_the_issuer() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let started = std::time::Instant::now();
+        let err = silent_issuer(&listener, 1)
+            .ready_verifier(None)
+            .await
+            .unwrap_err();
+        // Bounded by the ready timeout, not by the 5 s request timeout.
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(matches!(err, ConfigError::NotReady(_)), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("https://silent.example") && text.contains("RAMPGATE_READY_TIMEOUT"),
+            "{text}"
+        );
+
+        // With 0 it does not wait: the verifier answers 503 until keys come.
+        let verifier = silent_issuer(&listener, 0)
+            .ready_verifier(None)
+            .await
+            .unwrap();
+        assert!(!verifier.health().ready);
+    }
+
+    #[tokio::test]
+    async fn ready_verifier_returns_once_the_keys_are_there() {
+        let jwks = TempFile::new(
+            "ready-jwks.json",
+            r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#,
+        );
+        let config = Config::from_toml(&format!(
+            "[[issuers]]\nissuer = \"https://i.example\"\naudiences = [\"api\"]\njwks_file = {:?}\n",
+            jwks.0.display().to_string()
+        ))
+        .unwrap();
+        let verifier = config.ready_verifier(None).await.unwrap();
+        assert!(verifier.health().ready);
     }
 
     #[tokio::test]

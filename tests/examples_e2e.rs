@@ -311,3 +311,144 @@ fn the_example_says_loudly_that_it_runs_the_dev_issuer() {
         "{stderr}"
     );
 }
+
+/// A JWKS document served on a loopback port reserved now but listened on only
+/// after `delay`: an identity provider that comes up after the service.
+struct LateJwks {
+    url: String,
+    /// When the server first answered, if it has.
+    first_answer: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+}
+
+impl LateJwks {
+    fn start(document: String, delay: Duration) -> LateJwks {
+        let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = reserved.local_addr().unwrap();
+        // Closed until `delay` has passed: fetches meanwhile are refused.
+        drop(reserved);
+        let first_answer = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let answered = first_answer.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            let listener = std::net::TcpListener::bind(addr).unwrap();
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    line.clear();
+                }
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{document}",
+                    document.len()
+                );
+                let _ = std::io::Write::write_all(&mut stream, answer.as_bytes());
+                answered
+                    .lock()
+                    .unwrap()
+                    .get_or_insert_with(std::time::Instant::now);
+            }
+        });
+        LateJwks {
+            url: format!("http://{addr}/jwks"),
+            first_answer,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_quickstart_listens_only_once_a_late_jwks_has_answered() {
+    let idp = DevIssuer::builder()
+        .audience("https://api.example")
+        .start()
+        .await
+        .unwrap();
+    let document = reqwest::get(idp.jwks_url())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let jwks = LateJwks::start(document, Duration::from_millis(1500));
+    let env = [
+        ("RAMPGATE_ISSUER", idp.issuer()),
+        ("RAMPGATE_AUDIENCE", "https://api.example"),
+        ("RAMPGATE_JWKS_URL", jwks.url.as_str()),
+    ];
+    let qs = tokio::task::block_in_place(|| start(&env));
+    let answered = *jwks.first_answer.lock().unwrap();
+    assert!(
+        answered.is_some(),
+        "`listening on` was printed before the JWKS ever answered: {:?}",
+        qs.output
+    );
+
+    // Its very first request with a valid token is served.
+    let client = reqwest::Client::new();
+    let token = idp.token().sub("alice").sign();
+    let resp = client
+        .get(format!("http://{}/me", qs.addr))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = client
+        .get(format!("http://{}/ready", qs.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let health: serde_json::Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+    assert_eq!(health["ready"], true, "{health}");
+    assert_eq!(health["issuers"][0]["issuer"], idp.issuer(), "{health}");
+}
+
+#[test]
+fn the_quickstart_exits_naming_the_issuer_whose_keys_never_come() {
+    // Accepts connections (into the backlog) and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let jwks_url = format!("http://{}/jwks", silent.local_addr().unwrap());
+    let (code, stdout, stderr) = run_to_start(
+        "quickstart",
+        &[
+            ("RAMPGATE_ISSUER", "https://never-ready.example"),
+            ("RAMPGATE_AUDIENCE", "https://api.example"),
+            ("RAMPGATE_JWKS_URL", &jwks_url),
+            ("RAMPGATE_READY_TIMEOUT", "1"),
+        ],
+    );
+    assert_eq!(code, Some(1), "must exit, not serve: {stdout} {stderr}");
+    assert!(!stdout.contains("listening on"), "{stdout}");
+    assert!(
+        stderr.contains("https://never-ready.example") && stderr.contains("RAMPGATE_READY_TIMEOUT"),
+        "the error names the issuer and the setting: {stderr}"
+    );
+    drop(silent);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ready_answers_503_while_the_keys_are_missing() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let jwks_url = format!("http://{}/jwks", silent.local_addr().unwrap());
+    // 0: listen at once, without waiting for the keys.
+    let env = [
+        ("RAMPGATE_ISSUER", "https://never-ready.example"),
+        ("RAMPGATE_AUDIENCE", "https://api.example"),
+        ("RAMPGATE_JWKS_URL", jwks_url.as_str()),
+        ("RAMPGATE_READY_TIMEOUT", "0"),
+    ];
+    let qs = tokio::task::block_in_place(|| start(&env));
+    let resp = reqwest::get(format!("http://{}/ready", qs.addr))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    let health: serde_json::Value = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap();
+    assert_eq!(health["ready"], false, "{health}");
+    assert_eq!(
+        health["issuers"][0]["issuer"], "https://never-ready.example",
+        "{health}"
+    );
+    assert_eq!(health["issuers"][0]["keys"], 0, "{health}");
+    drop(silent);
+}

@@ -11,7 +11,8 @@
 //!   `sensitive`: `acr` at least `mfa`, authenticated within 5 minutes.
 //!
 //! Configuration as in the quickstart (`RAMPGATE_CONFIG`, `RAMPGATE_ADDR`,
-//! `RAMPGATE_ISSUER`, `RAMPGATE_AUDIENCE`, `RAMPGATE_JWKS_URL`), and
+//! `RAMPGATE_ISSUER`, `RAMPGATE_AUDIENCE`, `RAMPGATE_JWKS_URL`,
+//! `RAMPGATE_READY_TIMEOUT`; `GET /ready` serves the key health), and
 //! `RAMPGATE_CONTRACT` to replace the embedded `examples/payments/contract.toml`.
 //! With no issuer configured, the example starts the development issuer and
 //! says so on stderr.
@@ -59,6 +60,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } = support::setup(include_str!("contract.toml")).await?;
     let addr = config.listen_addr();
     let issuers: Vec<String> = verifier.issuers().map(str::to_owned).collect();
+    let ready = support::ready_route(verifier.clone());
 
     let ledger: Shared = Arc::default();
     {
@@ -87,6 +89,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route_layer(StepUpLayer::from_contract())
         .route_layer(ContractLayer::new(contract.clone()))
         .route_layer(JwtLayer::new(verifier).realm("payments"))
+        .route("/ready", ready)
         .route("/health", get(|| async { "ok" }))
         .merge(
             // A loopback demo whose port can be chosen at bind time: the resource is the

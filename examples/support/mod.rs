@@ -1,9 +1,13 @@
-//! What the examples share: reading the configuration, and the one place they
-//! start the embedded development issuer — explicitly, and loudly — when no
-//! issuer is configured. The library itself never does.
+//! What the examples share: reading the configuration, waiting for the
+//! issuers' keys, the `/ready` route, and the one place they start the embedded
+//! development issuer — explicitly, and loudly — when no issuer is configured.
+//! The library itself never does.
 
+use axum::Json;
+use axum::http::StatusCode;
+use axum::routing::{MethodRouter, get};
 use rampgate::Verifier;
-use rampgate::config::Config;
+use rampgate::config::{Config, ConfigError};
 use rampgate::contract::ContractHandle;
 use rampgate_testkit::DevIssuer;
 
@@ -28,13 +32,24 @@ pub(crate) fn init_tracing() {
 }
 
 /// Reads `RAMPGATE_CONFIG` and the `RAMPGATE_*` overrides, and the contract
-/// (the configured file, else `embedded`). Without any configured issuer, this
-/// example asks for the development issuer and says so on stderr.
+/// (the configured file, else `embedded`), then waits up to
+/// `RAMPGATE_READY_TIMEOUT` seconds (default 10) for every issuer's keys, so
+/// that the example never listens before it can verify a token: on timeout it
+/// returns the error naming the issuers without keys. Without any configured
+/// issuer, this example asks for the development issuer and says so on stderr.
 pub(crate) async fn setup(embedded_contract: &str) -> Result<Setup, Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
     let contract = config.contract_or(embedded_contract)?;
     if config.has_issuer(Some(&contract.current())) {
-        let verifier = config.verifier(Some(&contract.current())).await?;
+        let verifier = match config.ready_verifier(Some(&contract.current())).await {
+            Ok(verifier) => verifier,
+            Err(e @ ConfigError::NotReady(_)) => {
+                // The message says what to check; `main`'s `Debug` would bury it.
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
+            Err(e) => return Err(e.into()),
+        };
         return Ok(Setup {
             config,
             contract,
@@ -58,5 +73,27 @@ pub(crate) async fn setup(embedded_contract: &str) -> Result<Setup, Box<dyn std:
         contract,
         verifier,
         dev: Some(dev),
+    })
+}
+
+/// `GET /ready`: the verifier's [`Health`](rampgate::Health) as JSON, 200 when
+/// every issuer has usable keys and 503 otherwise. Mounted outside the
+/// `JwtLayer`, for a load balancer or an orchestrator's readiness probe.
+/// (Its `last_error` names JWKS URLs: serve it on an internal port in
+/// production.)
+pub(crate) fn ready_route<S>(verifier: Verifier) -> MethodRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    get(move || {
+        let health = verifier.health();
+        async move {
+            let status = if health.ready {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            (status, Json(health))
+        }
     })
 }

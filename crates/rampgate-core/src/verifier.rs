@@ -5,7 +5,7 @@
 
 use crate::alg::Algorithm;
 use crate::error::{Error, ErrorKind, Result};
-use crate::keys::{IssuerHealth, IssuerKeys, JwksOptions, KeySet, KeySource, KeyStats};
+use crate::keys::{HttpClient, IssuerHealth, IssuerKeys, JwksOptions, KeySet, KeySource, KeyStats};
 use crate::policy::{CompiledPolicy, ID_TOKEN_CLAIMS, ValidationPolicy, names_another_jwt_type};
 use crate::principal::Principal;
 use crate::token;
@@ -32,6 +32,7 @@ pub struct IssuerConfig {
     source: Option<KeySource>,
     policy: ValidationPolicy,
     jwks: JwksOptions,
+    http_client: HttpClient,
 }
 
 impl IssuerConfig {
@@ -48,6 +49,7 @@ impl IssuerConfig {
             source: None,
             policy: ValidationPolicy::default(),
             jwks: JwksOptions::default(),
+            http_client: None,
         }
     }
 
@@ -95,6 +97,39 @@ impl IssuerConfig {
     /// Sets how a remote key set is fetched. Defaults to [`JwksOptions::default`].
     pub fn jwks_options(mut self, options: JwksOptions) -> Self {
         self.jwks = options;
+        self
+    }
+
+    /// Fetches this issuer's JWKS and discovery document with `client`: for a
+    /// private CA, a proxy or a client certificate (feature `remote-jwks`; the
+    /// method does not exist without it). Defaults to rampgate's own client.
+    ///
+    /// Rampgate's own client refuses redirects (one could lead to plain http or
+    /// to another host) and times out connections and requests after
+    /// [`JwksOptions::request_timeout`]. Build `client` the same way, with
+    /// `redirect(reqwest::redirect::Policy::none())` and a connect timeout: an
+    /// answer that a redirect-following client got from another URL is refused
+    /// anyway, after the request was made. [`JwksOptions::request_timeout`] and
+    /// [`JwksOptions::max_body_bytes`] still apply to every request, whatever
+    /// the client's own settings.
+    ///
+    /// ```
+    /// use rampgate_core::IssuerConfig;
+    ///
+    /// let client = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .connect_timeout(std::time::Duration::from_secs(5))
+    ///     // .add_root_certificate(..) or .proxy(..) as the network needs
+    ///     .build()
+    ///     .unwrap();
+    /// let issuer = IssuerConfig::new("https://login.example.com/", ["api"])
+    ///     .discovery()
+    ///     .http_client(client);
+    /// # let _ = issuer;
+    /// ```
+    #[cfg(feature = "remote-jwks")]
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
         self
     }
 }
@@ -183,6 +218,51 @@ impl VerifierBuilder {
     /// poller keeps trying with backoff and tokens are refused with
     /// `keys_unavailable` until it succeeds. Configuration mistakes do fail it.
     pub async fn build(self) -> Result<Verifier> {
+        let verifier = self.assemble()?;
+        // Issuers are few: their first fetches run one after another.
+        for issuer in &verifier.inner.issuers {
+            issuer.keys.start().await;
+        }
+        Ok(verifier)
+    }
+
+    /// Checks the configuration and loads static and file key sets as
+    /// [`build`](VerifierBuilder::build) does, but does not wait for the first
+    /// fetch of remote key sets: their pollers make it at once, in the
+    /// background (which needs a tokio runtime). Until it succeeds, tokens of
+    /// that issuer are refused with `keys_unavailable`.
+    ///
+    /// For a start-up whose wait for keys must be bounded however slow the
+    /// identity provider: follow it with [`Verifier::wait_ready`], which then
+    /// bounds the whole wait (`build` can take up to `request_timeout` per
+    /// remote issuer first).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # #[cfg(feature = "remote-jwks")] {
+    /// use rampgate_core::{IssuerConfig, Verifier};
+    /// use std::time::Duration;
+    ///
+    /// // A JWKS server that is not there (yet).
+    /// let verifier = Verifier::builder()
+    ///     .issuer(IssuerConfig::new("https://issuer.example", ["api"]).jwks_url("http://127.0.0.1:9/jwks"))
+    ///     .build_without_waiting()
+    ///     .unwrap();
+    /// let err = verifier.wait_ready(Duration::from_millis(100)).await.unwrap_err();
+    /// assert!(err.to_string().contains("https://issuer.example"));
+    /// # }
+    /// # }
+    /// ```
+    pub fn build_without_waiting(self) -> Result<Verifier> {
+        let verifier = self.assemble()?;
+        for issuer in &verifier.inner.issuers {
+            issuer.keys.start_in_background();
+        }
+        Ok(verifier)
+    }
+
+    /// The verifier, its keys loaded or ready to be fetched; nothing started.
+    fn assemble(self) -> Result<Verifier> {
         if self.issuers.is_empty() {
             return Err(Error::config("no issuer configured"));
         }
@@ -206,10 +286,6 @@ impl VerifierBuilder {
                 "remote key sources need a tokio runtime: build the verifier inside one",
             ));
         }
-        // Issuers are few: their first fetches run one after another.
-        for issuer in &issuers {
-            issuer.keys.start().await;
-        }
         Ok(Verifier {
             inner: Arc::new(VerifierInner {
                 issuers,
@@ -227,6 +303,7 @@ impl IssuerState {
             source,
             policy,
             jwks,
+            http_client,
         } = config;
         let cfg = |msg: &str| Error::config(format!("issuer {issuer:?}: {msg}"));
         if issuer.is_empty() {
@@ -239,7 +316,7 @@ impl IssuerState {
         let source = source.ok_or_else(|| {
             cfg("no key source: call .keys(..), .jwks_file(..), .jwks_url(..) or .discovery()")
         })?;
-        let keys = IssuerKeys::new(&issuer, source, jwks)?;
+        let keys = IssuerKeys::new(&issuer, source, jwks, http_client)?;
         // HMAC issuers verify only the HMAC algorithms of their keys.
         let algorithms = keys
             .hmac_algorithms()

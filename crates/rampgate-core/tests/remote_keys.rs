@@ -64,6 +64,10 @@ struct JwksServer {
     jwks: Arc<Mutex<Value>>,
     delay_ms: Arc<AtomicU64>,
     requests: Arc<AtomicUsize>,
+    /// A header line (lower case, `name: value`) without which the answer is 403.
+    required_header: Arc<Mutex<Option<String>>>,
+    /// When set, every answer is a 302 to this location.
+    redirect_to: Arc<Mutex<Option<String>>>,
 }
 
 impl JwksServer {
@@ -74,6 +78,8 @@ impl JwksServer {
             jwks: Arc::new(Mutex::new(Value::Null)),
             delay_ms: Arc::new(AtomicU64::new(0)),
             requests: Arc::new(AtomicUsize::new(0)),
+            required_header: Arc::new(Mutex::new(None)),
+            redirect_to: Arc::new(Mutex::new(None)),
         };
         server.publish(keys);
         let shared = server.clone();
@@ -93,11 +99,23 @@ impl JwksServer {
                     shared.requests.fetch_add(1, Ordering::SeqCst);
                     let delay = shared.delay_ms.load(Ordering::SeqCst);
                     std::thread::sleep(Duration::from_millis(delay));
+                    let head = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                    let allowed = match &*shared.required_header.lock().unwrap() {
+                        Some(line) => head.lines().any(|l| l.trim() == line),
+                        None => true,
+                    };
+                    let redirect = shared.redirect_to.lock().unwrap().clone();
                     let body = shared.jwks.lock().unwrap().to_string();
-                    let answer = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
+                    let answer = match redirect {
+                        Some(location) => format!(
+                            "HTTP/1.1 302 Found\r\nlocation: {location}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                        ),
+                        None if !allowed => "HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_owned(),
+                        None => format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                            body.len()
+                        ),
+                    };
                     let _ = stream.write_all(answer.as_bytes());
                 });
             }
@@ -250,4 +268,151 @@ async fn start_up_can_wait_for_the_first_keys_and_report_health() {
     assert_eq!(json["ready"], true);
     assert_eq!(json["issuers"][0]["issuer"], ISS);
     assert!(json["issuers"][0]["last_refresh"].as_u64().unwrap() > 1_700_000_000);
+}
+
+/// A client of the kind a network with its own rules needs: here it sends a
+/// header the JWKS server insists on, and (as documented) follows no redirect.
+#[cfg(feature = "remote-jwks")]
+fn client_with_test_header(redirects: reqwest::redirect::Policy) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-test-client",
+        reqwest::header::HeaderValue::from_static("yes"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .redirect(redirects)
+        .build()
+        .unwrap()
+}
+
+#[cfg(feature = "remote-jwks")]
+async fn verifier_with(
+    server: &JwksServer,
+    options: JwksOptions,
+    client: reqwest::Client,
+) -> Verifier {
+    Verifier::builder()
+        .issuer(
+            IssuerConfig::new(ISS, [AUD])
+                .jwks_url(&server.url)
+                .jwks_options(options)
+                .http_client(client),
+        )
+        .build()
+        .await
+        .unwrap()
+}
+
+#[cfg(feature = "remote-jwks")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supplied_http_client_fetches_the_keys() {
+    let k1 = signer(1, "k1");
+    let server = JwksServer::start(&[&k1]);
+    *server.required_header.lock().unwrap() = Some("x-test-client: yes".into());
+
+    // rampgate's own client lacks the header: the server refuses it.
+    let own = verifier(&server, JwksOptions::default()).await;
+    let stats = own.key_stats(ISS).unwrap();
+    assert_eq!((stats.refreshes, stats.failures), (0, 1), "{stats:?}");
+    assert!(stats.last_error.unwrap().contains("HTTP 403"));
+
+    let client = client_with_test_header(reqwest::redirect::Policy::none());
+    let v = verifier_with(&server, JwksOptions::default(), client).await;
+    assert!(v.health().ready);
+    assert_eq!(
+        v.verify(&token(&k1, "k1")).await.unwrap().sub(),
+        Some("alice")
+    );
+    let stats = v.key_stats(ISS).unwrap();
+    assert_eq!((stats.refreshes, stats.failures), (1, 0), "{stats:?}");
+    // Forced refreshes go through the same client.
+    v.refresh_keys(ISS).await.unwrap();
+    assert_eq!(v.key_stats(ISS).unwrap().refreshes, 2);
+}
+
+#[cfg(feature = "remote-jwks")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_timeout_holds_for_a_supplied_client_without_one() {
+    let k1 = signer(1, "k1");
+    let server = JwksServer::start(&[&k1]);
+    server.delay(Duration::from_secs(3));
+    let options = JwksOptions {
+        request_timeout: Duration::from_millis(300),
+        ..JwksOptions::default()
+    };
+    // No timeout of its own: only rampgate's per-request one can end the wait.
+    let client = client_with_test_header(reqwest::redirect::Policy::none());
+    let started = Instant::now();
+    let v = verifier_with(&server, options, client).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    let last_error = v.key_stats(ISS).unwrap().last_error.unwrap();
+    assert!(last_error.contains("timed out"), "{last_error}");
+}
+
+#[cfg(feature = "remote-jwks")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supplied_client_that_follows_redirects_gets_no_keys_from_them() {
+    let k1 = signer(1, "k1");
+    let elsewhere = JwksServer::start(&[&k1]);
+    let server = JwksServer::start(&[&k1]);
+    *server.redirect_to.lock().unwrap() = Some(elsewhere.url.clone());
+    let client = client_with_test_header(reqwest::redirect::Policy::limited(3));
+    let v = verifier_with(&server, JwksOptions::default(), client).await;
+    assert_eq!(
+        elsewhere.requests(),
+        1,
+        "the client did follow the redirect"
+    );
+    assert!(!v.health().ready);
+    let last_error = v.key_stats(ISS).unwrap().last_error.unwrap();
+    assert!(last_error.contains("redirected to"), "{last_error}");
+    assert_eq!(
+        v.verify_cached(&token(&k1, "k1")).unwrap_err().code(),
+        "keys_unavailable"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_without_waiting_leaves_the_first_fetch_to_the_poller() {
+    let k1 = signer(1, "k1");
+    let server = JwksServer::start(&[&k1]);
+    server.delay(Duration::from_millis(1500));
+    let started = Instant::now();
+    let v = Verifier::builder()
+        .issuer(IssuerConfig::new(ISS, [AUD]).jwks_url(&server.url))
+        .build_without_waiting()
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!v.health().ready);
+    assert_eq!(
+        v.verify_cached(&token(&k1, "k1")).unwrap_err().code(),
+        "keys_unavailable"
+    );
+    // The wait is bounded by its own timeout, not by the slow first fetch.
+    let err = v.wait_ready(Duration::from_millis(300)).await.unwrap_err();
+    assert!(err.to_string().contains(ISS), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_millis(1200),
+        "{:?}",
+        started.elapsed()
+    );
+    v.wait_ready(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(
+        server.requests(),
+        1,
+        "the poller's first fetch, and only it"
+    );
+    assert_eq!(
+        v.verify_cached(&token(&k1, "k1")).unwrap().sub(),
+        Some("alice")
+    );
 }

@@ -4,8 +4,9 @@ use super::{Contract, ContractDiff, ContractErrors, VersionError};
 use crate::sync::lock;
 use arc_swap::ArcSwap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
+use tokio::task::AbortHandle;
 
 /// Why a new contract was not applied. The previous contract keeps serving.
 #[derive(Debug, thiserror::Error)]
@@ -28,12 +29,61 @@ pub enum ReloadError {
     /// The handle was made from a value, not a file.
     #[error("this contract was not loaded from a file")]
     NoFile,
+    /// [`ContractHandle::watch`] was called outside a tokio runtime, where no
+    /// task can run the watcher.
+    #[error("watching a contract file needs a tokio runtime: call watch from inside one")]
+    NoRuntime,
+    /// [`ContractHandle::watch`] was given a zero period.
+    #[error("the watch period must be positive")]
+    ZeroPeriod,
 }
 
 struct Inner {
     current: ArcSwap<Contract>,
     path: Option<PathBuf>,
     last_text: Mutex<Option<String>>,
+    /// The watcher started by [`ContractHandle::keep_watching`]: it lives as
+    /// long as the handle. Its task holds only a `Weak` to this, so there is no
+    /// cycle, and dropping the last handle drops, hence stops, the watcher.
+    watcher: Mutex<Option<ContractWatch>>,
+}
+
+/// A running watcher of a contract file, from [`ContractHandle::watch`].
+///
+/// The watcher stops when this is dropped or [`stop`](ContractWatch::stop)ped,
+/// and when every clone of the handle is gone. Keep it for as long as the file
+/// should be watched (next to the server, say); to tie the watcher to the
+/// handle instead, so that it cannot be dropped by mistake, use
+/// [`ContractHandle::keep_watching`].
+#[derive(Debug)]
+#[must_use = "the watcher stops when its ContractWatch is dropped: keep it, or use ContractHandle::keep_watching"]
+pub struct ContractWatch {
+    task: AbortHandle,
+    period: Duration,
+}
+
+impl ContractWatch {
+    /// Stops the watcher; the contract in force stays. Dropping the watch
+    /// does the same.
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+
+    /// Whether the watcher still runs: not stopped, and the handle alive.
+    pub fn is_running(&self) -> bool {
+        !self.task.is_finished()
+    }
+
+    /// How often the file is checked.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+}
+
+impl Drop for ContractWatch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// The contract a service enforces now: cheap to clone, lock-free to read, and
@@ -62,6 +112,7 @@ impl ContractHandle {
             current: ArcSwap::from_pointee(contract),
             path: None,
             last_text: Mutex::new(None),
+            watcher: Mutex::new(None),
         }))
     }
 
@@ -75,6 +126,7 @@ impl ContractHandle {
             current: ArcSwap::from_pointee(contract),
             path: Some(path),
             last_text: Mutex::new(Some(text)),
+            watcher: Mutex::new(None),
         })))
     }
 
@@ -150,21 +202,78 @@ impl ContractHandle {
         result.map(Some)
     }
 
-    /// Polls the contract file every `period` and reloads it when it changes.
-    /// The task ends when every clone of the handle is dropped. Needs a tokio
-    /// runtime.
-    pub fn watch(&self, period: Duration) {
-        let weak = Arc::downgrade(&self.0);
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(period);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            ticker.tick().await;
-            loop {
-                ticker.tick().await;
-                let Some(inner) = weak.upgrade() else { return };
-                let _ = ContractHandle(inner).reload();
-            }
-        });
+    /// Starts a task that re-reads the contract file every `period` and
+    /// applies it when it changed (as [`reload`](ContractHandle::reload) does).
+    ///
+    /// The watcher runs until the returned [`ContractWatch`] is stopped or
+    /// **dropped**, or every clone of the handle is gone: `let _ =
+    /// handle.watch(..)` stops it at once. To keep it for as long as the handle
+    /// lives, use [`keep_watching`](ContractHandle::keep_watching).
+    ///
+    /// # Errors
+    ///
+    /// [`ReloadError::NoRuntime`] outside a tokio runtime,
+    /// [`ReloadError::NoFile`] for a handle not loaded from a file,
+    /// [`ReloadError::ZeroPeriod`] for a zero `period`.
+    pub fn watch(&self, period: Duration) -> Result<ContractWatch, ReloadError> {
+        if self.0.path.is_none() {
+            return Err(ReloadError::NoFile);
+        }
+        if period.is_zero() {
+            return Err(ReloadError::ZeroPeriod);
+        }
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| ReloadError::NoRuntime)?;
+        let task = runtime.spawn(watch(Arc::downgrade(&self.0), period));
+        Ok(ContractWatch {
+            task: task.abort_handle(),
+            period,
+        })
+    }
+
+    /// Watches the contract file as [`watch`](ContractHandle::watch) does, for
+    /// as long as the handle (any clone of it) lives: the watcher is kept in
+    /// the handle, so no guard can be dropped by mistake. A second call
+    /// replaces the watcher (with the new `period`);
+    /// [`stop_watching`](ContractHandle::stop_watching) ends it.
+    ///
+    /// # Errors
+    ///
+    /// As [`watch`](ContractHandle::watch); a running watcher is then kept.
+    pub fn keep_watching(&self, period: Duration) -> Result<(), ReloadError> {
+        let watch = self.watch(period)?;
+        // The replaced watcher, if any, stops when dropped here.
+        let _previous = lock(&self.0.watcher).replace(watch);
+        Ok(())
+    }
+
+    /// Stops the watcher started by [`keep_watching`](ContractHandle::keep_watching),
+    /// if any. Returns whether one was running.
+    pub fn stop_watching(&self) -> bool {
+        lock(&self.0.watcher)
+            .take()
+            .is_some_and(|watch| watch.is_running())
+    }
+
+    /// Whether a watcher started by [`keep_watching`](ContractHandle::keep_watching)
+    /// runs.
+    pub fn is_watching(&self) -> bool {
+        lock(&self.0.watcher)
+            .as_ref()
+            .is_some_and(ContractWatch::is_running)
+    }
+}
+
+/// The watcher's task: reloads every `period` until the handle is gone (or
+/// the task is aborted by its [`ContractWatch`]).
+async fn watch(weak: Weak<Inner>, period: Duration) {
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        let Some(inner) = weak.upgrade() else { return };
+        // `reload` logs its own refusals; the old contract keeps serving.
+        let _ = ContractHandle(inner).reload();
     }
 }
 

@@ -38,7 +38,7 @@ mod handle;
 
 pub use decide::{Decision, Outcome, rollout_bucket};
 pub use diff::{Change, ChangeKind, ContractDiff, VersionError};
-pub use handle::{ContractHandle, ReloadError};
+pub use handle::{ContractHandle, ContractWatch, ReloadError};
 
 use crate::{Requirement, StepUpPolicy};
 use std::collections::{BTreeMap, BTreeSet, HashMap};

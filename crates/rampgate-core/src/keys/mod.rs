@@ -7,7 +7,9 @@
 //! - `set`: [`KeySet`] and the parsing of JWK Set documents.
 //! - `remote`: the HTTP fetcher, OIDC discovery and the background poller
 //!   (feature `remote-jwks`; without it, a stand-in that refuses remote sources).
+//! - `file`: a JWKS file, and the task that re-reads it when it changes.
 
+mod file;
 mod set;
 mod source;
 
@@ -17,6 +19,7 @@ mod remote;
 #[path = "no_remote.rs"]
 mod remote;
 
+pub(crate) use remote::HttpClient;
 pub use set::{KeySet, SkippedKey};
 pub use source::{IssuerHealth, JwksOptions, KeySource, KeyStats};
 
@@ -55,8 +58,32 @@ pub(crate) struct IssuerKeys {
     /// The issuer's `iss`, for log events.
     issuer: String,
     snapshot: ArcSwap<Snapshot>,
-    /// `None` for static and file keys, which are never refreshed nor go stale.
+    /// `None` for static and file keys, which are never fetched nor go stale.
     refresher: Option<Refresher>,
+    /// `Some` for keys read from a JWKS file, re-read when it changes.
+    file: Option<file::FileWatch>,
+    /// Fetches of a remote set, or reloads of a changed file.
+    counters: Counters,
+}
+
+/// What [`KeyStats`] reports of the loads after the first.
+#[derive(Default)]
+struct Counters {
+    refreshes: AtomicU64,
+    failures: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+impl Counters {
+    fn success(&self) {
+        self.refreshes.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.last_error) = None;
+    }
+
+    fn failure(&self, error: &Error) {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.last_error) = Some(error.to_string());
+    }
 }
 
 /// The refresh state of a remote key set.
@@ -70,58 +97,49 @@ struct Refresher {
     last_unknown_kid_fetch: Mutex<Option<Instant>>,
     /// When the last fetch (of any cause) ended.
     last_fetch: Mutex<Option<Instant>>,
-    refreshes: AtomicU64,
-    failures: AtomicU64,
-    last_error: Mutex<Option<String>>,
     /// The background poller, ended when these keys are dropped.
     poller: Mutex<Option<AbortHandle>>,
 }
 
 impl Drop for IssuerKeys {
     fn drop(&mut self) {
-        // The poller only holds a `Weak` and would notice at its next wake-up;
-        // ending it now frees the task at once.
+        // The pollers only hold a `Weak` and would notice at their next
+        // wake-up; ending them now frees the tasks at once.
         if let Some(refresher) = &self.refresher
             && let Some(poller) = lock(&refresher.poller).take()
         {
             poller.abort();
+        }
+        if let Some(file) = &self.file {
+            file.stop();
         }
     }
 }
 
 impl IssuerKeys {
     /// Loads static and file keys now; prepares the fetcher of a remote source
-    /// (nothing is fetched before [`IssuerKeys::start`]).
-    pub(crate) fn new(issuer: &str, source: KeySource, options: JwksOptions) -> Result<IssuerKeys> {
-        let cfg = |msg: String| Error::config(format!("issuer {issuer:?}: {msg}"));
-        let (set, fetcher) = match source {
-            KeySource::Static(set) => (Some(set), None),
+    /// (nothing is fetched before [`IssuerKeys::start`]), with `client` when
+    /// one is supplied.
+    pub(crate) fn new(
+        issuer: &str,
+        source: KeySource,
+        options: JwksOptions,
+        client: HttpClient,
+    ) -> Result<IssuerKeys> {
+        let (set, fetcher, file) = match source {
+            KeySource::Static(set) => (Some(set), None, None),
             KeySource::JwksFile(path) => {
-                let bytes = std::fs::read(&path).map_err(|e| {
-                    cfg(format!("cannot read JWKS file {}: {e}", path.display())).caused_by(e)
-                })?;
-                let (set, skipped) = KeySet::from_jwks_json(&bytes)
-                    .map_err(|e| cfg(format!("JWKS file {}: {e}", path.display())).caused_by(e))?;
-                for s in &skipped {
-                    tracing::warn!(issuer = %issuer, kid = ?s.kid, reason = %s.reason, "JWK skipped");
-                }
-                (Some(set), None)
+                let (set, watch) = file::FileWatch::load(issuer, path, &options)?;
+                (Some(set), None, Some(watch))
             }
-            remote => (None, Some(remote)),
+            remote => (None, Some(remote), None),
         };
         if let Some(set) = &set {
-            if set.is_empty() {
-                return Err(cfg("the key set is empty".into()));
-            }
-            if set.has_symmetric() && set.has_asymmetric() {
-                return Err(cfg(
-                    "an issuer is trusted either with an HMAC secret or with public keys, never both".into(),
-                ));
-            }
+            check_set(issuer, set)?;
         }
         let refresher = match fetcher {
             Some(source) => Some(Refresher::new(
-                remote::Fetcher::new(issuer, source, &options)?,
+                remote::Fetcher::new(issuer, source, &options, client)?,
                 options,
             )),
             None => None,
@@ -130,7 +148,23 @@ impl IssuerKeys {
             issuer: issuer.to_owned(),
             snapshot: ArcSwap::from_pointee(set.map(Snapshot::loaded).unwrap_or_default()),
             refresher,
+            file,
+            counters: Counters::default(),
         })
+    }
+
+    /// Makes the first fetch of a remote key set and starts its poller, or
+    /// starts watching a JWKS file; does nothing for static keys.
+    pub(crate) async fn start(self: &Arc<Self>) {
+        self.start_remote().await;
+        self.watch_file();
+    }
+
+    /// Starts the poller of a remote key set without waiting for its first
+    /// fetch, or starts watching a JWKS file.
+    pub(crate) fn start_in_background(self: &Arc<Self>) {
+        self.start_remote_in_background();
+        self.watch_file();
     }
 
     /// The algorithms of an issuer trusted with HMAC secrets, which are all it
@@ -187,10 +221,7 @@ impl IssuerKeys {
                 .loaded_wall
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .map(|d| d.as_secs()),
-            last_error: self
-                .refresher
-                .as_ref()
-                .and_then(|r| lock(&r.last_error).clone()),
+            last_error: lock(&self.counters.last_error).clone(),
             stale: self.stale(&snapshot),
         }
     }
@@ -198,19 +229,11 @@ impl IssuerKeys {
     /// Counters for health checks; static keys report their load time only.
     pub(crate) fn stats(&self) -> KeyStats {
         let snapshot = self.snapshot.load();
-        let (refreshes, failures, last_error) = match &self.refresher {
-            Some(r) => (
-                r.refreshes.load(Ordering::Relaxed),
-                r.failures.load(Ordering::Relaxed),
-                lock(&r.last_error).clone(),
-            ),
-            None => (0, 0, None),
-        };
         KeyStats {
-            refreshes,
-            failures,
+            refreshes: self.counters.refreshes.load(Ordering::Relaxed),
+            failures: self.counters.failures.load(Ordering::Relaxed),
             last_success: snapshot.loaded_wall,
-            last_error,
+            last_error: lock(&self.counters.last_error).clone(),
             kids: snapshot.set.kids().into_iter().map(str::to_owned).collect(),
         }
     }
@@ -274,14 +297,12 @@ impl IssuerKeys {
             Ok((set, max_age)) => {
                 self.log_changes(&set, max_age);
                 self.snapshot.store(Arc::new(Snapshot::loaded(set)));
-                refresher.refreshes.fetch_add(1, Ordering::Relaxed);
-                *lock(&refresher.last_error) = None;
+                self.counters.success();
                 Ok(max_age)
             }
             Err(e) => {
-                refresher.failures.fetch_add(1, Ordering::Relaxed);
+                self.counters.failure(&e);
                 tracing::warn!(issuer = %self.issuer, error = %e, "JWKS refresh failed; keeping the last good keys");
-                *lock(&refresher.last_error) = Some(e.to_string());
                 Err(e)
             }
         }
@@ -308,6 +329,20 @@ impl IssuerKeys {
     }
 }
 
+/// What every loaded set must be: not empty, and of one kind of key.
+fn check_set(issuer: &str, set: &KeySet) -> Result<()> {
+    let cfg = |msg: &str| Error::config(format!("issuer {issuer:?}: {msg}"));
+    if set.is_empty() {
+        return Err(cfg("the key set is empty"));
+    }
+    if set.has_symmetric() && set.has_asymmetric() {
+        return Err(cfg(
+            "an issuer is trusted either with an HMAC secret or with public keys, never both",
+        ));
+    }
+    Ok(())
+}
+
 impl Refresher {
     fn new(fetcher: remote::Fetcher, options: JwksOptions) -> Refresher {
         Refresher {
@@ -316,9 +351,6 @@ impl Refresher {
             refresh_lock: tokio::sync::Mutex::new(()),
             last_unknown_kid_fetch: Mutex::new(None),
             last_fetch: Mutex::new(None),
-            refreshes: AtomicU64::new(0),
-            failures: AtomicU64::new(0),
-            last_error: Mutex::new(None),
             poller: Mutex::new(None),
         }
     }
@@ -343,6 +375,7 @@ mod tests {
             "https://iss",
             KeySource::Static(set),
             JwksOptions::default(),
+            None,
         )
         .unwrap()
     }
@@ -379,7 +412,8 @@ mod tests {
     #[test]
     fn hmac_issuers_verify_only_their_own_algorithms() {
         let set = KeySet::from_keys([Key::hmac(&[7u8; 48], "HS384", Some("h")).unwrap()]).unwrap();
-        let keys = IssuerKeys::new("i", KeySource::Static(set), JwksOptions::default()).unwrap();
+        let keys =
+            IssuerKeys::new("i", KeySource::Static(set), JwksOptions::default(), None).unwrap();
         assert_eq!(keys.hmac_algorithms(), Some(vec![Algorithm::HS384]));
     }
 
@@ -389,6 +423,7 @@ mod tests {
             "i",
             KeySource::Static(KeySet::default()),
             JwksOptions::default(),
+            None,
         );
         assert!(
             empty
@@ -402,14 +437,14 @@ mod tests {
             Key::hmac(&[7u8; 32], "HS256", Some("h")).unwrap(),
         ])
         .unwrap();
-        let mixed = IssuerKeys::new("i", KeySource::Static(mixed), JwksOptions::default());
+        let mixed = IssuerKeys::new("i", KeySource::Static(mixed), JwksOptions::default(), None);
         assert_eq!(mixed.err().unwrap().code(), "config_invalid");
     }
 
     #[test]
     fn an_unreadable_file_keeps_the_io_error_as_source() {
         let path = std::env::temp_dir().join("rampgate-no-such-dir/jwks.json");
-        let err = IssuerKeys::new("i", KeySource::JwksFile(path), JwksOptions::default())
+        let err = IssuerKeys::new("i", KeySource::JwksFile(path), JwksOptions::default(), None)
             .err()
             .unwrap();
         assert!(err.to_string().contains("cannot read JWKS file"), "{err}");

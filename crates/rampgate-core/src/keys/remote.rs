@@ -18,11 +18,17 @@ enum Target {
     Discovery { issuer: String, url: Url },
 }
 
+/// The HTTP client an issuer's fetches use instead of rampgate's own, if any
+/// (see `IssuerConfig::http_client`).
+pub(crate) type HttpClient = Option<reqwest::Client>;
+
 /// Fetches one issuer's JWKS, directly or through its discovery document.
 pub(super) struct Fetcher {
     client: reqwest::Client,
     target: Target,
     max_body_bytes: usize,
+    /// Applied to every request, so that it holds whatever client is used.
+    request_timeout: Duration,
     /// The `jwks_uri` found by discovery.
     discovered: Mutex<Option<Url>>,
 }
@@ -52,8 +58,13 @@ fn checked_url(url: &str, what: &str) -> Result<Url> {
 
 impl Fetcher {
     /// Checks the URL and the options (so that a mistake fails the build, not
-    /// every later fetch) and builds the HTTP client.
-    pub(super) fn new(issuer: &str, source: KeySource, options: &JwksOptions) -> Result<Fetcher> {
+    /// every later fetch) and builds the HTTP client, unless one is supplied.
+    pub(super) fn new(
+        issuer: &str,
+        source: KeySource,
+        options: &JwksOptions,
+        client: HttpClient,
+    ) -> Result<Fetcher> {
         let target = match source {
             KeySource::JwksUrl(url) => Target::Jwks(checked_url(&url, "JWKS URL")?),
             KeySource::Discovery => {
@@ -95,18 +106,22 @@ impl Fetcher {
                 options.max_stale.as_secs()
             )));
         }
-        let client = reqwest::Client::builder()
-            .timeout(options.request_timeout)
-            .connect_timeout(options.request_timeout)
-            // A redirect could lead to plain http or to another host; refuse it.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("rampgate/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::config(format!("HTTP client: {e}")).caused_by(e))?;
+        let client = match client {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .timeout(options.request_timeout)
+                .connect_timeout(options.request_timeout)
+                // A redirect could lead to plain http or to another host; refuse it.
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("rampgate/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| Error::config(format!("HTTP client: {e}")).caused_by(e))?,
+        };
         Ok(Fetcher {
             client,
             target,
             max_body_bytes: options.max_body_bytes,
+            request_timeout: options.request_timeout,
             discovered: Mutex::new(None),
         })
     }
@@ -118,9 +133,19 @@ impl Fetcher {
             .client
             .get(url.clone())
             .header(reqwest::header::ACCEPT, "application/json")
+            .timeout(self.request_timeout)
             .send()
             .await
             .map_err(|e| Error::jwks(format!("GET {url}: {}", describe(&e))).caused_by(e))?;
+        // A supplied client may follow redirects; its answer is refused as our
+        // own client's 3xx would be, since the redirect could have led to plain
+        // http or to another host.
+        if response.url() != url {
+            return Err(Error::jwks(format!(
+                "GET {url}: redirected to {}; redirects are refused (build the HTTP client with redirect::Policy::none())",
+                response.url()
+            )));
+        }
         let status = response.status();
         if !status.is_success() {
             return Err(Error::jwks(format!("GET {url}: HTTP {}", status.as_u16())));
@@ -230,9 +255,9 @@ fn describe(e: &reqwest::Error) -> String {
 
 impl IssuerKeys {
     /// Makes the first fetch of a remote key set and starts its poller; does
-    /// nothing for static keys. A failed first fetch does not fail: the poller
+    /// nothing for other keys. A failed first fetch does not fail: the poller
     /// retries with backoff.
-    pub(crate) async fn start(self: &Arc<Self>) {
+    pub(super) async fn start_remote(self: &Arc<Self>) {
         let Some(refresher) = &self.refresher else {
             return;
         };
@@ -240,6 +265,16 @@ impl IssuerKeys {
         let delay = next_delay(&refresher.options, &first, 0);
         let failures = u32::from(first.is_err());
         let poller = tokio::spawn(poll(Arc::downgrade(self), delay, failures));
+        *lock(&refresher.poller) = Some(poller.abort_handle());
+    }
+
+    /// Starts the poller of a remote key set, which makes the first fetch at
+    /// once; does nothing for other keys.
+    pub(super) fn start_remote_in_background(self: &Arc<Self>) {
+        let Some(refresher) = &self.refresher else {
+            return;
+        };
+        let poller = tokio::spawn(poll(Arc::downgrade(self), Duration::ZERO, 0));
         *lock(&refresher.poller) = Some(poller.abort_handle());
     }
 }
@@ -294,7 +329,7 @@ mod tests {
     /// Remote keys pointing at a closed loopback port: every fetch fails at once.
     fn unreachable_keys(options: JwksOptions) -> IssuerKeys {
         let source = KeySource::JwksUrl("http://127.0.0.1:9/jwks".into());
-        IssuerKeys::new("https://iss", source, options).unwrap()
+        IssuerKeys::new("https://iss", source, options, None).unwrap()
     }
 
     fn one_key() -> KeySet {
@@ -347,7 +382,7 @@ mod tests {
     #[tokio::test]
     async fn the_poller_ends_when_the_keys_are_dropped() {
         let keys = Arc::new(unreachable_keys(JwksOptions::default()));
-        keys.start().await;
+        keys.start_remote().await;
         let poller = lock(&keys.refresher.as_ref().unwrap().poller)
             .clone()
             .expect("a poller");

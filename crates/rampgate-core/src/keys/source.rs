@@ -11,7 +11,8 @@ use std::time::{Duration, SystemTime};
 pub enum KeySource {
     /// Keys given in code (JWKs, PEM or an HMAC secret). Never refreshed.
     Static(KeySet),
-    /// A JWK Set file, read once when the verifier is built.
+    /// A JWK Set file, read when the verifier is built and re-read when it
+    /// changes (see [`JwksOptions::file_poll_interval`]).
     JwksFile(PathBuf),
     /// A remote JWK Set URL, polled in the background (feature `remote-jwks`).
     /// Must be `https`, or `http` to a loopback host.
@@ -21,10 +22,13 @@ pub enum KeySource {
     Discovery,
 }
 
-/// How a remote key set is fetched and kept fresh.
+/// How a remote key set is fetched and kept fresh, and how often a JWKS file
+/// is looked at.
 #[derive(Debug, Clone)]
 pub struct JwksOptions {
-    /// Timeout of one HTTP request, body included. Defaults to 5 seconds.
+    /// Timeout of one HTTP request, body included, set on every request so
+    /// that it holds for a client supplied with
+    /// [`IssuerConfig::http_client`](crate::IssuerConfig) too. Defaults to 5 seconds.
     pub request_timeout: Duration,
     /// Largest JWKS or discovery document accepted. Defaults to 256 KiB.
     pub max_body_bytes: usize,
@@ -49,6 +53,14 @@ pub struct JwksOptions {
     pub backoff_initial: Duration,
     /// Largest retry delay. Defaults to 5 minutes.
     pub backoff_max: Duration,
+    /// How often a JWKS file ([`KeySource::JwksFile`]) is checked for a change
+    /// of its modification time or length, and re-read if it changed;
+    /// `Duration::ZERO` never re-reads it. Needs a tokio runtime when the
+    /// verifier is built: without one the file is read once (and a warning
+    /// logged). A file that becomes unreadable or invalid keeps the last good
+    /// keys serving (file keys never go stale) and counts one failure in
+    /// [`KeyStats`] per change. Defaults to 5 seconds.
+    pub file_poll_interval: Duration,
 }
 
 impl Default for JwksOptions {
@@ -63,6 +75,7 @@ impl Default for JwksOptions {
             max_stale: Duration::from_secs(86_400),
             backoff_initial: Duration::from_secs(1),
             backoff_max: Duration::from_secs(300),
+            file_poll_interval: Duration::from_secs(5),
         }
     }
 }
@@ -87,7 +100,8 @@ pub struct IssuerHealth {
     /// When the key set was last loaded, in seconds since the Unix epoch;
     /// `None` when nothing was ever loaded.
     pub last_refresh: Option<u64>,
-    /// The last fetch error, cleared by the next success.
+    /// The last fetch error (or JWKS file reload error), cleared by the next
+    /// success.
     pub last_error: Option<String>,
     /// Whether the keys held are older than `max_stale`, so no longer used.
     pub stale: bool,
@@ -97,13 +111,15 @@ pub struct IssuerHealth {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct KeyStats {
-    /// Successful fetches of the remote key set.
+    /// Successful fetches of the remote key set, or reloads of a changed JWKS
+    /// file (the first read not counted).
     pub refreshes: u64,
-    /// Failed fetches.
+    /// Failed fetches, or failed reloads of a changed JWKS file (one per
+    /// change: a file that stays broken is counted once).
     pub failures: u64,
     /// When the key set was last fetched successfully (or loaded, for static keys).
     pub last_success: Option<SystemTime>,
-    /// The last fetch error, cleared by the next success.
+    /// The last fetch or file reload error, cleared by the next success.
     pub last_error: Option<String>,
     /// The key ids currently trusted.
     pub kids: Vec<String>,
