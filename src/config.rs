@@ -48,6 +48,7 @@
 //! audiences = ["https://api.example.com"]
 //! jwks_url = "https://login.example.com/.well-known/jwks.json"   # or jwks_file, or discovery = true
 //! require_typ_at_jwt = true          # RFC 9068 typing
+//! allow_id_token_claims = false      # true only for issuers that put nonce on access tokens
 //! required_claims = ["sub", "client_id"]
 //! scope_claims = ["permissions"]     # besides scope and scp
 //! algorithms = ["RS256"]             # default: every asymmetric algorithm
@@ -161,6 +162,11 @@ pub struct IssuerSettings {
     /// Require `typ: at+jwt` (RFC 9068 §4). Defaults to `false`.
     #[serde(default)]
     pub require_typ_at_jwt: bool,
+    /// Accept tokens that carry ID-token claims (`nonce`, `at_hash`, `c_hash`).
+    /// Defaults to `false`. **Warning:** only for an issuer that puts them on
+    /// access tokens (Keycloak before 25); see `ValidationPolicy::allow_id_token_claims`.
+    #[serde(default)]
+    pub allow_id_token_claims: bool,
     /// Claims that must be present besides `iss`, `aud` and `exp`.
     #[serde(default)]
     pub required_claims: Vec<String>,
@@ -301,7 +307,7 @@ impl Config {
     /// when positive; `None` when none is configured.
     ///
     /// The watcher is kept inside the handle
-    /// ([`ContractHandle::keep_watching`]): it runs for as long as the handle or
+    /// ([`ContractHandle::watch`]): it runs for as long as the handle or
     /// any clone of it (in a `ContractLayer`, say) is alive, and there is no
     /// guard to keep. [`ContractHandle::stop_watching`] ends it.
     ///
@@ -317,7 +323,7 @@ impl Config {
         let handle = ContractHandle::from_file(&settings.file)?;
         let period = settings.watch_secs.unwrap_or(5);
         if period > 0 {
-            handle.keep_watching(Duration::from_secs(period))?;
+            handle.watch(Duration::from_secs(period))?;
         }
         Ok(Some(handle))
     }
@@ -456,6 +462,9 @@ impl IssuerSettings {
         let mut policy = ValidationPolicy::default();
         if self.require_typ_at_jwt {
             policy = policy.require_typ_at_jwt();
+        }
+        if self.allow_id_token_claims {
+            policy = policy.allow_id_token_claims();
         }
         policy = policy.require_claims(self.required_claims.iter().cloned());
         for path in &self.scope_claims {
@@ -748,5 +757,27 @@ mod tests {
         let err = config.verifier(None).await.unwrap_err();
         assert!(matches!(err, ConfigError::Verifier(_)), "{err}");
         assert!(err.to_string().contains("/nonexistent.json"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn id_token_claims_are_refused_unless_the_file_allows_them() {
+        let issuer = rampgate_testkit::OfflineIssuer::for_issuer("https://i.example", "api");
+        let file = std::env::temp_dir().join(format!("rampgate-idt-{}.json", std::process::id()));
+        std::fs::write(&file, issuer.jwks_json()).unwrap();
+        let token = issuer
+            .token()
+            .claim("nonce", serde_json::json!("n-0S6"))
+            .sign();
+        for (allow, expected) in [(false, Some("id_token_claims")), (true, None)] {
+            let config = Config::from_toml(&format!(
+                "[[issuers]]\nissuer = \"https://i.example\"\naudiences = [\"api\"]\njwks_file = {:?}\nallow_id_token_claims = {allow}\n",
+                file.display().to_string()
+            ))
+            .unwrap();
+            let verifier = config.verifier(None).await.unwrap();
+            let code = verifier.verify_cached(&token).err().map(|e| e.code());
+            assert_eq!(code, expected, "allow_id_token_claims = {allow}");
+        }
+        let _ = std::fs::remove_file(file);
     }
 }

@@ -286,7 +286,7 @@ async fn percentage_mode_enforces_for_a_stable_share_of_consumers() {
 #[tokio::test]
 async fn hot_reload_advances_a_consumer_without_restart() {
     let h = Harness::start(CONTRACT).await;
-    let _watch = h.contract.watch(Duration::from_millis(100)).unwrap();
+    let _watch = h.contract.watch_scoped(Duration::from_millis(100)).unwrap();
     let token = h.token("web", &["items:read", "items:write"]);
     assert_eq!(h.call("POST", "/items", &token).await.0, 403);
 

@@ -66,13 +66,13 @@ async fn stays_unapplied(file: &File, handle: &ContractHandle, version: u64) {
 fn watching_outside_a_runtime_is_an_error_not_a_panic() {
     let file = File::new("no-runtime");
     let handle = ContractHandle::from_file(&file.0).unwrap();
-    assert!(matches!(handle.watch(PERIOD), Err(ReloadError::NoRuntime)));
     assert!(matches!(
-        handle.keep_watching(PERIOD),
+        handle.watch_scoped(PERIOD),
         Err(ReloadError::NoRuntime)
     ));
+    assert!(matches!(handle.watch(PERIOD), Err(ReloadError::NoRuntime)));
     assert!(!handle.is_watching());
-    let err = handle.watch(PERIOD).unwrap_err().to_string();
+    let err = handle.watch_scoped(PERIOD).unwrap_err().to_string();
     assert!(err.contains("tokio runtime"), "{err}");
 }
 
@@ -81,18 +81,21 @@ async fn watching_needs_a_file_and_a_period() {
     let file = File::new("bad-args");
     let handle = ContractHandle::from_file(&file.0).unwrap();
     assert!(matches!(
-        handle.watch(Duration::ZERO),
+        handle.watch_scoped(Duration::ZERO),
         Err(ReloadError::ZeroPeriod)
     ));
     let from_value = ContractHandle::new(handle.current().as_ref().clone());
-    assert!(matches!(from_value.watch(PERIOD), Err(ReloadError::NoFile)));
+    assert!(matches!(
+        from_value.watch_scoped(PERIOD),
+        Err(ReloadError::NoFile)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watch_reloads_until_stopped() {
     let file = File::new("stop");
     let handle = ContractHandle::from_file(&file.0).unwrap();
-    let watch = handle.watch(PERIOD).unwrap();
+    let watch = handle.watch_scoped(PERIOD).unwrap();
     assert!(watch.is_running());
     assert_eq!(watch.period(), PERIOD);
     file.version(2);
@@ -114,7 +117,7 @@ async fn a_watch_reloads_until_stopped() {
 async fn dropping_the_watch_stops_the_watcher() {
     let file = File::new("drop");
     let handle = ContractHandle::from_file(&file.0).unwrap();
-    let watch = handle.watch(PERIOD).unwrap();
+    let watch = handle.watch_scoped(PERIOD).unwrap();
     file.version(2);
     assert!(reaches(&handle, 2).await);
     drop(watch);
@@ -126,13 +129,13 @@ async fn a_watcher_kept_in_the_handle_lives_as_long_as_the_handle() {
     let file = File::new("keep");
     let handle = ContractHandle::from_file(&file.0).unwrap();
     // Kept by a clone only: nothing else holds a guard.
-    handle.clone().keep_watching(PERIOD).unwrap();
+    handle.clone().watch(PERIOD).unwrap();
     assert!(handle.is_watching());
     file.version(2);
     assert!(reaches(&handle, 2).await, "the kept watcher applies v2");
 
     // A second call replaces the watcher; there is still exactly one.
-    handle.keep_watching(PERIOD * 2).unwrap();
+    handle.watch(PERIOD * 2).unwrap();
     file.version(3);
     assert!(reaches(&handle, 3).await);
 

@@ -37,7 +37,7 @@ use tower_service::Service;
 /// use rampgate_tower::ContractLayer;
 ///
 /// let contract = ContractHandle::from_file("contract.toml").unwrap();
-/// contract.keep_watching(std::time::Duration::from_secs(5)).unwrap(); // hot reload
+/// contract.watch(std::time::Duration::from_secs(5)).unwrap(); // hot reload
 /// let layer = ContractLayer::new(contract);
 /// # let _ = layer;
 /// ```

@@ -42,21 +42,21 @@ struct Inner {
     current: ArcSwap<Contract>,
     path: Option<PathBuf>,
     last_text: Mutex<Option<String>>,
-    /// The watcher started by [`ContractHandle::keep_watching`]: it lives as
+    /// The watcher started by [`ContractHandle::watch`]: it lives as
     /// long as the handle. Its task holds only a `Weak` to this, so there is no
     /// cycle, and dropping the last handle drops, hence stops, the watcher.
     watcher: Mutex<Option<ContractWatch>>,
 }
 
-/// A running watcher of a contract file, from [`ContractHandle::watch`].
+/// A running watcher of a contract file, from [`ContractHandle::watch_scoped`].
 ///
 /// The watcher stops when this is dropped or [`stop`](ContractWatch::stop)ped,
 /// and when every clone of the handle is gone. Keep it for as long as the file
 /// should be watched (next to the server, say); to tie the watcher to the
 /// handle instead, so that it cannot be dropped by mistake, use
-/// [`ContractHandle::keep_watching`].
+/// [`ContractHandle::watch`].
 #[derive(Debug)]
-#[must_use = "the watcher stops when its ContractWatch is dropped: keep it, or use ContractHandle::keep_watching"]
+#[must_use = "the watcher stops when its ContractWatch is dropped: keep it, or use ContractHandle::watch"]
 pub struct ContractWatch {
     task: AbortHandle,
     period: Duration,
@@ -207,15 +207,15 @@ impl ContractHandle {
     ///
     /// The watcher runs until the returned [`ContractWatch`] is stopped or
     /// **dropped**, or every clone of the handle is gone: `let _ =
-    /// handle.watch(..)` stops it at once. To keep it for as long as the handle
-    /// lives, use [`keep_watching`](ContractHandle::keep_watching).
+    /// handle.watch_scoped(..)` stops it at once. To keep it for as long as the
+    /// handle lives, use [`watch`](ContractHandle::watch).
     ///
     /// # Errors
     ///
     /// [`ReloadError::NoRuntime`] outside a tokio runtime,
     /// [`ReloadError::NoFile`] for a handle not loaded from a file,
     /// [`ReloadError::ZeroPeriod`] for a zero `period`.
-    pub fn watch(&self, period: Duration) -> Result<ContractWatch, ReloadError> {
+    pub fn watch_scoped(&self, period: Duration) -> Result<ContractWatch, ReloadError> {
         if self.0.path.is_none() {
             return Err(ReloadError::NoFile);
         }
@@ -230,23 +230,25 @@ impl ContractHandle {
         })
     }
 
-    /// Watches the contract file as [`watch`](ContractHandle::watch) does, for
-    /// as long as the handle (any clone of it) lives: the watcher is kept in
-    /// the handle, so no guard can be dropped by mistake. A second call
+    /// Starts a task that re-reads the contract file every `period` and
+    /// applies it when it changed (as [`reload`](ContractHandle::reload) does),
+    /// for as long as the handle (any clone of it) lives: the watcher is kept
+    /// in the handle, so no guard can be dropped by mistake. A second call
     /// replaces the watcher (with the new `period`);
     /// [`stop_watching`](ContractHandle::stop_watching) ends it.
     ///
     /// # Errors
     ///
-    /// As [`watch`](ContractHandle::watch); a running watcher is then kept.
-    pub fn keep_watching(&self, period: Duration) -> Result<(), ReloadError> {
-        let watch = self.watch(period)?;
+    /// As [`watch_scoped`](ContractHandle::watch_scoped); a running watcher is
+    /// then kept.
+    pub fn watch(&self, period: Duration) -> Result<(), ReloadError> {
+        let watch = self.watch_scoped(period)?;
         // The replaced watcher, if any, stops when dropped here.
         let _previous = lock(&self.0.watcher).replace(watch);
         Ok(())
     }
 
-    /// Stops the watcher started by [`keep_watching`](ContractHandle::keep_watching),
+    /// Stops the watcher started by [`watch`](ContractHandle::watch),
     /// if any. Returns whether one was running.
     pub fn stop_watching(&self) -> bool {
         lock(&self.0.watcher)
@@ -254,7 +256,7 @@ impl ContractHandle {
             .is_some_and(|watch| watch.is_running())
     }
 
-    /// Whether a watcher started by [`keep_watching`](ContractHandle::keep_watching)
+    /// Whether a watcher started by [`watch`](ContractHandle::watch)
     /// runs.
     pub fn is_watching(&self) -> bool {
         lock(&self.0.watcher)
