@@ -59,7 +59,8 @@ pub(crate) fn relative(delta: f64) -> String {
         s if s < 60 => format!("{s}s"),
         s if s < 3600 => format!("{}m", (s + 30) / 60),
         s if s < 86_400 => format!("{}h", (s + 1800) / 3600),
-        s => format!("{}d", (s + 43_200) / 86_400),
+        // Saturating: a claim of 1e300 seconds is input, not a reason to panic.
+        s => format!("{}d", s.saturating_add(43_200) / 86_400),
     };
     if delta > 0.0 {
         format!("in {amount}")
@@ -71,6 +72,15 @@ pub(crate) fn relative(delta: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_dates_are_shown_not_a_panic() {
+        for at in [1e300, -1e300, f64::MAX, f64::MIN] {
+            assert!(human(at, 0.0).contains("outside years 1970-9999"), "{at}");
+        }
+        assert!(relative(1e300).starts_with("in "));
+        assert!(relative(-1e300).ends_with(" ago"));
+    }
 
     #[test]
     fn dates_are_utc_rfc3339() {

@@ -965,6 +965,7 @@ fn inspect_flags_other_kinds_of_jwt_as_the_default_policy_does() {
     h["typ"] = serde_json::json!("logout+jwt");
     let mut c = claims();
     c["nonce"] = serde_json::json!("n-0S6_WzA2Mj");
+    c["auth_time"] = serde_json::json!(now() + 3600);
     let token = sign(&signer(1, "k1"), &h, &c);
     let run = rampgate(&["token", "inspect", &token]);
     assert_eq!(run.status, 1, "{run:?}");
@@ -975,6 +976,14 @@ fn inspect_flags_other_kinds_of_jwt_as_the_default_policy_does() {
     );
     assert!(
         out.contains(&"  FAIL  id_token: nonce is a claim of OpenID Connect ID tokens: this looks like an ID token (id_token_claims)"),
+        "{out:?}"
+    );
+    // An authentication in the future is refused by the verifier, like iat.
+    assert!(
+        out.iter().any(
+            |l| l.starts_with("  FAIL  auth_time: authenticated in the future")
+                && l.ends_with("(claim_invalid)")
+        ),
         "{out:?}"
     );
 }

@@ -209,6 +209,24 @@ fn date_checks(claims: &Map<String, Value>, options: &InspectOptions, now: f64) 
         )),
         Date::At(iat) => out.push(pass("iat", format!("issued {}", human(iat, now)))),
     }
+    // The verifier refuses an authentication time in the future, like iat.
+    match date(claims, "auth_time") {
+        Date::Absent => {}
+        Date::Invalid => out.push(invalid_date("auth_time")),
+        Date::At(at) if at > now + leeway => out.push(fail(
+            "auth_time",
+            Reason::ClaimInvalid,
+            format!(
+                "authenticated in the future: {}, beyond the {}s leeway",
+                human(at, now),
+                options.leeway
+            ),
+        )),
+        Date::At(at) => out.push(pass(
+            "auth_time",
+            format!("authenticated {}", human(at, now)),
+        )),
+    }
     out
 }
 

@@ -30,13 +30,15 @@ pub struct Decision {
     pub outcome: Outcome,
     /// Why: `allowed`, `route_unlisted_allowed`, `scope_insufficient` (the token
     /// lacks a scope), `scope_beyond_stage` (the token has it, but the consumer's
-    /// current stage does not allow it), `consumer_unknown`, `route_unknown`.
+    /// current stage does not allow it), `consumer_unknown`, `route_unknown`,
+    /// `issuer_not_in_contract` (the contract names another issuer).
     pub reason: DecisionReason,
     /// The version of the contract that decided.
     pub contract_version: u64,
     /// `METHOD path` of the matched contract route.
     pub route: Option<String>,
-    /// The consumer (`client_id`, or `client_id/sub`).
+    /// The consumer: a named one's key (`client_id`, `client_id/sub`, with
+    /// `@issuer` when it names one), else the token's `client_id`.
     pub consumer: Option<String>,
     /// The consumer's current stage.
     pub stage: Option<String>,
@@ -164,13 +166,15 @@ impl Contract {
         d.required_one_of =
             route.requirement.all_of().is_empty() && !route.requirement.any_of().is_empty();
 
-        let (stage, consumer_key, known) = match self.consumer(iss, client_id, sub) {
-            Some(c) => (c.stage(), c.key(), true),
+        // Only a consumer the contract names has a roll-out bucket: an unknown
+        // one chooses its own client_id, so it could choose to be observed.
+        let (stage, known) = match self.consumer(iss, client_id, sub) {
+            Some(c) => {
+                d.consumer = Some(c.key());
+                (c.stage(), true)
+            }
             None => match &self.unknown_consumer {
-                UnknownConsumer::Stage(stage) => {
-                    let key = client_id.map(str::to_owned).unwrap_or_default();
-                    (stage, key, false)
-                }
+                UnknownConsumer::Stage(stage) => (stage, false),
                 UnknownConsumer::Deny => {
                     d.outcome = Outcome::Deny;
                     d.reason = DecisionReason::ConsumerUnknown;
@@ -178,7 +182,6 @@ impl Contract {
                 }
             },
         };
-        d.consumer = Some(consumer_key.clone());
         d.stage = Some(stage.name.clone());
         d.stage_scopes = Some(
             stage
@@ -206,11 +209,10 @@ impl Contract {
         d.outcome = match route.mode {
             Mode::Enforce => Outcome::Deny,
             Mode::Observe => Outcome::ShadowDeny,
-            // Buckets are for consumers the contract names: an unknown one
-            // chooses its own client_id, so it could choose to be observed.
-            Mode::Percent(_) if !known => Outcome::Deny,
-            Mode::Percent(n) if rollout_bucket(&consumer_key) < n => Outcome::Deny,
-            Mode::Percent(_) => Outcome::ShadowDeny,
+            Mode::Percent(n) => match &d.consumer {
+                Some(key) if known && rollout_bucket(key) >= n => Outcome::ShadowDeny,
+                _ => Outcome::Deny,
+            },
         };
         d
     }
