@@ -99,6 +99,20 @@ fn change(kind: ChangeKind, subject: impl Into<String>, detail: impl Into<String
     }
 }
 
+/// The change(s) for one subject that may be easier one way and harder
+/// another: widened and/or narrowed, or neutral when neither.
+fn both_ways(wider: bool, narrower: bool, subject: String, detail: String) -> Vec<Change> {
+    match (wider, narrower) {
+        (true, true) => vec![
+            change(ChangeKind::Widened, subject.clone(), detail.clone()),
+            change(ChangeKind::Narrowed, subject, detail),
+        ],
+        (true, false) => vec![change(ChangeKind::Widened, subject, detail)],
+        (false, true) => vec![change(ChangeKind::Narrowed, subject, detail)],
+        (false, false) => vec![change(ChangeKind::Neutral, subject, detail)],
+    }
+}
+
 impl ContractDiff {
     /// The changes from `old` to `new`.
     pub fn between(old: &Contract, new: &Contract) -> ContractDiff {

@@ -1,7 +1,7 @@
 //! The routes step: routes added and removed, and for a kept route its
 //! required scopes, roll-out mode and trust level.
 
-use super::{Change, ChangeKind, change, list, trust};
+use super::{Change, ChangeKind, both_ways, change, list, trust};
 use crate::Requirement;
 use crate::contract::{Contract, Mode, Route};
 use std::collections::BTreeSet;
@@ -75,19 +75,7 @@ pub(super) fn route_changed(
                 trust::compare(&demands(old, was), &demands(new, now))
             }
         };
-        if wider {
-            changes.push(change(ChangeKind::Widened, subject.clone(), detail.clone()));
-        }
-        if narrower {
-            changes.push(change(
-                ChangeKind::Narrowed,
-                subject.clone(),
-                detail.clone(),
-            ));
-        }
-        if !wider && !narrower {
-            changes.push(change(ChangeKind::Neutral, subject, detail));
-        }
+        changes.extend(both_ways(wider, narrower, subject, detail));
     }
     changes
 }

@@ -1,7 +1,7 @@
 //! The trust-level step: levels added, removed, or made easier or harder to
 //! satisfy.
 
-use super::{Change, ChangeKind, change, list};
+use super::{Change, ChangeKind, both_ways, change, list};
 use crate::contract::{Contract, TrustLevel};
 use std::collections::BTreeSet;
 
@@ -57,22 +57,9 @@ pub(super) fn level_changed(name: &str, before: &TrustLevel, level: &TrustLevel)
         age(before.max_age),
         age(level.max_age)
     );
-    let mut changes = Vec::new();
-    if wider {
-        changes.push(change(ChangeKind::Widened, subject.clone(), detail.clone()));
-    }
-    if narrower {
-        changes.push(change(
-            ChangeKind::Narrowed,
-            subject.clone(),
-            detail.clone(),
-        ));
-    }
-    if !wider && !narrower {
-        // Same requirement in effect (acr_values reordered, say).
-        changes.push(change(ChangeKind::Neutral, subject, detail));
-    }
-    changes
+    // Neither wider nor narrower: the same requirement in effect (acr_values
+    // reordered, say), still a change of the file.
+    both_ways(wider, narrower, subject, detail)
 }
 
 /// Whether the demands of `level` admit more requests than those of `before`
