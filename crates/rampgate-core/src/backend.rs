@@ -72,7 +72,9 @@ mod imp {
     #[derive(Clone)]
     pub(super) enum Key {
         Public(ParsedPublicKey),
-        Hmac(hmac::Key),
+        // Boxed: an HMAC key holds its padded key schedules, several times the
+        // size of a parsed public key.
+        Hmac(Box<hmac::Key>),
     }
 
     pub(super) fn rsa(alg: Algorithm, n: &[u8], e: &[u8]) -> Result<Key, String> {
@@ -115,7 +117,7 @@ mod imp {
             Algorithm::HS512 => hmac::HMAC_SHA512,
             _ => return Err(format!("{alg} is not an HMAC algorithm")),
         };
-        Ok(Key::Hmac(hmac::Key::new(alg, secret)))
+        Ok(Key::Hmac(Box::new(hmac::Key::new(alg, secret))))
     }
 
     pub(super) fn verify(key: &Key, message: &[u8], signature: &[u8]) -> bool {
@@ -189,8 +191,10 @@ mod imp {
     }
 
     pub(super) fn rsa_components_from_der(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), String> {
-        (DEFAULT_PROVIDER.key_utils.rsa_pub_components_from_public_key)(der)
-            .map_err(|e| e.to_string())
+        (DEFAULT_PROVIDER
+            .key_utils
+            .rsa_pub_components_from_public_key)(der)
+        .map_err(|e| e.to_string())
     }
 
     /// The provider's name for the algorithm.
