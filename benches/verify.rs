@@ -5,17 +5,22 @@
 //! - `verify_es256`, `verify_rs256`: one valid token, `Verifier::verify_cached`
 //!   versus `jsonwebtoken::decode::<serde_json::Value>` with the same checks
 //!   (alg, iss, aud, exp, 60 s leeway).
-//! - `reject`: rampgate's own rejection paths (garbage, expired, unknown `kid`).
+//! - `reject`: rampgate's own rejection paths (garbage, expired, unknown `kid`)
+//!   next to a valid token of the same issuer: a token refused before the
+//!   signature check costs no signature check.
 //! - `parse_es256`: the work before any crypto: rampgate refusing a token with an
 //!   unknown `kid` (split, strict base64url, duplicate-free JSON header and claims,
 //!   issuer, alg and kid lookup) versus `jsonwebtoken::dangerous::insecure_decode`.
 //! - `layer_es256`: a 200 `service_fn` bare versus wrapped in `JwtLayer`.
-//! - `backend`: the `jsonwebtoken` rust_crypto verifier factory alone, and a
-//!   signature check with a verifier made per call versus one made once.
+//! - `backend`: one signature check per algorithm (RS256, PS256, ES256, ES384,
+//!   EdDSA) with each candidate backend: aws-lc-rs with the key parsed once (what
+//!   rampgate does) or per call, ring (per call, its only way), and jsonwebtoken's
+//!   rust_crypto provider with its verifier made per call or held.
 //!
 //! Run with `cargo bench --bench verify`. See docs/benchmarks.md.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+use aws_lc_rs::signature::{self as lc, KeyPair as _};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
@@ -146,6 +151,9 @@ fn reject(c: &mut Criterion, es: &Fixture, rs: &Fixture) {
     });
     for f in [es, rs] {
         let alg = format!("{:?}", f.alg).to_lowercase();
+        group.bench_function(format!("valid_{alg}"), |b| {
+            b.iter(|| f.verifier.verify_cached(black_box(&f.valid)).unwrap())
+        });
         group.bench_function(format!("expired_{alg}"), |b| {
             b.iter(|| f.verifier.verify_cached(black_box(&f.expired)).unwrap_err())
         });
@@ -207,26 +215,136 @@ fn layer(c: &mut Criterion, rt: &Runtime, f: &Fixture) {
     group.finish();
 }
 
-/// How much of a signature check is making the backend's verifier object, which
-/// both rampgate (`Key::verify`) and `jsonwebtoken::decode` do per call.
-fn backend(c: &mut Criterion, es: &Fixture, rs: &Fixture) {
+/// One algorithm's key pair, a message and its signature, and the public key in
+/// each candidate backend's form.
+struct Signed {
+    name: &'static str,
+    message: Vec<u8>,
+    signature: Vec<u8>,
+    /// aws-lc-rs's and ring's verification algorithm names for it.
+    lc_alg: &'static dyn lc::VerificationAlgorithm,
+    ring_alg: &'static dyn ring::signature::VerificationAlgorithm,
+    /// The public key as the backends take it: SPKI-less raw bytes (EC point,
+    /// Ed25519 x) or PKCS#1 DER for RSA.
+    public: Vec<u8>,
+    /// jsonwebtoken's form, for its rust_crypto provider.
+    jwt_alg: Algorithm,
+    jwt_key: DecodingKey,
+}
+
+fn signed_set(message: &[u8]) -> Vec<Signed> {
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let rsa = lc::RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let rsa_sign = |padding: &'static dyn lc::RsaEncoding| {
+        let mut sig = vec![0; rsa.public_modulus_len()];
+        rsa.sign(padding, &rng, message, &mut sig).unwrap();
+        sig
+    };
+    let rsa_public = rsa.public_key().as_ref().to_vec();
+    let lc::RsaPublicKeyComponents { n, e } =
+        lc::RsaPublicKeyComponents::<Vec<u8>>::from(rsa.public_key());
+    let rsa_jwt = DecodingKey::from_rsa_raw_components(&n, &e);
+    let p256 = lc::EcdsaKeyPair::generate(&lc::ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+    let p384 = lc::EcdsaKeyPair::generate(&lc::ECDSA_P384_SHA384_FIXED_SIGNING).unwrap();
+    let ed = lc::Ed25519KeyPair::generate().unwrap();
+    vec![
+        Signed {
+            name: "rs256",
+            message: message.to_vec(),
+            signature: rsa_sign(&lc::RSA_PKCS1_SHA256),
+            lc_alg: &lc::RSA_PKCS1_2048_8192_SHA256,
+            ring_alg: &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            public: rsa_public.clone(),
+            jwt_alg: Algorithm::RS256,
+            jwt_key: rsa_jwt.clone(),
+        },
+        Signed {
+            name: "ps256",
+            message: message.to_vec(),
+            signature: rsa_sign(&lc::RSA_PSS_SHA256),
+            lc_alg: &lc::RSA_PSS_2048_8192_SHA256,
+            ring_alg: &ring::signature::RSA_PSS_2048_8192_SHA256,
+            public: rsa_public,
+            jwt_alg: Algorithm::PS256,
+            jwt_key: rsa_jwt,
+        },
+        Signed {
+            name: "es256",
+            message: message.to_vec(),
+            signature: p256.sign(&rng, message).unwrap().as_ref().to_vec(),
+            lc_alg: &lc::ECDSA_P256_SHA256_FIXED,
+            ring_alg: &ring::signature::ECDSA_P256_SHA256_FIXED,
+            public: p256.public_key().as_ref().to_vec(),
+            jwt_alg: Algorithm::ES256,
+            jwt_key: DecodingKey::from_ec_der(p256.public_key().as_ref()),
+        },
+        Signed {
+            name: "es384",
+            message: message.to_vec(),
+            signature: p384.sign(&rng, message).unwrap().as_ref().to_vec(),
+            lc_alg: &lc::ECDSA_P384_SHA384_FIXED,
+            ring_alg: &ring::signature::ECDSA_P384_SHA384_FIXED,
+            public: p384.public_key().as_ref().to_vec(),
+            jwt_alg: Algorithm::ES384,
+            jwt_key: DecodingKey::from_ec_der(p384.public_key().as_ref()),
+        },
+        Signed {
+            name: "eddsa",
+            message: message.to_vec(),
+            signature: ed.sign(message).as_ref().to_vec(),
+            lc_alg: &lc::ED25519,
+            ring_alg: &ring::signature::ED25519,
+            public: ed.public_key().as_ref().to_vec(),
+            jwt_alg: Algorithm::EdDSA,
+            jwt_key: DecodingKey::from_ed_der(ed.public_key().as_ref()),
+        },
+    ]
+}
+
+/// One signature check per algorithm and backend, so the backend choice and the
+/// worth of parsing a key once come from one run. `aws_lc_parsed_*` is what
+/// rampgate's `Key::verify` does; `aws_lc_per_call_*` is what verifying through
+/// jsonwebtoken's `verifier_factory` on each call would do with aws-lc-rs;
+/// `rust_crypto_per_call_*` is what rampgate did before.
+fn backend(c: &mut Criterion, message: &[u8]) {
     let mut group = c.benchmark_group("backend");
-    for f in [es, rs] {
-        let alg = format!("{:?}", f.alg).to_lowercase();
-        let (input, signature) = f.signed_parts();
-        let factory = DEFAULT_PROVIDER.verifier_factory;
-        group.bench_function(format!("factory_{alg}"), |b| {
-            b.iter(|| factory(&f.alg, black_box(&f.peer_key)).unwrap())
-        });
-        group.bench_function(format!("factory_and_verify_{alg}"), |b| {
+    for s in signed_set(message) {
+        let name = s.name;
+        let parsed = lc::ParsedPublicKey::new(s.lc_alg, &s.public).unwrap();
+        parsed.verify_sig(&s.message, &s.signature).unwrap();
+        group.bench_function(format!("aws_lc_parsed_{name}"), |b| {
             b.iter(|| {
-                let verifier = factory(&f.alg, black_box(&f.peer_key)).unwrap();
-                verifier.verify(black_box(input), &signature).unwrap();
+                parsed
+                    .verify_sig(black_box(&s.message), &s.signature)
+                    .unwrap()
             })
         });
-        let held = factory(&f.alg, &f.peer_key).unwrap();
-        group.bench_function(format!("verify_held_{alg}"), |b| {
-            b.iter(|| held.verify(black_box(input), &signature).unwrap())
+        group.bench_function(format!("aws_lc_per_call_{name}"), |b| {
+            b.iter(|| {
+                lc::UnparsedPublicKey::new(s.lc_alg, black_box(&s.public))
+                    .verify(black_box(&s.message), &s.signature)
+                    .unwrap()
+            })
+        });
+        group.bench_function(format!("ring_per_call_{name}"), |b| {
+            b.iter(|| {
+                ring::signature::UnparsedPublicKey::new(s.ring_alg, black_box(&s.public))
+                    .verify(black_box(&s.message), &s.signature)
+                    .unwrap()
+            })
+        });
+        let factory = DEFAULT_PROVIDER.verifier_factory;
+        group.bench_function(format!("rust_crypto_per_call_{name}"), |b| {
+            b.iter(|| {
+                let verifier = factory(&s.jwt_alg, black_box(&s.jwt_key)).unwrap();
+                verifier
+                    .verify(black_box(&s.message), &s.signature)
+                    .unwrap();
+            })
+        });
+        let held = factory(&s.jwt_alg, &s.jwt_key).unwrap();
+        group.bench_function(format!("rust_crypto_held_{name}"), |b| {
+            b.iter(|| held.verify(black_box(&s.message), &s.signature).unwrap())
         });
     }
     group.finish();
@@ -245,7 +363,7 @@ fn all(c: &mut Criterion) {
     reject(c, &es, &rs);
     parse(c, &es);
     layer(c, &rt, &es);
-    backend(c, &es, &rs);
+    backend(c, es.signed_parts().0);
 }
 
 criterion_group! {

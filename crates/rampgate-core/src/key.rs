@@ -6,12 +6,12 @@
 //! the set keeps working (RFC 7517 §5).
 
 use crate::alg::Algorithm;
+use crate::backend::{self, VerifyingKey};
 use crate::error::{Error, Result};
 use crate::json::parse_strict;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::DecodingKey;
-use jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -24,7 +24,8 @@ use std::fmt;
 pub struct Key {
     kid: Option<String>,
     alg: Algorithm,
-    decoding: DecodingKey,
+    /// Parsed by the crypto backend when the key is loaded, never per request.
+    verifying: VerifyingKey,
 }
 
 impl fmt::Debug for Key {
@@ -95,7 +96,7 @@ impl Key {
             None => None,
         };
 
-        let (alg, decoding) = match kty {
+        let (alg, verifying) = match kty {
             "RSA" => {
                 let n = b64_member(jwk, "n")?;
                 let e = b64_member(jwk, "e")?;
@@ -120,7 +121,7 @@ impl Key {
                 point.push(4);
                 point.extend_from_slice(&x);
                 point.extend_from_slice(&y);
-                (alg, DecodingKey::from_ec_der(&point))
+                (alg, VerifyingKey::ecdsa(alg, &point)?)
             }
             "OKP" => {
                 let crv = str_member(jwk, "crv")?.ok_or("missing crv")?;
@@ -144,12 +145,16 @@ impl Key {
                         "Ed25519 key of small order (every signature would be forgeable)".into(),
                     );
                 }
-                (Algorithm::EdDSA, DecodingKey::from_ed_der(&x))
+                (Algorithm::EdDSA, VerifyingKey::ed25519(&x)?)
             }
             "oct" => return Err("symmetric keys are never taken from a JWK set".into()),
             other => return Err(format!("unsupported kty {other:?}")),
         };
-        Key::checked(kid, alg, decoding)
+        Ok(Key {
+            kid,
+            alg,
+            verifying,
+        })
     }
 
     /// A key from a PEM-encoded public key (`PUBLIC KEY` or `RSA PUBLIC KEY`),
@@ -159,29 +164,37 @@ impl Key {
             .parse::<Algorithm>()
             .map_err(|e| Error::config(e.to_string()))?;
         let kid = kid.map(str::to_owned);
-        let decoding = if alg.is_rsa() {
+        // jsonwebtoken only unwraps the PEM here; the backend parses the key.
+        let verifying = if alg.is_rsa() {
             let key = DecodingKey::from_rsa_pem(pem)
                 .map_err(|e| Error::config(format!("not an RSA public key PEM: {e}")))?;
             let der = key
                 .try_get_as_bytes()
                 .map_err(|e| Error::config(e.to_string()))?;
-            let (n, e) = (DEFAULT_PROVIDER
-                .key_utils
-                .rsa_pub_components_from_public_key)(der)
-            .map_err(|e| Error::config(format!("not an RSA public key: {e}")))?;
-            return rsa_key(&n, &e, Some(alg))
-                .and_then(|(alg, decoding)| Key::checked(kid, alg, decoding))
-                .map_err(Error::config);
+            let (n, e) = backend::rsa_components_from_der(der).map_err(Error::config)?;
+            rsa_key(&n, &e, Some(alg)).map_err(Error::config)?.1
         } else if alg.is_ecdsa() {
-            DecodingKey::from_ec_pem(pem)
-                .map_err(|e| Error::config(format!("not an EC public key PEM: {e}")))?
+            let key = DecodingKey::from_ec_pem(pem)
+                .map_err(|e| Error::config(format!("not an EC public key PEM: {e}")))?;
+            let point = key
+                .try_get_as_bytes()
+                .map_err(|e| Error::config(e.to_string()))?;
+            VerifyingKey::ecdsa(alg, point).map_err(Error::config)?
         } else if alg.is_eddsa() {
-            DecodingKey::from_ed_pem(pem)
-                .map_err(|e| Error::config(format!("not an Ed25519 public key PEM: {e}")))?
+            let key = DecodingKey::from_ed_pem(pem)
+                .map_err(|e| Error::config(format!("not an Ed25519 public key PEM: {e}")))?;
+            let x = key
+                .try_get_as_bytes()
+                .map_err(|e| Error::config(e.to_string()))?;
+            VerifyingKey::ed25519(x).map_err(Error::config)?
         } else {
             return Err(Error::config("use Key::hmac for a shared secret"));
         };
-        Key::checked(kid, alg, decoding).map_err(Error::config)
+        Ok(Key {
+            kid,
+            alg,
+            verifying,
+        })
     }
 
     /// A shared HMAC secret, bound to `alg` (`"HS256"`, `"HS384"` or `"HS512"`).
@@ -209,43 +222,33 @@ impl Key {
                 secret.len()
             )));
         }
-        Key::checked(
-            kid.map(str::to_owned),
+        Ok(Key {
+            kid: kid.map(str::to_owned),
             alg,
-            DecodingKey::from_secret(secret),
-        )
-        .map_err(Error::config)
+            verifying: VerifyingKey::hmac(alg, secret).map_err(Error::config)?,
+        })
     }
 
     pub(crate) fn is_symmetric(&self) -> bool {
         self.alg.is_hmac()
     }
 
-    /// Builds the verifier once so that a key the crypto backend refuses (an EC point
-    /// off its curve, say) is skipped at load time rather than failing per request.
-    fn checked(kid: Option<String>, alg: Algorithm, decoding: DecodingKey) -> Result<Key, String> {
-        (DEFAULT_PROVIDER.verifier_factory)(&alg.backend(), &decoding)
-            .map_err(|e| format!("key rejected by the crypto backend: {e}"))?;
-        Ok(Key { kid, alg, decoding })
-    }
-
     /// Verifies `signature` over `message` with this key's one algorithm.
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        match (DEFAULT_PROVIDER.verifier_factory)(&self.alg.backend(), &self.decoding) {
-            Ok(verifier) => verifier.verify(message, &signature.to_vec()).is_ok(),
-            Err(_) => false,
-        }
+        self.verifying.verify(message, signature)
     }
 }
 
-/// The largest RSA modulus the verification backend (the `rsa` crate) accepts.
+/// The largest RSA modulus the pure-Rust backend (the `rsa` crate) verifies with.
+/// aws-lc-rs goes to 8192 bits, but a key set must load the same whichever
+/// backend a build uses.
 const MAX_RSA_BITS: usize = 4096;
 
 fn rsa_key(
     n: &[u8],
     e: &[u8],
     declared: Option<Algorithm>,
-) -> Result<(Algorithm, DecodingKey), String> {
+) -> Result<(Algorithm, VerifyingKey), String> {
     let alg = declared.unwrap_or(Algorithm::RS256);
     if !alg.is_rsa() {
         return Err("alg does not fit an RSA key".into());
@@ -280,7 +283,7 @@ fn rsa_key(
     if roca_fingerprint(n) {
         return Err("RSA key generated by a library with the ROCA flaw (CVE-2017-15361)".into());
     }
-    Ok((alg, DecodingKey::from_rsa_raw_components(n, e)))
+    Ok((alg, VerifyingKey::rsa(alg, n, e)?))
 }
 
 /// The ROCA fingerprint (Nemec et al., CCS 2017): moduli made by the flawed

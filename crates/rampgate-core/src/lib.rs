@@ -31,6 +31,7 @@
 //! rustls), `axum` (extractors; depends on axum-core only).
 
 mod alg;
+mod backend;
 pub mod contract;
 mod denial;
 mod error;
