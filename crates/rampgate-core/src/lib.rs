@@ -27,8 +27,11 @@
 //! # }
 //! ```
 //!
-//! Feature flags: `remote-jwks` (JWKS URLs and OIDC discovery, with reqwest and
-//! rustls), `axum` (extractors; depends on axum-core only).
+//! Feature flags: `aws-lc-rs` (the default signature backend, the fastest
+//! measured) or `rust-crypto` (pure Rust, for targets without a C compiler;
+//! exactly one is needed, and aws-lc-rs wins when both are on), `remote-jwks`
+//! (JWKS URLs and OIDC discovery, with reqwest and rustls, whose own TLS
+//! provider is aws-lc-rs), `axum` (extractors; depends on axum-core only).
 
 mod alg;
 mod backend;
