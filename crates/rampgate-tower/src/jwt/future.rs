@@ -180,10 +180,17 @@ fn make_private(headers: &mut HeaderMap) {
     if enough {
         return;
     }
-    let merged = if directives.is_empty() {
+    // `public` would contradict `private`: a shared cache must not keep it.
+    let kept: Vec<&str> = directives
+        .iter()
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|d| !d.is_empty() && !d.eq_ignore_ascii_case("public"))
+        .collect();
+    let merged = if kept.is_empty() {
         HeaderValue::from_static("private")
     } else {
-        let joined = format!("{}, private", directives.join(", "));
+        let joined = format!("{}, private", kept.join(", "));
         match HeaderValue::from_str(&joined) {
             Ok(value) => value,
             Err(_) => HeaderValue::from_static("private, no-store"),

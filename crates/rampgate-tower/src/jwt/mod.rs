@@ -453,6 +453,9 @@ mod tests {
         assert_eq!(calls, 1, "the handler ran");
         let values: Vec<_> = response.headers().get_all(CACHE_CONTROL).iter().collect();
         assert_eq!(values, ["max-age=60, private"]);
+        // A `public` would contradict it: it goes.
+        let (response, _) = query_token_answer("public, max-age=60").await;
+        assert_eq!(response.headers()[CACHE_CONTROL], "max-age=60, private");
     }
 
     #[tokio::test]
