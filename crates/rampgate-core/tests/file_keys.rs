@@ -2,37 +2,17 @@
 //! removal, a broken or vanished file, and a verifier built without a runtime.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{AUD, ISS, Signer, signer};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey};
-use p256::pkcs8::EncodePrivateKey as _;
+use jsonwebtoken::Algorithm;
 use rampgate_core::{IssuerConfig, JwksOptions, Verifier};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-const ISS: &str = "https://issuer.example";
-const AUD: &str = "api";
-
-struct Signer {
-    kid: String,
-    encoding: EncodingKey,
-    jwk: Value,
-}
-
-fn signer(seed: u8, kid: &str) -> Signer {
-    let secret = p256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap();
-    let point = secret.verifying_key().to_encoded_point(false);
-    Signer {
-        kid: kid.to_owned(),
-        encoding: EncodingKey::from_ec_der(secret.to_pkcs8_der().unwrap().as_bytes()),
-        jwk: json!({
-            "kty": "EC", "crv": "P-256", "kid": kid,
-            "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()),
-            "y": URL_SAFE_NO_PAD.encode(point.y().unwrap()),
-        }),
-    }
-}
 
 fn token(signer: &Signer) -> String {
     let now = SystemTime::now()

@@ -2,39 +2,19 @@
 //! the unknown-`kid` refresh protocol, seen from concurrent verifications.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{AUD, ISS, Signer, signer};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey};
-use p256::pkcs8::EncodePrivateKey as _;
+use jsonwebtoken::Algorithm;
 use rampgate_core::{IssuerConfig, JwksOptions, Verifier};
 use serde_json::{Value, json};
 use std::io::{Read as _, Write as _};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-const ISS: &str = "https://issuer.example";
-const AUD: &str = "api";
-
-struct Signer {
-    kid: String,
-    encoding: EncodingKey,
-    jwk: Value,
-}
-
-fn signer(seed: u8, kid: &str) -> Signer {
-    let secret = p256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap();
-    let point = secret.verifying_key().to_encoded_point(false);
-    Signer {
-        kid: kid.to_owned(),
-        encoding: EncodingKey::from_ec_der(secret.to_pkcs8_der().unwrap().as_bytes()),
-        jwk: json!({
-            "kty": "EC", "crv": "P-256", "kid": kid,
-            "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()),
-            "y": URL_SAFE_NO_PAD.encode(point.y().unwrap()),
-        }),
-    }
-}
 
 fn now() -> i64 {
     SystemTime::now()
