@@ -276,7 +276,7 @@ impl Verifier {
 
     /// Verifies `token`. When the token's `kid` is unknown (or no keys were ever
     /// fetched) and the issuer's keys are remote, refreshes them once, at most once
-    /// per [`JwksOptions::unknown_kid_cooldown`], and tries again.
+    /// per [`JwksOptions::unknown_kid_cooldown`](crate::JwksOptions::unknown_kid_cooldown), and tries again.
     pub async fn verify(&self, token: &str) -> Result<Principal> {
         match self.verify_inner(token) {
             Ok(p) => Ok(p),
