@@ -88,6 +88,9 @@ pub(crate) struct CachedToken {
     pub(crate) principal: Principal,
 }
 
+/// The longest TTL used, whatever the options say.
+const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// Shards enough that two cores, or sixty-four, seldom wait on one another.
 const MAX_SHARDS: usize = 32;
 
@@ -159,7 +162,9 @@ impl TokenCache {
             .collect();
         Some(TokenCache {
             hasher: RandomState::new(),
-            ttl: options.ttl,
+            // `Instant + Duration::MAX` would panic on every insertion; a token's
+            // own `exp` bounds an entry anyway.
+            ttl: options.ttl.min(MAX_TTL),
             capacity: options.max_entries,
             shards,
         })

@@ -209,6 +209,20 @@ async fn an_entry_lives_no_longer_than_its_ttl() {
 }
 
 #[tokio::test]
+async fn an_unbounded_ttl_is_bounded_by_exp_and_does_not_panic() {
+    let k1 = signer(1, "k1");
+    let options = TokenCacheOptions {
+        ttl: Duration::MAX,
+        ..TokenCacheOptions::default()
+    };
+    let v = static_verifier(p256_keys(&k1), Some(options)).await;
+    let token = es256(&k1, "k1", claims("forever", now() + 300));
+    assert_eq!(outcome(&v, &token), Ok(Some("alice".into())));
+    assert_eq!(outcome(&v, &token), Ok(Some("alice".into())));
+    assert_eq!(stats(&v).hits, 1);
+}
+
+#[tokio::test]
 async fn invalid_tokens_never_enter_nor_push_out_a_hot_one() {
     let v = hmac_verifier(64).await;
     let hot = hs256("hot");
