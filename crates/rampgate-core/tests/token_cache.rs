@@ -379,3 +379,26 @@ async fn a_cached_token_is_refused_once_its_kid_names_another_key() {
     assert_eq!(outcome(&v, &token), Err("signature_invalid".into()));
     assert_eq!(stats(&v).invalidated, 1);
 }
+
+#[test]
+fn threads_share_the_cache_without_wrong_answers() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let v = rt.block_on(hmac_verifier(8));
+    let tokens: Vec<String> = (0..16).map(|i| hs256(&format!("shared{i}"))).collect();
+    let forged: Vec<String> = tokens.iter().map(|t| format!("{t}A")).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for round in 0..200 {
+                    for (token, forged) in tokens.iter().zip(&forged) {
+                        assert!(v.verify_cached(token).is_ok(), "round {round}");
+                        assert!(v.verify_cached(forged).is_err(), "round {round}");
+                    }
+                }
+            });
+        }
+    });
+    let s = stats(&v);
+    assert!(s.entries <= 8, "{s:?}");
+    assert_eq!(s.hits + s.misses, 2 * 4 * 200 * 16, "{s:?}");
+}
