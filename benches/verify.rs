@@ -12,6 +12,9 @@
 //!   unknown `kid` (split, strict base64url, duplicate-free JSON header and claims,
 //!   issuer, alg and kid lookup) versus `jsonwebtoken::dangerous::insecure_decode`.
 //! - `layer_es256`: a 200 `service_fn` bare versus wrapped in `JwtLayer`.
+//! - `token_cache`: the same valid token, ES256 and RS256, verified in full
+//!   (`cold_*`, the cache turned off) and found in the verified-token cache
+//!   (`hit_*`, the default configuration).
 //! - `backend`: one signature check per algorithm (RS256, PS256, ES256, ES384,
 //!   EdDSA) with each candidate backend: aws-lc-rs with the key parsed once (what
 //!   rampgate does) or per call, ring (per call, its only way), and jsonwebtoken's
@@ -43,7 +46,10 @@ struct Fixture {
     valid: String,
     expired: String,
     unknown_kid: String,
+    /// The token cache turned off, so that every path is measured in full.
     verifier: Verifier,
+    /// The default configuration, token cache on.
+    cached: Verifier,
     peer_key: DecodingKey,
     peer_validation: Validation,
 }
@@ -67,14 +73,15 @@ impl Fixture {
 
             // Static keys: no network on any path measured.
             let key = Key::from_jwk_json(&jwk.to_string()).unwrap();
+            let config = IssuerConfig::new(issuer.issuer(), [issuer.audience()])
+                .keys(KeySet::from_keys([key]).unwrap());
             let verifier = Verifier::builder()
-                .issuer(
-                    IssuerConfig::new(issuer.issuer(), [issuer.audience()])
-                        .keys(KeySet::from_keys([key]).unwrap()),
-                )
+                .issuer(config.clone())
+                .no_token_cache()
                 .build()
                 .await
                 .unwrap();
+            let cached = Verifier::builder().issuer(config).build().await.unwrap();
 
             let (alg, peer_key) = match alg {
                 SigningAlg::Rs256 => (
@@ -98,6 +105,7 @@ impl Fixture {
                 expired,
                 unknown_kid,
                 verifier,
+                cached,
                 peer_key,
                 peer_validation,
             };
@@ -117,6 +125,11 @@ impl Fixture {
         assert_eq!(code(&self.expired), "token_expired");
         assert_eq!(code(&self.unknown_kid), "kid_unknown");
         assert!(!v.may_refresh(&v.verify_cached(&self.unknown_kid).unwrap_err()));
+        assert_eq!(v.cache_stats(), None);
+        let hit = self.cached.verify_cached(&self.valid).unwrap();
+        assert_eq!(hit.sub(), Some("dev-user"));
+        self.cached.verify_cached(&self.valid).unwrap();
+        assert_eq!(self.cached.cache_stats().unwrap().hits, 1);
     }
 
     /// `header.payload` and the raw signature of the valid token.
@@ -163,6 +176,21 @@ fn reject(c: &mut Criterion, es: &Fixture, rs: &Fixture) {
                     .verify_cached(black_box(&f.unknown_kid))
                     .unwrap_err()
             })
+        });
+    }
+    group.finish();
+}
+
+/// A verified token presented again: in full, or from the token cache.
+fn token_cache(c: &mut Criterion, es: &Fixture, rs: &Fixture) {
+    let mut group = c.benchmark_group("token_cache");
+    for f in [es, rs] {
+        let alg = format!("{:?}", f.alg).to_lowercase();
+        group.bench_function(format!("cold_{alg}"), |b| {
+            b.iter(|| f.verifier.verify_cached(black_box(&f.valid)).unwrap())
+        });
+        group.bench_function(format!("hit_{alg}"), |b| {
+            b.iter(|| f.cached.verify_cached(black_box(&f.valid)).unwrap())
         });
     }
     group.finish();
@@ -361,6 +389,7 @@ fn all(c: &mut Criterion) {
     verify_pair(c, "verify_es256", &es);
     verify_pair(c, "verify_rs256", &rs);
     reject(c, &es, &rs);
+    token_cache(c, &es, &rs);
     parse(c, &es);
     layer(c, &rt, &es);
     backend(c, es.signed_parts().0);

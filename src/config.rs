@@ -37,6 +37,7 @@
 //! realm = "api"                      # the WWW-Authenticate realm
 //! resource_metadata = "https://api.example.com/.well-known/oauth-protected-resource"
 //! max_token_bytes = 8192
+//! token_cache_entries = 4096         # verified tokens kept; 0 verifies every token in full
 //! ready_timeout_secs = 10            # RAMPGATE_READY_TIMEOUT; 0 to not wait for keys
 //!
 //! [contract]
@@ -129,6 +130,11 @@ pub struct Config {
     pub resource_metadata: Option<String>,
     /// The longest token accepted, in bytes. Defaults to 8 KiB.
     pub max_token_bytes: Option<usize>,
+    /// How many verified tokens the verifier keeps (see
+    /// [`VerifierBuilder::token_cache`](crate::VerifierBuilder::token_cache));
+    /// `0` turns the cache off. Defaults to
+    /// [`TokenCacheOptions::default`](crate::TokenCacheOptions::default)'s 4096.
+    pub token_cache_entries: Option<usize>,
     /// How long [`Config::ready_verifier`] waits for every issuer's first keys
     /// (`RAMPGATE_READY_TIMEOUT`), in seconds; `0` does not wait. Defaults to
     /// [`DEFAULT_READY_TIMEOUT_SECS`].
@@ -417,6 +423,12 @@ impl Config {
         }
         if let Some(max) = self.max_token_bytes {
             builder = builder.max_token_bytes(max);
+        }
+        if let Some(max_entries) = self.token_cache_entries {
+            builder = builder.token_cache(crate::TokenCacheOptions {
+                max_entries,
+                ..crate::TokenCacheOptions::default()
+            });
         }
         Ok(builder)
     }
@@ -746,6 +758,32 @@ mod tests {
         .unwrap();
         let verifier = config.ready_verifier(None).await.unwrap();
         assert!(verifier.health().ready);
+    }
+
+    #[tokio::test]
+    async fn the_token_cache_size_comes_from_the_file() {
+        let jwks = TempFile::new(
+            "cache-jwks.json",
+            r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#,
+        );
+        let issuer = format!(
+            "[[issuers]]\nissuer = \"https://i.example\"\naudiences = [\"api\"]\njwks_file = {:?}\n",
+            jwks.0.display().to_string()
+        );
+        let capacity = |text: String| async move {
+            let config = Config::from_toml(&text).unwrap();
+            let verifier = config.verifier(None).await.unwrap();
+            verifier.cache_stats().map(|s| s.capacity)
+        };
+        assert_eq!(capacity(issuer.clone()).await, Some(4096));
+        assert_eq!(
+            capacity(format!("token_cache_entries = 100\n{issuer}")).await,
+            Some(100)
+        );
+        assert_eq!(
+            capacity(format!("token_cache_entries = 0\n{issuer}")).await,
+            None
+        );
     }
 
     #[tokio::test]

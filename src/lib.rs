@@ -54,7 +54,8 @@ pub use rampgate_core::{
     Algorithm, Anonymous, DecisionReason, Denial, DenialBody, DenialOptions, Error, ErrorCause,
     ErrorKind, Health, IssuerConfig, IssuerHealth, JwksOptions, Key, KeySet, KeySource, KeyStats,
     Principal, RETRY_AFTER_SECS, Reason, Requirement, Result, Scopes, SkippedKey, StepUpFailure,
-    StepUpPolicy, StepUpReason, UnknownReason, Unmet, ValidationPolicy, Verifier, VerifierBuilder,
+    StepUpPolicy, StepUpReason, TokenCacheOptions, TokenCacheStats, UnknownReason, Unmet,
+    ValidationPolicy, Verifier, VerifierBuilder,
 };
 pub use rampgate_tower::{
     AuthStack, ContractGate, ContractLayer, Jwt, JwtLayer, Scope, ScopeLayer, StepUp, StepUpLayer,

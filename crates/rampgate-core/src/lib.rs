@@ -35,6 +35,7 @@
 
 mod alg;
 mod backend;
+mod cache;
 pub mod contract;
 mod denial;
 mod error;
@@ -54,6 +55,7 @@ mod verifier;
 pub mod axum;
 
 pub use alg::Algorithm;
+pub use cache::{TokenCacheOptions, TokenCacheStats};
 pub use denial::{Anonymous, Denial, DenialBody, DenialOptions, RETRY_AFTER_SECS};
 pub use error::{Error, ErrorCause, ErrorKind, Result};
 pub use key::Key;

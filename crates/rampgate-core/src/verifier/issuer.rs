@@ -3,6 +3,7 @@
 
 use crate::alg::Algorithm;
 use crate::error::{Error, ErrorKind, Result};
+use crate::key::Key;
 use crate::keys::{HttpClient, IssuerKeys, JwksOptions, KeySet, KeySource};
 use crate::policy::{CompiledPolicy, ID_TOKEN_CLAIMS, ValidationPolicy, names_another_jwt_type};
 use crate::token;
@@ -175,8 +176,13 @@ impl IssuerState {
         })
     }
 
-    /// Claims and signature, against the keys held now.
-    pub(super) fn check(&self, token: &token::UnverifiedToken<'_>, now: f64) -> Result<()> {
+    /// Claims and signature, against the keys held now. Returns the key that
+    /// verified the signature and the time claims, which a cache hit checks again.
+    pub(super) fn check(
+        &self,
+        token: &token::UnverifiedToken<'_>,
+        now: f64,
+    ) -> Result<(Arc<Key>, TimeClaims)> {
         let header = &token.header;
         if !self.algorithms.contains(&header.alg) {
             return Err(ErrorKind::AlgNotAllowed("algorithm not allowed for this issuer").into());
@@ -191,11 +197,11 @@ impl IssuerState {
         // against this service's configuration, like the `iss` routing and `kid`
         // lookup before it; nothing of the key leaks, and every token that passes
         // has had both checks.
-        self.check_claims(&header.typ, &token.claims, now)?;
+        let times = self.check_claims(&header.typ, &token.claims, now)?;
         if !key.verify(token.signing_input, &token.signature) {
             return Err(ErrorKind::SignatureInvalid.into());
         }
-        Ok(())
+        Ok((key, times))
     }
 
     pub(super) fn check_claims(
@@ -203,7 +209,7 @@ impl IssuerState {
         typ: &Option<String>,
         claims: &Map<String, Value>,
         now: f64,
-    ) -> Result<()> {
+    ) -> Result<TimeClaims> {
         let policy = &self.policy;
         // conformance: JWT-11. A logout token, a security event or a DPoP proof
         // signed by the same issuer must not pass as an access token.
@@ -225,26 +231,17 @@ impl IssuerState {
             return Err(ErrorKind::IdTokenClaims(name).into());
         }
         let exp = numeric_date(claims, "exp")?.ok_or(ErrorKind::ClaimMissing("exp".into()))?;
-        let nbf = numeric_date(claims, "nbf")?;
-        let iat = numeric_date(claims, "iat")?;
-        if now >= exp + policy.leeway {
-            return Err(ErrorKind::TokenExpired.into());
-        }
-        if nbf.is_some_and(|nbf| nbf > now + policy.leeway) {
-            return Err(ErrorKind::TokenNotYetValid.into());
-        }
-        if iat.is_some_and(|iat| iat > now + policy.leeway) {
-            return Err(ErrorKind::TokenIssuedInFuture.into());
-        }
-        // A future auth_time would count as "just authenticated" for step-up
-        // until that moment comes.
-        if numeric_date(claims, "auth_time")?.is_some_and(|t| t > now + policy.leeway) {
-            return Err(ErrorKind::ClaimInvalid {
-                claim: "auth_time".into(),
-                expected: "a NumericDate not in the future",
-            }
-            .into());
-        }
+        let mut times = TimeClaims {
+            exp,
+            nbf: numeric_date(claims, "nbf")?,
+            iat: numeric_date(claims, "iat")?,
+            auth_time: None,
+        };
+        // auth_time is read only after the other three are checked, so that an
+        // expired token with a malformed auth_time stays `token_expired`.
+        times.check(now, policy.leeway)?;
+        times.auth_time = numeric_date(claims, "auth_time")?;
+        times.check(now, policy.leeway)?;
         self.check_audience(claims.get("aud"))?;
         // conformance: 9449-10. A sender-constrained token is only as safe as the
         // proof that goes with it; without checking that proof, refuse it.
@@ -256,7 +253,7 @@ impl IssuerState {
                 return Err(ErrorKind::ClaimMissing(name.clone().into()).into());
             }
         }
-        Ok(())
+        Ok(times)
     }
 
     /// `aud` must name at least one of the configured audiences.
@@ -280,6 +277,42 @@ impl IssuerState {
         };
         if !matched {
             return Err(ErrorKind::AudienceMismatch.into());
+        }
+        Ok(())
+    }
+}
+
+/// A token's time claims: what can turn a verified token invalid as time passes
+/// (or as the clock steps back), so what a cache hit must check again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TimeClaims {
+    pub(crate) exp: f64,
+    pub(crate) nbf: Option<f64>,
+    pub(crate) iat: Option<f64>,
+    pub(crate) auth_time: Option<f64>,
+}
+
+impl TimeClaims {
+    /// The one place the time claims are judged, for a fresh token and for a
+    /// cache hit alike.
+    pub(crate) fn check(&self, now: f64, leeway: f64) -> Result<()> {
+        if now >= self.exp + leeway {
+            return Err(ErrorKind::TokenExpired.into());
+        }
+        if self.nbf.is_some_and(|nbf| nbf > now + leeway) {
+            return Err(ErrorKind::TokenNotYetValid.into());
+        }
+        if self.iat.is_some_and(|iat| iat > now + leeway) {
+            return Err(ErrorKind::TokenIssuedInFuture.into());
+        }
+        // A future auth_time would count as "just authenticated" for step-up
+        // until that moment comes.
+        if self.auth_time.is_some_and(|t| t > now + leeway) {
+            return Err(ErrorKind::ClaimInvalid {
+                claim: "auth_time".into(),
+                expected: "a NumericDate not in the future",
+            }
+            .into());
         }
         Ok(())
     }

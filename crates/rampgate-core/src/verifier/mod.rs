@@ -3,6 +3,7 @@
 //! It routes a token to its issuer by `iss` and checks the claims; the issuer's
 //! keys, and whether refreshing them could help, are [`IssuerKeys`]'s business.
 
+use crate::cache::{CachedToken, TokenCache, TokenCacheOptions, TokenCacheStats};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{IssuerHealth, IssuerKeys, KeyStats};
 use crate::principal::Principal;
@@ -14,6 +15,7 @@ use std::time::Duration;
 mod issuer;
 
 pub use issuer::IssuerConfig;
+pub(crate) use issuer::TimeClaims;
 use issuer::{IssuerState, now_secs, refresh_may_help};
 
 /// Verifies signed JWT access tokens offline against the configured issuers' keys.
@@ -61,6 +63,10 @@ impl std::fmt::Debug for Verifier {
 struct VerifierInner {
     issuers: Vec<IssuerState>,
     max_token_bytes: usize,
+    /// `None` when turned off. A `Verifier`'s issuers never change, so no
+    /// configuration change can leave a stale entry: a new configuration is a
+    /// new verifier with a new, empty cache.
+    cache: Option<TokenCache>,
 }
 
 /// Builds a [`Verifier`].
@@ -68,6 +74,8 @@ struct VerifierInner {
 pub struct VerifierBuilder {
     issuers: Vec<IssuerConfig>,
     max_token_bytes: Option<usize>,
+    token_cache: Option<TokenCacheOptions>,
+    no_token_cache: bool,
 }
 
 impl VerifierBuilder {
@@ -81,6 +89,28 @@ impl VerifierBuilder {
     /// The longest token accepted, checked before any decoding. Defaults to 8 KiB.
     pub fn max_token_bytes(mut self, max: usize) -> Self {
         self.max_token_bytes = Some(max);
+        self
+    }
+
+    /// Keeps verified tokens so that the same token presented again skips the
+    /// parse and the signature check. Defaults to on, with
+    /// [`TokenCacheOptions::default`].
+    ///
+    /// A hit needs the byte-identical token, within the TTL, and every time
+    /// claim (`exp`, `nbf`, `iat`, `auth_time`, with the issuer's leeway) still
+    /// holding; and the key that verified it must still be the one the issuer's
+    /// current key set gives for its `kid`, so a key rotated out, removed by
+    /// [`Verifier::refresh_keys`] or gone stale stops the token at once. Only
+    /// successful verifications are kept.
+    pub fn token_cache(mut self, options: TokenCacheOptions) -> Self {
+        self.token_cache = Some(options);
+        self.no_token_cache = false;
+        self
+    }
+
+    /// Verifies every token in full, every time.
+    pub fn no_token_cache(mut self) -> Self {
+        self.no_token_cache = true;
         self
     }
 
@@ -163,6 +193,11 @@ impl VerifierBuilder {
             inner: Arc::new(VerifierInner {
                 issuers,
                 max_token_bytes: self.max_token_bytes.unwrap_or(8 * 1024),
+                cache: if self.no_token_cache {
+                    None
+                } else {
+                    TokenCache::new(self.token_cache.unwrap_or_default())
+                },
             }),
         })
     }
@@ -263,6 +298,21 @@ impl Verifier {
     }
 
     fn verify_inner(&self, token: &str) -> Result<Principal, Refusal<'_>> {
+        // An oversized token is never looked up (nor hashed): the parse refuses it.
+        let cache = match &self.inner.cache {
+            Some(cache) if token.len() <= self.inner.max_token_bytes => {
+                let hash = cache.hash(token);
+                if let Some(hit) = cache.get(hash, token) {
+                    if let Some(principal) = self.still_valid(&hit) {
+                        return Ok(principal);
+                    }
+                    // Verified in full below, which gives the precise refusal.
+                    cache.remove(hash, token);
+                }
+                Some((cache, hash))
+            }
+            _ => None,
+        };
         let parsed = token::parse(token, self.inner.max_token_bytes)?;
         let iss = match parsed.claims.get("iss") {
             Some(Value::String(iss)) => iss.as_str(),
@@ -277,21 +327,64 @@ impl Verifier {
                 return Err(Error::from(invalid).into());
             }
         };
-        let issuer = self
-            .issuer(iss)
+        let index = self
+            .inner
+            .issuers
+            .iter()
+            .position(|i| i.issuer == iss)
             .ok_or_else(|| Error::from(ErrorKind::IssuerUnknown))?;
+        let issuer = &self.inner.issuers[index];
         let now = now_secs()?;
-        if let Err(e) = issuer.check(&parsed, now) {
-            return Err(if issuer.keys.is_refreshable() && refresh_may_help(&e) {
-                Refusal::KeysMayCure(e, &issuer.keys)
-            } else {
-                Refusal::Final(e)
-            });
+        let (key, times) = match issuer.check(&parsed, now) {
+            Ok(checked) => checked,
+            Err(e) => {
+                return Err(if issuer.keys.is_refreshable() && refresh_may_help(&e) {
+                    Refusal::KeysMayCure(e, &issuer.keys)
+                } else {
+                    Refusal::Final(e)
+                });
+            }
+        };
+        let header = parsed.header;
+        let principal = Principal::from_claims(parsed.claims, &issuer.policy.scope_claims)?;
+        if let Some((cache, hash)) = cache {
+            let entry = CachedToken {
+                issuer: index,
+                kid: header.kid,
+                alg: header.alg,
+                key,
+                times,
+                principal: principal.clone(),
+            };
+            cache.insert(hash, token, entry, now);
         }
-        Ok(Principal::from_claims(
-            parsed.claims,
-            &issuer.policy.scope_claims,
-        )?)
+        Ok(principal)
+    }
+
+    /// The cached principal, if every check that can change since the token
+    /// was verified still passes; `None` sends the token to a full verification.
+    fn still_valid(&self, hit: &CachedToken) -> Option<Principal> {
+        let issuer = self.inner.issuers.get(hit.issuer)?;
+        let now = now_secs().ok()?;
+        hit.times.check(now, issuer.policy.leeway).ok()?;
+        // The key must be the very one the issuer's keys give now: a kid
+        // removed by a refresh, a stale remote set or a reloaded file all fail
+        // here. Every new snapshot has new keys, so a refresh also sends each
+        // cached token through one full verification again: costlier than
+        // comparing key material, but never wrong.
+        let key = issuer.keys.select(hit.kid.as_deref(), hit.alg).ok()?;
+        if !Arc::ptr_eq(&key, &hit.key) {
+            return None;
+        }
+        // Revocation hook: when rampgate learns of revoked tokens (a `jti`
+        // denylist, a status list), the check goes here, on every hit, as well
+        // as in the full verification.
+        Some(hit.principal.clone())
+    }
+
+    /// The token cache's counters, or `None` when the cache is off.
+    pub fn cache_stats(&self) -> Option<TokenCacheStats> {
+        self.inner.cache.as_ref().map(TokenCache::stats)
     }
 
     fn issuer(&self, iss: &str) -> Option<&IssuerState> {

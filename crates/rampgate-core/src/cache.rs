@@ -1,0 +1,298 @@
+//! A bounded cache of verified tokens, so that a client sending the same token
+//! again does not cost a parse and a signature check each time.
+//!
+//! A hit proves that the presented token is byte for byte one that was
+//! verified: the slot is found by a keyed hash (SipHash with this cache's own
+//! random key, so collisions cannot be aimed), and the whole stored token is
+//! compared with the presented one. A `jti`, `kid` or signature is never a key.
+//!
+//! Eviction is CLOCK (second chance) within each shard: a hit sets the entry's
+//! reference bit, and the hand clears bits as it looks for a victim, so an
+//! entry hit at least once per sweep of its shard survives any number of
+//! one-shot tokens passing through. New entries start unreferenced, so a scan
+//! of one-shot tokens evicts its own earlier members, not the hot entries.
+//! Entries past their `exp` or TTL are taken first.
+//!
+//! Only the lookup and the insertion hold a shard's lock; verification never does.
+
+use crate::alg::Algorithm;
+use crate::key::Key;
+use crate::principal::Principal;
+use crate::sync::lock;
+use crate::verifier::TimeClaims;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How many verified tokens a [`Verifier`](crate::Verifier) keeps, and for how
+/// long at most (never past a token's own `exp`).
+///
+/// ```
+/// use rampgate_core::TokenCacheOptions;
+/// use std::time::Duration;
+///
+/// let options = TokenCacheOptions { max_entries: 50_000, ttl: Duration::from_secs(60) };
+/// assert_eq!(TokenCacheOptions::default().max_entries, 4096);
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenCacheOptions {
+    /// The most tokens held at once. Each entry holds the token (at most
+    /// [`max_token_bytes`](crate::VerifierBuilder::max_token_bytes)) and its
+    /// decoded claims. 0 turns the cache off. Defaults to 4096.
+    pub max_entries: usize,
+    /// The longest an entry is used, whatever the token's `exp`. A zero TTL
+    /// turns the cache off. Defaults to 5 minutes.
+    pub ttl: Duration,
+}
+
+impl Default for TokenCacheOptions {
+    fn default() -> Self {
+        TokenCacheOptions {
+            max_entries: 4096,
+            ttl: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Counters of a verifier's token cache, from [`Verifier::cache_stats`](crate::Verifier::cache_stats).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenCacheStats {
+    /// Tokens held now.
+    pub entries: usize,
+    /// The most tokens held at once ([`TokenCacheOptions::max_entries`]).
+    pub capacity: usize,
+    /// Lookups that found the token, before the checks a hit still runs.
+    pub hits: u64,
+    /// Lookups that did not find the token (or found it past its TTL).
+    pub misses: u64,
+    /// Entries dropped on a hit because a check failed (expired, key removed, …).
+    pub invalidated: u64,
+    /// Verified tokens added.
+    pub insertions: u64,
+    /// Entries pushed out to make room.
+    pub evictions: u64,
+}
+
+/// What a verification established, kept for the next identical token.
+pub(crate) struct CachedToken {
+    /// The index of the issuer in the verifier.
+    pub(crate) issuer: usize,
+    pub(crate) kid: Option<String>,
+    pub(crate) alg: Algorithm,
+    /// The key that verified the signature, from the snapshot held then.
+    pub(crate) key: Arc<Key>,
+    pub(crate) times: TimeClaims,
+    pub(crate) principal: Principal,
+}
+
+/// The longest TTL used, whatever the options say.
+const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// Shards enough that two cores, or sixty-four, seldom wait on one another.
+const MAX_SHARDS: usize = 32;
+
+pub(crate) struct TokenCache {
+    hasher: RandomState,
+    ttl: Duration,
+    capacity: usize,
+    shards: Box<[Mutex<Shard>]>,
+}
+
+/// The hash is already SipHash keyed by this cache: the index map uses it as is.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed; fold anything else rather than panic.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+struct Entry {
+    hash: u64,
+    token: Box<str>,
+    value: Arc<CachedToken>,
+    /// Inserted + TTL.
+    until: Instant,
+    referenced: bool,
+}
+
+#[derive(Default)]
+struct Shard {
+    index: HashMap<u64, usize, BuildHasherDefault<PassThrough>>,
+    slots: Vec<Option<Entry>>,
+    capacity: usize,
+    hand: usize,
+    len: usize,
+    hits: u64,
+    misses: u64,
+    invalidated: u64,
+    insertions: u64,
+    evictions: u64,
+}
+
+impl TokenCache {
+    /// `None` when the options turn the cache off.
+    pub(crate) fn new(options: TokenCacheOptions) -> Option<TokenCache> {
+        if options.max_entries == 0 || options.ttl.is_zero() {
+            return None;
+        }
+        let n = options.max_entries.min(MAX_SHARDS);
+        // The shards' capacities add up to max_entries exactly.
+        let (base, rest) = (options.max_entries / n, options.max_entries % n);
+        let shards = (0..n)
+            .map(|i| {
+                Mutex::new(Shard {
+                    capacity: base + usize::from(i < rest),
+                    ..Shard::default()
+                })
+            })
+            .collect();
+        Some(TokenCache {
+            hasher: RandomState::new(),
+            // `Instant + Duration::MAX` would panic on every insertion; a token's
+            // own `exp` bounds an entry anyway.
+            ttl: options.ttl.min(MAX_TTL),
+            capacity: options.max_entries,
+            shards,
+        })
+    }
+
+    pub(crate) fn hash(&self, token: &str) -> u64 {
+        self.hasher.hash_one(token.as_bytes())
+    }
+
+    fn shard(&self, hash: u64) -> &Mutex<Shard> {
+        // The high half picks the shard; the index map's buckets use the low bits.
+        let i = (hash >> 32) as usize % self.shards.len();
+        &self.shards[i]
+    }
+
+    /// The entry for exactly `token`, if held and within its TTL.
+    pub(crate) fn get(&self, hash: u64, token: &str) -> Option<Arc<CachedToken>> {
+        let now = Instant::now();
+        let mut shard = lock(self.shard(hash));
+        let found = shard.index.get(&hash).copied();
+        let Some(i) = found else {
+            shard.misses += 1;
+            return None;
+        };
+        let (exact, fresh) = match &shard.slots[i] {
+            Some(e) => (*e.token == *token, now < e.until),
+            None => (false, false),
+        };
+        if !exact {
+            shard.misses += 1;
+            return None;
+        }
+        if !fresh {
+            shard.take(i);
+            shard.misses += 1;
+            return None;
+        }
+        shard.hits += 1;
+        let entry = shard.slots[i].as_mut()?;
+        entry.referenced = true;
+        Some(Arc::clone(&entry.value))
+    }
+
+    /// Drops the entry for exactly `token`: a hit whose checks failed.
+    pub(crate) fn remove(&self, hash: u64, token: &str) {
+        let mut shard = lock(self.shard(hash));
+        if let Some(&i) = shard.index.get(&hash)
+            && shard.slots[i].as_ref().is_some_and(|e| *e.token == *token)
+        {
+            shard.take(i);
+            shard.invalidated += 1;
+        }
+    }
+
+    /// Keeps a verified token. `now` is the wall clock in seconds, to find
+    /// expired entries first when making room.
+    pub(crate) fn insert(&self, hash: u64, token: &str, value: CachedToken, now: f64) {
+        let entry = Entry {
+            hash,
+            token: token.into(),
+            value: Arc::new(value),
+            until: Instant::now() + self.ttl,
+            referenced: false,
+        };
+        let mut shard = lock(self.shard(hash));
+        shard.insertions += 1;
+        if let Some(&i) = shard.index.get(&hash) {
+            // The same token verified twice at once, or (2^-64) another token
+            // with the same hash: either way the newer verification stands.
+            shard.slots[i] = Some(entry);
+            return;
+        }
+        let i = if shard.slots.len() < shard.capacity {
+            shard.slots.push(None);
+            shard.slots.len() - 1
+        } else {
+            let i = shard.victim(now);
+            if shard.slots[i].is_some() {
+                shard.take(i);
+                shard.evictions += 1;
+            }
+            i
+        };
+        shard.slots[i] = Some(entry);
+        shard.index.insert(hash, i);
+        shard.len += 1;
+    }
+
+    pub(crate) fn stats(&self) -> TokenCacheStats {
+        let mut stats = TokenCacheStats {
+            capacity: self.capacity,
+            ..TokenCacheStats::default()
+        };
+        for shard in &self.shards {
+            let s = lock(shard);
+            stats.entries += s.len;
+            stats.hits += s.hits;
+            stats.misses += s.misses;
+            stats.invalidated += s.invalidated;
+            stats.insertions += s.insertions;
+            stats.evictions += s.evictions;
+        }
+        stats
+    }
+}
+
+impl Shard {
+    fn take(&mut self, i: usize) {
+        if let Some(e) = self.slots[i].take() {
+            self.index.remove(&e.hash);
+            self.len -= 1;
+        }
+    }
+
+    /// The slot to reuse: the first empty, expired or unreferenced one from the
+    /// hand on, clearing reference bits on the way. Ends within two turns, as
+    /// the first clears every bit. Only called on a full, non-empty shard.
+    fn victim(&mut self, now: f64) -> usize {
+        let instant = Instant::now();
+        loop {
+            let i = self.hand;
+            self.hand = (self.hand + 1) % self.slots.len();
+            match &mut self.slots[i] {
+                None => return i,
+                Some(e) if e.until <= instant || now >= e.value.times.exp => return i,
+                Some(e) if e.referenced => e.referenced = false,
+                Some(_) => return i,
+            }
+        }
+    }
+}
