@@ -35,7 +35,6 @@
 
 mod alg;
 mod backend;
-mod cache;
 pub mod contract;
 mod denial;
 mod error;
@@ -55,7 +54,6 @@ mod verifier;
 pub mod axum;
 
 pub use alg::Algorithm;
-pub use cache::{TokenCacheOptions, TokenCacheStats};
 pub use denial::{Anonymous, Denial, DenialBody, DenialOptions, RETRY_AFTER_SECS};
 pub use error::{Error, ErrorCause, ErrorKind, Result};
 pub use key::Key;
@@ -66,6 +64,7 @@ pub use reason::{DecisionReason, Reason, StepUpFailure, StepUpReason, UnknownRea
 pub use requirement::{Requirement, Unmet};
 pub use stepup::StepUpPolicy;
 pub use verifier::{Health, IssuerConfig, Verifier, VerifierBuilder};
+pub use verifier::{TokenCacheOptions, TokenCacheStats};
 
 /// Low-level JWS helpers for tests and tools (for example the public test vectors).
 #[doc(hidden)]

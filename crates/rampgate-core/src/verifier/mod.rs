@@ -3,7 +3,6 @@
 //! It routes a token to its issuer by `iss` and checks the claims; the issuer's
 //! keys, and whether refreshing them could help, are [`IssuerKeys`]'s business.
 
-use crate::cache::{CachedToken, TokenCache, TokenCacheOptions, TokenCacheStats};
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{IssuerHealth, IssuerKeys, KeyStats};
 use crate::principal::Principal;
@@ -12,7 +11,11 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod cache;
 mod issuer;
+
+use cache::{CachedToken, TokenCache};
+pub use cache::{TokenCacheOptions, TokenCacheStats};
 
 pub use issuer::IssuerConfig;
 pub(crate) use issuer::TimeClaims;

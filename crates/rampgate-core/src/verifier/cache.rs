@@ -15,11 +15,11 @@
 //!
 //! Only the lookup and the insertion hold a shard's lock; verification never does.
 
+use super::TimeClaims;
 use crate::alg::Algorithm;
 use crate::key::Key;
 use crate::principal::Principal;
 use crate::sync::lock;
-use crate::verifier::TimeClaims;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::{Arc, Mutex};
