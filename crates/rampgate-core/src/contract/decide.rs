@@ -43,7 +43,8 @@ pub struct Decision {
     /// The consumer's current stage.
     pub stage: Option<String>,
     /// The scopes that stage allows, space-delimited, for the description of
-    /// a `scope_beyond_stage` denial (not serialised: the contract version
+    /// a `scope_beyond_stage` denial: set only when the stage's scopes fall
+    /// short of the route's requirement (not serialised: the contract version
     /// says it).
     #[serde(skip)]
     pub stage_scopes: Option<String>,
@@ -183,14 +184,6 @@ impl Contract {
             },
         };
         d.stage = Some(stage.name.clone());
-        d.stage_scopes = Some(
-            stage
-                .scopes
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .join(" "),
-        );
 
         // Least privilege: only scopes both the token and the stage grant count.
         let Err(unmet) = route
@@ -199,6 +192,15 @@ impl Contract {
         else {
             return d;
         };
+        // Only a refusal describes the stage: allowed requests skip the join.
+        d.stage_scopes = Some(
+            stage
+                .scopes
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
         d.required = unmet.scope;
         d.required_one_of = unmet.one_of;
         d.reason = if route.requirement.check(token_scopes).is_ok() {
