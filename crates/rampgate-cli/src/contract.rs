@@ -63,7 +63,7 @@ fn read(path: &Path) -> Result<String, Report> {
     })
 }
 
-fn load(path: &Path) -> Result<Contract, Report> {
+pub(crate) fn load(path: &Path) -> Result<Contract, Report> {
     let text = read(path)?;
     Contract::parse(&text).map_err(|errors| {
         Report::error(

@@ -202,6 +202,7 @@
 mod args;
 mod contract;
 mod explain;
+mod ramp;
 mod routes;
 mod time;
 mod token;
@@ -261,6 +262,7 @@ fn main() -> ExitCode {
     let report = match cli.command {
         Command::Contract(command) => contract::run(command),
         Command::Token(command) => run_token(command),
+        Command::Ramp(command) => ramp::run(command),
     };
     let mut status = report.status;
     if let Err(e) = io::stdout().lock().write_all(report.stdout.as_bytes())

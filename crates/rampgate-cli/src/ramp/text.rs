@@ -1,0 +1,233 @@
+//! The report as an aligned plain-text table, then the verdicts.
+
+use super::analysis::{Analysis, Counts, Step, StepVerdict, counted, duration, number};
+use std::fmt::Write as _;
+
+/// `1 line`, `12 400 lines`.
+pub(crate) fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{} {noun}s", number(n as u64))
+    }
+}
+
+/// `400 (100.0%)`, or `-` without requests.
+pub(crate) fn cell(counts: &Counts, n: u64) -> String {
+    match counts.rate(n) {
+        Some(rate) => format!("{} ({:.1}%)", number(n), rate * 100.0),
+        None => "-".to_owned(),
+    }
+}
+
+/// Columns padded to their widest cell; `right` columns aligned right.
+fn table(header: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(&header).chain(rows) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            let pad = widths[i] - cell.chars().count();
+            if i > 0 {
+                line.push_str("  ");
+            }
+            if right[i] {
+                line.push_str(&" ".repeat(pad));
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                if i + 1 < row.len() {
+                    line.push_str(&" ".repeat(pad));
+                }
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The title of a step: `enforce GET /x (now observe)`.
+pub(crate) fn step_title(v: &StepVerdict) -> String {
+    match v.step {
+        Step::EnforceRoute => format!("enforce {} (now {})", v.subject, v.from),
+        Step::AdvanceConsumer => format!("advance {} {} -> {}", v.subject, v.from, v.to),
+    }
+}
+
+/// The details under a verdict: one line per breaking consumer or remaining
+/// refusal, then the notes.
+pub(crate) fn details(v: &StepVerdict) -> Vec<String> {
+    let mut lines = Vec::new();
+    for b in v.breaking.iter().flatten() {
+        let mut parts = Vec::new();
+        if !b.missing.is_empty() {
+            parts.push(format!("missing {}", counted(&b.missing)));
+        }
+        if !b.reasons.is_empty() {
+            parts.push(format!("reasons {}", counted(&b.reasons)));
+        }
+        parts.push(b.hint.clone());
+        lines.push(format!(
+            "{}: {}",
+            b.consumer.as_deref().unwrap_or("(no consumer)"),
+            parts.join("; ")
+        ));
+    }
+    for n in &v.notes {
+        lines.push(format!("note: {n}"));
+    }
+    lines
+}
+
+/// The whole report.
+pub(crate) fn render(a: &Analysis) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Ramp report for {} (contract version {})",
+        a.contract.file, a.contract.version
+    );
+    for f in &a.input.files {
+        let _ = writeln!(
+            out,
+            "input:  {}: {} ({}, {}, {} malformed)",
+            f.file,
+            plural(f.lines, "line"),
+            plural(f.decisions, "decision"),
+            plural(f.other_events, "other event"),
+            number(f.malformed as u64)
+        );
+    }
+    match (&a.window.first, &a.window.last) {
+        (Some(first), Some(last)) => {
+            let _ = writeln!(
+                out,
+                "window: {first} .. {last} ({}), {} decisions{}",
+                duration(a.window.seconds),
+                number(a.input.in_window as u64),
+                match &a.window.since {
+                    Some(since) => format!(" since {since}"),
+                    None => String::new(),
+                }
+            );
+        }
+        _ => {
+            let _ = writeln!(out, "window: no decision event in the window");
+        }
+    }
+    let versions: Vec<String> = a
+        .input
+        .contract_versions
+        .iter()
+        .map(u64::to_string)
+        .collect();
+    if !versions.is_empty() && versions != [a.contract.version.to_string()] {
+        let _ = writeln!(
+            out,
+            "note:   the requests were decided by contract versions {}; verdicts use version {}'s routes and stages",
+            versions.join(", "),
+            a.contract.version
+        );
+    }
+    let _ = writeln!(
+        out,
+        "a verdict needs at least {} requests (--min-requests)",
+        number(a.min_requests)
+    );
+    out.push('\n');
+
+    let mut rows = Vec::new();
+    for r in &a.routes {
+        let route = r.route.as_deref().unwrap_or("(no route)").to_owned();
+        let mode = r
+            .mode
+            .clone()
+            .unwrap_or_else(|| "not in contract".to_owned());
+        if r.consumers.is_empty() {
+            rows.push(vec![
+                route,
+                mode,
+                "-".into(),
+                "-".into(),
+                "0".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "no traffic".into(),
+            ]);
+            continue;
+        }
+        for c in &r.consumers {
+            let mut miss = counted(&c.would_miss);
+            if miss.is_empty() {
+                miss = "-".to_owned();
+            }
+            rows.push(vec![
+                route.clone(),
+                mode.clone(),
+                c.consumer.clone().unwrap_or_else(|| "(none)".to_owned()),
+                c.stage.clone().unwrap_or_else(|| "-".to_owned()),
+                number(c.counts.requests),
+                cell(&c.counts, c.counts.allowed),
+                cell(&c.counts, c.counts.denied),
+                cell(&c.counts, c.counts.observe_denied),
+                miss,
+            ]);
+        }
+    }
+    out.push_str(&table(
+        &[
+            "ROUTE",
+            "MODE",
+            "CONSUMER",
+            "STAGE",
+            "REQUESTS",
+            "ALLOWED",
+            "DENIED",
+            "OBSERVE-DENIED",
+            "WOULD MISS",
+        ],
+        &rows,
+        &[false, false, false, false, true, true, true, true, false],
+    ));
+
+    out.push_str("\nVerdicts:\n");
+    if a.verdicts.is_empty() {
+        out.push_str("  no roll-out step to judge: every route is enforced and every consumer is at its last stage\n");
+    }
+    for v in &a.verdicts {
+        let _ = writeln!(
+            out,
+            "  [{}] {}: {}",
+            v.verdict.label(),
+            step_title(v),
+            v.message
+        );
+        for line in details(v) {
+            let _ = writeln!(out, "      {line}");
+        }
+    }
+    if !a.no_traffic.routes.is_empty() || !a.no_traffic.consumers.is_empty() {
+        out.push_str("\nNo traffic in the window (no data: cannot judge):\n");
+        if !a.no_traffic.routes.is_empty() {
+            let _ = writeln!(out, "  routes:    {}", a.no_traffic.routes.join(", "));
+        }
+        if !a.no_traffic.consumers.is_empty() {
+            let _ = writeln!(out, "  consumers: {}", a.no_traffic.consumers.join(", "));
+        }
+    }
+    let s = &a.summary;
+    let _ = writeln!(
+        out,
+        "\nSummary: {} safe, {} breaks, {} review, {} not enough data, {} no data",
+        s.safe, s.breaks, s.review, s.not_enough_data, s.no_data
+    );
+    out
+}
