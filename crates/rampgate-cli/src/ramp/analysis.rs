@@ -99,7 +99,7 @@ pub(crate) struct RouteReport {
     pub(crate) consumers: Vec<Row>,
     /// Each request's time and outcome, for the charts.
     #[serde(skip)]
-    pub(crate) timeline: Vec<(i64, Outcome)>,
+    pub(crate) timeline: Timeline,
 }
 
 /// One consumer over every route.
@@ -301,7 +301,7 @@ pub(crate) fn number(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(' ');
         }
         out.push(c);
@@ -368,6 +368,9 @@ fn requirement_of(contract: &Contract, event: &DecisionEvent) -> Requirement {
     }
 }
 
+/// Each request's time and outcome, in time order once sorted.
+type Timeline = Vec<(i64, Outcome)>;
+
 /// Builds the report.
 pub(crate) fn analyse(
     contract: &Contract,
@@ -398,7 +401,7 @@ pub(crate) fn analyse(
     };
 
     // Per route, then per consumer.
-    let mut by_route: BTreeMap<Option<String>, (Counts, Vec<(i64, Outcome)>)> = BTreeMap::new();
+    let mut by_route: BTreeMap<Option<String>, (Counts, Timeline)> = BTreeMap::new();
     let mut by_pair: BTreeMap<(Option<String>, Option<String>), Row> = BTreeMap::new();
     let mut by_consumer: BTreeMap<Option<String>, Counts> = BTreeMap::new();
     let mut versions = BTreeSet::new();
