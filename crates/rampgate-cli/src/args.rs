@@ -13,7 +13,7 @@ macro_rules! exit_status {
     };
 }
 
-/// Check rampgate ramp contracts, compare their versions and the routes in code, explain decisions, inspect and verify tokens.
+/// Check rampgate ramp contracts, compare their versions and the routes in code, explain decisions, judge roll-outs from audit files, inspect and verify tokens.
 ///
 /// A ramp contract (contract.toml) says which scopes each route needs and which scopes each
 /// consumer may use at its current stage.

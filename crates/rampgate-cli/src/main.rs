@@ -17,12 +17,14 @@
 //!   valid token, an allowed or shadow-denied request).
 //! * `1`: a finding: the contract has errors, a change lacks a version
 //!   increase, the code has routes the contract does not cover, the token is
-//!   invalid (or, for `inspect`, a policy check fails), the request is denied.
+//!   invalid (or, for `inspect`, a policy check fails), the request is denied,
+//!   a roll-out step would break consumers (`ramp report`).
 //! * `2`: the command could not run: wrong arguments (clap's usage errors), a
 //!   file or standard input that cannot be read, an inventory that is not
-//!   inventory JSON, a token that cannot be decoded (`inspect`), or keys that
+//!   inventory JSON, a token that cannot be decoded (`inspect`), keys that
 //!   cannot be fetched or read (`verify`: `jwks_error`, `keys_unavailable`,
-//!   which are not the token's fault).
+//!   which are not the token's fault), or audit files without one valid event
+//!   (`ramp report`).
 //!
 //! # `rampgate contract check FILE [--json]`
 //!
@@ -142,6 +144,26 @@
 //! mode:     25%: enforced for consumers in buckets 0-24; mobile-app is in bucket 95: observed (shadow_deny)
 //! trust:    standard: no step-up
 //! outcome:  shadow_deny (scope_beyond_stage): the token has accounts:write, but stage pilot does not allow it; the route is not enforced for this consumer, so the request proceeds and the would-be denial is recorded
+//! ```
+//!
+//! # `rampgate ramp report AUDIT.jsonl... --contract FILE [--since T | --window 3d] [--min-requests N] [--json | --html OUT]`
+//!
+//! Reads the AuditLayer's `decision` events (other event types and unknown
+//! fields are skipped; a malformed line is reported as `FILE:LINE: warning:`
+//! and skipped) and prints, per route and consumer, the allowed, denied and
+//! observe-denied requests with their rates and the scopes the observe-denied
+//! ones would have missed; then a verdict on each open roll-out step: enforcing
+//! each route in `observe` or `N%` mode, advancing each consumer that has a
+//! next stage (`safe`, `breaks`, `review`, `not_enough_data`, `no_data`).
+//! Exit status 1 when a step `breaks`. Rules, JSON structure and a walkthrough
+//! in `docs/contracts.md` §10.
+//!
+//! ```text
+//! $ rampgate ramp report audit.jsonl audit.jsonl.1 --contract v7.toml
+//! ...
+//!   [BREAKS] enforce PATCH /accounts/{id} (now observe): would break 1 consumer: mobile-app (40 of 40 requests would be refused, missing accounts:write)
+//!       mobile-app: missing accounts:write (40); reasons scope_beyond_stage (40); its tokens carry the scopes but stage pilot does not allow them: advance it to beta first
+//!   [SAFE] advance mobile-app pilot -> beta: safe to advance pilot -> beta (adds accounts:write): none of 163 requests in 3 days would be refused, and 40 refused today for want of a scope would be allowed
 //! ```
 //!
 //! # `rampgate token inspect TOKEN|- [--issuer ISS] [--audience AUD] [--require-typ-at-jwt] [--leeway SECS]`

@@ -1357,7 +1357,7 @@ fn help() {
         &["--help"],
         0,
         r#"Check rampgate ramp contracts, compare their versions and the routes in code, explain decisions,
-inspect and verify tokens.
+judge roll-outs from audit files, inspect and verify tokens.
 
 A ramp contract (contract.toml) says which scopes each route needs and which scopes each consumer
 may use at its current stage.
@@ -1368,6 +1368,8 @@ Commands:
   contract  Check contracts, diff their versions, compare them with the routes in code, explain
             decisions
   token     Inspect a token (decoded, NOT verified) or verify it against an issuer's keys
+  ramp      Judge a roll-out from the AuditLayer's audit files: may a route be enforced, a consumer
+            advance?
   help      Print this message or the help of the given subcommand(s)
 
 Options:
@@ -1384,10 +1386,12 @@ Examples:
   rampgate contract explain contract.toml --client-id web --scopes "a b" GET /items/1
   rampgate token inspect - --issuer https://login.example.com/ --audience api
   rampgate token verify "$TOKEN" --issuer https://login.example.com/ --audience api --discovery
+  rampgate ramp report audit.jsonl audit.jsonl.1 --contract contract.toml --window 3d
 
 Exit status, for every command: 0 when all is well; 1 for a finding (invalid contract, refused diff,
-route mismatch, invalid token, denied request); 2 when the command cannot run (wrong arguments,
-unreadable file or input, undecodable token, unreachable keys).
+route mismatch, invalid token, denied request, a roll-out step that would break consumers); 2 when
+the command cannot run (wrong arguments, unreadable file or input, undecodable token, unreachable
+keys, no valid audit event).
 "#,
         "",
     );

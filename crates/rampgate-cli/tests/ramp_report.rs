@@ -97,7 +97,7 @@ fn observed_routes_that_would_break_consumers_are_named_with_the_missing_scopes(
             "(no route)                     not in contract  (none)                 -             4      0 (0.0%)  4 (100.0%)        0 (0.0%)  -",
             "  [BREAKS] enforce PATCH /accounts/{id} (now observe): would break 1 consumer: mobile-app (40 of 40 requests would be refused, missing accounts:write)",
             "      mobile-app: missing accounts:write (40); reasons scope_beyond_stage (40); its tokens carry the scopes but stage pilot does not allow them: advance it to beta first",
-            "  [BREAKS] enforce GET /accounts/{id}/statements (now observe): would break 1 consumer: partner-feed (15 of 15 requests would be refused, missing admin statements:export)",
+            "  [BREAKS] enforce GET /accounts/{id}/statements (now observe): would break 1 consumer: partner-feed (15 of 15 requests would be refused, missing one of admin, statements:export)",
             "      partner-feed: missing admin (15), statements:export (15); reasons scope_insufficient (15); its tokens lack the scopes: the client must request them",
             "  [NO DATA] enforce GET /accounts/{id}/cards (now observe): no data: no request to GET /accounts/{id}/cards in the window; cannot judge",
             "  [SAFE] advance mobile-app pilot -> beta: safe to advance pilot -> beta (adds accounts:write): none of 163 requests in 3 days would be refused, and 40 refused today for want of a scope would be allowed",

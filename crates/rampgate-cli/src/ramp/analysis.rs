@@ -702,13 +702,17 @@ fn route_verdict(
         let who: Vec<String> = breaking
             .iter()
             .map(|b| {
-                let missing = if b.missing.is_empty() {
-                    String::new()
-                } else {
-                    format!(
+                let one_of = declared.requirement.all_of().is_empty();
+                let missing = match (b.missing.is_empty(), one_of) {
+                    (true, _) => String::new(),
+                    (false, false) => format!(
                         ", missing {}",
                         b.missing.keys().cloned().collect::<Vec<_>>().join(" ")
-                    )
+                    ),
+                    (false, true) => format!(
+                        ", missing one of {}",
+                        b.missing.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
                 };
                 format!(
                     "{} ({} of {} would be refused{missing})",

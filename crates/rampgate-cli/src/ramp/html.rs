@@ -66,6 +66,21 @@ fn bucket_seconds(span: i64) -> i64 {
     span / 95 + 1
 }
 
+/// A bucket size in words: `15 minutes`, `1 hour`, `1 day`.
+fn bucket_words(seconds: i64) -> String {
+    let (n, unit) = match seconds {
+        s if s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s % 3600 == 0 => (s / 3600, "hour"),
+        s if s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
 /// The chart of one route: allowed, observe-denied and denied requests per
 /// bucket, stacked.
 fn chart(route: &RouteReport, first_ms: i64, last_ms: i64) -> String {
@@ -126,7 +141,7 @@ fn chart(route: &RouteReport, first_ms: i64, last_ms: i64) -> String {
             "<g><title>{}</title>",
             escape(&format!(
                 "{from} (+{}): {} allowed, {} observe-denied, {} denied",
-                duration(bucket / 1000),
+                bucket_words(bucket / 1000),
                 number(b.allowed),
                 number(b.observe_denied),
                 number(b.denied)
@@ -163,7 +178,7 @@ fn chart(route: &RouteReport, first_ms: i64, last_ms: i64) -> String {
     let _ = write!(
         svg,
         "<div class=\"legend meta\">one bar per {}:<span style=\"background:{ALLOWED}\"></span>allowed<span style=\"background:{OBSERVE}\"></span>observe-denied<span style=\"background:{DENIED}\"></span>denied</div>",
-        escape(&duration(bucket / 1000))
+        escape(&bucket_words(bucket / 1000))
     );
     svg
 }
@@ -330,6 +345,9 @@ mod tests {
 
     #[test]
     fn buckets_keep_the_bar_count_bounded() {
+        assert_eq!(bucket_words(3600), "1 hour");
+        assert_eq!(bucket_words(12 * 3600), "12 hours");
+        assert_eq!(bucket_words(7 * 86_400), "7 days");
         assert_eq!(bucket_seconds(0), 60);
         assert_eq!(bucket_seconds(3600), 60);
         assert_eq!(bucket_seconds(3 * 86_400), 3600);
