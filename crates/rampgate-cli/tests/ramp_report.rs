@@ -479,3 +479,65 @@ fn an_empty_audit_file_is_no_data_not_an_error() {
         &["Summary: 0 safe, 0 breaks, 0 review, 0 not enough data, 5 no data"],
     );
 }
+
+/// The walkthrough in docs/contracts.md §10 pastes real output: run the same
+/// commands on the same files (renamed as in the docs) and find it there.
+#[test]
+fn the_walkthrough_in_the_docs_is_the_real_output() {
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/contracts.md"
+    ))
+    .expect("docs/contracts.md is readable");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ramp-walkthrough");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("later")).unwrap();
+    let copy = |from: &str, to: &str| {
+        std::fs::copy(PathBuf::from(RAMP).join(from), dir.join(to)).unwrap();
+    };
+    copy("v7.toml", "v7.toml");
+    copy("observe/audit.jsonl", "audit.jsonl");
+    copy("observe/audit.jsonl.1", "audit.jsonl.1");
+    copy("v8.toml", "later/v8.toml");
+    copy("quarter/audit.jsonl", "later/audit.jsonl");
+    copy("observe/audit.jsonl", "later/audit.jsonl.1");
+    copy("observe/audit.jsonl.1", "later/audit.jsonl.2");
+    for (cwd, args, status) in [
+        (
+            dir.clone(),
+            vec!["audit.jsonl", "audit.jsonl.1", "--contract", "v7.toml"],
+            1,
+        ),
+        (
+            dir.join("later"),
+            vec![
+                "audit.jsonl",
+                "audit.jsonl.1",
+                "audit.jsonl.2",
+                "--contract",
+                "v8.toml",
+                "--since",
+                "2026-11-26T00:00:00Z",
+            ],
+            0,
+        ),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_rampgate"))
+            .args(["ramp", "report"])
+            .args(&args)
+            .current_dir(&cwd)
+            .output()
+            .expect("the rampgate binary runs");
+        assert_eq!(output.status.code(), Some(status));
+        let block = format!(
+            "$ rampgate ramp report {}\n{}{}$ echo $?\n{status}\n",
+            args.join(" "),
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap()
+        );
+        assert!(
+            docs.contains(&block),
+            "docs/contracts.md lacks the real output:\n{block}"
+        );
+    }
+}
