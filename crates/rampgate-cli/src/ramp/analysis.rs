@@ -650,12 +650,7 @@ fn route_verdict(
             requests: r.counts.requests,
             observe_denied: r.counts.observe_denied,
             missing: r.would_miss.clone(),
-            reasons: r
-                .reasons
-                .iter()
-                .filter(|(_, n)| **n > 0)
-                .map(|(k, n)| (k.clone(), *n))
-                .collect(),
+            reasons: r.reasons.clone(),
             hint: hint(contract, r),
         })
         .collect();
@@ -926,6 +921,129 @@ fn advance_verdict(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ramp::audit::parse_line;
+
+    const CONTRACT: &str = r#"
+version = 3
+[scopes]
+"r" = "read"
+"w" = "write"
+[[routes]]
+method = "GET"
+path = "/x"
+scopes = ["r"]
+mode = "observe"
+[[routes]]
+method = "POST"
+path = "/x"
+scopes = ["w"]
+mode = "50%"
+[[consumers]]
+client_id = "app"
+stage = "one"
+stages = [{ name = "one", scopes = ["r"] }, { name = "two", scopes = ["r", "w"] }]
+"#;
+
+    fn decision(
+        minute: u32,
+        route: &str,
+        outcome: &str,
+        reason: &str,
+        scopes: &str,
+    ) -> DecisionEvent {
+        parse_line(&format!(
+            r#"{{"type":"decision","ts":"2026-11-23T10:{minute:02}:00Z","route":"{route}","consumer":"app","outcome":"{outcome}","reason":"{reason}","scopes":{scopes},"contract_version":2}}"#
+        ))
+        .unwrap()
+        .unwrap()
+    }
+
+    fn analysis(decisions: Vec<DecisionEvent>, min_requests: u64) -> Analysis {
+        let contract = Contract::parse(CONTRACT).unwrap();
+        let log = AuditLog {
+            decisions,
+            ..AuditLog::default()
+        };
+        let options = Options {
+            since: None,
+            window: None,
+            min_requests,
+        };
+        analyse(&contract, "c.toml", log, &options)
+    }
+
+    #[test]
+    fn evidence_of_breakage_wins_over_the_threshold() {
+        let mut events: Vec<_> = (0..17)
+            .map(|m| decision(m, "GET /x", "allow", "allowed", r#"["r"]"#))
+            .collect();
+        events.extend(
+            (17..20).map(|m| decision(m, "GET /x", "observe_deny", "scope_insufficient", "[]")),
+        );
+        let a = analysis(events, 100);
+        let get = &a.verdicts[0];
+        assert_eq!(
+            (get.subject.as_str(), get.verdict),
+            ("GET /x", Verdict::Breaks)
+        );
+        assert_eq!(get.requests, 20);
+        assert!(a.breaks());
+        // POST /x had no traffic: no data, never safe.
+        assert_eq!(a.verdicts[1].verdict, Verdict::NoData);
+        assert_eq!(a.no_traffic.routes, ["POST /x"]);
+        assert_eq!(a.input.contract_versions, BTreeSet::from([2]));
+    }
+
+    #[test]
+    fn advancing_replays_scope_refusals_at_the_next_stage() {
+        // The token has w, the stage does not: stage two cures it.
+        let mut events: Vec<_> = (0..4)
+            .map(|m| decision(m, "POST /x", "deny", "scope_beyond_stage", r#"["r","w"]"#))
+            .collect();
+        events.push(decision(5, "GET /x", "allow", "allowed", r#"["r","w"]"#));
+        let a = analysis(events.clone(), 5);
+        let advance = a
+            .verdicts
+            .iter()
+            .find(|v| v.step == Step::AdvanceConsumer)
+            .unwrap();
+        assert_eq!(advance.verdict, Verdict::Safe, "{}", advance.message);
+        assert_eq!(advance.would_allow, Some(4));
+        // The token lacks w: stage two does not cure it.
+        events.push(decision(
+            6,
+            "POST /x",
+            "deny",
+            "scope_insufficient",
+            r#"["r"]"#,
+        ));
+        let a = analysis(events, 5);
+        let advance = a
+            .verdicts
+            .iter()
+            .find(|v| v.step == Step::AdvanceConsumer)
+            .unwrap();
+        assert_eq!(advance.verdict, Verdict::Review, "{}", advance.message);
+        assert_eq!(
+            advance.still_refused,
+            Some(vec![StillRefused {
+                route: Some("POST /x".into()),
+                missing: vec!["w".into()],
+                requests: 1
+            }])
+        );
+        // Below the threshold: not enough data, whatever else.
+        let a = analysis(
+            vec![decision(0, "GET /x", "allow", "allowed", r#"["r"]"#)],
+            5,
+        );
+        let advance = a
+            .verdicts
+            .iter()
+            .find(|v| v.step == Step::AdvanceConsumer)
+            .unwrap();
+        assert_eq!(advance.verdict, Verdict::NotEnoughData);
+    }
 
     #[test]
     fn numbers_and_durations_read_well() {
