@@ -134,12 +134,10 @@ fn store_error(e: RevocationError) -> Response {
     }
 }
 
-fn parse_by(by: &str) -> Result<RevokedBy, Response> {
-    by.parse().map_err(|_| {
-        bad_request(format!(
-            "by must be one of jti, sub, consumer, kid, not {by:?}"
-        ))
-    })
+/// `by` as a kind, or the message of the 400 that refuses it.
+fn parse_by(by: &str) -> Result<RevokedBy, String> {
+    by.parse()
+        .map_err(|_| format!("by must be one of jti, sub, consumer, kid, not {by:?}"))
 }
 
 /// Who made a change: the admin token's `sub`, else its `client_id`.
@@ -169,15 +167,16 @@ enum TimeInput {
 }
 
 impl TimeInput {
-    fn parse(&self, field: &str) -> Result<SystemTime, Response> {
+    /// The time, or the message of the 400 that refuses it.
+    fn parse(&self, field: &str) -> Result<SystemTime, String> {
         match self {
             TimeInput::Secs(s) => UNIX_EPOCH
                 .checked_add(Duration::from_secs(*s))
-                .ok_or_else(|| bad_request(format!("{field} is out of range"))),
+                .ok_or_else(|| format!("{field} is out of range")),
             TimeInput::Text(t) => parse_rfc3339(t).ok_or_else(|| {
-                bad_request(format!(
+                format!(
                     "{field} must be an RFC 3339 time (2026-11-29T04:05:06Z) or seconds since the epoch"
-                ))
+                )
             }),
         }
     }
@@ -194,7 +193,7 @@ async fn revoke(
     };
     let by = match parse_by(&body.by) {
         Ok(by) => by,
-        Err(r) => return r,
+        Err(m) => return bad_request(m),
     };
     let mut revocation = Revocation::new(by, body.value);
     revocation.iss = body.iss;
@@ -209,7 +208,7 @@ async fn revoke(
         if let Some(input) = input {
             match input.parse(field) {
                 Ok(t) => *slot = Some(t),
-                Err(r) => return r,
+                Err(m) => return bad_request(m),
             }
         }
     }
@@ -235,7 +234,7 @@ async fn list(
     };
     let by = match query.by.as_deref().map(parse_by).transpose() {
         Ok(by) => by,
-        Err(r) => return r,
+        Err(m) => return bad_request(m),
     };
     let revocations: Vec<Revocation> = admin
         .store
@@ -265,7 +264,7 @@ async fn unrevoke(
     };
     let by = match parse_by(&query.by) {
         Ok(by) => by,
-        Err(r) => return r,
+        Err(m) => return bad_request(m),
     };
     match admin
         .store

@@ -189,6 +189,7 @@ impl<'a> Observation<'a> {
     }
 
     /// Sets the subject.
+    #[allow(clippy::should_implement_trait)] // named after the claim, not arithmetic
     pub fn sub(mut self, sub: Option<&'a str>) -> Self {
         self.sub = sub;
         self

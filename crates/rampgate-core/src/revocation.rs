@@ -71,6 +71,7 @@ impl<'a> RevocationCheck<'a> {
     }
 
     /// Sets the `sub`.
+    #[allow(clippy::should_implement_trait)] // named after the claim, not arithmetic
     pub fn sub(mut self, sub: Option<&'a str>) -> Self {
         self.sub = sub;
         self
