@@ -102,7 +102,6 @@ pub enum KeyKind {
 ///
 /// A threshold of 0 turns its signal off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct AnomalyOptions {
     /// How long a window lasts. Defaults to 60 s.
     pub window: Duration,
