@@ -70,7 +70,6 @@ pub mod anomaly {
     pub use rampgate_core::anomaly::*;
 }
 
-/// The axum admin router of a revocation list.
 #[cfg(feature = "axum")]
 pub mod admin;
 pub use rampgate_tower::{

@@ -210,6 +210,16 @@ async fn a_revoked_kid_refuses_every_token_it_signed_while_still_published() {
         "token_revoked_kid",
         calls,
     );
+    // A token whose header names no kid is caught by the key that verified it.
+    let claims = json!({"iss": dev.issuer(), "aud": dev.audience(), "sub": "carol",
+        "iat": now_secs(), "exp": now_secs() + 300});
+    let kidless = dev.sign_raw(r#"{"alg":"ES256","typ":"at+jwt"}"#, &claims.to_string());
+    assert_revoked(
+        &app,
+        &app.get("/me", Some(&kidless)).await,
+        "token_revoked_kid",
+        calls,
+    );
     // After a rotation, tokens of the new key pass (one refresh for the new kid).
     let new_kid = dev.rotate().await;
     assert_ne!(new_kid, old_kid);
