@@ -313,16 +313,13 @@ struct Shard {
 /// The static code of `reason` (for the event's `reasons`), `other` for
 /// codes rampgate does not define.
 fn static_code(reason: &str) -> &'static str {
-    if let Ok(r) = reason.parse::<Reason>() {
-        return r.as_str();
-    }
-    if let Ok(d) = reason.parse::<DecisionReason>() {
-        return d.as_str();
-    }
-    match reason {
-        "observe_deny" => "observe_deny",
-        _ => "other",
-    }
+    Reason::CODES
+        .iter()
+        .chain(DecisionReason::CODES)
+        .chain(&["observe_deny"])
+        .find(|c| **c == reason)
+        .copied()
+        .unwrap_or("other")
 }
 
 fn truncate(key: &str) -> &str {
