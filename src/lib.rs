@@ -45,6 +45,11 @@
 //!   the contract and the layer, and never fall back to a development issuer.
 //! - [`Principal`] and [`axum::Claims`]: axum extractors (feature `axum`).
 //! - [`Denial`]: how every refusal is answered (RFC 6750 `WWW-Authenticate`).
+//! - [`RevocationList`]: tokens refused before their `exp` (by `jti`, subject,
+//!   consumer or `kid`), consulted by the [`Verifier`] on every request;
+//!   `admin::RevocationAdmin` (feature `axum`) serves it to operators.
+//! - [`anomaly`]: failure counters that flag bursts (expired-token retries,
+//!   bad signatures, unknown kids, scope probing, one `jti` from many addresses).
 //! - `rampgate::testkit` (feature `testkit`): an embedded OIDC issuer for
 //!   development and tests.
 //!
@@ -53,10 +58,20 @@
 pub use rampgate_core::{
     Algorithm, Anonymous, DecisionReason, Denial, DenialBody, DenialOptions, Error, ErrorCause,
     ErrorKind, Health, IssuerConfig, IssuerHealth, JwksOptions, Key, KeySet, KeySource, KeyStats,
-    Principal, RETRY_AFTER_SECS, Reason, Requirement, Result, Scopes, SkippedKey, StepUpFailure,
+    Principal, RETRY_AFTER_SECS, Reason, Requirement, Result, Revocation, RevocationAction,
+    RevocationCheck, RevocationClock, RevocationError, RevocationEvent, RevocationList,
+    RevocationObserver, RevocationStore, RevokedBy, Scopes, SkippedKey, StepUpFailure,
     StepUpPolicy, StepUpReason, TokenCacheOptions, TokenCacheStats, UnknownReason, Unmet,
     ValidationPolicy, Verifier, VerifierBuilder,
 };
+
+/// Anomaly signals: failure counters per consumer, subject, address and `jti`.
+pub mod anomaly {
+    pub use rampgate_core::anomaly::*;
+}
+
+#[cfg(feature = "axum")]
+pub mod admin;
 pub use rampgate_tower::{
     AuthStack, ContractGate, ContractLayer, Jwt, JwtLayer, Scope, ScopeLayer, StepUp, StepUpLayer,
 };

@@ -60,6 +60,12 @@ pub async fn serve(verifier: Verifier) -> App {
 }
 
 pub async fn serve_layer(layer: JwtLayer) -> App {
+    serve_layer_with(layer, Router::new()).await
+}
+
+/// As [`serve_layer`], with `extra` merged in beside the protected routes
+/// (outside their `JwtLayer`: `extra` brings its own layers).
+pub async fn serve_layer_with(layer: JwtLayer, extra: Router) -> App {
     let calls = Arc::new(AtomicUsize::new(0));
     let (c1, c2) = (calls.clone(), calls.clone());
     let app = Router::new()
@@ -78,7 +84,8 @@ pub async fn serve_layer(layer: JwtLayer) -> App {
             })
             .route_layer(ScopeLayer::all(["profile:read"])),
         )
-        .route_layer(layer);
+        .route_layer(layer)
+        .merge(extra);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {

@@ -295,7 +295,7 @@ fn sanitize(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reason::StepUpReason;
+    use crate::reason::{RevokedBy, StepUpReason};
 
     fn challenge(err: ErrorKind, options: &DenialOptions) -> String {
         let d = options.deny(&err.into());
@@ -444,6 +444,10 @@ mod tests {
             step_up(&[StepUpReason::AmrMissing], None, None),
             step_up(&[StepUpReason::AuthTimeMissing], None, Some(300)),
             step_up(&[StepUpReason::AuthTimeStale], None, Some(300)),
+            ErrorKind::TokenRevoked(RevokedBy::Jti),
+            ErrorKind::TokenRevoked(RevokedBy::Sub),
+            ErrorKind::TokenRevoked(RevokedBy::Consumer),
+            ErrorKind::TokenRevoked(RevokedBy::Kid),
         ];
         // Every request reason, each once, in the order the enum declares them.
         let reasons: Vec<Reason> = kinds.iter().map(ErrorKind::reason).collect();

@@ -4,7 +4,7 @@
 //! `token_expired`) that appears in denial bodies and logs, and maps to
 //! the RFC 6750 error it is reported as ([`ErrorKind::bearer_error`]).
 
-use crate::reason::{Reason, StepUpFailure};
+use crate::reason::{Reason, RevokedBy, StepUpFailure};
 use std::fmt;
 use std::sync::Arc;
 
@@ -268,6 +268,11 @@ pub enum ErrorKind {
     /// `insufficient_user_authentication` with `acr_values` and/or `max_age`.
     #[error("{}", .0.description())]
     StepUpRequired(Box<StepUpFailure>),
+    /// The token verifies, but a revocation names it: its `jti`, its subject
+    /// or consumer (issued before the cut-off), or the key that signed it.
+    /// 401 `invalid_token`, with the reason of [`RevokedBy::reason`].
+    #[error("{}", describe_revocation(*.0))]
+    TokenRevoked(RevokedBy),
     /// A JWKS or OIDC discovery document could not be fetched or used.
     #[error("JWKS: {message}")]
     Jwks {
@@ -320,6 +325,7 @@ impl ErrorKind {
             ErrorKind::InsufficientScope { .. } => Reason::ScopeInsufficient,
             ErrorKind::ContractDenied { reason, .. } => *reason,
             ErrorKind::StepUpRequired(f) => f.reason(),
+            ErrorKind::TokenRevoked(by) => by.reason(),
             ErrorKind::Jwks { .. } => Reason::JwksError,
             ErrorKind::Config { .. } => Reason::ConfigInvalid,
         }
@@ -368,6 +374,21 @@ impl ErrorKind {
     /// `Retry-After`.
     pub fn is_unavailable(&self) -> bool {
         self.http_status() == 503
+    }
+}
+
+/// The description of a revocation refusal: what was revoked, and that a new
+/// token may cure it only for a `jti` or a cut-off.
+fn describe_revocation(by: RevokedBy) -> &'static str {
+    match by {
+        RevokedBy::Jti => "token revoked: this token (jti) is on the revocation list",
+        RevokedBy::Sub => {
+            "token revoked: tokens of this subject issued before the cut-off are refused"
+        }
+        RevokedBy::Consumer => {
+            "token revoked: tokens of this client issued before the cut-off are refused"
+        }
+        RevokedBy::Kid => "token revoked: the key that signed it (kid) was revoked",
     }
 }
 

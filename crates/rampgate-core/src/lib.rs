@@ -34,6 +34,7 @@
 //! provider is aws-lc-rs), `axum` (extractors; depends on axum-core only).
 
 mod alg;
+pub mod anomaly;
 mod backend;
 pub mod contract;
 mod denial;
@@ -45,8 +46,10 @@ mod policy;
 mod principal;
 mod reason;
 mod requirement;
+mod revocation;
 mod stepup;
 mod sync;
+mod timefmt;
 mod token;
 mod verifier;
 
@@ -60,9 +63,14 @@ pub use key::Key;
 pub use keys::{IssuerHealth, JwksOptions, KeySet, KeySource, KeyStats, SkippedKey};
 pub use policy::ValidationPolicy;
 pub use principal::{Principal, Scopes};
-pub use reason::{DecisionReason, Reason, StepUpFailure, StepUpReason, UnknownReason};
+pub use reason::{DecisionReason, Reason, RevokedBy, StepUpFailure, StepUpReason, UnknownReason};
 pub use requirement::{Requirement, Unmet};
+pub use revocation::{
+    Revocation, RevocationAction, RevocationCheck, RevocationClock, RevocationError,
+    RevocationEvent, RevocationList, RevocationObserver, RevocationStore,
+};
 pub use stepup::StepUpPolicy;
+pub use timefmt::{format_rfc3339, parse_rfc3339};
 pub use verifier::{Health, IssuerConfig, Verifier, VerifierBuilder};
 pub use verifier::{TokenCacheOptions, TokenCacheStats};
 

@@ -149,6 +149,14 @@ reason_codes! {
         AuthTimeMissing = "auth_time_missing",
         /// Step-up: the authentication is older than the route's `max_age`.
         AuthTimeStale = "auth_time_stale",
+        /// The token's `jti` is on the revocation list.
+        TokenRevokedJti = "token_revoked_jti",
+        /// The token's subject was revoked: it was issued before the subject's cut-off.
+        TokenRevokedSub = "token_revoked_sub",
+        /// The token's consumer (`client_id`) was revoked: it was issued before the consumer's cut-off.
+        TokenRevokedConsumer = "token_revoked_consumer",
+        /// The key that signed the token (`kid`) was revoked.
+        TokenRevokedKid = "token_revoked_kid",
         /// A JWKS or discovery document could not be fetched or used (never
         /// shown to a client: it is reported as `keys_unavailable`).
         JwksError = "jwks_error",
@@ -249,6 +257,35 @@ impl StepUpReason {
     }
 }
 
+reason_codes! {
+    /// What a revocation names: the token itself (`jti`), every token of a
+    /// subject or of a consumer issued before a cut-off, or every token a key
+    /// signed. Each has its own [`Reason`] ([`RevokedBy::reason`]).
+    #[non_exhaustive]
+    pub enum RevokedBy {
+        /// One token, by its `jti`.
+        Jti = "jti",
+        /// Every token of a subject (`sub`) issued before a cut-off.
+        Sub = "sub",
+        /// Every token of a consumer (`client_id`, or `azp`) issued before a cut-off.
+        Consumer = "consumer",
+        /// Every token signed by a key (`kid`) of an issuer.
+        Kid = "kid",
+    }
+}
+
+impl RevokedBy {
+    /// The reason code a token refused by this revocation carries.
+    pub const fn reason(self) -> Reason {
+        match self {
+            RevokedBy::Jti => Reason::TokenRevokedJti,
+            RevokedBy::Sub => Reason::TokenRevokedSub,
+            RevokedBy::Consumer => Reason::TokenRevokedConsumer,
+            RevokedBy::Kid => Reason::TokenRevokedKid,
+        }
+    }
+}
+
 /// Why a principal's authentication is not strong or fresh enough: what a
 /// [`StepUpPolicy`](crate::StepUpPolicy) check returns, and what the RFC 9470
 /// challenge is rendered from.
@@ -312,7 +349,7 @@ mod tests {
     #[test]
     fn request_codes_leave_out_the_service_side_ones() {
         assert_eq!(Reason::REQUEST.len(), Reason::ALL.len() - 2);
-        assert_eq!(Reason::REQUEST.last(), Some(&Reason::AuthTimeStale));
+        assert_eq!(Reason::REQUEST.last(), Some(&Reason::TokenRevokedKid));
         assert!(!Reason::REQUEST.contains(&Reason::JwksError));
         let codes: Vec<&str> = Reason::REQUEST.iter().map(|r| r.as_str()).collect();
         assert_eq!(codes, Reason::REQUEST_CODES);
@@ -328,6 +365,10 @@ mod tests {
         }
         for s in StepUpReason::ALL {
             assert_eq!(s.reason().as_str(), s.as_str());
+        }
+        for b in RevokedBy::ALL {
+            assert_eq!(b.reason().as_str(), format!("token_revoked_{b}"));
+            assert!(Reason::REQUEST.contains(&b.reason()));
         }
     }
 }

@@ -6,6 +6,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{IssuerHealth, IssuerKeys, KeyStats};
 use crate::principal::Principal;
+use crate::revocation::{RevocationCheck, RevocationStore};
 use crate::token;
 use serde_json::Value;
 use std::sync::Arc;
@@ -70,6 +71,8 @@ struct VerifierInner {
     /// configuration change can leave a stale entry: a new configuration is a
     /// new verifier with a new, empty cache.
     cache: Option<TokenCache>,
+    /// Consulted after every successful verification and on every cache hit.
+    revocations: Option<Arc<dyn RevocationStore>>,
 }
 
 /// Builds a [`Verifier`].
@@ -79,6 +82,7 @@ pub struct VerifierBuilder {
     max_token_bytes: Option<usize>,
     token_cache: Option<TokenCacheOptions>,
     no_token_cache: bool,
+    revocations: Option<Arc<dyn RevocationStore>>,
 }
 
 impl VerifierBuilder {
@@ -114,6 +118,38 @@ impl VerifierBuilder {
     /// Verifies every token in full, every time.
     pub fn no_token_cache(mut self) -> Self {
         self.no_token_cache = true;
+        self
+    }
+
+    /// Refuses the tokens `revocations` names, on every request: after the
+    /// signature and claims verified, and on every token-cache hit, so a
+    /// change is effective on the very next request. Pass a clone of a
+    /// [`RevocationList`](crate::RevocationList) (clones share it) and keep
+    /// one to revoke with.
+    ///
+    /// A revoked token is refused with 401 `invalid_token` and the reason of
+    /// what revoked it: `token_revoked_jti`, `token_revoked_sub`,
+    /// `token_revoked_consumer` or `token_revoked_kid`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use rampgate_core::{IssuerConfig, Key, KeySet, RevocationList, Verifier};
+    ///
+    /// let key = Key::from_jwk_json(r#"{"kty":"OKP","crv":"Ed25519","kid":"k1",
+    ///     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#).unwrap();
+    /// let revocations = RevocationList::new();
+    /// let verifier = Verifier::builder()
+    ///     .issuer(IssuerConfig::new("https://issuer.example", ["api"])
+    ///         .keys(KeySet::from_keys([key]).unwrap()))
+    ///     .revocations(revocations.clone())
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// # let _ = verifier;
+    /// # }
+    /// ```
+    pub fn revocations(mut self, store: impl RevocationStore) -> Self {
+        self.revocations = Some(Arc::new(store));
         self
     }
 
@@ -201,6 +237,7 @@ impl VerifierBuilder {
                 } else {
                     TokenCache::new(self.token_cache.unwrap_or_default())
                 },
+                revocations: self.revocations,
             }),
         })
     }
@@ -307,6 +344,11 @@ impl Verifier {
                 let hash = cache.hash(token);
                 if let Some(hit) = cache.get(hash, token) {
                     if let Some(principal) = self.still_valid(&hit) {
+                        // The revocation list is consulted on every hit: a
+                        // token revoked after it was cached is refused at once
+                        // (and stays cached, for when it is un-revoked).
+                        let kid = hit.key.kid().or(hit.kid.as_deref());
+                        self.check_revoked(&principal, kid, hit.times.iat)?;
                         return Ok(principal);
                     }
                     // Verified in full below, which gives the precise refusal.
@@ -350,6 +392,10 @@ impl Verifier {
         };
         let header = parsed.header;
         let principal = Principal::from_claims(parsed.claims, &issuer.policy.scope_claims)?;
+        // After the signature: only a genuine token is looked up, and a forged
+        // one is refused for what it is. The key's own kid names the key even
+        // when the token's header has none.
+        self.check_revoked(&principal, key.kid().or(header.kid.as_deref()), times.iat)?;
         if let Some((cache, hash)) = cache {
             let entry = CachedToken {
                 issuer: index,
@@ -379,10 +425,37 @@ impl Verifier {
         if !Arc::ptr_eq(&key, &hit.key) {
             return None;
         }
-        // Revocation hook: when rampgate learns of revoked tokens (a `jti`
-        // denylist, a status list), the check goes here, on every hit, as well
-        // as in the full verification.
         Some(hit.principal.clone())
+    }
+
+    /// Refuses a verified token that the revocation list names.
+    fn check_revoked(
+        &self,
+        principal: &Principal,
+        kid: Option<&str>,
+        iat: Option<f64>,
+    ) -> Result<(), Refusal<'_>> {
+        let Some(store) = &self.inner.revocations else {
+            return Ok(());
+        };
+        let check = RevocationCheck::new(principal.iss())
+            .kid(kid)
+            .jti(principal.jti())
+            .sub(principal.sub())
+            .client_id(principal.client_id())
+            .iat(iat);
+        match store.check(&check) {
+            None => Ok(()),
+            Some(by) => {
+                tracing::debug!(by = %by, iss = principal.iss(), "token revoked");
+                Err(Refusal::Final(ErrorKind::TokenRevoked(by).into()))
+            }
+        }
+    }
+
+    /// The revocation store the verifier consults, if any.
+    pub fn revocations(&self) -> Option<&Arc<dyn RevocationStore>> {
+        self.inner.revocations.as_ref()
     }
 
     /// The token cache's counters, or `None` when the cache is off.
