@@ -1,7 +1,6 @@
 //! What the load servers share: the issuer and audience every token and every
 //! verifier uses, argument parsing, the `/me` body and the listener.
 
-use axum::Router;
 use serde::Serialize;
 use std::net::SocketAddr;
 
@@ -9,36 +8,57 @@ use std::net::SocketAddr;
 pub const ISSUER: &str = "https://issuer.load.test";
 /// `aud` of every token, and the one audience every server answers to.
 pub const AUDIENCE: &str = "load-api";
-/// `sub` of the valid token; `bare` answers with it too, so all bodies are the same size.
+/// `sub` of every token; `bare` answers with it too, so all bodies are the same size.
 pub const SUBJECT: &str = "load-user";
+/// `client_id` of every token: a consumer the quickstart's contract does not
+/// name, so it is admitted at the contract's default stage.
+pub const CLIENT_ID: &str = "load-client";
+/// `scope` of every token.
+pub const SCOPE: &str = "profile:read";
 
-/// The JSON body of `GET /me`.
+/// The JSON body of `GET /me`: the same members as the quickstart's `/me`
+/// (`sub`, `client_id`, `scopes`), so every server sends the same bytes.
 #[derive(Serialize)]
 pub struct Me<'a> {
     /// The token's subject.
     pub sub: &'a str,
+    /// The token's `client_id`.
+    pub client_id: &'a str,
+    /// The token's scopes.
+    pub scopes: Vec<&'a str>,
 }
 
-/// `<bin> PORT JWK_FILE`: the port to listen on (127.0.0.1) and the public JWK.
+impl Me<'_> {
+    /// The body every server answers for the load tokens (`bare` answers it
+    /// without looking at any token).
+    pub fn fixed() -> Me<'static> {
+        Me {
+            sub: SUBJECT,
+            client_id: CLIENT_ID,
+            scopes: vec![SCOPE],
+        }
+    }
+}
+
+/// `<bin> PORT JWKS_URL`: the port to listen on (127.0.0.1) and the JWKS every
+/// verifying server fetches its keys from at start.
 pub fn args() -> (u16, String) {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: <server> PORT JWK_FILE";
+    let usage = "usage: <server> PORT JWKS_URL";
     let port = args
         .next()
         .expect(usage)
         .parse()
         .expect("PORT must be a number");
-    let jwk_file = args.next().expect(usage);
-    let jwk = std::fs::read_to_string(&jwk_file).expect("cannot read JWK_FILE");
-    (port, jwk)
+    let jwks_url = args.next().expect(usage);
+    (port, jwks_url)
 }
 
-/// Serves `app` on 127.0.0.1:`port` until killed.
-pub async fn serve(name: &str, port: u16, app: Router) {
+/// The address a server listens on, printed with its worker count: tokio sizes
+/// its pool from the CPU affinity mask, so 1 under `taskset -c 0`.
+pub fn announce(name: &str, port: u16) -> SocketAddr {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
-    // tokio sizes its worker pool from the CPU affinity mask: 1 under `taskset -c 0`.
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);
     eprintln!("{name} listening on http://{addr} (available_parallelism = {cpus})");
-    axum::serve(listener, app).await.expect("serve");
+    addr
 }

@@ -134,7 +134,9 @@ async fn a_hit_needs_the_byte_identical_token() {
     let mut flipped = sig.as_bytes().to_vec();
     flipped[10] = if flipped[10] == b'A' { b'B' } else { b'A' };
     variants.push(format!("{input}.{}", String::from_utf8(flipped).unwrap()));
-    // The same header and signature over other claims (same jti, same kid).
+    // The same header and signature over other claims (same jti, same kid):
+    // the same last bytes, so the same slot in the cache (only the tail is
+    // hashed), which the byte comparison must still refuse.
     let other = es256(
         &k1,
         "k1",

@@ -1,7 +1,9 @@
-//! Writes the key and tokens every load run uses, into OUT_DIR:
+//! Writes the keys and tokens every load run uses, into OUT_DIR:
 //!
-//! - `jwk.json`: the public ES256 JWK (kid `dev-1`) all three servers load;
-//! - `token.txt`: a valid token, `exp` now + 1 day;
+//! - `jwks.json`: the issuer's public JWKS (one ES256 key), served by `jwks`;
+//! - `token.txt`: a valid token, `exp` now + 1 day (the "reused token" runs);
+//! - `tokens.txt`: `FRESH` distinct valid tokens, one per line (each has its
+//!   own `jti`), for the "fresh token per request" runs;
 //! - `badsig.txt`: the same claims and `kid`, signed by another P-256 key, so it
 //!   parses, names a known key and fails only the signature check;
 //! - `garbage.txt`: `not.a.token`, refused before any crypto.
@@ -9,13 +11,17 @@
 //! Both keys come from `rampgate_testkit::DevIssuer` (ES256); its HTTP server
 //! is not used, only its signing.
 
-use rampgate_load::{AUDIENCE, ISSUER, SUBJECT};
+use rampgate_load::{AUDIENCE, CLIENT_ID, ISSUER, SCOPE, SUBJECT};
 use rampgate_testkit::{DevIssuer, SigningAlg};
+use std::io::Write;
 use std::path::PathBuf;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let out = PathBuf::from(std::env::args().nth(1).expect("usage: mint OUT_DIR"));
+    let mut args = std::env::args().skip(1);
+    let usage = "usage: mint OUT_DIR FRESH";
+    let out = PathBuf::from(args.next().expect(usage));
+    let fresh: usize = args.next().expect(usage).parse().expect("FRESH");
     std::fs::create_dir_all(&out).expect("OUT_DIR");
     let start = || {
         DevIssuer::builder()
@@ -30,19 +36,25 @@ async fn main() {
             .token()
             .issuer(ISSUER)
             .sub(SUBJECT)
-            .scopes(["profile:read"])
+            .client_id(CLIENT_ID)
+            .scopes([SCOPE])
             .expires_in(86_400)
             .kid(&good.current_kid())
             .sign()
     };
-    let jwks: serde_json::Value = serde_json::from_str(&good.jwks_json()).expect("JWKS");
     let write = |name: &str, body: String| std::fs::write(out.join(name), body).expect("write");
-    write("jwk.json", jwks["keys"][0].to_string());
+    write("jwks.json", good.jwks_json());
     write("token.txt", mint(&good));
     write("badsig.txt", mint(&other));
     write("garbage.txt", "not.a.token".to_owned());
+    let file = std::fs::File::create(out.join("tokens.txt")).expect("tokens.txt");
+    let mut file = std::io::BufWriter::new(file);
+    for _ in 0..fresh {
+        writeln!(file, "{}", mint(&good)).expect("write");
+    }
+    file.flush().expect("flush");
     eprintln!(
-        "wrote jwk.json, token.txt, badsig.txt, garbage.txt to {}",
+        "wrote jwks.json, token.txt, tokens.txt ({fresh} tokens), badsig.txt, garbage.txt to {}",
         out.display()
     );
 }
