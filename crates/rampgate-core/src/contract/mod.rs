@@ -93,7 +93,12 @@ pub struct Route {
 impl Route {
     /// `METHOD path`, the route's key.
     pub fn key(&self) -> String {
-        format!("{} {}", self.method, self.path)
+        // Built on every decision: no formatting machinery.
+        let mut key = String::with_capacity(self.method.len() + 1 + self.path.len());
+        key.push_str(&self.method);
+        key.push(' ');
+        key.push_str(&self.path);
+        key
     }
 
     /// The requirement as a scope string for a challenge: the all-of scopes, or
@@ -281,7 +286,9 @@ pub struct Contract {
     trust: BTreeMap<String, TrustLevel>,
     /// Each trust level compiled once, shared by every decision that needs it.
     step_up: BTreeMap<String, Arc<StepUpPolicy>>,
-    route_index: HashMap<(String, String), usize>,
+    /// Each route's index by path, then by method (upper case): a lookup
+    /// borrows the request's path and method, allocating nothing.
+    route_index: HashMap<String, Vec<(String, usize)>>,
 }
 
 /// One problem found in a contract file: where, what, and how to fix it.
@@ -406,9 +413,11 @@ impl Contract {
 
     /// The route with this method and path template.
     pub fn route(&self, method: &str, path: &str) -> Option<&Route> {
-        self.route_index
-            .get(&(method.to_ascii_uppercase(), path.to_owned()))
-            .map(|i| &self.routes[*i])
+        let methods = self.route_index.get(path)?;
+        methods
+            .iter()
+            .find(|(m, _)| m.eq_ignore_ascii_case(method))
+            .map(|(_, i)| &self.routes[*i])
     }
 
     /// Whether the contract applies to tokens of `iss`: always when it names no

@@ -216,7 +216,7 @@ where
             Ok(Some(found)) => match config.verifier.verify_cached(&found.token) {
                 Ok(principal) => Outcome::Verified(principal, found.from_query),
                 Err(e) if config.verifier.may_refresh(&e) => Outcome::Refresh(found.into_owned()),
-                Err(e) => Outcome::Deny(e),
+                Err(e) => Outcome::Deny(token::refusal(&found.token, e)),
             },
         };
         match outcome {
@@ -257,6 +257,37 @@ mod tests {
     use crate::tests::{Seen, bearer, body, challenge, issuer, plain, reason, run};
     use http::header::{CACHE_CONTROL, CONTENT_TYPE};
     use rampgate_testkit::OfflineIssuer;
+
+    #[tokio::test]
+    async fn a_token_with_characters_a_bearer_token_cannot_have_is_refused() {
+        // conformance: 6750-1 (the b64token syntax)
+        let (issuer, verifier) = issuer().await;
+        let layer = JwtLayer::new(verifier);
+        let token = issuer.token().sub("alice").sign();
+        // Accepted as is, then the same token with a quote, a comma, a space.
+        let seen = Seen::default();
+        let response = run(&layer, &seen, bearer("GET", "/", &token)).await;
+        assert_eq!(response.status(), 200);
+        let (head, tail) = token.split_at(20);
+        for bad in [
+            format!("\"{token}\""),
+            format!("{head},{tail}"),
+            format!("{head} {tail}"),
+        ] {
+            let seen = Seen::default();
+            let response = run(&layer, &seen, bearer("GET", "/", &bad)).await;
+            assert_eq!(response.status(), 401, "{bad}");
+            assert_eq!(reason(&response), "token_malformed");
+            assert!(
+                body(&response)["description"]
+                    .as_str()
+                    .unwrap()
+                    .contains("characters a bearer token cannot have"),
+                "{bad}"
+            );
+            assert_eq!(seen.calls(), 0);
+        }
+    }
 
     #[tokio::test]
     async fn valid_token_runs_the_inner_service_with_the_principal() {

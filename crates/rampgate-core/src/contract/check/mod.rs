@@ -10,7 +10,7 @@ mod trust;
 
 use super::{Contract, ContractError, ContractErrors};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use toml::Spanned;
 
@@ -171,8 +171,18 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
         unknown_route_allowed: defaults.unknown_route_allowed,
         step_up: trust::step_up(&trust),
         trust,
-        route_index: routes.index,
+        route_index: by_path(routes.index),
     })
+}
+
+/// The routes' `(method, path)` index regrouped by path, for lookups that
+/// borrow the request's path.
+fn by_path(index: HashMap<(String, String), usize>) -> HashMap<String, Vec<(String, usize)>> {
+    let mut by_path: HashMap<String, Vec<(String, usize)>> = HashMap::new();
+    for ((method, path), i) in index {
+        by_path.entry(path).or_default().push((method, i));
+    }
+    by_path
 }
 
 /// Helpers for the steps' tests: a raw contract to run one step on, and the
