@@ -115,6 +115,7 @@ macro_rules! define_inner_service_accessors {
 
 pub mod contract;
 mod gate;
+mod grpc;
 pub mod jwt;
 pub mod scope;
 pub mod stack;
