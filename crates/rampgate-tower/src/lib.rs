@@ -116,6 +116,8 @@ macro_rules! define_inner_service_accessors {
 pub mod contract;
 mod gate;
 mod grpc;
+#[cfg(feature = "tonic")]
+mod interceptor;
 pub mod jwt;
 pub mod scope;
 pub mod stack;
@@ -127,6 +129,8 @@ mod tests;
 pub use contract::Contract;
 pub use contract::{ContractGate, ContractLayer};
 pub use gate::GateFuture;
+#[cfg(feature = "tonic")]
+pub use interceptor::JwtInterceptor;
 pub use jwt::{Jwt, JwtLayer};
 pub use scope::{Scope, ScopeLayer};
 pub use stack::AuthStack;

@@ -6,7 +6,7 @@
 //! malformed request) and a JSON body with the reason code.
 
 mod future;
-mod token;
+pub(crate) mod token;
 
 pub use future::ResponseFuture;
 
