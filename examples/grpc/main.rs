@@ -27,6 +27,10 @@
 //! client (`cargo run --example grpc_client`, nothing to install) and for
 //! `grpcurl`.
 //!
+//! `cargo run --example grpc --features tonic -- --inventory` prints the
+//! methods and scopes the code relies on, as JSON, for `rampgate contract
+//! routes examples/grpc/contract.toml --inventory -`.
+//!
 //! The code in `generated/` is checked in: generated from `proto/` by
 //! `cargo run --manifest-path tools/grpc-codegen/Cargo.toml` (protox, a
 //! pure-Rust proto compiler), so no build needs `protoc`.
@@ -100,6 +104,15 @@ impl Greeter for MyGreeter {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     support::init_tracing();
+    // The methods and the scopes the code relies on, for
+    // `rampgate contract routes examples/grpc/contract.toml --inventory -`.
+    if std::env::args().any(|a| a == "--inventory") {
+        let inventory = rampgate::contract::Inventory::default()
+            .route("POST", "/helloworld.Greeter/SayHello", ["greet"])
+            .route("POST", "/helloworld.Greeter/SayHelloStream", ["greet"]);
+        println!("{}", inventory.to_json());
+        return Ok(());
+    }
     let support::Setup {
         config,
         contract,
