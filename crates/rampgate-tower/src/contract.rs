@@ -16,8 +16,14 @@
 //!   `layers_misconfigured`: its raw path is not normalised, so `/items/` or
 //!   `/%69tems` would be an unknown route, which `unknown_route = "allow"` lets
 //!   through.
-//! - Without it: the request path, which is what gRPC routes by. For the same
-//!   reason, a contract with `unknown_route = "allow"` is then refused with 500
+//! - A gRPC request (`content-type: application/grpc...`) for a method the
+//!   contract lists (`/pkg.Service/Method`, or its service's `/pkg.Service/*`),
+//!   spelled the one way gRPC routes it: that exact path, in both builds and
+//!   whatever template a router matched. An unlisted gRPC method without a
+//!   template is an unknown route under `unknown_route = "deny"`, refused
+//!   (`INTERNAL`) under `"allow"`.
+//! - Otherwise, without the `axum` feature: the request path. For the same
+//!   reason as above, a contract with `unknown_route = "allow"` is then refused with 500
 //!   `layers_misconfigured` at every request, from the first one on (a reload
 //!   can set it at any time, so it is checked per request).
 
