@@ -401,6 +401,14 @@ async fn the_interceptor_gives_the_same_codes() {
     assert_eq!(calls.load(Ordering::SeqCst), 0, "the greeter must not run");
 
     let token = dev.token().sub("alice").sign();
+    let mut request = hello(Some(&token));
+    request
+        .metadata_mut()
+        .append("authorization", format!("Bearer {token}").parse().unwrap());
+    let status = client.say_hello(request).await.unwrap_err();
+    refused(&status, Code::InvalidArgument, "request_malformed");
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "the greeter must not run");
+
     let reply = client.say_hello(hello(Some(&token))).await.unwrap();
     // No contract behind an interceptor: no decision.
     assert_eq!(
@@ -408,5 +416,40 @@ async fn the_interceptor_gives_the_same_codes() {
         "hello grpc from alice (decided: false)"
     );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
+    task.abort();
+}
+
+#[tokio::test]
+async fn unavailable_keys_are_unavailable_with_a_retry_pushback_and_no_challenge() {
+    // The issuer is down before the first fetch: the service cannot judge
+    // any token, which may well be valid.
+    let dev = DevIssuer::start().await.unwrap();
+    dev.set_outage(true);
+    let verifier = rampgate::Verifier::builder()
+        .issuer(dev.issuer_config())
+        .build_without_waiting()
+        .unwrap();
+    let greeter = CountingGreeter::default();
+    let calls = greeter.calls.clone();
+    let service = JwtLayer::new(verifier).named_layer(GreeterServer::new(greeter));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    let mut client = GreeterClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let token = dev.token().sign();
+    let status = client.say_hello(hello(Some(&token))).await.unwrap_err();
+    let challenge = refused(&status, Code::Unavailable, "keys_unavailable");
+    assert_eq!(challenge, "", "no challenge: the token is not at fault");
+    assert_eq!(
+        status.metadata().get("grpc-retry-pushback-ms").unwrap(),
+        "5000"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
     task.abort();
 }
