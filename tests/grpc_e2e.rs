@@ -453,3 +453,56 @@ async fn unavailable_keys_are_unavailable_with_a_retry_pushback_and_no_challenge
     assert_eq!(calls.load(Ordering::SeqCst), 0);
     task.abort();
 }
+
+#[tokio::test]
+async fn a_whole_tonic_server_behind_the_stack_decides_listed_methods_by_path() {
+    // `Server::layer` wraps the server's `Routes`: no axum `MatchedPath` reaches
+    // the contract, which decides the listed gRPC methods on their exact path
+    // (with the `axum` feature on, this used to be 500 for every call).
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
+    let contract = ContractHandle::new(Contract::parse(CONTRACT).unwrap());
+    let greeter = CountingGreeter::default();
+    let calls = greeter.calls.clone();
+    let stack = AuthStack::new(verifier)
+        .jwt(|jwt| jwt.realm("grpc"))
+        .contract(contract);
+    let (_, health) = tonic_health::server::health_reporter();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(
+        tonic::transport::Server::builder()
+            .layer(stack)
+            .add_service(GreeterServer::new(greeter))
+            .add_service(health)
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    let mut client = GreeterClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+
+    let token = dev.token().sub("alice").scopes(["greet"]).sign();
+    let reply = client.say_hello(hello(Some(&token))).await.unwrap();
+    assert_eq!(
+        reply.into_inner().message,
+        "hello grpc from alice (decided: true)"
+    );
+    let other = dev.token().scopes(["other"]).sign();
+    let status = client.say_hello(hello(Some(&other))).await.unwrap_err();
+    refused(&status, Code::PermissionDenied, "scope_insufficient");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // Every service is behind the layer here, health included, and the
+    // contract does not list it: a valid token gets `route_unknown`.
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut request = Request::new(HealthCheckRequest::default());
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let status = HealthClient::new(channel).check(request).await.unwrap_err();
+    refused(&status, Code::PermissionDenied, "route_unknown");
+    task.abort();
+}
