@@ -511,3 +511,73 @@ async fn ready_answers_503_while_the_keys_are_missing() {
     assert_eq!(health["issuers"][0]["keys"], 0, "{health}");
     drop(silent);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn grpc_example_serves_reflection_v1_and_v1alpha_without_a_token() {
+    use tokio_stream::StreamExt;
+    let qs = tokio::task::block_in_place(|| start_example("grpc", &[], "# Unauthenticated"));
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", qs.addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+
+    // grpcurl's builds use one or the other: both must list the services.
+    let mut v1 = tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient::new(
+        channel.clone(),
+    );
+    let request = tonic_reflection::pb::v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            tonic_reflection::pb::v1::server_reflection_request::MessageRequest::ListServices(
+                String::new(),
+            ),
+        ),
+    };
+    let mut replies = v1
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let reply = replies.next().await.unwrap().unwrap();
+    let Some(
+        tonic_reflection::pb::v1::server_reflection_response::MessageResponse::ListServicesResponse(
+            list,
+        ),
+    ) = reply.message_response
+    else {
+        panic!("not a service list: {reply:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(
+        names.contains(&"helloworld.Greeter".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"grpc.health.v1.Health".to_owned()),
+        "{names:?}"
+    );
+
+    let mut v1alpha =
+        tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient::new(
+            channel,
+        );
+    let request = tonic_reflection::pb::v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest::ListServices(
+                String::new(),
+            ),
+        ),
+    };
+    let mut replies = v1alpha
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let reply = replies.next().await.unwrap().unwrap();
+    assert!(
+        format!("{reply:?}").contains("helloworld.Greeter"),
+        "{reply:?}"
+    );
+}
