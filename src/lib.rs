@@ -44,7 +44,11 @@
 //! - [`config`]: a TOML file and `RAMPGATE_*` overrides that build the verifier,
 //!   the contract and the layer, and never fall back to a development issuer.
 //! - [`Principal`] and [`axum::Claims`]: axum extractors (feature `axum`).
-//! - [`Denial`]: how every refusal is answered (RFC 6750 `WWW-Authenticate`).
+//! - [`Denial`]: how every refusal is answered (RFC 6750 `WWW-Authenticate`),
+//!   over HTTP or, for a gRPC request, as a gRPC status ([`grpc`]).
+//! - [`tonic::RequestExt`] and [`JwtInterceptor`] (feature `tonic`): the
+//!   principal in tonic handlers, and the JWT check as a tonic interceptor.
+//!   The layers wrap tonic services in every build. See `docs/grpc.md`.
 //! - [`RevocationList`]: tokens refused before their `exp` (by `jti`, subject,
 //!   consumer or `kid`), consulted by the [`Verifier`] on every request;
 //!   `admin::RevocationAdmin` (feature `axum`) serves it to operators.
@@ -53,16 +57,16 @@
 //! - `rampgate::testkit` (feature `testkit`): an embedded OIDC issuer for
 //!   development and tests.
 //!
-//! Cargo features: `axum` and `remote-jwks` (default), `testkit`.
+//! Cargo features: `axum` and `remote-jwks` (default), `tonic`, `testkit`.
 
 pub use rampgate_core::{
-    Algorithm, Anonymous, DecisionReason, Denial, DenialBody, DenialOptions, Error, ErrorCause,
-    ErrorKind, Health, IssuerConfig, IssuerHealth, JwksOptions, Key, KeySet, KeySource, KeyStats,
-    Principal, RETRY_AFTER_SECS, Reason, Requirement, Result, Revocation, RevocationAction,
-    RevocationCheck, RevocationClock, RevocationError, RevocationEvent, RevocationList,
-    RevocationObserver, RevocationStore, RevokedBy, Scopes, SkippedKey, StepUpFailure,
-    StepUpPolicy, StepUpReason, TokenCacheOptions, TokenCacheStats, UnknownReason, Unmet,
-    ValidationPolicy, Verifier, VerifierBuilder,
+    Algorithm, Anonymous, DecisionReason, Denial, DenialBody, DenialOptions, DenialResponseBody,
+    Error, ErrorCause, ErrorKind, GRPC_REASON_HEADER, Health, IssuerConfig, IssuerHealth,
+    JwksOptions, Key, KeySet, KeySource, KeyStats, Principal, RETRY_AFTER_SECS, Reason,
+    Requirement, Result, Revocation, RevocationAction, RevocationCheck, RevocationClock,
+    RevocationError, RevocationEvent, RevocationList, RevocationObserver, RevocationStore,
+    RevokedBy, Scopes, SkippedKey, StepUpFailure, StepUpPolicy, StepUpReason, TokenCacheOptions,
+    TokenCacheStats, UnknownReason, Unmet, ValidationPolicy, Verifier, VerifierBuilder,
 };
 
 /// Anomaly signals: failure counters per consumer, subject, address and `jti`.
@@ -81,6 +85,21 @@ pub use rampgate_tower::{
 pub type ContractService<S> = ContractGate<S>;
 
 pub mod config;
+
+/// gRPC denials: which requests are gRPC, the status codes, `grpc-message`.
+pub mod grpc {
+    pub use rampgate_core::grpc::*;
+}
+
+/// tonic: [`RequestExt::principal`](tonic::RequestExt::principal) for
+/// handlers, and `tonic::Status` from a [`Denial`].
+#[cfg(feature = "tonic")]
+pub mod tonic {
+    pub use rampgate_core::tonic::*;
+}
+
+#[cfg(feature = "tonic")]
+pub use rampgate_tower::JwtInterceptor;
 
 /// Ramp contracts: the contract file, decisions, diffs, the live handle.
 pub mod contract {

@@ -28,8 +28,15 @@ impl Drop for Quickstart {
 
 fn example_binary(name: &str) -> PathBuf {
     // Build it (a no-op when `cargo test` already did) so the test stands alone.
+    // The gRPC examples need the `tonic` feature.
+    let features: &[&str] = if name.starts_with("grpc") {
+        &["--features", "tonic"]
+    } else {
+        &[]
+    };
     let status = Command::new(env!("CARGO"))
         .args(["build", "--quiet", "--example", name])
+        .args(features)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .unwrap();
@@ -122,6 +129,58 @@ fn payments_step_up_walkthrough_works_as_printed() {
     let statuses: Vec<String> = commands.iter().map(|(cmd, _)| run_printed(cmd)).collect();
     // Read, create, approve without step-up (challenge), approve after step-up.
     assert_eq!(statuses, ["200", "201", "401", "200"], "{commands:?}");
+}
+
+#[test]
+fn grpc_example_commands_work_as_printed() {
+    // The example client stands in for `cargo run --example grpc_client ...`,
+    // which the example prints; the arguments are used as printed.
+    let client = example_binary("grpc_client");
+    let qs = start_example("grpc", &[], "# Unauthenticated");
+    assert!(
+        qs.output[0].starts_with("listening on 127.0.0.1:"),
+        "{:?}",
+        qs.output
+    );
+    let prefix = "cargo run --example grpc_client --features tonic -- ";
+    let commands: Vec<&String> = qs.output.iter().filter(|l| l.contains(prefix)).collect();
+    assert_eq!(commands.len(), 6, "{:?}", qs.output);
+    for line in commands {
+        let (command, comment) = line.split_once(" # ").unwrap_or((line, ""));
+        let (env, args) = command.trim().split_once(prefix).unwrap();
+        let addr = env.trim().strip_prefix("RAMPGATE_ADDR=").unwrap();
+        let out = Command::new(&client)
+            .env("RAMPGATE_ADDR", addr)
+            .args(args.split_whitespace())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let expected = if comment.contains("UNAUTHENTICATED") {
+            Some("Unauthenticated")
+        } else if comment.contains("PERMISSION_DENIED") {
+            Some("PermissionDenied")
+        } else {
+            None
+        };
+        match expected {
+            Some(code) => {
+                assert!(!out.status.success(), "{line}: {stdout}");
+                assert!(stderr.contains(code), "{line}: {stderr}");
+                assert!(
+                    stderr.contains("www-authenticate: Bearer"),
+                    "{line}: {stderr}"
+                );
+            }
+            None => {
+                assert!(out.status.success(), "{line}: {stderr}");
+                assert!(
+                    stdout.contains("Hello") || stdout.contains("Serving"),
+                    "{line}: {stdout}"
+                );
+            }
+        }
+    }
 }
 
 #[test]
@@ -451,4 +510,74 @@ async fn ready_answers_503_while_the_keys_are_missing() {
     );
     assert_eq!(health["issuers"][0]["keys"], 0, "{health}");
     drop(silent);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn grpc_example_serves_reflection_v1_and_v1alpha_without_a_token() {
+    use tokio_stream::StreamExt;
+    let qs = tokio::task::block_in_place(|| start_example("grpc", &[], "# Unauthenticated"));
+    let channel = tonic::transport::Channel::from_shared(format!("http://{}", qs.addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+
+    // grpcurl's builds use one or the other: both must list the services.
+    let mut v1 = tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient::new(
+        channel.clone(),
+    );
+    let request = tonic_reflection::pb::v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            tonic_reflection::pb::v1::server_reflection_request::MessageRequest::ListServices(
+                String::new(),
+            ),
+        ),
+    };
+    let mut replies = v1
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let reply = replies.next().await.unwrap().unwrap();
+    let Some(
+        tonic_reflection::pb::v1::server_reflection_response::MessageResponse::ListServicesResponse(
+            list,
+        ),
+    ) = reply.message_response
+    else {
+        panic!("not a service list: {reply:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(
+        names.contains(&"helloworld.Greeter".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"grpc.health.v1.Health".to_owned()),
+        "{names:?}"
+    );
+
+    let mut v1alpha =
+        tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient::new(
+            channel,
+        );
+    let request = tonic_reflection::pb::v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest::ListServices(
+                String::new(),
+            ),
+        ),
+    };
+    let mut replies = v1alpha
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let reply = replies.next().await.unwrap().unwrap();
+    assert!(
+        format!("{reply:?}").contains("helloworld.Greeter"),
+        "{reply:?}"
+    );
 }

@@ -46,9 +46,13 @@ pub(crate) struct RouteReport {
 
 impl RouteReport {
     /// Compares the contract with the inventory. Methods are compared in upper
-    /// case, paths exactly; a route the inventory lists twice counts once.
+    /// case, paths exactly; a route the inventory lists twice counts once. A
+    /// gRPC method (`/package.Service/Method`) the contract does not list
+    /// itself is covered by its service's `/package.Service/*`, which then
+    /// counts as in code.
     pub(crate) fn compare(contract: &Contract, inventory: &Inventory) -> RouteReport {
         let mut seen = HashSet::new();
+        let mut covered = HashSet::new();
         let mut report = RouteReport {
             missing_in_contract: Vec::new(),
             missing_in_code: Vec::new(),
@@ -63,7 +67,13 @@ impl RouteReport {
             }
             report.in_code += 1;
             let code = route.requirement();
-            match contract.route(&method, &route.path) {
+            let declared = contract.route(&method, &route.path).or_else(|| {
+                let service = rampgate_core::grpc::service_pattern(&route.path)?;
+                let declared = contract.route(&method, &service)?;
+                covered.insert((method.clone(), service));
+                Some(declared)
+            });
+            match declared {
                 None => report.missing_in_contract.push(RouteEntry {
                     method,
                     path: route.path.clone(),
@@ -97,7 +107,8 @@ impl RouteReport {
             }
         }
         for route in contract.routes() {
-            if !seen.contains(&(route.method.clone(), route.path.clone())) {
+            let key = (route.method.clone(), route.path.clone());
+            if !seen.contains(&key) && !covered.contains(&key) {
                 report.missing_in_code.push(RouteEntry {
                     method: route.method.clone(),
                     path: route.path.clone(),
@@ -301,5 +312,30 @@ path = "/legacy"
         let report = RouteReport::compare(&contract(), &inventory);
         assert!(!report.fails());
         assert_eq!(report.missing_in_code.len(), 2);
+    }
+
+    #[test]
+    fn grpc_methods_are_covered_by_their_service() {
+        let contract = Contract::parse(
+            "version = 1\n[scopes]\ngreet = \"g\"\nadmin = \"a\"\n\
+             [[routes]]\nmethod = \"POST\"\npath = \"/helloworld.Greeter/*\"\nscopes = [\"greet\"]\n\
+             [[routes]]\nmethod = \"POST\"\npath = \"/helloworld.Greeter/Reset\"\nscopes = [\"admin\"]\n\
+             [[routes]]\nmethod = \"POST\"\npath = \"/other.Svc/*\"\nscopes = [\"greet\"]\n",
+        )
+        .unwrap();
+        let inventory = Inventory::default()
+            .route("POST", "/helloworld.Greeter/SayHello", ["greet"])
+            .route("POST", "/helloworld.Greeter/SayHelloStream", ["greet"])
+            .route("POST", "/helloworld.Greeter/Reset", ["greet"])
+            .route("POST", "/unknown.Svc/Do", ["greet"]);
+        let report = RouteReport::compare(&contract, &inventory);
+        let entries =
+            |list: &[RouteEntry]| -> Vec<String> { list.iter().map(|r| r.path.clone()).collect() };
+        // The service pattern covers SayHello and SayHelloStream; Reset has
+        // its own route, whose requirement differs; /other.Svc/* has no method in code.
+        assert_eq!(entries(&report.missing_in_contract), ["/unknown.Svc/Do"]);
+        assert_eq!(entries(&report.missing_in_code), ["/other.Svc/*"]);
+        assert_eq!(report.mismatched.len(), 1);
+        assert_eq!(report.mismatched[0].path, "/helloworld.Greeter/Reset");
     }
 }

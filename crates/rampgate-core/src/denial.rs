@@ -1,16 +1,24 @@
-//! The one place a refusal becomes an HTTP answer.
+//! The one place a refusal becomes an answer, over HTTP or gRPC.
 //!
 //! Every denial carries its status, the RFC 6750 `WWW-Authenticate: Bearer`
 //! challenge (no `error` attribute when the request had no token, §3.1; no
 //! challenge but a `Retry-After` on the 503 for unavailable keys), a stable
 //! reason code and a small JSON body. The body can be replaced (for example with
 //! RFC 9457 problem details) without losing the status or the challenge.
+//!
+//! A denial of a gRPC request (see [`grpc::is_grpc`](crate::grpc::is_grpc))
+//! is a gRPC answer instead: HTTP 200, trailers-only, with `grpc-status`
+//! derived from the HTTP status ([`GrpcCode::for_http`]), a percent-encoded
+//! `grpc-message`, the reason code in `rampgate-reason` and the same
+//! `www-authenticate` challenge in the metadata.
 
+use crate::body::DenialResponseBody;
 use crate::error::{Error, ErrorKind};
+use crate::grpc::{GrpcCode, percent_encode_message};
 use crate::reason::Reason;
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderValue, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use std::fmt;
 use std::sync::Arc;
 
@@ -59,16 +67,39 @@ impl fmt::Debug for DenialBody {
     }
 }
 
-/// How denials are rendered: the challenge's realm and resource metadata URL, and
-/// an optional replacement body.
+/// The metadata key of a gRPC denial's reason code (`token_expired`, ...).
+pub const GRPC_REASON_HEADER: &str = "rampgate-reason";
+
+/// How denials are rendered: the challenge's realm and resource metadata URL, an
+/// optional replacement body, and whether the request was gRPC.
 #[derive(Debug, Clone, Default)]
 pub struct DenialOptions {
     realm: Option<Arc<str>>,
     resource_metadata: Option<Arc<str>>,
     body: Option<DenialBody>,
+    grpc: bool,
 }
 
 impl DenialOptions {
+    /// These options for one request: its denials are gRPC answers when the
+    /// request is gRPC (`content-type: application/grpc...`), HTTP ones
+    /// otherwise. `JwtLayer` leaves the result in the request's extensions, so
+    /// that the layers after it answer in the request's protocol.
+    pub fn for_request(&self, headers: &HeaderMap) -> DenialOptions {
+        self.clone().grpc(crate::grpc::is_grpc(headers))
+    }
+
+    /// Renders denials as gRPC answers (`true`) or HTTP ones (`false`, the default).
+    pub fn grpc(mut self, grpc: bool) -> Self {
+        self.grpc = grpc;
+        self
+    }
+
+    /// Whether denials are rendered as gRPC answers.
+    pub fn is_grpc(&self) -> bool {
+        self.grpc
+    }
+
     /// Sets the `realm` of the challenge. Defaults to none.
     pub fn realm(mut self, realm: impl AsRef<str>) -> Self {
         self.realm = Some(Arc::from(sanitize(realm.as_ref()).as_str()));
@@ -236,8 +267,75 @@ impl Denial {
         Bytes::from(body.to_string())
     }
 
-    /// The HTTP response, with any body type that can be made from [`Bytes`].
-    pub fn into_response<B: From<Bytes>>(self) -> Response<B> {
+    /// Whether this denial answers a gRPC request (see
+    /// [`DenialOptions::for_request`]).
+    pub fn is_grpc(&self) -> bool {
+        self.options.grpc
+    }
+
+    /// The same denial, answered over gRPC (`true`) or HTTP (`false`).
+    pub fn grpc(mut self, grpc: bool) -> Self {
+        self.options.grpc = grpc;
+        self
+    }
+
+    /// The gRPC status code of this denial: derived from the HTTP status
+    /// ([`GrpcCode::for_http`]), so 16 `UNAUTHENTICATED` for a token problem,
+    /// 7 `PERMISSION_DENIED` for scope, contract and step-up, 14 `UNAVAILABLE`
+    /// when the keys are unavailable.
+    pub fn grpc_code(&self) -> GrpcCode {
+        GrpcCode::for_http(self.status, self.error)
+    }
+
+    /// The `grpc-message`, before percent-encoding: `reason: description`.
+    pub fn grpc_message(&self) -> String {
+        format!("{}: {}", self.reason.as_str(), self.description)
+    }
+
+    /// The answer in the request's protocol: [`Denial::into_grpc_response`]
+    /// for a gRPC request, [`Denial::into_http_response`] otherwise.
+    pub fn into_response<B: DenialResponseBody>(self) -> Response<B> {
+        if self.options.grpc {
+            self.into_grpc_response()
+        } else {
+            self.into_http_response()
+        }
+    }
+
+    /// The gRPC answer: HTTP 200, trailers-only (an empty body), with
+    /// `content-type: application/grpc`, `grpc-status`, the percent-encoded
+    /// `grpc-message`, `rampgate-reason`, and the challenge in
+    /// `www-authenticate` (or, for unavailable keys, `grpc-retry-pushback-ms`
+    /// instead, as the HTTP answer has `Retry-After` instead).
+    pub fn into_grpc_response<B: DenialResponseBody>(self) -> Response<B> {
+        let mut response = Response::new(B::empty());
+        let code = self.grpc_code();
+        let message = percent_encode_message(&self.grpc_message());
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        headers.insert("grpc-status", HeaderValue::from(code.as_i32()));
+        // Percent-encoded: visible ASCII only, so this cannot fail.
+        if let Ok(value) = HeaderValue::from_str(&message) {
+            headers.insert("grpc-message", value);
+        }
+        headers.insert(
+            GRPC_REASON_HEADER,
+            HeaderValue::from_static(self.reason.as_str()),
+        );
+        match self.retry_after {
+            Some(secs) => {
+                headers.insert("grpc-retry-pushback-ms", HeaderValue::from(secs * 1000));
+            }
+            None => {
+                headers.insert(WWW_AUTHENTICATE, self.www_authenticate());
+            }
+        }
+        response
+    }
+
+    /// The HTTP answer: the status, the challenge (or `Retry-After`), and the
+    /// JSON body (or the replacement [`DenialBody`]).
+    pub fn into_http_response<B: DenialResponseBody>(self) -> Response<B> {
         let (content_type, body) = match &self.options.body {
             Some(render) => (render.0)(&self),
             None => (
@@ -245,7 +343,7 @@ impl Denial {
                 self.json_body(),
             ),
         };
-        let mut response = Response::new(B::from(body));
+        let mut response = Response::new(B::from_bytes(body));
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
         match self.retry_after {
@@ -514,6 +612,57 @@ mod tests {
         assert_eq!(r.status(), 401);
         assert!(!r.headers().contains_key(RETRY_AFTER));
         assert!(r.headers().contains_key(WWW_AUTHENTICATE));
+    }
+
+    #[test]
+    fn a_grpc_denial_is_a_trailers_only_answer() {
+        let mut request = HeaderMap::new();
+        request.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        let options = DenialOptions::default().realm("api").for_request(&request);
+        let kind = ErrorKind::InsufficientScope {
+            required: "greet".into(),
+            one_of: false,
+        };
+        let r: Response<Bytes> = options.deny(&kind.into()).into_response();
+        assert_eq!(r.status(), 200);
+        assert!(r.body().is_empty());
+        let h = r.headers();
+        assert_eq!(h[CONTENT_TYPE], "application/grpc");
+        assert_eq!(h["grpc-status"], "7");
+        assert_eq!(
+            h["grpc-message"],
+            "scope_insufficient: insufficient scope: the route requires greet"
+        );
+        assert_eq!(h[GRPC_REASON_HEADER], "scope_insufficient");
+        assert_eq!(
+            h[WWW_AUTHENTICATE],
+            r#"Bearer realm="api", error="insufficient_scope", error_description="insufficient scope: the route requires greet", scope="greet""#
+        );
+        // Step-up is a 401 over HTTP, a permission over gRPC.
+        let step_up = step_up(&[StepUpReason::AcrInsufficient], Some("mfa"), None);
+        let d = options.deny(&step_up.into());
+        assert_eq!(d.grpc_code(), GrpcCode::PermissionDenied);
+        let r: Response<Bytes> = d.into_response();
+        assert_eq!(r.headers()["grpc-status"], "7");
+        assert!(
+            r.headers()[WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .contains(r#"acr_values="mfa""#)
+        );
+        // Unavailable keys: retry later, no challenge.
+        let r: Response<Bytes> = options
+            .deny(&ErrorKind::KeysUnavailable.into())
+            .into_response();
+        assert_eq!(r.headers()["grpc-status"], "14");
+        assert_eq!(r.headers()["grpc-retry-pushback-ms"], "5000");
+        assert!(!r.headers().contains_key(WWW_AUTHENTICATE));
+        // Not gRPC: the HTTP answer, as before.
+        let r: Response<Bytes> = DenialOptions::default()
+            .for_request(&HeaderMap::new())
+            .deny(&ErrorKind::TokenMissing.into())
+            .into_response();
+        assert_eq!(r.status(), 401);
     }
 
     #[test]

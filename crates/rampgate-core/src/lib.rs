@@ -31,14 +31,19 @@
 //! measured) or `rust-crypto` (pure Rust, for targets without a C compiler;
 //! exactly one is needed, and aws-lc-rs wins when both are on), `remote-jwks`
 //! (JWKS URLs and OIDC discovery, with reqwest and rustls, whose own TLS
-//! provider is aws-lc-rs), `axum` (extractors; depends on axum-core only).
+//! provider is aws-lc-rs), `axum` (extractors; depends on axum-core only),
+//! `tonic` (`tonic::Status` for denials, [`tonic::RequestExt`] for handlers;
+//! tonic without its transport). gRPC requests get gRPC answers in every
+//! build: see [`grpc`].
 
 mod alg;
 pub mod anomaly;
 mod backend;
+mod body;
 pub mod contract;
 mod denial;
 mod error;
+pub mod grpc;
 mod json;
 mod key;
 mod keys;
@@ -56,8 +61,14 @@ mod verifier;
 #[cfg(feature = "axum")]
 pub mod axum;
 
+#[cfg(feature = "tonic")]
+pub mod tonic;
+
 pub use alg::Algorithm;
-pub use denial::{Anonymous, Denial, DenialBody, DenialOptions, RETRY_AFTER_SECS};
+pub use body::DenialResponseBody;
+pub use denial::{
+    Anonymous, Denial, DenialBody, DenialOptions, GRPC_REASON_HEADER, RETRY_AFTER_SECS,
+};
 pub use error::{Error, ErrorCause, ErrorKind, Result};
 pub use key::Key;
 pub use keys::{IssuerHealth, JwksOptions, KeySet, KeySource, KeyStats, SkippedKey};

@@ -16,16 +16,21 @@
 //!   `layers_misconfigured`: its raw path is not normalised, so `/items/` or
 //!   `/%69tems` would be an unknown route, which `unknown_route = "allow"` lets
 //!   through.
-//! - Without it: the request path, which is what gRPC routes by. For the same
-//!   reason, a contract with `unknown_route = "allow"` is then refused with 500
+//! - A gRPC request (`content-type: application/grpc...`) for a method the
+//!   contract lists (`/pkg.Service/Method`, or its service's `/pkg.Service/*`),
+//!   spelled the one way gRPC routes it: that exact path, in both builds and
+//!   whatever template a router matched. An unlisted gRPC method without a
+//!   template is an unknown route under `unknown_route = "deny"`, refused
+//!   (`INTERNAL`) under `"allow"`.
+//! - Otherwise, without the `axum` feature: the request path. For the same
+//!   reason as above, a contract with `unknown_route = "allow"` is then refused with 500
 //!   `layers_misconfigured` at every request, from the first one on (a reload
 //!   can set it at any time, so it is checked per request).
 
 use crate::gate::{GateFuture, Refusal, principal_or_refusal};
-use bytes::Bytes;
 use http::{Request, Response};
-use rampgate_core::DenialOptions;
 use rampgate_core::contract::{ContractHandle, Outcome};
+use rampgate_core::{DenialOptions, DenialResponseBody};
 use std::task::{Context, Poll};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -102,14 +107,23 @@ const RAW_PATHS_ALLOWED: &str = "ContractLayer matches raw request paths (built 
 /// unnormalised. Without it, the raw path is what gRPC routes by, but only a
 /// contract that denies unknown routes can be trusted with it, since any other
 /// spelling of a listed path is an unknown route.
+///
+/// A gRPC method path (`grpc_method`: a gRPC request whose path has the one
+/// spelling gRPC routes by) that reaches here is not in the contract (listed
+/// ones are decided before, on their exact path): without a template it is
+/// an unknown route under `unknown_route = "deny"`, and refused under
+/// `"allow"`, since a layer that sees no template may sit outside an HTTP
+/// router whose routes a `content-type` must not unlock.
 fn path_to_match<'r>(
     matched: Option<&'r str>,
     request_path: &'r str,
+    grpc_method: bool,
     templates: bool,
     unknown_route_allowed: bool,
 ) -> Result<&'r str, &'static str> {
     match (templates, matched) {
         (true, Some(template)) => Ok(template),
+        (true, None) if grpc_method && !unknown_route_allowed => Ok(request_path),
         (true, None) => Err(NO_TEMPLATE),
         (false, _) if unknown_route_allowed => Err(RAW_PATHS_ALLOWED),
         (false, _) => Ok(request_path),
@@ -120,6 +134,11 @@ fn route_template<'r, B>(
     req: &'r Request<B>,
     contract: &rampgate_core::contract::Contract,
 ) -> Result<&'r str, &'static str> {
+    // A gRPC method the contract lists is decided on its exact path, whatever
+    // template a router matched (tonic's own is `/pkg.Service/{*rest}`).
+    if let Some(path) = crate::grpc::listed_method(req, contract) {
+        return Ok(path);
+    }
     #[cfg(feature = "axum")]
     let matched = req
         .extensions()
@@ -130,6 +149,7 @@ fn route_template<'r, B>(
     path_to_match(
         matched,
         req.uri().path(),
+        crate::grpc::method_path(req).is_some(),
         cfg!(feature = "axum"),
         contract.unknown_route_allowed(),
     )
@@ -138,7 +158,7 @@ fn route_template<'r, B>(
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ContractGate<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: From<Bytes>,
+    ResBody: DenialResponseBody,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -152,12 +172,14 @@ where
         let decision = {
             let principal = match principal_or_refusal(req.extensions()) {
                 Ok(principal) => principal,
-                Err(refusal) => return GateFuture::refused(refusal),
+                Err(refusal) => return GateFuture::refused(refusal, req.headers()),
             };
             let contract = self.contract.current();
             let path = match route_template(&req, &contract) {
                 Ok(path) => path,
-                Err(why) => return GateFuture::refused(Refusal::Misconfigured(why)),
+                Err(why) => {
+                    return GateFuture::refused(Refusal::Misconfigured(why), req.headers());
+                }
             };
             contract.decide(req.method().as_str(), Some(path), principal)
         };
@@ -174,9 +196,10 @@ where
             ),
             Outcome::Deny => {
                 let Some(error) = decision.error() else {
-                    return GateFuture::refused(Refusal::Misconfigured(
-                        "the contract denied without a denial reason",
-                    ));
+                    return GateFuture::refused(
+                        Refusal::Misconfigured("the contract denied without a denial reason"),
+                        req.headers(),
+                    );
                 };
                 return GateFuture::denied(DenialOptions::deny_in(req.extensions(), &error));
             }
@@ -192,6 +215,7 @@ mod tests {
     use crate::tests::{
         Seen, as_principal, assert_misconfigured, body, challenge, contract, plain, reason, run,
     };
+    use bytes::Bytes;
     use rampgate_core::DecisionReason;
     use rampgate_core::contract::Contract;
     use serde_json::json;
@@ -361,13 +385,21 @@ mod tests {
     fn the_path_to_match_comes_from_the_router_or_is_refused() {
         // The decision both builds make, with `templates` standing for the
         // `axum` feature, so that each build tests the other's branch too.
-        let path =
-            |matched, templates, allow| path_to_match(matched, "/it%65ms/", templates, allow);
+        let path = |matched, templates, allow| {
+            path_to_match(matched, "/it%65ms/", false, templates, allow)
+        };
         // With axum: the template, whatever unknown_route says; none is a refusal.
         assert_eq!(path(Some("/items/{id}"), true, true), Ok("/items/{id}"));
         assert_eq!(path(Some("/items/{id}"), true, false), Ok("/items/{id}"));
         assert!(path(None, true, false).unwrap_err().contains("route_layer"));
         assert!(path(None, true, true).unwrap_err().contains("route_layer"));
+        // An unlisted gRPC method without a template: an unknown route under
+        // "deny", refused under "allow", in both builds.
+        let grpc = |templates, allow| path_to_match(None, "/pkg.Svc/M", true, templates, allow);
+        assert_eq!(grpc(true, false), Ok("/pkg.Svc/M"));
+        assert_eq!(grpc(false, false), Ok("/pkg.Svc/M"));
+        assert!(grpc(true, true).is_err());
+        assert!(grpc(false, true).is_err());
         // Without axum: the raw path, only under unknown_route = "deny".
         assert_eq!(path(None, false, false), Ok("/it%65ms/"));
         assert!(

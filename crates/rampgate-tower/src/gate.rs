@@ -2,9 +2,9 @@
 //! principal, and a future that is either the inner service's or a refusal.
 
 use bytes::Bytes;
-use http::{Extensions, Response, StatusCode};
+use http::{Extensions, HeaderMap, Response, StatusCode};
 use pin_project_lite::pin_project;
-use rampgate_core::{Anonymous, Denial, Principal};
+use rampgate_core::{Anonymous, Denial, DenialResponseBody, Principal};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -45,7 +45,7 @@ pin_project! {
     #[project = GateStateProj]
     enum GateState<F> {
         Inner { #[pin] future: F },
-        Refused { refusal: Option<Refusal> },
+        Refused { refusal: Option<Refusal>, grpc: bool },
     }
 }
 
@@ -56,15 +56,25 @@ impl<F> GateFuture<F> {
         }
     }
 
+    /// A denial, answered in the protocol it was rendered for.
     pub(crate) fn denied(denial: Denial) -> Self {
         tracing::debug!(reason = denial.reason().as_str(), "request denied");
-        Self::refused(Refusal::Challenge(Box::new(denial)))
+        let grpc = denial.is_grpc();
+        GateFuture {
+            state: GateState::Refused {
+                refusal: Some(Refusal::Challenge(Box::new(denial))),
+                grpc,
+            },
+        }
     }
 
-    pub(crate) fn refused(refusal: Refusal) -> Self {
+    /// A refusal of the request with these `headers`, answered over gRPC
+    /// when the request is gRPC.
+    pub(crate) fn refused(refusal: Refusal, headers: &HeaderMap) -> Self {
         GateFuture {
             state: GateState::Refused {
                 refusal: Some(refusal),
+                grpc: rampgate_core::grpc::is_grpc(headers),
             },
         }
     }
@@ -73,38 +83,43 @@ impl<F> GateFuture<F> {
 impl<F, ResBody, E> Future for GateFuture<F>
 where
     F: Future<Output = Result<Response<ResBody>, E>>,
-    ResBody: From<Bytes>,
+    ResBody: DenialResponseBody,
 {
     type Output = Result<Response<ResBody>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             GateStateProj::Inner { future } => future.poll(cx),
-            GateStateProj::Refused { refusal } => {
+            GateStateProj::Refused { refusal, grpc } => {
                 let refusal = refusal.take().expect("GateFuture polled after completion");
                 Poll::Ready(Ok(match refusal {
-                    Refusal::Challenge(denial) => (*denial).into_response(),
+                    Refusal::Challenge(denial) => (*denial).grpc(*grpc).into_response(),
                     Refusal::MissingJwtLayer => {
-                        misconfigured("this layer needs JwtLayer to run before it")
+                        misconfigured("this layer needs JwtLayer to run before it", *grpc)
                     }
-                    Refusal::Misconfigured(what) => misconfigured(what),
+                    Refusal::Misconfigured(what) => misconfigured(what, *grpc),
                 }))
             }
         }
     }
 }
 
-fn misconfigured<B: From<Bytes>>(what: &'static str) -> Response<B> {
+/// The answer to a request the layers cannot decide: 500 over HTTP,
+/// `INTERNAL` over gRPC, with reason `layers_misconfigured`.
+pub(crate) fn misconfigured<B: DenialResponseBody>(what: &'static str, grpc: bool) -> Response<B> {
     tracing::error!(
         problem = what,
         "authorization layers are misconfigured: refusing the request"
     );
+    if grpc {
+        return crate::grpc::internal(what);
+    }
     let body = serde_json::json!({
         "error": "server_error",
         "reason": "layers_misconfigured",
         "description": what,
     });
-    let mut response = Response::new(B::from(Bytes::from(body.to_string())));
+    let mut response = Response::new(B::from_bytes(Bytes::from(body.to_string())));
     *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,

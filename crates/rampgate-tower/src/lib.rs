@@ -74,10 +74,21 @@
 //! `stack.protect(router)` (feature `axum`) is `router.route_layer(stack)`:
 //! the contract matches the route template axum matched, and a request that
 //! reaches it without one (a layer around the router, `nest_service`,
-//! `fallback_service`) is refused with 500 `layers_misconfigured`. Without the
-//! `axum` feature (gRPC), `ServiceBuilder::new().layer(stack)` and the
-//! contract matches the request path, which it accepts only from a contract
-//! with `unknown_route = "deny"`.
+//! `fallback_service`) is refused with 500 `layers_misconfigured`.
+//!
+//! # gRPC (tonic)
+//!
+//! The layers wrap tonic services as they are: `stack.named_layer(GreeterServer::new(..))`
+//! (`tonic::service::LayerExt`) is added to a tonic server like the service
+//! itself. A gRPC request (`content-type: application/grpc...`) is refused with
+//! a gRPC answer (trailers-only, `grpc-status` 16 `UNAUTHENTICATED`, 7
+//! `PERMISSION_DENIED`, 14 `UNAVAILABLE`, ...), rendered by the same
+//! [`Denial`](rampgate_core::Denial) as the HTTP answers, and the contract
+//! decides the gRPC methods it lists on their exact path, `/pkg.Service/Method`
+//! or `/pkg.Service/*` (see [`contract`]). The response body must implement
+//! [`DenialResponseBody`](rampgate_core::DenialResponseBody) (tonic's and
+//! axum's do). `JwtInterceptor` (feature `tonic`) is the JWT check as a
+//! tonic interceptor.
 //!
 //! The layers stay available one by one. With `tower::ServiceBuilder` the
 //! first added runs first; with axum's `route_layer` (or `layer`) the **last**
@@ -115,6 +126,9 @@ macro_rules! define_inner_service_accessors {
 
 pub mod contract;
 mod gate;
+mod grpc;
+#[cfg(feature = "tonic")]
+mod interceptor;
 pub mod jwt;
 pub mod scope;
 pub mod stack;
@@ -126,6 +140,8 @@ mod tests;
 pub use contract::Contract;
 pub use contract::{ContractGate, ContractLayer};
 pub use gate::GateFuture;
+#[cfg(feature = "tonic")]
+pub use interceptor::JwtInterceptor;
 pub use jwt::{Jwt, JwtLayer};
 pub use scope::{Scope, ScopeLayer};
 pub use stack::AuthStack;

@@ -6,10 +6,9 @@
 //! (RFC 6750 §3.1) and the inner service never runs.
 
 use crate::gate::{GateFuture, principal_or_refusal};
-use bytes::Bytes;
 use http::{Request, Response};
 use rampgate_core::contract::Inventory;
-use rampgate_core::{DenialOptions, ErrorKind, Requirement};
+use rampgate_core::{DenialOptions, DenialResponseBody, ErrorKind, Requirement};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tower_layer::Layer;
@@ -95,7 +94,7 @@ impl<S> Scope<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Scope<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: From<Bytes>,
+    ResBody: DenialResponseBody,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -109,7 +108,7 @@ where
         let extensions = req.extensions();
         let principal = match principal_or_refusal(extensions) {
             Ok(principal) => principal,
-            Err(refusal) => return GateFuture::refused(refusal),
+            Err(refusal) => return GateFuture::refused(refusal, req.headers()),
         };
         match self.layer.requirement.check(principal.scopes()) {
             Ok(()) => GateFuture::inner(self.inner.call(req)),

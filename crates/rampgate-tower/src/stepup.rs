@@ -7,10 +7,9 @@
 //! the same facts. The handler never runs.
 
 use crate::gate::{GateFuture, Refusal, principal_or_refusal};
-use bytes::Bytes;
 use http::{Request, Response};
 use rampgate_core::contract::Decision;
-use rampgate_core::{DenialOptions, StepUpPolicy};
+use rampgate_core::{DenialOptions, DenialResponseBody, StepUpPolicy};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tower_layer::Layer;
@@ -91,7 +90,7 @@ impl<S> StepUp<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for StepUp<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: From<Bytes>,
+    ResBody: DenialResponseBody,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -105,15 +104,18 @@ where
         let extensions = req.extensions();
         let principal = match principal_or_refusal(extensions) {
             Ok(principal) => principal,
-            Err(refusal) => return GateFuture::refused(refusal),
+            Err(refusal) => return GateFuture::refused(refusal, req.headers()),
         };
         let policy = match &self.source {
             Source::Policy(policy) => Some(policy.as_ref()),
             Source::Contract => {
                 let Some(decision) = extensions.get::<Decision>() else {
-                    return GateFuture::refused(Refusal::Misconfigured(
-                        "StepUpLayer::from_contract needs ContractLayer to run before it",
-                    ));
+                    return GateFuture::refused(
+                        Refusal::Misconfigured(
+                            "StepUpLayer::from_contract needs ContractLayer to run before it",
+                        ),
+                        req.headers(),
+                    );
                 };
                 decision.step_up.as_deref()
             }
@@ -134,6 +136,7 @@ mod tests {
     use crate::tests::{
         Seen, as_principal, assert_misconfigured, body, challenge, contract, plain, reason, run,
     };
+    use bytes::Bytes;
     use serde_json::json;
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -141,14 +141,19 @@ impl Contract {
             d.reason = DecisionReason::IssuerNotInContract;
             return d;
         }
-        // HEAD is served by the GET handler (as axum does) unless declared itself.
+        // HEAD is served by the GET handler (as axum does) unless declared itself;
+        // a gRPC method not listed itself falls under its service's `/pkg.Svc/*`.
         let route = path.and_then(|p| {
-            self.route(method, p).or_else(|| {
-                method
-                    .eq_ignore_ascii_case("HEAD")
-                    .then(|| self.route("GET", p))
-                    .flatten()
-            })
+            self.route(method, p)
+                .or_else(|| {
+                    method
+                        .eq_ignore_ascii_case("HEAD")
+                        .then(|| self.route("GET", p))
+                        .flatten()
+                })
+                .or_else(|| {
+                    crate::grpc::service_pattern(p).and_then(|service| self.route(method, &service))
+                })
         });
         let Some(route) = route else {
             if self.unknown_route_allowed {
@@ -648,6 +653,50 @@ stages = [{ name = "pilot", scopes = ["read"] }]
             (d.outcome, d.reason),
             (Outcome::Deny, DecisionReason::ConsumerUnknown)
         );
+    }
+
+    #[test]
+    fn grpc_methods_match_exactly_or_by_their_service() {
+        let c = Contract::parse(
+            r#"
+            version = 1
+            [scopes]
+            greet = "Greet"
+            admin = "Admin"
+            [[routes]]
+            method = "POST"
+            path = "/helloworld.Greeter/*"
+            scopes = ["greet"]
+            [[routes]]
+            method = "POST"
+            path = "/helloworld.Greeter/Reset"
+            scopes = ["admin"]
+            mode = "observe"
+            [defaults]
+            unknown_consumer = { stage = "public", scopes = ["greet"] }
+            "#,
+        )
+        .unwrap();
+        let decide = |path: &str, granted: &[&str]| {
+            c.decide_for("POST", Some(path), None, Some("x"), None, &scopes(granted))
+        };
+        let d = decide("/helloworld.Greeter/SayHello", &["greet"]);
+        assert_eq!(d.outcome, Outcome::Allow);
+        assert_eq!(d.route.as_deref(), Some("POST /helloworld.Greeter/*"));
+        let d = decide("/helloworld.Greeter/SayHello", &[]);
+        assert_eq!(
+            (d.outcome, d.reason),
+            (Outcome::Deny, DecisionReason::ScopeInsufficient)
+        );
+        // The method's own route wins over its service's, with its own mode.
+        let d = decide("/helloworld.Greeter/Reset", &["greet"]);
+        assert_eq!(d.outcome, Outcome::ShadowDeny);
+        assert_eq!(d.route.as_deref(), Some("POST /helloworld.Greeter/Reset"));
+        // Another service, or a path spelled another way, is not covered.
+        for path in ["/other.Greeter/SayHello", "/helloworld.Greeter/SayHello/"] {
+            let d = decide(path, &["greet"]);
+            assert_eq!(d.reason, DecisionReason::RouteUnknown, "{path}");
+        }
     }
 
     #[test]

@@ -1,15 +1,12 @@
 //! The response future of [`Jwt`](super::Jwt).
 
-use super::Config;
 use super::token::Found;
-use bytes::Bytes;
 use http::header::CACHE_CONTROL;
 use http::{HeaderMap, HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
-use rampgate_core::{Denial, Error, Principal};
+use rampgate_core::{Denial, DenialOptions, DenialResponseBody, Error, Principal, Verifier};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use tower_service::Service;
 
@@ -42,7 +39,7 @@ pin_project! {
             verification: Verification,
             request: Option<Request<ReqBody>>,
             inner: Option<S>,
-            config: Arc<Config>,
+            denial: DenialOptions,
             cache_private: bool,
         },
         Denied {
@@ -64,29 +61,29 @@ where
         }
     }
 
-    pub(super) fn denied(config: &Config, error: &Error) -> Self {
+    pub(super) fn denied(options: &DenialOptions, error: &Error) -> Self {
         tracing::debug!(reason = error.code(), "request denied");
         ResponseFuture {
             state: State::Denied {
-                denial: Some(config.denial.deny(error)),
+                denial: Some(options.deny(error)),
             },
         }
     }
 
     pub(super) fn verifying(
-        config: Arc<Config>,
+        verifier: Verifier,
+        denial: DenialOptions,
         found: Found<'static>,
         request: Request<ReqBody>,
         inner: S,
     ) -> Self {
-        let verifier = config.verifier.clone();
         let token = found.token.into_owned();
         ResponseFuture {
             state: State::Verifying {
                 verification: Box::pin(async move { verifier.verify(&token).await }),
                 request: Some(request),
                 inner: Some(inner),
-                config,
+                denial,
                 cache_private: found.from_query,
             },
         }
@@ -96,7 +93,7 @@ where
 impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: From<Bytes>,
+    ResBody: DenialResponseBody,
 {
     type Output = Result<Response<ResBody>, S::Error>;
 
@@ -124,7 +121,7 @@ where
                     verification,
                     request,
                     inner,
-                    config,
+                    denial,
                     cache_private,
                 } => {
                     let result = ready!(verification.as_mut().poll(cx));
@@ -137,7 +134,7 @@ where
                                 .take()
                                 .expect("ResponseFuture polled after completion");
                             request.extensions_mut().insert(principal);
-                            request.extensions_mut().insert(config.denial.clone());
+                            request.extensions_mut().insert(denial.clone());
                             State::Inner {
                                 future: inner.call(request),
                                 cache_private: *cache_private,
@@ -146,7 +143,7 @@ where
                         Err(error) => {
                             tracing::debug!(reason = error.code(), "request denied");
                             State::Denied {
-                                denial: Some(config.denial.deny(&error)),
+                                denial: Some(denial.deny(&error)),
                             }
                         }
                     }

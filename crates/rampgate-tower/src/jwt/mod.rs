@@ -6,13 +6,14 @@
 //! malformed request) and a JSON body with the reason code.
 
 mod future;
-mod token;
+pub(crate) mod token;
 
 pub use future::ResponseFuture;
 
-use bytes::Bytes;
 use http::{HeaderName, Request, Response};
-use rampgate_core::{Anonymous, DenialBody, DenialOptions, ErrorKind, Verifier};
+use rampgate_core::{
+    Anonymous, DenialBody, DenialOptions, DenialResponseBody, ErrorKind, Verifier,
+};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tower_layer::Layer;
@@ -196,7 +197,7 @@ impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Jwt<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     ReqBody: Send + 'static,
-    ResBody: From<Bytes>,
+    ResBody: DenialResponseBody,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -208,6 +209,9 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
+        // Denials answer in the request's protocol (HTTP or gRPC), here and in
+        // the layers after this one, which find these options in the extensions.
+        let options = config.denial.for_request(req.headers());
         // Decide while the token borrows from the request, then act on the request.
         let outcome = match token::find(&req, &config.sources) {
             Err(e) => Outcome::Deny(e),
@@ -222,13 +226,13 @@ where
         match outcome {
             Outcome::Verified(principal, from_query) => {
                 req.extensions_mut().insert(principal);
-                req.extensions_mut().insert(config.denial.clone());
+                req.extensions_mut().insert(options);
                 ResponseFuture::inner(self.inner.call(req), from_query)
             }
             Outcome::Anonymous => {
-                let challenge = config.denial.deny(&ErrorKind::TokenMissing.into());
+                let challenge = options.deny(&ErrorKind::TokenMissing.into());
                 req.extensions_mut().insert(Anonymous(challenge));
-                req.extensions_mut().insert(config.denial.clone());
+                req.extensions_mut().insert(options);
                 ResponseFuture::inner(self.inner.call(req), false)
             }
             Outcome::Refresh(found) => {
@@ -237,9 +241,9 @@ where
                 // cloning inner services").
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::verifying(config.clone(), found, req, inner)
+                ResponseFuture::verifying(config.verifier.clone(), options, found, req, inner)
             }
-            Outcome::Deny(e) => ResponseFuture::denied(config, &e),
+            Outcome::Deny(e) => ResponseFuture::denied(&options, &e),
         }
     }
 }
@@ -255,6 +259,7 @@ enum Outcome {
 mod tests {
     use super::*;
     use crate::tests::{Seen, bearer, body, challenge, issuer, plain, reason, run};
+    use bytes::Bytes;
     use http::header::{CACHE_CONTROL, CONTENT_TYPE};
     use rampgate_testkit::OfflineIssuer;
 

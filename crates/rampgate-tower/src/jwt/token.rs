@@ -85,16 +85,27 @@ fn malformed(why: &'static str) -> Error {
 /// The token of a single `Authorization: Bearer` header (scheme matched without
 /// regard to case). Other schemes are not ours and count as no token.
 fn bearer<B>(req: &Request<B>) -> Result<Option<&str>, Error> {
-    let mut values = req.headers().get_all(AUTHORIZATION).iter();
+    bearer_of(
+        req.headers()
+            .get_all(AUTHORIZATION)
+            .iter()
+            .map(|v| v.to_str().ok()),
+    )
+}
+
+/// The token of the `Authorization` values `values` (each `None` when it is
+/// not visible ASCII), by the rules of [`bearer`]: for HTTP headers and gRPC
+/// metadata alike.
+pub(crate) fn bearer_of<'v>(
+    mut values: impl Iterator<Item = Option<&'v str>>,
+) -> Result<Option<&'v str>, Error> {
     let Some(value) = values.next() else {
         return Ok(None);
     };
     if values.next().is_some() {
         return Err(malformed("more than one Authorization header"));
     }
-    let value = value
-        .to_str()
-        .map_err(|_| malformed("the Authorization header is not visible ASCII"))?;
+    let value = value.ok_or_else(|| malformed("the Authorization header is not visible ASCII"))?;
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Ok(None);

@@ -67,6 +67,16 @@ impl Checker<'_> {
                 format!("path {path:?} must start with '/' (an axum template such as /accounts/{{id}}, or /pkg.Service/Method)"),
             );
         }
+        if let Some(service) = path.strip_suffix("/*")
+            && !crate::grpc::is_method_path(&format!("{service}/M"))
+        {
+            self.error(
+                Some(r.path.span()),
+                format!(
+                    "path {path:?} ends with /*, which only a gRPC service may: /package.Service/*"
+                ),
+            );
+        }
         let whose = format!("route {method} {path}");
         for list in [&r.scopes, &r.any].into_iter().flatten() {
             self.check_scopes(catalog, list.get_ref(), list.span(), &whose);

@@ -1,0 +1,261 @@
+//! gRPC as a protocol of denials: which requests are gRPC, which gRPC status
+//! code a denial carries, and how `grpc-message` is encoded.
+//!
+//! Free of tonic (any gRPC server built on `http` gets gRPC answers); the
+//! [`Denial`](crate::Denial) renders its trailers-only response from these
+//! pieces, and the `tonic` feature adds conversions to `tonic::Status`.
+//!
+//! The status of a denial is derived from its HTTP status, so that every
+//! reason code, present and future, has one without being listed here:
+//!
+//! | HTTP | gRPC |
+//! |---|---|
+//! | 401 (token missing, invalid, expired, revoked, ...) | 16 `UNAUTHENTICATED` |
+//! | 401 `insufficient_user_authentication` (step-up) | 7 `PERMISSION_DENIED` |
+//! | 403 (scope, contract) | 7 `PERMISSION_DENIED` |
+//! | 400 (malformed request) | 3 `INVALID_ARGUMENT` |
+//! | 429 | 8 `RESOURCE_EXHAUSTED` |
+//! | 503 (keys unavailable) | 14 `UNAVAILABLE` |
+//! | other 5xx (misconfigured layers) | 13 `INTERNAL` |
+//! | anything else | 2 `UNKNOWN` |
+
+use http::header::CONTENT_TYPE;
+use http::{HeaderMap, StatusCode};
+use std::fmt;
+
+/// A gRPC status code (the `grpc-status` of an answer), as the gRPC
+/// specification numbers them; only the codes a denial can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GrpcCode {
+    /// 2: an HTTP status without a better mapping.
+    Unknown = 2,
+    /// 3: the request itself is malformed (two `authorization` headers, a
+    /// token sent twice): fix the client, a new token will not help.
+    InvalidArgument = 3,
+    /// 7: the caller is known but may not do this (scope, contract, step-up).
+    PermissionDenied = 7,
+    /// 8: too many requests.
+    ResourceExhausted = 8,
+    /// 13: a server-side mistake (misconfigured layers).
+    Internal = 13,
+    /// 14: the service cannot judge the token now (keys unavailable); retry.
+    Unavailable = 14,
+    /// 16: no valid credentials (missing, malformed, expired, revoked token).
+    Unauthenticated = 16,
+}
+
+impl GrpcCode {
+    /// The numeric code, as sent in `grpc-status`.
+    pub const fn as_i32(self) -> i32 {
+        self as i32
+    }
+
+    /// The code's name in the gRPC specification (`UNAUTHENTICATED`, ...).
+    pub const fn name(self) -> &'static str {
+        match self {
+            GrpcCode::Unknown => "UNKNOWN",
+            GrpcCode::InvalidArgument => "INVALID_ARGUMENT",
+            GrpcCode::PermissionDenied => "PERMISSION_DENIED",
+            GrpcCode::ResourceExhausted => "RESOURCE_EXHAUSTED",
+            GrpcCode::Internal => "INTERNAL",
+            GrpcCode::Unavailable => "UNAVAILABLE",
+            GrpcCode::Unauthenticated => "UNAUTHENTICATED",
+        }
+    }
+
+    /// The code for a denial answered over HTTP with `status` and the RFC 6750
+    /// / RFC 9470 `error` code `bearer_error` (see the module's table).
+    pub fn for_http(status: StatusCode, bearer_error: Option<&str>) -> GrpcCode {
+        // Step-up is a 401 over HTTP (RFC 9470), but the caller is authenticated:
+        // it is a permission the current authentication does not carry.
+        if bearer_error == Some("insufficient_user_authentication") {
+            return GrpcCode::PermissionDenied;
+        }
+        match status.as_u16() {
+            400 => GrpcCode::InvalidArgument,
+            401 => GrpcCode::Unauthenticated,
+            403 => GrpcCode::PermissionDenied,
+            429 => GrpcCode::ResourceExhausted,
+            503 => GrpcCode::Unavailable,
+            500..=599 => GrpcCode::Internal,
+            _ => GrpcCode::Unknown,
+        }
+    }
+}
+
+impl fmt::Display for GrpcCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Whether a request is gRPC: its `content-type` is `application/grpc`, or
+/// starts with `application/grpc+` or `application/grpc;` (gRPC over HTTP/2;
+/// `application/grpc-web` is another protocol and is answered over HTTP).
+pub fn is_grpc(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(CONTENT_TYPE) else {
+        return false;
+    };
+    let Some(rest) = value
+        .as_bytes()
+        .get(..16)
+        .filter(|prefix| prefix.eq_ignore_ascii_case(b"application/grpc"))
+        .map(|_| &value.as_bytes()[16..])
+    else {
+        return false;
+    };
+    matches!(rest.first(), None | Some(b'+') | Some(b';'))
+}
+
+/// Whether `path` is a gRPC method path, `/package.Service/Method`, spelled
+/// the one way a gRPC server routes it: a service name of dot-separated
+/// identifiers, a method identifier, nothing else (no percent-encoding, no
+/// trailing slash, no empty or dot segment). Such a path has no other spelling
+/// that a server would route to the same method.
+pub fn is_method_path(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    let Some((service, method)) = rest.split_once('/') else {
+        return false;
+    };
+    !service.is_empty() && service.split('.').all(is_identifier) && is_identifier(method)
+}
+
+/// The whole-service pattern that covers a gRPC method path:
+/// `/package.Service/*` for `/package.Service/Method`, or `None` when `path`
+/// is not a method path.
+pub fn service_pattern(path: &str) -> Option<String> {
+    if !is_method_path(path) {
+        return None;
+    }
+    let (service, _) = path.rsplit_once('/')?;
+    Some(format!("{service}/*"))
+}
+
+/// A protobuf identifier: a letter or `_`, then letters, digits or `_`.
+fn is_identifier(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Percent-encodes a `grpc-message` as the gRPC specification requires: every
+/// byte outside visible ASCII and space (0x20-0x7E), and `%` itself, as `%XX`.
+pub fn percent_encode_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for b in message.bytes() {
+        if (0x20..=0x7e).contains(&b) && b != b'%' {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(content_type: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap());
+        h
+    }
+
+    #[test]
+    fn grpc_content_types_are_recognised() {
+        for ct in [
+            "application/grpc",
+            "application/grpc+proto",
+            "application/grpc+json",
+            "Application/GRPC",
+            "application/grpc;charset=utf-8",
+        ] {
+            assert!(is_grpc(&headers(ct)), "{ct}");
+        }
+        for ct in [
+            "application/json",
+            "application/grpc-web",
+            "application/grpc-web+proto",
+            "application/grpcx",
+            "application/grp",
+        ] {
+            assert!(!is_grpc(&headers(ct)), "{ct}");
+        }
+        assert!(!is_grpc(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn method_paths_have_one_spelling() {
+        for p in [
+            "/helloworld.Greeter/SayHello",
+            "/Greeter/SayHello",
+            "/a.b_c.D1/_m2",
+            "/grpc.health.v1.Health/Check",
+        ] {
+            assert!(is_method_path(p), "{p}");
+        }
+        for p in [
+            "",
+            "/",
+            "helloworld.Greeter/SayHello",
+            "/helloworld.Greeter/SayHello/",
+            "/helloworld.Greeter/",
+            "/helloworld..Greeter/SayHello",
+            "/.Greeter/SayHello",
+            "/helloworld.Greeter./SayHello",
+            "/hello%77orld.Greeter/SayHello",
+            "/helloworld.Greeter//SayHello",
+            "/helloworld.Greeter/Say/Hello",
+            "/helloworld.Greeter/*",
+            "/helloworld.Greeter/1Say",
+            "/../SayHello",
+            "/items/{id}",
+        ] {
+            assert!(!is_method_path(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn the_service_pattern_covers_its_methods() {
+        assert_eq!(
+            service_pattern("/helloworld.Greeter/SayHello").as_deref(),
+            Some("/helloworld.Greeter/*")
+        );
+        assert_eq!(service_pattern("/items/{id}"), None);
+        assert_eq!(service_pattern("/helloworld.Greeter/*"), None);
+    }
+
+    #[test]
+    fn messages_are_percent_encoded_as_grpc_requires() {
+        assert_eq!(percent_encode_message("token expired"), "token expired");
+        assert_eq!(percent_encode_message("100% sure"), "100%25 sure");
+        assert_eq!(percent_encode_message("caf\u{e9}\n"), "caf%C3%A9%0A");
+    }
+
+    #[test]
+    fn codes_follow_the_http_status() {
+        let c = |s: u16, e| GrpcCode::for_http(StatusCode::from_u16(s).unwrap(), e);
+        assert_eq!(c(401, Some("invalid_token")), GrpcCode::Unauthenticated);
+        assert_eq!(c(401, None), GrpcCode::Unauthenticated);
+        assert_eq!(
+            c(401, Some("insufficient_user_authentication")),
+            GrpcCode::PermissionDenied
+        );
+        assert_eq!(
+            c(403, Some("insufficient_scope")),
+            GrpcCode::PermissionDenied
+        );
+        assert_eq!(c(400, Some("invalid_request")), GrpcCode::InvalidArgument);
+        assert_eq!(c(503, None), GrpcCode::Unavailable);
+        assert_eq!(c(500, None), GrpcCode::Internal);
+        assert_eq!(c(429, None), GrpcCode::ResourceExhausted);
+        assert_eq!(c(418, None), GrpcCode::Unknown);
+        assert_eq!(GrpcCode::Unauthenticated.as_i32(), 16);
+        assert_eq!(GrpcCode::PermissionDenied.to_string(), "PERMISSION_DENIED");
+    }
+}

@@ -1,0 +1,293 @@
+//! What the layers do differently for a gRPC request: the path a contract
+//! matches, and the answer to a server-side mistake.
+
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Request, Response};
+use rampgate_core::contract::Contract;
+use rampgate_core::grpc::{GrpcCode, is_grpc, is_method_path, percent_encode_message};
+use rampgate_core::{DenialResponseBody, GRPC_REASON_HEADER};
+
+/// The request's gRPC method path, `/package.Service/Method`, when the request
+/// is gRPC and its path is spelled the one way a gRPC server routes it.
+pub(crate) fn method_path<B>(req: &Request<B>) -> Option<&str> {
+    let path = req.uri().path();
+    (is_grpc(req.headers()) && is_method_path(path)).then_some(path)
+}
+
+/// The gRPC method path to decide `req` on when the contract lists it (as
+/// itself or as its service's `/package.Service/*`): exact, so it needs no
+/// template. A gRPC method the contract does not list is left to the usual
+/// rules, so that a `content-type` alone can never move an HTTP route out
+/// from under its template.
+pub(crate) fn listed_method<'r, B>(req: &'r Request<B>, contract: &Contract) -> Option<&'r str> {
+    let path = method_path(req)?;
+    let method = req.method().as_str();
+    let listed = contract.route(method, path).is_some()
+        || rampgate_core::grpc::service_pattern(path)
+            .is_some_and(|service| contract.route(method, &service).is_some());
+    listed.then_some(path)
+}
+
+/// The trailers-only `INTERNAL` answer to a request the layers cannot decide.
+pub(crate) fn internal<B: DenialResponseBody>(what: &'static str) -> Response<B> {
+    let mut response = Response::new(B::empty());
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert(
+        "grpc-status",
+        HeaderValue::from(GrpcCode::Internal.as_i32()),
+    );
+    let message = percent_encode_message(&format!("layers_misconfigured: {what}"));
+    if let Ok(value) = HeaderValue::from_str(&message) {
+        headers.insert("grpc-message", value);
+    }
+    headers.insert(
+        GRPC_REASON_HEADER,
+        HeaderValue::from_static("layers_misconfigured"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    //! The layers' answers to gRPC requests: trailers-only, with the status
+    //! derived from the one `Denial`, and contracts deciding gRPC methods on
+    //! their exact paths in both builds.
+
+    use crate::tests::{Seen, issuer, run};
+    use crate::{ContractLayer, JwtLayer, ScopeLayer, StepUpLayer};
+    use bytes::Bytes;
+    use http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+    use http::{Request, Response};
+    use rampgate_core::contract::{Contract, ContractHandle};
+    use rampgate_core::{DenialOptions, Principal, StepUpPolicy};
+    use serde_json::json;
+
+    const GRPC_CONTRACT: &str = r#"
+        version = 1
+        [scopes]
+        greet = "Greet"
+        admin = "Admin"
+        [[routes]]
+        method = "POST"
+        path = "/helloworld.Greeter/*"
+        scopes = ["greet"]
+        [[routes]]
+        method = "POST"
+        path = "/helloworld.Greeter/Reset"
+        scopes = ["admin"]
+        [[routes]]
+        method = "GET"
+        path = "/items/{id}"
+        scopes = ["admin"]
+        [defaults]
+        unknown_consumer = { stage = "public", scopes = ["greet"] }
+    "#;
+
+    fn grpc_contract(unknown_route: &str) -> ContractHandle {
+        let text = GRPC_CONTRACT.replace(
+            "[defaults]",
+            &format!("[defaults]\nunknown_route = \"{unknown_route}\""),
+        );
+        ContractHandle::new(Contract::parse(&text).unwrap())
+    }
+
+    /// A gRPC call of `path`, with `token` when given.
+    fn call(path: &str, token: Option<&str>) -> Request<()> {
+        let mut builder = Request::post(path).header(CONTENT_TYPE, "application/grpc");
+        if let Some(token) = token {
+            builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
+        }
+        builder.body(()).unwrap()
+    }
+
+    /// `call` as `JwtLayer` leaves it: a principal with `claims`, gRPC options.
+    fn verified(path: &str, claims: serde_json::Value) -> Request<()> {
+        let mut req = call(path, None);
+        let principal = Principal::for_tests("https://issuer.test", claims).unwrap();
+        req.extensions_mut().insert(principal);
+        let options = DenialOptions::default()
+            .realm("api")
+            .for_request(req.headers());
+        req.extensions_mut().insert(options);
+        req
+    }
+
+    /// Asserts a trailers-only gRPC answer with `code` and `reason`, inner not run.
+    fn assert_grpc(response: &Response<Bytes>, seen: &Seen, code: i32, reason: &str) {
+        assert_eq!(response.status(), 200, "gRPC answers are HTTP 200");
+        assert!(response.body().is_empty(), "trailers-only: no body");
+        let h = response.headers();
+        assert_eq!(h[CONTENT_TYPE], "application/grpc");
+        assert_eq!(h["grpc-status"], code.to_string().as_str());
+        assert_eq!(h["rampgate-reason"], reason);
+        assert!(
+            h["grpc-message"].to_str().unwrap().starts_with(reason),
+            "{:?}",
+            h["grpc-message"]
+        );
+        assert_eq!(seen.calls(), 0, "the inner service must not run");
+    }
+
+    fn challenge(response: &Response<Bytes>) -> &str {
+        response.headers()[WWW_AUTHENTICATE].to_str().unwrap()
+    }
+
+    #[tokio::test]
+    async fn token_problems_are_unauthenticated_with_the_challenge() {
+        let (issuer, verifier) = issuer().await;
+        let layer = JwtLayer::new(verifier).realm("api");
+        let seen = Seen::default();
+        let response = run(&layer, &seen, call("/helloworld.Greeter/SayHello", None)).await;
+        assert_grpc(&response, &seen, 16, "token_missing");
+        assert_eq!(challenge(&response), r#"Bearer realm="api""#);
+
+        let expired = issuer.token().expires_in(-600).sign();
+        let response = run(
+            &layer,
+            &seen,
+            call("/helloworld.Greeter/SayHello", Some(&expired)),
+        )
+        .await;
+        assert_grpc(&response, &seen, 16, "token_expired");
+        assert!(challenge(&response).contains(r#"error="invalid_token""#));
+
+        let response = run(
+            &layer,
+            &seen,
+            call("/helloworld.Greeter/SayHello", Some("not.a.jwt")),
+        )
+        .await;
+        assert_grpc(&response, &seen, 16, "token_malformed");
+
+        // Two authorization headers: the request itself is wrong.
+        let token = issuer.token().sign();
+        let mut req = call("/helloworld.Greeter/SayHello", Some(&token));
+        req.headers_mut()
+            .append(AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+        let response = run(&layer, &seen, req).await;
+        assert_grpc(&response, &seen, 3, "request_malformed");
+
+        let response = run(
+            &layer,
+            &seen,
+            call("/helloworld.Greeter/SayHello", Some(&token)),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.body(), "inner ran");
+        assert_eq!(seen.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn scope_and_step_up_are_permission_denied_with_what_to_ask_for() {
+        let seen = Seen::default();
+        let claims = json!({"client_id": "web", "scope": "other", "acr": "pwd"});
+        let path = "/helloworld.Greeter/SayHello";
+        let response = run(
+            &ScopeLayer::all(["greet"]),
+            &seen,
+            verified(path, claims.clone()),
+        )
+        .await;
+        assert_grpc(&response, &seen, 7, "scope_insufficient");
+        assert!(challenge(&response).ends_with(r#"scope="greet""#));
+
+        let step_up = StepUpLayer::new(StepUpPolicy::default().acr_values(["mfa"]));
+        let response = run(&step_up, &seen, verified(path, claims)).await;
+        assert_grpc(&response, &seen, 7, "acr_insufficient");
+        assert!(challenge(&response).contains(r#"error="insufficient_user_authentication""#));
+        assert!(challenge(&response).contains(r#"acr_values="mfa""#));
+    }
+
+    #[tokio::test]
+    async fn a_listed_grpc_method_is_decided_on_its_exact_path_without_a_template() {
+        // No MatchedPath (a tonic service): in the axum build this used to be
+        // 500 layers_misconfigured for every call.
+        for unknown_route in ["deny", "allow"] {
+            let layer = ContractLayer::new(grpc_contract(unknown_route));
+            let seen = Seen::default();
+            let req = verified(
+                "/helloworld.Greeter/SayHello",
+                json!({"client_id": "x", "scope": "greet"}),
+            );
+            let response = run(&layer, &seen, req).await;
+            assert_eq!(response.status(), 200);
+            let decision = seen.decision().unwrap();
+            assert_eq!(
+                decision.route.as_deref(),
+                Some("POST /helloworld.Greeter/*")
+            );
+
+            let seen = Seen::default();
+            let req = verified(
+                "/helloworld.Greeter/Reset",
+                json!({"client_id": "x", "scope": "greet"}),
+            );
+            let response = run(&layer, &seen, req).await;
+            assert_grpc(&response, &seen, 7, "scope_insufficient");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unlisted_grpc_method_is_unknown_or_refused_never_let_through() {
+        let seen = Seen::default();
+        let claims = json!({"client_id": "x", "scope": "greet"});
+        let layer = ContractLayer::new(grpc_contract("deny"));
+        let response = run(&layer, &seen, verified("/other.Svc/Do", claims.clone())).await;
+        assert_grpc(&response, &seen, 7, "route_unknown");
+        // Under "allow" a layer without a template cannot tell a gRPC method
+        // from an HTTP route it sits outside of: refused, INTERNAL.
+        let layer = ContractLayer::new(grpc_contract("allow"));
+        let response = run(&layer, &seen, verified("/other.Svc/Do", claims)).await;
+        assert_grpc(&response, &seen, 13, "layers_misconfigured");
+    }
+
+    #[cfg(feature = "axum")]
+    #[tokio::test]
+    async fn a_grpc_content_type_does_not_move_an_http_route_off_its_template() {
+        // `/items/abc` looks like a gRPC method path; routed by axum to the
+        // HTTP template `/items/{id}`, it is decided by that route (scope admin)
+        // even with `unknown_route = "allow"`.
+        use tower::ServiceExt;
+        let app = axum::Router::new()
+            .route(
+                "/items/{id}",
+                axum::routing::any(|| async { "handler ran" }),
+            )
+            .route_layer(ContractLayer::new(grpc_contract("allow")));
+        let (parts, ()) =
+            verified("/items/abc", json!({"client_id": "x", "scope": "greet"})).into_parts();
+        let mut req = Request::from_parts(parts, axum::body::Body::empty());
+        *req.method_mut() = http::Method::GET;
+        let response = app.oneshot(req).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let h = response.headers();
+        assert_eq!(h["grpc-status"], "7");
+        assert_eq!(h["rampgate-reason"], "scope_insufficient");
+        assert!(
+            h[WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .ends_with(r#"scope="admin""#)
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        assert!(body.is_empty(), "the handler must not run");
+    }
+
+    #[tokio::test]
+    async fn a_misconfigured_stack_is_internal_over_grpc() {
+        let seen = Seen::default();
+        let layer = ScopeLayer::all(["greet"]);
+        let response = run(&layer, &seen, call("/helloworld.Greeter/SayHello", None)).await;
+        assert_grpc(&response, &seen, 13, "layers_misconfigured");
+        assert!(
+            response.headers()["grpc-message"]
+                .to_str()
+                .unwrap()
+                .contains("JwtLayer")
+        );
+    }
+}
