@@ -231,7 +231,7 @@ impl<'c> Facts<'c> {
             &token_scopes,
         );
         let route = match &decision.route {
-            Some(key) => contract.routes().iter().find(|r| &r.key() == key),
+            Some(key) => contract.routes().iter().find(|r| r.key() == **key),
             None => template.and_then(|t| contract.route(&method, t)),
         };
         let known = contract.consumer(iss, Some(&req.client_id), req.sub.as_deref());
@@ -295,8 +295,8 @@ impl<'c> Facts<'c> {
                 client_id: req.client_id.clone(),
                 sub: req.sub.clone(),
                 known: self.known.is_some(),
-                key: d.consumer.clone(),
-                stage: d.stage.clone(),
+                key: d.consumer.as_deref().map(str::to_owned),
+                stage: d.stage.as_deref().map(str::to_owned),
                 stage_scopes: self.stage_scopes.clone(),
             },
             token_scopes: &self.token_scopes,

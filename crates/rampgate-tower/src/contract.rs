@@ -307,7 +307,7 @@ mod tests {
         let decision = seen.decision().unwrap();
         assert_eq!(decision.outcome, Outcome::ShadowDeny);
         assert_eq!(decision.reason, DecisionReason::ScopeInsufficient);
-        assert_eq!(decision.required, "export");
+        assert_eq!(&*decision.required, "export");
     }
 
     #[tokio::test]

@@ -1,7 +1,7 @@
 //! `JwtInterceptor`: the JWT check as a `tonic::service::Interceptor`
 //! (feature `tonic`), for services that prefer interceptors to layers.
 
-use crate::jwt::token::bearer_of;
+use crate::jwt::token::{bearer_of, refusal};
 use rampgate_core::{Anonymous, DenialOptions, ErrorKind, Verifier};
 use tonic::{Request, Status};
 
@@ -77,7 +77,11 @@ impl tonic::service::Interceptor for JwtInterceptor {
             .iter()
             .map(|v| v.to_str().ok());
         let verified = match bearer_of(values) {
-            Ok(Some(token)) => self.verifier.verify_cached(token).map(Some),
+            Ok(Some(token)) => self
+                .verifier
+                .verify_cached(token)
+                .map(Some)
+                .map_err(|e| refusal(token, e)),
             Ok(None) if self.optional => Ok(None),
             Ok(None) => Err(ErrorKind::TokenMissing.into()),
             Err(e) => Err(e),

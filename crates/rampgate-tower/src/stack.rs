@@ -288,7 +288,7 @@ mod tests {
         let router = axum::Router::new().route(
             "/items/{id}",
             get(|Extension(decision): Extension<Decision>| async move {
-                decision.route.unwrap_or_default()
+                decision.route.as_deref().unwrap_or_default().to_owned()
             }),
         );
         let app = AuthStack::new(verifier)

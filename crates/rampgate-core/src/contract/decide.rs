@@ -36,12 +36,12 @@ pub struct Decision {
     /// The version of the contract that decided.
     pub contract_version: u64,
     /// `METHOD path` of the matched contract route.
-    pub route: Option<String>,
+    pub route: Option<Arc<str>>,
     /// The consumer: a named one's key (`client_id`, `client_id/sub`, with
     /// `@issuer` when it names one), else the token's `client_id`.
-    pub consumer: Option<String>,
+    pub consumer: Option<Arc<str>>,
     /// The consumer's current stage.
-    pub stage: Option<String>,
+    pub stage: Option<Arc<str>>,
     /// The scopes that stage allows, space-delimited, for the description of
     /// a `scope_beyond_stage` denial: set only when the stage's scopes fall
     /// short of the route's requirement (not serialised: the contract version
@@ -51,7 +51,7 @@ pub struct Decision {
     /// The route's roll-out mode.
     pub mode: Option<Mode>,
     /// The route's trust level (`standard`, `sensitive`...).
-    pub trust: Option<String>,
+    pub trust: Option<Arc<str>>,
     /// What that trust level demands, compiled when the contract was parsed and
     /// taken from the same contract version as the rest of the decision (`None`
     /// for `standard`): step-up reads it from here, so a reload between two
@@ -60,7 +60,7 @@ pub struct Decision {
     pub step_up: Option<Arc<StepUpPolicy>>,
     /// The scopes the route requires, space-delimited (for the challenge): the
     /// all-of scopes, or the any-of ones when those are what is missing.
-    pub required: String,
+    pub required: Arc<str>,
     /// Whether any one of `required` would do.
     pub required_one_of: bool,
 }
@@ -74,13 +74,13 @@ impl Decision {
         let reason = self.reason.denial()?;
         let kind = match reason {
             Reason::ScopeInsufficient => ErrorKind::InsufficientScope {
-                required: self.required.clone(),
+                required: self.required.to_string(),
                 one_of: self.required_one_of,
             },
             reason => ErrorKind::ContractDenied {
                 reason,
-                required: self.required.clone(),
-                stage: self.stage.clone(),
+                required: self.required.to_string(),
+                stage: self.stage.as_deref().map(str::to_owned),
                 stage_scopes: self.stage_scopes.clone(),
             },
         };
@@ -125,13 +125,13 @@ impl Contract {
             reason: DecisionReason::Allowed,
             contract_version: self.version,
             route: None,
-            consumer: client_id.map(str::to_owned),
+            consumer: client_id.map(Arc::from),
             stage: None,
             stage_scopes: None,
             mode: None,
             trust: None,
             step_up: None,
-            required: String::new(),
+            required: Arc::from(""),
             required_one_of: false,
         };
         // A contract that names its issuer speaks for that issuer's consumers
@@ -143,19 +143,20 @@ impl Contract {
         }
         // HEAD is served by the GET handler (as axum does) unless declared itself;
         // a gRPC method not listed itself falls under its service's `/pkg.Svc/*`.
-        let route = path.and_then(|p| {
-            self.route(method, p)
+        let index = path.and_then(|p| {
+            self.route_at(method, p)
                 .or_else(|| {
                     method
                         .eq_ignore_ascii_case("HEAD")
-                        .then(|| self.route("GET", p))
+                        .then(|| self.route_at("GET", p))
                         .flatten()
                 })
                 .or_else(|| {
-                    crate::grpc::service_pattern(p).and_then(|service| self.route(method, &service))
+                    crate::grpc::service_pattern(p)
+                        .and_then(|service| self.route_at(method, &service))
                 })
         });
-        let Some(route) = route else {
+        let Some(index) = index else {
             if self.unknown_route_allowed {
                 d.reason = DecisionReason::RouteUnlistedAllowed;
             } else {
@@ -164,31 +165,34 @@ impl Contract {
             }
             return d;
         };
-        d.route = Some(route.key());
+        let route = &self.routes()[index];
+        let names = self.names();
+        d.route = Some(Arc::clone(&names.route_keys[index]));
         d.mode = Some(route.mode);
-        d.trust = Some(route.trust.clone());
+        d.trust = Some(Arc::clone(&names.route_trust[index]));
         d.step_up = self.step_up_policy(&route.trust).cloned();
-        d.required = route.challenge_scope();
+        d.required = Arc::clone(&names.route_required[index]);
         d.required_one_of =
             route.requirement.all_of().is_empty() && !route.requirement.any_of().is_empty();
 
         // Only a consumer the contract names has a roll-out bucket: an unknown
         // one chooses its own client_id, so it could choose to be observed.
-        let (stage, known) = match self.consumer(iss, client_id, sub) {
-            Some(c) => {
-                d.consumer = Some(c.key());
-                (c.stage(), true)
+        let (stage, stage_name, known) = match self.consumer_at(iss, client_id, sub) {
+            Some(i) => {
+                d.consumer = Some(Arc::clone(&names.consumer_keys[i]));
+                let name = Arc::clone(&names.consumer_stages[i]);
+                (self.consumers()[i].stage(), name, true)
             }
-            None => match &self.unknown_consumer {
-                UnknownConsumer::Stage(stage) => (stage, false),
-                UnknownConsumer::Deny => {
+            None => match (&self.unknown_consumer, &names.unknown_stage) {
+                (UnknownConsumer::Stage(stage), Some(name)) => (stage, Arc::clone(name), false),
+                _ => {
                     d.outcome = Outcome::Deny;
                     d.reason = DecisionReason::ConsumerUnknown;
                     return d;
                 }
             },
         };
-        d.stage = Some(stage.name.clone());
+        d.stage = Some(stage_name);
 
         // Least privilege: only scopes both the token and the stage grant count.
         let Err(unmet) = route
@@ -206,7 +210,7 @@ impl Contract {
                 .collect::<Vec<_>>()
                 .join(" "),
         );
-        d.required = unmet.scope;
+        d.required = Arc::from(unmet.scope);
         d.required_one_of = unmet.one_of;
         d.reason = if route.requirement.check(token_scopes).is_ok() {
             DecisionReason::ScopeBeyondStage

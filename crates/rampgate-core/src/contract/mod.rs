@@ -289,6 +289,50 @@ pub struct Contract {
     /// Each route's index by path, then by method (upper case): a lookup
     /// borrows the request's path and method, allocating nothing.
     route_index: HashMap<String, Vec<(String, usize)>>,
+    /// Each consumer's index by `client_id`, in file order: a lookup costs the
+    /// same with ten consumers or ten thousand.
+    consumer_index: HashMap<String, Vec<usize>>,
+    /// The strings every decision carries, made once per contract, so that a
+    /// decision shares them rather than allocating its own.
+    names: Names,
+}
+
+/// Shared names, index-aligned with [`Contract::routes`] and
+/// [`Contract::consumers`]; derived from them, so equal contracts have equal names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Names {
+    pub(crate) route_keys: Vec<Arc<str>>,
+    pub(crate) route_trust: Vec<Arc<str>>,
+    pub(crate) route_required: Vec<Arc<str>>,
+    pub(crate) consumer_keys: Vec<Arc<str>>,
+    pub(crate) consumer_stages: Vec<Arc<str>>,
+    pub(crate) unknown_stage: Option<Arc<str>>,
+}
+
+impl Names {
+    pub(crate) fn new(
+        routes: &[Route],
+        consumers: &[Consumer],
+        unknown_consumer: &UnknownConsumer,
+    ) -> Names {
+        Names {
+            route_keys: routes.iter().map(|r| Arc::from(r.key())).collect(),
+            route_trust: routes.iter().map(|r| Arc::from(r.trust.as_str())).collect(),
+            route_required: routes
+                .iter()
+                .map(|r| Arc::from(r.challenge_scope()))
+                .collect(),
+            consumer_keys: consumers.iter().map(|c| Arc::from(c.key())).collect(),
+            consumer_stages: consumers
+                .iter()
+                .map(|c| Arc::from(c.stage().name.as_str()))
+                .collect(),
+            unknown_stage: match unknown_consumer {
+                UnknownConsumer::Stage(stage) => Some(Arc::from(stage.name.as_str())),
+                UnknownConsumer::Deny => None,
+            },
+        }
+    }
 }
 
 /// One problem found in a contract file: where, what, and how to fix it.
@@ -413,11 +457,20 @@ impl Contract {
 
     /// The route with this method and path template.
     pub fn route(&self, method: &str, path: &str) -> Option<&Route> {
+        self.route_at(method, path).map(|i| &self.routes[i])
+    }
+
+    /// The index in [`Contract::routes`] of the route with this method and path.
+    pub(crate) fn route_at(&self, method: &str, path: &str) -> Option<usize> {
         let methods = self.route_index.get(path)?;
         methods
             .iter()
             .find(|(m, _)| m.eq_ignore_ascii_case(method))
-            .map(|(_, i)| &self.routes[*i])
+            .map(|(_, i)| *i)
+    }
+
+    pub(crate) fn names(&self) -> &Names {
+        &self.names
     }
 
     /// Whether the contract applies to tokens of `iss`: always when it names no
@@ -436,15 +489,33 @@ impl Contract {
         client_id: Option<&str>,
         sub: Option<&str>,
     ) -> Option<&Consumer> {
+        self.consumer_at(iss, client_id, sub)
+            .map(|i| &self.consumers[i])
+    }
+
+    /// The index in [`Contract::consumers`] of [`Contract::consumer`]'s answer.
+    pub(crate) fn consumer_at(
+        &self,
+        iss: Option<&str>,
+        client_id: Option<&str>,
+        sub: Option<&str>,
+    ) -> Option<usize> {
         let client_id = client_id?;
         if !self.applies_to(iss) {
             return None;
         }
-        self.consumers
+        self.consumer_index
+            .get(client_id)?
             .iter()
-            .filter(|c| c.client_id == client_id)
-            .filter(|c| c.issuer.is_none() || c.issuer.as_deref() == iss)
-            .filter(|c| c.sub.is_none() || c.sub.as_deref() == sub)
-            .max_by_key(|c| (c.sub.is_some(), c.issuer.is_some()))
+            .copied()
+            .filter(|&i| {
+                let c = &self.consumers[i];
+                (c.issuer.is_none() || c.issuer.as_deref() == iss)
+                    && (c.sub.is_none() || c.sub.as_deref() == sub)
+            })
+            .max_by_key(|&i| {
+                let c = &self.consumers[i];
+                (c.sub.is_some(), c.issuer.is_some())
+            })
     }
 }

@@ -8,7 +8,7 @@ mod header;
 mod routes;
 mod trust;
 
-use super::{Contract, ContractError, ContractErrors};
+use super::{Contract, ContractError, ContractErrors, Names};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -158,6 +158,15 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
     let defaults = c.defaults(raw.defaults.as_ref(), &raw.scopes);
     c.finish()?;
 
+    let mut consumer_index: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, consumer) in consumers.iter().enumerate() {
+        consumer_index
+            .entry(consumer.client_id.clone())
+            .or_default()
+            .push(i);
+    }
+    let names = Names::new(&routes.routes, &consumers, &defaults.unknown_consumer);
+
     Ok(Contract {
         version: header.version,
         issuer: header.issuer,
@@ -172,6 +181,8 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
         step_up: trust::step_up(&trust),
         trust,
         route_index: by_path(routes.index),
+        consumer_index,
+        names,
     })
 }
 
