@@ -9,6 +9,9 @@
 //!   route (`Contract::decide`, as `ContractLayer` makes it per request).
 //! - `consumers`: named consumers on ramps (10, 1 000, 10 000); the decision for
 //!   the last consumer.
+//! - `revoked`: `jti` entries in the verifier's `RevocationList` (0, 1 000,
+//!   1 000 000); a cache hit of a token that is not revoked, which the list is
+//!   consulted for on every request.
 //! - `cached_tokens`: distinct verified tokens held in the token cache (1,
 //!   1 000, 100 000, 1 000 000, in a cache sized for a million); a hit on one of
 //!   them. Filling the cache with a million tokens verifies a million tokens
@@ -21,7 +24,7 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rampgate::contract::Contract;
-use rampgate::{KeySet, TokenCacheOptions, Verifier};
+use rampgate::{KeySet, Revocation, RevocationList, TokenCacheOptions, Verifier};
 use rampgate_testkit::OfflineIssuer;
 use std::hint::black_box;
 use std::time::Duration;
@@ -71,16 +74,28 @@ fn keys(c: &mut Criterion, rt: &Runtime) {
             .collect();
         let jwks: Vec<serde_json::Value> = signers
             .iter()
-            .map(|s| {
+            .enumerate()
+            .map(|(i, s)| {
                 let set: serde_json::Value = serde_json::from_str(&s.jwks_json()).unwrap();
-                set["keys"][0].clone()
+                // Every offline issuer names its key alike: give each its own kid.
+                let mut jwk = set["keys"][0].clone();
+                jwk["kid"] = serde_json::json!(format!("k{i}"));
+                jwk
             })
             .collect();
         let document = serde_json::json!({ "keys": jwks }).to_string();
         let (set, skipped) = KeySet::from_jwks_json(document.as_bytes()).unwrap();
         assert!(skipped.is_empty());
         let config = signers[0].issuer_config().keys(set);
-        let token = token(signers.last().unwrap(), 0);
+        let token = signers
+            .last()
+            .unwrap()
+            .token()
+            .sub("scale-user")
+            .scopes(["s0"])
+            .kid(&format!("k{}", n - 1))
+            .expires_in(3600)
+            .sign();
         let (cold, hit) = rt.block_on(async {
             let cold = Verifier::builder()
                 .issuer(config.clone())
@@ -212,6 +227,34 @@ fn decisions(c: &mut Criterion, rt: &Runtime) {
     group.finish();
 }
 
+fn revoked(c: &mut Criterion, rt: &Runtime) {
+    let issuer = issuer(0);
+    let token = token(&issuer, 0);
+    let mut group = c.benchmark_group("revoked");
+    for n in [0usize, 1_000, 1_000_000] {
+        let list = RevocationList::new();
+        let until = std::time::SystemTime::now() + Duration::from_secs(3600);
+        list.revoke_many(
+            (0..n).map(|i| Revocation::jti(format!("revoked-{i}")).until(until)),
+            None,
+        )
+        .unwrap();
+        let verifier = rt
+            .block_on(
+                Verifier::builder()
+                    .issuer(issuer.issuer_config())
+                    .revocations(list.clone())
+                    .build(),
+            )
+            .unwrap();
+        verifier.verify_cached(&token).unwrap();
+        group.bench_with_input(BenchmarkId::from_parameter(n), &token, |b, t| {
+            b.iter(|| verifier.verify_cached(black_box(t)).unwrap())
+        });
+    }
+    group.finish();
+}
+
 fn cached_tokens(c: &mut Criterion, rt: &Runtime) {
     let issuer = issuer(0);
     let sizes = [1usize, 1_000, 100_000, 1_000_000];
@@ -279,6 +322,7 @@ fn all(c: &mut Criterion) {
     keys(c, &rt);
     issuers(c, &rt);
     decisions(c, &rt);
+    revoked(c, &rt);
     cached_tokens(c, &rt);
 }
 
