@@ -237,6 +237,9 @@ impl Denial {
     }
 
     /// The HTTP response, with any body type that can be made from [`Bytes`].
+    ///
+    /// The response's extensions carry this `Denial`, so that an outer
+    /// middleware can read `response.extensions().get::<Denial>()`.
     pub fn into_response<B: From<Bytes>>(self) -> Response<B> {
         let (content_type, body) = match &self.options.body {
             Some(render) => (render.0)(&self),
@@ -261,6 +264,9 @@ impl Denial {
         }
         headers.insert(CONTENT_TYPE, content_type);
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // The refusal travels with its answer, so that middleware around the
+        // layers (a `TraceLayer`, the `AuditLayer`) reads the reason as a type.
+        response.extensions_mut().insert(self);
         response
     }
 }
@@ -444,6 +450,7 @@ mod tests {
             step_up(&[StepUpReason::AmrMissing], None, None),
             step_up(&[StepUpReason::AuthTimeMissing], None, Some(300)),
             step_up(&[StepUpReason::AuthTimeStale], None, Some(300)),
+            ErrorKind::AuditUnavailable,
         ];
         // Every request reason, each once, in the order the enum declares them.
         let reasons: Vec<Reason> = kinds.iter().map(ErrorKind::reason).collect();
@@ -463,7 +470,7 @@ mod tests {
             let expected_status = match kind {
                 ErrorKind::RequestMalformed(_) => 400,
                 ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => 403,
-                ErrorKind::KeysUnavailable => 503,
+                ErrorKind::KeysUnavailable | ErrorKind::AuditUnavailable => 503,
                 _ => 401,
             };
             assert_eq!(d.status(), expected_status);
@@ -475,6 +482,7 @@ mod tests {
                     | ErrorKind::ContractDenied { .. }
                     | ErrorKind::StepUpRequired(_)
                     | ErrorKind::KeysUnavailable
+                    | ErrorKind::AuditUnavailable
             ) {
                 assert_eq!(d.error(), Some("invalid_token"), "{kind:?}");
             }

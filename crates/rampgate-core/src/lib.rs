@@ -34,6 +34,7 @@
 //! provider is aws-lc-rs), `axum` (extractors; depends on axum-core only).
 
 mod alg;
+pub mod audit;
 mod backend;
 pub mod contract;
 mod denial;

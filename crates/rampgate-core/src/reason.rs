@@ -149,6 +149,9 @@ reason_codes! {
         AuthTimeMissing = "auth_time_missing",
         /// Step-up: the authentication is older than the route's `max_age`.
         AuthTimeStale = "auth_time_stale",
+        /// The route demands fail-closed auditing and its audit event could not
+        /// be queued (503, with `Retry-After`): the handler did not run.
+        AuditUnavailable = "audit_unavailable",
         /// A JWKS or discovery document could not be fetched or used (never
         /// shown to a client: it is reported as `keys_unavailable`).
         JwksError = "jwks_error",

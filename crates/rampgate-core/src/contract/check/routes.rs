@@ -90,12 +90,25 @@ impl Checker<'_> {
                 .map(|l| l.get_ref().clone())
                 .unwrap_or_default()
         };
+        let audit_required = match r.audit.as_ref().map(|a| (a, a.get_ref().as_str())) {
+            None | Some((_, "best_effort")) => false,
+            Some((_, "required")) => true,
+            Some((a, other)) => {
+                self.error(
+                    Some(a.span()),
+                    format!("{whose} has audit {other:?}: use \"required\" (fail closed: 503 when the audit event cannot be queued) or \"best_effort\""),
+                );
+                // The safe reading, so that the remaining checks still run.
+                true
+            }
+        };
         Route {
             method,
             path: path.clone(),
             requirement: Requirement::all(list(&r.scopes)).and_any(list(&r.any)),
             trust: trust_level,
             mode,
+            audit_required,
         }
     }
 
@@ -140,6 +153,7 @@ mod tests {
                     requirement: Requirement::all(["a"]).and_any(["b"]),
                     trust: "standard".into(),
                     mode: Mode::Percent(25),
+                    audit_required: false,
                 },
                 Route {
                     method: "POST".into(),
@@ -147,6 +161,7 @@ mod tests {
                     requirement: Requirement::all(Vec::<String>::new()),
                     trust: "sensitive".into(),
                     mode: Mode::Enforce,
+                    audit_required: false,
                 },
             ]
         );
