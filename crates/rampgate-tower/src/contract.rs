@@ -26,6 +26,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use rampgate_core::DenialOptions;
 use rampgate_core::contract::{ContractHandle, Outcome};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -51,6 +52,11 @@ impl ContractLayer {
     /// A layer deciding with the contract `contract` holds (reloads included).
     pub fn new(contract: ContractHandle) -> Self {
         ContractLayer { contract }
+    }
+
+    /// The contract handle this layer decides with.
+    pub fn handle(&self) -> &ContractHandle {
+        &self.contract
     }
 }
 
@@ -178,11 +184,15 @@ where
                         "the contract denied without a denial reason",
                     ));
                 };
-                return GateFuture::denied(DenialOptions::deny_in(req.extensions(), &error));
+                return GateFuture::denied(DenialOptions::deny_in(req.extensions(), &error))
+                    .with_decision(Arc::new(decision));
             }
         }
+        // The handler reads the decision from the request; the layers around
+        // read it (as `Arc<Decision>`) from the response.
+        let shared = Arc::new(decision.clone());
         req.extensions_mut().insert(decision);
-        GateFuture::inner(self.inner.call(req))
+        GateFuture::inner(self.inner.call(req)).with_decision(shared)
     }
 }
 

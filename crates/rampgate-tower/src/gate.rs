@@ -4,10 +4,18 @@
 use bytes::Bytes;
 use http::{Extensions, Response, StatusCode};
 use pin_project_lite::pin_project;
+use rampgate_core::contract::Decision;
 use rampgate_core::{Anonymous, Denial, Principal};
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+/// In the extensions of a 500 `layers_misconfigured` answer: what is wrong
+/// with the layering, for the middleware around the layers (the
+/// `AuditLayer` records it with that reason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Misconfigured(pub &'static str);
 
 /// Why there is no principal to authorize.
 #[derive(Debug)]
@@ -38,6 +46,8 @@ pin_project! {
     pub struct GateFuture<F> {
         #[pin]
         state: GateState<F>,
+        // The contract's decision, for the response's extensions.
+        decision: Option<Arc<Decision>>,
     }
 }
 
@@ -53,7 +63,14 @@ impl<F> GateFuture<F> {
     pub(crate) fn inner(future: F) -> Self {
         GateFuture {
             state: GateState::Inner { future },
+            decision: None,
         }
+    }
+
+    /// Puts `decision` in the response's extensions, whatever the answer.
+    pub(crate) fn with_decision(mut self, decision: Arc<Decision>) -> Self {
+        self.decision = Some(decision);
+        self
     }
 
     pub(crate) fn denied(denial: Denial) -> Self {
@@ -66,6 +83,7 @@ impl<F> GateFuture<F> {
             state: GateState::Refused {
                 refusal: Some(refusal),
             },
+            decision: None,
         }
     }
 }
@@ -78,19 +96,26 @@ where
     type Output = Result<Response<ResBody>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            GateStateProj::Inner { future } => future.poll(cx),
+        let this = self.project();
+        let result = match this.state.project() {
+            GateStateProj::Inner { future } => ready!(future.poll(cx)),
             GateStateProj::Refused { refusal } => {
                 let refusal = refusal.take().expect("GateFuture polled after completion");
-                Poll::Ready(Ok(match refusal {
+                Ok(match refusal {
                     Refusal::Challenge(denial) => (*denial).into_response(),
                     Refusal::MissingJwtLayer => {
                         misconfigured("this layer needs JwtLayer to run before it")
                     }
                     Refusal::Misconfigured(what) => misconfigured(what),
-                }))
+                })
             }
-        }
+        };
+        Poll::Ready(result.map(|mut response| {
+            if let Some(decision) = this.decision.take() {
+                response.extensions_mut().insert(decision);
+            }
+            response
+        }))
     }
 }
 
@@ -110,5 +135,6 @@ fn misconfigured<B: From<Bytes>>(what: &'static str) -> Response<B> {
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),
     );
+    response.extensions_mut().insert(Misconfigured(what));
     response
 }

@@ -113,6 +113,7 @@ macro_rules! define_inner_service_accessors {
     };
 }
 
+pub mod audit;
 pub mod contract;
 mod gate;
 pub mod jwt;
@@ -124,8 +125,9 @@ mod tests;
 
 #[allow(deprecated)]
 pub use contract::Contract;
+pub use audit::{Audit, AuditLayer};
 pub use contract::{ContractGate, ContractLayer};
-pub use gate::GateFuture;
+pub use gate::{GateFuture, Misconfigured};
 pub use jwt::{Jwt, JwtLayer};
 pub use scope::{Scope, ScopeLayer};
 pub use stack::AuthStack;
