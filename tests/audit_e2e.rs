@@ -731,3 +731,53 @@ async fn contract_reloads_are_audited_and_a_widening_is_an_alert() {
     assert_eq!(alerts.events.lock().unwrap()[0]["type"], "contract_changed");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_decision_is_recorded_into_the_span_of_the_middleware_around() {
+    use tower::ServiceExt;
+    use tracing::Instrument;
+
+    let buffer = Buffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(buffer.clone())
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let issuer = OfflineIssuer::new();
+    let verifier = issuer.verifier().await.unwrap();
+    let auditor = Auditor::builder().sink(GatedSink::closed()).build().unwrap();
+    let app = AuthStack::new(verifier)
+        .contract(contract())
+        .audit(AuditLayer::new(auditor).span(false))
+        .protect(Router::new().route("/items", get(|| async { "items" })));
+    let token = issuer
+        .token()
+        .sub("alice")
+        .client_id("web")
+        .sign();
+    let request = http::Request::get("/items?access_token=not-logged")
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    // What a TraceLayer with `make_span_with(rampgate::audit::make_span)` does.
+    let span = rampgate::audit::make_span(&request);
+    let response = app.oneshot(request).instrument(span.clone()).await.unwrap();
+    assert_eq!(response.status(), 403);
+    span.in_scope(|| tracing::info!("finished"));
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let line = logs.lines().find(|l| l.contains("finished")).unwrap();
+    for field in [
+        r#"iss="https://issuer.rampgate.test""#,
+        r#"sub="alice""#,
+        r#"client_id="web""#,
+        r#"route="GET /items""#,
+        "contract_version=1",
+        r#"stage="pilot""#,
+        r#"outcome="deny""#,
+        r#"reason="scope_insufficient""#,
+    ] {
+        assert!(line.contains(field), "{field} not in {line}");
+    }
+    assert!(!logs.contains(&token) && !logs.contains("not-logged"), "{logs}");
+}

@@ -16,6 +16,30 @@ use std::task::{Context, Poll, ready};
 use std::time::{Instant, SystemTime};
 use tracing::field::Empty;
 
+/// A span for a `TraceLayer` (or any middleware) around the audit layer,
+/// declaring the fields the audit layer records into the current span:
+/// `iss`, `sub`, `client_id`, `route`, `contract_version`, `stage`,
+/// `outcome`, `reason` (tracing keeps only fields a span declared when it
+/// was made). With tower-http:
+/// `TraceLayer::new_for_http().make_span_with(rampgate::audit::make_span)`.
+/// The token is never a field; the URI is recorded without its query, where
+/// a token could travel.
+pub fn make_span<B>(request: &http::Request<B>) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = request.uri().path(),
+        iss = Empty,
+        sub = Empty,
+        client_id = Empty,
+        route = Empty,
+        contract_version = Empty,
+        stage = Empty,
+        outcome = Empty,
+        reason = Empty,
+    )
+}
+
 /// The span of one request, with the decision's fields still empty.
 pub(super) fn request_span(request_id: &HeaderValue, method: &Method) -> tracing::Span {
     tracing::info_span!(
@@ -212,8 +236,11 @@ impl Pending {
         event.latency_us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
         event.verify_us = self.facts.verify_us();
         record_span(&self.span, &event);
-        if !self.span.is_none() {
-            record_span(&tracing::Span::current(), &event);
+        // And into the span around this layer (a `TraceLayer`'s, whose
+        // `make_span` declared the fields: see `audit::make_span`).
+        let current = tracing::Span::current();
+        if current.id() != self.span.id() || self.span.is_none() {
+            record_span(&current, &event);
         }
         let event = AuditEvent::Decision(Box::new(event));
         match self.permit {

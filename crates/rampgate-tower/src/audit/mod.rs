@@ -26,7 +26,7 @@ mod facts;
 mod future;
 
 pub use facts::AuditFacts;
-pub use future::AuditFuture;
+pub use future::{AuditFuture, make_span};
 pub(crate) use facts::{note_principal, verify_noted};
 
 use bytes::Bytes;
