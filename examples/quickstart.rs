@@ -23,6 +23,11 @@
 //!   names an `issuer` and `audience` and no issuer is configured, they are used
 //!   (with OIDC discovery).
 //!
+//! - `RAMPGATE_AUDIT`: a file to append one JSON line per request to (the
+//!   audit trail, `docs/audit.md`); without it, audit events go to `tracing`.
+//!
+//! `GET /metrics` serves the Prometheus metrics (names in `docs/audit.md`).
+//!
 //! With no issuer configured at all, this example (never the library) starts the
 //! embedded development issuer, says so on stderr, and prints ready-to-paste curl
 //! commands with tokens it minted.
@@ -63,13 +68,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = config.listen_addr();
     let issuers: Vec<String> = verifier.issuers().map(str::to_owned).collect();
     let ready = support::ready_route(verifier.clone());
+    let audit = support::audit_layer(&config, &contract)?;
+    let metrics = support::metrics_route()?;
 
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let metadata_url = format!("http://{addr}/.well-known/oauth-protected-resource");
 
-    // Route layers run outside-in from the last one added: JwtLayer first, then
-    // the contract; ScopeLayer on /profile states the code's own requirement.
+    // Route layers run outside-in from the last one added: the audit layer
+    // first (it records JwtLayer's refusals too), JwtLayer, then the contract;
+    // ScopeLayer on /profile states the code's own requirement.
     let app = Router::new()
         .route("/profile", get(profile).route_layer(read_profile))
         .route("/me", get(me))
@@ -79,7 +87,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .realm("quickstart")
                 .resource_metadata(&metadata_url),
         )
+        .route_layer(audit)
         .route("/ready", ready)
+        .route("/metrics", metrics)
         .route("/health", get(|| async { "ok" }))
         .merge(
             rampgate::metadata::MetadataRouter::new(contract)

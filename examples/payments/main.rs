@@ -14,8 +14,11 @@
 //! `RAMPGATE_ISSUER`, `RAMPGATE_AUDIENCE`, `RAMPGATE_JWKS_URL`,
 //! `RAMPGATE_READY_TIMEOUT`; `GET /ready` serves the key health), and
 //! `RAMPGATE_CONTRACT` to replace the embedded `examples/payments/contract.toml`.
-//! With no issuer configured, the example starts the development issuer and
-//! says so on stderr.
+//! `RAMPGATE_AUDIT=FILE` appends one JSON line per request to `FILE` (the audit
+//! trail, `docs/audit.md`; approvals are `audit = "required"` in the contract:
+//! they answer 503 rather than run unaudited); `GET /metrics` serves the
+//! Prometheus metrics. With no issuer configured, the example starts the
+//! development issuer and says so on stderr.
 //! The walkthrough is in `examples/payments/README.md`.
 
 #[path = "../support/mod.rs"]
@@ -61,6 +64,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = config.listen_addr();
     let issuers: Vec<String> = verifier.issuers().map(str::to_owned).collect();
     let ready = support::ready_route(verifier.clone());
+    let audit = support::audit_layer(&config, &contract)?;
+    let metrics = support::metrics_route()?;
 
     let ledger: Shared = Arc::default();
     {
@@ -80,8 +85,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
-    // The last route_layer added runs first: JwtLayer, then the contract, then
-    // step-up for the routes the contract marks sensitive.
+    // The last route_layer added runs first: the audit layer (which records
+    // every refusal too), JwtLayer, then the contract, then step-up for the
+    // routes the contract marks sensitive.
     let app = Router::new()
         .route("/accounts/{id}", get(account))
         .route("/transactions", post(create))
@@ -89,7 +95,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route_layer(StepUpLayer::from_contract())
         .route_layer(ContractLayer::new(contract.clone()))
         .route_layer(JwtLayer::new(verifier).realm("payments"))
+        .route_layer(audit)
         .route("/ready", ready)
+        .route("/metrics", metrics)
         .route("/health", get(|| async { "ok" }))
         .merge(
             // A loopback demo whose port can be chosen at bind time: the resource is the
