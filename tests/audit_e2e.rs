@@ -5,8 +5,8 @@
 use axum::Router;
 use axum::routing::{get, post};
 use rampgate::audit::{
-    AuditEvent, AuditLayer, AuditSink, Auditor, FileSink, FileSinkOptions, FlushPolicy,
-    SinkFuture, TracingSink,
+    AuditEvent, AuditLayer, AuditSink, Auditor, FileSink, FileSinkOptions, FlushPolicy, SinkFuture,
+    TracingSink,
 };
 use rampgate::contract::{Contract, ContractHandle, Decision};
 use rampgate::{AuthStack, Denial, Verifier};
@@ -282,10 +282,13 @@ async fn the_file_sink_loses_nothing_under_concurrency_and_across_rotations() {
             .flush(FlushPolicy::OnRotate),
     )
     .unwrap();
-    let auditor = Auditor::builder().capacity(8192).sink(sink).build().unwrap();
-    let server = Arc::new(
-        Server::start(verifier, contract(), AuditLayer::new(auditor.clone())).await,
-    );
+    let auditor = Auditor::builder()
+        .capacity(8192)
+        .sink(sink)
+        .build()
+        .unwrap();
+    let server =
+        Arc::new(Server::start(verifier, contract(), AuditLayer::new(auditor.clone())).await);
     let token = issuer
         .token()
         .client_id("web")
@@ -310,8 +313,15 @@ async fn the_file_sink_loses_nothing_under_concurrency_and_across_rotations() {
     }
     auditor.flush().await;
     let (lines, files) = read_lines(&path);
-    assert_eq!(lines.len(), TASKS * REQUESTS, "exactly one line per request");
-    assert!(files > 2, "the small size made the file rotate: {files} files");
+    assert_eq!(
+        lines.len(),
+        TASKS * REQUESTS,
+        "exactly one line per request"
+    );
+    assert!(
+        files > 2,
+        "the small size made the file rotate: {files} files"
+    );
     assert_eq!(auditor.dropped(), 0);
     assert_eq!(auditor.written(), (TASKS * REQUESTS) as u64);
     let ids: HashSet<&str> = lines
@@ -321,12 +331,21 @@ async fn the_file_sink_loses_nothing_under_concurrency_and_across_rotations() {
     assert_eq!(ids.len(), TASKS * REQUESTS, "one event per request");
     let count = |reason: &str| lines.iter().filter(|l| l["reason"] == reason).count();
     assert_eq!(count("allowed"), TASKS * REQUESTS / 2);
-    assert_eq!(count("token_missing"), TASKS * REQUESTS / 2, "JwtLayer refusals too");
+    assert_eq!(
+        count("token_missing"),
+        TASKS * REQUESTS / 2,
+        "JwtLayer refusals too"
+    );
     for line in &lines {
         assert_eq!(line["v"], 1);
         assert_eq!(line["type"], "decision");
         assert_eq!(line["route"], "GET /items");
-        assert!(line["client_addr"].as_str().unwrap().starts_with("127.0.0.1:"));
+        assert!(
+            line["client_addr"]
+                .as_str()
+                .unwrap()
+                .starts_with("127.0.0.1:")
+        );
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -343,9 +362,8 @@ async fn a_stalled_sink_lets_events_queue_then_drain() {
         .sink(sink.clone())
         .build()
         .unwrap();
-    let server = Arc::new(
-        Server::start(verifier, contract(), AuditLayer::new(auditor.clone())).await,
-    );
+    let server =
+        Arc::new(Server::start(verifier, contract(), AuditLayer::new(auditor.clone())).await);
     let token = issuer
         .token()
         .client_id("web")
@@ -386,9 +404,8 @@ async fn a_tiny_queue_counts_its_overflow_exactly() {
         .sink(sink.clone())
         .build()
         .unwrap();
-    let server = Arc::new(
-        Server::start(verifier, contract(), AuditLayer::new(auditor.clone())).await,
-    );
+    let server =
+        Arc::new(Server::start(verifier, contract(), AuditLayer::new(auditor.clone())).await);
     let token = issuer
         .token()
         .client_id("web")
@@ -439,8 +456,14 @@ async fn a_fail_closed_route_answers_503_without_running_the_handler_when_the_qu
         .scopes(["items:read", "items:write"])
         .sign();
     // With room in the queue, the fail-closed routes run.
-    assert_eq!(server.send("POST", "/pay", Some(&token)).await.status(), 200);
-    assert_eq!(server.send("GET", "/refund", Some(&token)).await.status(), 200);
+    assert_eq!(
+        server.send("POST", "/pay", Some(&token)).await.status(),
+        200
+    );
+    assert_eq!(
+        server.send("GET", "/refund", Some(&token)).await.status(),
+        200
+    );
     assert_eq!(server.calls(), 2);
     // Fill the queue: the writer holds one batch at the gate, two wait.
     eventually("the writer took a batch", || {
@@ -448,7 +471,10 @@ async fn a_fail_closed_route_answers_503_without_running_the_handler_when_the_qu
     })
     .await;
     while auditor.dropped() == 0 {
-        assert_eq!(server.send("GET", "/items", Some(&token)).await.status(), 200);
+        assert_eq!(
+            server.send("GET", "/items", Some(&token)).await.status(),
+            200
+        );
     }
     let calls = server.calls();
     for (method, path) in [("POST", "/pay"), ("GET", "/refund")] {
@@ -463,7 +489,10 @@ async fn a_fail_closed_route_answers_503_without_running_the_handler_when_the_qu
     }
     // A best-effort route still runs, its event dropped and counted.
     let dropped = auditor.dropped();
-    assert_eq!(server.send("GET", "/items", Some(&token)).await.status(), 200);
+    assert_eq!(
+        server.send("GET", "/items", Some(&token)).await.status(),
+        200
+    );
     assert_eq!(auditor.dropped(), dropped + 1);
     sink.open();
     auditor.flush().await;
@@ -499,10 +528,38 @@ async fn each_outcome_is_one_event_with_its_reason_and_visible_to_outer_middlewa
         .sign();
     let cases: [(&str, &str, Option<&str>, u16, &str, &str); 6] = [
         ("GET", "/items", Some(&web), 200, "allow", "allowed"),
-        ("POST", "/items", Some(&web), 403, "deny", "scope_beyond_stage"),
-        ("GET", "/export", Some(&web), 200, "observe_deny", "scope_insufficient"),
-        ("POST", "/approve", Some(&ops_weak), 401, "deny", "acr_insufficient"),
-        ("POST", "/approve", Some(&ops_strong), 200, "allow", "allowed"),
+        (
+            "POST",
+            "/items",
+            Some(&web),
+            403,
+            "deny",
+            "scope_beyond_stage",
+        ),
+        (
+            "GET",
+            "/export",
+            Some(&web),
+            200,
+            "observe_deny",
+            "scope_insufficient",
+        ),
+        (
+            "POST",
+            "/approve",
+            Some(&ops_weak),
+            401,
+            "deny",
+            "acr_insufficient",
+        ),
+        (
+            "POST",
+            "/approve",
+            Some(&ops_strong),
+            200,
+            "allow",
+            "allowed",
+        ),
         ("GET", "/items", None, 401, "deny", "token_missing"),
     ];
     for (method, path, token, status, _, _) in cases {
@@ -539,7 +596,10 @@ async fn each_outcome_is_one_event_with_its_reason_and_visible_to_outer_middlewa
     assert_eq!(allowed["contract_version"], 1);
     assert_eq!(allowed["mode"], "enforce");
     assert_eq!(allowed["token_fp"].as_str().unwrap().len(), 12);
-    assert_eq!(allowed["scopes"], serde_json::json!(["items:read", "items:write"]));
+    assert_eq!(
+        allowed["scopes"],
+        serde_json::json!(["items:read", "items:write"])
+    );
     assert_eq!(events[1]["missing"], serde_json::json!(["items:write"]));
     assert_eq!(events[2]["missing"], serde_json::json!(["export"]));
     assert_eq!(events[2]["mode"], "observe");
@@ -627,22 +687,42 @@ async fn no_token_appears_in_any_event_or_log_line() {
             // allow
             ("GET", "/items", web().scopes(["items:read"]).sign(), 200),
             // malformed: a valid token with its payload cut short
-            ("GET", "/items", {
-                let t = web().scopes(["items:read"]).sign();
-                let (head, rest) = t.split_once('.').unwrap();
-                let (_, sig) = rest.split_once('.').unwrap();
-                format!("{head}.eyJzdWIi.{sig}")
-            }, 401),
+            (
+                "GET",
+                "/items",
+                {
+                    let t = web().scopes(["items:read"]).sign();
+                    let (head, rest) = t.split_once('.').unwrap();
+                    let (_, sig) = rest.split_once('.').unwrap();
+                    format!("{head}.eyJzdWIi.{sig}")
+                },
+                401,
+            ),
             // expired
-            ("GET", "/items", web().scopes(["items:read"]).expires_in(-600).sign(), 401),
+            (
+                "GET",
+                "/items",
+                web().scopes(["items:read"]).expires_in(-600).sign(),
+                401,
+            ),
             // bad signature
-            ("GET", "/items", forger.token().sub(&sub).client_id("web").sign(), 401),
+            (
+                "GET",
+                "/items",
+                forger.token().sub(&sub).client_id("web").sign(),
+                401,
+            ),
             // insufficient scope
             ("GET", "/items", web().sign(), 403),
             // observe-deny
             ("GET", "/export", web().scopes(["items:read"]).sign(), 200),
             // step-up failure
-            ("POST", "/approve", ops().scopes(["items:write"]).acr("pwd").sign(), 401),
+            (
+                "POST",
+                "/approve",
+                ops().scopes(["items:write"]).acr("pwd").sign(),
+                401,
+            ),
         ];
         for (method, path, token, status) in cases {
             let response = server.send(method, path, Some(&token)).await;
@@ -746,16 +826,15 @@ async fn the_decision_is_recorded_into_the_span_of_the_middleware_around() {
     let _guard = tracing::subscriber::set_default(subscriber);
     let issuer = OfflineIssuer::new();
     let verifier = issuer.verifier().await.unwrap();
-    let auditor = Auditor::builder().sink(GatedSink::closed()).build().unwrap();
+    let auditor = Auditor::builder()
+        .sink(GatedSink::closed())
+        .build()
+        .unwrap();
     let app = AuthStack::new(verifier)
         .contract(contract())
         .audit(AuditLayer::new(auditor).span(false))
         .protect(Router::new().route("/items", get(|| async { "items" })));
-    let token = issuer
-        .token()
-        .sub("alice")
-        .client_id("web")
-        .sign();
+    let token = issuer.token().sub("alice").client_id("web").sign();
     let request = http::Request::get("/items?access_token=not-logged")
         .header("authorization", format!("Bearer {token}"))
         .body(axum::body::Body::empty())
@@ -779,5 +858,8 @@ async fn the_decision_is_recorded_into_the_span_of_the_middleware_around() {
     ] {
         assert!(line.contains(field), "{field} not in {line}");
     }
-    assert!(!logs.contains(&token) && !logs.contains("not-logged"), "{logs}");
+    assert!(
+        !logs.contains(&token) && !logs.contains("not-logged"),
+        "{logs}"
+    );
 }

@@ -6,8 +6,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::routing::{MethodRouter, get};
-use rampgate::audit::AuditLayer;
 use rampgate::Verifier;
+use rampgate::audit::AuditLayer;
 use rampgate::config::{Config, ConfigError};
 use rampgate::contract::ContractHandle;
 use rampgate_testkit::DevIssuer;

@@ -123,9 +123,9 @@ pub mod stepup;
 #[cfg(test)]
 mod tests;
 
+pub use audit::{Audit, AuditLayer};
 #[allow(deprecated)]
 pub use contract::Contract;
-pub use audit::{Audit, AuditLayer};
 pub use contract::{ContractGate, ContractLayer};
 pub use gate::{GateFuture, Misconfigured};
 pub use jwt::{Jwt, JwtLayer};

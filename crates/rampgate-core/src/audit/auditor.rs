@@ -339,7 +339,9 @@ impl Auditor {
 /// The audit event of a contract change.
 pub fn contract_event(event: &ContractEvent<'_>) -> AuditEvent {
     match event {
-        ContractEvent::Applied(diff) => AuditEvent::ContractChanged(ContractChanged::from_diff(diff)),
+        ContractEvent::Applied(diff) => {
+            AuditEvent::ContractChanged(ContractChanged::from_diff(diff))
+        }
         ContractEvent::Refused { version, error } => AuditEvent::ContractRefused(ContractRefused {
             ts: SystemTime::now(),
             version: *version,

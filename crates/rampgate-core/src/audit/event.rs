@@ -203,8 +203,7 @@ impl ContractChanged {
                     ChangeKind::Narrowed => "narrowing",
                     ChangeKind::Neutral => "other",
                 };
-                let (route, consumer, detail) = if let Some(r) = c.subject.strip_prefix("route ")
-                {
+                let (route, consumer, detail) = if let Some(r) = c.subject.strip_prefix("route ") {
                     (Some(r.to_owned()), None, c.detail.clone())
                 } else if let Some(k) = c.subject.strip_prefix("consumer ") {
                     (None, Some(k.to_owned()), c.detail.clone())
@@ -527,10 +526,32 @@ mod tests {
         )));
         let json = event.to_json();
         for field in [
-            "v", "type", "ts", "request_id", "method", "route", "status", "outcome", "reason",
-            "iss", "client_id", "consumer", "sub", "jti", "token_fp", "scopes", "required",
-            "required_one_of", "missing", "contract_version", "stage", "mode", "trust", "step_up",
-            "client_addr", "latency_us",
+            "v",
+            "type",
+            "ts",
+            "request_id",
+            "method",
+            "route",
+            "status",
+            "outcome",
+            "reason",
+            "iss",
+            "client_id",
+            "consumer",
+            "sub",
+            "jti",
+            "token_fp",
+            "scopes",
+            "required",
+            "required_one_of",
+            "missing",
+            "contract_version",
+            "stage",
+            "mode",
+            "trust",
+            "step_up",
+            "client_addr",
+            "latency_us",
         ] {
             assert!(json.get(field).is_some(), "{field} missing: {json}");
         }

@@ -27,8 +27,8 @@ pub use auditor::{
     AuditError, AuditPermit, Auditor, AuditorBuilder, DEFAULT_CAPACITY, contract_event,
 };
 pub use event::{
-    AuditEvent, AuditOutcome, ContractChangeEntry, ContractChanged, ContractRefused,
-    DecisionEvent, SCHEMA_VERSION, StepUpResult, TokenFingerprint,
+    AuditEvent, AuditOutcome, ContractChangeEntry, ContractChanged, ContractRefused, DecisionEvent,
+    SCHEMA_VERSION, StepUpResult, TokenFingerprint,
 };
 pub use file::{FileSink, FileSinkOptions, FlushPolicy};
 pub use sink::{AuditSink, AuditSinkError, SinkFuture, TracingSink};

@@ -5,7 +5,9 @@ use super::{AuditFacts, REQUEST_ID, Template};
 use crate::gate::Misconfigured;
 use http::{HeaderValue, Method, Response};
 use pin_project_lite::pin_project;
-use rampgate_core::audit::{AuditEvent, AuditOutcome, AuditPermit, Auditor, DecisionEvent, StepUpResult};
+use rampgate_core::audit::{
+    AuditEvent, AuditOutcome, AuditPermit, Auditor, DecisionEvent, StepUpResult,
+};
 use rampgate_core::contract::{Decision, Outcome};
 use rampgate_core::{Denial, Reason};
 use std::future::Future;
@@ -131,7 +133,9 @@ where
         let this = self.project();
         match this.state.project() {
             StateProj::Unavailable { response } => {
-                let response = response.take().expect("AuditFuture polled after completion");
+                let response = response
+                    .take()
+                    .expect("AuditFuture polled after completion");
                 Poll::Ready(Ok(response))
             }
             StateProj::Inner { future } => {

@@ -26,8 +26,8 @@ mod facts;
 mod future;
 
 pub use facts::AuditFacts;
-pub use future::{AuditFuture, make_span};
 pub(crate) use facts::{note_principal, verify_noted};
+pub use future::{AuditFuture, make_span};
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Request, Response};
