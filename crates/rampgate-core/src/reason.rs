@@ -315,7 +315,7 @@ mod tests {
     #[test]
     fn request_codes_leave_out_the_service_side_ones() {
         assert_eq!(Reason::REQUEST.len(), Reason::ALL.len() - 2);
-        assert_eq!(Reason::REQUEST.last(), Some(&Reason::AuthTimeStale));
+        assert_eq!(Reason::REQUEST.last(), Some(&Reason::AuditUnavailable));
         assert!(!Reason::REQUEST.contains(&Reason::JwksError));
         let codes: Vec<&str> = Reason::REQUEST.iter().map(|r| r.as_str()).collect();
         assert_eq!(codes, Reason::REQUEST_CODES);

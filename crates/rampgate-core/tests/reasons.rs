@@ -297,6 +297,8 @@ async fn every_token_reason_code() {
             "amr_missing",
             "auth_time_missing",
             "auth_time_stale",
+            // The AuditLayer's (tests/audit_e2e.rs).
+            "audit_unavailable",
         ]
         .contains(code)
         {
