@@ -341,3 +341,108 @@ where
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampgate_core::audit::{AuditEvent, AuditSink, SinkFuture};
+    use std::sync::Mutex;
+    use tower::ServiceExt;
+
+    /// Keeps the events' JSON.
+    #[derive(Clone, Default)]
+    struct Kept(Arc<Mutex<Vec<serde_json::Value>>>);
+
+    impl AuditSink for Kept {
+        fn write<'a>(&'a mut self, batch: &'a [AuditEvent]) -> SinkFuture<'a> {
+            self.0
+                .lock()
+                .unwrap()
+                .extend(batch.iter().map(AuditEvent::to_json));
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    fn auditor() -> (Auditor, Kept) {
+        let kept = Kept::default();
+        let auditor = Auditor::builder().sink(kept.clone()).build().unwrap();
+        (auditor, kept)
+    }
+
+    fn request() -> Request<()> {
+        Request::get("/x").body(()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_inner_error_is_one_event_with_status_500() {
+        let (auditor, kept) = auditor();
+        let service =
+            AuditLayer::new(auditor.clone()).layer(tower::service_fn(|_: Request<()>| async {
+                Err::<Response<Bytes>, _>("broken")
+            }));
+        assert!(service.oneshot(request()).await.is_err());
+        auditor.flush().await;
+        let events = kept.0.lock().unwrap().clone();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0]["status"], 500);
+        assert_eq!(events[0]["outcome"], "allow");
+    }
+
+    #[tokio::test]
+    async fn a_request_dropped_unanswered_is_one_event_with_status_499() {
+        let (auditor, kept) = auditor();
+        let service = AuditLayer::new(auditor.clone()).layer(tower::service_fn(|_: Request<()>| {
+            std::future::pending::<Result<Response<Bytes>, String>>()
+        }));
+        let future = service.oneshot(request());
+        // Polled once (the request reaches the layer), then dropped.
+        let dropped = tokio::time::timeout(std::time::Duration::from_millis(1), future).await;
+        assert!(dropped.is_err());
+        auditor.flush().await;
+        let events = kept.0.lock().unwrap().clone();
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0]["status"], 499);
+        assert_eq!(events[0]["reason"], "request_cancelled");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_one_event_with_status_500() {
+        let (auditor, kept) = auditor();
+        let service =
+            AuditLayer::new(auditor.clone()).layer(tower::service_fn(|_: Request<()>| async {
+                if true {
+                    panic!("handler bug");
+                }
+                Ok::<Response<Bytes>, String>(Response::new(Bytes::new()))
+            }));
+        let task = tokio::spawn(service.oneshot(request()));
+        assert!(task.await.unwrap_err().is_panic());
+        auditor.flush().await;
+        let events = kept.0.lock().unwrap().clone();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0]["status"], 500);
+        assert_eq!(events[0]["reason"], "handler_panicked");
+    }
+
+    #[tokio::test]
+    async fn the_request_id_is_kept_or_generated_and_echoed() {
+        let (auditor, _) = auditor();
+        let service =
+            AuditLayer::new(auditor).layer(tower::service_fn(|req: Request<()>| async move {
+                // The handler sees the id too.
+                let id = req.headers()[&REQUEST_ID].clone();
+                let mut response = Response::new(Bytes::new());
+                response.headers_mut().insert("seen-id", id);
+                Ok::<_, String>(response)
+            }));
+        let response = service.clone().oneshot(request()).await.unwrap();
+        let generated = response.headers()[&REQUEST_ID].clone();
+        assert_eq!(response.headers()["seen-id"], generated);
+        let mut req = request();
+        req.headers_mut()
+            .insert(REQUEST_ID, HeaderValue::from_static("mine-1"));
+        let response = service.oneshot(req).await.unwrap();
+        assert_eq!(response.headers()[&REQUEST_ID], "mine-1");
+        assert_ne!(generated, "mine-1");
+    }
+}
