@@ -526,7 +526,9 @@ async fn each_outcome_is_one_event_with_its_reason_and_visible_to_outer_middlewa
         .scopes(["items:write"])
         .acr("mfa")
         .sign();
-    let cases: [(&str, &str, Option<&str>, u16, &str, &str); 6] = [
+    // method, path, token, status, outcome, reason
+    type Case<'a> = (&'a str, &'a str, Option<&'a str>, u16, &'a str, &'a str);
+    let cases: [Case<'_>; 6] = [
         ("GET", "/items", Some(&web), 200, "allow", "allowed"),
         (
             "POST",
