@@ -74,7 +74,7 @@ pub mod contract {
 }
 
 /// The audit trail: events, the [`Auditor`](audit::Auditor) queue, sinks, and
-/// the tower [`AuditLayer`](audit::AuditLayer). See `docs/audit.md`.
+/// the tower [`AuditLayer`]. See `docs/audit.md`.
 pub mod audit {
     pub use rampgate_core::audit::*;
     pub use rampgate_tower::audit::*;
