@@ -7,7 +7,10 @@
 //!
 //! - `without_audit`: the stack alone;
 //! - `with_audit_file`: the same stack with `.audit(AuditLayer)` writing to a
-//!   `FileSink` (default options: rotation at 100 MiB, fsync on rotation).
+//!   `FileSink` (default options: rotation at 100 MiB, fsync on rotation);
+//! - `with_audit_discard`: the same with a sink that discards the events
+//!   unserialised: the request path's share of the cost, without the writer's
+//!   JSON and file work competing for the cores.
 //!
 //! Requests go through `tower::ServiceExt::oneshot` (no sockets), on a
 //! two-worker runtime so that the auditor's writer task runs beside them. The
@@ -22,7 +25,7 @@ use axum::body::Body;
 use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
 use rampgate::AuthStack;
-use rampgate::audit::{AuditLayer, Auditor, FileSink};
+use rampgate::audit::{AuditEvent, AuditLayer, AuditSink, Auditor, FileSink, SinkFuture};
 use rampgate::contract::{Contract, ContractHandle};
 use rampgate_testkit::OfflineIssuer;
 use std::time::Duration;
@@ -42,6 +45,15 @@ stage = "ga"
 stages = [{ name = "ga", scopes = ["items:read"] }]
 "#;
 
+/// Takes every batch and does nothing with it.
+struct Discard;
+
+impl AuditSink for Discard {
+    fn write<'a>(&'a mut self, _batch: &'a [AuditEvent]) -> SinkFuture<'a> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
 fn audit_stack(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -50,14 +62,15 @@ fn audit_stack(c: &mut Criterion) {
         .unwrap();
     let dir = std::env::temp_dir().join(format!("rampgate-bench-audit-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let (issuer, verifier, auditor) = rt.block_on(async {
+    let (issuer, verifier, auditor, discard) = rt.block_on(async {
         let issuer = OfflineIssuer::new();
         let verifier = issuer.verifier().await.unwrap();
         let auditor = Auditor::builder()
             .sink(FileSink::open(dir.join("audit.jsonl")).unwrap())
             .build()
             .unwrap();
-        (issuer, verifier, auditor)
+        let discard = Auditor::builder().sink(Discard).build().unwrap();
+        (issuer, verifier, auditor, discard)
     });
     let contract = ContractHandle::new(Contract::parse(CONTRACT).unwrap());
     let router = || Router::new().route("/items/{id}", get(|| async { "item" }));
@@ -69,6 +82,9 @@ fn audit_stack(c: &mut Criterion) {
     let without = stack().protect(router());
     let with = stack()
         .audit(AuditLayer::new(auditor.clone()))
+        .protect(router());
+    let with_discard = stack()
+        .audit(AuditLayer::new(discard.clone()))
         .protect(router());
     let token = issuer
         .token()
@@ -84,7 +100,7 @@ fn audit_stack(c: &mut Criterion) {
     };
     // Both answer 200 (and the token is in the cache) before timing.
     rt.block_on(async {
-        for app in [&without, &with] {
+        for app in [&without, &with, &with_discard] {
             let response = app.clone().oneshot(request()).await.unwrap();
             assert_eq!(response.status(), 200);
         }
@@ -99,14 +115,20 @@ fn audit_stack(c: &mut Criterion) {
         b.to_async(&rt)
             .iter(|| async { with.clone().oneshot(request()).await.unwrap() })
     });
+    group.bench_function("with_audit_discard", |b| {
+        b.to_async(&rt)
+            .iter(|| async { with_discard.clone().oneshot(request()).await.unwrap() })
+    });
     group.finish();
-    rt.block_on(auditor.flush());
-    eprintln!(
-        "audit events: {} recorded, {} written, {} dropped (queue full)",
-        auditor.recorded(),
-        auditor.written(),
-        auditor.dropped()
-    );
+    for (name, auditor) in [("file", &auditor), ("discard", &discard)] {
+        rt.block_on(auditor.flush());
+        eprintln!(
+            "{name} sink: {} events recorded, {} written, {} dropped (queue full)",
+            auditor.recorded(),
+            auditor.written(),
+            auditor.dropped()
+        );
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -865,3 +865,52 @@ async fn the_decision_is_recorded_into_the_span_of_the_middleware_around() {
         "{logs}"
     );
 }
+
+#[cfg(feature = "audit-webhook")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_sink_posts_batches_and_retries_a_failing_receiver() {
+    use rampgate::audit::WebhookSink;
+    // A receiver that answers 503 twice, then takes every batch.
+    let posts = Arc::new(AtomicUsize::new(0));
+    let received = Arc::new(Mutex::new(Vec::<serde_json::Value>::new()));
+    let (p, r) = (posts.clone(), received.clone());
+    let receiver = Router::new().route(
+        "/hook",
+        post(move |body: axum::body::Bytes| {
+            let (p, r) = (p.clone(), r.clone());
+            async move {
+                if p.fetch_add(1, Ordering::SeqCst) < 2 {
+                    return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                }
+                let batch: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
+                r.lock().unwrap().extend(batch);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+    let sink = WebhookSink::new(&format!("http://{addr}/hook"))
+        .unwrap()
+        .retries(3)
+        .backoff(Duration::from_millis(10));
+    let auditor = Auditor::builder().sink(sink).build().unwrap();
+    let issuer = OfflineIssuer::new();
+    let server = Server::start(
+        issuer.verifier().await.unwrap(),
+        contract(),
+        AuditLayer::new(auditor.clone()),
+    )
+    .await;
+    for _ in 0..5 {
+        assert_eq!(server.send("GET", "/items", None).await.status(), 401);
+    }
+    auditor.flush().await;
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), 5, "every event arrived once");
+    assert!(received.iter().all(|e| e["reason"] == "token_missing"));
+    assert!(posts.load(Ordering::SeqCst) >= 3, "two refusals were retried");
+    assert_eq!(auditor.failed(), 0);
+    assert_eq!(auditor.written(), 5);
+}

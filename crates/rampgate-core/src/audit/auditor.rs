@@ -5,7 +5,7 @@ use super::sink::{AuditSink, TracingSink};
 use crate::contract::{ContractEvent, ContractHandle, ReloadError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, oneshot};
 
 /// The default queue capacity, in events.
@@ -13,6 +13,9 @@ pub const DEFAULT_CAPACITY: usize = 8192;
 
 /// How many events the writer takes from the queue at once.
 const BATCH: usize = 256;
+
+/// The default pause of the writer after a short batch.
+pub const DEFAULT_LINGER: Duration = Duration::from_millis(2);
 
 /// Why an auditor could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +94,7 @@ impl std::fmt::Debug for Auditor {
 #[must_use]
 pub struct AuditorBuilder {
     capacity: usize,
+    linger: Duration,
     sink: Box<dyn AuditSink>,
     alerts: Option<Box<dyn AuditSink>>,
 }
@@ -108,6 +112,18 @@ impl AuditorBuilder {
     /// stalled sink can fall behind by before events are dropped.
     pub fn capacity(mut self, events: usize) -> Self {
         self.capacity = events;
+        self
+    }
+
+    /// How long the writer waits after a batch smaller than its maximum (256
+    /// events) before it looks at the queue again (default [`DEFAULT_LINGER`],
+    /// 2 ms): events recorded meanwhile wait in the queue and are taken as one
+    /// batch, so that recording an event rarely has to wake the writer (a
+    /// cross-thread wake-up costs more than the rest of recording). Events
+    /// reach the sink up to this much later; the queue's capacity must hold
+    /// this long's traffic. `Duration::ZERO` wakes the writer for every event.
+    pub fn linger(mut self, linger: Duration) -> Self {
+        self.linger = linger;
         self
     }
 
@@ -137,10 +153,11 @@ impl AuditorBuilder {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| AuditError::NoRuntime)?;
         let stats = Arc::new(Stats::default());
         let (tx, rx) = mpsc::channel(self.capacity);
-        runtime.spawn(writer(rx, self.sink, Arc::clone(&stats), true));
+        runtime.spawn(writer(rx, self.sink, Arc::clone(&stats), self.linger, true));
         let alerts = self.alerts.map(|sink| {
             let (tx, rx) = mpsc::channel(256);
-            runtime.spawn(writer(rx, sink, Arc::new(Stats::default()), false));
+            let stats = Arc::new(Stats::default());
+            runtime.spawn(writer(rx, sink, stats, Duration::ZERO, false));
             tx
         });
         Ok(Auditor(Arc::new(Shared {
@@ -183,6 +200,7 @@ impl Auditor {
     pub fn builder() -> AuditorBuilder {
         AuditorBuilder {
             capacity: DEFAULT_CAPACITY,
+            linger: DEFAULT_LINGER,
             sink: Box::new(TracingSink),
             alerts: None,
         }
@@ -362,12 +380,14 @@ async fn writer(
     mut rx: mpsc::Receiver<Msg>,
     mut sink: Box<dyn AuditSink>,
     stats: Arc<Stats>,
+    linger: Duration,
     main: bool,
 ) {
     let mut msgs = Vec::with_capacity(BATCH);
     let mut batch: Vec<AuditEvent> = Vec::with_capacity(BATCH);
     let mut last_error_log: Option<Instant> = None;
     while rx.recv_many(&mut msgs, BATCH).await > 0 {
+        let full = msgs.len() == BATCH;
         #[cfg(feature = "metrics")]
         if main {
             metrics::gauge!("rampgate_audit_queue_depth").set(rx.len() as f64);
@@ -385,6 +405,10 @@ async fn writer(
             }
         }
         write(&mut sink, &mut batch, &stats, &mut last_error_log, main).await;
+        // Let the next events gather instead of being woken for each one.
+        if !full && !linger.is_zero() {
+            tokio::time::sleep(linger).await;
+        }
     }
     if let Err(e) = sink.flush().await {
         tracing::error!(target: "rampgate::audit", error = %e, "audit sink flush failed");

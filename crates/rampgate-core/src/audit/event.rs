@@ -4,7 +4,7 @@
 //! (reference-counted [`Principal`] and [`Decision`], `&'static` reason codes)
 //! and serialised later, by the writer task: no formatting on the request path.
 
-use crate::contract::{ChangeKind, ContractDiff, Decision};
+use crate::contract::{ChangeKind, ContractDiff, Decision, Mode};
 use crate::principal::Principal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -305,10 +305,14 @@ struct Header<'a> {
     ts: Timestamp,
 }
 
+// The header's fields are written out, not flattened: `flatten` goes
+// through serde's map machinery, and this is the writer's hottest path.
 #[derive(Serialize)]
 struct DecisionJson<'a> {
-    #[serde(flatten)]
-    header: Header<'a>,
+    v: u32,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    ts: Timestamp,
     request_id: &'a str,
     method: &'a str,
     route: Option<&'a str>,
@@ -327,10 +331,10 @@ struct DecisionJson<'a> {
     missing: Vec<&'a str>,
     contract_version: Option<u64>,
     stage: Option<&'a str>,
-    mode: Option<String>,
+    mode: Option<Mode>,
     trust: Option<&'a str>,
     step_up: Option<StepUpResult>,
-    client_addr: Option<String>,
+    client_addr: Option<SocketAddr>,
     latency_us: u64,
 }
 
@@ -426,7 +430,9 @@ fn decision_json(d: &DecisionEvent) -> DecisionJson<'_> {
         _ => Vec::new(),
     };
     DecisionJson {
-        header: header("decision", d.ts),
+        v: SCHEMA_VERSION,
+        kind: "decision",
+        ts: Timestamp(d.ts),
         request_id: d.request_id.to_str().unwrap_or("-"),
         method: d.method.as_str(),
         route: d.route(),
@@ -445,10 +451,10 @@ fn decision_json(d: &DecisionEvent) -> DecisionJson<'_> {
         missing,
         contract_version: c.map(|c| c.contract_version),
         stage: c.and_then(|c| c.stage.as_deref()),
-        mode: c.and_then(|c| c.mode).map(|m| m.to_string()),
+        mode: c.and_then(|c| c.mode),
         trust: c.and_then(|c| c.trust.as_deref()),
         step_up: d.step_up,
-        client_addr: d.client_addr.map(|a| a.to_string()),
+        client_addr: d.client_addr,
         latency_us: d.latency_us,
     }
 }
