@@ -59,6 +59,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
 
+    // Before the verifier fetches its first keys, so that the JWKS metrics
+    // count that fetch too.
+    let metrics = support::metrics_route()?;
     let support::Setup {
         config,
         contract,
@@ -69,7 +72,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let issuers: Vec<String> = verifier.issuers().map(str::to_owned).collect();
     let ready = support::ready_route(verifier.clone());
     let audit = support::audit_layer(&config, &contract)?;
-    let metrics = support::metrics_route()?;
 
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;

@@ -55,6 +55,9 @@ type Shared = Arc<Mutex<Ledger>>;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     support::init_tracing();
 
+    // Before the verifier fetches its first keys, so that the JWKS metrics
+    // count that fetch too.
+    let metrics = support::metrics_route()?;
     let support::Setup {
         config,
         contract,
@@ -65,7 +68,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let issuers: Vec<String> = verifier.issuers().map(str::to_owned).collect();
     let ready = support::ready_route(verifier.clone());
     let audit = support::audit_layer(&config, &contract)?;
-    let metrics = support::metrics_route()?;
 
     let ledger: Shared = Arc::default();
     {
