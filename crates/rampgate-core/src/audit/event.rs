@@ -405,30 +405,8 @@ fn header(kind: &str, ts: SystemTime) -> Header<'_> {
 fn decision_json(d: &DecisionEvent) -> DecisionJson<'_> {
     let p = d.principal.as_ref();
     let c = d.decision.as_deref();
-    let required: Vec<&str> = c
-        .map(|c| c.required.split(' ').filter(|s| !s.is_empty()).collect())
-        .unwrap_or_default();
-    // What the token and the consumer's stage do not both grant (only a
-    // refusal, real or observed, has anything missing).
-    let missing = match c {
-        Some(c) if c.reason.denial().is_some() => {
-            let stage: Vec<&str> = c
-                .stage_scopes
-                .as_deref()
-                .map(|s| s.split(' ').collect())
-                .unwrap_or_default();
-            required
-                .iter()
-                .copied()
-                .filter(|s| {
-                    let token = p.is_some_and(|p| p.scopes().contains(s));
-                    let staged = c.stage_scopes.is_none() || stage.contains(s);
-                    !(token && staged)
-                })
-                .collect()
-        }
-        _ => Vec::new(),
-    };
+    let required = required(d);
+    let missing = missing(d, &required);
     DecisionJson {
         v: SCHEMA_VERSION,
         kind: "decision",
@@ -457,6 +435,39 @@ fn decision_json(d: &DecisionEvent) -> DecisionJson<'_> {
         client_addr: d.client_addr,
         latency_us: d.latency_us,
     }
+}
+
+/// The required scopes the token and the consumer's stage do not both grant:
+/// only a contract refusal, real or observed, has any.
+pub(crate) fn missing<'a>(d: &DecisionEvent, required: &[&'a str]) -> Vec<&'a str> {
+    let Some(c) = d.decision.as_deref() else {
+        return Vec::new();
+    };
+    if c.reason.denial().is_none() {
+        return Vec::new();
+    }
+    let stage: Vec<&str> = c
+        .stage_scopes
+        .as_deref()
+        .map(|s| s.split(' ').collect())
+        .unwrap_or_default();
+    required
+        .iter()
+        .copied()
+        .filter(|s| {
+            let token = d.principal.as_ref().is_some_and(|p| p.scopes().contains(s));
+            let staged = c.stage_scopes.is_none() || stage.contains(s);
+            !(token && staged)
+        })
+        .collect()
+}
+
+/// The scopes a decision requires, as a list.
+pub(crate) fn required(d: &DecisionEvent) -> Vec<&str> {
+    d.decision
+        .as_deref()
+        .map(|c| c.required.split(' ').filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default()
 }
 
 /// RFC 3339 UTC with milliseconds: `2026-11-29T04:05:06.789Z`.

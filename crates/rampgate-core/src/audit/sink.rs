@@ -87,8 +87,10 @@ impl AuditSink for TracingSink {
 }
 
 macro_rules! decision_event {
-    ($level:expr, $d:expr, $json:expr) => {{
+    ($level:expr, $d:expr) => {{
         let d = $d;
+        let required = super::event::required(d);
+        let missing = super::event::missing(d, &required).join(" ");
         let p = d.principal.as_ref();
         let c = d.decision.as_deref();
         tracing::event!(
@@ -108,8 +110,7 @@ macro_rules! decision_event {
             token_fp = d.token_fp.map(tracing::field::display),
             contract_version = c.map(|c| c.contract_version),
             stage = c.and_then(|c| c.stage.as_deref()),
-            missing = $json["missing"].as_array().map(|m| tracing::field::display(
-                m.iter().filter_map(|s| s.as_str()).collect::<Vec<_>>().join(" "))),
+            missing = missing.as_str(),
             step_up = d.step_up.map(tracing::field::debug),
             latency_us = d.latency_us,
             "decision"
@@ -121,15 +122,10 @@ fn trace_event(event: &AuditEvent) {
     use tracing::Level;
     match event {
         AuditEvent::Decision(d) => {
-            let json = if d.decision.is_some() {
-                event.to_json()
-            } else {
-                serde_json::Value::Null
-            };
             if d.outcome == super::AuditOutcome::Deny {
-                decision_event!(Level::WARN, d, json);
+                decision_event!(Level::WARN, &**d);
             } else {
-                decision_event!(Level::INFO, d, json);
+                decision_event!(Level::INFO, &**d);
             }
         }
         AuditEvent::ContractChanged(c) => {
