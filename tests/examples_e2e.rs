@@ -177,7 +177,22 @@ fn rampgate_audit_makes_the_examples_write_one_json_line_per_request() {
             .output()
             .unwrap();
         let metrics = String::from_utf8(metrics.stdout).unwrap();
-        assert!(metrics.contains("rampgate_decisions_total{"), "{metrics}");
+        for name in [
+            "rampgate_decisions_total{",
+            "rampgate_request_duration_seconds",
+            "rampgate_verify_duration_seconds",
+            "rampgate_jwks_refreshes_total{",
+            "rampgate_jwks_keys{",
+            "rampgate_audit_queue_depth",
+        ] {
+            assert!(metrics.contains(name), "{name} missing: {metrics}");
+        }
+        let refusal = if name == "quickstart" {
+            r#"rampgate_decisions_total{outcome="deny",reason="token_missing",route="GET /me"} 1"#
+        } else {
+            r#"rampgate_decisions_total{outcome="deny",reason="acr_insufficient",route="POST /transactions/{id}/approve"} 1"#
+        };
+        assert!(metrics.contains(refusal), "{refusal} missing: {metrics}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
