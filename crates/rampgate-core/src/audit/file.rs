@@ -231,3 +231,105 @@ impl AuditSink for FileSink {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::DecisionEvent;
+    use std::time::UNIX_EPOCH;
+
+    fn event(n: usize) -> AuditEvent {
+        let id = http::HeaderValue::try_from(format!("req-{n:04}")).unwrap();
+        AuditEvent::Decision(Box::new(DecisionEvent::new(
+            UNIX_EPOCH,
+            id,
+            http::Method::GET,
+        )))
+    }
+
+    fn dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "rampgate-file-sink-{name}-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[tokio::test]
+    async fn rotation_keeps_n_files_and_never_splits_a_line() {
+        let dir = dir("keep");
+        let path = dir.join("audit.jsonl");
+        let line_len = {
+            let mut line = Vec::new();
+            event(0).write_json_line(&mut line);
+            line.len() as u64
+        };
+        // Three lines per file; 20 events make 7 files, of which 1 + 2 stay.
+        let options = FileSinkOptions::default()
+            .max_bytes(Some(3 * line_len))
+            .keep(2);
+        let mut sink = FileSink::with_options(&path, options).unwrap();
+        let events: Vec<AuditEvent> = (0..20).map(event).collect();
+        for chunk in events.chunks(7) {
+            sink.write(chunk).await.unwrap();
+        }
+        sink.flush().await.unwrap();
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap();
+        let mut name = path.as_os_str().to_owned();
+        name.push(".3");
+        assert!(
+            !PathBuf::from(name).exists(),
+            "only 2 rotated files are kept"
+        );
+        let files = [
+            path.with_extension("jsonl.2"),
+            path.with_extension("jsonl.1"),
+            path.clone(),
+        ];
+        let ids: Vec<String> = files
+            .iter()
+            .flat_map(|f| {
+                let text = read(f);
+                assert!(text.ends_with('\n'));
+                text.lines()
+                    .map(|l| {
+                        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                        v["request_id"].as_str().unwrap().to_owned()
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        // The newest 3 + 3 + 2 events, in order: .2 is older than .1.
+        let expected: Vec<String> = (12..20).map(|n| format!("req-{n:04}")).collect();
+        assert_eq!(ids, expected);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn every_flush_policy_writes_every_line() {
+        for policy in [
+            FlushPolicy::EveryEvent,
+            FlushPolicy::Interval(Duration::ZERO),
+            FlushPolicy::OnRotate,
+            FlushPolicy::Never,
+        ] {
+            let dir = dir("policy");
+            let path = dir.join("audit.jsonl");
+            let options = FileSinkOptions::default().flush(policy).max_bytes(None);
+            let mut sink = FileSink::with_options(&path, options).unwrap();
+            let events: Vec<AuditEvent> = (0..5).map(event).collect();
+            sink.write(&events).await.unwrap();
+            // Every batch reaches the OS before the next is taken.
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert_eq!(text.lines().count(), 5, "{policy:?}");
+            // Reopening appends.
+            drop(sink);
+            let mut sink = FileSink::with_options(&path, FileSinkOptions::default()).unwrap();
+            sink.write(&events[..1]).await.unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 6);
+            std::fs::remove_dir_all(dir).unwrap();
+        }
+    }
+}
