@@ -887,4 +887,26 @@ mod tests {
         }
         let _ = std::fs::remove_file(file);
     }
+
+    #[tokio::test]
+    async fn the_audit_section_builds_a_file_auditor() {
+        let dir =
+            std::env::temp_dir().join(format!("rampgate-config-audit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("audit.jsonl");
+        let text = format!(
+            "[audit]\nfile = {:?}\nmax_mb = 1\nkeep = 2\nqueue = 16\n",
+            file.display().to_string()
+        );
+        let config = Config::from_toml(&text).unwrap();
+        let auditor = config.auditor().unwrap();
+        assert_eq!(auditor.capacity(), 16);
+        assert!(file.exists(), "opened for appending at once");
+        // A file that cannot be opened is a configuration error.
+        let bad = Config::from_toml("[audit]\nfile = \"/nonexistent-dir/audit.jsonl\"\n").unwrap();
+        assert!(matches!(bad.auditor(), Err(ConfigError::Invalid(_))));
+        // Without [audit], events go to tracing.
+        assert!(Config::default().auditor().is_ok());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
