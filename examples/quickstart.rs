@@ -23,6 +23,11 @@
 //!   names an `issuer` and `audience` and no issuer is configured, they are used
 //!   (with OIDC discovery).
 //!
+//! - `RAMPGATE_AUDIT`: a file to append one JSON line per request to (the
+//!   audit trail, `docs/audit.md`); without it, audit events go to `tracing`.
+//!
+//! `GET /metrics` serves the Prometheus metrics (names in `docs/audit.md`).
+//!
 //! With no issuer configured at all, this example (never the library) starts the
 //! embedded development issuer, says so on stderr, and prints ready-to-paste curl
 //! commands with tokens it minted.
@@ -54,6 +59,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
 
+    // Before the verifier fetches its first keys, so that the JWKS metrics
+    // count that fetch too.
+    let metrics = support::metrics_route()?;
     let support::Setup {
         config,
         contract,
@@ -63,13 +71,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = config.listen_addr();
     let issuers: Vec<String> = verifier.issuers().map(str::to_owned).collect();
     let ready = support::ready_route(verifier.clone());
+    let audit = support::audit_layer(&config, &contract)?;
 
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let metadata_url = format!("http://{addr}/.well-known/oauth-protected-resource");
 
-    // Route layers run outside-in from the last one added: JwtLayer first, then
-    // the contract; ScopeLayer on /profile states the code's own requirement.
+    // Route layers run outside-in from the last one added: the audit layer
+    // first (it records JwtLayer's refusals too), JwtLayer, then the contract;
+    // ScopeLayer on /profile states the code's own requirement.
     let app = Router::new()
         .route("/profile", get(profile).route_layer(read_profile))
         .route("/me", get(me))
@@ -79,7 +89,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .realm("quickstart")
                 .resource_metadata(&metadata_url),
         )
+        .route_layer(audit)
         .route("/ready", ready)
+        .route("/metrics", metrics)
         .route("/health", get(|| async { "ok" }))
         .merge(
             rampgate::metadata::MetadataRouter::new(contract)
@@ -92,11 +104,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(dev) = &dev {
         print_try_it(dev, addr);
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // With the peer address, for the audit events' `client_addr`.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }
 

@@ -44,6 +44,12 @@
 //! file = "contract.toml"             # RAMPGATE_CONTRACT
 //! watch_secs = 5                     # hot reload; 0 to never re-read
 //!
+//! [audit]
+//! file = "audit.jsonl"               # RAMPGATE_AUDIT: one JSON line per decision (docs/audit.md)
+//! max_mb = 100                       # rotate past this size (0: never)
+//! keep = 5                           # rotated files kept: audit.jsonl.1 .. .5
+//! queue = 8192                       # events that can wait for the disk before being dropped
+//!
 //! [[issuers]]                        # RAMPGATE_ISSUER + RAMPGATE_AUDIENCE (+ RAMPGATE_JWKS_URL)
 //! issuer = "https://login.example.com/"
 //! audiences = ["https://api.example.com"]
@@ -145,6 +151,25 @@ pub struct Config {
     pub issuers: Vec<IssuerSettings>,
     /// The ramp contract file. Defaults to none (the program's own, if any).
     pub contract: Option<ContractSettings>,
+    /// The audit trail's JSON Lines file. Defaults to none (audit events go
+    /// to `tracing`).
+    pub audit: Option<AuditSettings>,
+}
+
+/// The audit file (see [`Config::auditor`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AuditSettings {
+    /// The JSON Lines file events are appended to (`RAMPGATE_AUDIT`).
+    pub file: PathBuf,
+    /// Rotate when the file would pass this many MiB; `0` never rotates.
+    /// Defaults to 100.
+    pub max_mb: Option<u64>,
+    /// How many rotated files to keep. Defaults to 5.
+    pub keep: Option<usize>,
+    /// The queue's capacity in events. Defaults to 8192.
+    pub queue: Option<usize>,
 }
 
 /// One trusted issuer in the file.
@@ -239,6 +264,7 @@ impl Config {
     ///   `RAMPGATE_AUDIENCE` or `RAMPGATE_JWKS_URL` without `RAMPGATE_ISSUER` is an
     ///   error (half a configuration is never completed with a default).
     /// - `RAMPGATE_CONTRACT`: the contract file.
+    /// - `RAMPGATE_AUDIT`: the audit file (see [`Config::auditor`]).
     /// - `RAMPGATE_READY_TIMEOUT`: seconds to wait for the issuers' first keys
     ///   (see [`Config::ready_verifier`]).
     pub fn apply_env(
@@ -281,6 +307,13 @@ impl Config {
                     "RAMPGATE_READY_TIMEOUT is not a number of seconds like 10: {e}"
                 ))
             })?);
+        }
+        if let Some(file) = var("RAMPGATE_AUDIT") {
+            let kept = self.audit.take().unwrap_or_default();
+            self.audit = Some(AuditSettings {
+                file: file.into(),
+                ..kept
+            });
         }
         if let Some(file) = var("RAMPGATE_CONTRACT") {
             let watch_secs = self.contract.as_ref().and_then(|c| c.watch_secs);
@@ -332,6 +365,37 @@ impl Config {
             handle.watch(Duration::from_secs(period))?;
         }
         Ok(Some(handle))
+    }
+
+    /// The auditor of the configured audit file (`[audit]` or
+    /// `RAMPGATE_AUDIT`): a [`FileSink`](crate::audit::FileSink) behind a
+    /// bounded queue, flushed to disk on rotation. Without an audit file, an
+    /// auditor writing to `tracing`. Call it from inside a tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] when the file cannot be opened for appending,
+    /// or outside a tokio runtime.
+    pub fn auditor(&self) -> Result<crate::audit::Auditor, ConfigError> {
+        use crate::audit::{Auditor, FileSink, FileSinkOptions};
+        let invalid = |e: &dyn std::fmt::Display| ConfigError::Invalid(format!("audit: {e}"));
+        let mut builder = Auditor::builder();
+        if let Some(settings) = &self.audit {
+            let max_mb = settings.max_mb.unwrap_or(100);
+            let options = FileSinkOptions::default()
+                .max_bytes((max_mb > 0).then(|| max_mb.saturating_mul(1024 * 1024)))
+                .keep(settings.keep.unwrap_or(5));
+            let sink = FileSink::with_options(&settings.file, options).map_err(|e| {
+                ConfigError::Invalid(format!(
+                    "audit: cannot open {} for appending: {e}",
+                    settings.file.display()
+                ))
+            })?;
+            builder = builder
+                .sink(sink)
+                .capacity(settings.queue.unwrap_or(crate::audit::DEFAULT_CAPACITY));
+        }
+        builder.build().map_err(|e| invalid(&e))
     }
 
     /// The configured contract file (see [`Config::contract`]), else the
@@ -527,8 +591,13 @@ mod tests {
                 ("RAMPGATE_AUDIENCE", "api"),
                 ("RAMPGATE_ADDR", "127.0.0.1:0"),
                 ("RAMPGATE_CONTRACT", "c.toml"),
+                ("RAMPGATE_AUDIT", "audit.jsonl"),
             ]))
             .unwrap();
+        assert_eq!(
+            config.audit.as_ref().map(|a| a.file.clone()),
+            Some(PathBuf::from("audit.jsonl"))
+        );
         assert_eq!(config.issuers.len(), 1);
         assert!(config.issuers[0].discovery, "no JWKS URL: discovery");
         assert_eq!(config.listen_addr().port(), 0);
@@ -817,5 +886,27 @@ mod tests {
             assert_eq!(code, expected, "allow_id_token_claims = {allow}");
         }
         let _ = std::fs::remove_file(file);
+    }
+
+    #[tokio::test]
+    async fn the_audit_section_builds_a_file_auditor() {
+        let dir =
+            std::env::temp_dir().join(format!("rampgate-config-audit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("audit.jsonl");
+        let text = format!(
+            "[audit]\nfile = {:?}\nmax_mb = 1\nkeep = 2\nqueue = 16\n",
+            file.display().to_string()
+        );
+        let config = Config::from_toml(&text).unwrap();
+        let auditor = config.auditor().unwrap();
+        assert_eq!(auditor.capacity(), 16);
+        assert!(file.exists(), "opened for appending at once");
+        // A file that cannot be opened is a configuration error.
+        let bad = Config::from_toml("[audit]\nfile = \"/nonexistent-dir/audit.jsonl\"\n").unwrap();
+        assert!(matches!(bad.auditor(), Err(ConfigError::Invalid(_))));
+        // Without [audit], events go to tracing.
+        assert!(Config::default().auditor().is_ok());
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

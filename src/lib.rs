@@ -77,7 +77,8 @@ pub mod anomaly {
 #[cfg(feature = "axum")]
 pub mod admin;
 pub use rampgate_tower::{
-    AuthStack, ContractGate, ContractLayer, Jwt, JwtLayer, Scope, ScopeLayer, StepUp, StepUpLayer,
+    Audit, AuditLayer, AuthStack, ContractGate, ContractLayer, Jwt, JwtLayer, Misconfigured, Scope,
+    ScopeLayer, StepUp, StepUpLayer,
 };
 
 /// The old facade name of [`ContractGate`], the service `ContractLayer` makes.
@@ -104,6 +105,13 @@ pub use rampgate_tower::JwtInterceptor;
 /// Ramp contracts: the contract file, decisions, diffs, the live handle.
 pub mod contract {
     pub use rampgate_core::contract::*;
+}
+
+/// The audit trail: events, the [`Auditor`](audit::Auditor) queue, sinks, and
+/// the tower [`AuditLayer`]. See `docs/audit.md`.
+pub mod audit {
+    pub use rampgate_core::audit::*;
+    pub use rampgate_tower::audit::*;
 }
 
 #[cfg(feature = "axum")]

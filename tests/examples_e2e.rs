@@ -77,7 +77,10 @@ fn start_example(name: &str, env: &[(&str, &str)], last_line: &str) -> Quickstar
     });
     let mut output = Vec::new();
     let mut addr = None;
-    let expect_curls = env.is_empty();
+    // The dev issuer (and its printed commands) unless an issuer is configured.
+    let expect_curls = !env
+        .iter()
+        .any(|(k, _)| matches!(*k, "RAMPGATE_ISSUER" | "RAMPGATE_CONFIG"));
     loop {
         let line = rx
             .recv_timeout(Duration::from_secs(60))
@@ -180,6 +183,76 @@ fn grpc_example_commands_work_as_printed() {
                 );
             }
         }
+    }
+}
+
+#[test]
+fn rampgate_audit_makes_the_examples_write_one_json_line_per_request() {
+    for (name, last_line, requests) in [
+        // Of the quickstart's six commands, /health is public, outside the layers.
+        ("quickstart", "invalid_token (expired)", 5),
+        ("payments", "200 approved after step-up", 4),
+    ] {
+        let dir =
+            std::env::temp_dir().join(format!("rampgate-ex-audit-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("audit.jsonl");
+        let qs = start_example(
+            name,
+            &[("RAMPGATE_AUDIT", file.to_str().unwrap())],
+            last_line,
+        );
+        let commands = printed_commands(&qs);
+        let statuses: Vec<String> = commands
+            .iter()
+            .filter(|(cmd, _)| !cmd.ends_with("/health"))
+            .map(|(cmd, _)| run_printed(cmd))
+            .collect();
+        assert_eq!(statuses.len(), requests);
+        // Poll until the writer task has appended every line.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let lines = loop {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            let lines: Vec<serde_json::Value> = text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            if lines.len() >= requests || std::time::Instant::now() > deadline {
+                break lines;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert_eq!(lines.len(), requests, "{name}: one line per request");
+        for (line, status) in lines.iter().zip(&statuses) {
+            assert_eq!(line["type"], "decision");
+            assert_eq!(line["status"].to_string(), *status, "{name}: {line}");
+        }
+        if name == "payments" {
+            assert_eq!(lines[2]["step_up"], "failed");
+            assert_eq!(lines[3]["step_up"], "passed");
+        }
+        let metrics = Command::new("curl")
+            .args(["-s", &format!("http://{}/metrics", qs.addr)])
+            .output()
+            .unwrap();
+        let metrics = String::from_utf8(metrics.stdout).unwrap();
+        for name in [
+            "rampgate_decisions_total{",
+            "rampgate_request_duration_seconds",
+            "rampgate_verify_duration_seconds",
+            "rampgate_jwks_refreshes_total{",
+            "rampgate_jwks_keys{",
+            "rampgate_audit_queue_depth",
+        ] {
+            assert!(metrics.contains(name), "{name} missing: {metrics}");
+        }
+        let refusal = if name == "quickstart" {
+            r#"rampgate_decisions_total{outcome="deny",reason="token_missing",route="GET /me"} 1"#
+        } else {
+            r#"rampgate_decisions_total{outcome="deny",reason="acr_insufficient",route="POST /transactions/{id}/approve"} 1"#
+        };
+        assert!(metrics.contains(refusal), "{refusal} missing: {metrics}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }
 

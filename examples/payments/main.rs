@@ -14,8 +14,11 @@
 //! `RAMPGATE_ISSUER`, `RAMPGATE_AUDIENCE`, `RAMPGATE_JWKS_URL`,
 //! `RAMPGATE_READY_TIMEOUT`; `GET /ready` serves the key health), and
 //! `RAMPGATE_CONTRACT` to replace the embedded `examples/payments/contract.toml`.
-//! With no issuer configured, the example starts the development issuer and
-//! says so on stderr.
+//! `RAMPGATE_AUDIT=FILE` appends one JSON line per request to `FILE` (the audit
+//! trail, `docs/audit.md`; approvals are `audit = "required"` in the contract:
+//! they answer 503 rather than run unaudited); `GET /metrics` serves the
+//! Prometheus metrics. With no issuer configured, the example starts the
+//! development issuer and says so on stderr.
 //! The walkthrough is in `examples/payments/README.md`.
 
 #[path = "../support/mod.rs"]
@@ -52,6 +55,9 @@ type Shared = Arc<Mutex<Ledger>>;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     support::init_tracing();
 
+    // Before the verifier fetches its first keys, so that the JWKS metrics
+    // count that fetch too.
+    let metrics = support::metrics_route()?;
     let support::Setup {
         config,
         contract,
@@ -61,6 +67,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = config.listen_addr();
     let issuers: Vec<String> = verifier.issuers().map(str::to_owned).collect();
     let ready = support::ready_route(verifier.clone());
+    let audit = support::audit_layer(&config, &contract)?;
 
     let ledger: Shared = Arc::default();
     {
@@ -80,8 +87,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
-    // The last route_layer added runs first: JwtLayer, then the contract, then
-    // step-up for the routes the contract marks sensitive.
+    // The last route_layer added runs first: the audit layer (which records
+    // every refusal too), JwtLayer, then the contract, then step-up for the
+    // routes the contract marks sensitive.
     let app = Router::new()
         .route("/accounts/{id}", get(account))
         .route("/transactions", post(create))
@@ -89,7 +97,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route_layer(StepUpLayer::from_contract())
         .route_layer(ContractLayer::new(contract.clone()))
         .route_layer(JwtLayer::new(verifier).realm("payments"))
+        .route_layer(audit)
         .route("/ready", ready)
+        .route("/metrics", metrics)
         .route("/health", get(|| async { "ok" }))
         .merge(
             // A loopback demo whose port can be chosen at bind time: the resource is the
@@ -107,11 +117,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(dev) = &dev {
         print_walkthrough(dev, addr);
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // With the peer address, for the audit events' `client_addr`.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }
 

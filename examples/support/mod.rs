@@ -7,6 +7,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::routing::{MethodRouter, get};
 use rampgate::Verifier;
+use rampgate::audit::AuditLayer;
 use rampgate::config::{Config, ConfigError};
 use rampgate::contract::ContractHandle;
 use rampgate_testkit::DevIssuer;
@@ -96,4 +97,35 @@ where
             (status, Json(health))
         }
     })
+}
+
+/// The audit layer: one JSON line per request in the file named by
+/// `RAMPGATE_AUDIT` (or `[audit] file`), else one `tracing` event per request
+/// (target `rampgate::audit`); the contract's reloads are audited too, and its
+/// `audit = "required"` routes fail closed.
+pub(crate) fn audit_layer(
+    config: &Config,
+    contract: &ContractHandle,
+) -> Result<AuditLayer, ConfigError> {
+    let auditor = config.auditor()?;
+    if let Some(audit) = &config.audit {
+        eprintln!("audit events -> {}", audit.file.display());
+    }
+    auditor.watch_contract(contract);
+    Ok(AuditLayer::new(auditor).contract(contract.clone()))
+}
+
+/// `GET /metrics`: every rampgate metric (docs/audit.md) in the Prometheus
+/// text format, rendered by `metrics-exporter-prometheus` from its handle (no
+/// listener of its own). Mounted outside the `JwtLayer`: serve it on an
+/// internal port in production.
+pub(crate) fn metrics_route<S>() -> Result<MethodRouter<S>, Box<dyn std::error::Error>>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+    Ok(get(move || {
+        let handle = handle.clone();
+        async move { handle.render() }
+    }))
 }

@@ -90,7 +90,7 @@ errors.toml:35: error: consumer mobile-app stage ga drops accounts:write allowed
 ";
 
 const MALFORMED_TOML: &str = "\
-malformed.toml:7: error: unknown field `scope`, expected one of `method`, `path`, `scopes`, `any`, `trust`, `mode` (see docs/contracts.md for the schema)
+malformed.toml:7: error: unknown field `scope`, expected one of `method`, `path`, `scopes`, `any`, `trust`, `mode`, `audit` (see docs/contracts.md for the schema)
 ";
 
 // ---- contract check ----

@@ -330,6 +330,8 @@ impl Denial {
                 headers.insert(WWW_AUTHENTICATE, self.www_authenticate());
             }
         }
+        // As over HTTP, the refusal travels with its answer.
+        response.extensions_mut().insert(self);
         response
     }
 
@@ -359,6 +361,9 @@ impl Denial {
         }
         headers.insert(CONTENT_TYPE, content_type);
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // The refusal travels with its answer, so that middleware around the
+        // layers (a `TraceLayer`, the `AuditLayer`) reads the reason as a type.
+        response.extensions_mut().insert(self);
         response
     }
 }
@@ -546,6 +551,7 @@ mod tests {
             ErrorKind::TokenRevoked(RevokedBy::Sub),
             ErrorKind::TokenRevoked(RevokedBy::Consumer),
             ErrorKind::TokenRevoked(RevokedBy::Kid),
+            ErrorKind::AuditUnavailable,
         ];
         // Every request reason, each once, in the order the enum declares them.
         let reasons: Vec<Reason> = kinds.iter().map(ErrorKind::reason).collect();
@@ -565,7 +571,7 @@ mod tests {
             let expected_status = match kind {
                 ErrorKind::RequestMalformed(_) => 400,
                 ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => 403,
-                ErrorKind::KeysUnavailable => 503,
+                ErrorKind::KeysUnavailable | ErrorKind::AuditUnavailable => 503,
                 _ => 401,
             };
             assert_eq!(d.status(), expected_status);
@@ -577,6 +583,7 @@ mod tests {
                     | ErrorKind::ContractDenied { .. }
                     | ErrorKind::StepUpRequired(_)
                     | ErrorKind::KeysUnavailable
+                    | ErrorKind::AuditUnavailable
             ) {
                 assert_eq!(d.error(), Some("invalid_token"), "{kind:?}");
             }

@@ -273,6 +273,11 @@ pub enum ErrorKind {
     /// 401 `invalid_token`, with the reason of [`RevokedBy::reason`].
     #[error("{}", describe_revocation(*.0))]
     TokenRevoked(RevokedBy),
+    /// The route demands fail-closed auditing and the audit queue could not
+    /// take its event: the service's fault, answered 503 with a `Retry-After`,
+    /// without an RFC 6750 error; the handler does not run.
+    #[error("the audit record of this request cannot be kept; try again later")]
+    AuditUnavailable,
     /// A JWKS or OIDC discovery document could not be fetched or used.
     #[error("JWKS: {message}")]
     Jwks {
@@ -326,6 +331,7 @@ impl ErrorKind {
             ErrorKind::ContractDenied { reason, .. } => *reason,
             ErrorKind::StepUpRequired(f) => f.reason(),
             ErrorKind::TokenRevoked(by) => by.reason(),
+            ErrorKind::AuditUnavailable => Reason::AuditUnavailable,
             ErrorKind::Jwks { .. } => Reason::JwksError,
             ErrorKind::Config { .. } => Reason::ConfigInvalid,
         }
@@ -344,6 +350,7 @@ impl ErrorKind {
         match self {
             ErrorKind::TokenMissing
             | ErrorKind::KeysUnavailable
+            | ErrorKind::AuditUnavailable
             | ErrorKind::Jwks { .. }
             | ErrorKind::Config { .. } => None,
             ErrorKind::RequestMalformed(_) => Some("invalid_request"),
@@ -364,7 +371,10 @@ impl ErrorKind {
         match self {
             ErrorKind::RequestMalformed(_) => 400,
             ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => 403,
-            ErrorKind::KeysUnavailable | ErrorKind::Jwks { .. } | ErrorKind::Config { .. } => 503,
+            ErrorKind::KeysUnavailable
+            | ErrorKind::AuditUnavailable
+            | ErrorKind::Jwks { .. }
+            | ErrorKind::Config { .. } => 503,
             _ => 401,
         }
     }

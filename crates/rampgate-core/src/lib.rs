@@ -38,6 +38,7 @@
 
 mod alg;
 pub mod anomaly;
+pub mod audit;
 mod backend;
 mod body;
 pub mod contract;

@@ -157,6 +157,9 @@ reason_codes! {
         TokenRevokedConsumer = "token_revoked_consumer",
         /// The key that signed the token (`kid`) was revoked.
         TokenRevokedKid = "token_revoked_kid",
+        /// The route demands fail-closed auditing and its audit event could not
+        /// be queued (503, with `Retry-After`): the handler did not run.
+        AuditUnavailable = "audit_unavailable",
         /// A JWKS or discovery document could not be fetched or used (never
         /// shown to a client: it is reported as `keys_unavailable`).
         JwksError = "jwks_error",
@@ -349,7 +352,7 @@ mod tests {
     #[test]
     fn request_codes_leave_out_the_service_side_ones() {
         assert_eq!(Reason::REQUEST.len(), Reason::ALL.len() - 2);
-        assert_eq!(Reason::REQUEST.last(), Some(&Reason::TokenRevokedKid));
+        assert_eq!(Reason::REQUEST.last(), Some(&Reason::AuditUnavailable));
         assert!(!Reason::REQUEST.contains(&Reason::JwksError));
         let codes: Vec<&str> = Reason::REQUEST.iter().map(|r| r.as_str()).collect();
         assert_eq!(codes, Reason::REQUEST_CODES);

@@ -31,6 +31,7 @@ use crate::gate::{GateFuture, Refusal, principal_or_refusal};
 use http::{Request, Response};
 use rampgate_core::contract::{ContractHandle, Outcome};
 use rampgate_core::{DenialOptions, DenialResponseBody};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -56,6 +57,11 @@ impl ContractLayer {
     /// A layer deciding with the contract `contract` holds (reloads included).
     pub fn new(contract: ContractHandle) -> Self {
         ContractLayer { contract }
+    }
+
+    /// The contract handle this layer decides with.
+    pub fn handle(&self) -> &ContractHandle {
+        &self.contract
     }
 }
 
@@ -201,11 +207,15 @@ where
                         req.headers(),
                     );
                 };
-                return GateFuture::denied(DenialOptions::deny_in(req.extensions(), &error));
+                return GateFuture::denied(DenialOptions::deny_in(req.extensions(), &error))
+                    .with_decision(Arc::new(decision));
             }
         }
+        // The handler reads the decision from the request; the layers around
+        // read it (as `Arc<Decision>`) from the response.
+        let shared = Arc::new(decision.clone());
         req.extensions_mut().insert(decision);
-        GateFuture::inner(self.inner.call(req))
+        GateFuture::inner(self.inner.call(req)).with_decision(shared)
     }
 }
 

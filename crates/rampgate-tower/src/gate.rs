@@ -4,10 +4,18 @@
 use bytes::Bytes;
 use http::{Extensions, HeaderMap, Response, StatusCode};
 use pin_project_lite::pin_project;
+use rampgate_core::contract::Decision;
 use rampgate_core::{Anonymous, Denial, DenialResponseBody, Principal};
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+/// In the extensions of a 500 `layers_misconfigured` answer: what is wrong
+/// with the layering, for the middleware around the layers (the
+/// `AuditLayer` records it with that reason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Misconfigured(pub &'static str);
 
 /// Why there is no principal to authorize.
 #[derive(Debug)]
@@ -38,6 +46,8 @@ pin_project! {
     pub struct GateFuture<F> {
         #[pin]
         state: GateState<F>,
+        // The contract's decision, for the response's extensions.
+        decision: Option<Arc<Decision>>,
     }
 }
 
@@ -53,7 +63,14 @@ impl<F> GateFuture<F> {
     pub(crate) fn inner(future: F) -> Self {
         GateFuture {
             state: GateState::Inner { future },
+            decision: None,
         }
+    }
+
+    /// Puts `decision` in the response's extensions, whatever the answer.
+    pub(crate) fn with_decision(mut self, decision: Arc<Decision>) -> Self {
+        self.decision = Some(decision);
+        self
     }
 
     /// A denial, answered in the protocol it was rendered for.
@@ -65,6 +82,7 @@ impl<F> GateFuture<F> {
                 refusal: Some(Refusal::Challenge(Box::new(denial))),
                 grpc,
             },
+            decision: None,
         }
     }
 
@@ -76,6 +94,7 @@ impl<F> GateFuture<F> {
                 refusal: Some(refusal),
                 grpc: rampgate_core::grpc::is_grpc(headers),
             },
+            decision: None,
         }
     }
 }
@@ -88,19 +107,26 @@ where
     type Output = Result<Response<ResBody>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().state.project() {
-            GateStateProj::Inner { future } => future.poll(cx),
+        let this = self.project();
+        let result = match this.state.project() {
+            GateStateProj::Inner { future } => ready!(future.poll(cx)),
             GateStateProj::Refused { refusal, grpc } => {
                 let refusal = refusal.take().expect("GateFuture polled after completion");
-                Poll::Ready(Ok(match refusal {
+                Ok(match refusal {
                     Refusal::Challenge(denial) => (*denial).grpc(*grpc).into_response(),
                     Refusal::MissingJwtLayer => {
                         misconfigured("this layer needs JwtLayer to run before it", *grpc)
                     }
                     Refusal::Misconfigured(what) => misconfigured(what, *grpc),
-                }))
+                })
             }
-        }
+        };
+        Poll::Ready(result.map(|mut response| {
+            if let Some(decision) = this.decision.take() {
+                response.extensions_mut().insert(decision);
+            }
+            response
+        }))
     }
 }
 
@@ -112,7 +138,9 @@ pub(crate) fn misconfigured<B: DenialResponseBody>(what: &'static str, grpc: boo
         "authorization layers are misconfigured: refusing the request"
     );
     if grpc {
-        return crate::grpc::internal(what);
+        let mut response: Response<B> = crate::grpc::internal(what);
+        response.extensions_mut().insert(Misconfigured(what));
+        return response;
     }
     let body = serde_json::json!({
         "error": "server_error",
@@ -125,5 +153,6 @@ pub(crate) fn misconfigured<B: DenialResponseBody>(what: &'static str, grpc: boo
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),
     );
+    response.extensions_mut().insert(Misconfigured(what));
     response
 }

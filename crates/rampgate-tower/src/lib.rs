@@ -9,8 +9,16 @@
 //!   scopes, intersected with what the consumer's current stage allows.
 //! - [`StepUpLayer`]: sensitive routes demand a stronger or fresher user
 //!   authentication (RFC 9470 challenge).
+//! - [`AuditLayer`]: exactly one audit event per request, whatever the
+//!   outcome, to a `rampgate_core::audit::Auditor`; fail-closed routes.
 //! - [`AuthStack`]: `JwtLayer`, `ContractLayer` and `StepUpLayer` as one layer,
-//!   in the order they must run.
+//!   in the order they must run, with the `AuditLayer` outermost
+//!   ([`AuthStack::audit`]).
+//!
+//! Every answer a layer produced or let through carries the outcome in its
+//! extensions: the [`Denial`](rampgate_core::Denial) of a refusal, the
+//! contract's decision as `Arc<Decision>`, [`Misconfigured`] for a 500
+//! `layers_misconfigured`, so middleware around the layers sees them.
 //!
 //! Every layer refuses with an HTTP answer, never an error: the services'
 //! `Error` is the inner service's. Each service gives access to the one it
@@ -124,6 +132,7 @@ macro_rules! define_inner_service_accessors {
     };
 }
 
+pub mod audit;
 pub mod contract;
 mod gate;
 mod grpc;
@@ -136,10 +145,11 @@ pub mod stepup;
 #[cfg(test)]
 mod tests;
 
+pub use audit::{Audit, AuditLayer};
 #[allow(deprecated)]
 pub use contract::Contract;
 pub use contract::{ContractGate, ContractLayer};
-pub use gate::GateFuture;
+pub use gate::{GateFuture, Misconfigured};
 #[cfg(feature = "tonic")]
 pub use interceptor::JwtInterceptor;
 pub use jwt::{Jwt, JwtLayer};

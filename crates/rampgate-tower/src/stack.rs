@@ -7,7 +7,7 @@
 //! get backwards; a wrong order is refused with 500 `layers_misconfigured` at
 //! the first request, but `AuthStack` cannot be got wrong at all.
 
-use crate::{ContractLayer, Jwt, JwtLayer, StepUpLayer};
+use crate::{AuditLayer, ContractLayer, Jwt, JwtLayer, StepUpLayer};
 use rampgate_core::contract::ContractHandle;
 use rampgate_core::{StepUpPolicy, Verifier};
 use tower_layer::{Identity, Layer};
@@ -41,8 +41,8 @@ use tower_layer::{Identity, Layer};
 /// # }
 /// ```
 ///
-/// The third parameter is the slot of the audit layer, which will run outermost
-/// so that it also records the JWT layer's denials; it is [`Identity`] for now.
+/// The third parameter is the slot of the [`AuditLayer`] ([`AuthStack::audit`]),
+/// which runs outermost so that it also records the JWT layer's denials.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct AuthStack<C = Identity, U = Identity, A = Identity> {
@@ -78,21 +78,89 @@ impl<C, U, A> AuthStack<C, U, A> {
         self
     }
 
-    /// The JWT layer, outermost of the three.
+    /// The JWT layer, outermost of the three (inside the audit layer).
     pub fn jwt_layer(&self) -> &JwtLayer {
         &self.jwt
     }
 }
 
-impl<U, A> AuthStack<Identity, U, A> {
+impl<U, A: slots::AuditSlot> AuthStack<Identity, U, A> {
     /// Lets the ramp contract `contract` decide every request, after the JWT
-    /// layer (see [`ContractLayer`]).
+    /// layer (see [`ContractLayer`]). An audit layer of the stack reads the
+    /// routes' `audit = "required"` from it.
     pub fn contract(self, contract: ContractHandle) -> AuthStack<ContractLayer, U, A> {
         AuthStack {
             jwt: self.jwt,
+            audit: self.audit.with_contract(&contract),
             contract: ContractLayer::new(contract),
             step_up: self.step_up,
-            audit: self.audit,
+        }
+    }
+}
+
+impl<C: slots::ContractSlot, U> AuthStack<C, U, Identity> {
+    /// Records one audit event per request with `audit`, **outermost**: it
+    /// sees the JWT layer's refusals too, and answers 503
+    /// `audit_unavailable` on a fail-closed route whose event cannot be queued
+    /// before any other layer runs. Routes the stack's contract marks
+    /// `audit = "required"` fail closed (unless `audit` has its own contract).
+    pub fn audit(self, audit: AuditLayer) -> AuthStack<C, U, AuditLayer> {
+        let audit = match self.contract.handle() {
+            Some(handle) if !audit.has_contract() => audit.contract(handle.clone()),
+            _ => audit,
+        };
+        AuthStack {
+            jwt: self.jwt,
+            contract: self.contract,
+            step_up: self.step_up,
+            audit,
+        }
+    }
+}
+
+/// What the stack's slots can hold, for the builder methods that join them.
+mod slots {
+    use crate::{AuditLayer, ContractLayer};
+    use rampgate_core::contract::ContractHandle;
+    use tower_layer::Identity;
+
+    /// The contract slot: none, or a [`ContractLayer`].
+    pub trait ContractSlot {
+        /// The contract, when there is one.
+        fn handle(&self) -> Option<&ContractHandle>;
+    }
+
+    impl ContractSlot for Identity {
+        fn handle(&self) -> Option<&ContractHandle> {
+            None
+        }
+    }
+
+    impl ContractSlot for ContractLayer {
+        fn handle(&self) -> Option<&ContractHandle> {
+            Some(ContractLayer::handle(self))
+        }
+    }
+
+    /// The audit slot: none, or an [`AuditLayer`].
+    pub trait AuditSlot {
+        /// Tells the audit layer the stack's contract.
+        fn with_contract(self, contract: &ContractHandle) -> Self;
+    }
+
+    impl AuditSlot for Identity {
+        fn with_contract(self, _: &ContractHandle) -> Self {
+            self
+        }
+    }
+
+    impl AuditSlot for AuditLayer {
+        fn with_contract(self, contract: &ContractHandle) -> Self {
+            if self.has_contract() {
+                self
+            } else {
+                self.contract(contract.clone())
+            }
         }
     }
 }

@@ -38,8 +38,28 @@ pub enum ReloadError {
     ZeroPeriod,
 }
 
+/// What became of a contract change, as told to the observers registered with
+/// [`ContractHandle::observe`] (the audit trail of reloads).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ContractEvent<'a> {
+    /// A new contract was applied; the diff says what widened or narrowed.
+    Applied(&'a ContractDiff),
+    /// A new contract was refused; the previous one keeps serving.
+    Refused {
+        /// The refused contract's version, when it could be read.
+        version: Option<u64>,
+        /// Why it was refused.
+        error: &'a ReloadError,
+    },
+}
+
+type Observer = Arc<dyn Fn(&ContractEvent<'_>) + Send + Sync>;
+
 struct Inner {
     current: ArcSwap<Contract>,
+    /// Called on every applied or refused change (rare: a lock is fine).
+    observers: Mutex<Vec<Observer>>,
     path: Option<PathBuf>,
     last_text: Mutex<Option<String>>,
     /// The watcher started by [`ContractHandle::watch`]: it lives as
@@ -110,6 +130,7 @@ impl ContractHandle {
     pub fn new(contract: Contract) -> Self {
         ContractHandle(Arc::new(Inner {
             current: ArcSwap::from_pointee(contract),
+            observers: Mutex::new(Vec::new()),
             path: None,
             last_text: Mutex::new(None),
             watcher: Mutex::new(None),
@@ -124,10 +145,28 @@ impl ContractHandle {
         tracing::info!(file = %path.display(), version = contract.version(), "contract loaded");
         Ok(ContractHandle(Arc::new(Inner {
             current: ArcSwap::from_pointee(contract),
+            observers: Mutex::new(Vec::new()),
             path: Some(path),
             last_text: Mutex::new(Some(text)),
             watcher: Mutex::new(None),
         })))
+    }
+
+    /// Calls `observer` on every change applied to or refused by this handle
+    /// from now on (by [`apply`](Self::apply), [`reload`](Self::reload) or the
+    /// watcher), after the change took effect, on the thread that made it. An
+    /// observer must be quick and must not call back into this handle's
+    /// `observe`; `rampgate_core::audit::Auditor::watch_contract` is one.
+    pub fn observe(&self, observer: impl Fn(&ContractEvent<'_>) + Send + Sync + 'static) {
+        lock(&self.0.observers).push(Arc::new(observer));
+    }
+
+    fn notify(&self, event: &ContractEvent<'_>) {
+        // Cloned out, so that an observer runs without the lock held.
+        let observers: Vec<Observer> = lock(&self.0.observers).clone();
+        for observer in observers {
+            observer(event);
+        }
     }
 
     /// The contract in force.
@@ -153,7 +192,12 @@ impl ContractHandle {
                     error = %why,
                     "contract change refused; the previous contract keeps serving"
                 );
-                return Err(ReloadError::VersionNotIncreased(why));
+                let error = ReloadError::VersionNotIncreased(why);
+                self.notify(&ContractEvent::Refused {
+                    version: Some(new.version()),
+                    error: &error,
+                });
+                return Err(error);
             }
             if diff.is_empty() && new.version() == old.version() {
                 return Ok(diff);
@@ -165,6 +209,7 @@ impl ContractHandle {
                 continue;
             }
             log_applied(&diff);
+            self.notify(&ContractEvent::Applied(&diff));
             return Ok(diff);
         }
     }
@@ -177,11 +222,17 @@ impl ContractHandle {
         match &result {
             // `apply` already said why it refused a version change.
             Err(ReloadError::VersionNotIncreased(_)) | Ok(_) => {}
-            Err(e) => tracing::error!(
-                file = %path.display(),
-                error = %e,
-                "contract reload refused; the previous contract keeps serving"
-            ),
+            Err(e) => {
+                tracing::error!(
+                    file = %path.display(),
+                    error = %e,
+                    "contract reload refused; the previous contract keeps serving"
+                );
+                self.notify(&ContractEvent::Refused {
+                    version: None,
+                    error: e,
+                });
+            }
         }
         result
     }

@@ -38,7 +38,7 @@ mod handle;
 
 pub use decide::{Decision, Outcome, rollout_bucket};
 pub use diff::{Change, ChangeKind, ContractDiff, VersionError};
-pub use handle::{ContractHandle, ContractWatch, ReloadError};
+pub use handle::{ContractEvent, ContractHandle, ContractWatch, ReloadError};
 
 use crate::{Requirement, StepUpPolicy};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -88,6 +88,9 @@ pub struct Route {
     pub trust: String,
     /// Roll-out mode.
     pub mode: Mode,
+    /// `audit = "required"`: the route fails closed when its audit event
+    /// cannot be queued (503 `audit_unavailable`, the handler not called).
+    pub audit_required: bool,
 }
 
 impl Route {
@@ -295,6 +298,8 @@ pub struct Contract {
     /// The strings every decision carries, made once per contract, so that a
     /// decision shares them rather than allocating its own.
     names: Names,
+    /// Whether any route says `audit = "required"`.
+    any_audit_required: bool,
 }
 
 /// Shared names, index-aligned with [`Contract::routes`] and
@@ -453,6 +458,23 @@ impl Contract {
     /// was parsed; `None` for `standard` and for names the contract does not define.
     pub fn step_up_policy(&self, name: &str) -> Option<&Arc<StepUpPolicy>> {
         self.step_up.get(name)
+    }
+
+    /// Whether the route `method path` (`HEAD` falling back to `GET`, as
+    /// decisions do) says `audit = "required"`. Cheap when no route does: no
+    /// lookup at all.
+    pub fn audit_required(&self, method: &str, path: &str) -> bool {
+        if !self.any_audit_required {
+            return false;
+        }
+        self.route(method, path)
+            .or_else(|| {
+                method
+                    .eq_ignore_ascii_case("HEAD")
+                    .then(|| self.route("GET", path))
+                    .flatten()
+            })
+            .is_some_and(|r| r.audit_required)
     }
 
     /// The route with this method and path template.

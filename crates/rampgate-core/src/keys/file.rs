@@ -120,12 +120,12 @@ impl IssuerKeys {
         match result {
             Ok(set) => {
                 self.log_changes(&set, None);
+                self.counters.success(&self.issuer, set.len());
                 self.snapshot.store(Arc::new(super::Snapshot::loaded(set)));
-                self.counters.success();
                 true
             }
             Err(e) => {
-                self.counters.failure(&e);
+                self.counters.failure(&self.issuer, &e);
                 tracing::warn!(
                     issuer = %self.issuer,
                     file = %file.path.display(),

@@ -75,14 +75,28 @@ struct Counters {
 }
 
 impl Counters {
-    fn success(&self) {
+    /// A load of `keys` keys for `issuer` (with feature `metrics`:
+    /// `rampgate_jwks_refreshes_total` and the `rampgate_jwks_keys` gauge).
+    fn success(&self, issuer: &str, keys: usize) {
         self.refreshes.fetch_add(1, Ordering::Relaxed);
         *lock(&self.last_error) = None;
+        #[cfg(feature = "metrics")]
+        {
+            metrics::counter!("rampgate_jwks_refreshes_total", "issuer" => issuer.to_owned())
+                .increment(1);
+            metrics::gauge!("rampgate_jwks_keys", "issuer" => issuer.to_owned()).set(keys as f64);
+        }
+        let _ = (issuer, keys);
     }
 
-    fn failure(&self, error: &Error) {
+    /// A failed load (with feature `metrics`: `rampgate_jwks_refresh_failures_total`).
+    fn failure(&self, issuer: &str, error: &Error) {
         self.failures.fetch_add(1, Ordering::Relaxed);
         *lock(&self.last_error) = Some(error.to_string());
+        #[cfg(feature = "metrics")]
+        metrics::counter!("rampgate_jwks_refresh_failures_total", "issuer" => issuer.to_owned())
+            .increment(1);
+        let _ = issuer;
     }
 }
 
@@ -296,12 +310,12 @@ impl IssuerKeys {
         match result {
             Ok((set, max_age)) => {
                 self.log_changes(&set, max_age);
+                self.counters.success(&self.issuer, set.len());
                 self.snapshot.store(Arc::new(Snapshot::loaded(set)));
-                self.counters.success();
                 Ok(max_age)
             }
             Err(e) => {
-                self.counters.failure(&e);
+                self.counters.failure(&self.issuer, &e);
                 tracing::warn!(issuer = %self.issuer, error = %e, "JWKS refresh failed; keeping the last good keys");
                 Err(e)
             }

@@ -217,11 +217,17 @@ where
             Err(e) => Outcome::Deny(e),
             Ok(None) if config.optional => Outcome::Anonymous,
             Ok(None) => Outcome::Deny(ErrorKind::TokenMissing.into()),
-            Ok(Some(found)) => match config.verifier.verify_cached(&found.token) {
-                Ok(principal) => Outcome::Verified(principal, found.from_query),
-                Err(e) if config.verifier.may_refresh(&e) => Outcome::Refresh(found.into_owned()),
-                Err(e) => Outcome::Deny(token::refusal(&found.token, e)),
-            },
+            Ok(Some(found)) => {
+                match crate::audit::verify_noted(req.extensions(), &found.token, || {
+                    config.verifier.verify_cached(&found.token)
+                }) {
+                    Ok(principal) => Outcome::Verified(principal, found.from_query),
+                    Err(e) if config.verifier.may_refresh(&e) => {
+                        Outcome::Refresh(found.into_owned())
+                    }
+                    Err(e) => Outcome::Deny(token::refusal(&found.token, e)),
+                }
+            }
         };
         match outcome {
             Outcome::Verified(principal, from_query) => {

@@ -62,6 +62,7 @@ struct RawRoute {
     any: Option<Spanned<Vec<String>>>,
     trust: Option<Spanned<String>>,
     mode: Option<Spanned<String>>,
+    audit: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -168,6 +169,7 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
     let names = Names::new(&routes.routes, &consumers, &defaults.unknown_consumer);
 
     Ok(Contract {
+        any_audit_required: routes.routes.iter().any(|r| r.audit_required),
         version: header.version,
         issuer: header.issuer,
         audience: header.audience,

@@ -100,12 +100,25 @@ impl Checker<'_> {
                 .map(|l| l.get_ref().clone())
                 .unwrap_or_default()
         };
+        let audit_required = match r.audit.as_ref().map(|a| (a, a.get_ref().as_str())) {
+            None | Some((_, "best_effort")) => false,
+            Some((_, "required")) => true,
+            Some((a, other)) => {
+                self.error(
+                    Some(a.span()),
+                    format!("{whose} has audit {other:?}: use \"required\" (fail closed: 503 when the audit event cannot be queued) or \"best_effort\""),
+                );
+                // The safe reading, so that the remaining checks still run.
+                true
+            }
+        };
         Route {
             method,
             path: path.clone(),
             requirement: Requirement::all(list(&r.scopes)).and_any(list(&r.any)),
             trust: trust_level,
             mode,
+            audit_required,
         }
     }
 
@@ -150,6 +163,7 @@ mod tests {
                     requirement: Requirement::all(["a"]).and_any(["b"]),
                     trust: "standard".into(),
                     mode: Mode::Percent(25),
+                    audit_required: false,
                 },
                 Route {
                     method: "POST".into(),
@@ -157,6 +171,7 @@ mod tests {
                     requirement: Requirement::all(Vec::<String>::new()),
                     trust: "sensitive".into(),
                     mode: Mode::Enforce,
+                    audit_required: false,
                 },
             ]
         );
@@ -202,5 +217,43 @@ mod tests {
                 "line 9: route GET / has mode \"half\": use \"enforce\", \"observe\" or a percentage such as \"25%\""
             ]
         );
+    }
+
+    #[test]
+    fn audit_required_is_read_and_a_bad_value_fails_closed() {
+        let text = "version = 1\n[[routes]]\nmethod = \"POST\"\npath = \"/pay\"\naudit = \"required\"\n[[routes]]\nmethod = \"GET\"\npath = \"/a\"\naudit = \"best_effort\"\n[[routes]]\nmethod = \"GET\"\npath = \"/b\"\naudit = \"always\"\n[[routes]]\nmethod = \"GET\"\npath = \"/c\"\n";
+        let mut c = Checker::new(text);
+        let routes = c.routes(&raw(text).routes, &catalog(), &BTreeMap::new());
+        let required: Vec<bool> = routes.routes.iter().map(|r| r.audit_required).collect();
+        assert_eq!(required, [true, false, true, false]);
+        assert_eq!(
+            messages(&c),
+            [
+                "line 13: route GET /b has audit \"always\": use \"required\" (fail closed: 503 when the audit event cannot be queued) or \"best_effort\""
+            ]
+        );
+    }
+
+    #[test]
+    fn audit_required_is_looked_up_per_route_with_head_as_get() {
+        let text = "version = 1\n[[routes]]\nmethod = \"GET\"\npath = \"/pay/{id}\"\naudit = \"required\"\n[[routes]]\nmethod = \"GET\"\npath = \"/free\"\n";
+        let contract = crate::contract::Contract::parse(text).unwrap();
+        assert!(contract.audit_required("GET", "/pay/{id}"));
+        assert!(contract.audit_required("HEAD", "/pay/{id}"));
+        assert!(!contract.audit_required("GET", "/free"));
+        assert!(!contract.audit_required("POST", "/pay/{id}"));
+        // Dropping it is a widening, demanding it a narrowing.
+        let dropped = crate::contract::Contract::parse(
+            &text
+                .replace("version = 1", "version = 2")
+                .replace("audit = \"required\"\n", ""),
+        )
+        .unwrap();
+        let diff = crate::contract::ContractDiff::between(&contract, &dropped);
+        assert!(diff.widens(), "{diff:?}");
+        let back = crate::contract::ContractDiff::between(&dropped, &contract);
+        assert!(!back.widens());
+        assert_eq!(back.changes.len(), 1, "{back:?}");
+        assert_eq!(back.changes[0].detail, "audit best_effort -> required");
     }
 }

@@ -75,7 +75,17 @@ pub(super) fn route_changed(
                 trust::compare(&demands(old, was), &demands(new, now))
             }
         };
-        changes.extend(both_ways(wider, narrower, subject, detail));
+        changes.extend(both_ways(wider, narrower, subject.clone(), detail));
+    }
+    if before.audit_required != route.audit_required {
+        // Dropping fail-closed auditing loosens a control (alert-worthy);
+        // demanding it can refuse requests (503 when the audit queue is full).
+        let (kind, detail) = if route.audit_required {
+            (ChangeKind::Narrowed, "audit best_effort -> required")
+        } else {
+            (ChangeKind::Widened, "audit required -> best_effort")
+        };
+        changes.push(change(kind, subject, detail));
     }
     changes
 }
@@ -137,6 +147,7 @@ mod tests {
 
     fn route(requirement: Requirement, trust: &str, mode: Mode) -> Route {
         Route {
+            audit_required: false,
             method: "GET".into(),
             path: "/x".into(),
             requirement,

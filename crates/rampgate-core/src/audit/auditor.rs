@@ -1,0 +1,455 @@
+//! The bounded queue between the request path and the sink, and its writer task.
+
+use super::event::{AuditEvent, ContractChanged, ContractRefused};
+use super::sink::{AuditSink, TracingSink};
+use crate::contract::{ContractEvent, ContractHandle, ReloadError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::{mpsc, oneshot};
+
+/// The default queue capacity, in events.
+pub const DEFAULT_CAPACITY: usize = 8192;
+
+/// How many events the writer takes from the queue at once.
+const BATCH: usize = 256;
+
+/// The default pause of the writer after a short batch.
+pub const DEFAULT_LINGER: Duration = Duration::from_millis(2);
+
+/// Why an auditor could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditError {
+    /// The auditor's writer is a tokio task: build it inside a runtime.
+    #[error("the auditor needs a tokio runtime: build it from inside one")]
+    NoRuntime,
+    /// A zero queue capacity.
+    #[error("the audit queue capacity must be positive")]
+    ZeroCapacity,
+}
+
+enum Msg {
+    Event(AuditEvent),
+    Flush(oneshot::Sender<()>),
+}
+
+#[derive(Debug, Default)]
+struct Stats {
+    recorded: AtomicU64,
+    dropped: AtomicU64,
+    written: AtomicU64,
+    failed: AtomicU64,
+    widenings: AtomicU64,
+    /// Seconds since `started` of the last overflow warning, plus one (0: never).
+    last_overflow_log: AtomicU64,
+}
+
+struct Shared {
+    tx: mpsc::Sender<Msg>,
+    alerts: Option<mpsc::Sender<Msg>>,
+    capacity: usize,
+    stats: Arc<Stats>,
+    started: Instant,
+}
+
+/// The audit trail's entry point: a bounded queue in front of a sink, drained
+/// by one writer task. Cheap to clone; every clone feeds the same queue.
+///
+/// Recording never waits: [`record`](Auditor::record) puts the event in the
+/// queue with `try_send`, and when the queue is full the event is dropped and
+/// counted ([`dropped`](Auditor::dropped), the `rampgate_audit_dropped_total`
+/// counter), and a warning is logged at most once a minute. A route that must
+/// not run unaudited reserves its place first ([`reserve`](Auditor::reserve)).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use rampgate_core::audit::{Auditor, FileSink};
+///
+/// # let dir = std::env::temp_dir().join(format!("rampgate-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let auditor = Auditor::builder()
+///     .capacity(4096)
+///     .sink(FileSink::open(dir.join("audit.jsonl")).unwrap())
+///     .build()
+///     .unwrap();
+/// auditor.flush().await;
+/// assert_eq!(auditor.dropped(), 0);
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Auditor(Arc<Shared>);
+
+impl std::fmt::Debug for Auditor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auditor")
+            .field("capacity", &self.0.capacity)
+            .field("queued", &self.queued())
+            .field("dropped", &self.dropped())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`Auditor`].
+#[must_use]
+pub struct AuditorBuilder {
+    capacity: usize,
+    linger: Duration,
+    sink: Box<dyn AuditSink>,
+    alerts: Option<Box<dyn AuditSink>>,
+}
+
+impl std::fmt::Debug for AuditorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditorBuilder")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditorBuilder {
+    /// The queue's capacity in events (default [`DEFAULT_CAPACITY`]): what a
+    /// stalled sink can fall behind by before events are dropped.
+    pub fn capacity(mut self, events: usize) -> Self {
+        self.capacity = events;
+        self
+    }
+
+    /// How long the writer waits after a batch smaller than its maximum (256
+    /// events) before it looks at the queue again (default [`DEFAULT_LINGER`],
+    /// 2 ms): events recorded meanwhile wait in the queue and are taken as one
+    /// batch, so that recording an event rarely has to wake the writer (a
+    /// cross-thread wake-up costs more than the rest of recording). Events
+    /// reach the sink up to this much later; the queue's capacity must hold
+    /// this long's traffic. `Duration::ZERO` wakes the writer for every event.
+    pub fn linger(mut self, linger: Duration) -> Self {
+        self.linger = linger;
+        self
+    }
+
+    /// Where every event goes (default: [`TracingSink`]).
+    pub fn sink(mut self, sink: impl AuditSink) -> Self {
+        self.sink = Box::new(sink);
+        self
+    }
+
+    /// Where alerts also go (contract changes that widen access), through a
+    /// queue of their own: a webhook, say, next to a file sink.
+    pub fn alerts(mut self, sink: impl AuditSink) -> Self {
+        self.alerts = Some(Box::new(sink));
+        self
+    }
+
+    /// Starts the writer task.
+    ///
+    /// # Errors
+    ///
+    /// [`AuditError::NoRuntime`] outside a tokio runtime,
+    /// [`AuditError::ZeroCapacity`] for a zero capacity.
+    pub fn build(self) -> Result<Auditor, AuditError> {
+        if self.capacity == 0 {
+            return Err(AuditError::ZeroCapacity);
+        }
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| AuditError::NoRuntime)?;
+        let stats = Arc::new(Stats::default());
+        let (tx, rx) = mpsc::channel(self.capacity);
+        runtime.spawn(writer(rx, self.sink, Arc::clone(&stats), self.linger, true));
+        let alerts = self.alerts.map(|sink| {
+            let (tx, rx) = mpsc::channel(256);
+            let stats = Arc::new(Stats::default());
+            runtime.spawn(writer(rx, sink, stats, Duration::ZERO, false));
+            tx
+        });
+        Ok(Auditor(Arc::new(Shared {
+            tx,
+            alerts,
+            capacity: self.capacity,
+            stats,
+            started: Instant::now(),
+        })))
+    }
+}
+
+/// A place in the audit queue, reserved before a fail-closed route runs:
+/// its event is then sure to be queued.
+#[derive(Debug)]
+pub struct AuditPermit {
+    permit: mpsc::OwnedPermit<Msg>,
+    stats: Arc<Stats>,
+}
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Msg::Event(_) => "Event",
+            Msg::Flush(_) => "Flush",
+        })
+    }
+}
+
+impl AuditPermit {
+    /// Queues `event` in the reserved place.
+    pub fn record(self, event: AuditEvent) {
+        self.stats.recorded.fetch_add(1, Ordering::Relaxed);
+        self.permit.send(Msg::Event(event));
+    }
+}
+
+impl Auditor {
+    /// A builder: capacity [`DEFAULT_CAPACITY`], the [`TracingSink`].
+    pub fn builder() -> AuditorBuilder {
+        AuditorBuilder {
+            capacity: DEFAULT_CAPACITY,
+            linger: DEFAULT_LINGER,
+            sink: Box::new(TracingSink),
+            alerts: None,
+        }
+    }
+
+    /// An auditor writing to `tracing` (the default sink).
+    ///
+    /// # Errors
+    ///
+    /// [`AuditError::NoRuntime`] outside a tokio runtime.
+    pub fn tracing() -> Result<Auditor, AuditError> {
+        Auditor::builder().build()
+    }
+
+    /// Queues `event` without waiting. Returns `false` when the queue was full
+    /// (or the writer gone): the event is dropped and counted.
+    pub fn record(&self, event: AuditEvent) -> bool {
+        if event.is_alert() {
+            self.alert(&event);
+        }
+        self.0.stats.recorded.fetch_add(1, Ordering::Relaxed);
+        match self.0.tx.try_send(Msg::Event(event)) {
+            Ok(()) => true,
+            Err(e) => {
+                let event = match e {
+                    mpsc::error::TrySendError::Full(Msg::Event(e))
+                    | mpsc::error::TrySendError::Closed(Msg::Event(e)) => Some(e),
+                    _ => None,
+                };
+                self.overflow(event.as_ref());
+                false
+            }
+        }
+    }
+
+    /// Reserves a place in the queue, or `None` when it is full: the caller
+    /// (a fail-closed route) must then refuse to act. A `None` counts as one
+    /// dropped event, since the event that needed the place is never queued.
+    pub fn reserve(&self) -> Option<AuditPermit> {
+        match self.0.tx.clone().try_reserve_owned() {
+            Ok(permit) => Some(AuditPermit {
+                permit,
+                stats: Arc::clone(&self.0.stats),
+            }),
+            Err(_) => {
+                self.0.stats.recorded.fetch_add(1, Ordering::Relaxed);
+                self.overflow(None);
+                None
+            }
+        }
+    }
+
+    fn alert(&self, event: &AuditEvent) {
+        self.0.stats.widenings.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        metrics::counter!("rampgate_contract_widenings_total").increment(1);
+        if let Some(alerts) = &self.0.alerts
+            && alerts.try_send(Msg::Event(event.clone())).is_err()
+        {
+            tracing::error!(
+                target: "rampgate::audit",
+                "the audit alert queue is full: a contract widening alert was not sent"
+            );
+        }
+    }
+
+    fn overflow(&self, event: Option<&AuditEvent>) {
+        let dropped = self.0.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        #[cfg(feature = "metrics")]
+        {
+            metrics::counter!("rampgate_audit_dropped_total").increment(1);
+            if let Some(AuditEvent::Decision(d)) = event {
+                super::metrics::decision(d);
+            }
+        }
+        let _ = event;
+        // At most one warning a minute, never silent.
+        let now = self.0.started.elapsed().as_secs() + 1;
+        let last = self.0.stats.last_overflow_log.load(Ordering::Relaxed);
+        if (last == 0 || now >= last + 60)
+            && self
+                .0
+                .stats
+                .last_overflow_log
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                target: "rampgate::audit",
+                dropped_total = dropped,
+                capacity = self.0.capacity,
+                "the audit queue is full: events are being dropped (the sink is slow or failing); \
+                 logged at most once a minute, counted in rampgate_audit_dropped_total"
+            );
+        }
+    }
+
+    /// Waits until every event recorded before this call has been handed to
+    /// the sink, then flushes the sink ([`AuditSink::flush`]).
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.0.tx.send(Msg::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    /// Events recorded so far (queued, or dropped for a full queue).
+    pub fn recorded(&self) -> u64 {
+        self.0.stats.recorded.load(Ordering::Relaxed)
+    }
+
+    /// Events dropped because the queue was full: exact.
+    pub fn dropped(&self) -> u64 {
+        self.0.stats.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Events the sink took.
+    pub fn written(&self) -> u64 {
+        self.0.stats.written.load(Ordering::Relaxed)
+    }
+
+    /// Events of batches the sink failed to take.
+    pub fn failed(&self) -> u64 {
+        self.0.stats.failed.load(Ordering::Relaxed)
+    }
+
+    /// Contract widenings recorded (alerts).
+    pub fn widenings(&self) -> u64 {
+        self.0.stats.widenings.load(Ordering::Relaxed)
+    }
+
+    /// Events waiting in the queue now.
+    pub fn queued(&self) -> usize {
+        self.0.capacity - self.0.tx.capacity()
+    }
+
+    /// The queue's capacity.
+    pub fn capacity(&self) -> usize {
+        self.0.capacity
+    }
+
+    /// Records every change applied to or refused by `handle` from now on: a
+    /// `contract_changed` event per applied reload (an alert, at WARN, counted
+    /// in `rampgate_contract_widenings_total` and sent to the alert sink, when
+    /// it widens access), a `contract_refused` event per refusal.
+    pub fn watch_contract(&self, handle: &ContractHandle) {
+        let auditor = self.clone();
+        handle.observe(move |event| {
+            auditor.record(contract_event(event));
+        });
+    }
+}
+
+/// The audit event of a contract change.
+pub fn contract_event(event: &ContractEvent<'_>) -> AuditEvent {
+    match event {
+        ContractEvent::Applied(diff) => {
+            AuditEvent::ContractChanged(ContractChanged::from_diff(diff))
+        }
+        ContractEvent::Refused { version, error } => AuditEvent::ContractRefused(ContractRefused {
+            ts: SystemTime::now(),
+            version: *version,
+            error: error.to_string(),
+            reason: Some(match error {
+                ReloadError::VersionNotIncreased(_) => "version_not_increased",
+                ReloadError::Invalid(_) => "contract_invalid",
+                ReloadError::Read { .. } => "contract_unreadable",
+                _ => "reload_refused",
+            }),
+        }),
+    }
+}
+
+/// The writer task: takes batches from the queue and hands them to the sink,
+/// until every `Auditor` is gone; then flushes the sink.
+async fn writer(
+    mut rx: mpsc::Receiver<Msg>,
+    mut sink: Box<dyn AuditSink>,
+    stats: Arc<Stats>,
+    linger: Duration,
+    main: bool,
+) {
+    let mut msgs = Vec::with_capacity(BATCH);
+    let mut batch: Vec<AuditEvent> = Vec::with_capacity(BATCH);
+    let mut last_error_log: Option<Instant> = None;
+    while rx.recv_many(&mut msgs, BATCH).await > 0 {
+        let full = msgs.len() == BATCH;
+        #[cfg(feature = "metrics")]
+        if main {
+            metrics::gauge!("rampgate_audit_queue_depth").set(rx.len() as f64);
+        }
+        for msg in msgs.drain(..) {
+            match msg {
+                Msg::Event(event) => batch.push(event),
+                Msg::Flush(done) => {
+                    write(&mut sink, &mut batch, &stats, &mut last_error_log, main).await;
+                    if let Err(e) = sink.flush().await {
+                        tracing::error!(target: "rampgate::audit", error = %e, "audit sink flush failed");
+                    }
+                    let _ = done.send(());
+                }
+            }
+        }
+        write(&mut sink, &mut batch, &stats, &mut last_error_log, main).await;
+        // Let the next events gather instead of being woken for each one.
+        if !full && !linger.is_zero() {
+            tokio::time::sleep(linger).await;
+        }
+    }
+    if let Err(e) = sink.flush().await {
+        tracing::error!(target: "rampgate::audit", error = %e, "audit sink flush failed");
+    }
+}
+
+async fn write(
+    sink: &mut Box<dyn AuditSink>,
+    batch: &mut Vec<AuditEvent>,
+    stats: &Stats,
+    last_error_log: &mut Option<Instant>,
+    main: bool,
+) {
+    if batch.is_empty() {
+        return;
+    }
+    #[cfg(feature = "metrics")]
+    if main {
+        for event in batch.iter() {
+            if let AuditEvent::Decision(d) = event {
+                super::metrics::decision(d);
+            }
+        }
+    }
+    let _ = main;
+    let n = batch.len() as u64;
+    match sink.write(batch).await {
+        Ok(()) => {
+            stats.written.fetch_add(n, Ordering::Relaxed);
+        }
+        Err(e) => {
+            stats.failed.fetch_add(n, Ordering::Relaxed);
+            #[cfg(feature = "metrics")]
+            metrics::counter!("rampgate_audit_sink_errors_total").increment(n);
+            if last_error_log.is_none_or(|at| at.elapsed().as_secs() >= 60) {
+                *last_error_log = Some(Instant::now());
+                tracing::error!(target: "rampgate::audit", error = %e, events = n,
+                    "the audit sink failed: these events are lost (logged at most once a minute, \
+                     counted in rampgate_audit_sink_errors_total)");
+            }
+        }
+    }
+    batch.clear();
+}

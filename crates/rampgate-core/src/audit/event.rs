@@ -1,0 +1,582 @@
+//! The audit events and their JSON Lines form (schema v1, `docs/audit.md`).
+//!
+//! Events are built on the request path from what is already at hand
+//! (reference-counted [`Principal`] and [`Decision`], `&'static` reason codes)
+//! and serialised later, by the writer task: no formatting on the request path.
+
+use crate::contract::{ChangeKind, ContractDiff, Decision, Mode};
+use crate::principal::Principal;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The schema version written in every event's `v`.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The first 12 hex digits of SHA-256 over the raw token: enough to tell the
+/// requests of one token apart from another's, never the token itself.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenFingerprint([u8; 6]);
+
+impl TokenFingerprint {
+    /// The fingerprint of `token` (the raw compact JWS, as sent).
+    pub fn of(token: &str) -> Self {
+        let digest = Sha256::digest(token.as_bytes());
+        let mut first = [0u8; 6];
+        first.copy_from_slice(&digest[..6]);
+        TokenFingerprint(first)
+    }
+}
+
+impl fmt::Display for TokenFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for TokenFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TokenFingerprint({self})")
+    }
+}
+
+impl Serialize for TokenFingerprint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// What became of a request, as the audit trail says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOutcome {
+    /// Let through.
+    Allow,
+    /// Refused by a layer (or the audit layer itself, fail-closed).
+    Deny,
+    /// The contract would have refused, but the route is observed (or outside
+    /// its enforced percentage): let through.
+    ObserveDeny,
+}
+
+impl AuditOutcome {
+    /// `allow`, `deny` or `observe_deny`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuditOutcome::Allow => "allow",
+            AuditOutcome::Deny => "deny",
+            AuditOutcome::ObserveDeny => "observe_deny",
+        }
+    }
+}
+
+/// Whether step-up applied to the request, and how it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepUpResult {
+    /// The authentication was strong and fresh enough.
+    Passed,
+    /// It was not: the request was refused.
+    Failed,
+}
+
+/// One request's `decision` event.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DecisionEvent {
+    /// When the request reached the audit layer.
+    pub ts: SystemTime,
+    /// From `x-request-id`, or generated.
+    pub request_id: http::HeaderValue,
+    /// The HTTP method.
+    pub method: http::Method,
+    /// `METHOD template` of the framework's matched route, used when the
+    /// contract matched none (`decision.route` wins when set).
+    pub matched_route: Option<String>,
+    /// The response status.
+    pub status: u16,
+    /// Allow, deny or observe-deny.
+    pub outcome: AuditOutcome,
+    /// The stable reason code.
+    pub reason: &'static str,
+    /// The verified principal, when a token was verified.
+    pub principal: Option<Principal>,
+    /// The contract's decision, when a contract decided.
+    pub decision: Option<Arc<Decision>>,
+    /// The token's fingerprint, when the request carried a token.
+    pub token_fp: Option<TokenFingerprint>,
+    /// Step-up's result, when step-up applied.
+    pub step_up: Option<StepUpResult>,
+    /// The peer address, when known.
+    pub client_addr: Option<SocketAddr>,
+    /// Microseconds from the audit layer to the response head.
+    pub latency_us: u64,
+    /// Microseconds the token's verification took, when one ran (for the
+    /// `rampgate_verify_duration_seconds` histogram; not in the JSON).
+    pub verify_us: Option<u64>,
+}
+
+impl DecisionEvent {
+    /// An event for a request that was allowed with no token facts yet: set
+    /// the fields that apply.
+    pub fn new(ts: SystemTime, request_id: http::HeaderValue, method: http::Method) -> Self {
+        DecisionEvent {
+            ts,
+            request_id,
+            method,
+            matched_route: None,
+            status: 200,
+            outcome: AuditOutcome::Allow,
+            reason: "allowed",
+            principal: None,
+            decision: None,
+            token_fp: None,
+            step_up: None,
+            client_addr: None,
+            latency_us: 0,
+            verify_us: None,
+        }
+    }
+
+    /// The route as the event names it: the contract's, else the matched one.
+    pub fn route(&self) -> Option<&str> {
+        self.decision
+            .as_ref()
+            .and_then(|d| d.route.as_deref())
+            .or(self.matched_route.as_deref())
+    }
+
+    /// The consumer that decided: the contract's key, else the `client_id`.
+    pub fn consumer(&self) -> Option<&str> {
+        self.decision
+            .as_ref()
+            .and_then(|d| d.consumer.as_deref())
+            .or_else(|| self.principal.as_ref().and_then(Principal::client_id))
+    }
+}
+
+/// One change of a `contract_changed` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContractChangeEntry {
+    /// `METHOD /template` when the change is about a route.
+    pub route: Option<String>,
+    /// The consumer key when the change is about a consumer.
+    pub consumer: Option<String>,
+    /// `widening`, `narrowing` or `other`.
+    pub kind: &'static str,
+    /// What changed, in words (with the subject when it is neither a route
+    /// nor a consumer: `defaults`, `scope a`...).
+    pub detail: String,
+}
+
+/// One applied contract reload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ContractChanged {
+    /// When it was applied.
+    pub ts: SystemTime,
+    /// The new version.
+    pub version: u64,
+    /// The version it replaced.
+    pub previous_version: u64,
+    /// Every change, widenings first.
+    pub changes: Vec<ContractChangeEntry>,
+    /// Whether any change widens access.
+    pub alert: bool,
+}
+
+impl ContractChanged {
+    /// The event for an applied `diff`.
+    pub fn from_diff(diff: &ContractDiff) -> Self {
+        let changes = diff
+            .changes
+            .iter()
+            .map(|c| {
+                let kind = match c.kind {
+                    ChangeKind::Widened => "widening",
+                    ChangeKind::Narrowed => "narrowing",
+                    ChangeKind::Neutral => "other",
+                };
+                let (route, consumer, detail) = if let Some(r) = c.subject.strip_prefix("route ") {
+                    (Some(r.to_owned()), None, c.detail.clone())
+                } else if let Some(k) = c.subject.strip_prefix("consumer ") {
+                    (None, Some(k.to_owned()), c.detail.clone())
+                } else {
+                    (None, None, format!("{}: {}", c.subject, c.detail))
+                };
+                ContractChangeEntry {
+                    route,
+                    consumer,
+                    kind,
+                    detail,
+                }
+            })
+            .collect();
+        ContractChanged {
+            ts: SystemTime::now(),
+            version: diff.to_version,
+            previous_version: diff.from_version,
+            changes,
+            alert: diff.widens(),
+        }
+    }
+}
+
+/// One refused contract reload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ContractRefused {
+    /// When it was refused.
+    pub ts: SystemTime,
+    /// The refused contract's version, when known.
+    pub version: Option<u64>,
+    /// Why, in words.
+    pub error: String,
+    /// A stable code: `version_not_increased`, `contract_invalid`,
+    /// `contract_unreadable`.
+    pub reason: Option<&'static str>,
+}
+
+/// One line of the audit trail.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum AuditEvent {
+    /// One request's outcome.
+    Decision(Box<DecisionEvent>),
+    /// An applied contract reload.
+    ContractChanged(ContractChanged),
+    /// A refused contract reload.
+    ContractRefused(ContractRefused),
+    /// Any other event type (`anomaly`, `revocation`, ...): `fields` are
+    /// written after `v`, `type` and `ts`, in their order.
+    Other {
+        /// The event's `type`.
+        kind: &'static str,
+        /// When it happened.
+        ts: SystemTime,
+        /// Its fields.
+        fields: serde_json::Map<String, serde_json::Value>,
+    },
+}
+
+impl AuditEvent {
+    /// The event's `type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AuditEvent::Decision(_) => "decision",
+            AuditEvent::ContractChanged(_) => "contract_changed",
+            AuditEvent::ContractRefused(_) => "contract_refused",
+            AuditEvent::Other { kind, .. } => kind,
+        }
+    }
+
+    /// Whether the event is an alert: a contract change that widens access.
+    pub fn is_alert(&self) -> bool {
+        matches!(self, AuditEvent::ContractChanged(c) if c.alert)
+    }
+
+    /// Appends the event as one JSON line (with its `\n`) to `out`.
+    pub fn write_json_line(&self, out: &mut Vec<u8>) {
+        // Serialising these types cannot fail: every map key is a string.
+        let _ = serde_json::to_writer(&mut *out, &Json(self));
+        out.push(b'\n');
+    }
+
+    /// The event as one JSON object.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(Json(self)).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// The serialised form of an event.
+struct Json<'a>(&'a AuditEvent);
+
+#[derive(Serialize)]
+struct Header<'a> {
+    v: u32,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    ts: Timestamp,
+}
+
+// The header's fields are written out, not flattened: `flatten` goes
+// through serde's map machinery, and this is the writer's hottest path.
+#[derive(Serialize)]
+struct DecisionJson<'a> {
+    v: u32,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    ts: Timestamp,
+    request_id: &'a str,
+    method: &'a str,
+    route: Option<&'a str>,
+    status: u16,
+    outcome: AuditOutcome,
+    reason: &'a str,
+    iss: Option<&'a str>,
+    client_id: Option<&'a str>,
+    consumer: Option<&'a str>,
+    sub: Option<&'a str>,
+    jti: Option<&'a str>,
+    token_fp: Option<TokenFingerprint>,
+    scopes: Vec<&'a str>,
+    required: Vec<&'a str>,
+    required_one_of: bool,
+    missing: Vec<&'a str>,
+    contract_version: Option<u64>,
+    stage: Option<&'a str>,
+    mode: Option<Mode>,
+    trust: Option<&'a str>,
+    step_up: Option<StepUpResult>,
+    client_addr: Option<SocketAddr>,
+    latency_us: u64,
+}
+
+#[derive(Serialize)]
+struct ChangedJson<'a> {
+    #[serde(flatten)]
+    header: Header<'a>,
+    version: u64,
+    previous_version: u64,
+    changes: &'a [ContractChangeEntry],
+    alert: bool,
+}
+
+#[derive(Serialize)]
+struct RefusedJson<'a> {
+    #[serde(flatten)]
+    header: Header<'a>,
+    version: Option<u64>,
+    error: &'a str,
+    reason: Option<&'a str>,
+}
+
+impl Serialize for Json<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let event = self.0;
+        match event {
+            AuditEvent::Decision(d) => decision_json(d).serialize(s),
+            AuditEvent::ContractChanged(c) => ChangedJson {
+                header: header(event.kind(), c.ts),
+                version: c.version,
+                previous_version: c.previous_version,
+                changes: &c.changes,
+                alert: c.alert,
+            }
+            .serialize(s),
+            AuditEvent::ContractRefused(r) => RefusedJson {
+                header: header(event.kind(), r.ts),
+                version: r.version,
+                error: &r.error,
+                reason: r.reason,
+            }
+            .serialize(s),
+            AuditEvent::Other { kind, ts, fields } => {
+                use serde::ser::SerializeMap;
+                let mut map = s.serialize_map(Some(fields.len() + 3))?;
+                map.serialize_entry("v", &SCHEMA_VERSION)?;
+                map.serialize_entry("type", kind)?;
+                map.serialize_entry("ts", &Timestamp(*ts))?;
+                for (k, v) in fields {
+                    if !matches!(k.as_str(), "v" | "type" | "ts") {
+                        map.serialize_entry(k, v)?;
+                    }
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+fn header(kind: &str, ts: SystemTime) -> Header<'_> {
+    Header {
+        v: SCHEMA_VERSION,
+        kind,
+        ts: Timestamp(ts),
+    }
+}
+
+fn decision_json(d: &DecisionEvent) -> DecisionJson<'_> {
+    let p = d.principal.as_ref();
+    let c = d.decision.as_deref();
+    let required = required(d);
+    let missing = missing(d, &required);
+    DecisionJson {
+        v: SCHEMA_VERSION,
+        kind: "decision",
+        ts: Timestamp(d.ts),
+        request_id: d.request_id.to_str().unwrap_or("-"),
+        method: d.method.as_str(),
+        route: d.route(),
+        status: d.status,
+        outcome: d.outcome,
+        reason: d.reason,
+        iss: p.map(Principal::iss),
+        client_id: p.and_then(Principal::client_id),
+        consumer: d.consumer(),
+        sub: p.and_then(Principal::sub),
+        jti: p.and_then(Principal::jti),
+        token_fp: d.token_fp,
+        scopes: p.map(|p| p.scopes().iter().collect()).unwrap_or_default(),
+        required,
+        required_one_of: c.is_some_and(|c| c.required_one_of),
+        missing,
+        contract_version: c.map(|c| c.contract_version),
+        stage: c.and_then(|c| c.stage.as_deref()),
+        mode: c.and_then(|c| c.mode),
+        trust: c.and_then(|c| c.trust.as_deref()),
+        step_up: d.step_up,
+        client_addr: d.client_addr,
+        latency_us: d.latency_us,
+    }
+}
+
+/// The required scopes the token and the consumer's stage do not both grant:
+/// only a contract refusal, real or observed, has any.
+pub(crate) fn missing<'a>(d: &DecisionEvent, required: &[&'a str]) -> Vec<&'a str> {
+    let Some(c) = d.decision.as_deref() else {
+        return Vec::new();
+    };
+    if c.reason.denial().is_none() {
+        return Vec::new();
+    }
+    let stage: Vec<&str> = c
+        .stage_scopes
+        .as_deref()
+        .map(|s| s.split(' ').collect())
+        .unwrap_or_default();
+    required
+        .iter()
+        .copied()
+        .filter(|s| {
+            let token = d.principal.as_ref().is_some_and(|p| p.scopes().contains(s));
+            let staged = c.stage_scopes.is_none() || stage.contains(s);
+            !(token && staged)
+        })
+        .collect()
+}
+
+/// The scopes a decision requires, as a list.
+pub(crate) fn required(d: &DecisionEvent) -> Vec<&str> {
+    d.decision
+        .as_deref()
+        .map(|c| c.required.split(' ').filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default()
+}
+
+/// RFC 3339 UTC with milliseconds: `2026-11-29T04:05:06.789Z`.
+#[derive(Clone, Copy)]
+pub(crate) struct Timestamp(pub(crate) SystemTime);
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let since = self.0.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let secs = since.as_secs();
+        let (days, rest) = (secs / 86_400, secs % 86_400);
+        let (y, m, d) = civil_from_days(days as i64);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+            rest / 3600,
+            rest % 3600 / 60,
+            rest % 60,
+            since.subsec_millis()
+        )
+    }
+}
+
+/// Days since 1970-01-01 to a (year, month, day) of the proleptic Gregorian
+/// calendar (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_milliseconds() {
+        let at = |secs: u64, ms: u64| {
+            Timestamp(UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(ms))
+                .to_string()
+        };
+        assert_eq!(at(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(at(951_782_400, 5), "2000-02-29T00:00:00.005Z");
+        assert_eq!(at(1_795_925_106, 789), "2026-11-29T04:05:06.789Z");
+    }
+
+    #[test]
+    fn the_fingerprint_is_the_first_12_hex_digits_of_sha256() {
+        // sha256("abc") = ba7816bf8f01cfea...
+        assert_eq!(TokenFingerprint::of("abc").to_string(), "ba7816bf8f01");
+    }
+
+    #[test]
+    fn a_decision_event_has_every_schema_field() {
+        let event = AuditEvent::Decision(Box::new(DecisionEvent::new(
+            UNIX_EPOCH,
+            http::HeaderValue::from_static("req-1"),
+            http::Method::GET,
+        )));
+        let json = event.to_json();
+        for field in [
+            "v",
+            "type",
+            "ts",
+            "request_id",
+            "method",
+            "route",
+            "status",
+            "outcome",
+            "reason",
+            "iss",
+            "client_id",
+            "consumer",
+            "sub",
+            "jti",
+            "token_fp",
+            "scopes",
+            "required",
+            "required_one_of",
+            "missing",
+            "contract_version",
+            "stage",
+            "mode",
+            "trust",
+            "step_up",
+            "client_addr",
+            "latency_us",
+        ] {
+            assert!(json.get(field).is_some(), "{field} missing: {json}");
+        }
+        assert_eq!(json["v"], 1);
+        assert_eq!(json["type"], "decision");
+        let mut line = Vec::new();
+        event.write_json_line(&mut line);
+        assert_eq!(line.iter().filter(|b| **b == b'\n').count(), 1);
+        assert!(line.ends_with(b"\n"));
+    }
+}

@@ -1,0 +1,335 @@
+//! The JSON Lines file sink: append, rotation by size, a flush policy.
+
+use super::event::AuditEvent;
+use super::sink::{AuditSink, AuditSinkError, SinkFuture};
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// When the file sink makes what it wrote durable (`fsync`), and so what a
+/// crash can lose.
+///
+/// Whatever the policy, every batch is handed to the operating system
+/// (`write`) before the next one is taken, so a crash of the *process* loses
+/// only the events still in the auditor's queue (at most its capacity) and the
+/// batch being written. The policy is about a crash of the *machine* (power
+/// loss, kernel panic), which also loses what the OS had not written yet:
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FlushPolicy {
+    /// `fsync` after every event: a machine crash loses at most the event
+    /// being written. The slowest (one disk sync per event).
+    EveryEvent,
+    /// `fsync` after a batch when this long has passed since the last one: a
+    /// machine crash loses at most about this interval of events.
+    Interval(Duration),
+    /// `fsync` only when the file is rotated and when the auditor flushes or
+    /// stops: a machine crash can lose the current file's unsynced tail.
+    #[default]
+    OnRotate,
+    /// Never `fsync`; leave it to the OS (usually within 30 s on Linux): a
+    /// machine crash can lose what the OS had not written back.
+    Never,
+}
+
+/// Options of the [`FileSink`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct FileSinkOptions {
+    /// Rotate when the file would grow past this many bytes (`None`: never).
+    /// A line is never split: a file can exceed it by less than one line.
+    pub max_bytes: Option<u64>,
+    /// How many rotated files to keep: `audit.jsonl.1` (the newest) to
+    /// `audit.jsonl.N`; the oldest beyond is deleted. `0` keeps none.
+    pub keep: usize,
+    /// When to `fsync`.
+    pub flush: FlushPolicy,
+}
+
+impl Default for FileSinkOptions {
+    fn default() -> Self {
+        FileSinkOptions {
+            max_bytes: Some(100 * 1024 * 1024),
+            keep: 5,
+            flush: FlushPolicy::default(),
+        }
+    }
+}
+
+impl FileSinkOptions {
+    /// Rotates past `bytes` (`None`: never rotate).
+    pub fn max_bytes(mut self, bytes: Option<u64>) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
+    /// Keeps `files` rotated files.
+    pub fn keep(mut self, files: usize) -> Self {
+        self.keep = files;
+        self
+    }
+
+    /// Sets the flush policy.
+    pub fn flush(mut self, policy: FlushPolicy) -> Self {
+        self.flush = policy;
+        self
+    }
+}
+
+/// Appends one JSON line per event to a file, rotating it by size.
+///
+/// Lines are never interleaved or split: the auditor's single writer task owns
+/// the sink, and a line goes to the file whole (a rotation happens between
+/// lines). The blocking file I/O runs on tokio's blocking pool, never on the
+/// request path.
+#[derive(Debug)]
+pub struct FileSink {
+    state: Option<FileState>,
+}
+
+#[derive(Debug)]
+struct FileState {
+    path: PathBuf,
+    options: FileSinkOptions,
+    file: BufWriter<File>,
+    size: u64,
+    last_sync: Instant,
+}
+
+impl FileSink {
+    /// Opens (or creates) `path` for appending, with default options.
+    pub fn open(path: impl AsRef<Path>) -> std::io::Result<FileSink> {
+        FileSink::with_options(path, FileSinkOptions::default())
+    }
+
+    /// Opens (or creates) `path` for appending.
+    pub fn with_options(
+        path: impl AsRef<Path>,
+        options: FileSinkOptions,
+    ) -> std::io::Result<FileSink> {
+        let path = path.as_ref().to_path_buf();
+        let (file, size) = open_append(&path)?;
+        Ok(FileSink {
+            state: Some(FileState {
+                path,
+                options,
+                file,
+                size,
+                last_sync: Instant::now(),
+            }),
+        })
+    }
+
+    async fn run<T: Send + 'static>(
+        &mut self,
+        job: impl FnOnce(&mut FileState) -> std::io::Result<T> + Send + 'static,
+    ) -> Result<T, AuditSinkError> {
+        let mut state = self
+            .state
+            .take()
+            .ok_or_else(|| AuditSinkError::Other("the audit file was lost".into()))?;
+        let (state, result) = tokio::task::spawn_blocking(move || {
+            let result = job(&mut state);
+            (state, result)
+        })
+        .await
+        .map_err(|e| AuditSinkError::Other(format!("audit file writer: {e}")))?;
+        self.state = Some(state);
+        Ok(result?)
+    }
+}
+
+fn open_append(path: &Path) -> std::io::Result<(BufWriter<File>, u64)> {
+    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    let size = file.metadata()?.len();
+    Ok((BufWriter::with_capacity(64 * 1024, file), size))
+}
+
+impl FileState {
+    fn write_lines(&mut self, lines: &[u8]) -> std::io::Result<()> {
+        for line in lines.split_inclusive(|b| *b == b'\n') {
+            let len = line.len() as u64;
+            if let Some(max) = self.options.max_bytes
+                && self.size > 0
+                && self.size + len > max
+            {
+                self.rotate()?;
+            }
+            self.file.write_all(line)?;
+            self.size += len;
+            if self.options.flush == FlushPolicy::EveryEvent {
+                self.sync()?;
+            }
+        }
+        self.file.flush()?;
+        if let FlushPolicy::Interval(every) = self.options.flush
+            && self.last_sync.elapsed() >= every
+        {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.file.flush()?;
+        self.file.get_ref().sync_data()?;
+        self.last_sync = Instant::now();
+        Ok(())
+    }
+
+    fn rotate(&mut self) -> std::io::Result<()> {
+        if self.options.flush != FlushPolicy::Never {
+            self.sync()?;
+        } else {
+            self.file.flush()?;
+        }
+        let numbered = |n: usize| {
+            let mut name = self.path.as_os_str().to_owned();
+            name.push(format!(".{n}"));
+            PathBuf::from(name)
+        };
+        if self.options.keep == 0 {
+            std::fs::remove_file(&self.path)?;
+        } else {
+            let _ = std::fs::remove_file(numbered(self.options.keep));
+            for n in (1..self.options.keep).rev() {
+                let from = numbered(n);
+                if from.exists() {
+                    std::fs::rename(&from, numbered(n + 1))?;
+                }
+            }
+            std::fs::rename(&self.path, numbered(1))?;
+        }
+        let (file, size) = open_append(&self.path)?;
+        self.file = file;
+        self.size = size;
+        Ok(())
+    }
+}
+
+impl AuditSink for FileSink {
+    fn write<'a>(&'a mut self, batch: &'a [AuditEvent]) -> SinkFuture<'a> {
+        // Serialised here, in the writer task, then written on the blocking pool.
+        let mut lines = Vec::with_capacity(batch.len() * 512);
+        for event in batch {
+            event.write_json_line(&mut lines);
+        }
+        Box::pin(async move { self.run(move |state| state.write_lines(&lines)).await })
+    }
+
+    fn flush(&mut self) -> SinkFuture<'_> {
+        Box::pin(async move {
+            self.run(|state| {
+                if state.options.flush == FlushPolicy::Never {
+                    state.file.flush()
+                } else {
+                    state.sync()
+                }
+            })
+            .await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::DecisionEvent;
+    use std::time::UNIX_EPOCH;
+
+    fn event(n: usize) -> AuditEvent {
+        let id = http::HeaderValue::try_from(format!("req-{n:04}")).unwrap();
+        AuditEvent::Decision(Box::new(DecisionEvent::new(
+            UNIX_EPOCH,
+            id,
+            http::Method::GET,
+        )))
+    }
+
+    fn dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "rampgate-file-sink-{name}-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[tokio::test]
+    async fn rotation_keeps_n_files_and_never_splits_a_line() {
+        let dir = dir("keep");
+        let path = dir.join("audit.jsonl");
+        let line_len = {
+            let mut line = Vec::new();
+            event(0).write_json_line(&mut line);
+            line.len() as u64
+        };
+        // Three lines per file; 20 events make 7 files, of which 1 + 2 stay.
+        let options = FileSinkOptions::default()
+            .max_bytes(Some(3 * line_len))
+            .keep(2);
+        let mut sink = FileSink::with_options(&path, options).unwrap();
+        let events: Vec<AuditEvent> = (0..20).map(event).collect();
+        for chunk in events.chunks(7) {
+            sink.write(chunk).await.unwrap();
+        }
+        sink.flush().await.unwrap();
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap();
+        let mut name = path.as_os_str().to_owned();
+        name.push(".3");
+        assert!(
+            !PathBuf::from(name).exists(),
+            "only 2 rotated files are kept"
+        );
+        let files = [
+            path.with_extension("jsonl.2"),
+            path.with_extension("jsonl.1"),
+            path.clone(),
+        ];
+        let ids: Vec<String> = files
+            .iter()
+            .flat_map(|f| {
+                let text = read(f);
+                assert!(text.ends_with('\n'));
+                text.lines()
+                    .map(|l| {
+                        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                        v["request_id"].as_str().unwrap().to_owned()
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        // The newest 3 + 3 + 2 events, in order: .2 is older than .1.
+        let expected: Vec<String> = (12..20).map(|n| format!("req-{n:04}")).collect();
+        assert_eq!(ids, expected);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn every_flush_policy_writes_every_line() {
+        for policy in [
+            FlushPolicy::EveryEvent,
+            FlushPolicy::Interval(Duration::ZERO),
+            FlushPolicy::OnRotate,
+            FlushPolicy::Never,
+        ] {
+            let dir = dir("policy");
+            let path = dir.join("audit.jsonl");
+            let options = FileSinkOptions::default().flush(policy).max_bytes(None);
+            let mut sink = FileSink::with_options(&path, options).unwrap();
+            let events: Vec<AuditEvent> = (0..5).map(event).collect();
+            sink.write(&events).await.unwrap();
+            // Every batch reaches the OS before the next is taken.
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert_eq!(text.lines().count(), 5, "{policy:?}");
+            // Reopening appends.
+            drop(sink);
+            let mut sink = FileSink::with_options(&path, FileSinkOptions::default()).unwrap();
+            sink.write(&events[..1]).await.unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 6);
+            std::fs::remove_dir_all(dir).unwrap();
+        }
+    }
+}

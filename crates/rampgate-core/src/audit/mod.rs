@@ -1,0 +1,37 @@
+//! The audit trail: one event per request decision and per contract reload,
+//! queued without waiting and written by one task to a sink.
+//!
+//! - [`AuditEvent`]: the events of the JSON Lines schema v1 (`docs/audit.md`):
+//!   `decision`, `contract_changed`, `contract_refused`, and any other type
+//!   (`anomaly`, `revocation`) as [`AuditEvent::Other`].
+//! - [`Auditor`]: the bounded queue (`try_send`: never waits; overflow dropped,
+//!   counted exactly and logged at most once a minute) and its writer task.
+//! - Sinks: [`TracingSink`] (the default), [`FileSink`] (JSON Lines, rotation,
+//!   a [`FlushPolicy`]), `WebhookSink` (feature `audit-webhook`), or your own
+//!   [`AuditSink`].
+//!
+//! The tower `AuditLayer` (crate `rampgate-tower`) builds the `decision`
+//! events; [`Auditor::watch_contract`] records a contract handle's reloads.
+//! Events hold the token's [`TokenFingerprint`], never the token.
+
+mod auditor;
+mod event;
+mod file;
+#[cfg(feature = "metrics")]
+mod metrics;
+mod sink;
+#[cfg(feature = "audit-webhook")]
+mod webhook;
+
+pub use auditor::{
+    AuditError, AuditPermit, Auditor, AuditorBuilder, DEFAULT_CAPACITY, DEFAULT_LINGER,
+    contract_event,
+};
+pub use event::{
+    AuditEvent, AuditOutcome, ContractChangeEntry, ContractChanged, ContractRefused, DecisionEvent,
+    SCHEMA_VERSION, StepUpResult, TokenFingerprint,
+};
+pub use file::{FileSink, FileSinkOptions, FlushPolicy};
+pub use sink::{AuditSink, AuditSinkError, SinkFuture, TracingSink};
+#[cfg(feature = "audit-webhook")]
+pub use webhook::WebhookSink;

@@ -1,0 +1,74 @@
+//! What the layers inside tell the `AuditLayer` about a request's token.
+
+use http::Extensions;
+use rampgate_core::audit::TokenFingerprint;
+use rampgate_core::{Error, Principal};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+/// A small shared record the [`AuditLayer`](super::AuditLayer) puts in the
+/// request extensions and `JwtLayer` fills in: the token's fingerprint (never
+/// the token), the verified principal (one reference count, no copy) and how
+/// long verification took. Written once, without locks; read by the audit
+/// layer when the answer comes back, even if the request's extensions are
+/// gone by then.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFacts(Arc<Inner>);
+
+#[derive(Debug, Default)]
+struct Inner {
+    token_fp: OnceLock<TokenFingerprint>,
+    principal: OnceLock<Principal>,
+    /// Microseconds plus one (0: no verification ran).
+    verify_us: AtomicU64,
+}
+
+impl AuditFacts {
+    /// The fingerprint of the request's token, when it had one.
+    pub fn token_fp(&self) -> Option<TokenFingerprint> {
+        self.0.token_fp.get().copied()
+    }
+
+    /// The verified principal, when the token was verified.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.0.principal.get()
+    }
+
+    /// Microseconds the token's verification took, when one ran.
+    pub fn verify_us(&self) -> Option<u64> {
+        match self.0.verify_us.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(n - 1),
+        }
+    }
+}
+
+/// Runs `verify` on `token`; when an audit layer is outside, also records the
+/// token's fingerprint, the time taken and the principal. Without one, this
+/// is `verify()` and nothing else (no hashing, no clock).
+pub(crate) fn verify_noted(
+    extensions: &Extensions,
+    token: &str,
+    verify: impl FnOnce() -> Result<Principal, Error>,
+) -> Result<Principal, Error> {
+    let Some(facts) = extensions.get::<AuditFacts>() else {
+        return verify();
+    };
+    let _ = facts.0.token_fp.set(TokenFingerprint::of(token));
+    let started = Instant::now();
+    let result = verify();
+    let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX - 1);
+    facts.0.verify_us.store(us + 1, Ordering::Relaxed);
+    if let Ok(principal) = &result {
+        let _ = facts.0.principal.set(principal.clone());
+    }
+    result
+}
+
+/// Records the principal a later verification (after a key refresh) gave.
+pub(crate) fn note_principal(extensions: &Extensions, principal: &Principal) {
+    if let Some(facts) = extensions.get::<AuditFacts>() {
+        let _ = facts.0.principal.set(principal.clone());
+    }
+}

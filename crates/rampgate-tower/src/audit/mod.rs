@@ -1,0 +1,450 @@
+//! `AuditLayer`: exactly one audit event per request that reaches it, whatever
+//! the outcome, and the request's decision recorded into its tracing span.
+//!
+//! Put it **outside** `JwtLayer`, so that it sees the JWT layer's refusals too:
+//! [`AuthStack::audit`](crate::AuthStack::audit) installs it outermost. It
+//!
+//! 1. takes the request id from `x-request-id` (or generates one, and adds it
+//!    to the request) and echoes it in the response;
+//! 2. puts an [`AuditFacts`] record in the request extensions, which `JwtLayer`
+//!    fills with the token's fingerprint (never the token) and the principal;
+//! 3. for a fail-closed route, reserves the event's place in the auditor's
+//!    queue first, or answers 503 `audit_unavailable` without calling the inner
+//!    service;
+//! 4. reads the outcome from the response's extensions (the [`Denial`] of a
+//!    refusal, the contract's `Arc<Decision>`), records the fields into the
+//!    tracing span and queues one `decision` event, built from what is at hand
+//!    (reference counts and `&'static` codes) and serialised by the auditor's
+//!    writer task, not here.
+//!
+//! An inner service that fails (`Err`) gives an event with status 500; a
+//! request dropped before its answer (the client went away, or the handler
+//! panicked under a `CatchPanicLayer` outside) gives one with status 499 and
+//! reason `request_cancelled` (500 and `handler_panicked` while panicking).
+
+mod facts;
+mod future;
+
+pub use facts::AuditFacts;
+pub(crate) use facts::{note_principal, verify_noted};
+pub use future::{AuditFuture, make_span};
+
+use http::{HeaderName, HeaderValue, Method, Request, Response};
+use rampgate_core::audit::Auditor;
+use rampgate_core::contract::ContractHandle;
+use rampgate_core::{DenialOptions, DenialResponseBody, ErrorKind};
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime};
+use tower_layer::Layer;
+use tower_service::Service;
+
+#[cfg(doc)]
+use rampgate_core::Denial;
+
+/// The request id header read and echoed.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+type Predicate = dyn Fn(&Method, &str) -> bool + Send + Sync;
+
+/// Which routes fail closed.
+#[derive(Clone, Default)]
+struct FailClosed {
+    /// `METHOD /template` keys.
+    routes: Arc<HashSet<String>>,
+    predicate: Option<Arc<Predicate>>,
+    contract: Option<ContractHandle>,
+}
+
+impl FailClosed {
+    fn demanded(&self, method: &Method, template: Option<&str>) -> bool {
+        let Some(template) = template else {
+            return false;
+        };
+        if !self.routes.is_empty() && self.routes.contains(&format!("{method} {template}")) {
+            return true;
+        }
+        if let Some(predicate) = &self.predicate
+            && predicate(method, template)
+        {
+            return true;
+        }
+        self.contract
+            .as_ref()
+            .is_some_and(|c| c.current().audit_required(method.as_str(), template))
+    }
+}
+
+/// A tower [`Layer`] that records one audit event per request.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use rampgate_core::audit::Auditor;
+/// use rampgate_tower::AuditLayer;
+///
+/// let auditor = Auditor::tracing().unwrap(); // or Auditor::builder().sink(FileSink)...
+/// let layer = AuditLayer::new(auditor.clone())
+///     .fail_closed_routes(["POST /payments"]);
+/// # let _ = layer;
+/// # }
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct AuditLayer {
+    auditor: Auditor,
+    fail_closed: FailClosed,
+    span: bool,
+}
+
+impl fmt::Debug for AuditLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuditLayer")
+            .field("auditor", &self.auditor)
+            .field("fail_closed_routes", &self.fail_closed.routes)
+            .field("span", &self.span)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditLayer {
+    /// A layer recording into `auditor`.
+    pub fn new(auditor: Auditor) -> Self {
+        AuditLayer {
+            auditor,
+            fail_closed: FailClosed::default(),
+            span: true,
+        }
+    }
+
+    /// The auditor events go to (its counters: `dropped`, `written`...).
+    pub fn auditor(&self) -> &Auditor {
+        &self.auditor
+    }
+
+    /// These routes (`"METHOD /template"`, as the router declares them) fail
+    /// closed: when their event cannot be queued they answer 503
+    /// `audit_unavailable` and the inner service is not called.
+    pub fn fail_closed_routes<I, S>(mut self, routes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut set = (*self.fail_closed.routes).clone();
+        for route in routes {
+            let route = route.as_ref().trim();
+            let (method, path) = route.split_once(' ').unwrap_or(("", route));
+            set.insert(format!("{} {}", method.to_ascii_uppercase(), path.trim()));
+        }
+        self.fail_closed.routes = Arc::new(set);
+        self
+    }
+
+    /// Routes for which `predicate(method, template)` is true fail closed.
+    pub fn fail_closed_if(
+        mut self,
+        predicate: impl Fn(&Method, &str) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.fail_closed.predicate = Some(Arc::new(predicate));
+        self
+    }
+
+    /// Routes the contract marks `audit = "required"` fail closed (read from
+    /// the contract in force at each request, so reloads apply).
+    /// [`AuthStack`](crate::AuthStack) sets its own contract here.
+    pub fn contract(mut self, contract: ContractHandle) -> Self {
+        self.fail_closed.contract = Some(contract);
+        self
+    }
+
+    /// Whether to open a `rampgate.request` span per request (default: yes).
+    /// Without it the fields are still recorded into the current span.
+    pub fn span(mut self, enabled: bool) -> Self {
+        self.span = enabled;
+        self
+    }
+
+    pub(crate) fn has_contract(&self) -> bool {
+        self.fail_closed.contract.is_some()
+    }
+}
+
+impl<S> Layer<S> for AuditLayer {
+    type Service = Audit<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Audit {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service made by [`AuditLayer`].
+#[derive(Clone, Debug)]
+pub struct Audit<S> {
+    inner: S,
+    layer: AuditLayer,
+}
+
+impl<S> Audit<S> {
+    define_inner_service_accessors!();
+}
+
+/// A request id: a random prefix per process and a counter, unique and cheap.
+fn new_request_id() -> HeaderValue {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    static PREFIX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let prefix = *PREFIX.get_or_init(rand_prefix);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    HeaderValue::try_from(format!("{prefix:08x}-{n:012x}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("-"))
+}
+
+fn rand_prefix() -> u32 {
+    // Distinct per process: the clock's nanoseconds and the process id.
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32))
+        .unwrap_or(0);
+    nanos ^ std::process::id().rotate_left(16)
+}
+
+/// The route template of the request: axum's matched path, or (without the
+/// `axum` feature, gRPC) the request path.
+fn template<B>(req: &Request<B>) -> Option<Template> {
+    #[cfg(feature = "axum")]
+    {
+        req.extensions()
+            .get::<axum::extract::MatchedPath>()
+            .cloned()
+            .map(Template::Matched)
+    }
+    #[cfg(not(feature = "axum"))]
+    {
+        Some(Template::Path(req.uri().path().to_owned()))
+    }
+}
+
+/// The route template, kept cheaply until the event needs it.
+#[derive(Debug, Clone)]
+pub(crate) enum Template {
+    #[cfg(feature = "axum")]
+    Matched(axum::extract::MatchedPath),
+    #[cfg(not(feature = "axum"))]
+    Path(String),
+}
+
+impl Template {
+    fn as_str(&self) -> &str {
+        match self {
+            #[cfg(feature = "axum")]
+            Template::Matched(m) => m.as_str(),
+            #[cfg(not(feature = "axum"))]
+            Template::Path(p) => p,
+        }
+    }
+}
+
+fn client_addr<B>(_req: &Request<B>) -> Option<std::net::SocketAddr> {
+    #[cfg(feature = "axum")]
+    {
+        _req.extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0)
+    }
+    #[cfg(not(feature = "axum"))]
+    {
+        None
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Audit<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: DenialResponseBody,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = AuditFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let started = Instant::now();
+        let ts = SystemTime::now();
+        let request_id = match req.headers().get(&REQUEST_ID) {
+            Some(id) if !id.is_empty() && id.len() <= 200 && id.to_str().is_ok() => id.clone(),
+            _ => {
+                let id = new_request_id();
+                req.headers_mut().insert(REQUEST_ID, id.clone());
+                id
+            }
+        };
+        let template = template(&req);
+        let method = req.method().clone();
+        let client_addr = client_addr(&req);
+        let span = if self.layer.span {
+            future::request_span(&request_id, &method)
+        } else {
+            tracing::Span::none()
+        };
+        let permit = if self
+            .layer
+            .fail_closed
+            .demanded(&method, template.as_ref().map(Template::as_str))
+        {
+            match self.layer.auditor.reserve() {
+                Some(permit) => Some(permit),
+                None => {
+                    tracing::warn!(
+                        target: "rampgate::audit",
+                        request_id = request_id.to_str().unwrap_or("-"),
+                        route = template.as_ref().map(Template::as_str),
+                        "audit queue full on a fail-closed route: answering 503 audit_unavailable"
+                    );
+                    // In the request's protocol: 503 over HTTP, 14 UNAVAILABLE over gRPC.
+                    let mut response: Response<ResBody> = DenialOptions::default()
+                        .for_request(req.headers())
+                        .deny(&ErrorKind::AuditUnavailable.into())
+                        .into_response();
+                    response.headers_mut().insert(REQUEST_ID, request_id);
+                    return AuditFuture::unavailable(response);
+                }
+            }
+        } else {
+            None
+        };
+        let facts = AuditFacts::default();
+        req.extensions_mut().insert(facts.clone());
+        let future = {
+            let _entered = span.enter();
+            self.inner.call(req)
+        };
+        AuditFuture::new(
+            future,
+            future::Pending {
+                auditor: self.layer.auditor.clone(),
+                permit,
+                facts,
+                started,
+                ts,
+                request_id,
+                method,
+                template,
+                client_addr,
+                span,
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use rampgate_core::audit::{AuditEvent, AuditSink, SinkFuture};
+    use std::sync::Mutex;
+    use tower::ServiceExt;
+
+    /// Keeps the events' JSON.
+    #[derive(Clone, Default)]
+    struct Kept(Arc<Mutex<Vec<serde_json::Value>>>);
+
+    impl AuditSink for Kept {
+        fn write<'a>(&'a mut self, batch: &'a [AuditEvent]) -> SinkFuture<'a> {
+            self.0
+                .lock()
+                .unwrap()
+                .extend(batch.iter().map(AuditEvent::to_json));
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    fn auditor() -> (Auditor, Kept) {
+        let kept = Kept::default();
+        let auditor = Auditor::builder().sink(kept.clone()).build().unwrap();
+        (auditor, kept)
+    }
+
+    fn request() -> Request<()> {
+        Request::get("/x").body(()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_inner_error_is_one_event_with_status_500() {
+        let (auditor, kept) = auditor();
+        let service =
+            AuditLayer::new(auditor.clone()).layer(tower::service_fn(|_: Request<()>| async {
+                Err::<Response<Bytes>, _>("broken")
+            }));
+        assert!(service.oneshot(request()).await.is_err());
+        auditor.flush().await;
+        let events = kept.0.lock().unwrap().clone();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0]["status"], 500);
+        assert_eq!(events[0]["outcome"], "allow");
+    }
+
+    #[tokio::test]
+    async fn a_request_dropped_unanswered_is_one_event_with_status_499() {
+        let (auditor, kept) = auditor();
+        let service = AuditLayer::new(auditor.clone()).layer(tower::service_fn(|_: Request<()>| {
+            std::future::pending::<Result<Response<Bytes>, String>>()
+        }));
+        let future = service.oneshot(request());
+        // Polled once (the request reaches the layer), then dropped.
+        let dropped = tokio::time::timeout(std::time::Duration::from_millis(1), future).await;
+        assert!(dropped.is_err());
+        auditor.flush().await;
+        let events = kept.0.lock().unwrap().clone();
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0]["status"], 499);
+        assert_eq!(events[0]["reason"], "request_cancelled");
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_one_event_with_status_500() {
+        let (auditor, kept) = auditor();
+        let service =
+            AuditLayer::new(auditor.clone()).layer(tower::service_fn(|_: Request<()>| async {
+                if true {
+                    panic!("handler bug");
+                }
+                Ok::<Response<Bytes>, String>(Response::new(Bytes::new()))
+            }));
+        let task = tokio::spawn(service.oneshot(request()));
+        assert!(task.await.unwrap_err().is_panic());
+        auditor.flush().await;
+        let events = kept.0.lock().unwrap().clone();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0]["status"], 500);
+        assert_eq!(events[0]["reason"], "handler_panicked");
+    }
+
+    #[tokio::test]
+    async fn the_request_id_is_kept_or_generated_and_echoed() {
+        let (auditor, _) = auditor();
+        let service =
+            AuditLayer::new(auditor).layer(tower::service_fn(|req: Request<()>| async move {
+                // The handler sees the id too.
+                let id = req.headers()[&REQUEST_ID].clone();
+                let mut response = Response::new(Bytes::new());
+                response.headers_mut().insert("seen-id", id);
+                Ok::<_, String>(response)
+            }));
+        let response = service.clone().oneshot(request()).await.unwrap();
+        let generated = response.headers()[&REQUEST_ID].clone();
+        assert_eq!(response.headers()["seen-id"], generated);
+        let mut req = request();
+        req.headers_mut()
+            .insert(REQUEST_ID, HeaderValue::from_static("mine-1"));
+        let response = service.oneshot(req).await.unwrap();
+        assert_eq!(response.headers()[&REQUEST_ID], "mine-1");
+        assert_ne!(generated, "mine-1");
+    }
+}

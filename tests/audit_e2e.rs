@@ -1,0 +1,923 @@
+//! The audit trail end to end: a real axum server on loopback with the
+//! `AuditLayer` outermost in `AuthStack`, real HTTP clients, real files.
+#![allow(clippy::unwrap_used)]
+
+use axum::Router;
+use axum::routing::{get, post};
+use rampgate::audit::{
+    AuditEvent, AuditLayer, AuditSink, Auditor, FileSink, FileSinkOptions, FlushPolicy, SinkFuture,
+    TracingSink,
+};
+use rampgate::contract::{Contract, ContractHandle, Decision};
+use rampgate::{AuthStack, Denial, Verifier};
+use rampgate_testkit::OfflineIssuer;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+const CONTRACT: &str = r#"
+version = 1
+
+[scopes]
+"items:read" = "Read items"
+"items:write" = "Write items"
+"export" = "Export"
+
+[trust.sensitive]
+acr_values = ["mfa"]
+
+[[routes]]
+method = "GET"
+path = "/items"
+scopes = ["items:read"]
+
+[[routes]]
+method = "POST"
+path = "/items"
+scopes = ["items:write"]
+
+[[routes]]
+method = "GET"
+path = "/export"
+scopes = ["export"]
+mode = "observe"
+
+[[routes]]
+method = "POST"
+path = "/approve"
+scopes = ["items:write"]
+trust = "sensitive"
+
+[[routes]]
+method = "POST"
+path = "/pay"
+scopes = ["items:read"]
+audit = "required"
+
+[[routes]]
+method = "GET"
+path = "/refund"
+scopes = ["items:read"]
+
+[[consumers]]
+client_id = "web"
+stage = "pilot"
+stages = [
+  { name = "pilot", scopes = ["items:read"] },
+  { name = "ga", scopes = ["items:read", "items:write", "export"] },
+]
+
+[[consumers]]
+client_id = "ops"
+stage = "full"
+stages = [{ name = "full", scopes = ["items:read", "items:write", "export"] }]
+"#;
+
+/// What the middleware outside the router saw in a response's extensions.
+#[derive(Debug, Clone)]
+struct Seen {
+    denial: Option<String>,
+    decision: Option<String>,
+}
+
+struct Server {
+    addr: SocketAddr,
+    calls: Arc<AtomicUsize>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    client: reqwest::Client,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    async fn start(verifier: Verifier, contract: ContractHandle, audit: AuditLayer) -> Server {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let handler = |calls: Arc<AtomicUsize>| {
+            move || {
+                let calls = calls.clone();
+                async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    "done"
+                }
+            }
+        };
+        let router = Router::new()
+            .route(
+                "/items",
+                get(handler(calls.clone())).post(handler(calls.clone())),
+            )
+            .route("/export", get(handler(calls.clone())))
+            .route("/approve", post(handler(calls.clone())))
+            .route("/pay", post(handler(calls.clone())))
+            .route("/refund", get(handler(calls.clone())));
+        let app = AuthStack::new(verifier)
+            .jwt(|jwt| jwt.realm("api"))
+            .contract(contract)
+            .step_up_from_contract()
+            .audit(audit)
+            .protect(router);
+        // Middleware outside the router, as a TraceLayer would be.
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let app = app.layer(tower::util::MapResponseLayer::new(
+            move |response: axum::response::Response| {
+                let denial = response
+                    .extensions()
+                    .get::<Denial>()
+                    .map(|d| d.reason().as_str().to_owned());
+                let decision = response
+                    .extensions()
+                    .get::<Arc<Decision>>()
+                    .map(|d| d.reason.as_str().to_owned());
+                record.lock().unwrap().push(Seen { denial, decision });
+                response
+            },
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        Server {
+            addr,
+            calls,
+            seen,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            _server: server,
+        }
+    }
+
+    async fn send(&self, method: &str, path: &str, token: Option<&str>) -> reqwest::Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self
+            .client
+            .request(method, format!("http://{}{path}", self.addr));
+        if let Some(token) = token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        req.send().await.unwrap()
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+}
+
+fn contract() -> ContractHandle {
+    ContractHandle::new(Contract::parse(CONTRACT).unwrap())
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "rampgate-audit-{name}-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Every line of `audit.jsonl` and its rotated files, oldest first.
+fn read_lines(path: &Path) -> (Vec<serde_json::Value>, usize) {
+    let mut files = vec![path.to_path_buf()];
+    let mut n = 1;
+    loop {
+        let mut name = path.as_os_str().to_owned();
+        name.push(format!(".{n}"));
+        let rotated = PathBuf::from(name);
+        if !rotated.exists() {
+            break;
+        }
+        files.push(rotated);
+        n += 1;
+    }
+    let count = files.len();
+    let mut lines = Vec::new();
+    for file in files.iter().rev() {
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(
+            text.is_empty() || text.ends_with('\n'),
+            "a split line in {file:?}"
+        );
+        for line in text.lines() {
+            let value: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {line}"));
+            lines.push(value);
+        }
+    }
+    (lines, count)
+}
+
+/// A sink that waits at a gate before each batch, then keeps the events.
+#[derive(Clone)]
+struct GatedSink {
+    gate: Arc<Semaphore>,
+    events: Arc<Mutex<Vec<serde_json::Value>>>,
+    batches_started: Arc<AtomicUsize>,
+}
+
+impl GatedSink {
+    fn closed() -> GatedSink {
+        GatedSink {
+            gate: Arc::new(Semaphore::new(0)),
+            events: Arc::default(),
+            batches_started: Arc::default(),
+        }
+    }
+
+    fn open(&self) {
+        self.gate.add_permits(Semaphore::MAX_PERMITS / 2);
+    }
+
+    fn len(&self) -> usize {
+        self.events.lock().unwrap().len()
+    }
+}
+
+impl AuditSink for GatedSink {
+    fn write<'a>(&'a mut self, batch: &'a [AuditEvent]) -> SinkFuture<'a> {
+        Box::pin(async move {
+            self.batches_started.fetch_add(1, Ordering::SeqCst);
+            let _permit = self.gate.acquire().await.unwrap();
+            let mut events = self.events.lock().unwrap();
+            events.extend(batch.iter().map(AuditEvent::to_json));
+            Ok(())
+        })
+    }
+}
+
+/// Polls `condition` every 10 ms until it holds, for at most 20 s.
+async fn eventually(what: &str, condition: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !condition() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_file_sink_loses_nothing_under_concurrency_and_across_rotations() {
+    const TASKS: usize = 8;
+    const REQUESTS: usize = 40;
+    let issuer = OfflineIssuer::new();
+    let verifier = issuer.verifier().await.unwrap();
+    let dir = temp_dir("file");
+    let path = dir.join("audit.jsonl");
+    let sink = FileSink::with_options(
+        &path,
+        FileSinkOptions::default()
+            .max_bytes(Some(16 * 1024))
+            .keep(1000)
+            .flush(FlushPolicy::OnRotate),
+    )
+    .unwrap();
+    let auditor = Auditor::builder()
+        .capacity(8192)
+        .sink(sink)
+        .build()
+        .unwrap();
+    let server =
+        Arc::new(Server::start(verifier, contract(), AuditLayer::new(auditor.clone())).await);
+    let token = issuer
+        .token()
+        .client_id("web")
+        .scopes(["items:read"])
+        .sign();
+    let mut tasks = Vec::new();
+    for t in 0..TASKS {
+        let (server, token) = (server.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..REQUESTS {
+                // Allowed, then refused by JwtLayer (no token), in turn.
+                let token = (i % 2 == 0).then_some(token.as_str());
+                let response = server.send("GET", "/items", token).await;
+                let expected = if token.is_some() { 200 } else { 401 };
+                assert_eq!(response.status(), expected, "task {t} request {i}");
+                assert!(response.headers().contains_key("x-request-id"));
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    auditor.flush().await;
+    let (lines, files) = read_lines(&path);
+    assert_eq!(
+        lines.len(),
+        TASKS * REQUESTS,
+        "exactly one line per request"
+    );
+    assert!(
+        files > 2,
+        "the small size made the file rotate: {files} files"
+    );
+    assert_eq!(auditor.dropped(), 0);
+    assert_eq!(auditor.written(), (TASKS * REQUESTS) as u64);
+    let ids: HashSet<&str> = lines
+        .iter()
+        .map(|l| l["request_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), TASKS * REQUESTS, "one event per request");
+    let count = |reason: &str| lines.iter().filter(|l| l["reason"] == reason).count();
+    assert_eq!(count("allowed"), TASKS * REQUESTS / 2);
+    assert_eq!(
+        count("token_missing"),
+        TASKS * REQUESTS / 2,
+        "JwtLayer refusals too"
+    );
+    for line in &lines {
+        assert_eq!(line["v"], 1);
+        assert_eq!(line["type"], "decision");
+        assert_eq!(line["route"], "GET /items");
+        assert!(
+            line["client_addr"]
+                .as_str()
+                .unwrap()
+                .starts_with("127.0.0.1:")
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stalled_sink_lets_events_queue_then_drain() {
+    const TASKS: usize = 4;
+    const REQUESTS: usize = 25;
+    let issuer = OfflineIssuer::new();
+    let verifier = issuer.verifier().await.unwrap();
+    let sink = GatedSink::closed();
+    let auditor = Auditor::builder()
+        .capacity(1024)
+        .sink(sink.clone())
+        .build()
+        .unwrap();
+    let server =
+        Arc::new(Server::start(verifier, contract(), AuditLayer::new(auditor.clone())).await);
+    let token = issuer
+        .token()
+        .client_id("web")
+        .scopes(["items:read"])
+        .sign();
+    let mut tasks = Vec::new();
+    for _ in 0..TASKS {
+        let (server, token) = (server.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..REQUESTS {
+                let response = server.send("GET", "/items", Some(&token)).await;
+                assert_eq!(response.status(), 200);
+            }
+        }));
+    }
+    // Every request is answered while the sink is stalled.
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(sink.len(), 0, "nothing written yet: the sink is stalled");
+    assert_eq!(auditor.dropped(), 0);
+    assert_eq!(
+        auditor.written(),
+        0,
+        "the events wait (in the queue, or the stalled batch)"
+    );
+    sink.open();
+    auditor.flush().await;
+    assert_eq!(sink.len(), TASKS * REQUESTS);
+    assert_eq!(auditor.written(), (TASKS * REQUESTS) as u64);
+    assert_eq!(auditor.queued(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tiny_queue_counts_its_overflow_exactly() {
+    const REQUESTS: usize = 120;
+    let issuer = OfflineIssuer::new();
+    let verifier = issuer.verifier().await.unwrap();
+    let sink = GatedSink::closed();
+    let auditor = Auditor::builder()
+        .capacity(4)
+        .sink(sink.clone())
+        .build()
+        .unwrap();
+    let server =
+        Arc::new(Server::start(verifier, contract(), AuditLayer::new(auditor.clone())).await);
+    let token = issuer
+        .token()
+        .client_id("web")
+        .scopes(["items:read"])
+        .sign();
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let (server, token) = (server.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..REQUESTS / 4 {
+                let response = server.send("GET", "/items", Some(&token)).await;
+                assert_eq!(response.status(), 200, "overflow never refuses a request");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert!(auditor.dropped() > 0, "a queue of 4 overflowed");
+    sink.open();
+    auditor.flush().await;
+    assert_eq!(auditor.recorded(), REQUESTS as u64);
+    assert_eq!(
+        auditor.written() + auditor.dropped(),
+        REQUESTS as u64,
+        "sent = written + dropped"
+    );
+    assert_eq!(sink.len() as u64, auditor.written());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fail_closed_route_answers_503_without_running_the_handler_when_the_queue_is_full() {
+    let issuer = OfflineIssuer::new();
+    let verifier = issuer.verifier().await.unwrap();
+    let sink = GatedSink::closed();
+    let auditor = Auditor::builder()
+        .capacity(2)
+        .sink(sink.clone())
+        .build()
+        .unwrap();
+    // POST /pay fails closed through the contract (audit = "required"),
+    // GET /refund through code.
+    let layer = AuditLayer::new(auditor.clone()).fail_closed_routes(["GET /refund"]);
+    let server = Server::start(verifier, contract(), layer).await;
+    let token = issuer
+        .token()
+        .client_id("ops")
+        .scopes(["items:read", "items:write"])
+        .sign();
+    // With room in the queue, the fail-closed routes run.
+    assert_eq!(
+        server.send("POST", "/pay", Some(&token)).await.status(),
+        200
+    );
+    assert_eq!(
+        server.send("GET", "/refund", Some(&token)).await.status(),
+        200
+    );
+    assert_eq!(server.calls(), 2);
+    // Fill the queue: the writer holds one batch at the gate, two wait.
+    eventually("the writer took a batch", || {
+        sink.batches_started.load(Ordering::SeqCst) > 0
+    })
+    .await;
+    while auditor.dropped() == 0 {
+        assert_eq!(
+            server.send("GET", "/items", Some(&token)).await.status(),
+            200
+        );
+    }
+    let calls = server.calls();
+    for (method, path) in [("POST", "/pay"), ("GET", "/refund")] {
+        let response = server.send(method, path, Some(&token)).await;
+        assert_eq!(response.status(), 503, "{method} {path}");
+        assert_eq!(response.headers()["retry-after"], "5");
+        assert!(response.headers().contains_key("x-request-id"));
+        let body: serde_json::Value =
+            serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["reason"], "audit_unavailable");
+        assert_eq!(server.calls(), calls, "the handler did not run");
+    }
+    // A best-effort route still runs, its event dropped and counted.
+    let dropped = auditor.dropped();
+    assert_eq!(
+        server.send("GET", "/items", Some(&token)).await.status(),
+        200
+    );
+    assert_eq!(auditor.dropped(), dropped + 1);
+    sink.open();
+    auditor.flush().await;
+    assert_eq!(auditor.written() + auditor.dropped(), auditor.recorded());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_outcome_is_one_event_with_its_reason_and_visible_to_outer_middleware() {
+    let issuer = OfflineIssuer::new();
+    let verifier = issuer.verifier().await.unwrap();
+    let sink = GatedSink::closed();
+    sink.open();
+    let auditor = Auditor::builder().sink(sink.clone()).build().unwrap();
+    let server = Server::start(verifier, contract(), AuditLayer::new(auditor.clone())).await;
+    let web = issuer
+        .token()
+        .sub("alice")
+        .client_id("web")
+        .scopes(["items:read", "items:write"])
+        .claim("jti", "jti-1".into())
+        .sign();
+    let ops_weak = issuer
+        .token()
+        .client_id("ops")
+        .scopes(["items:write"])
+        .acr("pwd")
+        .sign();
+    let ops_strong = issuer
+        .token()
+        .client_id("ops")
+        .scopes(["items:write"])
+        .acr("mfa")
+        .sign();
+    // method, path, token, status, outcome, reason
+    type Case<'a> = (&'a str, &'a str, Option<&'a str>, u16, &'a str, &'a str);
+    let cases: [Case<'_>; 6] = [
+        ("GET", "/items", Some(&web), 200, "allow", "allowed"),
+        (
+            "POST",
+            "/items",
+            Some(&web),
+            403,
+            "deny",
+            "scope_beyond_stage",
+        ),
+        (
+            "GET",
+            "/export",
+            Some(&web),
+            200,
+            "observe_deny",
+            "scope_insufficient",
+        ),
+        (
+            "POST",
+            "/approve",
+            Some(&ops_weak),
+            401,
+            "deny",
+            "acr_insufficient",
+        ),
+        (
+            "POST",
+            "/approve",
+            Some(&ops_strong),
+            200,
+            "allow",
+            "allowed",
+        ),
+        ("GET", "/items", None, 401, "deny", "token_missing"),
+    ];
+    for (method, path, token, status, _, _) in cases {
+        let response = server.send(method, path, token).await;
+        assert_eq!(response.status(), status, "{method} {path}");
+    }
+    // A request id sent by the client is kept and echoed.
+    let response = server
+        .client
+        .get(format!("http://{}/items", server.addr))
+        .header("x-request-id", "client-chosen-id")
+        .header("authorization", format!("Bearer {web}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "client-chosen-id");
+    auditor.flush().await;
+    let events = sink.events.lock().unwrap().clone();
+    assert_eq!(events.len(), cases.len() + 1, "one event per request");
+    for ((method, path, _, status, outcome, reason), event) in cases.iter().zip(&events) {
+        assert_eq!(event["status"], *status, "{event}");
+        assert_eq!(event["outcome"], *outcome, "{event}");
+        assert_eq!(event["reason"], *reason, "{event}");
+        assert_eq!(event["method"], *method);
+        assert_eq!(event["route"], format!("{method} {path}"));
+    }
+    let allowed = &events[0];
+    assert_eq!(allowed["sub"], "alice");
+    assert_eq!(allowed["client_id"], "web");
+    assert_eq!(allowed["consumer"], "web");
+    assert_eq!(allowed["jti"], "jti-1");
+    assert_eq!(allowed["iss"], issuer.issuer());
+    assert_eq!(allowed["stage"], "pilot");
+    assert_eq!(allowed["contract_version"], 1);
+    assert_eq!(allowed["mode"], "enforce");
+    assert_eq!(allowed["token_fp"].as_str().unwrap().len(), 12);
+    assert_eq!(
+        allowed["scopes"],
+        serde_json::json!(["items:read", "items:write"])
+    );
+    assert_eq!(events[1]["missing"], serde_json::json!(["items:write"]));
+    assert_eq!(events[2]["missing"], serde_json::json!(["export"]));
+    assert_eq!(events[2]["mode"], "observe");
+    assert_eq!(events[3]["step_up"], "failed");
+    assert_eq!(events[4]["step_up"], "passed");
+    assert!(events[5]["token_fp"].is_null() && events[5]["iss"].is_null());
+    assert_eq!(events[6]["request_id"], "client-chosen-id");
+    // The middleware outside the router saw the denials and the decisions.
+    let seen = server.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), cases.len() + 1);
+    assert_eq!(seen[0].decision.as_deref(), Some("allowed"));
+    assert_eq!(seen[1].denial.as_deref(), Some("scope_beyond_stage"));
+    assert_eq!(seen[1].decision.as_deref(), Some("scope_beyond_stage"));
+    assert_eq!(seen[2].decision.as_deref(), Some("scope_insufficient"));
+    assert!(seen[2].denial.is_none(), "observed: let through");
+    assert_eq!(seen[3].denial.as_deref(), Some("acr_insufficient"));
+    assert_eq!(seen[5].denial.as_deref(), Some("token_missing"));
+    assert!(seen[5].decision.is_none(), "refused before the contract");
+}
+
+/// Writes each batch to a file sink and to `tracing`.
+struct Tee(FileSink, TracingSink);
+
+impl AuditSink for Tee {
+    fn write<'a>(&'a mut self, batch: &'a [AuditEvent]) -> SinkFuture<'a> {
+        Box::pin(async move {
+            self.1.write(batch).await?;
+            self.0.write(batch).await
+        })
+    }
+
+    fn flush(&mut self) -> SinkFuture<'_> {
+        self.0.flush()
+    }
+}
+
+/// A `MakeWriter` into a shared buffer.
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buffer {
+    type Writer = Buffer;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn no_token_appears_in_any_event_or_log_line() {
+    // Everything runs on this thread (server, client, writer), so a
+    // thread-local subscriber sees every log line, at every level.
+    let buffer = Buffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(buffer.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let issuer = OfflineIssuer::new();
+    let verifier = issuer.verifier().await.unwrap();
+    let dir = temp_dir("tokens");
+    let path = dir.join("audit.jsonl");
+    let sink = Tee(FileSink::open(&path).unwrap(), TracingSink);
+    let auditor = Auditor::builder().sink(sink).build().unwrap();
+    let server = Server::start(verifier, contract(), AuditLayer::new(auditor.clone())).await;
+    let forger = OfflineIssuer::for_issuer(issuer.issuer(), issuer.audience());
+
+    let mut tokens = Vec::new();
+    for i in 0..5 {
+        let sub = format!("user-{i}");
+        let web = || issuer.token().sub(&sub).client_id("web");
+        let ops = || issuer.token().sub(&sub).client_id("ops");
+        let cases = [
+            // allow
+            ("GET", "/items", web().scopes(["items:read"]).sign(), 200),
+            // malformed: a valid token with its payload cut short
+            (
+                "GET",
+                "/items",
+                {
+                    let t = web().scopes(["items:read"]).sign();
+                    let (head, rest) = t.split_once('.').unwrap();
+                    let (_, sig) = rest.split_once('.').unwrap();
+                    format!("{head}.eyJzdWIi.{sig}")
+                },
+                401,
+            ),
+            // expired
+            (
+                "GET",
+                "/items",
+                web().scopes(["items:read"]).expires_in(-600).sign(),
+                401,
+            ),
+            // bad signature
+            (
+                "GET",
+                "/items",
+                forger.token().sub(&sub).client_id("web").sign(),
+                401,
+            ),
+            // insufficient scope
+            ("GET", "/items", web().sign(), 403),
+            // observe-deny
+            ("GET", "/export", web().scopes(["items:read"]).sign(), 200),
+            // step-up failure
+            (
+                "POST",
+                "/approve",
+                ops().scopes(["items:write"]).acr("pwd").sign(),
+                401,
+            ),
+        ];
+        for (method, path, token, status) in cases {
+            let response = server.send(method, path, Some(&token)).await;
+            assert_eq!(response.status(), status, "{method} {path}");
+            tokens.push(token);
+        }
+        // missing
+        assert_eq!(server.send("GET", "/items", None).await.status(), 401);
+    }
+    auditor.flush().await;
+    let file = std::fs::read_to_string(&path).unwrap();
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(file.lines().count(), 40, "one event per request");
+    assert!(logs.contains("rampgate::audit"), "the tracing sink wrote");
+    assert!(logs.contains("token_fp="), "{logs}");
+    for token in &tokens {
+        let signature = token.rsplit('.').next().unwrap();
+        for (name, output) in [("audit file", &file), ("logs", &logs)] {
+            assert!(!output.contains(token.as_str()), "a token in the {name}");
+            assert!(
+                signature.len() < 16 || !output.contains(signature),
+                "a token's signature in the {name}"
+            );
+        }
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_reloads_are_audited_and_a_widening_is_an_alert() {
+    let dir = temp_dir("contract");
+    let file = dir.join("contract.toml");
+    std::fs::write(&file, CONTRACT).unwrap();
+    let handle = ContractHandle::from_file(&file).unwrap();
+    let sink = GatedSink::closed();
+    sink.open();
+    let alerts = GatedSink::closed();
+    alerts.open();
+    let auditor = Auditor::builder()
+        .sink(sink.clone())
+        .alerts(alerts.clone())
+        .build()
+        .unwrap();
+    auditor.watch_contract(&handle);
+
+    // v2 moves web to its ga stage: a widening.
+    let v2 = CONTRACT
+        .replace("version = 1", "version = 2")
+        .replace(r#"stage = "pilot""#, r#"stage = "ga""#);
+    std::fs::write(&file, &v2).unwrap();
+    handle.reload().unwrap();
+    // v3 observes POST /items instead of enforcing it... without a new
+    // version: refused.
+    let same_version = v2.replace(
+        "path = \"/items\"\nscopes = [\"items:write\"]",
+        "path = \"/items\"\nscopes = [\"items:write\"]\nmode = \"observe\"",
+    );
+    std::fs::write(&file, &same_version).unwrap();
+    assert!(handle.reload().is_err());
+    // An invalid file: refused too.
+    std::fs::write(&file, "version = 4\n[[routes]]\nmethod = \"GET\"\n").unwrap();
+    assert!(handle.reload().is_err());
+    auditor.flush().await;
+
+    let events = sink.events.lock().unwrap().clone();
+    assert_eq!(events.len(), 3, "{events:#?}");
+    let changed = &events[0];
+    assert_eq!(changed["type"], "contract_changed");
+    assert_eq!(changed["version"], 2);
+    assert_eq!(changed["previous_version"], 1);
+    assert_eq!(changed["alert"], true);
+    let widening = changed["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "widening")
+        .expect("a widening");
+    assert_eq!(widening["consumer"], "web");
+    assert_eq!(events[1]["type"], "contract_refused");
+    assert_eq!(events[1]["version"], 2);
+    assert_eq!(events[1]["reason"], "version_not_increased");
+    assert_eq!(events[2]["type"], "contract_refused");
+    assert_eq!(events[2]["reason"], "contract_invalid");
+    assert_eq!(auditor.widenings(), 1);
+    eventually("the alert reached the alert sink", || alerts.len() == 1).await;
+    assert_eq!(alerts.events.lock().unwrap()[0]["type"], "contract_changed");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_decision_is_recorded_into_the_span_of_the_middleware_around() {
+    use tower::ServiceExt;
+    use tracing::Instrument;
+
+    let buffer = Buffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(buffer.clone())
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let issuer = OfflineIssuer::new();
+    let verifier = issuer.verifier().await.unwrap();
+    let auditor = Auditor::builder()
+        .sink(GatedSink::closed())
+        .build()
+        .unwrap();
+    let app = AuthStack::new(verifier)
+        .contract(contract())
+        .audit(AuditLayer::new(auditor).span(false))
+        .protect(Router::new().route("/items", get(|| async { "items" })));
+    let token = issuer.token().sub("alice").client_id("web").sign();
+    let request = http::Request::get("/items?access_token=not-logged")
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    // What a TraceLayer with `make_span_with(rampgate::audit::make_span)` does.
+    let span = rampgate::audit::make_span(&request);
+    let response = app.oneshot(request).instrument(span.clone()).await.unwrap();
+    assert_eq!(response.status(), 403);
+    span.in_scope(|| tracing::info!("finished"));
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let line = logs.lines().find(|l| l.contains("finished")).unwrap();
+    for field in [
+        r#"iss="https://issuer.rampgate.test""#,
+        r#"sub="alice""#,
+        r#"client_id="web""#,
+        r#"route="GET /items""#,
+        "contract_version=1",
+        r#"stage="pilot""#,
+        r#"outcome="deny""#,
+        r#"reason="scope_insufficient""#,
+    ] {
+        assert!(line.contains(field), "{field} not in {line}");
+    }
+    assert!(
+        !logs.contains(&token) && !logs.contains("not-logged"),
+        "{logs}"
+    );
+}
+
+#[cfg(feature = "audit-webhook")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_sink_posts_batches_and_retries_a_failing_receiver() {
+    use rampgate::audit::WebhookSink;
+    // A receiver that answers 503 twice, then takes every batch.
+    let posts = Arc::new(AtomicUsize::new(0));
+    let received = Arc::new(Mutex::new(Vec::<serde_json::Value>::new()));
+    let (p, r) = (posts.clone(), received.clone());
+    let receiver = Router::new().route(
+        "/hook",
+        post(move |body: axum::body::Bytes| {
+            let (p, r) = (p.clone(), r.clone());
+            async move {
+                if p.fetch_add(1, Ordering::SeqCst) < 2 {
+                    return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+                }
+                let batch: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
+                r.lock().unwrap().extend(batch);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+    let sink = WebhookSink::new(&format!("http://{addr}/hook"))
+        .unwrap()
+        .retries(3)
+        .backoff(Duration::from_millis(10));
+    let auditor = Auditor::builder().sink(sink).build().unwrap();
+    let issuer = OfflineIssuer::new();
+    let server = Server::start(
+        issuer.verifier().await.unwrap(),
+        contract(),
+        AuditLayer::new(auditor.clone()),
+    )
+    .await;
+    for _ in 0..5 {
+        assert_eq!(server.send("GET", "/items", None).await.status(), 401);
+    }
+    auditor.flush().await;
+    let received = received.lock().unwrap().clone();
+    assert_eq!(received.len(), 5, "every event arrived once");
+    assert!(received.iter().all(|e| e["reason"] == "token_missing"));
+    assert!(
+        posts.load(Ordering::SeqCst) >= 3,
+        "two refusals were retried"
+    );
+    assert_eq!(auditor.failed(), 0);
+    assert_eq!(auditor.written(), 5);
+}
