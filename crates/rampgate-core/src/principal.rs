@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A set of scopes, normalised from every configured scope claim.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -79,6 +79,9 @@ struct Inner {
     jti: Option<String>,
     exp: i64,
     claims: Map<String, Value>,
+    /// The start of SHA-256 over the token this principal was verified from,
+    /// once someone asked ([`Principal::token_digest_prefix`]).
+    digest_prefix: OnceLock<[u8; 6]>,
 }
 
 impl fmt::Debug for Principal {
@@ -95,6 +98,23 @@ impl fmt::Debug for Principal {
 }
 
 impl Principal {
+    /// The first 6 bytes of SHA-256 over `token`, which must be the token
+    /// this principal was verified from, computed once per principal.
+    ///
+    /// The verified-token cache hands out the same principal only for the
+    /// byte-identical token, so the audit trail's token fingerprint costs one
+    /// hash per cached token, not one per request.
+    #[doc(hidden)]
+    pub fn token_digest_prefix(&self, token: &str) -> [u8; 6] {
+        *self.0.digest_prefix.get_or_init(|| {
+            use sha2::{Digest, Sha256};
+            let digest = Sha256::digest(token.as_bytes());
+            let mut prefix = [0u8; 6];
+            prefix.copy_from_slice(&digest[..6]);
+            prefix
+        })
+    }
+
     /// Builds a principal from verified claims. `scope_claims` are the dotted
     /// paths scopes are read from.
     pub(crate) fn from_claims(
@@ -160,6 +180,7 @@ impl Principal {
             jti: opt_str(&claims, "jti")?,
             exp,
             claims,
+            digest_prefix: OnceLock::new(),
         })))
     }
 

@@ -122,9 +122,12 @@ fn trace_event(event: &AuditEvent) {
     use tracing::Level;
     match event {
         AuditEvent::Decision(d) => {
+            // The fields are built only for a subscriber that wants them.
             if d.outcome == super::AuditOutcome::Deny {
-                decision_event!(Level::WARN, &**d);
-            } else {
+                if tracing::enabled!(target: "rampgate::audit", Level::WARN) {
+                    decision_event!(Level::WARN, &**d);
+                }
+            } else if tracing::enabled!(target: "rampgate::audit", Level::INFO) {
                 decision_event!(Level::INFO, &**d);
             }
         }

@@ -55,14 +55,18 @@ pub(crate) fn verify_noted(
     let Some(facts) = extensions.get::<AuditFacts>() else {
         return verify();
     };
-    let _ = facts.0.token_fp.set(TokenFingerprint::of(token));
     let started = Instant::now();
     let result = verify();
     let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX - 1);
     facts.0.verify_us.store(us + 1, Ordering::Relaxed);
-    if let Ok(principal) = &result {
-        let _ = facts.0.principal.set(principal.clone());
-    }
+    let fingerprint = match &result {
+        Ok(principal) => {
+            let _ = facts.0.principal.set(principal.clone());
+            TokenFingerprint::of_verified(principal, token)
+        }
+        Err(_) => TokenFingerprint::of(token),
+    };
+    let _ = facts.0.token_fp.set(fingerprint);
     result
 }
 

@@ -199,8 +199,20 @@ fn new_request_id() -> HeaderValue {
     static PREFIX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     let prefix = *PREFIX.get_or_init(rand_prefix);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    HeaderValue::try_from(format!("{prefix:08x}-{n:012x}"))
-        .unwrap_or_else(|_| HeaderValue::from_static("-"))
+    // `{prefix:08x}-{n:012x}`, without the formatting machinery (this runs on
+    // every request); the counter wraps after 2^48 requests.
+    let mut id = [b'-'; 21];
+    hex_into(&mut id[..8], u64::from(prefix));
+    hex_into(&mut id[9..], n);
+    HeaderValue::from_bytes(&id).unwrap_or_else(|_| HeaderValue::from_static("-"))
+}
+
+/// Writes the low `out.len()` hex digits of `v` into `out`, most significant first.
+fn hex_into(out: &mut [u8], mut v: u64) {
+    for digit in out.iter_mut().rev() {
+        *digit = b"0123456789abcdef"[(v & 0xf) as usize];
+        v >>= 4;
+    }
 }
 
 fn rand_prefix() -> u32 {
@@ -446,5 +458,22 @@ mod tests {
         let response = service.oneshot(req).await.unwrap();
         assert_eq!(response.headers()[&REQUEST_ID], "mine-1");
         assert_ne!(generated, "mine-1");
+    }
+
+    #[test]
+    fn generated_request_ids_are_a_prefix_and_a_counter_in_hex() {
+        let (a, b) = (new_request_id(), new_request_id());
+        let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+        for id in [a, b] {
+            assert_eq!(id.len(), 21, "{id}");
+            assert_eq!(&id[8..9], "-");
+            assert!(id.bytes().enumerate().all(|(i, c)| i == 8 || c.is_ascii_hexdigit()));
+        }
+        assert_eq!(a[..8], b[..8], "one prefix per process");
+        let counter = |id: &str| u64::from_str_radix(&id[9..], 16).unwrap();
+        assert!(counter(b) > counter(a));
+        let mut out = [0u8; 4];
+        hex_into(&mut out, 0xabc);
+        assert_eq!(&out, b"0abc");
     }
 }
