@@ -124,6 +124,17 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let handle = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+    // Histograms keep their samples until upkeep drains them into buckets: the
+    // installed recorder leaves upkeep to the caller, and without it memory and
+    // the cost of recording grow with every request between scrapes.
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
     Ok(get(move || {
         let handle = handle.clone();
         async move { handle.render() }
