@@ -370,7 +370,9 @@ impl Config {
     /// The auditor of the configured audit file (`[audit]` or
     /// `RAMPGATE_AUDIT`): a [`FileSink`](crate::audit::FileSink) behind a
     /// bounded queue, flushed to disk on rotation. Without an audit file, an
-    /// auditor writing to `tracing`. Call it from inside a tokio runtime.
+    /// auditor writing to `tracing`. Either way it raises `anomaly` events
+    /// with the default [`AnomalyOptions`](crate::anomaly::AnomalyOptions).
+    /// Call it from inside a tokio runtime.
     ///
     /// # Errors
     ///
@@ -379,7 +381,11 @@ impl Config {
     pub fn auditor(&self) -> Result<crate::audit::Auditor, ConfigError> {
         use crate::audit::{Auditor, FileSink, FileSinkOptions};
         let invalid = |e: &dyn std::fmt::Display| ConfigError::Invalid(format!("audit: {e}"));
-        let mut builder = Auditor::builder();
+        // Anomaly signals (bursts of failures per consumer, subject, address
+        // and jti) ride along with the decisions, in the writer task.
+        let mut builder = Auditor::builder().anomalies(crate::anomaly::AnomalyDetector::new(
+            crate::anomaly::AnomalyOptions::default(),
+        ));
         if let Some(settings) = &self.audit {
             let max_mb = settings.max_mb.unwrap_or(100);
             let options = FileSinkOptions::default()

@@ -921,3 +921,95 @@ async fn the_webhook_sink_posts_batches_and_retries_a_failing_receiver() {
     assert_eq!(auditor.failed(), 0);
     assert_eq!(auditor.written(), 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_token_retries_raise_one_anomaly_event_per_key_and_window() {
+    use rampgate::anomaly::{AnomalyDetector, AnomalyOptions};
+    let issuer = OfflineIssuer::new();
+    let verifier = issuer.verifier().await.unwrap();
+    let dir = temp_dir("anomaly");
+    let path = dir.join("audit.jsonl");
+    let detector = AnomalyDetector::new(AnomalyOptions {
+        expired_retries: 3,
+        ..AnomalyOptions::default()
+    });
+    let auditor = Auditor::builder()
+        .sink(FileSink::with_options(&path, FileSinkOptions::default()).unwrap())
+        .anomalies(detector)
+        .build()
+        .unwrap();
+    let server = Server::start(verifier, contract(), AuditLayer::new(auditor.clone())).await;
+    let expired = issuer
+        .token()
+        .client_id("web")
+        .scopes(["items:read"])
+        .expires_in(-600)
+        .sign();
+    for _ in 0..7 {
+        let response = server.send("GET", "/items", Some(&expired)).await;
+        assert_eq!(response.status(), 401);
+    }
+    assert_eq!(server.calls(), 0);
+    auditor.flush().await;
+    let (lines, _) = read_lines(&path);
+    let of_type = |t: &'static str| lines.iter().filter(move |l| l["type"] == t);
+    assert_eq!(of_type("decision").count(), 7);
+    assert!(of_type("decision").all(|l| l["reason"] == "token_expired"));
+    // The token is refused before any principal exists: the client's address
+    // is the key; the threshold (3) is crossed once in the window, not four times.
+    let anomalies: Vec<&serde_json::Value> = of_type("anomaly").collect();
+    assert_eq!(anomalies.len(), 1, "{anomalies:?}");
+    let a = anomalies[0];
+    assert_eq!(a["signal"], "expired_retries");
+    assert_eq!(a["key_kind"], "client_addr");
+    assert_eq!(a["key"], "127.0.0.1");
+    assert_eq!(a["count"], 3);
+    assert_eq!(a["threshold"], 3);
+    assert_eq!(a["window_secs"], 60);
+    // It follows the decision that crossed the threshold, and every event is
+    // counted: recorded = written.
+    let position = lines.iter().position(|l| l["type"] == "anomaly").unwrap();
+    assert_eq!(
+        lines[..position]
+            .iter()
+            .filter(|l| l["type"] == "decision")
+            .count(),
+        3
+    );
+    assert_eq!(auditor.recorded(), 8);
+    assert_eq!(auditor.written(), 8);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocations_are_audit_events() {
+    use rampgate::{Revocation, RevocationList, RevocationStore, RevokedBy};
+    let dir = temp_dir("revocation");
+    let path = dir.join("audit.jsonl");
+    let auditor = Auditor::builder()
+        .sink(FileSink::with_options(&path, FileSinkOptions::default()).unwrap())
+        .build()
+        .unwrap();
+    let list = RevocationList::new();
+    auditor.watch_revocations(&list);
+    let until = std::time::SystemTime::now() + Duration::from_secs(600);
+    list.revoke(Revocation::jti("leaked-1").until(until), Some("ops"))
+        .unwrap();
+    assert!(
+        list.unrevoke(RevokedBy::Jti, "leaked-1", None, Some("ops"))
+            .unwrap()
+            .is_some()
+    );
+    auditor.flush().await;
+    let (lines, _) = read_lines(&path);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for (line, action) in lines.iter().zip(["revoke", "unrevoke"]) {
+        assert_eq!(line["type"], "revocation");
+        assert_eq!(line["action"], action);
+        assert_eq!(line["by"], "jti");
+        assert_eq!(line["value"], "leaked-1");
+        assert_eq!(line["actor"], "ops");
+        assert_eq!(line["v"], 1);
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -3,9 +3,11 @@
 # tokens and the same JWKS for every server (see docs/benchmarks.md, "Load runs"):
 #
 #   bare           axum 0.8, no authentication (the ceiling)
-#   quickstart     rampgate's quickstart example (JwtLayer + its ramp contract),
-#                  trusting an external issuer through RAMPGATE_ISSUER /
-#                  RAMPGATE_AUDIENCE / RAMPGATE_JWKS_URL
+#   quickstart     rampgate's quickstart example (audit trail, metrics,
+#                  JwtLayer, its ramp contract), trusting an external issuer
+#                  through RAMPGATE_ISSUER / RAMPGATE_AUDIENCE / RAMPGATE_JWKS_URL
+#   layers         rampgate's JwtLayer and the quickstart's contract alone,
+#                  without the audit trail and metrics
 #   jwt_authorizer axum 0.7 + jwt-authorizer 0.15
 #   axum_jwt_auth  axum 0.8 + axum-jwt-auth 0.7
 #
@@ -36,7 +38,7 @@ CONNS=${CONNS:-16}
 FRESH=${FRESH:-50000}
 SERVER_CPU=${SERVER_CPU:-0}
 WRK_CPU=${WRK_CPU:-1}
-read -r -a SERVERS <<< "${SERVERS:-bare quickstart jwt_authorizer axum_jwt_auth}"
+read -r -a SERVERS <<< "${SERVERS:-bare quickstart layers jwt_authorizer axum_jwt_auth}"
 
 if ! command -v wrk >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get update -qq && apt-get install -y -qq wrk >/dev/null
@@ -262,6 +264,7 @@ awk -F"\t" -v runs="$RUNS" -v servers="${SERVERS[*]}" '
       for (i = 1; i <= n; i++) if (names[i] != q) line = line sprintf(" quickstart/%s = %s;", names[i], ratio(m[q, cs], m[names[i], cs]))
       print line
     }
+    if (("layers", "reused") in m) printf "Authorization layers alone: layers/bare = %s (reused), layers/jwt_authorizer = %s (fresh)\n", ratio(m["layers", "reused"], m["bare", "reused"]), ratio(m["layers", "fresh"], m["jwt_authorizer", "fresh"])
     print ""
     print "Targets:"
     target("quickstart/bare, reused token", ratio(m[q, "reused"], m["bare", "reused"]), 0.85)

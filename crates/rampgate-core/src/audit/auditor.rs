@@ -2,7 +2,9 @@
 
 use super::event::{AuditEvent, ContractChanged, ContractRefused};
 use super::sink::{AuditSink, TracingSink};
+use crate::anomaly::{AnomalyDetector, AnomalyEvent, Observation};
 use crate::contract::{ContractEvent, ContractHandle, ReloadError};
+use crate::revocation::{RevocationEvent, RevocationList};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -97,6 +99,7 @@ pub struct AuditorBuilder {
     linger: Duration,
     sink: Box<dyn AuditSink>,
     alerts: Option<Box<dyn AuditSink>>,
+    anomalies: Option<Arc<AnomalyDetector>>,
 }
 
 impl std::fmt::Debug for AuditorBuilder {
@@ -140,6 +143,15 @@ impl AuditorBuilder {
         self
     }
 
+    /// Feeds every `decision` event to `detector`, in the writer task (off the
+    /// request path), and writes each `anomaly` event it reports to the same
+    /// sink, right after the decision that crossed the threshold. Anomaly
+    /// events count as recorded and written like the others.
+    pub fn anomalies(mut self, detector: AnomalyDetector) -> Self {
+        self.anomalies = Some(Arc::new(detector));
+        self
+    }
+
     /// Starts the writer task.
     ///
     /// # Errors
@@ -153,11 +165,20 @@ impl AuditorBuilder {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| AuditError::NoRuntime)?;
         let stats = Arc::new(Stats::default());
         let (tx, rx) = mpsc::channel(self.capacity);
-        runtime.spawn(writer(rx, self.sink, Arc::clone(&stats), self.linger, true));
+        let main = Main {
+            anomalies: self.anomalies,
+        };
+        runtime.spawn(writer(
+            rx,
+            self.sink,
+            Arc::clone(&stats),
+            self.linger,
+            Some(main),
+        ));
         let alerts = self.alerts.map(|sink| {
             let (tx, rx) = mpsc::channel(256);
             let stats = Arc::new(Stats::default());
-            runtime.spawn(writer(rx, sink, stats, Duration::ZERO, false));
+            runtime.spawn(writer(rx, sink, stats, Duration::ZERO, None));
             tx
         });
         Ok(Auditor(Arc::new(Shared {
@@ -203,6 +224,7 @@ impl Auditor {
             linger: DEFAULT_LINGER,
             sink: Box::new(TracingSink),
             alerts: None,
+            anomalies: None,
         }
     }
 
@@ -342,6 +364,16 @@ impl Auditor {
         self.0.capacity
     }
 
+    /// Writes every change of `list` (revoke, un-revoke, from code or from
+    /// the admin router) as a `revocation` event, and counts it in
+    /// `rampgate_revocations_total{by, action}` (feature `metrics`).
+    pub fn watch_revocations(&self, list: &RevocationList) {
+        let auditor = self.clone();
+        list.on_change(Arc::new(move |event: &RevocationEvent| {
+            auditor.record(revocation_event(event));
+        }));
+    }
+
     /// Records every change applied to or refused by `handle` from now on: a
     /// `contract_changed` event per applied reload (an alert, at WARN, counted
     /// in `rampgate_contract_widenings_total` and sent to the alert sink, when
@@ -376,12 +408,17 @@ pub fn contract_event(event: &ContractEvent<'_>) -> AuditEvent {
 
 /// The writer task: takes batches from the queue and hands them to the sink,
 /// until every `Auditor` is gone; then flushes the sink.
+/// What only the main writer (not the alerts' one) does.
+struct Main {
+    anomalies: Option<Arc<AnomalyDetector>>,
+}
+
 async fn writer(
     mut rx: mpsc::Receiver<Msg>,
     mut sink: Box<dyn AuditSink>,
     stats: Arc<Stats>,
     linger: Duration,
-    main: bool,
+    main: Option<Main>,
 ) {
     let mut msgs = Vec::with_capacity(BATCH);
     let mut batch: Vec<AuditEvent> = Vec::with_capacity(BATCH);
@@ -389,14 +426,21 @@ async fn writer(
     while rx.recv_many(&mut msgs, BATCH).await > 0 {
         let full = msgs.len() == BATCH;
         #[cfg(feature = "metrics")]
-        if main {
+        if main.is_some() {
             metrics::gauge!("rampgate_audit_queue_depth").set(rx.len() as f64);
         }
         for msg in msgs.drain(..) {
             match msg {
                 Msg::Event(event) => batch.push(event),
                 Msg::Flush(done) => {
-                    write(&mut sink, &mut batch, &stats, &mut last_error_log, main).await;
+                    write(
+                        &mut sink,
+                        &mut batch,
+                        &stats,
+                        &mut last_error_log,
+                        main.as_ref(),
+                    )
+                    .await;
                     if let Err(e) = sink.flush().await {
                         tracing::error!(target: "rampgate::audit", error = %e, "audit sink flush failed");
                     }
@@ -404,7 +448,14 @@ async fn writer(
                 }
             }
         }
-        write(&mut sink, &mut batch, &stats, &mut last_error_log, main).await;
+        write(
+            &mut sink,
+            &mut batch,
+            &stats,
+            &mut last_error_log,
+            main.as_ref(),
+        )
+        .await;
         // Let the next events gather instead of being woken for each one.
         if !full && !linger.is_zero() {
             tokio::time::sleep(linger).await;
@@ -420,20 +471,32 @@ async fn write(
     batch: &mut Vec<AuditEvent>,
     stats: &Stats,
     last_error_log: &mut Option<Instant>,
-    main: bool,
+    main: Option<&Main>,
 ) {
     if batch.is_empty() {
         return;
     }
     #[cfg(feature = "metrics")]
-    if main {
+    if main.is_some() {
         for event in batch.iter() {
             if let AuditEvent::Decision(d) = event {
                 super::metrics::decision(d);
             }
         }
     }
-    let _ = main;
+    if let Some(detector) = main.and_then(|m| m.anomalies.as_deref()) {
+        // Each anomaly right after the decision that crossed its threshold.
+        let mut with_anomalies = Vec::with_capacity(batch.len());
+        let mut added = 0;
+        for event in batch.drain(..) {
+            let found = anomalies(detector, &event);
+            with_anomalies.push(event);
+            added += found.len() as u64;
+            with_anomalies.extend(found);
+        }
+        *batch = with_anomalies;
+        stats.recorded.fetch_add(added, Ordering::Relaxed);
+    }
     let n = batch.len() as u64;
     match sink.write(batch).await {
         Ok(()) => {
@@ -452,4 +515,58 @@ async fn write(
         }
     }
     batch.clear();
+}
+
+/// The anomaly events `event` (a decision) sets off.
+fn anomalies(detector: &AnomalyDetector, event: &AuditEvent) -> Vec<AuditEvent> {
+    let AuditEvent::Decision(d) = event else {
+        return Vec::new();
+    };
+    let p = d.principal.as_ref();
+    let observation = Observation::new(d.reason, d.ts)
+        .consumer(d.consumer())
+        .sub(p.and_then(|p| p.sub()))
+        .jti(p.and_then(|p| p.jti()))
+        .client_addr(d.client_addr.map(|a| a.ip()))
+        .route(d.route());
+    detector
+        .observe(&observation)
+        .iter()
+        .map(|anomaly| anomaly_event(anomaly, d.ts))
+        .collect()
+}
+
+fn anomaly_event(anomaly: &AnomalyEvent, ts: SystemTime) -> AuditEvent {
+    tracing::warn!(target: "rampgate::audit", signal = ?anomaly.signal, key = %anomaly.key,
+        count = anomaly.count, "anomaly");
+    #[cfg(feature = "metrics")]
+    metrics::counter!("rampgate_anomalies_total").increment(1);
+    AuditEvent::Other {
+        kind: "anomaly",
+        ts,
+        fields: fields_of(anomaly),
+    }
+}
+
+fn revocation_event(event: &RevocationEvent) -> AuditEvent {
+    #[cfg(feature = "metrics")]
+    metrics::counter!("rampgate_revocations_total", "by" => event.revocation.by.as_str(),
+    "action" => match event.action {
+        crate::revocation::RevocationAction::Revoke => "revoke",
+        crate::revocation::RevocationAction::Unrevoke => "unrevoke",
+    })
+    .increment(1);
+    AuditEvent::Other {
+        kind: "revocation",
+        ts: event.at,
+        fields: fields_of(event),
+    }
+}
+
+/// A serialisable value's members (an empty map for anything else).
+fn fields_of(value: &impl serde::Serialize) -> serde_json::Map<String, serde_json::Value> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    }
 }

@@ -467,7 +467,11 @@ mod tests {
         for id in [a, b] {
             assert_eq!(id.len(), 21, "{id}");
             assert_eq!(&id[8..9], "-");
-            assert!(id.bytes().enumerate().all(|(i, c)| i == 8 || c.is_ascii_hexdigit()));
+            assert!(
+                id.bytes()
+                    .enumerate()
+                    .all(|(i, c)| i == 8 || c.is_ascii_hexdigit())
+            );
         }
         assert_eq!(a[..8], b[..8], "one prefix per process");
         let counter = |id: &str| u64::from_str_radix(&id[9..], 16).unwrap();
