@@ -541,3 +541,47 @@ fn the_walkthrough_in_the_docs_is_the_real_output() {
         );
     }
 }
+
+/// An audit file written by the real `AuditLayer`: the quickstart example run
+/// with `RAMPGATE_AUDIT=quickstart-audit.jsonl` on its embedded dev issuer, and
+/// its printed curl commands run twice (no token, a reader's token on `/me`
+/// and `/profile`, a token without the scope on `/profile`, an expired token).
+#[test]
+fn a_file_written_by_the_audit_layer_reads_as_recorded() {
+    let contract = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/quickstart.contract.toml"
+    );
+    let run = rampgate(&["quickstart-audit.jsonl", "--contract", contract, "--json"]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["input"]["decisions"], 10);
+    assert_eq!(report["input"]["malformed_lines"], 0);
+    let route = |name: &str| {
+        report["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["route"] == name)
+            .unwrap_or_else(|| panic!("{name} in {report}"))
+            .clone()
+    };
+    let me = route("GET /me");
+    assert_eq!(
+        (me["requests"].as_u64(), me["allowed"].as_u64()),
+        (Some(6), Some(2))
+    );
+    assert_eq!(me["denied"], 4, "no token and an expired one, twice each");
+    let profile = route("GET /profile");
+    assert_eq!(
+        (profile["allowed"].as_u64(), profile["denied"].as_u64()),
+        (Some(2), Some(2))
+    );
+    let cli = profile["consumers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["consumer"] == "quickstart-cli")
+        .unwrap();
+    assert_eq!(cli["stage"], "pilot");
+}
