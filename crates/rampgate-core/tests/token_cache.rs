@@ -260,6 +260,30 @@ async fn invalid_tokens_never_enter_nor_push_out_a_hot_one() {
 }
 
 #[tokio::test]
+async fn a_changed_issuer_configuration_starts_from_an_empty_cache() {
+    // The cache belongs to one verifier (and its clones); an issuer's
+    // configuration is fixed for a verifier's life, so a changed one is a new
+    // verifier, which verifies again rather than trusting the old cache.
+    let v = hmac_verifier(64).await;
+    let token = hs256("cfg");
+    assert_eq!(outcome(&v, &token), Ok(Some("alice".into())));
+    assert_eq!(outcome(&v.clone(), &token), Ok(Some("alice".into())));
+    assert_eq!(stats(&v).hits, 1, "a clone shares the cache");
+    let key = Key::hmac(SECRET, "HS256", Some("h1")).unwrap();
+    let other_audience = Verifier::builder()
+        .issuer(IssuerConfig::new(ISS, ["another-api"]).keys(KeySet::from_keys([key]).unwrap()))
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome(&other_audience, &token),
+        Err("audience_mismatch".into())
+    );
+    assert_eq!(stats(&other_audience).hits, 0);
+    assert_eq!(stats(&other_audience).insertions, 0);
+}
+
+#[tokio::test]
 async fn the_entry_count_never_exceeds_max_entries() {
     let v = hmac_verifier(1_000).await;
     for i in 0..20_000 {
