@@ -5,9 +5,9 @@ use super::{
     MAX_REASONS, Observation, SHARDS, Signal,
 };
 use crate::reason::{DecisionReason, Reason};
-use crate::sync::lock;
+use crate::sync::{PassThrough, lock};
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, RandomState};
 use std::sync::Mutex;
 use std::time::UNIX_EPOCH;
 
@@ -37,24 +37,6 @@ pub struct AnomalyDetector {
     window_ms: u64,
     hasher: RandomState,
     shards: Box<[Mutex<Shard>]>,
-}
-
-/// The key's hash is SipHash keyed by this detector: used as is.
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
 }
 
 #[derive(Debug)]

@@ -32,9 +32,9 @@ pub(crate) const HASHED_TAIL: usize = 64;
 use crate::alg::Algorithm;
 use crate::key::Key;
 use crate::principal::Principal;
-use crate::sync::lock;
+use crate::sync::{PassThrough, lock};
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, RandomState};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -112,25 +112,6 @@ pub(crate) struct TokenCache {
     ttl: Duration,
     capacity: usize,
     shards: Box<[Mutex<Shard>]>,
-}
-
-/// The hash is already SipHash keyed by this cache: the index map uses it as is.
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        // Only u64 keys are hashed; fold anything else rather than panic.
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
 }
 
 struct Entry {
