@@ -506,3 +506,75 @@ async fn a_whole_tonic_server_behind_the_stack_decides_listed_methods_by_path() 
     refused(&status, Code::PermissionDenied, "route_unknown");
     task.abort();
 }
+
+/// A sink that keeps every event as JSON.
+#[derive(Clone, Default)]
+struct Kept(Arc<std::sync::Mutex<Vec<serde_json::Value>>>);
+
+impl rampgate::audit::AuditSink for Kept {
+    fn write<'a>(
+        &'a mut self,
+        batch: &'a [rampgate::audit::AuditEvent],
+    ) -> rampgate::audit::SinkFuture<'a> {
+        let events = batch.iter().map(rampgate::audit::AuditEvent::to_json);
+        self.0.lock().unwrap().extend(events);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test]
+async fn the_audit_layer_records_one_event_per_grpc_call() {
+    use rampgate::audit::{AuditLayer, Auditor};
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
+    let contract = ContractHandle::new(Contract::parse(CONTRACT).unwrap());
+    let kept = Kept::default();
+    let auditor = Auditor::builder().sink(kept.clone()).build().unwrap();
+    let stack = AuthStack::new(verifier)
+        .jwt(|jwt| jwt.realm("grpc"))
+        .contract(contract)
+        .audit(AuditLayer::new(auditor.clone()));
+    let greeter = CountingGreeter::default();
+    let calls = greeter.calls.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(
+        tonic::transport::Server::builder()
+            .layer(stack)
+            .add_service(GreeterServer::new(greeter))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    let mut client = GreeterClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let token = dev.token().sub("alice").scopes(["greet"]).sign();
+    client.say_hello(hello(Some(&token))).await.unwrap();
+    let status = client.say_hello(hello(None)).await.unwrap_err();
+    refused(&status, Code::Unauthenticated, "token_missing");
+    let other = dev.token().sub("bob").scopes(["other"]).sign();
+    let status = client.say_hello(hello(Some(&other))).await.unwrap_err();
+    refused(&status, Code::PermissionDenied, "scope_insufficient");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    auditor.flush().await;
+    let events = kept.0.lock().unwrap().clone();
+    assert_eq!(events.len(), 3, "one event per call: {events:?}");
+    let field = |i: usize, name: &str| events[i][name].clone();
+    for (i, outcome, reason, sub) in [
+        (0, "allow", "allowed", Some("alice")),
+        (1, "deny", "token_missing", None),
+        (2, "deny", "scope_insufficient", Some("bob")),
+    ] {
+        assert_eq!(field(i, "type"), "decision");
+        assert_eq!(field(i, "method"), "POST");
+        assert_eq!(field(i, "outcome"), outcome, "{}", events[i]);
+        assert_eq!(field(i, "reason"), reason);
+        assert_eq!(field(i, "sub").as_str(), sub);
+        // A gRPC answer, refusals included, is HTTP 200 (trailers-only).
+        assert_eq!(field(i, "status"), 200);
+    }
+    // The contract decided the verified calls by the route that covers the
+    // method: the whole service's `/*` here.
+    assert_eq!(field(0, "route"), "POST /helloworld.Greeter/*");
+    assert_eq!(field(2, "missing"), serde_json::json!(["greet"]));
+    task.abort();
+}
