@@ -1013,3 +1013,70 @@ async fn revocations_are_audit_events() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mass_revocation_larger_than_the_queue_is_written_in_full() {
+    use rampgate::{Revocation, RevocationList};
+    let sink = GatedSink::closed();
+    let auditor = Auditor::builder()
+        .capacity(4)
+        .sink(sink.clone())
+        .build()
+        .unwrap();
+    let list = RevocationList::new();
+    auditor.watch_revocations(&list);
+    let until = std::time::SystemTime::now() + Duration::from_secs(600);
+    list.revoke_many(
+        (0..50).map(|i| Revocation::jti(format!("leaked-{i}")).until(until)),
+        Some("ops"),
+    )
+    .unwrap();
+    // The writer is stalled and the queue holds 4: the rest wait, not drop.
+    sink.open();
+    eventually("every revocation event is written", || sink.len() == 50).await;
+    assert_eq!(auditor.dropped(), 0);
+    let events = sink.events.lock().unwrap().clone();
+    let values: HashSet<&str> = events
+        .iter()
+        .map(|e| e["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(values.len(), 50);
+    assert!(events.iter().all(|e| e["type"] == "revocation"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decisions_dropped_from_a_full_queue_still_count_towards_anomalies() {
+    use rampgate::anomaly::{AnomalyDetector, AnomalyOptions};
+    use rampgate::audit::DecisionEvent;
+    let sink = GatedSink::closed();
+    let auditor = Auditor::builder()
+        .capacity(1)
+        .sink(sink.clone())
+        .anomalies(AnomalyDetector::new(AnomalyOptions {
+            bad_signatures: 5,
+            ..AnomalyOptions::default()
+        }))
+        .build()
+        .unwrap();
+    // A burst of forged tokens from one address while the sink is stalled:
+    // most decisions find no room, yet the detector counts all ten.
+    for i in 0..10 {
+        let mut d = DecisionEvent::new(
+            std::time::SystemTime::now(),
+            http::HeaderValue::from_str(&format!("r-{i}")).unwrap(),
+            http::Method::GET,
+        );
+        d.status = 401;
+        d.outcome = rampgate::audit::AuditOutcome::Deny;
+        d.reason = "signature_invalid";
+        d.client_addr = Some("203.0.113.7:4000".parse().unwrap());
+        auditor.record(AuditEvent::Decision(Box::new(d)));
+    }
+    // Ten decisions and the one anomaly the fifth set off (queued or, with
+    // the queue full, dropped and counted: never unseen).
+    assert_eq!(auditor.recorded(), 11);
+    assert!(auditor.dropped() >= 8, "{}", auditor.dropped());
+    sink.open();
+    auditor.flush().await;
+    assert_eq!(auditor.written() + auditor.dropped(), 11);
+}

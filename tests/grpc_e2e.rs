@@ -578,3 +578,54 @@ async fn the_audit_layer_records_one_event_per_grpc_call() {
     assert_eq!(field(2, "missing"), serde_json::json!(["greet"]));
     task.abort();
 }
+
+#[tokio::test]
+async fn the_audit_layer_records_the_interceptors_refusals_as_denials() {
+    use rampgate::audit::{AuditLayer, Auditor};
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
+    let kept = Kept::default();
+    let auditor = Auditor::builder().sink(kept.clone()).build().unwrap();
+    let greeter = CountingGreeter::default();
+    let service =
+        GreeterServer::with_interceptor(greeter, JwtInterceptor::new(verifier).realm("grpc"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(
+        tonic::transport::Server::builder()
+            .layer(AuditLayer::new(auditor.clone()))
+            .add_service(service)
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    let mut client = GreeterClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let status = client.say_hello(hello(None)).await.unwrap_err();
+    refused(&status, Code::Unauthenticated, "token_missing");
+    let expired = dev.token().expires_in(-600).sign();
+    let status = client.say_hello(hello(Some(&expired))).await.unwrap_err();
+    refused(&status, Code::Unauthenticated, "token_expired");
+    let token = dev.token().sub("alice").scopes(["greet"]).sign();
+    client.say_hello(hello(Some(&token))).await.unwrap();
+
+    auditor.flush().await;
+    let events = kept.0.lock().unwrap().clone();
+    assert_eq!(events.len(), 3, "{events:?}");
+    let outcomes: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["outcome"].as_str().unwrap(),
+                e["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("deny", "token_missing"),
+            ("deny", "token_expired"),
+            ("allow", "allowed")
+        ]
+    );
+    task.abort();
+}

@@ -104,8 +104,7 @@ impl Principal {
     /// The verified-token cache hands out the same principal only for the
     /// byte-identical token, so the audit trail's token fingerprint costs one
     /// hash per cached token, not one per request.
-    #[doc(hidden)]
-    pub fn token_digest_prefix(&self, token: &str) -> [u8; 6] {
+    pub(crate) fn token_digest_prefix(&self, token: &str) -> [u8; 6] {
         *self.0.digest_prefix.get_or_init(|| {
             use sha2::{Digest, Sha256};
             let digest = Sha256::digest(token.as_bytes());

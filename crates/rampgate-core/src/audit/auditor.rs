@@ -50,6 +50,9 @@ struct Stats {
 struct Shared {
     tx: mpsc::Sender<Msg>,
     alerts: Option<mpsc::Sender<Msg>>,
+    /// The writer's detector too: a decision dropped from a full queue is
+    /// still counted, so that a flood cannot hide its own signals.
+    anomalies: Option<Arc<AnomalyDetector>>,
     capacity: usize,
     stats: Arc<Stats>,
     started: Instant,
@@ -166,7 +169,7 @@ impl AuditorBuilder {
         let stats = Arc::new(Stats::default());
         let (tx, rx) = mpsc::channel(self.capacity);
         let main = Main {
-            anomalies: self.anomalies,
+            anomalies: self.anomalies.clone(),
         };
         runtime.spawn(writer(
             rx,
@@ -184,6 +187,7 @@ impl AuditorBuilder {
         Ok(Auditor(Arc::new(Shared {
             tx,
             alerts,
+            anomalies: self.anomalies,
             capacity: self.capacity,
             stats,
             started: Instant::now(),
@@ -258,6 +262,32 @@ impl Auditor {
         }
     }
 
+    /// Queues `event`; when the queue is full, a spawned task waits for room
+    /// instead of dropping it (the caller never waits). For rare events that
+    /// must not be lost, such as revocations: a mass revocation larger than
+    /// the queue is written in full once the writer catches up. Outside a
+    /// tokio runtime a full queue drops it, counted.
+    fn record_patiently(&self, event: AuditEvent) {
+        self.0.stats.recorded.fetch_add(1, Ordering::Relaxed);
+        match self.0.tx.try_send(Msg::Event(event)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(msg)) => {
+                match tokio::runtime::Handle::try_current() {
+                    Ok(runtime) => {
+                        let (tx, stats) = (self.0.tx.clone(), Arc::clone(&self.0.stats));
+                        runtime.spawn(async move {
+                            if tx.send(msg).await.is_err() {
+                                stats.dropped.fetch_add(1, Ordering::Relaxed);
+                            }
+                        });
+                    }
+                    Err(_) => self.overflow(None),
+                }
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => self.overflow(None),
+        }
+    }
+
     /// Reserves a place in the queue, or `None` when it is full: the caller
     /// (a fail-closed route) must then refuse to act. A `None` counts as one
     /// dropped event, since the event that needed the place is never queued.
@@ -298,7 +328,17 @@ impl Auditor {
                 super::metrics::decision(d);
             }
         }
-        let _ = event;
+        // The detector still sees a decision the queue had no room for (its
+        // anomaly events, if any, are logged and counted even when they in
+        // turn find no room).
+        if let (Some(detector), Some(event)) = (&self.0.anomalies, event) {
+            for anomaly in anomalies(detector, event) {
+                self.0.stats.recorded.fetch_add(1, Ordering::Relaxed);
+                if self.0.tx.try_send(Msg::Event(anomaly)).is_err() {
+                    self.0.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
         // At most one warning a minute, never silent.
         let now = self.0.started.elapsed().as_secs() + 1;
         let last = self.0.stats.last_overflow_log.load(Ordering::Relaxed);
@@ -370,7 +410,7 @@ impl Auditor {
     pub fn watch_revocations(&self, list: &RevocationList) {
         let auditor = self.clone();
         list.on_change(Arc::new(move |event: &RevocationEvent| {
-            auditor.record(revocation_event(event));
+            auditor.record_patiently(revocation_event(event));
         }));
     }
 

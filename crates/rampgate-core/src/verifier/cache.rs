@@ -9,9 +9,9 @@
 //! picks the slot; only the byte-for-byte comparison makes a hit.
 //!
 //! Why only the tail: hashing the whole token was a tenth of a cache hit's cost.
-//! The last 64 bytes of a token are its signature for every algorithm verified
-//! here (the shortest, ES256 and EdDSA, are 86 characters), so distinct
-//! verified tokens differ there; tokens that an attacker makes share a tail
+//! The last 64 bytes of a token hold its signature (for HS256, 43 characters,
+//! the whole signature and the end of the claims), and a signature depends on
+//! the whole signed content, so distinct verified tokens differ there; tokens that an attacker makes share a tail
 //! only with each other or with a token they copy, and only verified tokens
 //! ever enter the cache, so a shared tail costs a failed comparison, never a
 //! wrong hit or an eviction.

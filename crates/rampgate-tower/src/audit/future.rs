@@ -156,7 +156,16 @@ where
                         let decision = extensions.get::<Arc<Decision>>().cloned();
                         let misconfigured = extensions.get::<Misconfigured>().is_some();
                         let status = response.status().as_u16();
-                        let reason = denial.map(|d| d.reason());
+                        // A `JwtInterceptor` refuses with a `tonic::Status`, whose
+                        // response carries no `Denial`: its `rampgate-reason`
+                        // header names the refusal.
+                        let reason = denial.map(|d| d.reason()).or_else(|| {
+                            response
+                                .headers()
+                                .get(rampgate_core::GRPC_REASON_HEADER)
+                                .and_then(|v| v.to_str().ok())
+                                .and_then(|code| code.parse::<rampgate_core::Reason>().ok())
+                        });
                         let code = match (reason, misconfigured) {
                             (Some(r), _) => r.as_str(),
                             (None, true) => "layers_misconfigured",

@@ -142,6 +142,8 @@ where
                             }
                         }
                         Err(error) => {
+                            // No `token::refusal` here: only a token that parsed
+                            // (strict base64url and dots) reaches a key refresh.
                             tracing::debug!(reason = error.code(), "request denied");
                             State::Denied {
                                 denial: Some(denial.deny(&error)),

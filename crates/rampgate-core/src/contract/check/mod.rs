@@ -195,6 +195,10 @@ fn by_path(index: HashMap<(String, String), usize>) -> HashMap<String, Vec<(Stri
     for ((method, path), i) in index {
         by_path.entry(path).or_default().push((method, i));
     }
+    // In one order, so that the same text always parses to equal contracts.
+    for methods in by_path.values_mut() {
+        methods.sort();
+    }
     by_path
 }
 
