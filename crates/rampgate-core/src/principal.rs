@@ -97,6 +97,16 @@ impl fmt::Debug for Principal {
     }
 }
 
+/// The first 6 bytes of SHA-256 over `token`: the audit trail's token
+/// fingerprint (`TokenFingerprint`), computed here once for both its paths.
+pub(crate) fn digest_prefix(token: &str) -> [u8; 6] {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(token.as_bytes());
+    let mut prefix = [0u8; 6];
+    prefix.copy_from_slice(&digest[..6]);
+    prefix
+}
+
 impl Principal {
     /// The first 6 bytes of SHA-256 over `token`, which must be the token
     /// this principal was verified from, computed once per principal.
@@ -105,13 +115,7 @@ impl Principal {
     /// byte-identical token, so the audit trail's token fingerprint costs one
     /// hash per cached token, not one per request.
     pub(crate) fn token_digest_prefix(&self, token: &str) -> [u8; 6] {
-        *self.0.digest_prefix.get_or_init(|| {
-            use sha2::{Digest, Sha256};
-            let digest = Sha256::digest(token.as_bytes());
-            let mut prefix = [0u8; 6];
-            prefix.copy_from_slice(&digest[..6]);
-            prefix
-        })
+        *self.0.digest_prefix.get_or_init(|| digest_prefix(token))
     }
 
     /// Builds a principal from verified claims. `scope_claims` are the dotted

@@ -7,7 +7,6 @@
 use crate::contract::{ChangeKind, ContractDiff, Decision, Mode};
 use crate::principal::Principal;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,10 +23,7 @@ pub struct TokenFingerprint([u8; 6]);
 impl TokenFingerprint {
     /// The fingerprint of `token` (the raw compact JWS, as sent).
     pub fn of(token: &str) -> Self {
-        let digest = Sha256::digest(token.as_bytes());
-        let mut first = [0u8; 6];
-        first.copy_from_slice(&digest[..6]);
-        TokenFingerprint(first)
+        TokenFingerprint(crate::principal::digest_prefix(token))
     }
 
     /// The fingerprint of `token`, which `principal` was verified from: the
