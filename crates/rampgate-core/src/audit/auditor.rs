@@ -481,9 +481,7 @@ async fn writer(
                         main.as_ref(),
                     )
                     .await;
-                    if let Err(e) = sink.flush().await {
-                        tracing::error!(target: "rampgate::audit", error = %e, "audit sink flush failed");
-                    }
+                    flush(&mut sink).await;
                     let _ = done.send(());
                 }
             }
@@ -501,6 +499,11 @@ async fn writer(
             tokio::time::sleep(linger).await;
         }
     }
+    flush(&mut sink).await;
+}
+
+/// Asks the sink to make what it took durable; a failure is logged.
+async fn flush(sink: &mut Box<dyn AuditSink>) {
     if let Err(e) = sink.flush().await {
         tracing::error!(target: "rampgate::audit", error = %e, "audit sink flush failed");
     }
