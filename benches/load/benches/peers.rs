@@ -22,7 +22,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use http::header::AUTHORIZATION;
 use http::{HeaderValue, Request};
 use rampgate::contract::{Contract, ContractHandle};
-use rampgate::{AuthStack, IssuerConfig, JwtLayer, Key, KeySet, Principal, Verifier};
+use rampgate::{AuthStack, IssuerConfig, JwtLayer, Key, KeySet, Verifier};
 use rampgate_load::{AUDIENCE, CLIENT_ID, ISSUER, Me, SCOPE, SUBJECT};
 use rampgate_testkit::{DevIssuer, SigningAlg};
 use serde::Deserialize;
@@ -184,14 +184,6 @@ fn body(sub: &str, client_id: &str, scope: &str) -> Value {
     })
 }
 
-async fn rampgate_me(principal: Principal) -> axum::Json<Value> {
-    axum::Json(json!(Me {
-        sub: principal.sub().unwrap_or_default(),
-        client_id: principal.client_id().unwrap_or_default(),
-        scopes: principal.scopes().iter().collect(),
-    }))
-}
-
 fn stack_group(c: &mut Criterion, rt: &Runtime) {
     let (token, jwk) = rt.block_on(dev_token(SigningAlg::Es256));
     let jwks = json!({ "keys": [jwk.clone()] }).to_string();
@@ -221,7 +213,7 @@ fn stack_group(c: &mut Criterion, rt: &Runtime) {
         rt.block_on(builder.build()).unwrap()
     };
     let contract = ContractHandle::new(Contract::parse(CONTRACT).unwrap());
-    let me = || axum::Router::new().route("/me", axum::routing::get(rampgate_me));
+    let me = || axum::Router::new().route("/me", axum::routing::get(rampgate_load::me));
     let bare = axum::Router::new().route(
         "/me",
         axum::routing::get(|| async { axum::Json(body(SUBJECT, CLIENT_ID, SCOPE)) }),

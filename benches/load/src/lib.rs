@@ -1,7 +1,10 @@
 //! What the load servers share: the issuer and audience every token and every
 //! verifier uses, argument parsing, the `/me` body and the listener.
 
+use axum::Json;
+use rampgate::Principal;
 use serde::Serialize;
+use serde_json::{Value, json};
 use std::net::SocketAddr;
 
 /// `iss` of every token, and the one issuer every server trusts.
@@ -61,4 +64,18 @@ pub fn announce(name: &str, port: u16) -> SocketAddr {
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);
     eprintln!("{name} listening on http://{addr} (available_parallelism = {cpus})");
     addr
+}
+
+/// The quickstart example's ramp contract, for the servers and benchmarks
+/// built like the quickstart.
+pub const QUICKSTART_CONTRACT: &str = include_str!("../../../examples/quickstart.contract.toml");
+
+/// The quickstart's `GET /me` handler, as the example writes it: the
+/// principal's `sub`, `client_id` and scopes.
+pub async fn me(principal: Principal) -> Json<Value> {
+    Json(json!({
+        "sub": principal.sub(),
+        "client_id": principal.client_id(),
+        "scopes": principal.scopes(),
+    }))
 }

@@ -3,22 +3,11 @@
 //! contract, without the quickstart's audit trail and metrics. It shows what
 //! the authorization itself costs next to the whole quickstart.
 
-use axum::{Json, Router, routing::get};
+use axum::{Router, routing::get};
 use rampgate::contract::{Contract, ContractHandle};
-use rampgate::{ContractLayer, IssuerConfig, JwtLayer, Principal, Verifier};
-use rampgate_load::{AUDIENCE, ISSUER, announce, args};
-use serde_json::{Value, json};
+use rampgate::{ContractLayer, IssuerConfig, JwtLayer, Verifier};
+use rampgate_load::{AUDIENCE, ISSUER, QUICKSTART_CONTRACT, announce, args, me};
 use std::time::Duration;
-
-const CONTRACT: &str = include_str!("../../../../examples/quickstart.contract.toml");
-
-async fn me(principal: Principal) -> Json<Value> {
-    Json(json!({
-        "sub": principal.sub(),
-        "client_id": principal.client_id(),
-        "scopes": principal.scopes(),
-    }))
-}
 
 #[tokio::main]
 async fn main() {
@@ -32,7 +21,7 @@ async fn main() {
         .wait_ready(Duration::from_secs(10))
         .await
         .expect("keys");
-    let contract = ContractHandle::new(Contract::parse(CONTRACT).expect("contract"));
+    let contract = ContractHandle::new(Contract::parse(QUICKSTART_CONTRACT).expect("contract"));
     let app = Router::new()
         .route("/me", get(me))
         .route_layer(ContractLayer::new(contract))

@@ -12,21 +12,11 @@
 use axum::{Json, Router, routing::get};
 use http::header::AUTHORIZATION;
 use rampgate::contract::{Contract, ContractHandle};
-use rampgate::{ContractLayer, JwtLayer, Principal};
-use rampgate_load::{AUDIENCE, CLIENT_ID, ISSUER, Me, SCOPE, SUBJECT};
+use rampgate::{ContractLayer, JwtLayer};
+use rampgate_load::{AUDIENCE, CLIENT_ID, ISSUER, Me, QUICKSTART_CONTRACT, SCOPE, SUBJECT, me};
 use rampgate_testkit::OfflineIssuer;
-use serde_json::{Value, json};
+use serde_json::json;
 use tower::ServiceExt as _;
-
-const CONTRACT: &str = include_str!("../../../../examples/quickstart.contract.toml");
-
-async fn me(principal: Principal) -> Json<Value> {
-    Json(json!({
-        "sub": principal.sub(),
-        "client_id": principal.client_id(),
-        "scopes": principal.scopes(),
-    }))
-}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -42,7 +32,7 @@ async fn main() {
         .expires_in(3600)
         .sign();
     let verifier = issuer.verifier().await.expect("verifier");
-    let contract = ContractHandle::new(Contract::parse(CONTRACT).expect("contract"));
+    let contract = ContractHandle::new(Contract::parse(QUICKSTART_CONTRACT).expect("contract"));
     let app = match which.as_str() {
         "bare" => Router::new().route("/me", get(|| async { Json(json!(Me::fixed())) })),
         _ => Router::new()
