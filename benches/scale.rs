@@ -22,9 +22,10 @@
 //! `cargo bench --bench scale`. See docs/benchmarks.md ("Cost as the work grows").
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use rampgate::contract::Contract;
-use rampgate::{KeySet, Revocation, RevocationList, TokenCacheOptions, Verifier};
+use rampgate::{IssuerConfig, KeySet, Revocation, RevocationList, TokenCacheOptions, Verifier};
 use rampgate_testkit::OfflineIssuer;
 use std::hint::black_box;
 use std::time::Duration;
@@ -96,26 +97,41 @@ fn keys(c: &mut Criterion, rt: &Runtime) {
             .kid(&format!("k{}", n - 1))
             .expires_in(3600)
             .sign();
-        let (cold, hit) = rt.block_on(async {
-            let cold = Verifier::builder()
-                .issuer(config.clone())
-                .no_token_cache()
-                .build()
-                .await
-                .unwrap();
-            let hit = Verifier::builder().issuer(config).build().await.unwrap();
-            (cold, hit)
-        });
-        cold.verify_cached(&token).unwrap();
-        hit.verify_cached(&token).unwrap();
-        group.bench_with_input(BenchmarkId::new("cold", n), &token, |b, t| {
-            b.iter(|| cold.verify_cached(black_box(t)).unwrap())
-        });
-        group.bench_with_input(BenchmarkId::new("hit", n), &token, |b, t| {
-            b.iter(|| hit.verify_cached(black_box(t)).unwrap())
-        });
+        cold_and_hit(&mut group, rt, n, &[config], &token);
     }
     group.finish();
+}
+
+/// `token` verified in full (`cold`, the token cache off) and found in the
+/// token cache (`hit`), by verifiers trusting `configs`.
+fn cold_and_hit(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    rt: &Runtime,
+    n: usize,
+    configs: &[IssuerConfig],
+    token: &str,
+) {
+    let build = |cache: bool| {
+        let mut builder = Verifier::builder();
+        for config in configs {
+            builder = builder.issuer(config.clone());
+        }
+        let builder = if cache {
+            builder
+        } else {
+            builder.no_token_cache()
+        };
+        rt.block_on(builder.build()).unwrap()
+    };
+    let (cold, hit) = (build(false), build(true));
+    cold.verify_cached(token).unwrap();
+    hit.verify_cached(token).unwrap();
+    group.bench_with_input(BenchmarkId::new("cold", n), token, |b, t| {
+        b.iter(|| cold.verify_cached(black_box(t)).unwrap())
+    });
+    group.bench_with_input(BenchmarkId::new("hit", n), token, |b, t| {
+        b.iter(|| hit.verify_cached(black_box(t)).unwrap())
+    });
 }
 
 fn issuers(c: &mut Criterion, rt: &Runtime) {
@@ -123,27 +139,8 @@ fn issuers(c: &mut Criterion, rt: &Runtime) {
     for n in [1usize, 10, 50] {
         let all: Vec<OfflineIssuer> = (0..n).map(issuer).collect();
         let token = token(all.last().unwrap(), 0);
-        let build = |cache: bool| {
-            let mut builder = Verifier::builder();
-            for i in &all {
-                builder = builder.issuer(i.issuer_config());
-            }
-            let builder = if cache {
-                builder
-            } else {
-                builder.no_token_cache()
-            };
-            rt.block_on(builder.build()).unwrap()
-        };
-        let (cold, hit) = (build(false), build(true));
-        cold.verify_cached(&token).unwrap();
-        hit.verify_cached(&token).unwrap();
-        group.bench_with_input(BenchmarkId::new("cold", n), &token, |b, t| {
-            b.iter(|| cold.verify_cached(black_box(t)).unwrap())
-        });
-        group.bench_with_input(BenchmarkId::new("hit", n), &token, |b, t| {
-            b.iter(|| hit.verify_cached(black_box(t)).unwrap())
-        });
+        let configs: Vec<IssuerConfig> = all.iter().map(OfflineIssuer::issuer_config).collect();
+        cold_and_hit(&mut group, rt, n, &configs, &token);
     }
     group.finish();
 }
