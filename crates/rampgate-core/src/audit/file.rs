@@ -83,6 +83,10 @@ impl FileSinkOptions {
 /// the sink, and a line goes to the file whole (a rotation happens between
 /// lines). The blocking file I/O runs on tokio's blocking pool, never on the
 /// request path.
+///
+/// When a rotation fails (a rename, or opening the new file: out of descriptors,
+/// say), the lines go on to the file already open and the rotation is tried
+/// again with the next batch, without shifting or deleting rotated files twice.
 #[derive(Debug)]
 pub struct FileSink {
     state: Option<FileState>,
@@ -95,7 +99,16 @@ struct FileState {
     file: BufWriter<File>,
     size: u64,
     last_sync: Instant,
+    /// A rotation renamed the open file to `path.1` but could not open a new
+    /// one at `path`: lines go on to the open (rotated) file, and the next
+    /// rotation only retries the opening, never shifting files again.
+    detached: bool,
+    /// Opens the file at `path` (a hook for tests to make reopening fail).
+    open: fn(&Path) -> std::io::Result<Opened>,
 }
+
+/// An opened audit file and its size.
+type Opened = (BufWriter<File>, u64);
 
 impl FileSink {
     /// Opens (or creates) `path` for appending, with default options.
@@ -117,6 +130,8 @@ impl FileSink {
                 file,
                 size,
                 last_sync: Instant::now(),
+                detached: false,
+                open: open_append,
             }),
         })
     }
@@ -140,21 +155,41 @@ impl FileSink {
     }
 }
 
-fn open_append(path: &Path) -> std::io::Result<(BufWriter<File>, u64)> {
+fn open_append(path: &Path) -> std::io::Result<Opened> {
     let file = OpenOptions::new().create(true).append(true).open(path)?;
     let size = file.metadata()?.len();
     Ok((BufWriter::with_capacity(64 * 1024, file), size))
 }
 
+/// `path.n`: the `n`th newest rotated file.
+fn numbered(path: &Path, n: usize) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{n}"));
+    PathBuf::from(name)
+}
+
+/// Whether something (even a dangling symbolic link) is at `path`.
+fn occupied(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
+
 impl FileState {
     fn write_lines(&mut self, lines: &[u8]) -> std::io::Result<()> {
+        // At most one failed rotation per batch: the lines after it go on to
+        // the open file, and the next batch tries again.
+        let mut rotation_failed = false;
         for line in lines.split_inclusive(|b| *b == b'\n') {
             let len = line.len() as u64;
             if let Some(max) = self.options.max_bytes
+                && !rotation_failed
                 && self.size > 0
                 && self.size + len > max
+                && let Err(e) = self.rotate()
             {
-                self.rotate()?;
+                rotation_failed = true;
+                tracing::warn!(target: "rampgate::audit", file = ?self.path, error = %e,
+                    detached = self.detached,
+                    "audit file rotation failed: appending to the open file, retrying on the next batch");
             }
             self.file.write_all(line)?;
             self.size += len;
@@ -178,32 +213,40 @@ impl FileState {
         Ok(())
     }
 
+    /// Starts a new file at `path`: the current one becomes `path.1`, the
+    /// older ones shift up by one, the oldest beyond `keep` is replaced.
+    ///
+    /// Files shift only as far as the first free number, so a rotation that
+    /// failed half-way and is tried again never shifts (nor deletes) twice;
+    /// and once the rename to `path.1` is done, a failed opening of the new
+    /// file only leaves the sink `detached`: the retry just opens.
     fn rotate(&mut self) -> std::io::Result<()> {
         if self.options.flush != FlushPolicy::Never {
             self.sync()?;
         } else {
             self.file.flush()?;
         }
-        let numbered = |n: usize| {
-            let mut name = self.path.as_os_str().to_owned();
-            name.push(format!(".{n}"));
-            PathBuf::from(name)
-        };
-        if self.options.keep == 0 {
-            std::fs::remove_file(&self.path)?;
-        } else {
-            let _ = std::fs::remove_file(numbered(self.options.keep));
-            for n in (1..self.options.keep).rev() {
-                let from = numbered(n);
-                if from.exists() {
-                    std::fs::rename(&from, numbered(n + 1))?;
-                }
+        if !self.detached {
+            if self.options.keep == 0 {
+                // Nothing to keep: the open file starts over, no reopening.
+                self.file.get_ref().set_len(0)?;
+                self.size = 0;
+                return Ok(());
             }
-            std::fs::rename(&self.path, numbered(1))?;
+            let keep = self.options.keep;
+            let free = (1..=keep)
+                .find(|n| !occupied(&numbered(&self.path, *n)))
+                .unwrap_or(keep);
+            for n in (1..free).rev() {
+                std::fs::rename(numbered(&self.path, n), numbered(&self.path, n + 1))?;
+            }
+            std::fs::rename(&self.path, numbered(&self.path, 1))?;
+            self.detached = true;
         }
-        let (file, size) = open_append(&self.path)?;
+        let (file, size) = (self.open)(&self.path)?;
         self.file = file;
         self.size = size;
+        self.detached = false;
         Ok(())
     }
 }
@@ -304,6 +347,89 @@ mod tests {
         // The newest 3 + 3 + 2 events, in order: .2 is older than .1.
         let expected: Vec<String> = (12..20).map(|n| format!("req-{n:04}")).collect();
         assert_eq!(ids, expected);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn line_len() -> u64 {
+        let mut line = Vec::new();
+        event(0).write_json_line(&mut line);
+        line.len() as u64
+    }
+
+    /// The request ids in `file`, in order (none when it does not exist).
+    fn ids_in(file: &Path) -> Vec<String> {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            return Vec::new();
+        };
+        assert!(text.is_empty() || text.ends_with('\n'), "a split line");
+        text.lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["request_id"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    }
+
+    fn ids(range: std::ops::Range<usize>) -> Vec<String> {
+        range.map(|n| format!("req-{n:04}")).collect()
+    }
+
+    fn failing_open(_: &Path) -> std::io::Result<Opened> {
+        Err(std::io::Error::other("too many open files (injected)"))
+    }
+
+    #[tokio::test]
+    async fn a_failed_reopen_never_deletes_history_nor_loses_events() {
+        let dir = dir("reopen");
+        let path = dir.join("audit.jsonl");
+        // Three lines per file, two rotated files kept.
+        let options = FileSinkOptions::default()
+            .max_bytes(Some(3 * line_len()))
+            .keep(2);
+        let mut sink = FileSink::with_options(&path, options).unwrap();
+        let events: Vec<AuditEvent> = (0..16).map(event).collect();
+        sink.write(&events[..9]).await.unwrap();
+        assert_eq!(ids_in(&numbered(&path, 2)), ids(0..3));
+        assert_eq!(ids_in(&numbered(&path, 1)), ids(3..6));
+        assert_eq!(ids_in(&path), ids(6..9));
+
+        // Reopening the path after the rename fails (fd exhaustion, say):
+        // the rotation that began shifted the files once, and no later batch
+        // shifts or deletes again while the reopen keeps failing.
+        sink.state.as_mut().unwrap().open = failing_open;
+        let mut results = Vec::new();
+        for one in events[9..13].chunks(1) {
+            results.push(sink.write(one).await);
+        }
+        assert_eq!(ids_in(&numbered(&path, 2)), ids(3..6), "history deleted");
+        assert_eq!(ids_in(&numbered(&path, 1)), ids(6..13));
+        assert!(!path.exists());
+        assert!(!numbered(&path, 3).exists());
+
+        // Once the reopen works, the rotation completes without shifting.
+        sink.state.as_mut().unwrap().open = open_append;
+        results.push(sink.write(&events[13..16]).await);
+        assert_eq!(ids_in(&numbered(&path, 2)), ids(3..6));
+        assert_eq!(ids_in(&numbered(&path, 1)), ids(6..13));
+        assert_eq!(ids_in(&path), ids(13..16));
+        for result in results {
+            result.unwrap();
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn keep_zero_starts_the_file_over() {
+        let dir = dir("keep0");
+        let path = dir.join("audit.jsonl");
+        let options = FileSinkOptions::default()
+            .max_bytes(Some(2 * line_len()))
+            .keep(0);
+        let mut sink = FileSink::with_options(&path, options).unwrap();
+        let events: Vec<AuditEvent> = (0..5).map(event).collect();
+        sink.write(&events).await.unwrap();
+        assert_eq!(ids_in(&path), ids(4..5));
+        assert!(!numbered(&path, 1).exists());
         std::fs::remove_dir_all(dir).unwrap();
     }
 
