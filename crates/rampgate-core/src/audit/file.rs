@@ -84,7 +84,9 @@ impl FileSinkOptions {
 /// lines). The blocking file I/O runs on tokio's blocking pool, never on the
 /// request path.
 ///
-/// When a rotation fails (a rename, or opening the new file: out of descriptors,
+/// On unix a file the sink creates (at opening or rotation) has mode 0600, and
+/// a symbolic link at the path is refused with an error, never followed. When
+/// a rotation fails (a rename, or opening the new file: out of descriptors,
 /// say), the lines go on to the file already open and the rotation is tried
 /// again with the next batch, without shifting or deleting rotated files twice.
 #[derive(Debug)]
@@ -109,6 +111,13 @@ struct FileState {
 
 /// An opened audit file and its size.
 type Opened = (BufWriter<File>, u64);
+
+/// Why an audit file was not opened: its path is a symbolic link.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: is a symbolic link; an audit file is never opened through one")]
+struct SymlinkRefused {
+    path: String,
+}
 
 impl FileSink {
     /// Opens (or creates) `path` for appending, with default options.
@@ -155,8 +164,34 @@ impl FileSink {
     }
 }
 
+/// Opens (or creates, mode 0600 on unix) `path` for appending, refusing a
+/// symbolic link at `path` (`O_NOFOLLOW` on unix).
 fn open_append(path: &Path) -> std::io::Result<Opened> {
-    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    let refused = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            SymlinkRefused {
+                path: path.display().to_string(),
+            },
+        )
+    };
+    let is_symlink = || std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    #[cfg(not(unix))]
+    if is_symlink() {
+        return Err(refused());
+    }
+    // O_NOFOLLOW fails with ELOOP on Linux, but EMLINK or EFTYPE elsewhere:
+    // whatever the code, a symbolic link at the path is said so.
+    let file = options
+        .open(path)
+        .map_err(|e| if is_symlink() { refused() } else { e })?;
     let size = file.metadata()?.len();
     Ok((BufWriter::with_capacity(64 * 1024, file), size))
 }
@@ -415,6 +450,69 @@ mod tests {
         for result in results {
             result.unwrap();
         }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    fn mode(path: &Path) -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn new_and_rotated_into_files_are_mode_0600() {
+        let dir = dir("mode");
+        let path = dir.join("audit.jsonl");
+        let options = FileSinkOptions::default().max_bytes(Some(line_len()));
+        let mut sink = FileSink::with_options(&path, options).unwrap();
+        assert_eq!(mode(&path), 0o600, "a new audit file");
+        let events: Vec<AuditEvent> = (0..2).map(event).collect();
+        sink.write(&events).await.unwrap();
+        assert_eq!(ids_in(&numbered(&path, 1)), ids(0..1));
+        assert_eq!(mode(&path), 0o600, "the file rotated into");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_at_the_path_is_refused() {
+        let dir = dir("symlink");
+        let target = dir.join("precious");
+        std::fs::write(&target, "precious\n").unwrap();
+        let path = dir.join("audit.jsonl");
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let error = FileSink::open(&path).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(error.to_string().contains("symbolic link"), "{error}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious\n");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Plants a symbolic link at `path` (to its sibling `precious`), then
+    /// opens it as the sink does.
+    #[cfg(unix)]
+    fn open_planted(path: &Path) -> std::io::Result<Opened> {
+        let target = path.with_file_name("precious");
+        std::os::unix::fs::symlink(target, path)?;
+        open_append(path)
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_symlink_planted_at_rotation_is_refused() {
+        let dir = dir("planted");
+        let path = dir.join("audit.jsonl");
+        let target = dir.join("precious");
+        std::fs::write(&target, "precious\n").unwrap();
+        let options = FileSinkOptions::default().max_bytes(Some(line_len()));
+        let mut sink = FileSink::with_options(&path, options).unwrap();
+        sink.state.as_mut().unwrap().open = open_planted;
+        let events: Vec<AuditEvent> = (0..3).map(event).collect();
+        sink.write(&events).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious\n");
+        // The lines stay in the file just rotated, in order.
+        assert_eq!(ids_in(&numbered(&path, 1)), ids(0..3));
         std::fs::remove_dir_all(dir).unwrap();
     }
 
