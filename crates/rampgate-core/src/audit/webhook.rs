@@ -14,10 +14,16 @@ use std::time::Duration;
 /// answer, or the last failed try, loses the batch (counted in
 /// `Auditor::failed` and logged). While it retries, events wait in the
 /// auditor's queue.
-#[derive(Debug, Clone)]
+///
+/// The URL can hold secrets (a password, a token in the query): errors, logs
+/// and `Debug` show it without them, as `scheme://host[:port]/path`, and the
+/// values of the added headers are never shown.
+#[derive(Clone)]
 pub struct WebhookSink {
     client: reqwest::Client,
     url: reqwest::Url,
+    /// The URL as errors and logs show it: without userinfo, query, fragment.
+    shown: String,
     retries: u32,
     backoff: Duration,
     headers: reqwest::header::HeaderMap,
@@ -31,11 +37,13 @@ impl WebhookSink {
     ///
     /// When `url` is not an http(s) URL or the HTTP client cannot be built.
     pub fn new(url: &str) -> Result<WebhookSink, AuditSinkError> {
+        // The parse error says what is wrong without repeating the URL.
         let url = reqwest::Url::parse(url)
-            .map_err(|e| AuditSinkError::Other(format!("webhook URL {url:?}: {e}")))?;
+            .map_err(|e| AuditSinkError::Other(format!("webhook URL: {e}")))?;
+        let shown = redacted(&url);
         if !matches!(url.scheme(), "http" | "https") {
             return Err(AuditSinkError::Other(format!(
-                "webhook URL {url}: only http and https are supported"
+                "webhook URL {shown}: only http and https are supported"
             )));
         }
         let client = reqwest::Client::builder()
@@ -45,6 +53,7 @@ impl WebhookSink {
         Ok(WebhookSink {
             client,
             url,
+            shown,
             retries: 3,
             backoff: Duration::from_millis(200),
             headers: reqwest::header::HeaderMap::new(),
@@ -65,13 +74,15 @@ impl WebhookSink {
         self
     }
 
-    /// Sends this header with every POST (an `Authorization`, say).
+    /// Sends this header with every POST (an `Authorization`, say). Its value
+    /// is marked sensitive, never shown.
     #[must_use]
     pub fn header(
         mut self,
         name: reqwest::header::HeaderName,
-        value: reqwest::header::HeaderValue,
+        mut value: reqwest::header::HeaderValue,
     ) -> Self {
+        value.set_sensitive(true);
         self.headers.insert(name, value);
         self
     }
@@ -97,9 +108,10 @@ impl WebhookSink {
                 Err(_) => true,
             };
             if !retryable || attempt >= self.retries {
+                // reqwest's error would print the whole URL: it goes without.
                 return Err(AuditSinkError::Other(match result {
-                    Ok(r) => format!("webhook {}: HTTP {}", self.url, r.status()),
-                    Err(e) => format!("webhook {}: {e}", self.url),
+                    Ok(r) => format!("webhook {}: HTTP {}", self.shown, r.status()),
+                    Err(e) => format!("webhook {}: {}", self.shown, e.without_url()),
                 }));
             }
             attempt += 1;
@@ -109,10 +121,84 @@ impl WebhookSink {
     }
 }
 
+/// `url` without what may be secret: `scheme://host[:port]/path`, no
+/// userinfo, query or fragment.
+fn redacted(url: &reqwest::Url) -> String {
+    let mut shown = url.clone();
+    // Only a URL without a host refuses a user name; it has none to drop.
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.into()
+}
+
+impl std::fmt::Debug for WebhookSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSink")
+            .field("url", &self.shown)
+            .field("retries", &self.retries)
+            .field("backoff", &self.backoff)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
 impl AuditSink for WebhookSink {
     fn write<'a>(&'a mut self, batch: &'a [AuditEvent]) -> SinkFuture<'a> {
         let events: Vec<serde_json::Value> = batch.iter().map(AuditEvent::to_json).collect();
         let body = serde_json::to_vec(&events).unwrap_or_default();
         Box::pin(async move { self.post(body).await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET_URL: &str = "https://alice:hunter2@audit.example:8443/in/hook?token=s3cr3t#frag";
+
+    fn assert_no_secret(text: &str) {
+        for secret in ["alice", "hunter2", "token", "s3cr3t", "frag"] {
+            assert!(!text.contains(secret), "{secret:?} shown in {text:?}");
+        }
+    }
+
+    #[test]
+    fn debug_shows_the_url_without_its_secrets() {
+        let sink = WebhookSink::new(SECRET_URL).unwrap().header(
+            reqwest::header::AUTHORIZATION,
+            reqwest::header::HeaderValue::from_static("Bearer hunter2"),
+        );
+        let debug = format!("{sink:?}");
+        assert!(
+            debug.contains("https://audit.example:8443/in/hook"),
+            "{debug}"
+        );
+        assert!(debug.contains("authorization"), "{debug}");
+        assert_no_secret(&debug);
+    }
+
+    #[test]
+    fn a_refused_url_is_shown_without_its_secrets() {
+        let error = WebhookSink::new("ftp://alice:hunter2@audit.example/x?token=s3cr3t")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("ftp://audit.example/x"), "{error}");
+        assert_no_secret(&error);
+        let error = WebhookSink::new("https://alice:hunter2@[bad/?token=s3cr3t")
+            .unwrap_err()
+            .to_string();
+        assert_no_secret(&error);
+    }
+
+    #[tokio::test]
+    async fn a_failed_post_is_reported_without_the_url_secrets() {
+        // Nothing listens on port 1: the connection is refused at once.
+        let url = "http://alice:hunter2@127.0.0.1:1/hook?token=s3cr3t";
+        let sink = WebhookSink::new(url).unwrap().retries(0);
+        let error = sink.post(b"[]".to_vec()).await.unwrap_err().to_string();
+        assert!(error.contains("http://127.0.0.1:1/hook"), "{error}");
+        assert_no_secret(&error);
     }
 }
