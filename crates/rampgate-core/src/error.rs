@@ -196,6 +196,13 @@ pub enum ErrorKind {
     /// `iat` is in the future (beyond the leeway).
     #[error("token issued in the future (iat)")]
     TokenIssuedInFuture,
+    /// The token lives longer than the policy allows: `exp - iat` is more
+    /// than [`ValidationPolicy::max_lifetime`](crate::ValidationPolicy::max_lifetime).
+    #[error("token lifetime (exp - iat) longer than the {max_secs}s allowed")]
+    TokenLifetimeExceeded {
+        /// The longest lifetime allowed, in seconds.
+        max_secs: u64,
+    },
     /// `iss` is absent or not a configured issuer.
     #[error("issuer not trusted")]
     IssuerUnknown,
@@ -317,6 +324,7 @@ impl ErrorKind {
             ErrorKind::TokenExpired => Reason::TokenExpired,
             ErrorKind::TokenNotYetValid => Reason::TokenNotYetValid,
             ErrorKind::TokenIssuedInFuture => Reason::TokenIssuedInFuture,
+            ErrorKind::TokenLifetimeExceeded { .. } => Reason::TokenLifetimeExceeded,
             ErrorKind::IssuerUnknown => Reason::IssuerUnknown,
             ErrorKind::AudienceMismatch => Reason::AudienceMismatch,
             ErrorKind::ClaimMissing(_) => Reason::ClaimMissing,

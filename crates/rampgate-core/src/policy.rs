@@ -8,6 +8,8 @@ use std::time::Duration;
 ///
 /// The defaults are strict: only asymmetric algorithms, `iss`, `aud` and `exp`
 /// required, 60 s of leeway. Loosening a rule is always an explicit call.
+/// (The token lifetime is not capped by default; `rampgate::config` caps it at
+/// 24 hours unless told otherwise. See [`ValidationPolicy::max_lifetime`].)
 ///
 /// ```
 /// use rampgate_core::{Algorithm, ValidationPolicy};
@@ -65,6 +67,13 @@ pub struct ValidationPolicy {
     /// Defaults to `scope` and `scp`. Add `permissions` for Auth0 or
     /// `realm_access.roles` for Keycloak with [`ValidationPolicy::scope_claim`].
     pub scope_claims: Vec<String>,
+    /// The longest lifetime a token may have, `exp - iat`, or `None` for no
+    /// limit. When set, `iat` is required (`claim_missing`) and a token whose
+    /// lifetime is longer is refused with `token_lifetime_exceeded`, however
+    /// long before its `exp` it is presented.
+    ///
+    /// Defaults to `None`. See [`ValidationPolicy::max_lifetime`].
+    pub max_lifetime: Option<Duration>,
 }
 
 impl Default for ValidationPolicy {
@@ -76,6 +85,7 @@ impl Default for ValidationPolicy {
             allow_id_token_claims: false,
             required_claims: Vec::new(),
             scope_claims: vec!["scope".into(), "scp".into()],
+            max_lifetime: None,
         }
     }
 }
@@ -114,6 +124,30 @@ impl ValidationPolicy {
     /// Sets the leeway on `exp`, `nbf` and `iat`.
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
+        self
+    }
+
+    /// Refuses tokens that live longer than `max`: those whose `exp - iat` is
+    /// more than `max` (`token_lifetime_exceeded`), and those without `iat`
+    /// (`claim_missing`), whose lifetime cannot be known. A stolen token is
+    /// only good until its `exp`; this keeps an issuer misconfigured to mint
+    /// tokens valid for months (or an `exp` in 2099) from being honoured.
+    ///
+    /// The major identity providers issue access tokens living at most a day
+    /// by default (docs/getting-started.md lists them), so 24 hours breaks
+    /// none of them. The leeway does not apply: the lifetime is the issuer's
+    /// choice, not a matter of clocks. A zero `max` is refused when the
+    /// verifier is built.
+    ///
+    /// ```
+    /// use rampgate_core::ValidationPolicy;
+    /// use std::time::Duration;
+    ///
+    /// let policy = ValidationPolicy::default().max_lifetime(Duration::from_secs(24 * 3600));
+    /// assert_eq!(policy.max_lifetime, Some(Duration::from_secs(86_400)));
+    /// ```
+    pub fn max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime = Some(max);
         self
     }
 
@@ -173,6 +207,11 @@ impl ValidationPolicy {
         if self.algorithms.is_empty() {
             return Err(Error::config("the policy allows no algorithm"));
         }
+        if self.max_lifetime.is_some_and(|max| max.is_zero()) {
+            return Err(Error::config(
+                "a max_lifetime of 0 refuses every token: set a positive one, or none to not limit the lifetime",
+            ));
+        }
         Ok(CompiledPolicy {
             algorithms: self.algorithms.clone(),
             leeway: self.leeway.as_secs_f64(),
@@ -187,6 +226,7 @@ impl ValidationPolicy {
                 .iter()
                 .map(|p| p.split('.').map(str::to_owned).collect())
                 .collect(),
+            max_lifetime: self.max_lifetime.map(|max| max.as_secs_f64()),
         })
     }
 }
@@ -199,6 +239,8 @@ pub(crate) struct CompiledPolicy {
     pub(crate) allow_id_token_claims: bool,
     pub(crate) required_claims: Vec<String>,
     pub(crate) scope_claims: Vec<Vec<String>>,
+    /// The longest `exp - iat` accepted, in seconds.
+    pub(crate) max_lifetime: Option<f64>,
 }
 
 /// Claims that only OpenID Connect ID tokens carry (OIDC Core §2, §3.3.2.11).
@@ -235,6 +277,16 @@ mod tests {
         assert_eq!(none.compile().unwrap_err().code(), "config_invalid");
         let ok = ValidationPolicy::default().compile().unwrap();
         assert_eq!(ok.algorithms, Algorithm::ASYMMETRIC);
+    }
+
+    #[test]
+    fn a_zero_max_lifetime_is_refused() {
+        let zero = ValidationPolicy::default().max_lifetime(Duration::ZERO);
+        let err = zero.compile().unwrap_err();
+        assert_eq!(err.code(), "config_invalid");
+        assert!(err.to_string().contains("max_lifetime of 0"), "{err}");
+        let day = ValidationPolicy::default().max_lifetime(Duration::from_secs(86_400));
+        assert_eq!(day.compile().unwrap().max_lifetime, Some(86_400.0));
     }
 
     #[test]

@@ -111,6 +111,8 @@ reason_codes! {
         TokenNotYetValid = "token_not_yet_valid",
         /// `iat` is in the future.
         TokenIssuedInFuture = "token_issued_in_future",
+        /// The token lives longer than the policy's `max_lifetime` (`exp - iat`).
+        TokenLifetimeExceeded = "token_lifetime_exceeded",
         /// `iss` names no trusted issuer.
         IssuerUnknown = "issuer_unknown",
         /// `aud` names none of the configured audiences.

@@ -107,6 +107,11 @@ async fn every_token_reason_code() {
     let v = verifier(ValidationPolicy::default(), &[&k1]).await;
     let strict = verifier(ValidationPolicy::rfc9068(), &[&k1]).await;
     let two_keys = verifier(ValidationPolicy::default(), &[&k1, &k2]).await;
+    let day = verifier(
+        ValidationPolicy::default().max_lifetime(Duration::from_secs(86_400)),
+        &[&k1],
+    )
+    .await;
     let h = json!({"alg": "ES256", "kid": "k1"});
     let es =
         |header: &Value, claims: &Value| sign_with(&k1.encoding, Algorithm::ES256, header, claims);
@@ -158,6 +163,11 @@ async fn every_token_reason_code() {
             "token_issued_in_future",
             &v,
             es(&h, &with(claims(), "iat", json!(t + 600))),
+        ),
+        (
+            "token_lifetime_exceeded",
+            &day,
+            es(&h, &with(claims(), "exp", json!(t + 30 * 86_400))),
         ),
         (
             "issuer_unknown",
@@ -312,6 +322,51 @@ async fn every_token_reason_code() {
         }
         assert!(seen.contains(code), "no test reaches {code}");
     }
+}
+
+#[tokio::test]
+async fn max_lifetime_refuses_long_lived_and_undated_tokens() {
+    let k1 = signer(1, "k1");
+    let h = json!({"alg": "ES256", "kid": "k1"});
+    let es = |claims: &Value| sign_with(&k1.encoding, Algorithm::ES256, &h, claims);
+    let unlimited = verifier(ValidationPolicy::default(), &[&k1]).await;
+    let day = verifier(
+        ValidationPolicy::default().max_lifetime(Duration::from_secs(86_400)),
+        &[&k1],
+    )
+    .await;
+    let t = now();
+    // An `exp` in 2099: accepted without a limit, refused with one.
+    let forever = es(&with(claims(), "exp", json!(4_102_444_800_i64)));
+    assert!(unlimited.verify(&forever).await.is_ok());
+    let err = day.verify(&forever).await.unwrap_err();
+    assert_eq!(err.code(), "token_lifetime_exceeded");
+    assert_eq!(err.kind().http_status(), 401);
+    assert_eq!(err.kind().bearer_error(), Some("invalid_token"));
+    assert!(err.to_string().contains("86400s"), "{err}");
+    // Without iat the lifetime cannot be known: iat is required.
+    let undated = es(&with(claims(), "iat", Value::Null));
+    assert!(unlimited.verify(&undated).await.is_ok());
+    let err = day.verify(&undated).await.unwrap_err();
+    assert_eq!(err.code(), "claim_missing");
+    assert!(err.to_string().contains("iat"), "{err}");
+    // Exactly a day, issued an hour ago: accepted.
+    let a_day = with(
+        with(claims(), "iat", json!(t - 3600)),
+        "exp",
+        json!(t - 3600 + 86_400),
+    );
+    assert_eq!(day.verify(&es(&a_day)).await.unwrap().sub(), Some("alice"));
+    // A day and a second: refused, though it has most of its life ahead.
+    let longer = with(claims(), "exp", json!(t + 86_401));
+    assert_eq!(code(&day, &es(&longer)).await, "token_lifetime_exceeded");
+    // An expired long-lived token is reported as expired (time claims first).
+    let stale = with(
+        with(claims(), "iat", json!(t - 40 * 86_400)),
+        "exp",
+        json!(t - 3600),
+    );
+    assert_eq!(code(&day, &es(&stale)).await, "token_expired");
 }
 
 #[tokio::test]

@@ -242,6 +242,9 @@ impl IssuerState {
         times.check(now, policy.leeway)?;
         times.auth_time = numeric_date(claims, "auth_time")?;
         times.check(now, policy.leeway)?;
+        if let Some(max) = policy.max_lifetime {
+            times.check_lifetime(max)?;
+        }
         self.check_audience(claims.get("aud"))?;
         // conformance: 9449-10. A sender-constrained token is only as safe as the
         // proof that goes with it; without checking that proof, refuse it.
@@ -311,6 +314,20 @@ impl TimeClaims {
             return Err(ErrorKind::ClaimInvalid {
                 claim: "auth_time".into(),
                 expected: "a NumericDate not in the future",
+            }
+            .into());
+        }
+        Ok(())
+    }
+
+    /// `exp - iat` must be at most `max` seconds, and `iat` present to tell.
+    /// Checked once, for a fresh token: a token's lifetime never changes, so
+    /// a cache hit needs no second look.
+    pub(crate) fn check_lifetime(&self, max: f64) -> Result<()> {
+        let iat = self.iat.ok_or(ErrorKind::ClaimMissing("iat".into()))?;
+        if self.exp - iat > max {
+            return Err(ErrorKind::TokenLifetimeExceeded {
+                max_secs: max as u64,
             }
             .into());
         }
