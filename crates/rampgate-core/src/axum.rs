@@ -39,13 +39,14 @@ pub mod rejection {
 
     impl IntoResponse for MissingJwtLayer {
         fn into_response(self) -> Response {
-            let body = r#"{"error":"server_error","reason":"jwt_layer_missing","description":"the route reads a Principal but JwtLayer is not applied to it"}"#;
-            let mut response = (http::StatusCode::INTERNAL_SERVER_ERROR, body).into_response();
-            response.headers_mut().insert(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("application/json"),
+            // The one answer to a layering mistake: 500 `layers_misconfigured`.
+            let error = crate::ErrorKind::LayersMisconfigured(
+                "the route reads a Principal but JwtLayer is not applied to it: \
+                 add JwtLayer (or AuthStack) to the route with route_layer",
             );
-            response
+            crate::DenialOptions::default()
+                .deny(&error.into())
+                .into_http_response()
         }
     }
 

@@ -245,6 +245,14 @@ impl Denial {
         HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
     }
 
+    /// Whether the answer carries a `WWW-Authenticate` challenge: for the
+    /// token's and the request's faults (400, 401, 403), not for the
+    /// service's (500, 503) nor for a gRPC method called without gRPC (415),
+    /// which a new token would not cure.
+    fn challenges(&self) -> bool {
+        matches!(self.status.as_u16(), 400 | 401 | 403)
+    }
+
     /// The default body: `{"error":..,"reason":..,"description":..}`.
     pub fn json_body(&self) -> Bytes {
         // No `error` member when the request had no token, as in the challenge.
@@ -254,6 +262,8 @@ impl Denial {
         });
         if let Some(error) = self.error {
             body["error"] = error.into();
+        } else if self.status == StatusCode::INTERNAL_SERVER_ERROR {
+            body["error"] = "server_error".into();
         }
         if let Some(scope) = &self.scope {
             body["scope"] = scope.as_str().into();
@@ -326,10 +336,14 @@ impl Denial {
             Some(secs) => {
                 headers.insert("grpc-retry-pushback-ms", HeaderValue::from(secs * 1000));
             }
-            None => {
+            None if self.challenges() => {
                 headers.insert(WWW_AUTHENTICATE, self.www_authenticate());
             }
+            None => {}
         }
+        // A refusal is an HTTP 200 over gRPC: no cache may keep it for a
+        // request that another client sends without gRPC.
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         // As over HTTP, the refusal travels with its answer.
         response.extensions_mut().insert(self);
         response
@@ -355,9 +369,10 @@ impl Denial {
             Some(secs) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(secs));
             }
-            None => {
+            None if self.challenges() => {
                 headers.insert(WWW_AUTHENTICATE, self.www_authenticate());
             }
+            None => {}
         }
         headers.insert(CONTENT_TYPE, content_type);
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -552,6 +567,8 @@ mod tests {
             ErrorKind::TokenRevoked(RevokedBy::Consumer),
             ErrorKind::TokenRevoked(RevokedBy::Kid),
             ErrorKind::AuditUnavailable,
+            ErrorKind::GrpcRequired,
+            ErrorKind::LayersMisconfigured("JwtLayer missing"),
         ];
         // Every request reason, each once, in the order the enum declares them.
         let reasons: Vec<Reason> = kinds.iter().map(ErrorKind::reason).collect();
@@ -572,9 +589,27 @@ mod tests {
                 ErrorKind::RequestMalformed(_) => 400,
                 ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => 403,
                 ErrorKind::KeysUnavailable | ErrorKind::AuditUnavailable => 503,
+                ErrorKind::GrpcRequired => 415,
+                ErrorKind::LayersMisconfigured(_) => 500,
                 _ => 401,
             };
             assert_eq!(d.status(), expected_status);
+            // Every refusal, in either protocol, is never cached; only the
+            // token's and the request's faults carry a challenge.
+            let challenges = matches!(expected_status, 400 | 401 | 403);
+            for grpc in [false, true] {
+                let r: Response<Bytes> = d.clone().grpc(grpc).into_response();
+                assert_eq!(
+                    r.headers()[CACHE_CONTROL],
+                    "no-store",
+                    "{kind:?} grpc={grpc}"
+                );
+                assert_eq!(
+                    r.headers().contains_key(WWW_AUTHENTICATE),
+                    challenges,
+                    "{kind:?}"
+                );
+            }
             if !matches!(
                 kind,
                 ErrorKind::TokenMissing
@@ -584,6 +619,8 @@ mod tests {
                     | ErrorKind::StepUpRequired(_)
                     | ErrorKind::KeysUnavailable
                     | ErrorKind::AuditUnavailable
+                    | ErrorKind::GrpcRequired
+                    | ErrorKind::LayersMisconfigured(_)
             ) {
                 assert_eq!(d.error(), Some("invalid_token"), "{kind:?}");
             }

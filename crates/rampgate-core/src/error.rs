@@ -285,6 +285,17 @@ pub enum ErrorKind {
     /// without an RFC 6750 error; the handler does not run.
     #[error("the audit record of this request cannot be kept; try again later")]
     AuditUnavailable,
+    /// A gRPC method's path was requested without gRPC: not a `POST`, or a
+    /// `content-type` other than `application/grpc`. Answered 415 before the
+    /// method runs (a gRPC server dispatches on the path alone).
+    #[error("this path is a gRPC method: call it over gRPC (POST, content-type application/grpc)")]
+    GrpcRequired,
+    /// The authorization layers cannot enforce what the route declares: a
+    /// layer is missing, or stacked in the wrong order or place. The
+    /// service's fault, answered 500 (gRPC `INTERNAL`); the text says what to
+    /// fix.
+    #[error("authorization layers misconfigured: {0}")]
+    LayersMisconfigured(&'static str),
     /// A JWKS or OIDC discovery document could not be fetched or used.
     #[error("JWKS: {message}")]
     Jwks {
@@ -340,6 +351,8 @@ impl ErrorKind {
             ErrorKind::StepUpRequired(f) => f.reason(),
             ErrorKind::TokenRevoked(by) => by.reason(),
             ErrorKind::AuditUnavailable => Reason::AuditUnavailable,
+            ErrorKind::GrpcRequired => Reason::GrpcRequired,
+            ErrorKind::LayersMisconfigured(_) => Reason::LayersMisconfigured,
             ErrorKind::Jwks { .. } => Reason::JwksError,
             ErrorKind::Config { .. } => Reason::ConfigInvalid,
         }
@@ -359,6 +372,8 @@ impl ErrorKind {
             ErrorKind::TokenMissing
             | ErrorKind::KeysUnavailable
             | ErrorKind::AuditUnavailable
+            | ErrorKind::GrpcRequired
+            | ErrorKind::LayersMisconfigured(_)
             | ErrorKind::Jwks { .. }
             | ErrorKind::Config { .. } => None,
             ErrorKind::RequestMalformed(_) => Some("invalid_request"),
@@ -371,13 +386,16 @@ impl ErrorKind {
     }
 
     /// The HTTP status a denial for this failure carries: 400 for a malformed
-    /// request, 403 for insufficient scope, 503 when the issuer's keys are not
+    /// request, 415 for a gRPC method called without gRPC, 500 for layers
+    /// that cannot enforce the route, 403 for insufficient scope, 503 when the issuer's keys are not
     /// available (never fetched, or stale beyond `max_stale`: the service
     /// cannot judge the token, which may well be valid), 401 for everything
     /// else (RFC 9068 §4: every validation failure is `invalid_token`).
     pub fn http_status(&self) -> u16 {
         match self {
             ErrorKind::RequestMalformed(_) => 400,
+            ErrorKind::GrpcRequired => 415,
+            ErrorKind::LayersMisconfigured(_) => 500,
             ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => 403,
             ErrorKind::KeysUnavailable
             | ErrorKind::AuditUnavailable

@@ -162,6 +162,16 @@ reason_codes! {
         /// The route demands fail-closed auditing and its audit event could not
         /// be queued (503, with `Retry-After`): the handler did not run.
         AuditUnavailable = "audit_unavailable",
+        /// A gRPC method was called without gRPC (it takes a `POST` with
+        /// `content-type: application/grpc`): answered 415 before the method
+        /// runs, as the gRPC protocol asks, so that no other client reads a
+        /// gRPC answer's HTTP 200 as a success.
+        GrpcRequired = "grpc_required",
+        /// The authorization layers cannot enforce what the route declares
+        /// (a layer missing, or stacked in the wrong order or place): the
+        /// service's fault, answered 500 (gRPC `INTERNAL`) without running the
+        /// handler. The description says what to fix.
+        LayersMisconfigured = "layers_misconfigured",
         /// A JWKS or discovery document could not be fetched or used (never
         /// shown to a client: it is reported as `keys_unavailable`).
         JwksError = "jwks_error",
@@ -178,6 +188,26 @@ impl Reason {
     /// The codes of [`Reason::REQUEST`], as strings.
     pub const REQUEST_CODES: &'static [&'static str] =
         Reason::CODES.split_at(Reason::CODES.len() - 2).0;
+
+    /// Whether this is a step-up refusal (RFC 9470
+    /// `insufficient_user_authentication`): the authentication is not
+    /// strong or fresh enough.
+    ///
+    /// ```
+    /// use rampgate_core::Reason;
+    ///
+    /// assert!(Reason::AcrInsufficient.is_step_up());
+    /// assert!(!Reason::ScopeInsufficient.is_step_up());
+    /// ```
+    pub const fn is_step_up(self) -> bool {
+        matches!(
+            self,
+            Reason::AcrInsufficient
+                | Reason::AmrMissing
+                | Reason::AuthTimeMissing
+                | Reason::AuthTimeStale
+        )
+    }
 }
 
 reason_codes! {
@@ -354,7 +384,7 @@ mod tests {
     #[test]
     fn request_codes_leave_out_the_service_side_ones() {
         assert_eq!(Reason::REQUEST.len(), Reason::ALL.len() - 2);
-        assert_eq!(Reason::REQUEST.last(), Some(&Reason::AuditUnavailable));
+        assert_eq!(Reason::REQUEST.last(), Some(&Reason::LayersMisconfigured));
         assert!(!Reason::REQUEST.contains(&Reason::JwksError));
         let codes: Vec<&str> = Reason::REQUEST.iter().map(|r| r.as_str()).collect();
         assert_eq!(codes, Reason::REQUEST_CODES);

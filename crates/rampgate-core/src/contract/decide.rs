@@ -63,6 +63,10 @@ pub struct Decision {
     pub required: Arc<str>,
     /// Whether any one of `required` would do.
     pub required_one_of: bool,
+    /// Whether the route says `audit = "required"`: the contract's gate
+    /// refuses the request unless an `AuditLayer` has reserved its event.
+    #[serde(skip)]
+    pub audit_required: bool,
 }
 
 impl Decision {
@@ -133,6 +137,7 @@ impl Contract {
             step_up: None,
             required: Arc::from(""),
             required_one_of: false,
+            audit_required: false,
         };
         // A contract that names its issuer speaks for that issuer's consumers
         // only: another trusted issuer could mint the same client_id.
@@ -143,19 +148,7 @@ impl Contract {
         }
         // HEAD is served by the GET handler (as axum does) unless declared itself;
         // a gRPC method not listed itself falls under its service's `/pkg.Svc/*`.
-        let index = path.and_then(|p| {
-            self.route_at(method, p)
-                .or_else(|| {
-                    method
-                        .eq_ignore_ascii_case("HEAD")
-                        .then(|| self.route_at("GET", p))
-                        .flatten()
-                })
-                .or_else(|| {
-                    crate::grpc::service_pattern(p)
-                        .and_then(|service| self.route_at(method, &service))
-                })
-        });
+        let index = path.and_then(|p| self.resolve(method, p));
         let Some(index) = index else {
             if self.unknown_route_allowed {
                 d.reason = DecisionReason::RouteUnlistedAllowed;
@@ -171,6 +164,7 @@ impl Contract {
         d.mode = Some(route.mode);
         d.trust = Some(Arc::clone(&names.route_trust[index]));
         d.step_up = self.step_up_policy(&route.trust).cloned();
+        d.audit_required = route.audit_required;
         d.required = Arc::clone(&names.route_required[index]);
         d.required_one_of =
             route.requirement.all_of().is_empty() && !route.requirement.any_of().is_empty();

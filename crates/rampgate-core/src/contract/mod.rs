@@ -467,14 +467,39 @@ impl Contract {
         if !self.any_audit_required {
             return false;
         }
-        self.route(method, path)
+        self.resolve(method, path)
+            .is_some_and(|i| self.routes[i].audit_required)
+    }
+
+    /// The index of the route deciding `method path`, as decisions find it:
+    /// the route itself; for `HEAD`, the `GET` route (axum serves `HEAD` with
+    /// the `GET` handler) unless `HEAD` is declared; for a gRPC method not
+    /// listed itself, its service's `/package.Service/*`.
+    pub(crate) fn resolve(&self, method: &str, path: &str) -> Option<usize> {
+        self.route_at(method, path)
             .or_else(|| {
                 method
                     .eq_ignore_ascii_case("HEAD")
-                    .then(|| self.route("GET", path))
+                    .then(|| self.route_at("GET", path))
                     .flatten()
             })
-            .is_some_and(|r| r.audit_required)
+            .or_else(|| {
+                crate::grpc::service_pattern(path)
+                    .and_then(|service| self.route_at(method, &service))
+            })
+    }
+
+    /// Whether the contract lists the gRPC method path `path`
+    /// (`/package.Service/Method`), as itself or under its service's
+    /// `/package.Service/*`, for any HTTP method: such a path is a gRPC
+    /// method's, decided on its exact spelling and only over gRPC.
+    pub fn lists_grpc_method(&self, path: &str) -> bool {
+        if !crate::grpc::is_method_path(path) {
+            return false;
+        }
+        self.route_index.contains_key(path)
+            || crate::grpc::service_pattern(path)
+                .is_some_and(|service| self.route_index.contains_key(&service))
     }
 
     /// The route with this method and path template.
