@@ -74,11 +74,7 @@ fn audit_stack(c: &mut Criterion) {
     });
     let contract = ContractHandle::new(Contract::parse(CONTRACT).unwrap());
     let router = || Router::new().route("/items/{id}", get(|| async { "item" }));
-    let stack = || {
-        AuthStack::new(verifier.clone())
-            .contract(contract.clone())
-            .step_up_from_contract()
-    };
+    let stack = || AuthStack::new(verifier.clone()).contract(contract.clone());
     let without = stack().protect(router());
     let with = stack()
         .audit(AuditLayer::new(auditor.clone()))

@@ -77,8 +77,8 @@ pub mod anomaly {
 #[cfg(feature = "axum")]
 pub mod admin;
 pub use rampgate_tower::{
-    Audit, AuditLayer, AuthStack, ContractGate, ContractLayer, Jwt, JwtLayer, Misconfigured, Scope,
-    ScopeLayer, StepUp, StepUpLayer,
+    Audit, AuditLayer, AuthStack, ContractGate, ContractLayer, Jwt, JwtLayer, Scope, ScopeLayer,
+    StepUp, StepUpLayer, StepUpPassed,
 };
 
 /// The old facade name of [`ContractGate`], the service `ContractLayer` makes.

@@ -116,7 +116,6 @@ impl Server {
         let app = AuthStack::new(verifier)
             .jwt(|jwt| jwt.realm("api"))
             .contract(contract)
-            .step_up_from_contract()
             .audit(audit)
             .protect(router);
         // Middleware outside the router, as a TraceLayer would be.

@@ -97,12 +97,12 @@ impl Harness {
         let handler = {
             let calls = calls.clone();
             let last = last_decision.clone();
-            move |p: Principal, decision: Option<axum::Extension<Decision>>| {
+            move |p: Principal, decision: Option<axum::Extension<Arc<Decision>>>| {
                 let calls = calls.clone();
                 let last = last.clone();
                 async move {
                     calls.fetch_add(1, Ordering::SeqCst);
-                    *last.lock().unwrap() = decision.map(|d| d.0);
+                    *last.lock().unwrap() = decision.map(|d| (*d.0).clone());
                     p.client_id().unwrap_or_default().to_owned()
                 }
             }

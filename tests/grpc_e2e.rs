@@ -141,8 +141,7 @@ async fn serve(contract: &str) -> Server {
     let seen = http.clone();
     let stack = AuthStack::new(verifier.clone())
         .jwt(|jwt| jwt.realm("grpc"))
-        .contract(contract)
-        .step_up_from_contract();
+        .contract(contract);
     let (_, health) = tonic_health::server::health_reporter();
     let grpc = Routes::new(stack.named_layer(GreeterServer::new(greeter)))
         .add_service(health)

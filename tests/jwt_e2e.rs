@@ -512,7 +512,7 @@ async fn principal_without_the_layer_is_a_server_error_not_a_pass() {
     let addr = common::spawn(app).await;
     let resp = reqwest::get(format!("http://{addr}/x")).await.unwrap();
     assert_eq!(resp.status(), 500);
-    assert!(resp.text().await.unwrap().contains("jwt_layer_missing"));
+    assert!(resp.text().await.unwrap().contains("layers_misconfigured"));
 }
 
 #[tokio::test]

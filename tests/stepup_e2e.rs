@@ -68,7 +68,6 @@ async fn start() -> App {
                 "paid"
             }),
         )
-        .route_layer(StepUpLayer::from_contract())
         .route_layer(ContractLayer::new(contract))
         .route_layer(JwtLayer::new(verifier).realm("bank"));
     let addr = common::spawn(app).await;
@@ -318,24 +317,6 @@ async fn step_up_declared_in_code_for_one_route() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-}
-
-#[tokio::test]
-async fn from_contract_without_contract_layer_is_a_server_error() {
-    let (dev, verifier) = common::dev_issuer_and_verifier().await;
-    let app = Router::new()
-        .route("/pay", post(|| async { "paid" }))
-        .route_layer(StepUpLayer::from_contract())
-        .route_layer(JwtLayer::new(verifier));
-    let addr = common::spawn(app).await;
-    let resp = reqwest::Client::new()
-        .post(format!("http://{addr}/pay"))
-        .bearer_auth(dev.token().acr("hwk").sign())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 500);
-    assert!(resp.text().await.unwrap().contains("needs ContractLayer"));
 }
 
 #[tokio::test]

@@ -124,8 +124,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // the service's gRPC name, so it is added like any tonic service.
     let stack = AuthStack::new(verifier)
         .jwt(|jwt| jwt.realm("grpc-example"))
-        .contract(contract)
-        .step_up_from_contract();
+        .contract(contract);
     let greeter = stack.named_layer(GreeterServer::new(MyGreeter));
 
     // Health and reflection stay public: no layer around them.

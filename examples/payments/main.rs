@@ -28,7 +28,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rampgate::{ContractLayer, JwtLayer, Principal, StepUpLayer};
+use rampgate::{ContractLayer, JwtLayer, Principal};
 use rampgate_testkit::DevIssuer;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -94,7 +94,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/accounts/{id}", get(account))
         .route("/transactions", post(create))
         .route("/transactions/{id}/approve", post(approve))
-        .route_layer(StepUpLayer::from_contract())
         .route_layer(ContractLayer::new(contract.clone()))
         .route_layer(JwtLayer::new(verifier).realm("payments"))
         .route_layer(audit)

@@ -222,7 +222,6 @@ fn stack_group(c: &mut Criterion, rt: &Runtime) {
     let full = |cache: bool| {
         AuthStack::new(verifier(cache))
             .contract(contract.clone())
-            .step_up_from_contract()
             .protect(me())
     };
     let (full_cached, full_cold) = (full(true), full(false));

@@ -77,7 +77,9 @@ impl<T> RequestExt for tonic::Request<T> {
     }
 
     fn decision(&self) -> Option<&Decision> {
-        self.extensions().get::<Decision>()
+        self.extensions()
+            .get::<std::sync::Arc<Decision>>()
+            .map(|d| &**d)
     }
 }
 

@@ -1,36 +1,56 @@
-//! `ContractLayer`: the ramp contract decides every request.
+//! `ContractLayer`: the ramp contract decides every request, and enforces
+//! everything it declares for the route.
 //!
 //! Applied once on a router (after [`JwtLayer`](crate::JwtLayer)), it finds the
 //! matched route, asks the contract in force for a
-//! [`Decision`](rampgate_core::contract::Decision), puts the decision in the request extensions for audit, and
-//! answers 403 `insufficient_scope` for a denial. Observed routes let a would-be
-//! denial through and record it.
+//! [`Decision`](rampgate_core::contract::Decision), and enforces it:
+//!
+//! - **scopes, stage and roll-out mode**: 403 `insufficient_scope` for a
+//!   denial; an observed route lets a would-be denial through and records it;
+//! - **the trust level**: a route whose `trust` names a level of the
+//!   contract's `[trust]` gets the RFC 9470 step-up challenge (401
+//!   `insufficient_user_authentication`) when the token's `acr`, `amr` or
+//!   `auth_time` falls short, in every roll-out mode. No `StepUpLayer` is
+//!   needed for it (that one is for step-up declared in code);
+//! - **`audit = "required"`**: the event must have a reserved place in the
+//!   audit queue of an `AuditLayer` outside: 503 `audit_unavailable` when the
+//!   queue is full, 500 `layers_misconfigured` when no `AuditLayer` is there.
+//!
+//! It then puts the decision in the request extensions for the handler, and
+//! in the response's for the middleware around (the `AuditLayer`).
 //!
 //! # Which path is matched
 //!
-//! - With the `axum` feature: the route template axum matched (`MatchedPath`).
-//!   Apply the layer with `Router::route_layer`, inside the router that
-//!   declares the routes. A request without a matched template (the layer put
-//!   around the router, under `nest_service` or `fallback_service`, or with
-//!   `Router::layer` on a path the router lacks) is refused with 500
+//! - **A gRPC method** is decided on its exact path, `/pkg.Service/Method`,
+//!   then its service's `/pkg.Service/*`, whatever the request's method and
+//!   `content-type`, and only over gRPC: called otherwise (not a `POST` with
+//!   `content-type: application/grpc`), it is refused with 415
+//!   `grpc_required` before it runs, since a gRPC server dispatches on the
+//!   path alone. A path is a gRPC method's when it has the method shape and
+//!   either the contract lists it, or a router matched it under the tonic
+//!   service template for that service (`/pkg.Service/{*rest}`, with a
+//!   package-qualified service name).
+//! - **An HTTP route** is decided on its own template (axum's `MatchedPath`,
+//!   `axum` feature), never on its path: a `content-type` cannot move it to
+//!   another route. Apply the layer with `Router::route_layer` (or
+//!   `AuthStack::protect`), inside the router that declares the routes. A
+//!   request without a matched template (the layer put around the router,
+//!   under `nest_service` or `fallback_service`) is refused with 500
 //!   `layers_misconfigured`: its raw path is not normalised, so `/items/` or
-//!   `/%69tems` would be an unknown route, which `unknown_route = "allow"` lets
-//!   through.
-//! - A gRPC request (`content-type: application/grpc...`) for a method the
-//!   contract lists (`/pkg.Service/Method`, or its service's `/pkg.Service/*`),
-//!   spelled the one way gRPC routes it: that exact path, in both builds and
-//!   whatever template a router matched. An unlisted gRPC method without a
-//!   template is an unknown route under `unknown_route = "deny"`, refused
-//!   (`INTERNAL`) under `"allow"`.
+//!   `/%69tems` would be an unknown route, which `unknown_route = "allow"`
+//!   lets through.
+//! - An unlisted gRPC method without a template is an unknown route under
+//!   `unknown_route = "deny"`, and refused (`INTERNAL`) under `"allow"`.
 //! - Otherwise, without the `axum` feature: the request path. For the same
-//!   reason as above, a contract with `unknown_route = "allow"` is then refused with 500
-//!   `layers_misconfigured` at every request, from the first one on (a reload
-//!   can set it at any time, so it is checked per request).
+//!   reason as above, a contract with `unknown_route = "allow"` is then
+//!   refused with 500 `layers_misconfigured` at every request, from the first
+//!   one on (a reload can set it at any time, so it is checked per request).
 
+use crate::audit::AuditFacts;
 use crate::gate::{GateFuture, Refusal, principal_or_refusal};
 use http::{Request, Response};
-use rampgate_core::contract::{ContractHandle, Outcome};
-use rampgate_core::{DenialOptions, DenialResponseBody};
+use rampgate_core::contract::{Contract, ContractHandle, Decision, Outcome};
+use rampgate_core::{DenialOptions, DenialResponseBody, ErrorKind, Principal, escape_control};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tower_layer::Layer;
@@ -91,10 +111,6 @@ impl<S> ContractGate<S> {
     define_inner_service_accessors!();
 }
 
-/// The old name of [`ContractGate`].
-#[deprecated(note = "renamed `ContractGate`: `Contract` is `rampgate_core::contract::Contract`")]
-pub type Contract<S> = ContractGate<S>;
-
 /// The refusal when axum matched no route template.
 const NO_TEMPLATE: &str = "ContractLayer found no matched route template (axum's MatchedPath): \
     apply it with Router::route_layer inside the router that declares the routes, not with \
@@ -106,59 +122,142 @@ const RAW_PATHS_ALLOWED: &str = "ContractLayer matches raw request paths (built 
     (a trailing slash, percent-encoding) would pass as an unknown route; set \
     unknown_route = \"deny\"";
 
+/// The refusal of an `audit = "required"` route without an `AuditLayer`.
+const NO_AUDIT_LAYER: &str = "the contract says audit = \"required\" for this route, and no \
+    AuditLayer runs outside ContractLayer to record it: add one (AuthStack::audit)";
+
+/// Why a request cannot be decided on a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Undecidable {
+    /// A gRPC method called without gRPC.
+    NotGrpc,
+    /// The layers cannot tell which route this is (described).
+    Misconfigured(&'static str),
+}
+
+/// What gRPC says about a request's path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grpc {
+    /// Nothing: an HTTP request, or a path without the method shape.
+    No,
+    /// A gRPC method's path (listed, or under its tonic template), called
+    /// over gRPC.
+    Method,
+    /// A gRPC method's path called without gRPC.
+    NotCalled,
+    /// A gRPC call of a method-shaped path that neither the contract nor a
+    /// tonic template says is a gRPC method's.
+    Unlisted,
+}
+
 /// The path the contract matches, or why the request cannot be decided.
 ///
-/// With `templates` (the `axum` feature) it is the template axum matched, and
-/// a request without one is refused: the raw path would be matched
-/// unnormalised. Without it, the raw path is what gRPC routes by, but only a
-/// contract that denies unknown routes can be trusted with it, since any other
-/// spelling of a listed path is an unknown route.
+/// A gRPC method is decided on its exact path, and only over gRPC.
+/// Otherwise, with `templates` (the `axum` feature) it is the template axum
+/// matched, and a request without one is refused: the raw path would be
+/// matched unnormalised. Without it, the raw path is what gRPC routes by,
+/// but only a contract that denies unknown routes can be trusted with it,
+/// since any other spelling of a listed path is an unknown route.
 ///
-/// A gRPC method path (`grpc_method`: a gRPC request whose path has the one
-/// spelling gRPC routes by) that reaches here is not in the contract (listed
-/// ones are decided before, on their exact path): without a template it is
-/// an unknown route under `unknown_route = "deny"`, and refused under
-/// `"allow"`, since a layer that sees no template may sit outside an HTTP
-/// router whose routes a `content-type` must not unlock.
+/// An unlisted gRPC method without a template is an unknown route under
+/// `unknown_route = "deny"`, and refused under `"allow"`: a layer that sees no
+/// template may sit outside an HTTP router.
 fn path_to_match<'r>(
     matched: Option<&'r str>,
     request_path: &'r str,
-    grpc_method: bool,
+    grpc: Grpc,
     templates: bool,
     unknown_route_allowed: bool,
-) -> Result<&'r str, &'static str> {
+) -> Result<&'r str, Undecidable> {
+    match grpc {
+        Grpc::NotCalled => return Err(Undecidable::NotGrpc),
+        Grpc::Method => return Ok(request_path),
+        Grpc::Unlisted | Grpc::No => {}
+    }
     match (templates, matched) {
         (true, Some(template)) => Ok(template),
-        (true, None) if grpc_method && !unknown_route_allowed => Ok(request_path),
-        (true, None) => Err(NO_TEMPLATE),
-        (false, _) if unknown_route_allowed => Err(RAW_PATHS_ALLOWED),
+        (true, None) if grpc == Grpc::Unlisted && !unknown_route_allowed => Ok(request_path),
+        (true, None) => Err(Undecidable::Misconfigured(NO_TEMPLATE)),
+        (false, _) if unknown_route_allowed => Err(Undecidable::Misconfigured(RAW_PATHS_ALLOWED)),
         (false, _) => Ok(request_path),
     }
 }
 
-fn route_template<'r, B>(
-    req: &'r Request<B>,
-    contract: &rampgate_core::contract::Contract,
-) -> Result<&'r str, &'static str> {
-    // A gRPC method the contract lists is decided on its exact path, whatever
-    // template a router matched (tonic's own is `/pkg.Service/{*rest}`).
-    if let Some(path) = crate::grpc::listed_method(req, contract) {
-        return Ok(path);
-    }
+/// The template axum matched for `req` (always `None` without the `axum` feature).
+fn matched_template<B>(req: &Request<B>) -> Option<&str> {
     #[cfg(feature = "axum")]
-    let matched = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .map(|m| m.as_str());
+    {
+        req.extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map(|m| m.as_str())
+    }
     #[cfg(not(feature = "axum"))]
-    let matched = None;
+    {
+        let _ = req;
+        None
+    }
+}
+
+fn route_path<'r, B>(req: &'r Request<B>, contract: &Contract) -> Result<&'r str, Undecidable> {
+    let matched = matched_template(req);
+    let path = req.uri().path();
+    let call = crate::grpc::is_call(req);
+    let grpc = match (crate::grpc::is_method(path, matched, contract), call) {
+        (true, true) => Grpc::Method,
+        (true, false) => Grpc::NotCalled,
+        (false, true) if rampgate_core::grpc::is_method_path(path) => Grpc::Unlisted,
+        (false, _) => Grpc::No,
+    };
     path_to_match(
         matched,
-        req.uri().path(),
-        crate::grpc::method_path(req).is_some(),
+        path,
+        grpc,
         cfg!(feature = "axum"),
         contract.unknown_route_allowed(),
     )
+}
+
+/// What the gate does with a request after the contract decided.
+enum Verdict {
+    /// Let it through; whether a step-up check passed.
+    Pass { step_up_passed: bool },
+    /// Refuse it with this denial.
+    Refuse(rampgate_core::Denial),
+    /// Refuse it as misconfigured.
+    Misconfigured(&'static str),
+}
+
+/// Enforces what `decision` declares beyond its outcome: the trust level's
+/// step-up and the reserved audit event.
+fn enforce<B>(req: &Request<B>, principal: &Principal, decision: &Decision) -> Verdict {
+    let facts = req.extensions().get::<AuditFacts>();
+    if decision.audit_required && facts.is_none() {
+        return Verdict::Misconfigured(NO_AUDIT_LAYER);
+    }
+    if decision.outcome == Outcome::Deny {
+        return match decision.error() {
+            Some(error) => Verdict::Refuse(DenialOptions::deny_in(req.extensions(), &error)),
+            None => Verdict::Misconfigured("the contract denied without a denial reason"),
+        };
+    }
+    let step_up_passed = match decision.step_up.as_deref().map(|p| p.check(principal)) {
+        None => false,
+        Some(Ok(())) => true,
+        Some(Err(failure)) => {
+            let error = failure.into_error();
+            return Verdict::Refuse(DenialOptions::deny_in(req.extensions(), &error));
+        }
+    };
+    if decision.audit_required && !facts.is_some_and(AuditFacts::reserve) {
+        tracing::warn!(
+            target: "rampgate::audit",
+            route = decision.route.as_deref(),
+            "audit queue full on a fail-closed route: answering 503 audit_unavailable"
+        );
+        let error = ErrorKind::AuditUnavailable.into();
+        return Verdict::Refuse(DenialOptions::deny_in(req.extensions(), &error));
+    }
+    Verdict::Pass { step_up_passed }
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ContractGate<S>
@@ -175,47 +274,58 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let decision = {
+        let (decision, verdict) = {
             let principal = match principal_or_refusal(req.extensions()) {
                 Ok(principal) => principal,
                 Err(refusal) => return GateFuture::refused(refusal, req.headers()),
             };
             let contract = self.contract.current();
-            let path = match route_template(&req, &contract) {
+            let path = match route_path(&req, &contract) {
                 Ok(path) => path,
-                Err(why) => {
+                Err(Undecidable::NotGrpc) => {
+                    // Over HTTP whatever the content-type says: a 415 no
+                    // client reads as a gRPC answer's HTTP 200.
+                    let error = ErrorKind::GrpcRequired.into();
+                    let denial = DenialOptions::deny_in(req.extensions(), &error).grpc(false);
+                    return GateFuture::denied(denial);
+                }
+                Err(Undecidable::Misconfigured(why)) => {
                     return GateFuture::refused(Refusal::Misconfigured(why), req.headers());
                 }
             };
-            contract.decide(req.method().as_str(), Some(path), principal)
+            let decision = contract.decide(req.method().as_str(), Some(path), principal);
+            let verdict = enforce(&req, principal, &decision);
+            (Arc::new(decision), verdict)
         };
-        match decision.outcome {
-            Outcome::Allow => {}
-            Outcome::ShadowDeny => tracing::info!(
+        let step_up_passed = match verdict {
+            Verdict::Pass { step_up_passed } => step_up_passed,
+            Verdict::Refuse(denial) => return GateFuture::denied(denial).with_decision(decision),
+            Verdict::Misconfigured(why) => {
+                return GateFuture::refused(Refusal::Misconfigured(why), req.headers())
+                    .with_decision(decision);
+            }
+        };
+        if decision.outcome == Outcome::ShadowDeny {
+            tracing::info!(
                 outcome = "shadow_deny",
                 reason = decision.reason.as_str(),
                 route = decision.route.as_deref().unwrap_or(""),
-                consumer = decision.consumer.as_deref().unwrap_or(""),
+                // An unknown consumer is the token's own client_id: escaped.
+                consumer = &*escape_control(decision.consumer.as_deref().unwrap_or("")),
                 stage = decision.stage.as_deref().unwrap_or(""),
                 contract_version = decision.contract_version,
                 "contract would deny; route observed, request allowed"
-            ),
-            Outcome::Deny => {
-                let Some(error) = decision.error() else {
-                    return GateFuture::refused(
-                        Refusal::Misconfigured("the contract denied without a denial reason"),
-                        req.headers(),
-                    );
-                };
-                return GateFuture::denied(DenialOptions::deny_in(req.extensions(), &error))
-                    .with_decision(Arc::new(decision));
-            }
+            );
         }
         // The handler reads the decision from the request; the layers around
-        // read it (as `Arc<Decision>`) from the response.
-        let shared = Arc::new(decision.clone());
-        req.extensions_mut().insert(decision);
-        GateFuture::inner(self.inner.call(req)).with_decision(shared)
+        // read it from the response. One allocation, shared by both.
+        req.extensions_mut().insert(Arc::clone(&decision));
+        let future = GateFuture::inner(self.inner.call(req)).with_decision(decision);
+        if step_up_passed {
+            future.with_step_up_passed()
+        } else {
+            future
+        }
     }
 }
 
@@ -320,6 +430,29 @@ mod tests {
         assert_eq!(&*decision.required, "export");
     }
 
+    #[test]
+    fn an_unknown_consumer_cannot_forge_the_shadow_deny_log_line() {
+        let text = crate::tests::CONTRACT.replace(
+            "version = 3\n",
+            "version = 3\n\n[defaults]\nunknown_consumer = { stage = \"public\", scopes = [\"items:read\"] }\n",
+        );
+        let layer = ContractLayer::new(ContractHandle::new(Contract::parse(&text).unwrap()));
+        let seen = Seen::default();
+        let claims = json!({"sub": "eve", "client_id": "evil\n\u{1b}[2J", "scope": "items:read"});
+        let req = as_principal("GET", "/export", claims);
+        let (response, logs) = crate::tests::capture_logs(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            runtime.block_on(run(&layer, &seen, req))
+        });
+        assert_eq!(response.status(), 200);
+        let line = logs.iter().find(|l| l.contains("shadow_deny")).unwrap();
+        // The capture shows values through `Debug`: the field holds the
+        // escaped text (a backslash, then `n`), not a raw newline or ESC.
+        assert!(line.contains(r#"consumer="evil\\n\\u{1b}[2J""#), "{line}");
+    }
+
     #[tokio::test]
     async fn a_reload_decides_the_next_request() {
         let handle = contract();
@@ -395,28 +528,45 @@ mod tests {
     fn the_path_to_match_comes_from_the_router_or_is_refused() {
         // The decision both builds make, with `templates` standing for the
         // `axum` feature, so that each build tests the other's branch too.
+        let misconfigured = |r: Result<&str, Undecidable>, needle: &str| match r {
+            Err(Undecidable::Misconfigured(why)) => why.contains(needle),
+            _ => false,
+        };
         let path = |matched, templates, allow| {
-            path_to_match(matched, "/it%65ms/", false, templates, allow)
+            path_to_match(matched, "/it%65ms/", Grpc::No, templates, allow)
         };
         // With axum: the template, whatever unknown_route says; none is a refusal.
         assert_eq!(path(Some("/items/{id}"), true, true), Ok("/items/{id}"));
         assert_eq!(path(Some("/items/{id}"), true, false), Ok("/items/{id}"));
-        assert!(path(None, true, false).unwrap_err().contains("route_layer"));
-        assert!(path(None, true, true).unwrap_err().contains("route_layer"));
-        // An unlisted gRPC method without a template: an unknown route under
-        // "deny", refused under "allow", in both builds.
-        let grpc = |templates, allow| path_to_match(None, "/pkg.Svc/M", true, templates, allow);
-        assert_eq!(grpc(true, false), Ok("/pkg.Svc/M"));
-        assert_eq!(grpc(false, false), Ok("/pkg.Svc/M"));
-        assert!(grpc(true, true).is_err());
-        assert!(grpc(false, true).is_err());
+        assert!(misconfigured(path(None, true, false), "route_layer"));
+        assert!(misconfigured(path(None, true, true), "route_layer"));
+        // An unlisted gRPC call without a template: an unknown route under
+        // "deny", refused under "allow", in both builds; with a template
+        // (an HTTP route's), that template.
+        let grpc = |matched, templates, allow| {
+            path_to_match(matched, "/pkg.Svc/M", Grpc::Unlisted, templates, allow)
+        };
+        assert_eq!(grpc(None, true, false), Ok("/pkg.Svc/M"));
+        assert_eq!(grpc(None, false, false), Ok("/pkg.Svc/M"));
+        assert!(grpc(None, true, true).is_err());
+        assert!(grpc(None, false, true).is_err());
+        assert_eq!(grpc(Some("/{a}/{b}"), true, true), Ok("/{a}/{b}"));
+        // A gRPC method: its exact path whatever the template, only over gRPC.
+        for (matched, templates, allow) in [
+            (None, true, true),
+            (None, false, true),
+            (Some("/pkg.Svc/{*rest}"), true, true),
+            (Some("/pkg.Svc/{*rest}"), true, false),
+        ] {
+            let method = path_to_match(matched, "/pkg.Svc/M", Grpc::Method, templates, allow);
+            assert_eq!(method, Ok("/pkg.Svc/M"));
+            let not_called =
+                path_to_match(matched, "/pkg.Svc/M", Grpc::NotCalled, templates, allow);
+            assert_eq!(not_called, Err(Undecidable::NotGrpc));
+        }
         // Without axum: the raw path, only under unknown_route = "deny".
         assert_eq!(path(None, false, false), Ok("/it%65ms/"));
-        assert!(
-            path(None, false, true)
-                .unwrap_err()
-                .contains("unknown_route")
-        );
+        assert!(misconfigured(path(None, false, true), "unknown_route"));
     }
 
     #[tokio::test]

@@ -1,21 +1,20 @@
 //! What the authorization layers after `JwtLayer` share: finding the verified
 //! principal, and a future that is either the inner service's or a refusal.
 
-use bytes::Bytes;
-use http::{Extensions, HeaderMap, Response, StatusCode};
+use http::{Extensions, HeaderMap, Response};
 use pin_project_lite::pin_project;
 use rampgate_core::contract::Decision;
-use rampgate_core::{Anonymous, Denial, DenialResponseBody, Principal};
+use rampgate_core::{Anonymous, Denial, DenialOptions, DenialResponseBody, ErrorKind, Principal};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-/// In the extensions of a 500 `layers_misconfigured` answer: what is wrong
-/// with the layering, for the middleware around the layers (the
-/// `AuditLayer` records it with that reason).
+/// In the extensions of an answer whose request passed a step-up check (a
+/// `StepUpLayer`'s policy, or the trust level of its contract route): the
+/// `AuditLayer` records `step_up: "passed"` only then.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Misconfigured(pub &'static str);
+pub struct StepUpPassed;
 
 /// Why there is no principal to authorize.
 #[derive(Debug)]
@@ -29,6 +28,9 @@ pub(crate) enum Refusal {
     Misconfigured(&'static str),
 }
 
+/// The description of a layer that found no `JwtLayer` before it.
+pub(crate) const NO_JWT_LAYER: &str = "this layer needs JwtLayer to run before it";
+
 /// The verified principal, or why there is none.
 pub(crate) fn principal_or_refusal(extensions: &Extensions) -> Result<&Principal, Refusal> {
     if let Some(principal) = extensions.get::<Principal>() {
@@ -40,6 +42,18 @@ pub(crate) fn principal_or_refusal(extensions: &Extensions) -> Result<&Principal
     }
 }
 
+/// The 500 (gRPC `INTERNAL`) `layers_misconfigured` denial: `what` says what
+/// to fix. Rendered like every other refusal, in the request's protocol.
+pub(crate) fn misconfigured(what: &'static str, headers: &HeaderMap) -> Denial {
+    tracing::error!(
+        problem = what,
+        "authorization layers are misconfigured: refusing the request"
+    );
+    DenialOptions::default()
+        .for_request(headers)
+        .deny(&ErrorKind::LayersMisconfigured(what).into())
+}
+
 pin_project! {
     /// Response future of the authorization layers: the inner service's answer,
     /// or a refusal that never reached it.
@@ -48,6 +62,8 @@ pin_project! {
         state: GateState<F>,
         // The contract's decision, for the response's extensions.
         decision: Option<Arc<Decision>>,
+        // Whether a step-up check passed, for the response's extensions.
+        step_up_passed: bool,
     }
 }
 
@@ -55,7 +71,7 @@ pin_project! {
     #[project = GateStateProj]
     enum GateState<F> {
         Inner { #[pin] future: F },
-        Refused { refusal: Option<Refusal>, grpc: bool },
+        Refused { denial: Option<Box<Denial>> },
     }
 }
 
@@ -64,6 +80,7 @@ impl<F> GateFuture<F> {
         GateFuture {
             state: GateState::Inner { future },
             decision: None,
+            step_up_passed: false,
         }
     }
 
@@ -73,29 +90,33 @@ impl<F> GateFuture<F> {
         self
     }
 
+    /// Marks the answer [`StepUpPassed`].
+    pub(crate) fn with_step_up_passed(mut self) -> Self {
+        self.step_up_passed = true;
+        self
+    }
+
     /// A denial, answered in the protocol it was rendered for.
     pub(crate) fn denied(denial: Denial) -> Self {
         tracing::debug!(reason = denial.reason().as_str(), "request denied");
-        let grpc = denial.is_grpc();
         GateFuture {
             state: GateState::Refused {
-                refusal: Some(Refusal::Challenge(Box::new(denial))),
-                grpc,
+                denial: Some(Box::new(denial)),
             },
             decision: None,
+            step_up_passed: false,
         }
     }
 
     /// A refusal of the request with these `headers`, answered over gRPC
     /// when the request is gRPC.
     pub(crate) fn refused(refusal: Refusal, headers: &HeaderMap) -> Self {
-        GateFuture {
-            state: GateState::Refused {
-                refusal: Some(refusal),
-                grpc: rampgate_core::grpc::is_grpc(headers),
-            },
-            decision: None,
-        }
+        let denial = match refusal {
+            Refusal::Challenge(denial) => (*denial).grpc(rampgate_core::grpc::is_grpc(headers)),
+            Refusal::MissingJwtLayer => misconfigured(NO_JWT_LAYER, headers),
+            Refusal::Misconfigured(what) => misconfigured(what, headers),
+        };
+        GateFuture::denied(denial)
     }
 }
 
@@ -110,49 +131,19 @@ where
         let this = self.project();
         let result = match this.state.project() {
             GateStateProj::Inner { future } => ready!(future.poll(cx)),
-            GateStateProj::Refused { refusal, grpc } => {
-                let refusal = refusal.take().expect("GateFuture polled after completion");
-                Ok(match refusal {
-                    Refusal::Challenge(denial) => (*denial).grpc(*grpc).into_response(),
-                    Refusal::MissingJwtLayer => {
-                        misconfigured("this layer needs JwtLayer to run before it", *grpc)
-                    }
-                    Refusal::Misconfigured(what) => misconfigured(what, *grpc),
-                })
+            GateStateProj::Refused { denial } => {
+                let denial = denial.take().expect("GateFuture polled after completion");
+                Ok(denial.into_response())
             }
         };
         Poll::Ready(result.map(|mut response| {
             if let Some(decision) = this.decision.take() {
                 response.extensions_mut().insert(decision);
             }
+            if *this.step_up_passed {
+                response.extensions_mut().insert(StepUpPassed);
+            }
             response
         }))
     }
-}
-
-/// The answer to a request the layers cannot decide: 500 over HTTP,
-/// `INTERNAL` over gRPC, with reason `layers_misconfigured`.
-pub(crate) fn misconfigured<B: DenialResponseBody>(what: &'static str, grpc: bool) -> Response<B> {
-    tracing::error!(
-        problem = what,
-        "authorization layers are misconfigured: refusing the request"
-    );
-    if grpc {
-        let mut response: Response<B> = crate::grpc::internal(what);
-        response.extensions_mut().insert(Misconfigured(what));
-        return response;
-    }
-    let body = serde_json::json!({
-        "error": "server_error",
-        "reason": "layers_misconfigured",
-        "description": what,
-    });
-    let mut response = Response::new(B::from_bytes(Bytes::from(body.to_string())));
-    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    response.extensions_mut().insert(Misconfigured(what));
-    response
 }

@@ -1,51 +1,56 @@
-//! What the layers do differently for a gRPC request: the path a contract
-//! matches, and the answer to a server-side mistake.
+//! What the layers do differently for a gRPC request: which paths are gRPC
+//! methods, and which requests are gRPC calls of them.
 
-use http::header::CONTENT_TYPE;
-use http::{HeaderValue, Request, Response};
+use http::{Method, Request};
 use rampgate_core::contract::Contract;
-use rampgate_core::grpc::{GrpcCode, is_grpc, is_method_path, percent_encode_message};
-use rampgate_core::{DenialResponseBody, GRPC_REASON_HEADER};
+use rampgate_core::grpc::{is_grpc, is_method_path};
 
-/// The request's gRPC method path, `/package.Service/Method`, when the request
-/// is gRPC and its path is spelled the one way a gRPC server routes it.
-pub(crate) fn method_path<B>(req: &Request<B>) -> Option<&str> {
-    let path = req.uri().path();
-    (is_grpc(req.headers()) && is_method_path(path)).then_some(path)
+/// Whether `req` is a gRPC call: a `POST` with `content-type:
+/// application/grpc` (or `application/grpc+proto`, ...).
+pub(crate) fn is_call<B>(req: &Request<B>) -> bool {
+    req.method() == Method::POST && is_grpc(req.headers())
 }
 
-/// The gRPC method path to decide `req` on when the contract lists it (as
-/// itself or as its service's `/package.Service/*`): exact, so it needs no
-/// template. A gRPC method the contract does not list is left to the usual
-/// rules, so that a `content-type` alone can never move an HTTP route out
-/// from under its template.
-pub(crate) fn listed_method<'r, B>(req: &'r Request<B>, contract: &Contract) -> Option<&'r str> {
-    let path = method_path(req)?;
-    let method = req.method().as_str();
-    let listed = contract.route(method, path).is_some()
-        || rampgate_core::grpc::service_pattern(path)
-            .is_some_and(|service| contract.route(method, &service).is_some());
-    listed.then_some(path)
-}
-
-/// The trailers-only `INTERNAL` answer to a request the layers cannot decide.
-pub(crate) fn internal<B: DenialResponseBody>(what: &'static str) -> Response<B> {
-    let mut response = Response::new(B::empty());
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-    headers.insert(
-        "grpc-status",
-        HeaderValue::from(GrpcCode::Internal.as_i32()),
-    );
-    let message = percent_encode_message(&format!("layers_misconfigured: {what}"));
-    if let Ok(value) = HeaderValue::from_str(&message) {
-        headers.insert("grpc-message", value);
+/// Whether `path` is a gRPC method's: it has the method shape
+/// (`/package.Service/Method`, spelled the one way a gRPC server routes it),
+/// and either the contract lists it (as itself or under `/package.Service/*`)
+/// or a router matched it under the tonic service template of that very
+/// service, `/package.Service/{*rest}`, with a package-qualified service name.
+///
+/// Any other template is an HTTP route's (`/{a}/{b}` matches a method path
+/// too), decided on that template whatever the request's `content-type`.
+/// Without a template, only the contract can say a path is a gRPC method's:
+/// an HTTP service matched on raw paths has two-segment paths too.
+pub(crate) fn is_method(path: &str, matched: Option<&str>, contract: &Contract) -> bool {
+    if !is_method_path(path) {
+        return false;
     }
-    headers.insert(
-        GRPC_REASON_HEADER,
-        HeaderValue::from_static("layers_misconfigured"),
-    );
-    response
+    match matched {
+        None => contract.lists_grpc_method(path),
+        Some(template) => {
+            is_service_template(template, path)
+                && (contract.lists_grpc_method(path) || service_of(path).contains('.'))
+        }
+    }
+}
+
+/// The service part of a method path, `package.Service` of `/package.Service/Method`.
+fn service_of(path: &str) -> &str {
+    path.trim_start_matches('/')
+        .split_once('/')
+        .map_or("", |(service, _)| service)
+}
+
+/// Whether `template` is the catch-all a tonic router declares for the
+/// service of `path`: `/package.Service/{*rest}` (any wildcard name).
+fn is_service_template(template: &str, path: &str) -> bool {
+    let service = service_of(path);
+    template
+        .strip_prefix('/')
+        .and_then(|t| t.strip_prefix(service))
+        .and_then(|t| t.strip_prefix("/{*"))
+        .and_then(|t| t.strip_suffix('}'))
+        .is_some_and(|name| !name.is_empty() && !name.contains(['/', '{', '}']))
 }
 
 #[cfg(test)]
@@ -275,6 +280,65 @@ mod tests {
             .await
             .unwrap();
         assert!(body.is_empty(), "the handler must not run");
+    }
+
+    #[cfg(feature = "axum")]
+    #[tokio::test]
+    async fn a_listed_grpc_path_never_moves_an_http_request_off_its_own_template() {
+        // An HTTP route `/{a}/{b}` (scope admin) and a shared contract that
+        // lists `POST /helloworld.Greeter/*` (scope greet): a gRPC
+        // content-type on `/helloworld.Greeter/SayHello` must not get a greet
+        // token through to the HTTP handler.
+        use tower::ServiceExt;
+        let contract = GRPC_CONTRACT.replace("/items/{id}", "/{a}/{b}").replace(
+            "method = \"GET\"\n        path = \"/{a}/{b}\"",
+            "method = \"POST\"\n        path = \"/{a}/{b}\"",
+        );
+        assert!(contract.contains("method = \"POST\"\n        path = \"/{a}/{b}\""));
+        let contract = ContractHandle::new(Contract::parse(&contract).unwrap());
+        let app = axum::Router::new()
+            .route("/{a}/{b}", axum::routing::post(|| async { "handler ran" }))
+            .route_layer(ContractLayer::new(contract));
+        let greet = json!({"client_id": "x", "scope": "greet"});
+        let (parts, ()) = verified("/helloworld.Greeter/SayHello", greet).into_parts();
+        let req = Request::from_parts(parts, axum::body::Body::empty());
+        let response = app.oneshot(req).await.unwrap();
+        let h = response.headers();
+        assert_eq!(h["grpc-status"], "7");
+        assert_eq!(h["rampgate-reason"], "scope_insufficient");
+        assert!(
+            h[WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .ends_with(r#"scope="admin""#)
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        assert!(body.is_empty(), "the handler must not run");
+    }
+
+    #[tokio::test]
+    async fn a_listed_grpc_method_called_without_grpc_is_refused_with_415() {
+        let layer = ContractLayer::new(grpc_contract("allow"));
+        let claims = json!({"client_id": "x", "scope": "greet"});
+        for (method, content_type) in [
+            (http::Method::POST, "application/octet-stream"),
+            (http::Method::GET, "application/grpc"),
+        ] {
+            let seen = Seen::default();
+            let mut req = verified("/helloworld.Greeter/SayHello", claims.clone());
+            *req.method_mut() = method.clone();
+            req.headers_mut()
+                .insert(CONTENT_TYPE, content_type.parse().unwrap());
+            let response = run(&layer, &seen, req).await;
+            assert_eq!(response.status(), 415, "{method} {content_type}");
+            assert_eq!(response.headers()["cache-control"], "no-store");
+            assert!(response.headers().get("grpc-status").is_none());
+            let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+            assert_eq!(body["reason"], "grpc_required");
+            assert_eq!(seen.calls(), 0, "the method must not run");
+        }
     }
 
     #[tokio::test]

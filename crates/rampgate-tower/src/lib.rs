@@ -5,20 +5,35 @@
 //!   with an RFC 6750 denial without calling the inner service.
 //! - [`ScopeLayer`]: requires scopes of the verified token (403
 //!   `insufficient_scope` otherwise).
-//! - [`ContractLayer`]: the ramp contract decides every request: the route's
-//!   scopes, intersected with what the consumer's current stage allows.
-//! - [`StepUpLayer`]: sensitive routes demand a stronger or fresher user
-//!   authentication (RFC 9470 challenge).
+//! - [`ContractLayer`]: the ramp contract decides every request and enforces
+//!   everything it declares for the route: the scopes, intersected with what
+//!   the consumer's current stage allows, the trust level (the RFC 9470
+//!   step-up challenge) and `audit = "required"`.
+//! - [`StepUpLayer`]: a stronger or fresher user authentication declared in
+//!   code, for routes the contract does not mark.
 //! - [`AuditLayer`]: exactly one audit event per request, whatever the
 //!   outcome, to a `rampgate_core::audit::Auditor`; fail-closed routes.
-//! - [`AuthStack`]: `JwtLayer`, `ContractLayer` and `StepUpLayer` as one layer,
+//! - [`AuthStack`]: `JwtLayer`, `ContractLayer` and a `StepUpLayer` as one layer,
 //!   in the order they must run, with the `AuditLayer` outermost
 //!   ([`AuthStack::audit`]).
 //!
 //! Every answer a layer produced or let through carries the outcome in its
 //! extensions: the [`Denial`](rampgate_core::Denial) of a refusal, the
-//! contract's decision as `Arc<Decision>`, [`Misconfigured`] for a 500
-//! `layers_misconfigured`, so middleware around the layers sees them.
+//! contract's decision as `Arc<Decision>`, [`StepUpPassed`] when a step-up
+//! check passed, so middleware around the layers sees them. A 500
+//! `layers_misconfigured` is a `Denial` too.
+//!
+//! # The invariant
+//!
+//! Every property the contract declares for a route (its scopes, the
+//! consumer's stage and roll-out mode, its trust level, `audit =
+//! "required"`) is enforced for every request that reaches the handler, in
+//! every supported composition, or the request is refused with 500
+//! `layers_misconfigured` (gRPC `INTERNAL`) and the handler does not run.
+//! `ContractLayer` enforces them all itself, so no other layer has to be
+//! remembered: the trust level needs no `StepUpLayer`, and an `audit =
+//! "required"` route needs an `AuditLayer` outside, which has reserved its
+//! event, or it is refused.
 //!
 //! Every layer refuses with an HTTP answer, never an error: the services'
 //! `Error` is the inner service's. Each service gives access to the one it
@@ -27,7 +42,7 @@
 //! # The order of the layers
 //!
 //! Each layer reads what the one before it left in the request extensions:
-//! `JwtLayer` → `ContractLayer` → `StepUpLayer` → handler. [`AuthStack`]
+//! `JwtLayer` → `ContractLayer` → `StepUpLayer` (optional) → handler. [`AuthStack`]
 //! installs them in that order in one call:
 //!
 //! ```
@@ -59,7 +74,6 @@
 //! let app = AuthStack::new(verifier)
 //!     .jwt(|jwt| jwt.realm("api"))
 //!     .contract(contract)
-//!     .step_up_from_contract()
 //!     .protect(Router::new().route("/orders", get(|| async { "orders" })));
 //!
 //! let token = issuer.token().client_id("web").scopes(["orders:read"]).sign();
@@ -93,7 +107,9 @@
 //! `PERMISSION_DENIED`, 14 `UNAVAILABLE`, ...), rendered by the same
 //! [`Denial`](rampgate_core::Denial) as the HTTP answers, and the contract
 //! decides the gRPC methods it lists on their exact path, `/pkg.Service/Method`
-//! or `/pkg.Service/*` (see [`contract`]). The response body must implement
+//! or `/pkg.Service/*` (see [`contract`]), whatever the request's method and
+//! `content-type`: such a method called without gRPC is refused with 415
+//! `grpc_required` before it runs. The response body must implement
 //! [`DenialResponseBody`](rampgate_core::DenialResponseBody) (tonic's and
 //! axum's do). `JwtInterceptor` (feature `tonic`) is the JWT check as a
 //! tonic interceptor.
@@ -139,6 +155,8 @@ mod grpc;
 #[cfg(feature = "tonic")]
 mod interceptor;
 pub mod jwt;
+#[cfg(test)]
+mod matrix;
 pub mod scope;
 pub mod stack;
 pub mod stepup;
@@ -146,10 +164,8 @@ pub mod stepup;
 mod tests;
 
 pub use audit::{Audit, AuditLayer};
-#[allow(deprecated)]
-pub use contract::Contract;
 pub use contract::{ContractGate, ContractLayer};
-pub use gate::{GateFuture, Misconfigured};
+pub use gate::{GateFuture, StepUpPassed};
 #[cfg(feature = "tonic")]
 pub use interceptor::JwtInterceptor;
 pub use jwt::{Jwt, JwtLayer};

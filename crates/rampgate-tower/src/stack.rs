@@ -1,23 +1,26 @@
-//! `AuthStack`: `JwtLayer`, `ContractLayer` and `StepUpLayer` in the one order
-//! that works, as one layer.
+//! `AuthStack`: `JwtLayer`, `ContractLayer`, a `StepUpLayer` and the
+//! `AuditLayer` in the one order that works, as one layer.
 //!
-//! Each layer reads what the one before it left in the request extensions: the
-//! contract needs the principal, step-up from the contract needs the contract's
-//! decision. Added one by one (in axum, last added runs first) they are easy to
-//! get backwards; a wrong order is refused with 500 `layers_misconfigured` at
-//! the first request, but `AuthStack` cannot be got wrong at all.
+//! Each layer reads what the one before it left in the request extensions:
+//! the contract needs the principal, and an `audit = "required"` route needs
+//! the audit layer's reservation. Added one by one (in axum, last added runs
+//! first) they are easy to get backwards; a wrong order is refused with 500
+//! `layers_misconfigured` at the first request, but `AuthStack` cannot be got
+//! wrong at all. The contract's trust levels need no step-up layer: the
+//! contract's gate enforces them.
 
 use crate::{AuditLayer, ContractLayer, Jwt, JwtLayer, StepUpLayer};
 use rampgate_core::contract::ContractHandle;
 use rampgate_core::{StepUpPolicy, Verifier};
 use tower_layer::{Identity, Layer};
 
-/// The authorization layers in order: JWT, then the contract, then step-up.
+/// The authorization layers in order: JWT, then the contract (which enforces
+/// the routes' scopes, stages, trust levels and required audit), then a
+/// step-up policy declared in code.
 ///
 /// The type parameters say which parts are present (each is [`Identity`] until
-/// set), so a stack is built only in a way that works:
-/// [`AuthStack::step_up_from_contract`] exists only once there is a contract,
-/// and each part can be set once.
+/// set), so a stack is built only in a way that works: each part can be set
+/// once.
 ///
 /// ```
 /// use rampgate_core::contract::{Contract, ContractHandle};
@@ -34,8 +37,7 @@ use tower_layer::{Identity, Layer};
 /// # "#).unwrap());
 /// let stack = AuthStack::new(verifier)
 ///     .jwt(|jwt| jwt.realm("api"))
-///     .contract(contract)
-///     .step_up_from_contract();
+///     .contract(contract);
 /// // In axum: `router.route_layer(stack)`, or `stack.protect(router)`.
 /// # let _ = stack;
 /// # }
@@ -167,27 +169,15 @@ mod slots {
 
 impl<C, A> AuthStack<C, Identity, A> {
     /// Demands `policy` of every request's authentication, innermost (see
-    /// [`StepUpLayer::new`]).
+    /// [`StepUpLayer::new`]). The contract's trust levels need no call: its
+    /// gate enforces them.
     pub fn step_up(self, policy: StepUpPolicy) -> AuthStack<C, StepUpLayer, A> {
-        self.with_step_up(StepUpLayer::new(policy))
-    }
-
-    fn with_step_up(self, step_up: StepUpLayer) -> AuthStack<C, StepUpLayer, A> {
         AuthStack {
             jwt: self.jwt,
             contract: self.contract,
-            step_up,
+            step_up: StepUpLayer::new(policy),
             audit: self.audit,
         }
-    }
-}
-
-impl<A> AuthStack<ContractLayer, Identity, A> {
-    /// Demands the trust level of each request's contract route, innermost (see
-    /// [`StepUpLayer::from_contract`]): only offered once the stack has a
-    /// contract, whose decision it reads.
-    pub fn step_up_from_contract(self) -> AuthStack<ContractLayer, StepUpLayer, A> {
-        self.with_step_up(StepUpLayer::from_contract())
     }
 }
 
@@ -247,8 +237,7 @@ mod tests {
         let (issuer, verifier) = issuer().await;
         let stack = AuthStack::new(verifier)
             .jwt(|jwt| jwt.realm("api"))
-            .contract(contract())
-            .step_up_from_contract();
+            .contract(contract());
         let seen = Seen::default();
         let ops = || issuer.token().client_id("ops").scopes(["items:write"]);
 
@@ -313,28 +302,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn step_up_outside_the_contract_is_refused_at_the_first_request() {
-        let (issuer, verifier) = issuer().await;
-        let backwards = tower::ServiceBuilder::new()
-            .layer(JwtLayer::new(verifier))
-            .layer(StepUpLayer::from_contract())
-            .layer(ContractLayer::new(contract()));
-        let seen = Seen::default();
-        let token = issuer
-            .token()
-            .client_id("ops")
-            .scopes(["items:read"])
-            .sign();
-        let response = run(&backwards, &seen, bearer("GET", "/items", &token)).await;
-        assert_misconfigured(&response, &seen, "ContractLayer");
-    }
-
-    #[tokio::test]
     async fn every_service_gives_access_to_the_one_it_wraps() {
         let (_, verifier) = issuer().await;
         let stack = AuthStack::new(verifier)
             .contract(contract())
-            .step_up_from_contract();
+            .step_up(StepUpPolicy::default());
         let mut jwt = stack.layer(ScopeLayer::all(["a"]).layer(7_u32));
         let contract: &mut ContractGate<StepUp<crate::Scope<u32>>> = jwt.get_mut();
         let step_up: &StepUp<crate::Scope<u32>> = contract.get_ref();
@@ -351,11 +323,12 @@ mod tests {
         use axum::body::Body;
         use axum::routing::get;
         use rampgate_core::contract::Decision;
+        use std::sync::Arc;
 
         let (issuer, verifier) = issuer().await;
         let router = axum::Router::new().route(
             "/items/{id}",
-            get(|Extension(decision): Extension<Decision>| async move {
+            get(|Extension(decision): Extension<Arc<Decision>>| async move {
                 decision.route.as_deref().unwrap_or_default().to_owned()
             }),
         );

@@ -1,34 +1,32 @@
-//! `StepUpLayer`: sensitive routes demand a stronger or fresher authentication.
+//! `StepUpLayer`: routes declared in code demand a stronger or fresher
+//! authentication.
 //!
 //! A token that is valid and has the scopes, but whose `acr`, `amr` or
 //! `auth_time` falls short, gets the RFC 9470 challenge: 401 with
 //! `WWW-Authenticate: Bearer error="insufficient_user_authentication",
 //! error_description="...", acr_values="...", max_age="N"` and a JSON body with
 //! the same facts. The handler never runs.
+//!
+//! A route whose contract `trust` level demands step-up needs no
+//! `StepUpLayer`: [`ContractLayer`](crate::ContractLayer) enforces the
+//! contract's trust levels itself.
 
-use crate::gate::{GateFuture, Refusal, principal_or_refusal};
+use crate::gate::{GateFuture, principal_or_refusal};
 use http::{Request, Response};
-use rampgate_core::contract::Decision;
 use rampgate_core::{DenialOptions, DenialResponseBody, StepUpPolicy};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use tower_layer::Layer;
 use tower_service::Service;
 
-#[derive(Debug, Clone)]
-enum Source {
-    Policy(Arc<StepUpPolicy>),
-    Contract,
-}
-
-/// Requires a strong or fresh enough user authentication.
+/// Requires a strong or fresh enough user authentication, for the routes it
+/// is applied to.
 ///
 /// ```
 /// use rampgate_core::StepUpPolicy;
 /// use rampgate_tower::StepUpLayer;
 /// use std::time::Duration;
 ///
-/// // In code, for one route:
 /// let approve = StepUpLayer::new(
 ///     StepUpPolicy::default()
 ///         .acr_values(["mfa"])
@@ -38,30 +36,25 @@ enum Source {
 /// # let _ = approve;
 /// ```
 ///
-/// Or for every route of a router, from the contract: routes whose `trust` is a
-/// level defined under `[trust]` get that level's policy; `standard` routes are
-/// not affected. Apply it inside `ContractLayer`: the level comes from its
-/// decision, so both layers always use the same contract version.
+/// For routes of a contract, declare a `trust` level instead: the contract's
+/// gate enforces it, so it holds whichever layers are stacked.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct StepUpLayer {
-    source: Source,
+    policy: Arc<StepUpPolicy>,
 }
 
 impl StepUpLayer {
     /// Applies `policy` to every request.
     pub fn new(policy: StepUpPolicy) -> Self {
         StepUpLayer {
-            source: Source::Policy(Arc::new(policy)),
+            policy: Arc::new(policy),
         }
     }
 
-    /// Applies the trust level of each request's contract route, as decided by
-    /// `ContractLayer` (which must run before it).
-    pub fn from_contract() -> Self {
-        StepUpLayer {
-            source: Source::Contract,
-        }
+    /// The policy this layer enforces.
+    pub fn policy(&self) -> &StepUpPolicy {
+        &self.policy
     }
 }
 
@@ -71,7 +64,7 @@ impl<S> Layer<S> for StepUpLayer {
     fn layer(&self, inner: S) -> Self::Service {
         StepUp {
             inner,
-            source: self.source.clone(),
+            policy: Arc::clone(&self.policy),
         }
     }
 }
@@ -80,7 +73,7 @@ impl<S> Layer<S> for StepUpLayer {
 #[derive(Debug, Clone)]
 pub struct StepUp<S> {
     inner: S,
-    source: Source,
+    policy: Arc<StepUpPolicy>,
 }
 
 impl<S> StepUp<S> {
@@ -106,23 +99,9 @@ where
             Ok(principal) => principal,
             Err(refusal) => return GateFuture::refused(refusal, req.headers()),
         };
-        let policy = match &self.source {
-            Source::Policy(policy) => Some(policy.as_ref()),
-            Source::Contract => {
-                let Some(decision) = extensions.get::<Decision>() else {
-                    return GateFuture::refused(
-                        Refusal::Misconfigured(
-                            "StepUpLayer::from_contract needs ContractLayer to run before it",
-                        ),
-                        req.headers(),
-                    );
-                };
-                decision.step_up.as_deref()
-            }
-        };
-        match policy.map(|p| p.check(principal)) {
-            None | Some(Ok(())) => GateFuture::inner(self.inner.call(req)),
-            Some(Err(failure)) => {
+        match self.policy.check(principal) {
+            Ok(()) => GateFuture::inner(self.inner.call(req)).with_step_up_passed(),
+            Err(failure) => {
                 GateFuture::denied(DenialOptions::deny_in(extensions, &failure.into_error()))
             }
         }
@@ -200,47 +179,40 @@ mod tests {
         assert!(challenge(&response).contains(r#"max_age="300""#));
     }
 
-    fn contract_then_step_up() -> tower::ServiceBuilder<
-        tower_layer::Stack<StepUpLayer, tower_layer::Stack<ContractLayer, tower_layer::Identity>>,
-    > {
-        tower::ServiceBuilder::new()
-            .layer(ContractLayer::new(contract()))
-            .layer(StepUpLayer::from_contract())
-    }
-
     #[tokio::test]
-    async fn from_contract_applies_the_routes_trust_level() {
+    async fn the_contract_layer_alone_enforces_the_routes_trust_level() {
+        // No StepUpLayer: the contract's gate checks the trust level itself.
         let seen = Seen::default();
         let ops = |acr: &str| json!({"client_id": "ops", "scope": "items:write", "acr": acr});
-        let stack = contract_then_step_up();
-        let response = run(&stack, &seen, as_principal("POST", "/approve", ops("pwd"))).await;
+        let layer = ContractLayer::new(contract());
+        let response = run(&layer, &seen, as_principal("POST", "/approve", ops("pwd"))).await;
         assert_step_up(&response, &seen, "acr_insufficient");
         assert!(challenge(&response).contains(r#"acr_values="mfa""#));
-        let response = run(&stack, &seen, as_principal("POST", "/approve", ops("mfa"))).await;
+        assert!(response.extensions().get::<crate::StepUpPassed>().is_none());
+        let response = run(&layer, &seen, as_principal("POST", "/approve", ops("mfa"))).await;
         assert_eq!(response.status(), 200);
         assert_eq!(seen.calls(), 1);
+        assert!(response.extensions().get::<crate::StepUpPassed>().is_some());
     }
 
     #[tokio::test]
-    async fn from_contract_leaves_standard_routes_alone() {
+    async fn standard_routes_are_not_stepped_up_nor_marked_passed() {
         let seen = Seen::default();
         let claims = json!({"client_id": "ops", "scope": "items:write"});
-        let response = run(
-            &contract_then_step_up(),
-            &seen,
-            as_principal("POST", "/items", claims),
-        )
-        .await;
+        let layer = ContractLayer::new(contract());
+        let response = run(&layer, &seen, as_principal("POST", "/items", claims)).await;
         assert_eq!(response.status(), 200);
         assert_eq!(seen.decision().unwrap().trust.as_deref(), Some("standard"));
+        assert!(response.extensions().get::<crate::StepUpPassed>().is_none());
     }
 
     #[tokio::test]
-    async fn from_contract_without_contract_layer_is_a_server_error() {
+    async fn a_passed_policy_marks_the_answer() {
         let seen = Seen::default();
-        let req = as_principal("POST", "/approve", json!({"acr": "mfa"}));
-        let response = run(&StepUpLayer::from_contract(), &seen, req).await;
-        assert_misconfigured(&response, &seen, "ContractLayer");
+        let claims = json!({"acr": "mfa", "auth_time": seconds_ago(5)});
+        let response = run(&mfa(), &seen, as_principal("POST", "/approve", claims)).await;
+        assert_eq!(response.status(), 200);
+        assert!(response.extensions().get::<crate::StepUpPassed>().is_some());
     }
 
     #[tokio::test]

@@ -58,7 +58,7 @@ impl Seen {
 
     /// The contract decision the inner service saw.
     pub(crate) fn decision(&self) -> Option<Decision> {
-        self.last().get::<Decision>().cloned()
+        self.last().get::<Arc<Decision>>().map(|d| (**d).clone())
     }
 
     /// Whether the inner service saw a request let through anonymously.

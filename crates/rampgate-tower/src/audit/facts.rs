@@ -1,10 +1,10 @@
 //! What the layers inside tell the `AuditLayer` about a request's token.
 
 use http::Extensions;
-use rampgate_core::audit::TokenFingerprint;
+use rampgate_core::audit::{AuditPermit, Auditor, TokenFingerprint};
 use rampgate_core::{Error, Principal};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 /// A small shared record the [`AuditLayer`](super::AuditLayer) puts in the
@@ -22,9 +22,44 @@ struct Inner {
     principal: OnceLock<Principal>,
     /// Microseconds plus one (0: no verification ran).
     verify_us: AtomicU64,
+    /// The auditor the event goes to, for a reservation made inside.
+    auditor: Option<Auditor>,
+    /// The event's reserved place in the auditor's queue, for a fail-closed
+    /// route: taken by the audit layer when it records the event.
+    permit: Mutex<Option<AuditPermit>>,
 }
 
 impl AuditFacts {
+    /// The facts of a request an `AuditLayer` recording into `auditor` saw,
+    /// with the event's place already reserved (`permit`) or not.
+    pub(crate) fn new(auditor: Auditor, permit: Option<AuditPermit>) -> Self {
+        AuditFacts(Arc::new(Inner {
+            auditor: Some(auditor),
+            permit: Mutex::new(permit),
+            ..Inner::default()
+        }))
+    }
+
+    /// Reserves the event's place in the auditor's queue, unless it is
+    /// reserved already: `false` when the queue is full (or no auditor), and
+    /// the route must then fail closed.
+    pub(crate) fn reserve(&self) -> bool {
+        let mut permit = self.0.permit.lock().unwrap_or_else(|e| e.into_inner());
+        if permit.is_none() {
+            *permit = self.0.auditor.as_ref().and_then(Auditor::reserve);
+        }
+        permit.is_some()
+    }
+
+    /// The reserved place, if any, taken to record the event into.
+    pub(crate) fn take_permit(&self) -> Option<AuditPermit> {
+        self.0
+            .permit
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
     /// The fingerprint of the request's token, when it had one.
     pub fn token_fp(&self) -> Option<TokenFingerprint> {
         self.0.token_fp.get().copied()

@@ -2,14 +2,12 @@
 //! answer (or an error) comes back, or when the request is dropped unanswered.
 
 use super::{AuditFacts, REQUEST_ID, Template};
-use crate::gate::Misconfigured;
+use crate::gate::StepUpPassed;
 use http::{HeaderValue, Method, Response};
 use pin_project_lite::pin_project;
-use rampgate_core::audit::{
-    AuditEvent, AuditOutcome, AuditPermit, Auditor, DecisionEvent, StepUpResult,
-};
+use rampgate_core::audit::{AuditEvent, AuditOutcome, Auditor, DecisionEvent, StepUpResult};
 use rampgate_core::contract::{Decision, Outcome};
-use rampgate_core::{Denial, Reason};
+use rampgate_core::{DecisionReason, Denial, Reason};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -65,7 +63,6 @@ pub(super) fn request_span(request_id: &HeaderValue, method: &Method) -> tracing
 /// What the event needs from the request, kept until the answer.
 pub(super) struct Pending {
     pub(super) auditor: Auditor,
-    pub(super) permit: Option<AuditPermit>,
     pub(super) facts: AuditFacts,
     pub(super) started: Instant,
     pub(super) ts: SystemTime,
@@ -89,12 +86,9 @@ pin_project! {
             // Dropped before the answer: the client went away, or a panic
             // unwinds through here. Still exactly one event.
             if let Some(pending) = this.project().pending.take() {
-                let (status, reason) = if std::thread::panicking() {
-                    (500, "handler_panicked")
-                } else {
-                    (499, "request_cancelled")
-                };
-                pending.finish(status, None, None, None, reason);
+                let panicking = std::thread::panicking();
+                let status = if panicking { 500 } else { 499 };
+                pending.finish(status, Ending::Dropped { panicking });
             }
         }
     }
@@ -154,7 +148,7 @@ where
                         let extensions = response.extensions();
                         let denial = extensions.get::<Denial>();
                         let decision = extensions.get::<Arc<Decision>>().cloned();
-                        let misconfigured = extensions.get::<Misconfigured>().is_some();
+                        let step_up_passed = extensions.get::<StepUpPassed>().is_some();
                         let status = response.status().as_u16();
                         // A `JwtInterceptor` refuses with a `tonic::Status`, whose
                         // response carries no `Denial`: its `rampgate-reason`
@@ -166,20 +160,20 @@ where
                                 .and_then(|v| v.to_str().ok())
                                 .and_then(|code| code.parse::<rampgate_core::Reason>().ok())
                         });
-                        let code = match (reason, misconfigured) {
-                            (Some(r), _) => r.as_str(),
-                            (None, true) => "layers_misconfigured",
-                            (None, false) => "",
-                        };
                         let request_id = pending.request_id.clone();
-                        pending.finish(status, reason, decision, Some(misconfigured), code);
+                        let ending = Ending::Answered {
+                            denial: reason,
+                            decision,
+                            step_up_passed,
+                        };
+                        pending.finish(status, ending);
                         if !response.headers().contains_key(&REQUEST_ID) {
                             response.headers_mut().insert(REQUEST_ID, request_id);
                         }
                         Poll::Ready(Ok(response))
                     }
                     Err(e) => {
-                        pending.finish(500, None, None, None, "");
+                        pending.finish(500, Ending::Failed);
                         Poll::Ready(Err(e))
                     }
                 }
@@ -188,54 +182,59 @@ where
     }
 }
 
-/// Whether a reason is step-up's.
-fn is_step_up(reason: Reason) -> bool {
-    matches!(
-        reason,
-        Reason::AcrInsufficient
-            | Reason::AmrMissing
-            | Reason::AuthTimeMissing
-            | Reason::AuthTimeStale
-    )
+/// How a request ended, as the audit layer saw it.
+pub(super) enum Ending {
+    /// An answer came back, carrying in its extensions the refusal's reason
+    /// (a `Denial`, or a `JwtInterceptor`'s `rampgate-reason`), the
+    /// contract's decision and whether a step-up check passed.
+    Answered {
+        denial: Option<Reason>,
+        decision: Option<Arc<Decision>>,
+        step_up_passed: bool,
+    },
+    /// The inner service failed (`Err`).
+    Failed,
+    /// Dropped before the answer: the client went away, or a panic unwound.
+    Dropped { panicking: bool },
 }
 
 impl Pending {
     /// Builds and queues the event, and records the span's fields.
-    ///
-    /// `denial` is the refusal's reason, `misconfigured` whether the layers
-    /// answered 500 `layers_misconfigured`, `code` the reason to use when the
-    /// outcome is not a refusal of a layer nor the contract's (empty: decide).
-    fn finish(
-        self,
-        status: u16,
-        denial: Option<Reason>,
-        decision: Option<Arc<Decision>>,
-        misconfigured: Option<bool>,
-        code: &'static str,
-    ) {
+    fn finish(self, status: u16, ending: Ending) {
         let principal = self.facts.principal().cloned();
-        let (outcome, reason) = match (denial, &decision) {
-            (Some(r), _) => (AuditOutcome::Deny, r.as_str()),
-            (None, _) if misconfigured == Some(true) => (AuditOutcome::Deny, code),
-            (None, Some(d)) if d.outcome == Outcome::ShadowDeny => {
-                (AuditOutcome::ObserveDeny, d.reason.as_str())
+        let allowed = DecisionReason::Allowed.as_str();
+        let (outcome, reason, decision, step_up) = match ending {
+            Ending::Answered {
+                denial: Some(r),
+                decision,
+                ..
+            } => {
+                let step_up = r.is_step_up().then_some(StepUpResult::Failed);
+                (AuditOutcome::Deny, r.as_str(), decision, step_up)
             }
-            (None, Some(d)) if code.is_empty() => (AuditOutcome::Allow, d.reason.as_str()),
-            (None, _) if code.is_empty() => (AuditOutcome::Allow, "allowed"),
-            (None, _) => (AuditOutcome::Allow, code),
+            Ending::Answered {
+                denial: None,
+                decision,
+                step_up_passed,
+            } => {
+                let step_up = step_up_passed.then_some(StepUpResult::Passed);
+                let (outcome, reason) = match &decision {
+                    Some(d) if d.outcome == Outcome::ShadowDeny => {
+                        (AuditOutcome::ObserveDeny, d.reason.as_str())
+                    }
+                    Some(d) => (AuditOutcome::Allow, d.reason.as_str()),
+                    None => (AuditOutcome::Allow, allowed),
+                };
+                (outcome, reason, decision, step_up)
+            }
+            Ending::Failed => (AuditOutcome::Allow, allowed, None, None),
+            Ending::Dropped { panicking: true } => {
+                (AuditOutcome::Allow, "handler_panicked", None, None)
+            }
+            Ending::Dropped { panicking: false } => {
+                (AuditOutcome::Allow, "request_cancelled", None, None)
+            }
         };
-        let step_up = decision.as_ref().and_then(|d| {
-            d.step_up.as_ref()?;
-            Some(match denial {
-                Some(r) if is_step_up(r) => StepUpResult::Failed,
-                Some(_) => return None,
-                None => StepUpResult::Passed,
-            })
-        });
-        let step_up = step_up.or(match denial {
-            Some(r) if is_step_up(r) => Some(StepUpResult::Failed),
-            _ => None,
-        });
         let mut event = DecisionEvent::new(self.ts, self.request_id, self.method);
         let route_in_decision = decision.as_ref().is_some_and(|d| d.route.is_some());
         if !route_in_decision && let Some(t) = &self.template {
@@ -259,7 +258,7 @@ impl Pending {
             record_span(&current, &event);
         }
         let event = AuditEvent::Decision(Box::new(event));
-        match self.permit {
+        match self.facts.take_permit() {
             Some(permit) => permit.record(event),
             None => {
                 self.auditor.record(event);

@@ -331,7 +331,10 @@ where
         } else {
             None
         };
-        let facts = AuditFacts::default();
+        // The gate of the contract reserves the event's place through these
+        // facts when the route it decided says `audit = "required"` and no
+        // reservation was made here (no template to tell it before).
+        let facts = AuditFacts::new(self.layer.auditor.clone(), permit);
         req.extensions_mut().insert(facts.clone());
         let future = {
             let _entered = span.enter();
@@ -341,7 +344,6 @@ where
             future,
             future::Pending {
                 auditor: self.layer.auditor.clone(),
-                permit,
                 facts,
                 started,
                 ts,
