@@ -44,6 +44,7 @@ mod body;
 pub mod contract;
 mod denial;
 mod error;
+mod escape;
 pub mod grpc;
 mod json;
 mod key;
@@ -71,6 +72,7 @@ pub use denial::{
     Anonymous, Denial, DenialBody, DenialOptions, GRPC_REASON_HEADER, RETRY_AFTER_SECS,
 };
 pub use error::{Error, ErrorCause, ErrorKind, Result};
+pub use escape::escape_control;
 pub use key::Key;
 pub use keys::{IssuerHealth, JwksOptions, KeySet, KeySource, KeyStats, SkippedKey};
 pub use policy::ValidationPolicy;

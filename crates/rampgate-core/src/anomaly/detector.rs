@@ -254,7 +254,7 @@ impl AnomalyDetector {
             tracing::warn!(
                 signal = signal.as_str(),
                 key_kind = ?kind,
-                key = %event.key,
+                key = &*crate::escape_control(&event.key),
                 count = event.count,
                 threshold = event.threshold,
                 window_secs = event.window_secs,
@@ -342,6 +342,23 @@ mod tests {
 
     fn ip(s: &str) -> Option<IpAddr> {
         s.parse().ok()
+    }
+
+    #[test]
+    fn a_client_chosen_key_cannot_forge_a_log_line() {
+        let d = AnomalyDetector::new(options());
+        let sub = "alice\nWARN anomaly threshold crossed key=bob\u{1b}[2J";
+        let mut fired = Vec::new();
+        let logs = crate::escape::capture::logs(|| {
+            for ms in 0..3 {
+                fired.extend(
+                    d.observe(&Observation::new("token_expired", at_ms(T0 + ms)).sub(Some(sub))),
+                );
+            }
+        });
+        assert!(fired.iter().any(|e| e.key == sub), "{fired:?}");
+        crate::escape::capture::assert_no_forged_line(&logs, fired.len());
+        assert!(logs.contains(r"key=alice\nWARN anomaly"), "{logs}");
     }
 
     #[test]

@@ -580,8 +580,8 @@ fn anomalies(detector: &AnomalyDetector, event: &AuditEvent) -> Vec<AuditEvent> 
 }
 
 fn anomaly_event(anomaly: &AnomalyEvent, ts: SystemTime) -> AuditEvent {
-    tracing::warn!(target: "rampgate::audit", signal = ?anomaly.signal, key = %anomaly.key,
-        count = anomaly.count, "anomaly");
+    tracing::warn!(target: "rampgate::audit", signal = ?anomaly.signal,
+        key = &*crate::escape_control(&anomaly.key), count = anomaly.count, "anomaly");
     #[cfg(feature = "metrics")]
     metrics::counter!("rampgate_anomalies_total").increment(1);
     AuditEvent::Other {
@@ -611,5 +611,29 @@ fn fields_of(value: &impl serde::Serialize) -> serde_json::Map<String, serde_jso
     match serde_json::to_value(value) {
         Ok(serde_json::Value::Object(map)) => map,
         _ => serde_json::Map::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::anomaly::{KeyKind, Signal};
+    use crate::escape::capture::{assert_no_forged_line, logs};
+
+    #[test]
+    fn an_anomaly_key_cannot_forge_a_log_line() {
+        let anomaly = AnomalyEvent {
+            at: SystemTime::UNIX_EPOCH,
+            signal: Signal::ExpiredRetries,
+            key_kind: KeyKind::Sub,
+            key: "alice\nERROR forged\u{1b}[2J".to_owned(),
+            window_secs: 60,
+            count: 3,
+            threshold: 3,
+            reasons: Default::default(),
+        };
+        let logs = logs(|| drop(anomaly_event(&anomaly, SystemTime::UNIX_EPOCH)));
+        assert_no_forged_line(&logs, 1);
+        assert!(logs.contains(r"key=alice\nERROR forged\u{1b}[2J"), "{logs}");
     }
 }

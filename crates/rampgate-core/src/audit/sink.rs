@@ -1,6 +1,7 @@
 //! Where audit events go: the [`AuditSink`] trait and the `tracing` sink.
 
 use super::event::{AuditEvent, Timestamp};
+use crate::escape_control;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -93,6 +94,11 @@ macro_rules! decision_event {
         let missing = super::event::missing(d, &required).join(" ");
         let p = d.principal.as_ref();
         let c = d.decision.as_deref();
+        // From the token: escaped, so that a `sub` cannot forge a log line.
+        let client_id = p.and_then(|p| p.client_id()).map(escape_control);
+        let consumer = d.consumer().map(escape_control);
+        let sub = p.and_then(|p| p.sub()).map(escape_control);
+        let jti = p.and_then(|p| p.jti()).map(escape_control);
         tracing::event!(
             target: "rampgate::audit",
             $level,
@@ -103,10 +109,10 @@ macro_rules! decision_event {
             outcome = d.outcome.as_str(),
             reason = d.reason,
             iss = p.map(|p| p.iss()),
-            client_id = p.and_then(|p| p.client_id()),
-            consumer = d.consumer(),
-            sub = p.and_then(|p| p.sub()),
-            jti = p.and_then(|p| p.jti()),
+            client_id = client_id.as_deref(),
+            consumer = consumer.as_deref(),
+            sub = sub.as_deref(),
+            jti = jti.as_deref(),
             token_fp = d.token_fp.map(tracing::field::display),
             contract_version = c.map(|c| c.contract_version),
             stage = c.and_then(|c| c.stage.as_deref()),
@@ -158,5 +164,32 @@ fn trace_event(event: &AuditEvent) {
             tracing::info!(target: "rampgate::audit", kind, ts = %Timestamp(*ts),
                 fields = %serde_json::Value::Object(fields.clone()), "audit event");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Principal;
+    use crate::audit::DecisionEvent;
+    use crate::escape::capture::{assert_no_forged_line, logs};
+    use std::time::UNIX_EPOCH;
+
+    #[test]
+    fn token_values_cannot_forge_a_log_line() {
+        let id = http::HeaderValue::from_static("req-1");
+        let mut d = DecisionEvent::new(UNIX_EPOCH, id, http::Method::GET);
+        let claims = serde_json::json!({
+            "sub": "alice\nWARN decision outcome=allow sub=root\u{1b}[2J",
+            "client_id": "web\r\n\u{1b}[31m",
+            "jti": "j\u{202e}1",
+        });
+        d.principal = Some(Principal::for_tests("https://issuer.example", claims).unwrap());
+        let batch = [AuditEvent::Decision(Box::new(d))];
+        let logs = logs(|| drop(TracingSink.write(&batch)));
+        assert_no_forged_line(&logs, 1);
+        assert!(logs.contains(r"sub=alice\nWARN decision"), "{logs}");
+        assert!(logs.contains(r"client_id=web\r\n\u{1b}[31m"), "{logs}");
+        assert!(logs.contains(r"jti=j\u{202e}1"), "{logs}");
     }
 }

@@ -7,6 +7,7 @@ use super::{
     Revocation, RevocationAction, RevocationCheck, RevocationClock, RevocationError,
     RevocationEvent, RevocationObserver, RevocationStore,
 };
+use crate::escape_control;
 use crate::reason::RevokedBy;
 use crate::sync::lock;
 use crate::timefmt::format_rfc3339;
@@ -248,11 +249,11 @@ impl RevocationList {
             tracing::info!(
                 action = ?action,
                 by = %revocation.by,
-                value = %revocation.value,
-                iss = revocation.iss.as_deref(),
+                value = &*escape_control(&revocation.value),
+                iss = revocation.iss.as_deref().map(escape_control).as_deref(),
                 issued_before = revocation.issued_before.map(format_rfc3339),
                 until = revocation.until.map(format_rfc3339),
-                actor = actor.as_deref(),
+                actor = actor.as_deref().map(escape_control).as_deref(),
                 "revocation list changed"
             );
         }
@@ -318,7 +319,7 @@ impl RevocationList {
         if !log_each {
             tracing::info!(
                 count = revocations.len(),
-                actor,
+                actor = actor.map(escape_control).as_deref(),
                 "revocation list changed: many revocations added at once"
             );
         }
@@ -510,6 +511,19 @@ mod tests {
             .sub(Some("alice"))
             .client_id(Some("web"))
             .iat(Some(secs(SystemTime::now()) - 10.0))
+    }
+
+    #[test]
+    fn a_logged_revocation_cannot_forge_a_line() {
+        let list = RevocationList::new();
+        let value = "alice\nINFO revocation list changed value=bob\u{1b}[2J";
+        let logs = crate::escape::capture::logs(|| {
+            let revocation = Revocation::subject(value, SystemTime::now());
+            list.revoke(revocation, Some("ops\r\nroot")).unwrap();
+        });
+        crate::escape::capture::assert_no_forged_line(&logs, 1);
+        assert!(logs.contains(r"value=alice\nINFO"), "{logs}");
+        assert!(logs.contains(r"actor=ops\r\nroot"), "{logs}");
     }
 
     #[test]
