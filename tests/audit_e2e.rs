@@ -610,6 +610,9 @@ async fn each_outcome_is_one_event_with_its_reason_and_visible_to_outer_middlewa
     assert_eq!(events[2]["mode"], "observe");
     assert_eq!(events[3]["step_up"], "failed");
     assert_eq!(events[4]["step_up"], "passed");
+    for event in &events[..3] {
+        assert!(event["step_up"].is_null(), "no step-up applied: {event}");
+    }
     assert!(events[5]["token_fp"].is_null() && events[5]["iss"].is_null());
     assert_eq!(events[6]["request_id"], "client-chosen-id");
     // The middleware outside the router saw the denials and the decisions.
@@ -1078,4 +1081,89 @@ async fn decisions_dropped_from_a_full_queue_still_count_towards_anomalies() {
     sink.open();
     auditor.flush().await;
     assert_eq!(auditor.written() + auditor.dropped(), 11);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_required_audit_holds_for_a_grpc_service_pattern_without_a_template() {
+    use tower::ServiceExt;
+    // The audit layer knows no contract and sees no route template (a tonic
+    // `Server::layer`): only the contract's gate can tell that the method's
+    // service pattern requires audit, and it has the event reserved itself.
+    let issuer = OfflineIssuer::new();
+    let verifier = issuer.verifier().await.unwrap();
+    let sink = GatedSink::closed();
+    let auditor = Auditor::builder()
+        .capacity(2)
+        .sink(sink.clone())
+        .build()
+        .unwrap();
+    let contract = ContractHandle::new(
+        Contract::parse(
+            r#"
+version = 1
+[scopes]
+greet = "Greet"
+[defaults]
+unknown_consumer = { stage = "public", scopes = ["greet"] }
+[[routes]]
+method = "POST"
+path = "/pkg.Svc/*"
+scopes = ["greet"]
+audit = "required"
+[[routes]]
+method = "POST"
+path = "/pkg.Open/Call"
+scopes = ["greet"]
+"#,
+        )
+        .unwrap(),
+    );
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let method = tower::service_fn(move |_: http::Request<axum::body::Body>| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async { Ok::<_, std::convert::Infallible>(http::Response::new(axum::body::Body::empty())) }
+    });
+    let service = tower::ServiceBuilder::new()
+        .layer(AuditLayer::new(auditor.clone()))
+        .layer(rampgate::JwtLayer::new(verifier))
+        .layer(rampgate::ContractLayer::new(contract))
+        .service(method);
+    let token = issuer.token().scopes(["greet"]).sign();
+    let call = |path: &str| {
+        http::Request::post(path)
+            .header("content-type", "application/grpc")
+            .header("authorization", format!("Bearer {token}"))
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let response = service.clone().oneshot(call("/pkg.Svc/Do")).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get("grpc-status").is_none());
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    // Fill the queue: the writer holds one batch at the gate, the rest wait.
+    eventually("the writer took a batch", || {
+        sink.batches_started.load(Ordering::SeqCst) > 0
+    })
+    .await;
+    while auditor.dropped() == 0 {
+        let response = service
+            .clone()
+            .oneshot(call("/pkg.Open/Call"))
+            .await
+            .unwrap();
+        assert!(response.headers().get("grpc-status").is_none());
+    }
+    let before = calls.load(Ordering::SeqCst);
+    let response = service.clone().oneshot(call("/pkg.Svc/Do")).await.unwrap();
+    assert_eq!(response.headers()["grpc-status"], "14");
+    assert_eq!(response.headers()["rampgate-reason"], "audit_unavailable");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        before,
+        "the method did not run"
+    );
+    sink.open();
+    auditor.flush().await;
 }
