@@ -26,6 +26,10 @@
 //! - `RAMPGATE_AUDIT`: a file to append one JSON line per request to (the
 //!   audit trail, `docs/audit.md`); without it, audit events go to `tracing`.
 //!
+//! Tokens living longer than 24 hours (`exp - iat`), or without `iat`, are
+//! refused: `[policy] max_token_lifetime_secs` in the `RAMPGATE_CONFIG` file
+//! changes the limit (docs/getting-started.md, "Token lifetime").
+//!
 //! `GET /metrics` serves the Prometheus metrics (names in `docs/audit.md`).
 //!
 //! With no issuer configured at all, this example (never the library) starts the

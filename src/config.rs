@@ -40,6 +40,9 @@
 //! token_cache_entries = 4096         # verified tokens kept; 0 verifies every token in full
 //! ready_timeout_secs = 10            # RAMPGATE_READY_TIMEOUT; 0 to not wait for keys
 //!
+//! [policy]                         # for every issuer
+//! max_token_lifetime_secs = 86400    # longest exp - iat accepted (iat then required); default 24 h, 0: no limit
+//!
 //! [contract]
 //! file = "contract.toml"             # RAMPGATE_CONTRACT
 //! watch_secs = 5                     # hot reload; 0 to never re-read
@@ -75,6 +78,11 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 /// How long [`Config::ready_verifier`] waits for keys when neither the file
 /// nor `RAMPGATE_READY_TIMEOUT` says.
 pub const DEFAULT_READY_TIMEOUT_SECS: u64 = 10;
+
+/// The longest token lifetime (`exp - iat`) accepted when `[policy]
+/// max_token_lifetime_secs` is not set: 24 hours, the longest default access
+/// token lifetime of the major identity providers (Auth0's).
+pub const DEFAULT_MAX_TOKEN_LIFETIME_SECS: u64 = 86_400;
 
 /// Why a configuration could not be read or used; each says what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +157,9 @@ pub struct Config {
     /// is built (unless the contract names its issuer and audience).
     #[serde(default)]
     pub issuers: Vec<IssuerSettings>,
+    /// The validation rules of every issuer. Defaults to
+    /// [`PolicySettings::default`]: tokens living at most 24 hours.
+    pub policy: Option<PolicySettings>,
     /// The ramp contract file. Defaults to none (the program's own, if any).
     pub contract: Option<ContractSettings>,
     /// The audit trail's JSON Lines file. Defaults to none (audit events go
@@ -170,6 +181,19 @@ pub struct AuditSettings {
     pub keep: Option<usize>,
     /// The queue's capacity in events. Defaults to 8192.
     pub queue: Option<usize>,
+}
+
+/// The validation rules every issuer's tokens must meet (`[policy]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PolicySettings {
+    /// The longest lifetime a token may have, `exp - iat`, in seconds: a
+    /// longer-lived token is refused with `token_lifetime_exceeded`, one
+    /// without `iat` with `claim_missing` (see
+    /// [`ValidationPolicy::max_lifetime`]). `0` sets no limit. Defaults to
+    /// [`DEFAULT_MAX_TOKEN_LIFETIME_SECS`] (24 hours).
+    pub max_token_lifetime_secs: Option<u64>,
 }
 
 /// One trusted issuer in the file.
@@ -325,6 +349,42 @@ impl Config {
         Ok(self)
     }
 
+    /// The longest token lifetime accepted (`[policy] max_token_lifetime_secs`,
+    /// else [`DEFAULT_MAX_TOKEN_LIFETIME_SECS`]), or `None` when it is set to
+    /// `0`.
+    ///
+    /// ```
+    /// use rampgate::config::Config;
+    /// use std::time::Duration;
+    ///
+    /// assert_eq!(Config::default().max_token_lifetime(), Some(Duration::from_secs(86_400)));
+    /// let hour = Config::from_toml("[policy]\nmax_token_lifetime_secs = 3600").unwrap();
+    /// assert_eq!(hour.max_token_lifetime(), Some(Duration::from_secs(3600)));
+    /// let off = Config::from_toml("[policy]\nmax_token_lifetime_secs = 0").unwrap();
+    /// assert_eq!(off.max_token_lifetime(), None);
+    /// ```
+    pub fn max_token_lifetime(&self) -> Option<Duration> {
+        let secs = self
+            .policy
+            .as_ref()
+            .and_then(|p| p.max_token_lifetime_secs)
+            .unwrap_or(DEFAULT_MAX_TOKEN_LIFETIME_SECS);
+        (secs > 0).then(|| Duration::from_secs(secs))
+    }
+
+    /// The validation policy every issuer starts from:
+    /// [`ValidationPolicy::default`] with [`Config::max_token_lifetime`]. The
+    /// issuers of the file add their own settings to it; a program that
+    /// trusts an issuer of its own (the examples' development issuer) gives
+    /// it this policy, so that it is held to the same lifetime.
+    pub fn validation_policy(&self) -> ValidationPolicy {
+        let policy = ValidationPolicy::default();
+        match self.max_token_lifetime() {
+            Some(max) => policy.max_lifetime(max),
+            None => policy,
+        }
+    }
+
     /// The address to listen on: the configured one, or [`DEFAULT_LISTEN`].
     pub fn listen_addr(&self) -> SocketAddr {
         self.listen.unwrap_or_else(|| {
@@ -416,7 +476,9 @@ impl Config {
     }
 
     /// The issuers to trust: the configured ones; else the contract's issuer and
-    /// audience, with OIDC discovery; else [`ConfigError::NoIssuer`].
+    /// audience, with OIDC discovery; else [`ConfigError::NoIssuer`]. Each
+    /// has [`Config::validation_policy`] (the `[policy]` section) with its
+    /// own settings on top.
     pub fn issuer_configs(
         &self,
         contract: Option<&Contract>,
@@ -425,16 +487,18 @@ impl Config {
             return self
                 .issuers
                 .iter()
-                .map(IssuerSettings::issuer_config)
+                .map(|issuer| issuer.issuer_config_with(self.validation_policy()))
                 .collect();
         }
         let Some(contract) = contract else {
             return Err(ConfigError::NoIssuer);
         };
         match (contract.issuer(), contract.audience()) {
-            (Some(issuer), Some(audience)) => {
-                Ok(vec![IssuerConfig::new(issuer, [audience]).discovery()])
-            }
+            (Some(issuer), Some(audience)) => Ok(vec![
+                IssuerConfig::new(issuer, [audience])
+                    .discovery()
+                    .policy(self.validation_policy()),
+            ]),
             (None, None) => Err(ConfigError::NoIssuer),
             _ => Err(ConfigError::Invalid(
                 "the contract names only one of issuer and audience: name both, or configure the issuer".into(),
@@ -518,8 +582,17 @@ impl Config {
 }
 
 impl IssuerSettings {
-    /// The issuer as the verifier takes it. Exactly one key source must be set.
+    /// The issuer as the verifier takes it, with the default `[policy]`
+    /// (tokens living at most [`DEFAULT_MAX_TOKEN_LIFETIME_SECS`]). Exactly
+    /// one key source must be set.
     pub fn issuer_config(&self) -> Result<IssuerConfig, ConfigError> {
+        self.issuer_config_with(Config::default().validation_policy())
+    }
+
+    /// The issuer as the verifier takes it, its settings added to `base` (the
+    /// `[policy]` rules, [`Config::validation_policy`]). Exactly one key
+    /// source must be set.
+    pub fn issuer_config_with(&self, base: ValidationPolicy) -> Result<IssuerConfig, ConfigError> {
         let invalid =
             |what: String| ConfigError::Invalid(format!("issuer {:?}: {what}", self.issuer));
         if self.audiences.is_empty() {
@@ -541,7 +614,7 @@ impl IssuerSettings {
                 ));
             }
         };
-        let mut policy = ValidationPolicy::default();
+        let mut policy = base;
         if self.require_typ_at_jwt {
             policy = policy.require_typ_at_jwt();
         }
@@ -892,6 +965,39 @@ mod tests {
             assert_eq!(code, expected, "allow_id_token_claims = {allow}");
         }
         let _ = std::fs::remove_file(file);
+    }
+
+    #[tokio::test]
+    async fn token_lifetime_is_capped_at_a_day_unless_the_policy_says_otherwise() {
+        let issuer = rampgate_testkit::OfflineIssuer::for_issuer("https://i.example", "api");
+        let file = TempFile::new("lifetime-jwks.json", &issuer.jwks_json());
+        let issuer_toml = format!(
+            "[[issuers]]\nissuer = \"https://i.example\"\naudiences = [\"api\"]\njwks_file = {:?}\n",
+            file.0.display().to_string()
+        );
+        let month = issuer.token().expires_in(30 * 86_400).sign();
+        let two_hours = issuer.token().expires_in(2 * 3600).sign();
+        let undated = issuer.token().claim("iat", serde_json::Value::Null).sign();
+        let code = async |policy: &str, token: &str| {
+            let config = Config::from_toml(&format!("{policy}\n{issuer_toml}")).unwrap();
+            let verifier = config.verifier(None).await.unwrap();
+            verifier.verify_cached(token).err().map(|e| e.code())
+        };
+        // Unset: 24 hours, and iat required.
+        assert_eq!(code("", &month).await, Some("token_lifetime_exceeded"));
+        assert_eq!(code("", &two_hours).await, None);
+        assert_eq!(code("", &undated).await, Some("claim_missing"));
+        let hour = "[policy]\nmax_token_lifetime_secs = 3600";
+        assert_eq!(
+            code(hour, &two_hours).await,
+            Some("token_lifetime_exceeded")
+        );
+        // 0: no limit, as before the policy existed.
+        let off = "[policy]\nmax_token_lifetime_secs = 0";
+        assert_eq!(code(off, &month).await, None);
+        assert_eq!(code(off, &undated).await, None);
+        let err = Config::from_toml("[policy]\nmax_token_lifetime = \"1d\"").unwrap_err();
+        assert!(err.to_string().contains("max_token_lifetime"), "{err}");
     }
 
     #[tokio::test]

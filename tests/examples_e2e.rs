@@ -654,3 +654,161 @@ async fn grpc_example_serves_reflection_v1_and_v1alpha_without_a_token() {
         "{reply:?}"
     );
 }
+
+/// Thirty days: longer than the 24 hours the examples accept by default.
+const A_MONTH: i64 = 30 * 86_400;
+
+/// Sends `request` and returns its status, its challenge and its JSON body
+/// (`Null` when the body is not JSON).
+async fn answer(request: reqwest::RequestBuilder) -> (u16, String, serde_json::Value) {
+    let resp = request.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let challenge = resp
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or_default();
+    (status, challenge, body)
+}
+
+/// A 401 `invalid_token` refusal whose reason is `token_lifetime_exceeded`.
+fn assert_lifetime_refused(
+    what: &str,
+    (status, challenge, body): &(u16, String, serde_json::Value),
+) {
+    assert_eq!(*status, 401, "{what}: {body}");
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{what}: {challenge}"
+    );
+    assert_eq!(body["reason"], "token_lifetime_exceeded", "{what}: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_examples_refuse_a_token_living_thirty_days() {
+    // conformance: JWT-13
+    let idp = DevIssuer::builder()
+        .audience("https://api.example")
+        .start()
+        .await
+        .unwrap();
+    let jwks_url = idp.jwks_url();
+    let env = [
+        ("RAMPGATE_ISSUER", idp.issuer()),
+        ("RAMPGATE_AUDIENCE", "https://api.example"),
+        ("RAMPGATE_JWKS_URL", jwks_url.as_str()),
+    ];
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+
+    // The quickstart: /me answers the token's sub when its handler runs.
+    let qs = tokio::task::block_in_place(|| start(&env));
+    let me = format!("http://{}/me", qs.addr);
+    let month = idp.token().sub("alice").expires_in(A_MONTH).sign();
+    let refused = answer(client.get(&me).bearer_auth(&month)).await;
+    assert_lifetime_refused("quickstart", &refused);
+    assert!(refused.2.get("sub").is_none(), "{}", refused.2);
+    // A token living a day is an ordinary token: served.
+    let day = idp.token().sub("alice").expires_in(86_400).sign();
+    let (status, _, body) = answer(client.get(&me).bearer_auth(&day)).await;
+    assert_eq!((status, &body["sub"]), (200, &serde_json::json!("alice")));
+    drop(qs);
+
+    // Payments: a refused POST /transactions must create nothing. The ledger
+    // starts with tx-1, so the next transaction created is tx-2.
+    let payments = tokio::task::block_in_place(|| start_example("payments", &env, ""));
+    let create = |token: &str| {
+        client
+            .post(format!("http://{}/transactions", payments.addr))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(r#"{"from": "acc-1", "to": "acc-2", "amount": 50}"#)
+    };
+    let writer = |lifetime: i64| {
+        idp.token()
+            .sub("olivia")
+            .client_id("payments-console")
+            .scopes(["payments:write"])
+            .expires_in(lifetime)
+            .sign()
+    };
+    assert_lifetime_refused("payments", &answer(create(&writer(A_MONTH))).await);
+    let (status, _, body) = answer(create(&writer(3600))).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        body["id"], "tx-2",
+        "the refused request ran the handler: {body}"
+    );
+    drop(payments);
+
+    // gRPC: the greeter answers "Hello ..." when it runs.
+    let client_exe = example_binary("grpc_client");
+    let grpc = tokio::task::block_in_place(|| start_example("grpc", &env, ""));
+    let hello = |lifetime: i64| {
+        let token = idp.token().scopes(["greet"]).expires_in(lifetime).sign();
+        Command::new(&client_exe)
+            .env("RAMPGATE_ADDR", &grpc.addr)
+            .args(["hello", &token])
+            .output()
+            .unwrap()
+    };
+    let out = tokio::task::block_in_place(|| hello(A_MONTH));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(!out.status.success(), "{stdout}");
+    assert!(!stdout.contains("Hello"), "the greeter ran: {stdout}");
+    assert!(
+        stderr.contains("Unauthenticated") && stderr.contains("token_lifetime_exceeded"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(r#"error="invalid_token""#), "{stderr}");
+    let out = tokio::task::block_in_place(|| hello(3600));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Hello"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_embedded_dev_issuer_is_held_to_the_same_lifetime() {
+    // conformance: JWT-13
+    let qs = tokio::task::block_in_place(|| start(&[]));
+    let issuer = qs
+        .output
+        .iter()
+        .find_map(|l| l.strip_prefix("embedded dev issuer: "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let mint = |lifetime: i64| {
+        let url = format!("{issuer}/mint?sub=alice&expires_in={lifetime}");
+        let client = client.clone();
+        async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+                .trim()
+                .to_owned()
+        }
+    };
+    let me = format!("http://{}/me", qs.addr);
+    let refused = answer(client.get(&me).bearer_auth(mint(A_MONTH).await)).await;
+    assert_lifetime_refused("quickstart on its dev issuer", &refused);
+    let (status, _, body) = answer(client.get(&me).bearer_auth(mint(3600).await)).await;
+    assert_eq!((status, &body["sub"]), (200, &serde_json::json!("alice")));
+}

@@ -65,8 +65,10 @@ pub(crate) async fn setup(embedded_contract: &str) -> Result<Setup, Box<dyn std:
          for anyone who asks. Never run a service like this in production.",
         dev.issuer()
     );
+    // The same `[policy]` as a configured issuer: tokens living longer than
+    // 24 hours (unless the file says otherwise) are refused here too.
     let verifier = Verifier::builder()
-        .issuer(dev.issuer_config())
+        .issuer(dev.issuer_config().policy(config.validation_policy()))
         .build()
         .await?;
     Ok(Setup {
