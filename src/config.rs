@@ -53,7 +53,8 @@
 //! keep = 5                           # rotated files kept: audit.jsonl.1 .. .5
 //! queue = 8192                       # events that can wait for the disk before being dropped
 //!
-//! [[issuers]]                        # RAMPGATE_ISSUER + RAMPGATE_AUDIENCE (+ RAMPGATE_JWKS_URL)
+//! [[issuers]]                        # RAMPGATE_ISSUER + RAMPGATE_AUDIENCE (+ RAMPGATE_JWKS_URL) replace
+//!                                    # issuer, audiences and key source; the rest is kept
 //! issuer = "https://login.example.com/"
 //! audiences = ["https://api.example.com"]
 //! jwks_url = "https://login.example.com/.well-known/jwks.json"   # or jwks_file, or discovery = true
@@ -283,8 +284,13 @@ impl Config {
     /// Applies the environment overrides, read through `var`:
     ///
     /// - `RAMPGATE_ADDR`: the listen address.
-    /// - `RAMPGATE_ISSUER` with `RAMPGATE_AUDIENCE`: replaces the issuers with this
-    ///   one, its keys from `RAMPGATE_JWKS_URL` or, without it, OIDC discovery.
+    /// - `RAMPGATE_ISSUER` with `RAMPGATE_AUDIENCE`: the issuer to trust, its
+    ///   keys from `RAMPGATE_JWKS_URL` or, without it, OIDC discovery. When the
+    ///   file has one `[[issuers]]`, the variables replace its `issuer`,
+    ///   `audiences` and key source and keep its validation settings
+    ///   (`algorithms`, `require_typ_at_jwt`, `allow_id_token_claims`,
+    ///   `required_claims`, `scope_claims`, `leeway_secs`); when it has
+    ///   several, which one to replace is ambiguous and it is an error.
     ///   `RAMPGATE_AUDIENCE` or `RAMPGATE_JWKS_URL` without `RAMPGATE_ISSUER` is an
     ///   error (half a configuration is never completed with a default).
     /// - `RAMPGATE_CONTRACT`: the contract file.
@@ -310,13 +316,7 @@ impl Config {
                         "RAMPGATE_AUDIENCE must be set with RAMPGATE_ISSUER".into(),
                     )
                 })?;
-                self.issuers = vec![IssuerSettings {
-                    issuer,
-                    audiences: vec![audience],
-                    discovery: jwks_url.is_none(),
-                    jwks_url,
-                    ..IssuerSettings::default()
-                }];
+                self.override_issuer(issuer, audience, jwks_url)?;
             }
             None if audience.is_some() || jwks_url.is_some() => {
                 return Err(ConfigError::Invalid(
@@ -347,6 +347,46 @@ impl Config {
             });
         }
         Ok(self)
+    }
+
+    /// `RAMPGATE_ISSUER` over the file's issuers: the file's one issuer keeps
+    /// its validation settings under the new URL, audience and key source;
+    /// several issuers are refused, since which one the variable replaces
+    /// (and whether the others should still be trusted) cannot be told.
+    fn override_issuer(
+        &mut self,
+        issuer: String,
+        audience: String,
+        jwks_url: Option<String>,
+    ) -> Result<(), ConfigError> {
+        let kept = match std::mem::take(&mut self.issuers).as_slice() {
+            [] => IssuerSettings::default(),
+            [file] => {
+                tracing::info!(
+                    issuer = %issuer,
+                    file_issuer = %file.issuer,
+                    "RAMPGATE_ISSUER replaces the file's issuer, audiences and key source; its validation settings are kept"
+                );
+                file.clone()
+            }
+            several => {
+                let names: Vec<&str> = several.iter().map(|i| i.issuer.as_str()).collect();
+                return Err(ConfigError::Invalid(format!(
+                    "RAMPGATE_ISSUER is set and the file configures {} issuers ({}): which one it replaces is ambiguous. Unset RAMPGATE_ISSUER (with RAMPGATE_AUDIENCE and RAMPGATE_JWKS_URL) and configure the issuers in the file, or keep one [[issuers]] for it to take the settings of",
+                    several.len(),
+                    names.join(", ")
+                )));
+            }
+        };
+        self.issuers = vec![IssuerSettings {
+            issuer,
+            audiences: vec![audience],
+            discovery: jwks_url.is_none(),
+            jwks_url,
+            jwks_file: None,
+            ..kept
+        }];
+        Ok(())
     }
 
     /// The longest token lifetime accepted (`[policy] max_token_lifetime_secs`,
@@ -729,6 +769,88 @@ mod tests {
         assert_eq!(config.listen_addr().port(), 9000);
         assert_eq!(config.issuers.len(), 1);
         assert_eq!(config.issuers[0].issuer, "https://env.example");
+    }
+
+    #[tokio::test]
+    async fn rampgate_issuer_keeps_the_file_issuers_validation_settings() {
+        let idp = rampgate_testkit::DevIssuer::start().await.unwrap();
+        let config = Config::from_toml(
+            r#"
+            [[issuers]]
+            issuer = "https://file.example"
+            audiences = ["file-api"]
+            jwks_file = "file-keys.json"
+            require_typ_at_jwt = true
+            required_claims = ["client_id"]
+            scope_claims = ["permissions"]
+            algorithms = ["ES256"]
+            leeway_secs = 5
+            "#,
+        )
+        .unwrap()
+        .apply_env(env(&[
+            ("RAMPGATE_ISSUER", idp.issuer()),
+            ("RAMPGATE_AUDIENCE", idp.audience()),
+            ("RAMPGATE_JWKS_URL", &idp.jwks_url()),
+        ]))
+        .unwrap();
+        let issuer = &config.issuers[0];
+        assert_eq!(config.issuers.len(), 1);
+        assert_eq!(issuer.issuer, idp.issuer());
+        assert_eq!(issuer.audiences, [idp.audience()]);
+        assert_eq!(issuer.jwks_url, Some(idp.jwks_url()));
+        assert_eq!((issuer.jwks_file.as_ref(), issuer.discovery), (None, false));
+        assert_eq!(issuer.algorithms, Some(vec!["ES256".to_owned()]));
+        assert_eq!(issuer.leeway_secs, Some(5));
+        assert_eq!(issuer.scope_claims, ["permissions"]);
+
+        // The verifier enforces them for the environment's issuer.
+        let verifier = config.verifier(None).await.unwrap();
+        let code = |token: String| verifier.verify_cached(&token).err().map(|e| e.code());
+        assert_eq!(
+            code(idp.token().typ(Some("JWT")).sign()),
+            Some("typ_mismatch")
+        );
+        let no_client = idp.token().claim("client_id", serde_json::Value::Null);
+        assert_eq!(code(no_client.sign()), Some("claim_missing"));
+        let permitted = idp
+            .token()
+            .claim("permissions", serde_json::json!(["orders:read"]))
+            .sign();
+        let principal = verifier.verify_cached(&permitted).unwrap();
+        assert!(principal.has_scope("orders:read"));
+    }
+
+    #[test]
+    fn rampgate_issuer_over_several_file_issuers_is_refused() {
+        let file = Config::from_toml(
+            r#"
+            [[issuers]]
+            issuer = "https://a.example"
+            audiences = ["api"]
+            discovery = true
+            [[issuers]]
+            issuer = "https://b.example"
+            audiences = ["api"]
+            discovery = true
+            "#,
+        )
+        .unwrap();
+        let err = file
+            .apply_env(env(&[
+                ("RAMPGATE_ISSUER", "https://a.example"),
+                ("RAMPGATE_AUDIENCE", "api"),
+            ]))
+            .unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid(_)), "{err}");
+        let text = err.to_string();
+        for named in [
+            "https://a.example",
+            "https://b.example",
+            "Unset RAMPGATE_ISSUER",
+        ] {
+            assert!(text.contains(named), "{named}: {text}");
+        }
     }
 
     #[test]
