@@ -1126,6 +1126,117 @@ fn inspect_garbage_says_which_segment_is_wrong() {
     }
 }
 
+/// A value a token's holder chose, with a newline, ESC sequences and a line of
+/// its own: printed raw, it would forge lines or drive the terminal.
+const FORGING: &str = "alice\n\u{1b}[2J\u{1b}[32mRESULT: FORGED\u{1b}]0;title\u{7}";
+
+/// Asserts `text` holds no raw control character but its line ends, and no
+/// line the forging value would have started.
+#[track_caller]
+fn assert_no_raw_control(text: &str) {
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "a raw control character in:\n{text}"
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("\\u{1b}") || l.starts_with("RESULT")),
+        "a forged line in:\n{text}"
+    );
+}
+
+#[test]
+fn inspect_escapes_the_control_characters_of_the_tokens_values() {
+    let mut h = header();
+    h["typ"] = json!(FORGING);
+    let mut c = claims();
+    c["sub"] = json!(FORGING);
+    let token = sign(&signer(1, "k1"), &h, &c);
+    let run = rampgate(&["token", "inspect", &token]);
+    assert_eq!(run.status, 0, "{run:?}");
+    assert_no_raw_control(&run.stdout);
+    assert!(
+        run.stdout.contains(
+            r"  ok    typ: alice\n\u{1b}[2J\u{1b}[32mRESULT: FORGED\u{1b}]0;title\u{7} (at+jwt"
+        ),
+        "{}",
+        run.stdout
+    );
+    // The claims are JSON, escaped as JSON.
+    assert!(
+        run.stdout.contains(r#""sub": "alice\n\u001b[2J"#),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn verify_escapes_the_control_characters_of_the_tokens_values() {
+    let key = signer(1, "k1");
+    let jwks = temp_file("verify-jwks-forging.json", &jwks(&key));
+    let mut c = claims();
+    c["sub"] = json!(FORGING);
+    c["client_id"] = json!(FORGING);
+    let token = sign(&key, &header(), &c);
+    let run = rampgate(&[
+        "token",
+        "verify",
+        &token,
+        "--issuer",
+        ISS,
+        "--audience",
+        AUD,
+        "--jwks-file",
+        jwks.to_str().expect("a UTF-8 path"),
+    ]);
+    assert_eq!(run.status, 0, "{run:?}");
+    assert_no_raw_control(&run.stdout);
+    assert!(
+        lines(&run.stdout)
+            .contains(&r"  sub:       alice\n\u{1b}[2J\u{1b}[32mRESULT: FORGED\u{1b}]0;title\u{7}"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn ramp_report_escapes_the_control_characters_of_audit_values() {
+    let forging = serde_json::to_string(FORGING).expect("a JSON string");
+    let line = format!(
+        r#"{{"v":1,"type":"decision","ts":"2026-11-25T00:17:16.251Z","request_id":"req-1","method":"GET","route":"GET /accounts/{{id}}/statements","status":200,"outcome":"observe_deny","reason":"scope_insufficient","iss":"https://login.example.com/","client_id":{forging},"consumer":null,"sub":{forging},"missing":[{forging}],"contract_version":7,"stage":{forging},"mode":"observe"}}"#
+    );
+    let bad = format!("{{\"v\":1,\"type\":\"decision\",\"ts\":{forging}}}");
+    let audit = temp_file("ramp-forging.jsonl", &format!("{line}\n{bad}\n"));
+    let run = rampgate(&[
+        "ramp",
+        "report",
+        audit.to_str().expect("a UTF-8 path"),
+        "--contract",
+        "ramp/v7.toml",
+    ]);
+    assert_eq!(run.status, 1, "{run:?}");
+    assert_no_raw_control(&run.stdout);
+    assert_no_raw_control(&run.stderr);
+    assert!(
+        run.stdout
+            .contains(r"would break 1 consumer: alice\n\u{1b}[2J\u{1b}[32mRESULT: FORGED"),
+        "{}",
+        run.stdout
+    );
+    // --json stays JSON, with the value whole.
+    let run = rampgate(&[
+        "ramp",
+        "report",
+        audit.to_str().expect("a UTF-8 path"),
+        "--contract",
+        "ramp/v7.toml",
+        "--json",
+    ]);
+    let value: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert!(value.to_string().contains(&forging), "{value}");
+}
+
 #[test]
 fn verify_against_a_jwks_file() {
     let key = signer(1, "k1");

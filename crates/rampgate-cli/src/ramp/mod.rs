@@ -45,7 +45,9 @@ fn report(args: &ReportArgs) -> Report {
         let _ = writeln!(
             stderr,
             "{}:{}: warning: skipped a malformed line: {}",
-            m.file, m.line, m.error
+            m.file,
+            m.line,
+            rampgate_core::escape_control(&m.error)
         );
     }
     if log.malformed.len() > MAX_MALFORMED_SHOWN {

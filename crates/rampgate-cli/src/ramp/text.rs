@@ -1,7 +1,7 @@
 //! The report as an aligned plain-text table, then the verdicts.
 
 use super::analysis::{Analysis, Counts, Step, StepVerdict, counted, duration, number};
-use std::fmt::Write as _;
+use rampgate_core::escape_control;
 
 /// `1 line`, `12 400 lines`.
 pub(crate) fn plural(n: usize, noun: &str) -> String {
@@ -21,7 +21,13 @@ pub(crate) fn cell(counts: &Counts, n: u64) -> String {
 }
 
 /// Columns padded to their widest cell; `right` columns aligned right.
+/// Cells are shown with their control characters escaped (see [`put`]).
 fn table(header: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|c| escape_control(c).into_owned()).collect())
+        .collect();
+    let rows = rows.as_slice();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -86,40 +92,58 @@ pub(crate) fn details(v: &StepVerdict) -> Vec<String> {
     lines
 }
 
+/// Appends `text` as one line, its control characters escaped: the report
+/// shows values read from audit files (consumers, routes, scopes, times), which
+/// the tokens' holders chose, and a newline or an ESC in one must not forge a
+/// line or drive the terminal.
+fn put(out: &mut String, text: std::fmt::Arguments<'_>) {
+    out.push_str(&escape_control(&text.to_string()));
+    out.push('\n');
+}
+
 /// The whole report.
 pub(crate) fn render(a: &Analysis) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Ramp report for {} (contract version {})",
-        a.contract.file, a.contract.version
+    put(
+        &mut out,
+        format_args!(
+            "Ramp report for {} (contract version {})",
+            a.contract.file, a.contract.version
+        ),
     );
     for f in &a.input.files {
-        let _ = writeln!(
-            out,
-            "input:  {}: {} ({}, {}, {} malformed)",
-            f.file,
-            plural(f.lines, "line"),
-            plural(f.decisions, "decision"),
-            plural(f.other_events, "other event"),
-            number(f.malformed as u64)
+        put(
+            &mut out,
+            format_args!(
+                "input:  {}: {} ({}, {}, {} malformed)",
+                f.file,
+                plural(f.lines, "line"),
+                plural(f.decisions, "decision"),
+                plural(f.other_events, "other event"),
+                number(f.malformed as u64)
+            ),
         );
     }
     match (&a.window.first, &a.window.last) {
         (Some(first), Some(last)) => {
-            let _ = writeln!(
-                out,
-                "window: {first} .. {last} ({}), {} decisions{}",
-                duration(a.window.seconds),
-                number(a.input.in_window as u64),
-                match &a.window.since {
-                    Some(since) => format!(" since {since}"),
-                    None => String::new(),
-                }
+            put(
+                &mut out,
+                format_args!(
+                    "window: {first} .. {last} ({}), {} decisions{}",
+                    duration(a.window.seconds),
+                    number(a.input.in_window as u64),
+                    match &a.window.since {
+                        Some(since) => format!(" since {since}"),
+                        None => String::new(),
+                    }
+                ),
             );
         }
         _ => {
-            let _ = writeln!(out, "window: no decision event in the window");
+            put(
+                &mut out,
+                format_args!("window: no decision event in the window"),
+            );
         }
     }
     let versions: Vec<String> = a
@@ -129,17 +153,21 @@ pub(crate) fn render(a: &Analysis) -> String {
         .map(u64::to_string)
         .collect();
     if !versions.is_empty() && versions != [a.contract.version.to_string()] {
-        let _ = writeln!(
-            out,
-            "note:   the requests were decided by contract versions {}; verdicts use version {}'s routes and stages",
-            versions.join(", "),
-            a.contract.version
+        put(
+            &mut out,
+            format_args!(
+                "note:   the requests were decided by contract versions {}; verdicts use version {}'s routes and stages",
+                versions.join(", "),
+                a.contract.version
+            ),
         );
     }
-    let _ = writeln!(
-        out,
-        "a verdict needs at least {} requests (--min-requests)",
-        number(a.min_requests)
+    put(
+        &mut out,
+        format_args!(
+            "a verdict needs at least {} requests (--min-requests)",
+            number(a.min_requests)
+        ),
     );
     out.push('\n');
 
@@ -203,31 +231,37 @@ pub(crate) fn render(a: &Analysis) -> String {
         out.push_str("  no roll-out step to judge: every route is enforced and every consumer is at its last stage\n");
     }
     for v in &a.verdicts {
-        let _ = writeln!(
-            out,
-            "  [{}] {}: {}",
-            v.verdict.label(),
-            step_title(v),
-            v.message
+        put(
+            &mut out,
+            format_args!("  [{}] {}: {}", v.verdict.label(), step_title(v), v.message),
         );
         for line in details(v) {
-            let _ = writeln!(out, "      {line}");
+            put(&mut out, format_args!("      {line}"));
         }
     }
     if !a.no_traffic.routes.is_empty() || !a.no_traffic.consumers.is_empty() {
         out.push_str("\nNo traffic in the window (no data: cannot judge):\n");
         if !a.no_traffic.routes.is_empty() {
-            let _ = writeln!(out, "  routes:    {}", a.no_traffic.routes.join(", "));
+            put(
+                &mut out,
+                format_args!("  routes:    {}", a.no_traffic.routes.join(", ")),
+            );
         }
         if !a.no_traffic.consumers.is_empty() {
-            let _ = writeln!(out, "  consumers: {}", a.no_traffic.consumers.join(", "));
+            put(
+                &mut out,
+                format_args!("  consumers: {}", a.no_traffic.consumers.join(", ")),
+            );
         }
     }
     let s = &a.summary;
-    let _ = writeln!(
-        out,
-        "\nSummary: {} safe, {} breaks, {} review, {} not enough data, {} no data",
-        s.safe, s.breaks, s.review, s.not_enough_data, s.no_data
+    out.push('\n');
+    put(
+        &mut out,
+        format_args!(
+            "Summary: {} safe, {} breaks, {} review, {} not enough data, {} no data",
+            s.safe, s.breaks, s.review, s.not_enough_data, s.no_data
+        ),
     );
     out
 }

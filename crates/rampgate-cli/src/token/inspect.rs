@@ -5,7 +5,7 @@ use super::{Decoded, decode, read_token};
 use crate::time::{human, now_secs};
 use crate::{Report, Status};
 use rampgate_core::jws;
-use rampgate_core::{Algorithm, Reason};
+use rampgate_core::{Algorithm, Reason, escape_control};
 use serde_json::{Map, Value};
 use std::fmt::Write as _;
 
@@ -374,7 +374,8 @@ pub(crate) fn inspect(arg: &str, options: &InspectOptions) -> Report {
                 format!("  FAIL  {}: {why} ({reason})", check.name)
             }
         };
-        let _ = writeln!(out, "{line}");
+        // The reasons quote the token's own values (typ, say): escaped.
+        let _ = writeln!(out, "{}", escape_control(&line));
     }
     let status = if failed.is_empty() {
         out.push_str("Result: no check fails; the signature is NOT VERIFIED\n");

@@ -3,7 +3,7 @@
 use super::read_token;
 use crate::time::{human, now_secs};
 use crate::{Report, Status};
-use rampgate_core::{IssuerConfig, Reason, ValidationPolicy, Verifier};
+use rampgate_core::{IssuerConfig, Reason, ValidationPolicy, Verifier, escape_control};
 use std::path::PathBuf;
 
 /// Where `verify` takes the issuer's keys from.
@@ -78,8 +78,9 @@ async fn verify_async(token: &str, options: &VerifyOptions) -> Report {
             let scopes = principal.scopes().to_string();
             let stdout = format!(
                 "OK: signature and claims verified\n  sub:       {}\n  client_id: {}\n  scopes:    {}\n  exp:       {}\n",
-                principal.sub().unwrap_or("(none)"),
-                principal.client_id().unwrap_or("(none)"),
+                // The token's own values, even signed: escaped for the terminal.
+                escape_control(principal.sub().unwrap_or("(none)")),
+                escape_control(principal.client_id().unwrap_or("(none)")),
                 if scopes.is_empty() { "(none)" } else { &scopes },
                 human(principal.exp() as f64, now),
             );
@@ -101,7 +102,11 @@ async fn verify_async(token: &str, options: &VerifyOptions) -> Report {
             )
         }
         Err(e) => Report {
-            stdout: format!("INVALID: {}: {e}\n", e.code()),
+            stdout: format!(
+                "INVALID: {}: {}\n",
+                e.code(),
+                escape_control(&e.to_string())
+            ),
             stderr: String::new(),
             status: Status::Failed,
         },
