@@ -6,8 +6,15 @@
 //! | `GET /revocations[?by=jti\|sub\|consumer\|kid]` | lists the revocations in force |
 //! | `DELETE /revocations?by=..&value=..[&iss=..]` | un-revokes; 200 with what was removed, 404 when nothing was |
 //!
-//! Every route needs a valid token with the admin scope (`rampgate:admin` by
-//! default): no or a bad token is 401, a token without the scope 403. A body
+//! Every route needs a valid token of the admin issuer, naming the admin
+//! audience, with the admin scope (`rampgate:admin` by default): an
+//! [`AdminPolicy`] that the router cannot be built without. No or a bad token
+//! is 401; a token of another issuer the verifier trusts is 401
+//! `issuer_unknown`, one for another audience 401 `audience_mismatch`, even
+//! with the admin scope (in a service trusting several issuers, issuer B's
+//! `rampgate:admin` must not un-revoke issuer A's compromised key); a token
+//! without the scope is 403. Give the router a verifier of its own that trusts
+//! only the admin issuer and audience (docs/revocation.md). A body
 //! or query that does not parse is 400 with `{"error": "invalid_request",
 //! "message": ..}`. Every change is a `revocation` event of the store (the
 //! actor is the admin token's `sub`, else its `client_id`).
@@ -27,36 +34,173 @@
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::Request;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use rampgate_core::{
-    Principal, Revocation, RevocationError, RevocationStore, RevokedBy, parse_rfc3339,
+    DenialOptions, Error, ErrorKind, Principal, Revocation, RevocationError, RevocationStore,
+    RevokedBy, parse_rfc3339,
 };
 use rampgate_tower::{JwtLayer, ScopeLayer};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The admin router of a revocation store, protected by its own scope.
+/// The scope the admin routes require unless told otherwise.
+pub const DEFAULT_ADMIN_SCOPE: &str = "rampgate:admin";
+
+/// Why an [`AdminPolicy`] cannot be built: each says what to set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminPolicyError {
+    /// The admin issuer is empty.
+    #[error(
+        "admin policy: the issuer is empty: name the one issuer (its exact `iss`) whose tokens may change the revocation list"
+    )]
+    EmptyIssuer,
+    /// The admin audience is empty.
+    #[error(
+        "admin policy: the audience is empty: name the audience admin tokens are issued for (one of its own, not the API's)"
+    )]
+    EmptyAudience,
+    /// The admin scope is empty.
+    #[error("admin policy: the scope is empty: name the scope admin tokens carry")]
+    EmptyScope,
+}
+
+/// Whose tokens may change the revocation list: one issuer, one audience and
+/// one scope, all three required of every admin request.
+///
+/// Issuer and audience have no default: a service that trusts several
+/// issuers would otherwise let any of them administer the list (issuer B's
+/// `rampgate:admin` un-revoking issuer A's compromised key).
+///
+/// ```
+/// use rampgate::admin::{AdminPolicy, AdminPolicyError};
+///
+/// let policy = AdminPolicy::new("https://login.example.com/", "rampgate-admin")
+///     .unwrap()
+///     .scope("ops:revoke")
+///     .unwrap();
+/// assert_eq!(policy.issuer(), "https://login.example.com/");
+/// assert_eq!(policy.scope_name(), "ops:revoke");
+/// assert_eq!(AdminPolicy::new("", "rampgate-admin"), Err(AdminPolicyError::EmptyIssuer));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminPolicy {
+    issuer: String,
+    audience: String,
+    scope: String,
+}
+
+impl AdminPolicy {
+    /// Admin tokens must have `iss == issuer` exactly, name `audience` in
+    /// their `aud`, and carry [`DEFAULT_ADMIN_SCOPE`].
+    ///
+    /// # Errors
+    ///
+    /// [`AdminPolicyError::EmptyIssuer`] or [`AdminPolicyError::EmptyAudience`].
+    pub fn new(
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+    ) -> Result<Self, AdminPolicyError> {
+        let (issuer, audience) = (issuer.into(), audience.into());
+        if issuer.is_empty() {
+            return Err(AdminPolicyError::EmptyIssuer);
+        }
+        if audience.is_empty() {
+            return Err(AdminPolicyError::EmptyAudience);
+        }
+        Ok(AdminPolicy {
+            issuer,
+            audience,
+            scope: DEFAULT_ADMIN_SCOPE.to_owned(),
+        })
+    }
+
+    /// The scope admin tokens must carry instead of [`DEFAULT_ADMIN_SCOPE`].
+    ///
+    /// # Errors
+    ///
+    /// [`AdminPolicyError::EmptyScope`].
+    pub fn scope(mut self, scope: impl Into<String>) -> Result<Self, AdminPolicyError> {
+        self.scope = scope.into();
+        if self.scope.is_empty() {
+            return Err(AdminPolicyError::EmptyScope);
+        }
+        Ok(self)
+    }
+
+    /// The admin issuer.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The admin audience.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
+    /// The admin scope.
+    pub fn scope_name(&self) -> &str {
+        &self.scope
+    }
+
+    /// Whether `principal` is an admin token's: of the admin issuer, for the
+    /// admin audience (the scope is [`ScopeLayer`]'s). The refusal is what a
+    /// verifier trusting only that issuer and audience would answer.
+    fn check(&self, principal: Option<&Principal>) -> Result<(), Error> {
+        let Some(principal) = principal else {
+            // A JwtLayer made optional() lets token-less requests through.
+            return Err(ErrorKind::TokenMissing.into());
+        };
+        if principal.iss() != self.issuer {
+            return Err(ErrorKind::IssuerUnknown.into());
+        }
+        let names_audience = match principal.claims().get("aud") {
+            Some(serde_json::Value::String(aud)) => *aud == self.audience,
+            Some(serde_json::Value::Array(auds)) => {
+                auds.iter().any(|aud| aud.as_str() == Some(&self.audience))
+            }
+            _ => false,
+        };
+        if !names_audience {
+            return Err(ErrorKind::AudienceMismatch.into());
+        }
+        Ok(())
+    }
+}
+
+/// The admin router of a revocation store, for the tokens its
+/// [`AdminPolicy`] names.
+///
+/// Give it a [`JwtLayer`] over a verifier of its own, trusting only the admin
+/// issuer for the admin audience, and consulting the same list (so that a
+/// revoked admin token is refused too). The router checks the issuer and the
+/// audience itself as well, so a verifier shared with the API, trusting other
+/// issuers, cannot open it to them.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// use rampgate::admin::RevocationAdmin;
-/// use rampgate::{JwtLayer, RevocationList, Verifier};
+/// use rampgate::admin::{AdminPolicy, RevocationAdmin};
+/// use rampgate::{IssuerConfig, JwtLayer, RevocationList, Verifier};
 ///
 /// # let dev = rampgate_testkit::DevIssuer::start().await.unwrap();
+/// # let (admin_issuer, jwks_url) = (dev.issuer(), dev.jwks_url());
 /// let revocations = RevocationList::new();
-/// let verifier = Verifier::builder()
-///     .issuer(dev.issuer_config())
+/// // Only the admin issuer, only for the admin audience.
+/// let admin_verifier = Verifier::builder()
+///     .issuer(IssuerConfig::new(admin_issuer, ["rampgate-admin"]).jwks_url(jwks_url))
 ///     .revocations(revocations.clone())
 ///     .build()
 ///     .await
 ///     .unwrap();
-/// let admin = RevocationAdmin::new(revocations)
-///     .scope("ops:revoke")
-///     .router(JwtLayer::new(verifier.clone()).realm("admin"));
+/// let policy = AdminPolicy::new(admin_issuer, "rampgate-admin").unwrap();
+/// let admin = RevocationAdmin::new(revocations, policy)
+///     .router(JwtLayer::new(admin_verifier).realm("admin"));
 /// let app: axum::Router = axum::Router::new().nest("/admin", admin);
 /// # let _ = app;
 /// # }
@@ -65,51 +209,71 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 #[must_use]
 pub struct RevocationAdmin {
     store: Arc<dyn RevocationStore>,
-    scope: String,
+    policy: Arc<AdminPolicy>,
 }
 
 impl std::fmt::Debug for RevocationAdmin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RevocationAdmin")
             .field("store", &self.store)
-            .field("scope", &self.scope)
+            .field("policy", &self.policy)
             .finish()
     }
 }
 
-/// The scope the admin routes require unless told otherwise.
-pub const DEFAULT_ADMIN_SCOPE: &str = "rampgate:admin";
-
 impl RevocationAdmin {
     /// The admin routes of `store` (a clone of the
-    /// [`RevocationList`](rampgate_core::RevocationList) the verifier consults).
-    pub fn new(store: impl RevocationStore) -> Self {
-        RevocationAdmin::shared(Arc::new(store))
+    /// [`RevocationList`](rampgate_core::RevocationList) the verifier
+    /// consults), for the tokens `policy` names.
+    pub fn new(store: impl RevocationStore, policy: AdminPolicy) -> Self {
+        RevocationAdmin::shared(Arc::new(store), policy)
     }
 
     /// The admin routes of a store already shared.
-    pub fn shared(store: Arc<dyn RevocationStore>) -> Self {
+    pub fn shared(store: Arc<dyn RevocationStore>, policy: AdminPolicy) -> Self {
         RevocationAdmin {
             store,
-            scope: DEFAULT_ADMIN_SCOPE.to_owned(),
+            policy: Arc::new(policy),
         }
     }
 
-    /// The scope every admin route requires. Defaults to [`DEFAULT_ADMIN_SCOPE`].
-    pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        self.scope = scope.into();
-        self
+    /// The policy every admin request is held to.
+    pub fn policy(&self) -> &AdminPolicy {
+        &self.policy
     }
 
-    /// The router: `/revocations` behind `jwt` and a [`ScopeLayer`] requiring
-    /// the admin scope. Merge or nest it into the service's router.
+    /// The router: `/revocations` behind `jwt`, then the admin issuer and
+    /// audience, then a [`ScopeLayer`] requiring the admin scope. Merge or nest
+    /// it into the service's router.
     pub fn router(self, jwt: JwtLayer) -> Router {
-        let scope = ScopeLayer::all([self.scope.clone()]);
+        let scope = ScopeLayer::all([self.policy.scope.clone()]);
+        let gate = axum::middleware::from_fn_with_state(self.policy.clone(), admin_gate);
+        // The last layer added runs first: jwt, the gate, the scope.
         Router::new()
             .route("/revocations", get(list).post(revoke).delete(unrevoke))
             .route_layer(scope)
+            .route_layer(gate)
             .route_layer(jwt)
             .with_state(self)
+    }
+}
+
+/// Refuses, before the scope is even looked at, a token that is not of the
+/// admin issuer and audience.
+async fn admin_gate(State(policy): State<Arc<AdminPolicy>>, req: Request, next: Next) -> Response {
+    let principal = req.extensions().get::<Principal>();
+    match policy.check(principal) {
+        Ok(()) => next.run(req).await,
+        Err(error) => {
+            tracing::warn!(
+                reason = %error.code(),
+                iss = principal.map(Principal::iss),
+                sub = principal.and_then(Principal::sub),
+                admin_issuer = %policy.issuer,
+                "admin router refused a token not issued for it"
+            );
+            DenialOptions::deny_in(req.extensions(), &error).into_response()
+        }
     }
 }
 

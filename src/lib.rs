@@ -51,7 +51,8 @@
 //!   The layers wrap tonic services in every build. See `docs/grpc.md`.
 //! - [`RevocationList`]: tokens refused before their `exp` (by `jti`, subject,
 //!   consumer or `kid`), consulted by the [`Verifier`] on every request;
-//!   `admin::RevocationAdmin` (feature `axum`) serves it to operators.
+//!   `admin::RevocationAdmin` (feature `axum`) serves it to operators holding
+//!   a token of its own issuer, audience and scope (`admin::AdminPolicy`).
 //! - [`anomaly`]: failure counters that flag bursts (expired-token retries,
 //!   bad signatures, unknown kids, scope probing, one `jti` from many addresses).
 //! - `rampgate::testkit` (feature `testkit`): an embedded OIDC issuer for

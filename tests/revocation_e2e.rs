@@ -8,7 +8,7 @@
 mod common;
 
 use common::{Answer, App, serve};
-use rampgate::admin::RevocationAdmin;
+use rampgate::admin::{AdminPolicy, RevocationAdmin};
 use rampgate::{
     JwtLayer, Revocation, RevocationClock, RevocationEvent, RevocationList, RevocationStore,
     RevokedBy, Verifier,
@@ -294,7 +294,9 @@ async fn serve_with_admin(
         .build()
         .await
         .unwrap();
-    let admin = RevocationAdmin::new(list).router(JwtLayer::new(verifier.clone()).realm("test"));
+    let policy = AdminPolicy::new(dev.issuer(), dev.audience()).unwrap();
+    let admin =
+        RevocationAdmin::new(list, policy).router(JwtLayer::new(verifier.clone()).realm("test"));
     let app = common::serve_layer_with(
         JwtLayer::new(verifier).realm("test"),
         axum::Router::new().nest("/admin", admin),
@@ -474,4 +476,151 @@ async fn the_admin_router_rejects_bad_input_with_400() {
     }
     assert!(list.is_empty());
     assert!(events.lock().unwrap().is_empty());
+}
+
+/// The admin audience of the two-issuer service below: not the API's.
+const ADMIN_AUDIENCE: &str = "rampgate-admin";
+
+/// A service trusting two issuers with one verifier, each for the API's
+/// audience and the admin audience (the verifier alone would take an admin
+/// token of either), and the admin router for A's admin tokens. Returns the
+/// app, the list and its change events.
+async fn two_issuer_admin(
+    a: &DevIssuer,
+    b: &DevIssuer,
+) -> (App, RevocationList, Arc<Mutex<Vec<RevocationEvent>>>) {
+    let list = RevocationList::new();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&events);
+    list.on_change(Arc::new(move |e: &RevocationEvent| {
+        seen.lock().unwrap().push(e.clone())
+    }));
+    let verifier = Verifier::builder()
+        .issuer(rampgate::IssuerConfig::new(a.issuer(), [a.audience(), ADMIN_AUDIENCE]).discovery())
+        .issuer(rampgate::IssuerConfig::new(b.issuer(), [b.audience(), ADMIN_AUDIENCE]).discovery())
+        .revocations(list.clone())
+        .build()
+        .await
+        .unwrap();
+    let policy = AdminPolicy::new(a.issuer(), ADMIN_AUDIENCE).unwrap();
+    let admin = RevocationAdmin::new(list.clone(), policy)
+        .router(JwtLayer::new(verifier.clone()).realm("test"));
+    let app = common::serve_layer_with(
+        JwtLayer::new(verifier).realm("test"),
+        axum::Router::new().nest("/admin", admin),
+    )
+    .await;
+    (app, list, events)
+}
+
+#[tokio::test]
+async fn another_issuers_admin_scope_cannot_touch_the_revocation_list() {
+    let a = DevIssuer::start().await.unwrap();
+    let b = DevIssuer::start().await.unwrap();
+    // A's first key is compromised: A signs with a new one, the old one is
+    // revoked.
+    let compromised = a.current_kid();
+    a.rotate().await;
+    let (app, list, events) = two_issuer_admin(&a, &b).await;
+    let url = app.url("/admin/revocations");
+    list.revoke(Revocation::kid(a.issuer(), &compromised), Some("incident"))
+        .unwrap();
+    events.lock().unwrap().clear();
+    let post = |token: &str, body: Value| {
+        app.client
+            .post(&url)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    };
+    let unrevoke_a = format!("{url}?by=kid&value={compromised}&iss={}", a.issuer());
+
+    // B's token with the admin scope, even for the admin audience: 401
+    // issuer_unknown, for every route; nothing changes.
+    let b_admin = b
+        .token()
+        .sub("mallory")
+        .audience(ADMIN_AUDIENCE)
+        .scopes(["rampgate:admin"])
+        .sign();
+    let b_api_admin = b.token().sub("mallory").scopes(["rampgate:admin"]).sign();
+    for token in [&b_admin, &b_api_admin] {
+        for request in [
+            app.client.delete(&unrevoke_a).bearer_auth(token),
+            post(token, json!({"by": "sub", "value": "alice"})),
+            app.client.get(&url).bearer_auth(token),
+        ] {
+            let answer = app.send(request).await;
+            assert_eq!(answer.status, 401, "body: {}", answer.body);
+            assert_eq!(answer.reason(), "issuer_unknown");
+            assert_eq!(answer.body["error"], "invalid_token");
+            let challenge = answer.challenge.as_deref().unwrap();
+            assert!(
+                challenge.contains(r#"error="invalid_token""#),
+                "{challenge}"
+            );
+        }
+    }
+    // B's API token is still good for the API: the verifier trusts B.
+    assert_eq!(app.get("/me", Some(&b_api_admin)).await.status, 200);
+
+    // A's own token with the admin scope, but for the API's audience: 401
+    // audience_mismatch.
+    let a_api_admin = a.token().sub("alice").scopes(["rampgate:admin"]).sign();
+    let answer = app
+        .send(app.client.delete(&unrevoke_a).bearer_auth(&a_api_admin))
+        .await;
+    assert_eq!(answer.status, 401, "body: {}", answer.body);
+    assert_eq!(answer.reason(), "audience_mismatch");
+    let answer = app
+        .send(post(&a_api_admin, json!({"by": "sub", "value": "bob"})))
+        .await;
+    assert_eq!(answer.reason(), "audience_mismatch");
+
+    // The handlers never ran: the kid is still revoked, nothing was added,
+    // no change was recorded.
+    assert_eq!(list.len(), 1);
+    assert_eq!(list.list()[0].by, RevokedBy::Kid);
+    assert!(events.lock().unwrap().is_empty());
+
+    // A's admin token without the scope: 403; with it, for the admin
+    // audience: served.
+    let a_admin = |scopes: &[&str]| {
+        a.token()
+            .sub("root")
+            .audience(ADMIN_AUDIENCE)
+            .scopes(scopes.iter().copied())
+            .sign()
+    };
+    let answer = app
+        .send(app.client.get(&url).bearer_auth(a_admin(&["profile:read"])))
+        .await;
+    assert_eq!(answer.status, 403, "body: {}", answer.body);
+    assert_eq!(answer.reason(), "scope_insufficient");
+    let answer = app
+        .send(post(
+            &a_admin(&["rampgate:admin"]),
+            json!({"by": "sub", "value": "eve"}),
+        ))
+        .await;
+    assert_eq!(answer.status, 201, "body: {}", answer.body);
+    assert_eq!(list.len(), 2);
+}
+
+#[test]
+fn the_admin_policy_needs_an_issuer_an_audience_and_a_scope() {
+    use rampgate::admin::AdminPolicyError;
+    assert_eq!(
+        AdminPolicy::new("", "aud"),
+        Err(AdminPolicyError::EmptyIssuer)
+    );
+    assert_eq!(
+        AdminPolicy::new("https://a.example", ""),
+        Err(AdminPolicyError::EmptyAudience)
+    );
+    let policy = AdminPolicy::new("https://a.example", "aud").unwrap();
+    assert_eq!(policy.scope_name(), "rampgate:admin");
+    assert_eq!(policy.clone().scope(""), Err(AdminPolicyError::EmptyScope));
+    let err = AdminPolicy::new("", "aud").unwrap_err().to_string();
+    assert!(err.contains("name the one issuer"), "{err}");
 }
