@@ -517,6 +517,7 @@ mod tests {
             ErrorKind::TokenExpired,
             ErrorKind::TokenNotYetValid,
             ErrorKind::TokenIssuedInFuture,
+            ErrorKind::TokenLifetimeExceeded { max_secs: 86_400 },
             ErrorKind::IssuerUnknown,
             ErrorKind::AudienceMismatch,
             ErrorKind::ClaimMissing("exp".into()),
