@@ -3,7 +3,7 @@
 //!
 //! Applied once on a router (after [`JwtLayer`](crate::JwtLayer)), it finds the
 //! matched route, asks the contract in force for a
-//! [`Decision`](rampgate_core::contract::Decision), and enforces it:
+//! [`Decision`], and enforces it:
 //!
 //! - **scopes, stage and roll-out mode**: 403 `insufficient_scope` for a
 //!   denial; an observed route lets a would-be denial through and records it;
