@@ -812,3 +812,85 @@ async fn the_embedded_dev_issuer_is_held_to_the_same_lifetime() {
     let (status, _, body) = answer(client.get(&me).bearer_auth(mint(3600).await)).await;
     assert_eq!((status, &body["sub"]), (200, &serde_json::json!("alice")));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_quickstart_enforces_a_contracts_trust_level_without_a_step_up_layer() {
+    // The review's black-box case: the quickstart stacks no StepUpLayer, and
+    // its contract marks /me and /profile sensitive. A plain token used to
+    // get 200 with an audit event saying the step-up had passed.
+    // conformance: 9470-1
+    let idp = DevIssuer::builder()
+        .audience("https://api.example")
+        .start()
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("rampgate-stepup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let contract = dir.join("contract.toml");
+    let sensitive = include_str!("../examples/quickstart.contract.toml")
+        .replace(
+            "path = \"/me\"\n",
+            "path = \"/me\"\ntrust = \"sensitive\"\n",
+        )
+        .replace(
+            "path = \"/profile\"\n",
+            "path = \"/profile\"\ntrust = \"sensitive\"\n",
+        )
+        + "\n[trust.sensitive]\nacr_values = [\"mfa\"]\nmax_age = 300\n";
+    assert_eq!(sensitive.matches("trust = \"sensitive\"").count(), 2);
+    std::fs::write(&contract, sensitive).unwrap();
+    let audit = dir.join("audit.jsonl");
+    let _ = std::fs::remove_file(&audit);
+    let jwks_url = idp.jwks_url();
+    let env = [
+        ("RAMPGATE_ISSUER", idp.issuer()),
+        ("RAMPGATE_AUDIENCE", "https://api.example"),
+        ("RAMPGATE_JWKS_URL", jwks_url.as_str()),
+        ("RAMPGATE_CONTRACT", contract.to_str().unwrap()),
+        ("RAMPGATE_AUDIT", audit.to_str().unwrap()),
+    ];
+    let qs = tokio::task::block_in_place(|| start(&env));
+    let client = reqwest::Client::new();
+    let url = |path: &str| format!("http://{}{path}", qs.addr);
+    let plain = idp.token().sub("alice").scopes(["profile:read"]).sign();
+    for path in ["/me", "/profile"] {
+        let (status, challenge, body) = answer(client.get(url(path)).bearer_auth(&plain)).await;
+        assert_eq!(status, 401, "{path}: {body}");
+        assert_eq!(body["reason"], "acr_insufficient", "{path}");
+        assert_eq!(body["error"], "insufficient_user_authentication");
+        assert!(challenge.contains(r#"acr_values="mfa""#), "{challenge}");
+        assert!(challenge.contains(r#"max_age="300""#), "{challenge}");
+        assert!(body.get("sub").is_none(), "the handler ran: {body}");
+    }
+    let stepped_up = idp
+        .token()
+        .sub("alice")
+        .scopes(["profile:read"])
+        .acr("mfa")
+        .auth_time_ago(10)
+        .sign();
+    let (status, _, body) = answer(client.get(url("/me")).bearer_auth(&stepped_up)).await;
+    assert_eq!((status, &body["sub"]), (200, &serde_json::json!("alice")));
+    // The audit trail says what happened: failed twice, then passed.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let events = loop {
+        let text = std::fs::read_to_string(&audit).unwrap_or_default();
+        let events: Vec<serde_json::Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .filter(|e: &serde_json::Value| e["type"] == "decision")
+            .collect();
+        if events.len() >= 3 || std::time::Instant::now() > deadline {
+            break events;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let step_ups: Vec<&serde_json::Value> = events.iter().map(|e| &e["step_up"]).collect();
+    assert_eq!(step_ups, ["failed", "failed", "passed"], "{events:?}");
+    assert!(
+        events.iter().all(|e| e["trust"] == "sensitive"),
+        "{events:?}"
+    );
+    drop(qs);
+    let _ = std::fs::remove_dir_all(&dir);
+}
