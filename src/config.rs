@@ -193,7 +193,9 @@ pub struct PolicySettings {
     /// longer-lived token is refused with `token_lifetime_exceeded`, one
     /// without `iat` with `claim_missing` (see
     /// [`ValidationPolicy::max_lifetime`]). `0` sets no limit. Defaults to
-    /// [`DEFAULT_MAX_TOKEN_LIFETIME_SECS`] (24 hours).
+    /// [`DEFAULT_MAX_TOKEN_LIFETIME_SECS`] (24 hours). `max_token_lifetime`
+    /// is accepted as another name for it (seconds too).
+    #[serde(alias = "max_token_lifetime")]
     pub max_token_lifetime_secs: Option<u64>,
 }
 
@@ -400,6 +402,8 @@ impl Config {
     /// assert_eq!(Config::default().max_token_lifetime(), Some(Duration::from_secs(86_400)));
     /// let hour = Config::from_toml("[policy]\nmax_token_lifetime_secs = 3600").unwrap();
     /// assert_eq!(hour.max_token_lifetime(), Some(Duration::from_secs(3600)));
+    /// let same = Config::from_toml("[policy]\nmax_token_lifetime = 3600").unwrap();
+    /// assert_eq!(same.max_token_lifetime(), Some(Duration::from_secs(3600)));
     /// let off = Config::from_toml("[policy]\nmax_token_lifetime_secs = 0").unwrap();
     /// assert_eq!(off.max_token_lifetime(), None);
     /// ```
