@@ -47,14 +47,12 @@
 //!   one on (a reload can set it at any time, so it is checked per request).
 
 use crate::audit::AuditFacts;
-use crate::gate::{GateFuture, Refusal, principal_or_refusal};
-use http::{Request, Response};
+use crate::gate::{Authorize, Gate, Passed, Refusal, Refused, principal};
+use http::Request;
 use rampgate_core::contract::{Contract, ContractHandle, Decision, Outcome};
-use rampgate_core::{DenialOptions, DenialResponseBody, ErrorKind, Principal, escape_control};
+use rampgate_core::{DenialOptions, ErrorKind, Principal, escape_control};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use tower_layer::Layer;
-use tower_service::Service;
 
 /// A tower [`Layer`] enforcing a ramp contract.
 ///
@@ -89,10 +87,7 @@ impl<S> Layer<S> for ContractLayer {
     type Service = ContractGate<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ContractGate {
-            inner,
-            contract: self.contract.clone(),
-        }
+        Gate::new(inner, self.clone())
     }
 }
 
@@ -101,15 +96,7 @@ impl<S> Layer<S> for ContractLayer {
 /// Named for what it does (it lets a request through the contract's gate) so
 /// that it never shadows [`rampgate_core::contract::Contract`], the contract
 /// itself, in a file that uses both.
-#[derive(Debug, Clone)]
-pub struct ContractGate<S> {
-    inner: S,
-    contract: ContractHandle,
-}
-
-impl<S> ContractGate<S> {
-    define_inner_service_accessors!();
-}
+pub type ContractGate<S> = Gate<S, ContractLayer>;
 
 /// The refusal when axum matched no route template.
 const NO_TEMPLATE: &str = "ContractLayer found no matched route template (axum's MatchedPath): \
@@ -217,36 +204,36 @@ fn route_path<'r, B>(req: &'r Request<B>, contract: &Contract) -> Result<&'r str
     )
 }
 
-/// What the gate does with a request after the contract decided.
-enum Verdict {
-    /// Let it through; whether a step-up check passed.
-    Pass { step_up_passed: bool },
-    /// Refuse it with this denial.
-    Refuse(rampgate_core::Denial),
-    /// Refuse it as misconfigured.
-    Misconfigured(&'static str),
-}
-
 /// Enforces what `decision` declares beyond its outcome: the trust level's
-/// step-up and the reserved audit event.
-fn enforce<B>(req: &Request<B>, principal: &Principal, decision: &Decision) -> Verdict {
+/// step-up and the reserved audit event. `Ok(true)` when a step-up passed.
+fn enforce<B>(
+    req: &Request<B>,
+    principal: &Principal,
+    decision: &Decision,
+) -> Result<bool, Refused> {
+    let refuse = |error: &rampgate_core::Error| {
+        Refused::new(DenialOptions::deny_in(req.extensions(), error))
+    };
     let facts = req.extensions().get::<AuditFacts>();
     if decision.audit_required && facts.is_none() {
-        return Verdict::Misconfigured(NO_AUDIT_LAYER);
+        return Err(Refused::of(
+            Refusal::Misconfigured(NO_AUDIT_LAYER),
+            req.headers(),
+        ));
     }
     if decision.outcome == Outcome::Deny {
-        return match decision.error() {
-            Some(error) => Verdict::Refuse(DenialOptions::deny_in(req.extensions(), &error)),
-            None => Verdict::Misconfigured("the contract denied without a denial reason"),
-        };
+        return Err(match decision.error() {
+            Some(error) => refuse(&error),
+            None => Refused::of(
+                Refusal::Misconfigured("the contract denied without a denial reason"),
+                req.headers(),
+            ),
+        });
     }
     let step_up_passed = match decision.step_up.as_deref().map(|p| p.check(principal)) {
         None => false,
         Some(Ok(())) => true,
-        Some(Err(failure)) => {
-            let error = failure.into_error();
-            return Verdict::Refuse(DenialOptions::deny_in(req.extensions(), &error));
-        }
+        Some(Err(failure)) => return Err(refuse(&failure.into_error())),
     };
     if decision.audit_required && !facts.is_some_and(AuditFacts::reserve) {
         tracing::warn!(
@@ -254,55 +241,35 @@ fn enforce<B>(req: &Request<B>, principal: &Principal, decision: &Decision) -> V
             route = decision.route.as_deref(),
             "audit queue full on a fail-closed route: answering 503 audit_unavailable"
         );
-        let error = ErrorKind::AuditUnavailable.into();
-        return Verdict::Refuse(DenialOptions::deny_in(req.extensions(), &error));
+        return Err(refuse(&ErrorKind::AuditUnavailable.into()));
     }
-    Verdict::Pass { step_up_passed }
+    Ok(step_up_passed)
 }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ContractGate<S>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: DenialResponseBody,
-{
-    type Response = Response<ResBody>;
-    type Error = S::Error;
-    type Future = GateFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let (decision, verdict) = {
-            let principal = match principal_or_refusal(req.extensions()) {
-                Ok(principal) => principal,
-                Err(refusal) => return GateFuture::refused(refusal, req.headers()),
-            };
+impl Authorize for ContractLayer {
+    fn authorize<B>(&self, req: &mut Request<B>) -> Result<Passed, Refused> {
+        let (decision, step_up_passed) = {
+            let principal = principal(req)?;
             let contract = self.contract.current();
-            let path = match route_path(&req, &contract) {
+            let path = match route_path(req, &contract) {
                 Ok(path) => path,
                 Err(Undecidable::NotGrpc) => {
                     // Over HTTP whatever the content-type says: a 415 no
                     // client reads as a gRPC answer's HTTP 200.
                     let error = ErrorKind::GrpcRequired.into();
                     let denial = DenialOptions::deny_in(req.extensions(), &error).grpc(false);
-                    return GateFuture::denied(denial);
+                    return Err(Refused::new(denial));
                 }
                 Err(Undecidable::Misconfigured(why)) => {
-                    return GateFuture::refused(Refusal::Misconfigured(why), req.headers());
+                    return Err(Refused::of(Refusal::Misconfigured(why), req.headers()));
                 }
             };
             let decision = contract.decide(req.method().as_str(), Some(path), principal);
-            let verdict = enforce(&req, principal, &decision);
-            (Arc::new(decision), verdict)
-        };
-        let step_up_passed = match verdict {
-            Verdict::Pass { step_up_passed } => step_up_passed,
-            Verdict::Refuse(denial) => return GateFuture::denied(denial).with_decision(decision),
-            Verdict::Misconfigured(why) => {
-                return GateFuture::refused(Refusal::Misconfigured(why), req.headers())
-                    .with_decision(decision);
+            let enforced = enforce(req, principal, &decision);
+            let decision = Arc::new(decision);
+            match enforced {
+                Ok(step_up_passed) => (decision, step_up_passed),
+                Err(refused) => return Err(refused.decision(decision)),
             }
         };
         if decision.outcome == Outcome::ShadowDeny {
@@ -320,12 +287,12 @@ where
         // The handler reads the decision from the request; the layers around
         // read it from the response. One allocation, shared by both.
         req.extensions_mut().insert(Arc::clone(&decision));
-        let future = GateFuture::inner(self.inner.call(req)).with_decision(decision);
-        if step_up_passed {
-            future.with_step_up_passed()
+        let passed = Passed::new().decision(decision);
+        Ok(if step_up_passed {
+            passed.step_up_passed()
         } else {
-            future
-        }
+            passed
+        })
     }
 }
 
@@ -336,6 +303,7 @@ mod tests {
         Seen, as_principal, assert_misconfigured, body, challenge, contract, plain, reason, run,
     };
     use bytes::Bytes;
+    use http::Response;
     use rampgate_core::DecisionReason;
     use rampgate_core::contract::Contract;
     use serde_json::json;

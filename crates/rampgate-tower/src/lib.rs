@@ -165,7 +165,7 @@ mod tests;
 
 pub use audit::{Audit, AuditLayer};
 pub use contract::{ContractGate, ContractLayer};
-pub use gate::{GateFuture, StepUpPassed};
+pub use gate::{Authorize, Gate, GateFuture, Passed, Refused, StepUpPassed};
 #[cfg(feature = "tonic")]
 pub use interceptor::JwtInterceptor;
 pub use jwt::{Jwt, JwtLayer};

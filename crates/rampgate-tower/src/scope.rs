@@ -5,14 +5,12 @@
 //! with `WWW-Authenticate: Bearer error="insufficient_scope", scope="..."`
 //! (RFC 6750 §3.1) and the inner service never runs.
 
-use crate::gate::{GateFuture, principal_or_refusal};
-use http::{Request, Response};
+use crate::gate::{Authorize, Gate, Passed, Refused, principal};
+use http::Request;
 use rampgate_core::contract::Inventory;
-use rampgate_core::{DenialOptions, DenialResponseBody, ErrorKind, Requirement};
+use rampgate_core::{DenialOptions, ErrorKind, Requirement};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use tower_layer::Layer;
-use tower_service::Service;
 
 /// Requires scopes of the verified token: all of a set, or any one of a set.
 ///
@@ -73,53 +71,26 @@ impl<S> Layer<S> for ScopeLayer {
     type Service = Scope<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Scope {
-            inner,
-            layer: self.clone(),
-        }
+        Gate::new(inner, self.clone())
     }
 }
 
 /// The service made by [`ScopeLayer`].
-#[derive(Debug, Clone)]
-pub struct Scope<S> {
-    inner: S,
-    layer: ScopeLayer,
-}
+pub type Scope<S> = Gate<S, ScopeLayer>;
 
-impl<S> Scope<S> {
-    define_inner_service_accessors!();
-}
-
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Scope<S>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: DenialResponseBody,
-{
-    type Response = Response<ResBody>;
-    type Error = S::Error;
-    type Future = GateFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let extensions = req.extensions();
-        let principal = match principal_or_refusal(extensions) {
-            Ok(principal) => principal,
-            Err(refusal) => return GateFuture::refused(refusal, req.headers()),
-        };
-        match self.layer.requirement.check(principal.scopes()) {
-            Ok(()) => GateFuture::inner(self.inner.call(req)),
-            Err(unmet) => {
+impl Authorize for ScopeLayer {
+    fn authorize<B>(&self, req: &mut Request<B>) -> Result<Passed, Refused> {
+        let principal = principal(req)?;
+        self.requirement
+            .check(principal.scopes())
+            .map_err(|unmet| {
                 let error = ErrorKind::InsufficientScope {
                     required: unmet.scope,
                     one_of: unmet.one_of,
                 };
-                GateFuture::denied(DenialOptions::deny_in(extensions, &error.into()))
-            }
-        }
+                Refused::new(DenialOptions::deny_in(req.extensions(), &error.into()))
+            })?;
+        Ok(Passed::new())
     }
 }
 

@@ -11,13 +11,11 @@
 //! `StepUpLayer`: [`ContractLayer`](crate::ContractLayer) enforces the
 //! contract's trust levels itself.
 
-use crate::gate::{GateFuture, principal_or_refusal};
-use http::{Request, Response};
-use rampgate_core::{DenialOptions, DenialResponseBody, StepUpPolicy};
+use crate::gate::{Authorize, Gate, Passed, Refused, principal};
+use http::Request;
+use rampgate_core::{DenialOptions, StepUpPolicy};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use tower_layer::Layer;
-use tower_service::Service;
 
 /// Requires a strong or fresh enough user authentication, for the routes it
 /// is applied to.
@@ -62,48 +60,22 @@ impl<S> Layer<S> for StepUpLayer {
     type Service = StepUp<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        StepUp {
-            inner,
-            policy: Arc::clone(&self.policy),
-        }
+        Gate::new(inner, self.clone())
     }
 }
 
 /// The service made by [`StepUpLayer`].
-#[derive(Debug, Clone)]
-pub struct StepUp<S> {
-    inner: S,
-    policy: Arc<StepUpPolicy>,
-}
+pub type StepUp<S> = Gate<S, StepUpLayer>;
 
-impl<S> StepUp<S> {
-    define_inner_service_accessors!();
-}
-
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for StepUp<S>
-where
-    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: DenialResponseBody,
-{
-    type Response = Response<ResBody>;
-    type Error = S::Error;
-    type Future = GateFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let extensions = req.extensions();
-        let principal = match principal_or_refusal(extensions) {
-            Ok(principal) => principal,
-            Err(refusal) => return GateFuture::refused(refusal, req.headers()),
-        };
+impl Authorize for StepUpLayer {
+    fn authorize<B>(&self, req: &mut Request<B>) -> Result<Passed, Refused> {
+        let principal = principal(req)?;
         match self.policy.check(principal) {
-            Ok(()) => GateFuture::inner(self.inner.call(req)).with_step_up_passed(),
-            Err(failure) => {
-                GateFuture::denied(DenialOptions::deny_in(extensions, &failure.into_error()))
-            }
+            Ok(()) => Ok(Passed::new().step_up_passed()),
+            Err(failure) => Err(Refused::new(DenialOptions::deny_in(
+                req.extensions(),
+                &failure.into_error(),
+            ))),
         }
     }
 }
@@ -116,6 +88,7 @@ mod tests {
         Seen, as_principal, assert_misconfigured, body, challenge, contract, plain, reason, run,
     };
     use bytes::Bytes;
+    use http::Response;
     use serde_json::json;
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
