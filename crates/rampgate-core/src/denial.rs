@@ -13,7 +13,7 @@
 //! `www-authenticate` challenge in the metadata.
 
 use crate::body::DenialResponseBody;
-use crate::error::{Error, ErrorKind};
+use crate::error::{BearerError, Error, ErrorKind};
 use crate::grpc::{GrpcCode, percent_encode_message};
 use crate::reason::Reason;
 use bytes::Bytes;
@@ -70,14 +70,37 @@ impl fmt::Debug for DenialBody {
 /// The metadata key of a gRPC denial's reason code (`token_expired`, ...).
 pub const GRPC_REASON_HEADER: &str = "rampgate-reason";
 
+/// The protocol a denial answers in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// An HTTP answer: the status, the challenge and a JSON body.
+    #[default]
+    Http,
+    /// A gRPC answer: HTTP 200, trailers-only, with `grpc-status`.
+    Grpc,
+}
+
+impl Protocol {
+    /// The protocol of a request with these `headers`: gRPC when its
+    /// `content-type` is `application/grpc...`, HTTP otherwise.
+    pub fn of(headers: &HeaderMap) -> Protocol {
+        if crate::grpc::is_grpc(headers) {
+            Protocol::Grpc
+        } else {
+            Protocol::Http
+        }
+    }
+}
+
 /// How denials are rendered: the challenge's realm and resource metadata URL, an
-/// optional replacement body, and whether the request was gRPC.
+/// optional replacement body, and the request's protocol.
 #[derive(Debug, Clone, Default)]
 pub struct DenialOptions {
     realm: Option<Arc<str>>,
     resource_metadata: Option<Arc<str>>,
     body: Option<DenialBody>,
-    grpc: bool,
+    protocol: Protocol,
 }
 
 impl DenialOptions {
@@ -86,18 +109,18 @@ impl DenialOptions {
     /// otherwise. `JwtLayer` leaves the result in the request's extensions, so
     /// that the layers after it answer in the request's protocol.
     pub fn for_request(&self, headers: &HeaderMap) -> DenialOptions {
-        self.clone().grpc(crate::grpc::is_grpc(headers))
+        self.clone().in_protocol(Protocol::of(headers))
     }
 
-    /// Renders denials as gRPC answers (`true`) or HTTP ones (`false`, the default).
-    pub fn grpc(mut self, grpc: bool) -> Self {
-        self.grpc = grpc;
+    /// Renders denials in `protocol` (HTTP by default).
+    pub fn in_protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
         self
     }
 
-    /// Whether denials are rendered as gRPC answers.
-    pub fn is_grpc(&self) -> bool {
-        self.grpc
+    /// The protocol denials are rendered in.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
     }
 
     /// Sets the `realm` of the challenge. Defaults to none.
@@ -153,7 +176,7 @@ impl DenialOptions {
             _ => (None, None),
         };
         Denial {
-            status: StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::UNAUTHORIZED),
+            status: kind.status(),
             error: kind.bearer_error(),
             retry_after: kind.is_unavailable().then_some(RETRY_AFTER_SECS),
             reason,
@@ -170,7 +193,7 @@ impl DenialOptions {
 #[derive(Debug, Clone)]
 pub struct Denial {
     status: StatusCode,
-    error: Option<&'static str>,
+    error: Option<BearerError>,
     /// For a 503 (keys unavailable): when to try again, in seconds.
     retry_after: Option<u64>,
     reason: Reason,
@@ -199,7 +222,7 @@ impl Denial {
 
     /// The RFC 6750 error code (`invalid_token`, `invalid_request`), or `None`
     /// when the request carried no token or the keys are unavailable (503).
-    pub fn error(&self) -> Option<&'static str> {
+    pub fn error(&self) -> Option<BearerError> {
         self.error
     }
 
@@ -261,7 +284,7 @@ impl Denial {
             "description": self.description,
         });
         if let Some(error) = self.error {
-            body["error"] = error.into();
+            body["error"] = error.as_str().into();
         } else if self.status == StatusCode::INTERNAL_SERVER_ERROR {
             body["error"] = "server_error".into();
         }
@@ -277,15 +300,15 @@ impl Denial {
         Bytes::from(body.to_string())
     }
 
-    /// Whether this denial answers a gRPC request (see
+    /// The protocol this denial answers in (see
     /// [`DenialOptions::for_request`]).
-    pub fn is_grpc(&self) -> bool {
-        self.options.grpc
+    pub fn protocol(&self) -> Protocol {
+        self.options.protocol
     }
 
-    /// The same denial, answered over gRPC (`true`) or HTTP (`false`).
-    pub fn grpc(mut self, grpc: bool) -> Self {
-        self.options.grpc = grpc;
+    /// The same denial, answered in `protocol`.
+    pub fn in_protocol(mut self, protocol: Protocol) -> Self {
+        self.options.protocol = protocol;
         self
     }
 
@@ -305,7 +328,7 @@ impl Denial {
     /// The answer in the request's protocol: [`Denial::into_grpc_response`]
     /// for a gRPC request, [`Denial::into_http_response`] otherwise.
     pub fn into_response<B: DenialResponseBody>(self) -> Response<B> {
-        if self.options.grpc {
+        if self.options.protocol == Protocol::Grpc {
             self.into_grpc_response()
         } else {
             self.into_http_response()
@@ -496,7 +519,7 @@ mod tests {
         let d = DenialOptions::default()
             .deny(&ErrorKind::RequestMalformed("two Authorization headers").into());
         assert_eq!(d.status(), 400);
-        assert_eq!(d.error(), Some("invalid_request"));
+        assert_eq!(d.error(), Some(BearerError::InvalidRequest));
         let r: Response<Bytes> = d.into_response();
         assert_eq!(r.status(), 400);
         assert_eq!(r.headers()[CACHE_CONTROL], "no-store");
@@ -598,12 +621,12 @@ mod tests {
             // Every refusal, in either protocol, is never cached; only the
             // token's and the request's faults carry a challenge.
             let challenges = matches!(expected_status, 400 | 401 | 403);
-            for grpc in [false, true] {
-                let r: Response<Bytes> = d.clone().grpc(grpc).into_response();
+            for protocol in [Protocol::Http, Protocol::Grpc] {
+                let r: Response<Bytes> = d.clone().in_protocol(protocol).into_response();
                 assert_eq!(
                     r.headers()[CACHE_CONTROL],
                     "no-store",
-                    "{kind:?} grpc={grpc}"
+                    "{kind:?} {protocol:?}"
                 );
                 assert_eq!(
                     r.headers().contains_key(WWW_AUTHENTICATE),
@@ -623,7 +646,7 @@ mod tests {
                     | ErrorKind::GrpcRequired
                     | ErrorKind::LayersMisconfigured(_)
             ) {
-                assert_eq!(d.error(), Some("invalid_token"), "{kind:?}");
+                assert_eq!(d.error(), Some(BearerError::InvalidToken), "{kind:?}");
             }
             let body: serde_json::Value = serde_json::from_slice(&d.json_body()).unwrap();
             assert_eq!(body["reason"], kind.code());

@@ -5,6 +5,7 @@
 //! the RFC 6750 error it is reported as ([`ErrorKind::bearer_error`]).
 
 use crate::reason::{Reason, RevokedBy, StepUpFailure};
+use http::StatusCode;
 use std::fmt;
 use std::sync::Arc;
 
@@ -21,7 +22,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// let err = Error::from(ErrorKind::TokenExpired);
 /// assert_eq!(err.kind().code(), "token_expired");
-/// assert_eq!(err.kind().bearer_error(), Some("invalid_token"));
+/// assert_eq!(err.kind().bearer_error().map(|e| e.as_str()), Some("invalid_token"));
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Error(Box<ErrorKind>);
@@ -363,11 +364,12 @@ impl ErrorKind {
         self.reason().as_str()
     }
 
-    /// The RFC 6750 §3.1 error code this failure is reported as, or `None` when the
-    /// request simply carried no token (RFC 6750 §3.1: no `error` attribute then)
-    /// or when the failure is the service's, not the token's (unavailable keys,
-    /// answered 503: none of the RFC 6750 codes describes it).
-    pub fn bearer_error(&self) -> Option<&'static str> {
+    /// The RFC 6750 §3.1 (or RFC 9470) error this failure is reported as, or
+    /// `None` when the request simply carried no token (RFC 6750 §3.1: no
+    /// `error` attribute then) or when the failure is the service's, not the
+    /// token's (unavailable keys or audit, misconfigured layers), or a gRPC
+    /// method called without gRPC: none of the codes describes those.
+    pub fn bearer_error(&self) -> Option<BearerError> {
         match self {
             ErrorKind::TokenMissing
             | ErrorKind::KeysUnavailable
@@ -376,32 +378,34 @@ impl ErrorKind {
             | ErrorKind::LayersMisconfigured(_)
             | ErrorKind::Jwks { .. }
             | ErrorKind::Config { .. } => None,
-            ErrorKind::RequestMalformed(_) => Some("invalid_request"),
+            ErrorKind::RequestMalformed(_) => Some(BearerError::InvalidRequest),
             ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => {
-                Some("insufficient_scope")
+                Some(BearerError::InsufficientScope)
             }
-            ErrorKind::StepUpRequired(_) => Some("insufficient_user_authentication"),
-            _ => Some("invalid_token"),
+            ErrorKind::StepUpRequired(_) => Some(BearerError::InsufficientUserAuthentication),
+            _ => Some(BearerError::InvalidToken),
         }
     }
 
     /// The HTTP status a denial for this failure carries: 400 for a malformed
     /// request, 415 for a gRPC method called without gRPC, 500 for layers
-    /// that cannot enforce the route, 403 for insufficient scope, 503 when the issuer's keys are not
-    /// available (never fetched, or stale beyond `max_stale`: the service
+    /// that cannot enforce the route, 403 for insufficient scope, 503 when
+    /// the issuer's keys or the audit trail are not available (the service
     /// cannot judge the token, which may well be valid), 401 for everything
     /// else (RFC 9068 §4: every validation failure is `invalid_token`).
-    pub fn http_status(&self) -> u16 {
+    pub fn status(&self) -> StatusCode {
         match self {
-            ErrorKind::RequestMalformed(_) => 400,
-            ErrorKind::GrpcRequired => 415,
-            ErrorKind::LayersMisconfigured(_) => 500,
-            ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => 403,
+            ErrorKind::RequestMalformed(_) => StatusCode::BAD_REQUEST,
+            ErrorKind::GrpcRequired => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorKind::LayersMisconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => {
+                StatusCode::FORBIDDEN
+            }
             ErrorKind::KeysUnavailable
             | ErrorKind::AuditUnavailable
             | ErrorKind::Jwks { .. }
-            | ErrorKind::Config { .. } => 503,
-            _ => 401,
+            | ErrorKind::Config { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -409,7 +413,48 @@ impl ErrorKind {
     /// keys to judge the token are missing. Such denials are 503 with a
     /// `Retry-After`.
     pub fn is_unavailable(&self) -> bool {
-        self.http_status() == 503
+        self.status() == StatusCode::SERVICE_UNAVAILABLE
+    }
+}
+
+/// The `error` of a `WWW-Authenticate: Bearer` challenge (RFC 6750 §3.1,
+/// RFC 9470 §3).
+///
+/// ```
+/// use rampgate_core::{BearerError, ErrorKind};
+///
+/// assert_eq!(ErrorKind::TokenExpired.bearer_error(), Some(BearerError::InvalidToken));
+/// assert_eq!(BearerError::InsufficientScope.as_str(), "insufficient_scope");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BearerError {
+    /// `invalid_request`: the request is malformed (400).
+    InvalidRequest,
+    /// `invalid_token`: the token is expired, revoked, malformed or invalid (401).
+    InvalidToken,
+    /// `insufficient_scope`: the token lacks what the route requires (403).
+    InsufficientScope,
+    /// `insufficient_user_authentication`: the authentication is not strong
+    /// or fresh enough (401, RFC 9470).
+    InsufficientUserAuthentication,
+}
+
+impl BearerError {
+    /// The code, as the challenge and the body spell it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            BearerError::InvalidRequest => "invalid_request",
+            BearerError::InvalidToken => "invalid_token",
+            BearerError::InsufficientScope => "insufficient_scope",
+            BearerError::InsufficientUserAuthentication => "insufficient_user_authentication",
+        }
+    }
+}
+
+impl fmt::Display for BearerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

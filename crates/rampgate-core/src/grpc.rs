@@ -19,6 +19,7 @@
 //! | other 5xx (misconfigured layers) | 13 `INTERNAL` |
 //! | anything else | 2 `UNKNOWN` |
 
+use crate::error::BearerError;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, StatusCode};
 use std::fmt;
@@ -66,10 +67,10 @@ impl GrpcCode {
 
     /// The code for a denial answered over HTTP with `status` and the RFC 6750
     /// / RFC 9470 `error` code `bearer_error` (see the module's table).
-    pub fn for_http(status: StatusCode, bearer_error: Option<&str>) -> GrpcCode {
+    pub fn for_http(status: StatusCode, bearer_error: Option<BearerError>) -> GrpcCode {
         // Step-up is a 401 over HTTP (RFC 9470), but the caller is authenticated:
         // it is a permission the current authentication does not carry.
-        if bearer_error == Some("insufficient_user_authentication") {
+        if bearer_error == Some(BearerError::InsufficientUserAuthentication) {
             return GrpcCode::PermissionDenied;
         }
         match status.as_u16() {
@@ -240,17 +241,23 @@ mod tests {
     #[test]
     fn codes_follow_the_http_status() {
         let c = |s: u16, e| GrpcCode::for_http(StatusCode::from_u16(s).unwrap(), e);
-        assert_eq!(c(401, Some("invalid_token")), GrpcCode::Unauthenticated);
+        assert_eq!(
+            c(401, Some(BearerError::InvalidToken)),
+            GrpcCode::Unauthenticated
+        );
         assert_eq!(c(401, None), GrpcCode::Unauthenticated);
         assert_eq!(
-            c(401, Some("insufficient_user_authentication")),
+            c(401, Some(BearerError::InsufficientUserAuthentication)),
             GrpcCode::PermissionDenied
         );
         assert_eq!(
-            c(403, Some("insufficient_scope")),
+            c(403, Some(BearerError::InsufficientScope)),
             GrpcCode::PermissionDenied
         );
-        assert_eq!(c(400, Some("invalid_request")), GrpcCode::InvalidArgument);
+        assert_eq!(
+            c(400, Some(BearerError::InvalidRequest)),
+            GrpcCode::InvalidArgument
+        );
         assert_eq!(c(503, None), GrpcCode::Unavailable);
         assert_eq!(c(500, None), GrpcCode::Internal);
         assert_eq!(c(429, None), GrpcCode::ResourceExhausted);

@@ -69,9 +69,9 @@ pub mod tonic;
 pub use alg::Algorithm;
 pub use body::DenialResponseBody;
 pub use denial::{
-    Anonymous, Denial, DenialBody, DenialOptions, GRPC_REASON_HEADER, RETRY_AFTER_SECS,
+    Anonymous, Denial, DenialBody, DenialOptions, GRPC_REASON_HEADER, Protocol, RETRY_AFTER_SECS,
 };
-pub use error::{Error, ErrorCause, ErrorKind, Result};
+pub use error::{BearerError, Error, ErrorCause, ErrorKind, Result};
 pub use escape::escape_control;
 pub use key::Key;
 pub use keys::{IssuerHealth, JwksOptions, KeySet, KeySource, KeyStats, SkippedKey};

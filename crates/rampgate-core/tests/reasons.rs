@@ -345,8 +345,11 @@ async fn max_lifetime_refuses_long_lived_and_undated_tokens() {
     assert!(unlimited.verify(&forever).await.is_ok());
     let err = day.verify(&forever).await.unwrap_err();
     assert_eq!(err.code(), "token_lifetime_exceeded");
-    assert_eq!(err.kind().http_status(), 401);
-    assert_eq!(err.kind().bearer_error(), Some("invalid_token"));
+    assert_eq!(err.kind().status(), 401);
+    assert_eq!(
+        err.kind().bearer_error(),
+        Some(rampgate_core::BearerError::InvalidToken)
+    );
     assert!(err.to_string().contains("86400s"), "{err}");
     // Without iat the lifetime cannot be known: iat is required.
     let undated = es(&with(claims(), "iat", Value::Null));

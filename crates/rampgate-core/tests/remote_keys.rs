@@ -223,7 +223,7 @@ async fn start_up_can_wait_for_the_first_keys_and_report_health() {
     // A valid token meanwhile is the service's fault: 503, not invalid_token.
     let err = v.verify_cached(&token(&k1, "k1")).unwrap_err();
     assert_eq!(err.code(), "keys_unavailable");
-    assert_eq!(err.kind().http_status(), 503);
+    assert_eq!(err.kind().status(), 503);
     assert_eq!(err.kind().bearer_error(), None);
 
     let err = v.wait_ready(Duration::from_millis(200)).await.unwrap_err();

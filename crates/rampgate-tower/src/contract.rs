@@ -50,7 +50,7 @@ use crate::audit::AuditFacts;
 use crate::gate::{Authorize, Gate, Passed, Refusal, Refused, principal};
 use http::Request;
 use rampgate_core::contract::{Contract, ContractHandle, Decision, Outcome};
-use rampgate_core::{DenialOptions, ErrorKind, Principal, escape_control};
+use rampgate_core::{DenialOptions, ErrorKind, Principal, Protocol, escape_control};
 use std::sync::Arc;
 use tower_layer::Layer;
 
@@ -257,7 +257,8 @@ impl Authorize for ContractLayer {
                     // Over HTTP whatever the content-type says: a 415 no
                     // client reads as a gRPC answer's HTTP 200.
                     let error = ErrorKind::GrpcRequired.into();
-                    let denial = DenialOptions::deny_in(req.extensions(), &error).grpc(false);
+                    let denial = DenialOptions::deny_in(req.extensions(), &error)
+                        .in_protocol(Protocol::Http);
                     return Err(Refused::new(denial));
                 }
                 Err(Undecidable::Misconfigured(why)) => {

@@ -6,7 +6,9 @@
 use http::{Extensions, HeaderMap, Request, Response};
 use pin_project_lite::pin_project;
 use rampgate_core::contract::Decision;
-use rampgate_core::{Anonymous, Denial, DenialOptions, DenialResponseBody, ErrorKind, Principal};
+use rampgate_core::{
+    Anonymous, Denial, DenialOptions, DenialResponseBody, ErrorKind, Principal, Protocol,
+};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -112,7 +114,7 @@ impl Refused {
     /// with, over gRPC when the request is gRPC.
     pub(crate) fn of(refusal: Refusal, headers: &HeaderMap) -> Self {
         Refused::new(match refusal {
-            Refusal::Challenge(denial) => (*denial).grpc(rampgate_core::grpc::is_grpc(headers)),
+            Refusal::Challenge(denial) => (*denial).in_protocol(Protocol::of(headers)),
             Refusal::MissingJwtLayer => misconfigured(NO_JWT_LAYER, headers),
             Refusal::Misconfigured(what) => misconfigured(what, headers),
         })

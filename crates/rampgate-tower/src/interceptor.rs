@@ -2,7 +2,7 @@
 //! (feature `tonic`), for services that prefer interceptors to layers.
 
 use crate::jwt::token::{bearer_of, refusal};
-use rampgate_core::{Anonymous, DenialOptions, ErrorKind, Verifier};
+use rampgate_core::{Anonymous, DenialOptions, ErrorKind, Protocol, Verifier};
 use tonic::{Request, Status};
 
 /// Verifies the `authorization: Bearer` token of every call, synchronously
@@ -44,7 +44,7 @@ impl JwtInterceptor {
     pub fn new(verifier: Verifier) -> Self {
         JwtInterceptor {
             verifier,
-            denial: DenialOptions::default().grpc(true),
+            denial: DenialOptions::default().in_protocol(Protocol::Grpc),
             optional: false,
         }
     }

@@ -484,7 +484,7 @@ stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
                 );
                 let err = d.error().unwrap();
                 assert_eq!(err.reason(), Reason::IssuerNotInContract);
-                assert_eq!(err.kind().http_status(), 403);
+                assert_eq!(err.kind().status(), 403);
             }
         }
         // Even where unlisted routes are open to any valid token.

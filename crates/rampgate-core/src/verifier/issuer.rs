@@ -387,7 +387,7 @@ mod tests {
         let err = secs_since_epoch(before).unwrap_err();
         assert_eq!(err.code(), "config_invalid");
         assert!(err.to_string().contains("system clock"), "{err}");
-        assert_eq!(err.kind().http_status(), 503);
+        assert_eq!(err.kind().status(), 503);
         let after = UNIX_EPOCH + Duration::from_millis(1500);
         assert_eq!(secs_since_epoch(after).unwrap(), 1.5);
     }
