@@ -82,10 +82,6 @@ pub use rampgate_tower::{
     StepUp, StepUpLayer, StepUpPassed,
 };
 
-/// The old facade name of [`ContractGate`], the service `ContractLayer` makes.
-#[deprecated(note = "use `ContractGate`")]
-pub type ContractService<S> = ContractGate<S>;
-
 pub mod config;
 
 /// gRPC denials: which requests are gRPC, the status codes, `grpc-message`.

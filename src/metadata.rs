@@ -74,20 +74,6 @@ pub fn router<S: Clone + Send + Sync + 'static>(contract: ContractHandle) -> Rou
     MetadataRouter::new(contract).build()
 }
 
-/// [`router`], announcing `authorization_servers` when the contract names none.
-#[deprecated(
-    note = "use `MetadataRouter::new(contract).authorization_servers(servers)`, which can also \
-            take the resource identifier and the JwtLayer's bearer methods"
-)]
-pub fn router_with_servers<S: Clone + Send + Sync + 'static>(
-    contract: ContractHandle,
-    authorization_servers: Vec<String>,
-) -> Router<S> {
-    MetadataRouter::new(contract)
-        .authorization_servers(authorization_servers)
-        .build()
-}
-
 /// Builds the RFC 9728 metadata router: where the `resource` identifier comes
 /// from, and which authorization servers and bearer methods it announces.
 ///

@@ -443,7 +443,7 @@ async fn scoped_extractor_rejects_like_scope_layer() {
     let app = Router::new()
         .route(
             "/items",
-            get(move |Scoped(p, ..): Scoped<ReadItems>| async move {
+            get(move |p: Scoped<ReadItems>| async move {
                 c.fetch_add(1, Ordering::SeqCst);
                 p.sub().unwrap_or_default().to_owned()
             }),

@@ -315,7 +315,7 @@ pub trait ScopeRequirement: Send + Sync + 'static {
 /// use rampgate_core::axum::{ScopeRequirement, Scoped};
 /// assert_eq!(ReadProfile::ALL, ["profile:read"]);
 ///
-/// async fn profile(Scoped(principal, ..): Scoped<ReadProfile>) -> String {
+/// async fn profile(principal: Scoped<ReadProfile>) -> String {
 ///     principal.sub().unwrap_or_default().to_owned()
 /// }
 /// ```
@@ -344,12 +344,22 @@ macro_rules! require_scopes {
 /// `ScopeLayer` does (403 `insufficient_scope` with `scope="..."`, the handler
 /// never runs).
 #[derive(Debug, Clone)]
-pub struct Scoped<R>(pub Principal, pub std::marker::PhantomData<R>);
+pub struct Scoped<R> {
+    principal: Principal,
+    requirement: std::marker::PhantomData<R>,
+}
+
+impl<R> Scoped<R> {
+    /// The verified principal, which has the scopes of `R`.
+    pub fn into_inner(self) -> Principal {
+        self.principal
+    }
+}
 
 impl<R> std::ops::Deref for Scoped<R> {
     type Target = Principal;
     fn deref(&self) -> &Principal {
-        &self.0
+        &self.principal
     }
 }
 
@@ -361,7 +371,10 @@ impl<S: Send + Sync, R: ScopeRequirement> FromRequestParts<S> for Scoped<R> {
             .await
             .map_err(ScopedRejection::Principal)?;
         match R::requirement().check(principal.scopes()) {
-            Ok(()) => Ok(Scoped(principal, std::marker::PhantomData)),
+            Ok(()) => Ok(Scoped {
+                principal,
+                requirement: std::marker::PhantomData,
+            }),
             Err(unmet) => Err(ScopedRejection::InsufficientScope(
                 crate::DenialOptions::deny_in(
                     &parts.extensions,

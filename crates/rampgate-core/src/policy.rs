@@ -157,23 +157,6 @@ impl ValidationPolicy {
         self
     }
 
-    /// Restricts the algorithms by JOSE name, as `algorithms` took them before.
-    ///
-    /// # Errors
-    ///
-    /// `config_invalid` when a name is not an algorithm rampgate verifies.
-    #[deprecated(note = "use `.algorithms([Algorithm::ES256, ..])`")]
-    pub fn algorithm_names<'a>(self, names: impl IntoIterator<Item = &'a str>) -> Result<Self> {
-        let algs = names
-            .into_iter()
-            .map(|name| {
-                name.parse::<Algorithm>()
-                    .map_err(|_| Error::config(format!("unknown algorithm {name:?} in policy")))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(self.algorithms(algs))
-    }
-
     /// Adds claims that must be present.
     pub fn require_claims<I, S>(mut self, claims: I) -> Self
     where
@@ -308,21 +291,5 @@ mod tests {
         ] {
             assert!(!names_another_jwt_type(access), "{access}");
         }
-    }
-
-    #[test]
-    #[allow(deprecated)]
-    fn algorithm_names_still_parse() {
-        let policy = ValidationPolicy::default()
-            .algorithm_names(["ES256", "EdDSA"])
-            .unwrap();
-        assert_eq!(policy.algorithms, [Algorithm::ES256, Algorithm::EdDSA]);
-        let err = ValidationPolicy::default()
-            .algorithm_names(["ES512"])
-            .unwrap_err();
-        assert!(
-            err.to_string().contains("unknown algorithm \"ES512\""),
-            "{err}"
-        );
     }
 }
