@@ -6,7 +6,8 @@
 
 use crate::{Report, Status};
 use rampgate_core::contract::{
-    Consumer, Contract, Decision, Mode, Outcome, Route, TrustLevel, UnknownConsumer, rollout_bucket,
+    Caller, Consumer, Contract, Decision, Mode, Outcome, Route, TrustLevel, UnknownConsumer,
+    rollout_bucket,
 };
 use rampgate_core::{DecisionReason, Requirement, Scopes};
 use std::collections::BTreeSet;
@@ -222,14 +223,13 @@ impl<'c> Facts<'c> {
         let template = template(contract, &method, &req.path);
         // Without --iss, the token is taken to come from the contract's own issuer.
         let iss = req.iss.as_deref().or(contract.issuer());
-        let decision = contract.decide_for(
-            &method,
-            template,
+        let caller = Caller {
             iss,
-            Some(&req.client_id),
-            req.sub.as_deref(),
-            &token_scopes,
-        );
+            client_id: Some(&req.client_id),
+            sub: req.sub.as_deref(),
+            scopes: &token_scopes,
+        };
+        let decision = contract.decide_for(&method, template, caller);
         let route = match &decision.route {
             Some(key) => contract.routes().iter().find(|r| r.key() == **key),
             None => template.and_then(|t| contract.route(&method, t)),

@@ -10,7 +10,7 @@ use proptest::collection::{btree_set, vec};
 use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::{Index, select, subsequence};
-use rampgate_core::contract::{Contract, Decision, Mode, Outcome, rollout_bucket};
+use rampgate_core::contract::{Caller, Contract, Decision, Mode, Outcome, rollout_bucket};
 use rampgate_core::{DecisionReason, Requirement, Scopes};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -34,14 +34,12 @@ fn decide(
     client_id: &str,
     token: &BTreeSet<String>,
 ) -> Decision {
-    contract.decide_for(
-        method,
-        Some(path),
-        None,
-        Some(client_id),
-        None,
-        &scopes(token),
-    )
+    let scopes = scopes(token);
+    let caller = Caller {
+        client_id: Some(client_id),
+        ..Caller::new(&scopes)
+    };
+    contract.decide_for(method, Some(path), caller)
 }
 
 fn scopes(set: &BTreeSet<String>) -> Scopes {

@@ -1,7 +1,7 @@
 //! The contract's decision for one request: a pure function of the contract,
 //! the matched route and the verified token.
 
-use super::{Contract, Mode, UnknownConsumer};
+use super::{Contract, Mode, Stage, UnknownConsumer};
 use crate::error::{Error, ErrorKind};
 use crate::principal::{Principal, Scopes};
 use crate::reason::{DecisionReason, Reason};
@@ -99,133 +99,252 @@ pub fn rollout_bucket(consumer: &str) -> u8 {
     (u16::from_be_bytes([digest[0], digest[1]]) % 100) as u8
 }
 
+/// Who asks, as a decision sees the verified token: its issuer, its client,
+/// its subject and its scopes.
+///
+/// ```
+/// use rampgate_core::Scopes;
+/// use rampgate_core::contract::{Caller, Contract, Outcome};
+///
+/// let contract = Contract::parse(r#"
+///     version = 1
+///     [scopes]
+///     read = "Read"
+///     [defaults]
+///     unknown_consumer = { stage = "public", scopes = ["read"] }
+///     [[routes]]
+///     method = "GET"
+///     path = "/items"
+///     scopes = ["read"]
+/// "#).unwrap();
+/// let scopes: Scopes = ["read"].into_iter().collect();
+/// let caller = Caller { client_id: Some("web"), ..Caller::new(&scopes) };
+/// let decision = contract.decide_for("GET", Some("/items"), caller);
+/// assert_eq!(decision.outcome, Outcome::Allow);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    /// The token's issuer: a contract that names an `issuer` refuses every
+    /// other one, `None` included.
+    pub iss: Option<&'a str>,
+    /// The token's `client_id`.
+    pub client_id: Option<&'a str>,
+    /// The token's subject.
+    pub sub: Option<&'a str>,
+    /// The token's scopes.
+    pub scopes: &'a Scopes,
+}
+
+impl<'a> Caller<'a> {
+    /// A caller with these scopes and nothing else.
+    pub fn new(scopes: &'a Scopes) -> Self {
+        Caller {
+            iss: None,
+            client_id: None,
+            sub: None,
+            scopes,
+        }
+    }
+
+    /// The verified principal, as a caller.
+    pub fn of(principal: &'a Principal) -> Self {
+        Caller {
+            iss: Some(principal.iss()),
+            client_id: principal.client_id(),
+            sub: principal.sub(),
+            scopes: principal.scopes(),
+        }
+    }
+}
+
+/// What the matched route says, for the decision.
+struct RouteFacts {
+    index: usize,
+    key: Arc<str>,
+    mode: Mode,
+    trust: Arc<str>,
+    step_up: Option<Arc<StepUpPolicy>>,
+    audit_required: bool,
+    /// The scopes the route requires, space-delimited, and whether one will do.
+    required: (Arc<str>, bool),
+}
+
+/// The caller's consumer and its current stage.
+struct StageFacts<'c> {
+    /// A named consumer's key, else the token's `client_id`.
+    consumer: Option<Arc<str>>,
+    name: Arc<str>,
+    stage: &'c Stage,
+    /// Whether the contract names the consumer: only those have a roll-out
+    /// bucket (an unknown one chooses its own client_id, so it could choose
+    /// to be observed).
+    known: bool,
+}
+
+/// How the decision came out, before it is written down.
+struct Verdict {
+    outcome: Outcome,
+    reason: DecisionReason,
+    /// The unmet requirement and the stage's scopes, for a refusal.
+    unmet: Option<(Arc<str>, bool, String)>,
+}
+
+impl Verdict {
+    fn of(outcome: Outcome, reason: DecisionReason) -> Self {
+        Verdict {
+            outcome,
+            reason,
+            unmet: None,
+        }
+    }
+}
+
 impl Contract {
     /// Decides for a verified principal on `method` and the matched path template
     /// (`None` when the router matched no template).
     pub fn decide(&self, method: &str, path: Option<&str>, principal: &Principal) -> Decision {
-        self.decide_for(
-            method,
-            path,
-            Some(principal.iss()),
-            principal.client_id(),
-            principal.sub(),
-            principal.scopes(),
-        )
+        self.decide_for(method, path, Caller::of(principal))
     }
 
-    /// [`Contract::decide`] on plain values: `iss` is the token's issuer (a
-    /// contract that names an `issuer` refuses every other one, `None` included).
-    pub fn decide_for(
-        &self,
-        method: &str,
-        path: Option<&str>,
-        iss: Option<&str>,
-        client_id: Option<&str>,
-        sub: Option<&str>,
-        token_scopes: &Scopes,
-    ) -> Decision {
-        let mut d = Decision {
-            outcome: Outcome::Allow,
-            reason: DecisionReason::Allowed,
-            contract_version: self.version,
-            route: None,
-            consumer: client_id.map(Arc::from),
-            stage: None,
-            stage_scopes: None,
-            mode: None,
-            trust: None,
-            step_up: None,
-            required: Arc::from(""),
-            required_one_of: false,
-            audit_required: false,
-        };
+    /// [`Contract::decide`] for a [`Caller`] given by its values.
+    pub fn decide_for(&self, method: &str, path: Option<&str>, caller: Caller<'_>) -> Decision {
         // A contract that names its issuer speaks for that issuer's consumers
         // only: another trusted issuer could mint the same client_id.
-        if !self.applies_to(iss) {
-            d.outcome = Outcome::Deny;
-            d.reason = DecisionReason::IssuerNotInContract;
-            return d;
-        }
-        // HEAD is served by the GET handler (as axum does) unless declared itself;
-        // a gRPC method not listed itself falls under its service's `/pkg.Svc/*`.
-        let index = path.and_then(|p| self.resolve(method, p));
-        let Some(index) = index else {
-            if self.unknown_route_allowed {
-                d.reason = DecisionReason::RouteUnlistedAllowed;
-            } else {
-                d.outcome = Outcome::Deny;
-                d.reason = DecisionReason::RouteUnknown;
+        let applies = self.applies_to(caller.iss);
+        let route = path
+            .filter(|_| applies)
+            .and_then(|p| self.resolve(method, p))
+            .map(|i| self.route_facts(i));
+        let stage = route.as_ref().and_then(|_| self.stage_facts(caller));
+        let verdict = match (&route, &stage) {
+            _ if !applies => Verdict::of(Outcome::Deny, DecisionReason::IssuerNotInContract),
+            (None, _) if self.unknown_route_allowed => {
+                Verdict::of(Outcome::Allow, DecisionReason::RouteUnlistedAllowed)
             }
-            return d;
+            (None, _) => Verdict::of(Outcome::Deny, DecisionReason::RouteUnknown),
+            (Some(_), None) => Verdict::of(Outcome::Deny, DecisionReason::ConsumerUnknown),
+            (Some(route), Some(stage)) => self.judge(route, stage, caller.scopes),
         };
+        let (required, required_one_of, stage_scopes) = match (verdict.unmet, &route) {
+            (Some((scope, one_of, stage_scopes)), _) => (scope, one_of, Some(stage_scopes)),
+            (None, Some(r)) => (Arc::clone(&r.required.0), r.required.1, None),
+            (None, None) => (Arc::from(""), false, None),
+        };
+        let (consumer, stage) = match stage {
+            Some(s) => (s.consumer, Some(s.name)),
+            None => (caller.client_id.map(Arc::from), None),
+        };
+        Decision {
+            outcome: verdict.outcome,
+            reason: verdict.reason,
+            contract_version: self.version,
+            route: route.as_ref().map(|r| Arc::clone(&r.key)),
+            consumer,
+            stage,
+            stage_scopes,
+            mode: route.as_ref().map(|r| r.mode),
+            trust: route.as_ref().map(|r| Arc::clone(&r.trust)),
+            step_up: route.as_ref().and_then(|r| r.step_up.clone()),
+            required,
+            required_one_of,
+            audit_required: route.is_some_and(|r| r.audit_required),
+        }
+    }
+
+    fn route_facts(&self, index: usize) -> RouteFacts {
         let route = &self.routes()[index];
         let names = self.names();
-        d.route = Some(Arc::clone(&names.route_keys[index]));
-        d.mode = Some(route.mode);
-        d.trust = Some(Arc::clone(&names.route_trust[index]));
-        d.step_up = self.step_up_policy(&route.trust).cloned();
-        d.audit_required = route.audit_required;
-        d.required = Arc::clone(&names.route_required[index]);
-        d.required_one_of =
+        let one_of =
             route.requirement.all_of().is_empty() && !route.requirement.any_of().is_empty();
+        RouteFacts {
+            index,
+            key: Arc::clone(&names.route_keys[index]),
+            mode: route.mode,
+            trust: Arc::clone(&names.route_trust[index]),
+            step_up: self.step_up_policy(&route.trust).cloned(),
+            audit_required: route.audit_required,
+            required: (Arc::clone(&names.route_required[index]), one_of),
+        }
+    }
 
-        // Only a consumer the contract names has a roll-out bucket: an unknown
-        // one chooses its own client_id, so it could choose to be observed.
-        let (stage, stage_name, known) = match self.consumer_at(iss, client_id, sub) {
-            Some(i) => {
-                d.consumer = Some(Arc::clone(&names.consumer_keys[i]));
-                let name = Arc::clone(&names.consumer_stages[i]);
-                (self.consumers()[i].stage(), name, true)
-            }
-            None => match (&self.unknown_consumer, &names.unknown_stage) {
-                (UnknownConsumer::Stage(stage), Some(name)) => (stage, Arc::clone(name), false),
-                _ => {
-                    d.outcome = Outcome::Deny;
-                    d.reason = DecisionReason::ConsumerUnknown;
-                    return d;
-                }
-            },
-        };
-        d.stage = Some(stage_name);
+    /// The caller's consumer and stage: a named consumer's, else the
+    /// `unknown_consumer` default, else none (`consumer_unknown`).
+    fn stage_facts(&self, caller: Caller<'_>) -> Option<StageFacts<'_>> {
+        let names = self.names();
+        if let Some(i) = self.consumer_at(caller.iss, caller.client_id, caller.sub) {
+            return Some(StageFacts {
+                consumer: Some(Arc::clone(&names.consumer_keys[i])),
+                name: Arc::clone(&names.consumer_stages[i]),
+                stage: self.consumers()[i].stage(),
+                known: true,
+            });
+        }
+        match (&self.unknown_consumer, &names.unknown_stage) {
+            (UnknownConsumer::Stage(stage), Some(name)) => Some(StageFacts {
+                consumer: caller.client_id.map(Arc::from),
+                name: Arc::clone(name),
+                stage,
+                known: false,
+            }),
+            _ => None,
+        }
+    }
 
-        // Least privilege: only scopes both the token and the stage grant count.
-        let Err(unmet) = route
-            .requirement
-            .check_with(|s| token_scopes.contains(s) && stage.scopes.contains(s))
+    /// The verdict on a listed route for a consumer at `stage`: least
+    /// privilege, only scopes both the token and the stage grant count.
+    fn judge(&self, route: &RouteFacts, stage: &StageFacts<'_>, scopes: &Scopes) -> Verdict {
+        let requirement = &self.routes()[route.index].requirement;
+        let Err(unmet) =
+            requirement.check_with(|s| scopes.contains(s) && stage.stage.scopes.contains(s))
         else {
-            return d;
+            return Verdict::of(Outcome::Allow, DecisionReason::Allowed);
         };
         // Only a refusal describes the stage: allowed requests skip the join.
-        d.stage_scopes = Some(
-            stage
-                .scopes
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .join(" "),
-        );
-        d.required = Arc::from(unmet.scope);
-        d.required_one_of = unmet.one_of;
-        d.reason = if route.requirement.check(token_scopes).is_ok() {
+        let stage_scopes = stage
+            .stage
+            .scopes
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let reason = if requirement.check(scopes).is_ok() {
             DecisionReason::ScopeBeyondStage
         } else {
             DecisionReason::ScopeInsufficient
         };
-        d.outcome = match route.mode {
+        let outcome = match route.mode {
             Mode::Enforce => Outcome::Deny,
             Mode::Observe => Outcome::ShadowDeny,
-            Mode::Percent(n) => match &d.consumer {
-                Some(key) if known && rollout_bucket(key) >= n => Outcome::ShadowDeny,
+            Mode::Percent(n) => match &stage.consumer {
+                Some(key) if stage.known && rollout_bucket(key) >= n => Outcome::ShadowDeny,
                 _ => Outcome::Deny,
             },
         };
-        d
+        Verdict {
+            outcome,
+            reason,
+            unmet: Some((Arc::from(unmet.scope), unmet.one_of, stage_scopes)),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn caller<'a>(
+        iss: Option<&'a str>,
+        client_id: Option<&'a str>,
+        sub: Option<&'a str>,
+        scopes: &'a Scopes,
+    ) -> Caller<'a> {
+        Caller {
+            iss,
+            client_id,
+            sub,
+            scopes,
+        }
+    }
 
     const ISS: &str = "https://i.example";
 
@@ -455,7 +574,11 @@ stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
             ),
         ];
         for (method, path, client, sub, token, outcome, reason, stage) in table {
-            let d = c.decide_for(method, *path, Some(ISS), *client, *sub, &scopes(token));
+            let d = c.decide_for(
+                method,
+                *path,
+                caller(Some(ISS), *client, *sub, &scopes(token)),
+            );
             assert_eq!(
                 (d.outcome, d.reason.as_str(), d.stage.as_deref()),
                 (*outcome, *reason, *stage),
@@ -476,7 +599,11 @@ stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
             (None, None),
         ] {
             for iss in [Some("https://b.example"), Some("https://i.example/"), None] {
-                let d = c.decide_for("GET", Some("/items"), iss, client, sub, &scopes(&["read"]));
+                let d = c.decide_for(
+                    "GET",
+                    Some("/items"),
+                    caller(iss, client, sub, &scopes(&["read"])),
+                );
                 assert_eq!(
                     (d.outcome, d.reason, d.stage.as_deref()),
                     (Outcome::Deny, DecisionReason::IssuerNotInContract, None),
@@ -495,10 +622,7 @@ stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
         let d = open.decide_for(
             "GET",
             Some("/nope"),
-            Some("https://b.example"),
-            Some("web"),
-            None,
-            &scopes(&[]),
+            caller(Some("https://b.example"), Some("web"), None, &scopes(&[])),
         );
         assert_eq!(
             (d.outcome, d.reason),
@@ -507,10 +631,7 @@ stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
         let d = open.decide_for(
             "GET",
             Some("/nope"),
-            Some(ISS),
-            Some("web"),
-            None,
-            &scopes(&[]),
+            caller(Some(ISS), Some("web"), None, &scopes(&[])),
         );
         assert_eq!(d.reason, DecisionReason::RouteUnlistedAllowed);
     }
@@ -544,10 +665,7 @@ stages = [{ name = "pilot", scopes = ["read"] }]
             let d = c.decide_for(
                 "POST",
                 Some("/items"),
-                Some(iss),
-                Some("web"),
-                None,
-                &scopes(&["write"]),
+                caller(Some(iss), Some("web"), None, &scopes(&["write"])),
             );
             (d.outcome, d.reason, d.stage, d.consumer)
         };
@@ -590,10 +708,7 @@ stages = [{ name = "pilot", scopes = ["read"] }]
             let d = contract.decide_for(
                 "POST",
                 Some("/items"),
-                Some(ISS),
-                client,
-                None,
-                &scopes(scopes_),
+                caller(Some(ISS), client, None, &scopes(scopes_)),
             );
             crate::DenialOptions::default().deny(&d.error().unwrap())
         };
@@ -642,10 +757,7 @@ stages = [{ name = "pilot", scopes = ["read"] }]
         let d = c.decide_for(
             "GET",
             Some("/items"),
-            Some(ISS),
-            Some("stranger"),
-            None,
-            &scopes(&["read"]),
+            caller(Some(ISS), Some("stranger"), None, &scopes(&["read"])),
         );
         assert_eq!(
             (d.outcome, d.reason),
@@ -676,7 +788,11 @@ stages = [{ name = "pilot", scopes = ["read"] }]
         )
         .unwrap();
         let decide = |path: &str, granted: &[&str]| {
-            c.decide_for("POST", Some(path), None, Some("x"), None, &scopes(granted))
+            c.decide_for(
+                "POST",
+                Some(path),
+                caller(None, Some("x"), None, &scopes(granted)),
+            )
         };
         let d = decide("/helloworld.Greeter/SayHello", &["greet"]);
         assert_eq!(d.outcome, Outcome::Allow);
@@ -710,10 +826,7 @@ stages = [{ name = "pilot", scopes = ["read"] }]
                 let d = c.decide_for(
                     "DELETE",
                     Some("/items/{id}"),
-                    Some(ISS),
-                    id.as_deref(),
-                    sub,
-                    &scopes(&["admin"]),
+                    caller(Some(ISS), id.as_deref(), sub, &scopes(&["admin"])),
                 );
                 assert_eq!(
                     (d.outcome, d.reason, d.stage.as_deref()),
@@ -730,10 +843,7 @@ stages = [{ name = "pilot", scopes = ["read"] }]
         let known = c.decide_for(
             "DELETE",
             Some("/items/{id}"),
-            Some(ISS),
-            Some("web"),
-            None,
-            &scopes(&["admin"]),
+            caller(Some(ISS), Some("web"), None, &scopes(&["admin"])),
         );
         let expected = if rollout_bucket("web") < 50 {
             Outcome::Deny
@@ -765,10 +875,7 @@ stages = [{ name = "pilot", scopes = ["read"] }]
                         .decide_for(
                             "DELETE",
                             Some("/items/{id}"),
-                            Some(ISS),
-                            Some(id),
-                            None,
-                            &scopes(&[]),
+                            caller(Some(ISS), Some(id), None, &scopes(&[])),
                         )
                         .outcome
                         == Outcome::Deny

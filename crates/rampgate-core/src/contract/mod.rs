@@ -36,7 +36,7 @@ mod decide;
 mod diff;
 mod handle;
 
-pub use decide::{Decision, Outcome, rollout_bucket};
+pub use decide::{Caller, Decision, Outcome, rollout_bucket};
 pub use diff::{Change, ChangeKind, ContractDiff, VersionError};
 pub use handle::{ContractEvent, ContractHandle, ContractWatch, ReloadError};
 
