@@ -144,3 +144,31 @@ async fn a_watcher_kept_in_the_handle_lives_as_long_as_the_handle() {
     assert!(!handle.stop_watching(), "nothing left to stop");
     stays_unapplied(&file, &handle, 4).await;
 }
+
+#[test]
+fn a_watcher_handed_to_the_caller_runs_on_the_callers_runtime_and_ends_with_the_handle() {
+    // Made outside any runtime: nothing is spawned until the caller runs it.
+    let file = File::new("pair");
+    let handle = ContractHandle::from_file(&file.0).unwrap();
+    let watcher = handle.watcher(PERIOD).unwrap();
+    assert!(matches!(
+        handle.watcher(Duration::ZERO),
+        Err(ReloadError::ZeroPeriod)
+    ));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let task = tokio::spawn(watcher);
+        file.version(2);
+        assert!(reaches(&handle, 2).await, "the caller's watcher applies v2");
+        // The watcher holds no handle: dropping the last one ends it.
+        drop(handle);
+        tokio::time::timeout(PERIOD * 20, task)
+            .await
+            .expect("the watcher ends once the handle is gone")
+            .unwrap();
+    });
+}

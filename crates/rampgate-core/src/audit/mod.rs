@@ -24,8 +24,8 @@ mod sink;
 mod webhook;
 
 pub use auditor::{
-    AuditError, AuditPermit, Auditor, AuditorBuilder, DEFAULT_CAPACITY, DEFAULT_LINGER,
-    contract_event,
+    AuditError, AuditPermit, AuditWriter, Auditor, AuditorBuilder, DEFAULT_CAPACITY,
+    DEFAULT_LINGER, contract_event,
 };
 pub use event::{
     AuditEvent, AuditOutcome, ContractChangeEntry, ContractChanged, ContractRefused, DecisionEvent,

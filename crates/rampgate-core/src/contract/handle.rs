@@ -267,18 +267,48 @@ impl ContractHandle {
     /// [`ReloadError::NoFile`] for a handle not loaded from a file,
     /// [`ReloadError::ZeroPeriod`] for a zero `period`.
     pub fn watch_scoped(&self, period: Duration) -> Result<ContractWatch, ReloadError> {
+        let watcher = self.watcher(period)?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| ReloadError::NoRuntime)?;
+        let task = runtime.spawn(watcher);
+        Ok(ContractWatch {
+            task: task.abort_handle(),
+            period,
+        })
+    }
+
+    /// The watcher of [`watch_scoped`](ContractHandle::watch_scoped) as a
+    /// future the caller runs where it likes (its own runtime, a `JoinSet`, a
+    /// test's `select!`), in the manner of tower's `Buffer::pair`: it
+    /// re-reads the file every `period`, applies it when it changed, and ends
+    /// when every clone of the handle is gone. Needs no runtime to be made.
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() {
+    /// use rampgate_core::contract::ContractHandle;
+    /// use std::time::Duration;
+    ///
+    /// let handle = ContractHandle::from_file("contract.toml").unwrap();
+    /// let watcher = handle.watcher(Duration::from_secs(5)).unwrap();
+    /// let task = tokio::spawn(watcher); // or run it on a runtime of your own
+    /// # drop(task);
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ReloadError::NoFile`] for a handle not loaded from a file,
+    /// [`ReloadError::ZeroPeriod`] for a zero `period`.
+    pub fn watcher(
+        &self,
+        period: Duration,
+    ) -> Result<impl std::future::Future<Output = ()> + Send + 'static, ReloadError> {
         if self.0.path.is_none() {
             return Err(ReloadError::NoFile);
         }
         if period.is_zero() {
             return Err(ReloadError::ZeroPeriod);
         }
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| ReloadError::NoRuntime)?;
-        let task = runtime.spawn(watch(Arc::downgrade(&self.0), period));
-        Ok(ContractWatch {
-            task: task.abort_handle(),
-            period,
-        })
+        Ok(watch(Arc::downgrade(&self.0), period))
     }
 
     /// Starts a task that re-reads the contract file every `period` and
