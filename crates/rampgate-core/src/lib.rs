@@ -84,6 +84,7 @@ pub use revocation::{
     RevocationEvent, RevocationList, RevocationObserver, RevocationStore,
 };
 pub use stepup::StepUpPolicy;
+pub use sync::Tasks as BackgroundTasks;
 pub use timefmt::{format_rfc3339, parse_rfc3339};
 pub use verifier::{Health, IssuerConfig, Verifier, VerifierBuilder};
 pub use verifier::{TokenCacheOptions, TokenCacheStats};

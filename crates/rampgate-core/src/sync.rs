@@ -1,6 +1,9 @@
-//! Locking helpers shared by the crate.
+//! Locking and task helpers shared by the crate.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll};
 
 /// Locks `m`, recovering the data if another thread panicked while holding it.
 ///
@@ -30,6 +33,42 @@ impl std::hash::Hasher for PassThrough {
     }
     fn write_u64(&mut self, n: u64) {
         self.0 = n;
+    }
+}
+
+/// A background task of the crate, boxed: what the `pair`-style
+/// constructors hand to the caller to run.
+pub(crate) type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// Background tasks joined into one future for the caller to run, in the
+/// manner of tower's `Buffer::pair` worker: it ends when all of them have.
+#[must_use = "a background task does nothing unless it is run"]
+pub struct Tasks(Vec<Task>);
+
+impl Tasks {
+    /// These tasks, run side by side.
+    pub(crate) fn new(tasks: Vec<Task>) -> Self {
+        Tasks(tasks)
+    }
+}
+
+impl std::fmt::Debug for Tasks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tasks({} running)", self.0.len())
+    }
+}
+
+impl Future for Tasks {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.0
+            .retain_mut(|task| task.as_mut().poll(cx).is_pending());
+        if self.0.is_empty() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
     }
 }
 

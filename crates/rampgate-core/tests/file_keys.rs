@@ -216,3 +216,36 @@ fn without_a_runtime_the_file_is_read_once_and_the_build_succeeds() {
     assert_eq!(code(&v, &k2), "kid_unknown");
     assert_eq!(code(&v, &k1), "ok");
 }
+
+#[test]
+fn build_pair_hands_the_file_watcher_to_the_caller_which_runs_it_where_it_likes() {
+    let (k1, k2) = (signer(1, "k1"), signer(2, "k2"));
+    let file = JwksFile::new("pair", &[&k1]);
+    // Built outside any runtime: the watcher is a future, not a task.
+    let (v, watchers) = block_on_without_runtime(
+        Verifier::builder()
+            .issuer(issuer(&file, Duration::from_millis(50)))
+            .build_pair(),
+    )
+    .unwrap();
+    assert_eq!(code(&v, &k1), "ok");
+    // Not run yet: a rotation is not seen.
+    file.publish(&[&k1, &k2]);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(code(&v, &k2), "kid_unknown");
+    // The caller's own runtime runs it: the rotation is picked up.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let task = tokio::spawn(watchers);
+        assert!(eventually(|| code(&v, &k2) == "ok").await, "k2 picked up");
+        // The watcher holds no verifier: dropping it ends the watcher.
+        drop(v);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("the watcher ends with the verifier")
+            .unwrap();
+    });
+}

@@ -5,11 +5,8 @@ use super::sink::{AuditSink, TracingSink};
 use crate::anomaly::{AnomalyDetector, AnomalyEvent, Observation};
 use crate::contract::{ContractEvent, ContractHandle, ReloadError};
 use crate::revocation::{RevocationEvent, RevocationList};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, oneshot};
 
@@ -201,15 +198,13 @@ impl AuditorBuilder {
             anomalies: self.anomalies.clone(),
         };
         let main = writer(rx, self.sink, Arc::clone(&stats), self.linger, Some(main));
-        let (alerts, alert_writer) = match self.alerts {
-            Some(sink) => {
-                let (tx, rx) = mpsc::channel(256);
-                let stats = Arc::new(Stats::default());
-                let writer = writer(rx, sink, stats, Duration::ZERO, None);
-                (Some(tx), Some(writer))
-            }
-            None => (None, None),
-        };
+        let mut tasks: Vec<crate::sync::Task> = vec![Box::pin(main)];
+        let alerts = self.alerts.map(|sink| {
+            let (tx, rx) = mpsc::channel(256);
+            let stats = Arc::new(Stats::default());
+            tasks.push(Box::pin(writer(rx, sink, stats, Duration::ZERO, None)));
+            tx
+        });
         let auditor = Auditor(Arc::new(Shared {
             tx,
             alerts,
@@ -218,57 +213,14 @@ impl AuditorBuilder {
             stats,
             started: Instant::now(),
         }));
-        Ok((auditor, AuditWriter(Box::pin(join(main, alert_writer)))))
+        Ok((auditor, crate::sync::Tasks::new(tasks)))
     }
 }
 
 /// The audit writer of [`AuditorBuilder::pair`]: the task that hands the
 /// queued events to the sink (and the alerts to theirs), for the caller to
 /// run. It does nothing unless polled.
-#[must_use = "the audit writer writes nothing unless it is run"]
-pub struct AuditWriter(Pin<Box<dyn Future<Output = ()> + Send>>);
-
-impl std::fmt::Debug for AuditWriter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AuditWriter(..)")
-    }
-}
-
-impl Future for AuditWriter {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.0.as_mut().poll(cx)
-    }
-}
-
-/// Runs `main` and, when there is one, `alerts` to completion, side by side.
-async fn join<A, B>(main: A, alerts: Option<B>)
-where
-    A: Future<Output = ()>,
-    B: Future<Output = ()>,
-{
-    let mut main = std::pin::pin!(main);
-    let mut alerts = alerts.map(Box::pin);
-    let mut main_done = false;
-    std::future::poll_fn(|cx| {
-        if !main_done && main.as_mut().poll(cx).is_ready() {
-            main_done = true;
-        }
-        if alerts
-            .as_mut()
-            .is_some_and(|a| a.as_mut().poll(cx).is_ready())
-        {
-            alerts = None;
-        }
-        if main_done && alerts.is_none() {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    })
-    .await;
-}
+pub type AuditWriter = crate::sync::Tasks;
 
 /// A place in the audit queue, reserved before a fail-closed route runs:
 /// its event is then sure to be queued.

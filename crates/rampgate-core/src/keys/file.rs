@@ -77,13 +77,13 @@ impl IssuerKeys {
     /// (not at all when it is zero). Without a tokio runtime there is no task to
     /// run it: the keys read at build time keep serving, and a warning says so.
     pub(super) fn watch_file(self: &Arc<Self>) {
-        let Some(file) = &self.file else { return };
-        if file.interval.is_zero() {
+        let Some(watcher) = self.file_watcher() else {
             return;
-        }
+        };
+        let Some(file) = &self.file else { return };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                let task = runtime.spawn(poll(Arc::downgrade(self), file.interval));
+                let task = runtime.spawn(watcher);
                 *lock(&file.poller) = Some(task.abort_handle());
             }
             Err(_) => tracing::warn!(
@@ -92,6 +92,17 @@ impl IssuerKeys {
                 "no tokio runtime when the verifier was built: the JWKS file will not be re-read when it changes"
             ),
         }
+    }
+
+    /// The task that re-reads the JWKS file on change, every
+    /// `file_poll_interval`, until the keys are dropped: `None` without a
+    /// file or with a zero interval.
+    pub(crate) fn file_watcher(self: &Arc<Self>) -> Option<crate::sync::Task> {
+        let file = self.file.as_ref()?;
+        if file.interval.is_zero() {
+            return None;
+        }
+        Some(Box::pin(poll(Arc::downgrade(self), file.interval)))
     }
 
     /// Re-reads the JWKS file if it changed since the last look. Returns

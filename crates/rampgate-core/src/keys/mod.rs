@@ -174,6 +174,12 @@ impl IssuerKeys {
         self.watch_file();
     }
 
+    /// Makes the first fetch of a remote key set and starts its poller; a
+    /// JWKS file's watcher is left to the caller ([`IssuerKeys::file_watcher`]).
+    pub(crate) async fn start_remote_only(self: &Arc<Self>) {
+        self.start_remote().await;
+    }
+
     /// Starts the poller of a remote key set without waiting for its first
     /// fetch, or starts watching a JWKS file.
     pub(crate) fn start_in_background(self: &Arc<Self>) {

@@ -168,6 +168,52 @@ impl VerifierBuilder {
         Ok(verifier)
     }
 
+    /// As [`build`](VerifierBuilder::build), but the watchers of JWKS files
+    /// are handed to the caller, to run where it likes (its own runtime, a
+    /// `JoinSet`), in the manner of tower's `Buffer::pair`: the future re-reads
+    /// each file on change and ends when the verifier (every clone) is gone.
+    /// Remote key sets still get their poller as with `build`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use rampgate_core::{IssuerConfig, JwksOptions, Verifier};
+    /// use std::time::Duration;
+    ///
+    /// # let dir = std::env::temp_dir().join(format!("rampgate-doc-pair-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # let path = dir.join("jwks.json");
+    /// # std::fs::write(&path, r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"e","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#).unwrap();
+    /// let (verifier, watchers) = Verifier::builder()
+    ///     .issuer(
+    ///         IssuerConfig::new("https://issuer.example", ["api"])
+    ///             .jwks_file(&path)
+    ///             .jwks_options(JwksOptions {
+    ///                 file_poll_interval: Duration::from_millis(10),
+    ///                 ..JwksOptions::default()
+    ///             }),
+    ///     )
+    ///     .build_pair()
+    ///     .await
+    ///     .unwrap();
+    /// let task = tokio::spawn(watchers);
+    /// drop(verifier);
+    /// task.await.unwrap(); // ends with the verifier
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`build`](VerifierBuilder::build).
+    pub async fn build_pair(self) -> Result<(Verifier, crate::BackgroundTasks)> {
+        let verifier = self.assemble()?;
+        let mut watchers = Vec::new();
+        for issuer in &verifier.inner.issuers {
+            issuer.keys.start_remote_only().await;
+            watchers.extend(issuer.keys.file_watcher());
+        }
+        Ok((verifier, crate::sync::Tasks::new(watchers)))
+    }
+
     /// Checks the configuration and loads static and file key sets as
     /// [`build`](VerifierBuilder::build) does, but does not wait for the first
     /// fetch of remote key sets: their pollers make it at once, in the
