@@ -298,17 +298,15 @@ impl ContractHandle {
     ///
     /// [`ReloadError::NoFile`] for a handle not loaded from a file,
     /// [`ReloadError::ZeroPeriod`] for a zero `period`.
-    pub fn watcher(
-        &self,
-        period: Duration,
-    ) -> Result<impl std::future::Future<Output = ()> + Send + 'static, ReloadError> {
+    pub fn watcher(&self, period: Duration) -> Result<crate::BackgroundTasks, ReloadError> {
         if self.0.path.is_none() {
             return Err(ReloadError::NoFile);
         }
         if period.is_zero() {
             return Err(ReloadError::ZeroPeriod);
         }
-        Ok(watch(Arc::downgrade(&self.0), period))
+        let task: crate::sync::Task = Box::pin(watch(Arc::downgrade(&self.0), period));
+        Ok(crate::sync::Tasks::new(vec![task]))
     }
 
     /// Starts a task that re-reads the contract file every `period` and
