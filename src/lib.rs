@@ -75,8 +75,10 @@ pub mod anomaly {
     pub use rampgate_core::anomaly::*;
 }
 
+/// The revocation admin router (feature `axum`): revoke, list and un-revoke
+/// behind a token of its own issuer, audience and scope.
 #[cfg(feature = "axum")]
-pub mod admin;
+pub use rampgate_tower::admin;
 pub use rampgate_tower::{
     Audit, AuditLayer, AuthStack, ContractGate, ContractLayer, Jwt, JwtLayer, Scope, ScopeLayer,
     StepUp, StepUpLayer, StepUpPassed,
@@ -111,8 +113,9 @@ pub mod audit {
     pub use rampgate_tower::audit::*;
 }
 
+/// RFC 9728 protected resource metadata from the contract (feature `axum`).
 #[cfg(feature = "axum")]
-pub mod metadata;
+pub use rampgate_tower::metadata;
 
 #[cfg(feature = "axum")]
 pub use rampgate_core::require_scopes;

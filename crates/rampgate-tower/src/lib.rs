@@ -148,6 +148,8 @@ macro_rules! define_inner_service_accessors {
     };
 }
 
+#[cfg(feature = "axum")]
+pub mod admin;
 pub mod audit;
 pub mod contract;
 mod gate;
@@ -155,6 +157,8 @@ mod grpc;
 #[cfg(feature = "tonic")]
 mod interceptor;
 pub mod jwt;
+#[cfg(feature = "axum")]
+pub mod metadata;
 #[cfg(test)]
 mod matrix;
 pub mod scope;

@@ -58,7 +58,7 @@ pub fn metadata_document(
 /// [`MetadataRouter::bearer_methods_of`] for a layer that accepts more.
 ///
 /// ```
-/// use rampgate::contract::{Contract, ContractHandle};
+/// use rampgate_core::contract::{Contract, ContractHandle};
 ///
 /// let contract = ContractHandle::new(Contract::parse(r#"
 ///     version = 1
@@ -67,7 +67,7 @@ pub fn metadata_document(
 ///     [scopes]
 ///     "profile:read" = "Read the profile"
 /// "#).unwrap());
-/// let app: axum::Router = rampgate::metadata::router(contract);
+/// let app: axum::Router = rampgate_tower::metadata::router(contract);
 /// # let _ = app;
 /// ```
 pub fn router<S: Clone + Send + Sync + 'static>(contract: ContractHandle) -> Router<S> {
@@ -85,9 +85,9 @@ pub fn router<S: Clone + Send + Sync + 'static>(contract: ContractHandle) -> Rou
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// use rampgate::JwtLayer;
-/// use rampgate::contract::{Contract, ContractHandle};
-/// use rampgate::metadata::MetadataRouter;
+/// use rampgate_tower::JwtLayer;
+/// use rampgate_core::contract::{Contract, ContractHandle};
+/// use rampgate_tower::metadata::MetadataRouter;
 ///
 /// # let verifier = rampgate_testkit::OfflineIssuer::new().verifier().await.unwrap();
 /// let contract = ContractHandle::new(Contract::parse(r#"

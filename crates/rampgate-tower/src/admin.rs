@@ -44,7 +44,7 @@ use rampgate_core::{
     DenialOptions, Error, ErrorKind, Principal, Revocation, RevocationError, RevocationStore,
     RevokedBy, parse_rfc3339,
 };
-use rampgate_tower::{JwtLayer, ScopeLayer};
+use crate::{JwtLayer, ScopeLayer};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -79,7 +79,7 @@ pub enum AdminPolicyError {
 /// `rampgate:admin` un-revoking issuer A's compromised key).
 ///
 /// ```
-/// use rampgate::admin::{AdminPolicy, AdminPolicyError};
+/// use rampgate_tower::admin::{AdminPolicy, AdminPolicyError};
 ///
 /// let policy = AdminPolicy::new("https://login.example.com/", "rampgate-admin")
 ///     .unwrap()
@@ -185,8 +185,9 @@ impl AdminPolicy {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// use rampgate::admin::{AdminPolicy, RevocationAdmin};
-/// use rampgate::{IssuerConfig, JwtLayer, RevocationList, Verifier};
+/// use rampgate_tower::admin::{AdminPolicy, RevocationAdmin};
+/// use rampgate_core::{IssuerConfig, RevocationList, Verifier};
+/// use rampgate_tower::JwtLayer;
 ///
 /// # let dev = rampgate_testkit::DevIssuer::start().await.unwrap();
 /// # let (admin_issuer, jwks_url) = (dev.issuer(), dev.jwks_url());
