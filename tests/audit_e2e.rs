@@ -943,6 +943,7 @@ async fn expired_token_retries_raise_one_anomaly_event_per_key_and_window() {
     let server = Server::start(verifier, contract(), AuditLayer::new(auditor.clone())).await;
     let expired = issuer
         .token()
+        .sub("alice")
         .client_id("web")
         .scopes(["items:read"])
         .expires_in(-600)
@@ -957,17 +958,35 @@ async fn expired_token_retries_raise_one_anomaly_event_per_key_and_window() {
     let of_type = |t: &'static str| lines.iter().filter(move |l| l["type"] == t);
     assert_eq!(of_type("decision").count(), 7);
     assert!(of_type("decision").all(|l| l["reason"] == "token_expired"));
-    // The token is refused before any principal exists: the client's address
-    // is the key; the threshold (3) is crossed once in the window, not four times.
+    // The token is refused before any principal exists: no verified iss,
+    // but what it claimed, marked unverified, keys the signals.
+    for decision in of_type("decision") {
+        assert!(decision["iss"].is_null(), "{decision}");
+        assert!(decision["sub"].is_null(), "{decision}");
+        assert_eq!(decision["claimed"]["iss"], issuer.issuer());
+        assert_eq!(decision["claimed"]["client_id"], "web");
+        assert_eq!(decision["claimed"]["sub"], "alice");
+    }
+    // One anomaly per key (the claimed consumer and subject, the client's
+    // address): the threshold (3) is crossed once in the window, not four
+    // times.
     let anomalies: Vec<&serde_json::Value> = of_type("anomaly").collect();
-    assert_eq!(anomalies.len(), 1, "{anomalies:?}");
-    let a = anomalies[0];
-    assert_eq!(a["signal"], "expired_retries");
-    assert_eq!(a["key_kind"], "client_addr");
-    assert_eq!(a["key"], "127.0.0.1");
-    assert_eq!(a["count"], 3);
-    assert_eq!(a["threshold"], 3);
-    assert_eq!(a["window_secs"], 60);
+    assert_eq!(anomalies.len(), 3, "{anomalies:?}");
+    let keyed = |kind: &str| {
+        anomalies
+            .iter()
+            .find(|a| a["key_kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} anomaly: {anomalies:?}"))
+    };
+    assert_eq!(keyed("consumer")["key"], "web");
+    assert_eq!(keyed("sub")["key"], "alice");
+    assert_eq!(keyed("client_addr")["key"], "127.0.0.1");
+    for a in &anomalies {
+        assert_eq!(a["signal"], "expired_retries");
+        assert_eq!(a["count"], 3);
+        assert_eq!(a["threshold"], 3);
+        assert_eq!(a["window_secs"], 60);
+    }
     // It follows the decision that crossed the threshold, and every event is
     // counted: recorded = written.
     let position = lines.iter().position(|l| l["type"] == "anomaly").unwrap();
@@ -978,8 +997,8 @@ async fn expired_token_retries_raise_one_anomaly_event_per_key_and_window() {
             .count(),
         3
     );
-    assert_eq!(auditor.recorded(), 8);
-    assert_eq!(auditor.written(), 8);
+    assert_eq!(auditor.recorded(), 10);
+    assert_eq!(auditor.written(), 10);
     std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -593,9 +593,12 @@ fn anomalies(detector: &AnomalyDetector, event: &AuditEvent) -> Vec<AuditEvent> 
         return Vec::new();
     };
     let p = d.principal.as_ref();
+    // A refused token's own claims, unverified, so that the per-consumer and
+    // per-subject signals see expired, forged and unknown-kid tokens too.
+    let claimed = d.claimed.as_ref();
     let observation = Observation::new(d.reason, d.ts)
-        .consumer(d.consumer())
-        .sub(p.and_then(|p| p.sub()))
+        .consumer(d.consumer().or_else(|| claimed?.client_id.as_deref()))
+        .sub(p.and_then(|p| p.sub()).or_else(|| claimed?.sub.as_deref()))
         .jti(p.and_then(|p| p.jti()))
         .client_addr(d.client_addr.map(|a| a.ip()))
         .route(d.route());

@@ -114,6 +114,10 @@ pub struct DecisionEvent {
     pub decision: Option<Arc<Decision>>,
     /// The token's fingerprint, when the request carried a token.
     pub token_fp: Option<TokenFingerprint>,
+    /// What a refused token claimed, **unverified**: its `iss`, `client_id`
+    /// and `sub` as decoded, when it was decoded far enough. Never set for a
+    /// verified token (see `principal`).
+    pub claimed: Option<Claimed>,
     /// Step-up's result, when step-up applied.
     pub step_up: Option<StepUpResult>,
     /// The peer address, when known.
@@ -140,6 +144,7 @@ impl DecisionEvent {
             principal: None,
             decision: None,
             token_fp: None,
+            claimed: None,
             step_up: None,
             client_addr: None,
             latency_us: 0,
@@ -161,6 +166,60 @@ impl DecisionEvent {
             .as_ref()
             .and_then(|d| d.consumer.as_deref())
             .or_else(|| self.principal.as_ref().and_then(Principal::client_id))
+    }
+}
+
+/// What a token claimed, as decoded without verifying it: for the audit
+/// trail and the anomaly signals of refused tokens (expired, bad signature,
+/// unknown `kid`...). Nothing here is to be trusted: a forger chooses it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Claimed {
+    /// The `iss` the token claims.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    /// The `client_id` (else `azp`) the token claims.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The `sub` the token claims.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+}
+
+/// The longest claimed value kept, in bytes: more says nothing more.
+const MAX_CLAIMED_BYTES: usize = 256;
+
+impl Claimed {
+    /// What `token` claims, when it is a compact JWS of at most 16 KiB whose
+    /// payload is a JSON object naming at least one of `iss`, `client_id`
+    /// (or `azp`) and `sub` as strings; `None` otherwise.
+    ///
+    /// ```
+    /// use rampgate_core::audit::Claimed;
+    ///
+    /// // {"alg":"ES256"} . {"iss":"https://i.example","sub":"alice"} . (any signature)
+    /// let token = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJodHRwczovL2kuZXhhbXBsZSIsInN1YiI6ImFsaWNlIn0.c2ln";
+    /// let claimed = Claimed::from_token(token).unwrap();
+    /// assert_eq!(claimed.iss.as_deref(), Some("https://i.example"));
+    /// assert_eq!(claimed.sub.as_deref(), Some("alice"));
+    /// assert!(Claimed::from_token("not.a.token").is_none());
+    /// ```
+    pub fn from_token(token: &str) -> Option<Claimed> {
+        let parsed = crate::token::parse(token, 16 * 1024).ok()?;
+        let text = |name: &str| {
+            parsed.claims.get(name)?.as_str().map(|v| {
+                let mut end = v.len().min(MAX_CLAIMED_BYTES);
+                while !v.is_char_boundary(end) {
+                    end -= 1;
+                }
+                v[..end].to_owned()
+            })
+        };
+        let claimed = Claimed {
+            iss: text("iss"),
+            client_id: text("client_id").or_else(|| text("azp")),
+            sub: text("sub"),
+        };
+        (claimed != Claimed::default()).then_some(claimed)
     }
 }
 
@@ -328,6 +387,8 @@ struct DecisionJson<'a> {
     sub: Option<&'a str>,
     jti: Option<&'a str>,
     token_fp: Option<TokenFingerprint>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claimed: Option<&'a Claimed>,
     scopes: Vec<&'a str>,
     required: Vec<&'a str>,
     required_one_of: bool,
@@ -426,6 +487,7 @@ fn decision_json(d: &DecisionEvent) -> DecisionJson<'_> {
         sub: p.and_then(Principal::sub),
         jti: p.and_then(Principal::jti),
         token_fp: d.token_fp,
+        claimed: d.claimed.as_ref().filter(|_| p.is_none()),
         scopes: p.map(|p| p.scopes().iter().collect()).unwrap_or_default(),
         required,
         required_one_of: c.is_some_and(|c| c.required_one_of),

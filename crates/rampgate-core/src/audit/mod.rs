@@ -28,8 +28,8 @@ pub use auditor::{
     DEFAULT_LINGER, contract_event,
 };
 pub use event::{
-    AuditEvent, AuditOutcome, ContractChangeEntry, ContractChanged, ContractRefused, DecisionEvent,
-    SCHEMA_VERSION, StepUpResult, TokenFingerprint,
+    AuditEvent, AuditOutcome, Claimed, ContractChangeEntry, ContractChanged, ContractRefused,
+    DecisionEvent, SCHEMA_VERSION, StepUpResult, TokenFingerprint,
 };
 pub use file::{FileSink, FileSinkOptions, FlushPolicy};
 pub use sink::{AuditSink, AuditSinkError, SinkFuture, TracingSink};

@@ -1,7 +1,7 @@
 //! What the layers inside tell the `AuditLayer` about a request's token.
 
 use http::Extensions;
-use rampgate_core::audit::{AuditPermit, Auditor, TokenFingerprint};
+use rampgate_core::audit::{AuditPermit, Auditor, Claimed, TokenFingerprint};
 use rampgate_core::{Error, Principal};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -20,6 +20,8 @@ pub struct AuditFacts(Arc<Inner>);
 struct Inner {
     token_fp: OnceLock<TokenFingerprint>,
     principal: OnceLock<Principal>,
+    /// What a refused token claimed, unverified.
+    claimed: OnceLock<Claimed>,
     /// Microseconds plus one (0: no verification ran).
     verify_us: AtomicU64,
     /// The auditor the event goes to, for a reservation made inside.
@@ -70,6 +72,12 @@ impl AuditFacts {
         self.0.principal.get()
     }
 
+    /// What a refused token claimed (`iss`, `client_id`, `sub`), unverified,
+    /// when it was decoded far enough.
+    pub fn claimed(&self) -> Option<&Claimed> {
+        self.0.claimed.get()
+    }
+
     /// Microseconds the token's verification took, when one ran.
     pub fn verify_us(&self) -> Option<u64> {
         match self.0.verify_us.load(Ordering::Relaxed) {
@@ -99,7 +107,13 @@ pub(crate) fn verify_noted(
             let _ = facts.0.principal.set(principal.clone());
             TokenFingerprint::of_verified(principal, token)
         }
-        Err(_) => TokenFingerprint::of(token),
+        Err(_) => {
+            // Only on refusals: the success path decodes nothing twice.
+            if let Some(claimed) = Claimed::from_token(token) {
+                let _ = facts.0.claimed.set(claimed);
+            }
+            TokenFingerprint::of(token)
+        }
     };
     let _ = facts.0.token_fp.set(fingerprint);
     result

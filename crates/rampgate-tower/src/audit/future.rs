@@ -246,6 +246,9 @@ impl Pending {
         event.principal = principal;
         event.decision = decision;
         event.token_fp = self.facts.token_fp();
+        if event.principal.is_none() {
+            event.claimed = self.facts.claimed().cloned();
+        }
         event.step_up = step_up;
         event.client_addr = self.client_addr;
         event.latency_us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
