@@ -37,6 +37,7 @@
 //! realm = "api"                      # the WWW-Authenticate realm
 //! resource_metadata = "https://api.example.com/.well-known/oauth-protected-resource"
 //! max_token_bytes = 8192
+//! trusted_proxies = ["10.0.0.0/8"]   # X-Forwarded-For / Forwarded believed only from these
 //! token_cache_entries = 4096         # verified tokens kept; 0 verifies every token in full
 //! ready_timeout_secs = 10            # RAMPGATE_READY_TIMEOUT; 0 to not wait for keys
 //!
@@ -145,6 +146,13 @@ pub struct Config {
     pub resource_metadata: Option<String>,
     /// The longest token accepted, in bytes. Defaults to 8 KiB.
     pub max_token_bytes: Option<usize>,
+    /// The reverse proxies (addresses or CIDR ranges) whose
+    /// `X-Forwarded-For` / `Forwarded` headers name the client, for the
+    /// audit events' `client_addr` and the anomaly signals (see
+    /// [`Config::trusted_proxies`]). Defaults to none: the client is the
+    /// connection's peer and those headers are ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
     /// How many verified tokens the verifier keeps (see
     /// [`VerifierBuilder::token_cache`](crate::VerifierBuilder::token_cache));
     /// `0` turns the cache off. Defaults to
@@ -469,6 +477,27 @@ impl Config {
             handle.watch(Duration::from_secs(period))?;
         }
         Ok(Some(handle))
+    }
+
+    /// The proxies of `trusted_proxies`, for
+    /// [`AuditLayer::trusted_proxies`](crate::AuditLayer::trusted_proxies).
+    ///
+    /// ```
+    /// use rampgate::config::Config;
+    ///
+    /// let config = Config::from_toml("trusted_proxies = [\"10.0.0.0/8\", \"::1\"]").unwrap();
+    /// assert!(!config.trusted_proxies().unwrap().is_empty());
+    /// let bad = Config::from_toml("trusted_proxies = [\"proxy.internal\"]").unwrap();
+    /// assert!(bad.trusted_proxies().unwrap_err().to_string().contains("proxy.internal"));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming an entry that is not an address or a
+    /// CIDR range.
+    pub fn trusted_proxies(&self) -> Result<crate::anomaly::TrustedProxies, ConfigError> {
+        crate::anomaly::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|e| ConfigError::Invalid(format!("trusted_proxies: {e}")))
     }
 
     /// The auditor of the configured audit file (`[audit]` or

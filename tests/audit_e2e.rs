@@ -1186,3 +1186,41 @@ scopes = ["greet"]
     sink.open();
     auditor.flush().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
+    use rampgate::anomaly::TrustedProxies;
+    let issuer = OfflineIssuer::new();
+    let verifier = issuer.verifier().await.unwrap();
+    let token = issuer
+        .token()
+        .client_id("web")
+        .scopes(["items:read"])
+        .sign();
+    let mut addrs = Vec::new();
+    for proxies in [vec![], vec!["127.0.0.0/8"]] {
+        let sink = GatedSink::closed();
+        sink.open();
+        let auditor = Auditor::builder().sink(sink.clone()).build().unwrap();
+        let layer = AuditLayer::new(auditor.clone())
+            .trusted_proxies(TrustedProxies::parse(&proxies).unwrap());
+        let server = Server::start(verifier.clone(), contract(), layer).await;
+        let response = server
+            .client
+            .get(format!("http://{}/items", server.addr))
+            .bearer_auth(&token)
+            .header("x-forwarded-for", "198.51.100.1, 203.0.113.9")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        auditor.flush().await;
+        let events = sink.events.lock().unwrap().clone();
+        assert_eq!(events.len(), 1);
+        addrs.push(events[0]["client_addr"].as_str().unwrap().to_owned());
+    }
+    // Not trusted: the header is the client's own claim, ignored.
+    assert!(addrs[0].starts_with("127.0.0.1:"), "{}", addrs[0]);
+    // The loopback peer is a trusted proxy: its rightmost hop is the client.
+    assert_eq!(addrs[1], "203.0.113.9:0");
+}

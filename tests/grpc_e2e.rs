@@ -570,6 +570,12 @@ async fn the_audit_layer_records_one_event_per_grpc_call() {
         assert_eq!(field(i, "sub").as_str(), sub);
         // A gRPC answer, refusals included, is HTTP 200 (trailers-only).
         assert_eq!(field(i, "status"), 200);
+        // tonic's TcpConnectInfo gives the peer, for the anomaly signals.
+        let client = field(i, "client_addr");
+        assert!(
+            client.as_str().is_some_and(|a| a.starts_with("127.0.0.1:")),
+            "{client}"
+        );
     }
     // The contract decided the verified calls by the route that covers the
     // method: the whole service's `/*` here.

@@ -114,7 +114,9 @@ pub(crate) fn audit_layer(
         eprintln!("audit events -> {}", audit.file.display());
     }
     auditor.watch_contract(contract);
-    Ok(AuditLayer::new(auditor).contract(contract.clone()))
+    Ok(AuditLayer::new(auditor)
+        .contract(contract.clone())
+        .trusted_proxies(config.trusted_proxies()?))
 }
 
 /// `GET /metrics`: every rampgate metric (docs/audit.md) in the Prometheus

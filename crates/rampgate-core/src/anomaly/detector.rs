@@ -138,7 +138,7 @@ impl AnomalyDetector {
         .unwrap_or(u64::MAX);
         if let Some(signal) = failure.filter(|s| self.options.threshold(*s) > 0) {
             let route = o.route.map(|r| self.hasher.hash_one(r));
-            let addr = o.client_addr.map(|a| a.to_string());
+            let addr = o.client_addr.map(super::address_key);
             let keys = [
                 (KeyKind::Consumer, o.consumer),
                 (KeyKind::Sub, o.sub),
@@ -152,7 +152,7 @@ impl AnomalyDetector {
         if self.options.jti_addrs > 0
             && let (Some(jti), Some(addr)) = (o.jti, o.client_addr)
         {
-            let addr = Some(self.hasher.hash_one(addr));
+            let addr = Some(self.hasher.hash_one(super::address_key(addr)));
             self.count(
                 Signal::JtiMultiAddr,
                 KeyKind::Jti,

@@ -34,8 +34,10 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
+mod addr;
 mod detector;
 
+pub use addr::{ProxyRangeError, TrustedProxies, address_key};
 pub use detector::AnomalyDetector;
 
 /// The longest key kept, in bytes; longer keys are truncated (on a character

@@ -30,6 +30,7 @@ pub(crate) use facts::{note_principal, verify_noted};
 pub use future::{AuditFuture, make_span};
 
 use http::{HeaderName, HeaderValue, Method, Request, Response};
+use rampgate_core::anomaly::TrustedProxies;
 use rampgate_core::audit::Auditor;
 use rampgate_core::contract::ContractHandle;
 use rampgate_core::{DenialOptions, DenialResponseBody, ErrorKind};
@@ -97,6 +98,7 @@ pub struct AuditLayer {
     auditor: Auditor,
     fail_closed: FailClosed,
     span: bool,
+    proxies: Arc<TrustedProxies>,
 }
 
 impl fmt::Debug for AuditLayer {
@@ -116,6 +118,7 @@ impl AuditLayer {
             auditor,
             fail_closed: FailClosed::default(),
             span: true,
+            proxies: Arc::default(),
         }
     }
 
@@ -156,6 +159,15 @@ impl AuditLayer {
     /// [`AuthStack`](crate::AuthStack) sets its own contract here.
     pub fn contract(mut self, contract: ContractHandle) -> Self {
         self.fail_closed.contract = Some(contract);
+        self
+    }
+
+    /// The proxies whose `X-Forwarded-For` / `Forwarded` name the client in
+    /// the events' `client_addr` and the anomaly signals. Without them (the
+    /// default) the client is the connection's peer, and those headers,
+    /// which any client can send, are ignored.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.proxies = Arc::new(proxies);
         self
     }
 
@@ -260,17 +272,37 @@ impl Template {
     }
 }
 
-fn client_addr<B>(_req: &Request<B>) -> Option<std::net::SocketAddr> {
+/// The connection's peer: axum's `ConnectInfo` (`into_make_service_with_connect_info`),
+/// or tonic's `TcpConnectInfo` (feature `tonic`).
+fn peer_addr<B>(_req: &Request<B>) -> Option<std::net::SocketAddr> {
     #[cfg(feature = "axum")]
+    if let Some(c) = _req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
     {
-        _req.extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0)
+        return Some(c.0);
     }
-    #[cfg(not(feature = "axum"))]
+    #[cfg(feature = "tonic")]
+    if let Some(addr) = _req
+        .extensions()
+        .get::<tonic::transport::server::TcpConnectInfo>()
+        .and_then(|c| c.remote_addr())
     {
-        None
+        return Some(addr);
     }
+    None
+}
+
+/// The client's address: the peer, or, behind a trusted proxy, the client it
+/// forwarded for (with port 0: the proxy's headers name no port).
+fn client_addr<B>(req: &Request<B>, proxies: &TrustedProxies) -> Option<std::net::SocketAddr> {
+    let peer = peer_addr(req)?;
+    let ip = proxies.client_ip(peer.ip(), req.headers());
+    Some(if ip == peer.ip() {
+        peer
+    } else {
+        std::net::SocketAddr::new(ip, 0)
+    })
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Audit<S>
@@ -299,7 +331,7 @@ where
         };
         let template = template(&req);
         let method = req.method().clone();
-        let client_addr = client_addr(&req);
+        let client_addr = client_addr(&req, &self.layer.proxies);
         let span = if self.layer.span {
             future::request_span(&request_id, &method)
         } else {
