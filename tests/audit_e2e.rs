@@ -1224,3 +1224,42 @@ async fn forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
     // The loopback peer is a trusted proxy: its rightmost hop is the client.
     assert_eq!(addrs[1], "203.0.113.9:0");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stacks_revocations_are_audited_without_wiring_and_once() {
+    use rampgate::{Revocation, RevocationList, RevocationStore, RevokedBy};
+    let issuer = OfflineIssuer::new();
+    let list = RevocationList::new();
+    let verifier = Verifier::builder()
+        .issuer(issuer.issuer_config())
+        .revocations(list.clone())
+        .build()
+        .await
+        .unwrap();
+    let sink = GatedSink::closed();
+    sink.open();
+    let auditor = Auditor::builder().sink(sink.clone()).build().unwrap();
+    // No watch_revocations call: the stack knows its verifier's store.
+    let _stack = AuthStack::new(verifier)
+        .contract(contract())
+        .audit(AuditLayer::new(auditor.clone()));
+    let actions = async || {
+        auditor.flush().await;
+        let events = sink.events.lock().unwrap().clone();
+        events
+            .iter()
+            .filter(|e| e["type"] == "revocation")
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    list.revoke(Revocation::jti("leaked-2"), Some("ops"))
+        .unwrap();
+    list.unrevoke(RevokedBy::Jti, "leaked-2", None, Some("ops"))
+        .unwrap();
+    assert_eq!(actions().await, ["revoke", "unrevoke"]);
+    // Watching by hand as well still gives one event per change.
+    assert!(auditor.watch_revocations(&list));
+    list.revoke(Revocation::jti("leaked-3"), Some("ops"))
+        .unwrap();
+    assert_eq!(actions().await, ["revoke", "unrevoke", "revoke"]);
+}

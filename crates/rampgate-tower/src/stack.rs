@@ -106,7 +106,12 @@ impl<C: slots::ContractSlot, U> AuthStack<C, U, Identity> {
     /// `audit_unavailable` on a fail-closed route whose event cannot be queued
     /// before any other layer runs. Routes the stack's contract marks
     /// `audit = "required"` fail closed (unless `audit` has its own contract).
+    /// When the stack's verifier has a revocation store, its changes are
+    /// audit events too (`revocation`), with no call of your own.
     pub fn audit(self, audit: AuditLayer) -> AuthStack<C, U, AuditLayer> {
+        if let Some(store) = self.jwt.verifier().revocations() {
+            audit.auditor().watch_revocations(store.as_ref());
+        }
         let audit = match self.contract.handle() {
             Some(handle) if !audit.has_contract() => audit.contract(handle.clone()),
             _ => audit,

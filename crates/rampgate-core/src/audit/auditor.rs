@@ -4,7 +4,7 @@ use super::event::{AuditEvent, ContractChanged, ContractRefused};
 use super::sink::{AuditSink, TracingSink};
 use crate::anomaly::{AnomalyDetector, AnomalyEvent, Observation};
 use crate::contract::{ContractEvent, ContractHandle, ReloadError};
-use crate::revocation::{RevocationEvent, RevocationList};
+use crate::revocation::{RevocationEvent, RevocationStore};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -431,14 +431,27 @@ impl Auditor {
         self.0.capacity
     }
 
-    /// Writes every change of `list` (revoke, un-revoke, from code or from
+    /// Writes every change of `store` (revoke, un-revoke, from code or from
     /// the admin router) as a `revocation` event, and counts it in
     /// `rampgate_revocations_total{by, action}` (feature `metrics`).
-    pub fn watch_revocations(&self, list: &RevocationList) {
-        let auditor = self.clone();
-        list.on_change(Arc::new(move |event: &RevocationEvent| {
-            auditor.record_patiently(revocation_event(event));
-        }));
+    /// Watching the same store again changes nothing: each change is one
+    /// event. Returns whether the store reports its changes.
+    ///
+    /// `AuthStack::audit` (in `rampgate-tower`) does this for the store of
+    /// the stack's verifier, so a stack needs no call.
+    pub fn watch_revocations(&self, store: &dyn RevocationStore) -> bool {
+        // The key is this auditor (every clone shares it): a second watch
+        // replaces the first instead of doubling the events.
+        let key = Arc::as_ptr(&self.0) as usize;
+        let auditor = Arc::downgrade(&self.0);
+        store.observe(
+            key,
+            Arc::new(move |event: &RevocationEvent| {
+                if let Some(shared) = auditor.upgrade() {
+                    Auditor(shared).record_patiently(revocation_event(event));
+                }
+            }),
+        )
     }
 
     /// Records every change applied to or refused by `handle` from now on: a

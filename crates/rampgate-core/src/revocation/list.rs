@@ -71,7 +71,8 @@ struct Inner {
     snapshot: ArcSwap<Snapshot>,
     /// Serialises changes; lookups never take it.
     writer: Mutex<()>,
-    observers: Mutex<Vec<RevocationObserver>>,
+    /// Observers, with the key of the ones that replace themselves.
+    observers: Mutex<Vec<(Option<usize>, RevocationObserver)>>,
     clock: RevocationClock,
     max_jti_lifetime: Duration,
     expiry_margin: Duration,
@@ -147,7 +148,7 @@ impl RevocationList {
     /// Calls `observer` with every change from now on (the `revocation`
     /// audit event).
     pub fn on_change(&self, observer: RevocationObserver) {
-        lock(&self.inner.observers).push(observer);
+        lock(&self.inner.observers).push((None, observer));
     }
 
     /// The number of revocations held (expired ones not yet dropped included).
@@ -267,7 +268,7 @@ impl RevocationList {
             revocation: revocation.clone(),
             actor,
         };
-        for observer in &observers {
+        for (_, observer) in &observers {
             observer(&event);
         }
     }
@@ -390,6 +391,15 @@ impl RevocationList {
 }
 
 impl RevocationStore for RevocationList {
+    fn observe(&self, key: usize, observer: RevocationObserver) -> bool {
+        let mut observers = lock(&self.inner.observers);
+        match observers.iter_mut().find(|(k, _)| *k == Some(key)) {
+            Some(slot) => slot.1 = observer,
+            None => observers.push((Some(key), observer)),
+        }
+        true
+    }
+
     fn check(&self, token: &RevocationCheck<'_>) -> Option<RevokedBy> {
         self.lookup(token)
     }

@@ -293,4 +293,13 @@ pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
 
     /// Every revocation in force, ordered by kind, value and issuer.
     fn list(&self) -> Vec<Revocation>;
+
+    /// Calls `observer` with every change from now on, replacing an observer
+    /// registered before under the same `key` (so that watching twice never
+    /// records twice). Returns whether the store reports its changes; the
+    /// default reports none.
+    fn observe(&self, key: usize, observer: RevocationObserver) -> bool {
+        let _ = (key, observer);
+        false
+    }
 }

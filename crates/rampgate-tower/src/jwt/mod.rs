@@ -86,6 +86,11 @@ impl JwtLayer {
         self
     }
 
+    /// The verifier this layer verifies tokens with.
+    pub fn verifier(&self) -> &Verifier {
+        &self.config.verifier
+    }
+
     /// Sets the `realm` of the `WWW-Authenticate` challenge.
     #[must_use = "a builder method returns the changed layer"]
     pub fn realm(self, realm: impl AsRef<str>) -> Self {
