@@ -32,6 +32,7 @@
 //! epoch; `issued_before` defaults to now, a `jti`'s `until` (its token's
 //! `exp`) to the list's maximum token lifetime.
 
+use crate::{JwtLayer, ScopeLayer};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::Request;
@@ -44,7 +45,6 @@ use rampgate_core::{
     DenialOptions, Error, ErrorKind, Principal, Revocation, RevocationError, RevocationStore,
     RevokedBy, parse_rfc3339,
 };
-use crate::{JwtLayer, ScopeLayer};
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -126,6 +126,7 @@
 //! A layer that runs before what it needs never lets the request through: it
 //! answers 500 with reason `layers_misconfigured` and a description of the
 //! missing layer, from the first request on.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// `get_ref`, `get_mut` and `into_inner` for a service whose wrapped service is
 /// the field `inner` (the accessors every tower-http service has).
@@ -157,10 +158,10 @@ mod grpc;
 #[cfg(feature = "tonic")]
 mod interceptor;
 pub mod jwt;
-#[cfg(feature = "axum")]
-pub mod metadata;
 #[cfg(test)]
 mod matrix;
+#[cfg(feature = "axum")]
+pub mod metadata;
 pub mod scope;
 pub mod stack;
 pub mod stepup;
