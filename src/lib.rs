@@ -58,7 +58,11 @@
 //! - `rampgate::testkit` (feature `testkit`): an embedded OIDC issuer for
 //!   development and tests.
 //!
-//! Cargo features: `axum` and `remote-jwks` (default), `tonic`, `testkit`.
+//! Cargo features: `axum`, `remote-jwks` and `aws-lc-rs` (default; aws-lc-rs
+//! needs a C compiler), `rust-crypto` (the pure-Rust backend, with
+//! `default-features = false`), `tonic`, `metrics`, `audit-webhook`,
+//! `testkit`.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use rampgate_core::{
     Algorithm, Anonymous, DecisionReason, Denial, DenialBody, DenialOptions, DenialResponseBody,

@@ -35,6 +35,7 @@
 //! `tonic` (`tonic::Status` for denials, [`tonic::RequestExt`] for handlers;
 //! tonic without its transport). gRPC requests get gRPC answers in every
 //! build: see [`grpc`].
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod alg;
 pub mod anomaly;

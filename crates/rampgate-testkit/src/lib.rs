@@ -34,6 +34,7 @@
 //!
 //! **Never use either in production**: it serves over plain HTTP, its keys live only
 //! in memory, and it mints a token for anyone who asks.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod dev;
 mod key;
