@@ -1089,7 +1089,7 @@ async fn decisions_dropped_from_a_full_queue_still_count_towards_anomalies() {
         );
         d.status = 401;
         d.outcome = rampgate::audit::AuditOutcome::Deny;
-        d.reason = "signature_invalid";
+        d.reason = rampgate::Reason::SignatureInvalid.into();
         d.client_addr = Some("203.0.113.7:4000".parse().unwrap());
         auditor.record(AuditEvent::Decision(Box::new(d)));
     }

@@ -78,7 +78,10 @@ pub use key::Key;
 pub use keys::{IssuerHealth, JwksOptions, KeySet, KeySource, KeyStats, SkippedKey};
 pub use policy::ValidationPolicy;
 pub use principal::{Principal, Scopes};
-pub use reason::{DecisionReason, Reason, RevokedBy, StepUpFailure, StepUpReason, UnknownReason};
+pub use reason::{
+    DecisionReason, EndReason, EventReason, Reason, RevokedBy, StepUpFailure, StepUpReason,
+    UnknownReason,
+};
 pub use requirement::{Requirement, Unmet};
 pub use revocation::{
     Revocation, RevocationAction, RevocationCheck, RevocationClock, RevocationError,

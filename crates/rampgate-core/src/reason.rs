@@ -211,6 +211,123 @@ impl Reason {
 }
 
 reason_codes! {
+    /// How a request ended when no layer answered it: the reason of its audit
+    /// event then.
+    #[non_exhaustive]
+    pub enum EndReason {
+        /// The client went away before the answer (status 499).
+        RequestCancelled = "request_cancelled",
+        /// The handler panicked (status 500, under a `CatchPanicLayer`).
+        HandlerPanicked = "handler_panicked",
+    }
+}
+
+/// The reason of an audit `decision` event: a refusal's [`Reason`], an
+/// allowing one (`allowed`, `route_unlisted_allowed`), or how a request ended
+/// unanswered ([`EndReason`]).
+///
+/// Each code has one variant: a contract's denying reasons are [`Reason`]s
+/// (`scope_insufficient` is one whether refused or observed), so a code reads
+/// back as the value it was written from.
+///
+/// ```
+/// use rampgate_core::{DecisionReason, EventReason, Reason};
+///
+/// let observed = EventReason::from(DecisionReason::ScopeInsufficient);
+/// assert_eq!(observed, EventReason::Refused(Reason::ScopeInsufficient));
+/// assert_eq!("allowed".parse::<EventReason>().unwrap(), EventReason::Allowed);
+/// assert_eq!(observed.as_str(), "scope_insufficient");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventReason {
+    /// A refusal (or an observed would-be refusal) with this reason.
+    Refused(Reason),
+    /// `allowed`.
+    Allowed,
+    /// `route_unlisted_allowed`: the contract lets unlisted routes through.
+    RouteUnlistedAllowed,
+    /// No answer: the client went away, or the handler panicked.
+    Ended(EndReason),
+}
+
+impl EventReason {
+    /// The stable code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventReason::Refused(r) => r.as_str(),
+            EventReason::Allowed => DecisionReason::Allowed.as_str(),
+            EventReason::RouteUnlistedAllowed => DecisionReason::RouteUnlistedAllowed.as_str(),
+            EventReason::Ended(e) => e.as_str(),
+        }
+    }
+
+    /// The refusal's reason, for a refusal.
+    pub const fn refusal(self) -> Option<Reason> {
+        match self {
+            EventReason::Refused(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+impl From<Reason> for EventReason {
+    fn from(reason: Reason) -> Self {
+        EventReason::Refused(reason)
+    }
+}
+
+impl From<DecisionReason> for EventReason {
+    fn from(reason: DecisionReason) -> Self {
+        match (reason.denial(), reason) {
+            (Some(r), _) => EventReason::Refused(r),
+            (None, DecisionReason::RouteUnlistedAllowed) => EventReason::RouteUnlistedAllowed,
+            (None, _) => EventReason::Allowed,
+        }
+    }
+}
+
+impl From<EndReason> for EventReason {
+    fn from(reason: EndReason) -> Self {
+        EventReason::Ended(reason)
+    }
+}
+
+impl fmt::Display for EventReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for EventReason {
+    type Err = UnknownReason;
+
+    fn from_str(code: &str) -> Result<Self, UnknownReason> {
+        if let Ok(d) = code.parse::<DecisionReason>()
+            && d.denial().is_none()
+        {
+            return Ok(d.into());
+        }
+        if let Ok(r) = code.parse::<Reason>() {
+            return Ok(r.into());
+        }
+        code.parse::<EndReason>().map(Into::into)
+    }
+}
+
+impl serde::Serialize for EventReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EventReason {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let code = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        code.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+reason_codes! {
     /// Why a contract [`Decision`](crate::contract::Decision) came out as it did.
     #[non_exhaustive]
     pub enum DecisionReason {
@@ -379,6 +496,25 @@ mod tests {
             "nope".parse::<Reason>(),
             Err(UnknownReason("nope".to_owned()))
         );
+    }
+
+    #[test]
+    fn every_event_reason_reads_back_as_written() {
+        let all = Reason::ALL
+            .iter()
+            .map(|r| EventReason::from(*r))
+            .chain(DecisionReason::ALL.iter().map(|d| EventReason::from(*d)))
+            .chain(EndReason::ALL.iter().map(|e| EventReason::from(*e)));
+        for reason in all {
+            assert_eq!(
+                reason.as_str().parse::<EventReason>(),
+                Ok(reason),
+                "{reason}"
+            );
+            let json = serde_json::to_string(&reason).unwrap();
+            assert_eq!(serde_json::from_str::<EventReason>(&json).unwrap(), reason);
+        }
+        assert!("no_such_code".parse::<EventReason>().is_err());
     }
 
     #[test]

@@ -4,7 +4,7 @@ use super::{
     AnomalyEvent, AnomalyOptions, EVICTION_SAMPLE, KeyKind, MAX_DISTINCT, MAX_KEY_BYTES,
     MAX_REASONS, Observation, SHARDS, Signal,
 };
-use crate::reason::{DecisionReason, Reason};
+use crate::reason::Reason;
 use crate::sync::{PassThrough, lock};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, RandomState};
@@ -17,6 +17,7 @@ use std::time::UNIX_EPOCH;
 /// others lock one of 16 shards per key.
 ///
 /// ```
+/// use rampgate_core::Reason;
 /// use rampgate_core::anomaly::{AnomalyDetector, AnomalyOptions, Observation, Signal};
 /// use std::time::SystemTime;
 ///
@@ -24,7 +25,7 @@ use std::time::UNIX_EPOCH;
 /// let addr = "203.0.113.9".parse().ok();
 /// let now = SystemTime::now();
 /// let seen: Vec<_> = (0..5)
-///     .flat_map(|_| detector.observe(&Observation::new("signature_invalid", now).client_addr(addr)))
+///     .flat_map(|_| detector.observe(&Observation::new(Reason::SignatureInvalid, now).client_addr(addr)))
 ///     .collect();
 /// assert_eq!(seen.len(), 1, "once per key and window");
 /// assert_eq!(seen[0].signal, Signal::BadSignatures);
@@ -60,18 +61,6 @@ struct Shard {
     slots: Vec<Entry>,
     capacity: usize,
     hand: usize,
-}
-
-/// The static code of `reason` (for the event's `reasons`), `other` for
-/// codes rampgate does not define.
-fn static_code(reason: &str) -> &'static str {
-    Reason::CODES
-        .iter()
-        .chain(DecisionReason::CODES)
-        .chain(&["observe_deny"])
-        .find(|c| **c == reason)
-        .copied()
-        .unwrap_or("other")
 }
 
 fn truncate(key: &str) -> &str {
@@ -123,13 +112,7 @@ impl AnomalyDetector {
     /// threshold with it (at most one per key and window).
     pub fn observe(&self, o: &Observation<'_>) -> Vec<AnomalyEvent> {
         let mut events = Vec::new();
-        let failure = match o.reason {
-            "token_expired" => Some(Signal::ExpiredRetries),
-            "signature_invalid" => Some(Signal::BadSignatures),
-            "kid_unknown" => Some(Signal::UnknownKids),
-            "scope_insufficient" | "scope_beyond_stage" => Some(Signal::ScopeProbing),
-            _ => None,
-        };
+        let failure = o.reason.refusal().and_then(Reason::signal);
         let at = u64::try_from(
             o.at.duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
@@ -216,7 +199,7 @@ impl AnomalyDetector {
             entry.fired = false;
         }
         entry.count = entry.count.saturating_add(1);
-        let code = static_code(o.reason);
+        let code = o.reason.as_str();
         if let Some((_, n)) = entry.reasons.iter_mut().find(|(c, _)| *c == code) {
             *n = n.saturating_add(1);
         } else if entry.reasons.len() < MAX_REASONS {
@@ -317,6 +300,7 @@ impl Shard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reason::EventReason;
     use std::collections::BTreeMap;
     use std::net::IpAddr;
     use std::time::{Duration, SystemTime};
@@ -351,9 +335,9 @@ mod tests {
         let mut fired = Vec::new();
         let logs = crate::escape::capture::logs(|| {
             for ms in 0..3 {
-                fired.extend(
-                    d.observe(&Observation::new("token_expired", at_ms(T0 + ms)).sub(Some(sub))),
-                );
+                fired.extend(d.observe(
+                    &Observation::new(Reason::TokenExpired, at_ms(T0 + ms)).sub(Some(sub)),
+                ));
             }
         });
         assert!(fired.iter().any(|e| e.key == sub), "{fired:?}");
@@ -366,7 +350,7 @@ mod tests {
         let d = AnomalyDetector::new(options());
         let fire = |ms: u64| {
             d.observe(
-                &Observation::new("token_expired", at_ms(ms))
+                &Observation::new(Reason::TokenExpired, at_ms(ms))
                     .consumer(Some("web"))
                     .sub(Some("alice"))
                     .client_addr(ip("192.0.2.1")),
@@ -401,7 +385,7 @@ mod tests {
         let d = AnomalyDetector::new(options());
         let probe = |route: &str, ms: u64| {
             d.observe(
-                &Observation::new("scope_insufficient", at_ms(ms))
+                &Observation::new(Reason::ScopeInsufficient, at_ms(ms))
                     .consumer(Some("mobile"))
                     .route(Some(route)),
             )
@@ -428,16 +412,16 @@ mod tests {
     #[test]
     fn one_jti_from_several_addresses_is_flagged() {
         let d = AnomalyDetector::new(options());
-        let seen = |addr: &str, reason: &str, ms: u64| {
+        let seen = |addr: &str, reason: EventReason, ms: u64| {
             d.observe(
                 &Observation::new(reason, at_ms(ms))
                     .jti(Some("j-1"))
                     .client_addr(ip(addr)),
             )
         };
-        assert!(seen("198.51.100.1", "allowed", T0).is_empty());
-        assert!(seen("198.51.100.1", "allowed", T0 + 1).is_empty());
-        let events = seen("2001:db8::1", "allowed", T0 + 2);
+        assert!(seen("198.51.100.1", EventReason::Allowed, T0).is_empty());
+        assert!(seen("198.51.100.1", EventReason::Allowed, T0 + 1).is_empty());
+        let events = seen("2001:db8::1", EventReason::Allowed, T0 + 2);
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].signal, Signal::JtiMultiAddr);
         assert_eq!(
@@ -455,16 +439,18 @@ mod tests {
             ..options()
         });
         for k in 0..10 {
-            let o =
-                Observation::new("signature_invalid", at_ms(T0 + k)).client_addr(ip("192.0.2.7"));
+            let o = Observation::new(Reason::SignatureInvalid, at_ms(T0 + k))
+                .client_addr(ip("192.0.2.7"));
             assert!(d.observe(&o).is_empty());
-            let o = Observation::new("allowed", at_ms(T0 + k)).client_addr(ip("192.0.2.7"));
+            let o =
+                Observation::new(EventReason::Allowed, at_ms(T0 + k)).client_addr(ip("192.0.2.7"));
             assert!(d.observe(&o).is_empty());
         }
         assert_eq!(d.entries(), 0);
-        let kid = |k| Observation::new("kid_unknown", at_ms(T0 + k)).client_addr(ip("192.0.2.7"));
+        let kid =
+            |k| Observation::new(Reason::KidUnknown, at_ms(T0 + k)).client_addr(ip("192.0.2.7"));
         assert!(d.observe(&kid(0)).is_empty());
-        let exp = Observation::new("token_expired", at_ms(T0)).client_addr(ip("192.0.2.7"));
+        let exp = Observation::new(Reason::TokenExpired, at_ms(T0)).client_addr(ip("192.0.2.7"));
         assert!(d.observe(&exp).is_empty());
         assert!(d.observe(&kid(1)).is_empty());
         assert_eq!(d.observe(&kid(2))[0].signal, Signal::UnknownKids);
@@ -480,7 +466,7 @@ mod tests {
         });
         let hot = |k: u64| {
             d.observe(
-                &Observation::new("signature_invalid", at_ms(T0 + k))
+                &Observation::new(Reason::SignatureInvalid, at_ms(T0 + k))
                     .client_addr(ip("192.0.2.200")),
             )
         };
@@ -489,7 +475,7 @@ mod tests {
         let mut fired = Vec::new();
         for i in 0..100_000u32 {
             let flood = format!("flood-{i}");
-            let o = Observation::new("signature_invalid", at_ms(T0 + 2))
+            let o = Observation::new(Reason::SignatureInvalid, at_ms(T0 + 2))
                 .sub(Some(&flood))
                 .consumer(Some(&flood));
             assert!(d.observe(&o).is_empty());
@@ -512,7 +498,8 @@ mod tests {
             ..options()
         });
         let long = "é".repeat(200);
-        let events = d.observe(&Observation::new("signature_invalid", at_ms(T0)).sub(Some(&long)));
+        let events =
+            d.observe(&Observation::new(Reason::SignatureInvalid, at_ms(T0)).sub(Some(&long)));
         assert_eq!(events[0].key.len(), MAX_KEY_BYTES);
         assert!(events[0].key.chars().all(|c| c == 'é'));
     }
@@ -528,7 +515,8 @@ mod tests {
             for _ in 0..4 {
                 s.spawn(|| {
                     for k in 0..250 {
-                        let o = Observation::new("kid_unknown", at_ms(T0 + k)).consumer(Some("c"));
+                        let o =
+                            Observation::new(Reason::KidUnknown, at_ms(T0 + k)).consumer(Some("c"));
                         fired.fetch_add(d.observe(&o).len(), std::sync::atomic::Ordering::SeqCst);
                     }
                 });

@@ -30,6 +30,7 @@
 //! members, which all have a count of 1, never a key that is hot (counted
 //! twice or more) or has already fired.
 
+use crate::reason::{EventReason, Reason};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
@@ -71,6 +72,29 @@ pub enum Signal {
     ScopeProbing,
     /// One `jti` presented from several client addresses: a copied token.
     JtiMultiAddr,
+}
+
+impl Reason {
+    /// The anomaly signal a refusal with this reason counts towards, if any:
+    /// expired tokens, bad signatures, unknown `kid`s, and scope probing.
+    ///
+    /// ```
+    /// use rampgate_core::Reason;
+    /// use rampgate_core::anomaly::Signal;
+    ///
+    /// assert_eq!(Reason::TokenExpired.signal(), Some(Signal::ExpiredRetries));
+    /// assert_eq!(Reason::ScopeBeyondStage.signal(), Some(Signal::ScopeProbing));
+    /// assert_eq!(Reason::AudienceMismatch.signal(), None);
+    /// ```
+    pub const fn signal(self) -> Option<Signal> {
+        match self {
+            Reason::TokenExpired => Some(Signal::ExpiredRetries),
+            Reason::SignatureInvalid => Some(Signal::BadSignatures),
+            Reason::KidUnknown => Some(Signal::UnknownKids),
+            Reason::ScopeInsufficient | Reason::ScopeBeyondStage => Some(Signal::ScopeProbing),
+            _ => None,
+        }
+    }
 }
 
 impl Signal {
@@ -153,8 +177,8 @@ impl AnomalyOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Observation<'a> {
-    /// The decision's reason code (`allowed`, `token_expired`, …).
-    pub reason: &'a str,
+    /// The decision's reason (`allowed`, `token_expired`, …).
+    pub reason: EventReason,
     /// The contract consumer, else the token's `client_id`.
     pub consumer: Option<&'a str>,
     /// The token's subject.
@@ -170,11 +194,12 @@ pub struct Observation<'a> {
 }
 
 impl<'a> Observation<'a> {
-    /// A decision with reason code `reason`, at `at`; set the rest with the
-    /// builder methods.
-    pub fn new(reason: &'a str, at: SystemTime) -> Self {
+    /// A decision with `reason` (a [`Reason`], a
+    /// [`DecisionReason`](crate::DecisionReason) or an [`EventReason`]), at
+    /// `at`; set the rest with the builder methods.
+    pub fn new(reason: impl Into<EventReason>, at: SystemTime) -> Self {
         Observation {
-            reason,
+            reason: reason.into(),
             consumer: None,
             sub: None,
             client_addr: None,

@@ -6,6 +6,7 @@
 
 use crate::contract::{ChangeKind, ContractDiff, Decision, Mode};
 use crate::principal::Principal;
+use crate::reason::EventReason;
 use serde::Serialize;
 use std::fmt;
 use std::net::SocketAddr;
@@ -106,8 +107,8 @@ pub struct DecisionEvent {
     pub status: u16,
     /// Allow, deny or observe-deny.
     pub outcome: AuditOutcome,
-    /// The stable reason code.
-    pub reason: &'static str,
+    /// The stable reason code, as a type.
+    pub reason: EventReason,
     /// The verified principal, when a token was verified.
     pub principal: Option<Principal>,
     /// The contract's decision, when a contract decided.
@@ -140,7 +141,7 @@ impl DecisionEvent {
             matched_route: None,
             status: 200,
             outcome: AuditOutcome::Allow,
-            reason: "allowed",
+            reason: EventReason::Allowed,
             principal: None,
             decision: None,
             token_fp: None,
@@ -480,7 +481,7 @@ fn decision_json(d: &DecisionEvent) -> DecisionJson<'_> {
         route: d.route(),
         status: d.status,
         outcome: d.outcome,
-        reason: d.reason,
+        reason: d.reason.as_str(),
         iss: p.map(Principal::iss),
         client_id: p.and_then(Principal::client_id),
         consumer: d.consumer(),

@@ -9,7 +9,7 @@ pub(crate) fn decision(d: &DecisionEvent) {
     metrics::counter!(
         "rampgate_decisions_total",
         "outcome" => d.outcome.as_str(),
-        "reason" => d.reason,
+        "reason" => d.reason.as_str(),
         "route" => route,
     )
     .increment(1);

@@ -107,7 +107,7 @@ macro_rules! decision_event {
             route = d.route(),
             status = d.status,
             outcome = d.outcome.as_str(),
-            reason = d.reason,
+            reason = d.reason.as_str(),
             iss = p.map(|p| p.iss()),
             client_id = client_id.as_deref(),
             consumer = consumer.as_deref(),

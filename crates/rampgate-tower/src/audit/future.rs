@@ -7,7 +7,7 @@ use http::{HeaderValue, Method, Response};
 use pin_project_lite::pin_project;
 use rampgate_core::audit::{AuditEvent, AuditOutcome, Auditor, DecisionEvent, StepUpResult};
 use rampgate_core::contract::{Decision, Outcome};
-use rampgate_core::{DecisionReason, Denial, Reason};
+use rampgate_core::{Denial, EndReason, EventReason, Reason};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -202,7 +202,6 @@ impl Pending {
     /// Builds and queues the event, and records the span's fields.
     fn finish(self, status: u16, ending: Ending) {
         let principal = self.facts.principal().cloned();
-        let allowed = DecisionReason::Allowed.as_str();
         let (outcome, reason, decision, step_up) = match ending {
             Ending::Answered {
                 denial: Some(r),
@@ -210,7 +209,7 @@ impl Pending {
                 ..
             } => {
                 let step_up = r.is_step_up().then_some(StepUpResult::Failed);
-                (AuditOutcome::Deny, r.as_str(), decision, step_up)
+                (AuditOutcome::Deny, EventReason::from(r), decision, step_up)
             }
             Ending::Answered {
                 denial: None,
@@ -220,19 +219,21 @@ impl Pending {
                 let step_up = step_up_passed.then_some(StepUpResult::Passed);
                 let (outcome, reason) = match &decision {
                     Some(d) if d.outcome == Outcome::ShadowDeny => {
-                        (AuditOutcome::ObserveDeny, d.reason.as_str())
+                        (AuditOutcome::ObserveDeny, d.reason.into())
                     }
-                    Some(d) => (AuditOutcome::Allow, d.reason.as_str()),
-                    None => (AuditOutcome::Allow, allowed),
+                    Some(d) => (AuditOutcome::Allow, d.reason.into()),
+                    None => (AuditOutcome::Allow, EventReason::Allowed),
                 };
                 (outcome, reason, decision, step_up)
             }
-            Ending::Failed => (AuditOutcome::Allow, allowed, None, None),
-            Ending::Dropped { panicking: true } => {
-                (AuditOutcome::Allow, "handler_panicked", None, None)
-            }
-            Ending::Dropped { panicking: false } => {
-                (AuditOutcome::Allow, "request_cancelled", None, None)
+            Ending::Failed => (AuditOutcome::Allow, EventReason::Allowed, None, None),
+            Ending::Dropped { panicking } => {
+                let end = if panicking {
+                    EndReason::HandlerPanicked
+                } else {
+                    EndReason::RequestCancelled
+                };
+                (AuditOutcome::Allow, end.into(), None, None)
             }
         };
         let mut event = DecisionEvent::new(self.ts, self.request_id, self.method);
@@ -296,5 +297,5 @@ fn record_span(span: &tracing::Span, e: &DecisionEvent) {
         }
     }
     span.record("outcome", e.outcome.as_str());
-    span.record("reason", e.reason);
+    span.record("reason", e.reason.as_str());
 }
