@@ -3,8 +3,8 @@
 //! in `text` and `html`, and this module's structs are the `--json` form.
 
 use super::audit::{AuditLog, DecisionEvent, FileStats, Malformed, Outcome, format_ts};
-use rampgate_core::Requirement;
 use rampgate_core::contract::{Consumer, Contract, Mode};
+use rampgate_core::{Reason, Requirement};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How the report is asked for.
@@ -603,7 +603,9 @@ fn hint(contract: &Contract, row: &Row) -> String {
     };
     let mut parts = Vec::new();
     let missing: BTreeSet<&String> = row.would_miss.keys().collect();
-    if row.reasons.contains_key("scope_beyond_stage") {
+    let beyond = Reason::ScopeBeyondStage.as_str();
+    let insufficient = Reason::ScopeInsufficient.as_str();
+    if row.reasons.contains_key(beyond) {
         let stage = &consumer.stage().name;
         let later = consumer.stages[consumer.current + 1..]
             .iter()
@@ -618,14 +620,14 @@ fn hint(contract: &Contract, row: &Row) -> String {
             ),
         });
     }
-    if row.reasons.contains_key("scope_insufficient") {
+    if row.reasons.contains_key(insufficient) {
         parts.push("its tokens lack the scopes: the client must request them".to_owned());
     }
     let others: Vec<&str> = row
         .reasons
         .keys()
         .map(String::as_str)
-        .filter(|r| !matches!(*r, "scope_beyond_stage" | "scope_insufficient"))
+        .filter(|r| *r != beyond && *r != insufficient)
         .collect();
     if !others.is_empty() {
         parts.push(format!("reasons {}", others.join(", ")));
@@ -788,10 +790,8 @@ fn advance_verdict(
                 }
             }
             Outcome::Deny | Outcome::ObserveDeny => {
-                if !matches!(
-                    e.reason.as_str(),
-                    "scope_beyond_stage" | "scope_insufficient"
-                ) {
+                let scoped = [Reason::ScopeBeyondStage, Reason::ScopeInsufficient];
+                if !scoped.iter().any(|r| e.reason == r.as_str()) {
                     continue;
                 }
                 if requirement.is_satisfied_by(at_next) {
