@@ -241,8 +241,13 @@ pub(crate) enum ContractCommand {
         /// The token's sub, for consumers bound to a subject
         #[arg(long, value_name = "S")]
         sub: Option<String>,
-        /// The token's scopes, space-separated ("" for none)
-        #[arg(long, value_name = "SCOPES")]
+        /// The token's scopes, space-separated; without it, a token with none
+        #[arg(
+            long,
+            value_name = "SCOPES",
+            default_value = "",
+            hide_default_value = true
+        )]
         scopes: String,
         /// The request method (GET, POST...)
         method: String,

@@ -335,7 +335,7 @@ impl<'c> Facts<'c> {
             let _ = writeln!(out, "mode:     {}", self.mode_line(r));
             let trust = match self.trust_level {
                 Some(level) => format!(
-                    "{}: {} (step-up checks it after the contract)",
+                    "{}: {} (the contract checks it after the scopes)",
                     r.trust,
                     trust_words(level)
                 ),

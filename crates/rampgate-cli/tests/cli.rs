@@ -567,8 +567,40 @@ token scopes:     accounts:read admin
 effective scopes: accounts:read admin (the token's scopes the stage allows)
 requires: admin
 mode:     enforce: denials are enforced
-trust:    sensitive: acr one of urn:example:acr:mfa; amr all of mfa; authenticated within the last 300s (auth_time) (step-up checks it after the contract)
+trust:    sensitive: acr one of urn:example:acr:mfa; amr all of mfa; authenticated within the last 300s (auth_time) (the contract checks it after the scopes)
 outcome:  allow (allowed): the effective scopes satisfy the route's requirement
+",
+        "",
+    );
+}
+
+#[test]
+fn explain_without_scopes_is_a_token_with_none() {
+    expect(
+        &[
+            "contract",
+            "explain",
+            "accounts-v4.toml",
+            "--client-id",
+            "back-office",
+            "--sub",
+            "ops-robot",
+            "DELETE",
+            "/accounts/42",
+        ],
+        1,
+        "\
+contract: accounts-v4.toml (version 4)
+request:  DELETE /accounts/42
+route:    DELETE /accounts/{id} (the template /accounts/42 falls under)
+consumer: back-office/ops-robot (bound to sub ops-robot), stage full (stages full)
+stage allows:     accounts:read admin
+token scopes:     (none)
+effective scopes: (none) (the token's scopes the stage allows)
+requires: admin
+mode:     enforce: denials are enforced
+trust:    sensitive: acr one of urn:example:acr:mfa; amr all of mfa; authenticated within the last 300s (auth_time) (the contract checks it after the scopes)
+outcome:  deny (scope_insufficient): the token lacks admin
 ",
         "",
     );
@@ -1643,7 +1675,7 @@ scopes and the effective ones (both), the route's requirement, its mode (with th
 roll-out bucket for a percentage) and trust level, and the outcome with its reason code. Exit status
 0 for allow and shadow_deny (the would-be denial is shown), 1 for deny.
 
-Usage: rampgate contract explain [OPTIONS] --client-id <C> --scopes <SCOPES> <FILE> <METHOD> <PATH>
+Usage: rampgate contract explain [OPTIONS] --client-id <C> <FILE> <METHOD> <PATH>
 
 Arguments:
   <FILE>
@@ -1666,7 +1698,7 @@ Options:
           The token's sub, for consumers bound to a subject
 
       --scopes <SCOPES>
-          The token's scopes, space-separated ("" for none)
+          The token's scopes, space-separated; without it, a token with none
 
       --json
           Print one JSON object: request, decision, route, requirement, consumer, scopes, rollout,
