@@ -19,34 +19,12 @@ pub(crate) fn human(at: f64, now: f64) -> String {
     format!("{} ({})", rfc3339(at), relative(at - now))
 }
 
-/// UTC RFC 3339, or a note when the date has no four-digit year.
+/// UTC RFC 3339 to the second, or a note when the date has no four-digit year.
 pub(crate) fn rfc3339(at: f64) -> String {
     if !(0.0..=MAX_RFC3339).contains(&at) {
         return format!("{at} (outside years 1970-9999)");
     }
-    let secs = at.floor() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Howard Hinnant's `civil_from_days`: days since 1970-01-01 to (year, month, day).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    rampgate_core::time::format_rfc3339_secs(at.floor() as u64)
 }
 
 /// `in 5m`, `3h ago`, `now`: the largest unit, rounded to the nearest.

@@ -57,7 +57,7 @@ mod requirement;
 mod revocation;
 mod stepup;
 mod sync;
-mod timefmt;
+pub mod time;
 mod token;
 mod verifier;
 
@@ -89,7 +89,6 @@ pub use revocation::{
 };
 pub use stepup::StepUpPolicy;
 pub use sync::Tasks as BackgroundTasks;
-pub use timefmt::{format_rfc3339, parse_rfc3339};
 pub use verifier::{Health, IssuerConfig, Verifier, VerifierBuilder};
 pub use verifier::{TokenCacheOptions, TokenCacheStats};
 

@@ -43,7 +43,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use rampgate_core::{
     DenialOptions, Error, ErrorKind, Principal, Revocation, RevocationError, RevocationStore,
-    RevokedBy, parse_rfc3339,
+    RevokedBy,
 };
 use serde::Deserialize;
 use std::sync::Arc;
@@ -338,7 +338,7 @@ impl TimeInput {
             TimeInput::Secs(s) => UNIX_EPOCH
                 .checked_add(Duration::from_secs(*s))
                 .ok_or_else(|| format!("{field} is out of range")),
-            TimeInput::Text(t) => parse_rfc3339(t).ok_or_else(|| {
+            TimeInput::Text(t) => rampgate_core::time::parse_rfc3339(t).map_err(|_| {
                 format!(
                     "{field} must be an RFC 3339 time (2026-11-29T04:05:06Z) or seconds since the epoch"
                 )

@@ -548,7 +548,7 @@ impl Serialize for Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::timefmt::format_rfc3339(self.0))
+        f.write_str(&crate::time::format_rfc3339(self.0))
     }
 }
 

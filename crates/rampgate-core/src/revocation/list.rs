@@ -10,7 +10,7 @@ use super::{
 use crate::escape_control;
 use crate::reason::RevokedBy;
 use crate::sync::lock;
-use crate::timefmt::format_rfc3339;
+use crate::time::format_rfc3339;
 use arc_swap::ArcSwap;
 use std::collections::HashMap;
 use std::fmt;

@@ -17,7 +17,7 @@
 //! store (a database, a cache cluster) can stand in for the in-memory list.
 
 use crate::reason::RevokedBy;
-use crate::timefmt::format_rfc3339;
+use crate::time::format_rfc3339;
 use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;

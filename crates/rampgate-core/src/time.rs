@@ -1,29 +1,70 @@
-//! RFC 3339 timestamps in UTC, as audit events and the revocation admin
-//! router write and read them (`2026-11-29T04:05:06.789Z`), without a date
-//! library: the proleptic Gregorian calendar from days since the epoch.
+//! RFC 3339 timestamps in UTC, as audit events, the revocation admin router
+//! and the CLI write and read them (`2026-11-29T04:05:06.789Z`), without a
+//! date library: the proleptic Gregorian calendar from days since the epoch.
+//! The one implementation of the workspace.
+//!
+//! ```
+//! use rampgate_core::time::{format_rfc3339, parse_rfc3339};
+//!
+//! let t = parse_rfc3339("2026-11-29T05:05:06.789+01:00").unwrap();
+//! assert_eq!(format_rfc3339(t), "2026-11-29T04:05:06.789Z");
+//! let err = parse_rfc3339("yesterday").unwrap_err();
+//! assert!(err.to_string().contains("yesterday"));
+//! ```
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A string that is not an RFC 3339 timestamp rampgate reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not an RFC 3339 timestamp between 1970 and 9999 \
+     (YYYY-MM-DDTHH:MM:SS, an optional fraction, then Z or ±HH:MM)"
+)]
+pub struct Rfc3339Error(pub String);
 
 /// Formats `t` as RFC 3339 UTC with milliseconds. A time before 1970 is
 /// written as the epoch (rampgate has no such times to write).
 pub fn format_rfc3339(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as i64;
+    format!("{}.{:03}Z", date_time(d.as_secs()), d.subsec_millis())
+}
+
+/// Formats `secs` since the epoch as RFC 3339 UTC to the second
+/// (`2026-11-29T04:05:06Z`), as people read it.
+pub fn format_rfc3339_secs(secs: u64) -> String {
+    format!("{}Z", date_time(secs))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` of `secs` since the epoch.
+fn date_time(secs: u64) -> String {
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, day) = civil_from_days(days);
     format!(
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}",
         rem / 3600,
         rem % 3600 / 60,
-        rem % 60,
-        d.subsec_millis()
+        rem % 60
     )
 }
 
 /// Parses an RFC 3339 timestamp (`YYYY-MM-DDTHH:MM:SS`, optional fraction,
-/// then `Z` or a `±HH:MM` offset; `t` and `z` accepted). `None` when it is not
-/// one, or is before 1970 or after 9999.
-pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
+/// then `Z` or a `±HH:MM` offset; `t` and `z` accepted).
+///
+/// # Errors
+///
+/// [`Rfc3339Error`] when it is not one, or is before 1970 or after 9999.
+pub fn parse_rfc3339(s: &str) -> Result<SystemTime, Rfc3339Error> {
+    parse(s).ok_or_else(|| {
+        let mut shown: String = s.chars().take(64).collect();
+        if shown.len() < s.len() {
+            shown.push('…');
+        }
+        Rfc3339Error(shown)
+    })
+}
+
+fn parse(s: &str) -> Option<SystemTime> {
     let b = s.as_bytes();
     if b.len() < 20 || !s.is_ascii() {
         return None;
@@ -143,22 +184,23 @@ mod tests {
     fn formats_and_parses_known_instants() {
         let t = UNIX_EPOCH + Duration::from_millis(1_795_925_106_789);
         assert_eq!(format_rfc3339(t), "2026-11-29T04:05:06.789Z");
-        assert_eq!(parse_rfc3339("2026-11-29T04:05:06.789Z"), Some(t));
+        assert_eq!(parse_rfc3339("2026-11-29T04:05:06.789Z"), Ok(t));
         assert_eq!(format_rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
         assert_eq!(
             parse_rfc3339("2026-11-29T05:05:06.789+01:00"),
-            Some(t),
+            Ok(t),
             "an offset is subtracted"
         );
         let leap = parse_rfc3339("2024-02-29T00:00:00Z").unwrap();
         assert_eq!(format_rfc3339(leap), "2024-02-29T00:00:00.000Z");
+        assert_eq!(format_rfc3339_secs(1_795_925_106), "2026-11-29T04:05:06Z");
     }
 
     #[test]
     fn round_trips_over_centuries() {
         for secs in (0..253_402_300_799u64).step_by(7_777_777) {
             let t = UNIX_EPOCH + Duration::from_secs(secs);
-            assert_eq!(parse_rfc3339(&format_rfc3339(t)), Some(t), "{secs}");
+            assert_eq!(parse_rfc3339(&format_rfc3339(t)), Ok(t), "{secs}");
         }
     }
 
@@ -179,7 +221,7 @@ mod tests {
             "+026-11-29T04:05:06Z",
             "２026-11-29T04:05:06Z",
         ] {
-            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+            assert!(parse_rfc3339(bad).is_err(), "{bad}");
         }
     }
 }
