@@ -25,7 +25,9 @@
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use rampgate::contract::Contract;
-use rampgate::{IssuerConfig, KeySet, Revocation, RevocationList, TokenCacheOptions, Verifier};
+use rampgate::keys::{KeySet, TokenCacheOptions};
+use rampgate::revocation::{Revocation, RevocationList};
+use rampgate::{IssuerConfig, Verifier};
 use rampgate_testkit::OfflineIssuer;
 use std::hint::black_box;
 use std::time::Duration;

@@ -68,7 +68,8 @@
 //! ```
 
 use crate::contract::{Contract, ContractHandle};
-use crate::{Algorithm, IssuerConfig, JwtLayer, ValidationPolicy, Verifier};
+use crate::keys::Algorithm;
+use crate::{IssuerConfig, JwtLayer, ValidationPolicy, Verifier};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -156,7 +157,7 @@ pub struct Config {
     /// How many verified tokens the verifier keeps (see
     /// [`VerifierBuilder::token_cache`](crate::VerifierBuilder::token_cache));
     /// `0` turns the cache off. Defaults to
-    /// [`TokenCacheOptions::default`](crate::TokenCacheOptions::default)'s 4096.
+    /// [`TokenCacheOptions::default`](crate::keys::TokenCacheOptions::default)'s 4096.
     pub token_cache_entries: Option<usize>,
     /// How long [`Config::ready_verifier`] waits for every issuer's first keys
     /// (`RAMPGATE_READY_TIMEOUT`), in seconds; `0` does not wait. Defaults to
@@ -632,9 +633,9 @@ impl Config {
             builder = builder.max_token_bytes(max);
         }
         if let Some(max_entries) = self.token_cache_entries {
-            builder = builder.token_cache(crate::TokenCacheOptions {
+            builder = builder.token_cache(crate::keys::TokenCacheOptions {
                 max_entries,
-                ..crate::TokenCacheOptions::default()
+                ..crate::keys::TokenCacheOptions::default()
             });
         }
         Ok(builder)

@@ -49,7 +49,7 @@
 //! - [`tonic::RequestExt`] and [`JwtInterceptor`] (feature `tonic`): the
 //!   principal in tonic handlers, and the JWT check as a tonic interceptor.
 //!   The layers wrap tonic services in every build. See `docs/grpc.md`.
-//! - [`RevocationList`]: tokens refused before their `exp` (by `jti`, subject,
+//! - [`revocation::RevocationList`]: tokens refused before their `exp` (by `jti`, subject,
 //!   consumer or `kid`), consulted by the [`Verifier`] on every request;
 //!   `admin::RevocationAdmin` (feature `axum`) serves it to operators holding
 //!   a token of its own issuer, audience and scope (`admin::AdminPolicy`).
@@ -64,29 +64,74 @@
 //! `testkit`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The names a service needs to protect its routes; everything else lives in
+// a module named for its subsystem.
 pub use rampgate_core::{
-    Algorithm, Anonymous, DecisionReason, Denial, DenialBody, DenialOptions, DenialResponseBody,
-    Error, ErrorCause, ErrorKind, GRPC_REASON_HEADER, Health, IssuerConfig, IssuerHealth,
-    JwksOptions, Key, KeySet, KeySource, KeyStats, Principal, RETRY_AFTER_SECS, Reason,
-    Requirement, Result, Revocation, RevocationAction, RevocationCheck, RevocationClock,
-    RevocationError, RevocationEvent, RevocationList, RevocationObserver, RevocationStore,
-    RevokedBy, Scopes, SkippedKey, StepUpFailure, StepUpPolicy, StepUpReason, TokenCacheOptions,
-    TokenCacheStats, UnknownReason, Unmet, ValidationPolicy, Verifier, VerifierBuilder,
+    DecisionReason, Denial, Error, ErrorKind, IssuerConfig, JwksOptions, Principal, Reason,
+    Requirement, Result, Scopes, StepUpPolicy, ValidationPolicy, Verifier, VerifierBuilder,
 };
+pub use rampgate_tower::{AuditLayer, AuthStack, ContractLayer, JwtLayer, ScopeLayer, StepUpLayer};
 
 /// Anomaly signals: failure counters per consumer, subject, address and `jti`.
 pub mod anomaly {
     pub use rampgate_core::anomaly::*;
 }
 
+/// How refusals are answered: the [`Denial`], its options
+/// and body, the protocol (HTTP or gRPC), the bearer error.
+pub mod denial {
+    pub use rampgate_core::{
+        Anonymous, BearerError, Denial, DenialBody, DenialOptions, DenialResponseBody,
+        GRPC_REASON_HEADER, Protocol, RETRY_AFTER_SECS,
+    };
+}
+
+/// Keys and key sets, their health, and the verified-token cache.
+pub mod keys {
+    pub use rampgate_core::{
+        Algorithm, BackgroundTasks, Health, IssuerHealth, Key, KeySet, KeySource, KeyStats,
+        SkippedKey, TokenCacheOptions, TokenCacheStats,
+    };
+}
+
+/// Revocation: the [`RevocationList`](revocation::RevocationList) the verifier
+/// consults, the [`RevocationStore`](revocation::RevocationStore) trait, and
+/// their events.
+pub mod revocation {
+    pub use rampgate_core::{
+        Revocation, RevocationAction, RevocationCheck, RevocationClock, RevocationError,
+        RevocationEvent, RevocationList, RevocationObserver, RevocationStore, RevokedBy,
+    };
+}
+
+/// Reason codes, as types: every code a request can be refused with, a
+/// contract decides with, or an audit event records.
+pub mod reason {
+    pub use rampgate_core::ErrorCause;
+    pub use rampgate_core::{
+        DecisionReason, EndReason, EventReason, Reason, RevokedBy, StepUpFailure, StepUpReason,
+        UnknownReason, Unmet,
+    };
+}
+
+/// The services the layers make, the gate they share, and what the answers
+/// carry in their extensions.
+pub mod layers {
+    pub use rampgate_tower::{
+        Audit, Authorize, ContractGate, Gate, GateFuture, Jwt, Passed, Refused, Scope, StepUp,
+        StepUpPassed,
+    };
+}
+
+/// RFC 3339 timestamps, as audit events and the admin router write them.
+pub mod time {
+    pub use rampgate_core::time::*;
+}
+
 /// The revocation admin router (feature `axum`): revoke, list and un-revoke
 /// behind a token of its own issuer, audience and scope.
 #[cfg(feature = "axum")]
 pub use rampgate_tower::admin;
-pub use rampgate_tower::{
-    Audit, AuditLayer, AuthStack, ContractGate, ContractLayer, Jwt, JwtLayer, Scope, ScopeLayer,
-    StepUp, StepUpLayer, StepUpPassed,
-};
 
 pub mod config;
 

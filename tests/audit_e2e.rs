@@ -1004,7 +1004,7 @@ async fn expired_token_retries_raise_one_anomaly_event_per_key_and_window() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocations_are_audit_events() {
-    use rampgate::{Revocation, RevocationList, RevocationStore, RevokedBy};
+    use rampgate::revocation::{Revocation, RevocationList, RevocationStore, RevokedBy};
     let dir = temp_dir("revocation");
     let path = dir.join("audit.jsonl");
     let auditor = Auditor::builder()
@@ -1037,7 +1037,7 @@ async fn revocations_are_audit_events() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mass_revocation_larger_than_the_queue_is_written_in_full() {
-    use rampgate::{Revocation, RevocationList};
+    use rampgate::revocation::{Revocation, RevocationList};
     let sink = GatedSink::closed();
     let auditor = Auditor::builder()
         .capacity(4)
@@ -1227,7 +1227,7 @@ async fn forwarded_for_names_the_client_only_behind_a_trusted_proxy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stacks_revocations_are_audited_without_wiring_and_once() {
-    use rampgate::{Revocation, RevocationList, RevocationStore, RevokedBy};
+    use rampgate::revocation::{Revocation, RevocationList, RevocationStore, RevokedBy};
     let issuer = OfflineIssuer::new();
     let list = RevocationList::new();
     let verifier = Verifier::builder()

@@ -8,7 +8,8 @@ mod common;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{assert_invalid_token, serve, serve_layer};
-use rampgate::{Algorithm, IssuerConfig, JwtLayer, ValidationPolicy, Verifier};
+use rampgate::keys::Algorithm;
+use rampgate::{IssuerConfig, JwtLayer, ValidationPolicy, Verifier};
 use rampgate_testkit::{DevIssuer, SigningAlg};
 use serde_json::json;
 
@@ -517,7 +518,7 @@ async fn principal_without_the_layer_is_a_server_error_not_a_pass() {
 
 #[tokio::test]
 async fn custom_denial_body_keeps_status_and_challenge() {
-    use rampgate::DenialBody;
+    use rampgate::denial::DenialBody;
     let (dev, verifier) = common::dev_issuer_and_verifier().await;
     let body = DenialBody::new(|d| {
         let json =

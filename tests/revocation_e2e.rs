@@ -9,10 +9,10 @@ mod common;
 
 use common::{Answer, App, serve};
 use rampgate::admin::{AdminPolicy, RevocationAdmin};
-use rampgate::{
-    JwtLayer, Revocation, RevocationClock, RevocationEvent, RevocationList, RevocationStore,
-    RevokedBy, Verifier,
+use rampgate::revocation::{
+    Revocation, RevocationClock, RevocationEvent, RevocationList, RevocationStore, RevokedBy,
 };
+use rampgate::{JwtLayer, Verifier};
 use rampgate_testkit::DevIssuer;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};

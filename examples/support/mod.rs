@@ -79,7 +79,7 @@ pub(crate) async fn setup(embedded_contract: &str) -> Result<Setup, Box<dyn std:
     })
 }
 
-/// `GET /ready`: the verifier's [`Health`](rampgate::Health) as JSON, 200 when
+/// `GET /ready`: the verifier's [`Health`](rampgate::keys::Health) as JSON, 200 when
 /// every issuer has usable keys and 503 otherwise. Mounted outside the
 /// `JwtLayer`, for a load balancer or an orchestrator's readiness probe.
 /// (Its `last_error` names JWKS URLs: serve it on an internal port in
