@@ -6,8 +6,9 @@
 //!
 //! 1. takes the request id from `x-request-id` (or generates one, and adds it
 //!    to the request) and echoes it in the response;
-//! 2. puts an [`AuditFacts`] record in the request extensions, which `JwtLayer`
-//!    fills with the token's fingerprint (never the token) and the principal;
+//! 2. puts a [`TokenFacts`](crate::jwt::TokenFacts) record in the request
+//!    extensions, which `JwtLayer` fills with the token's fingerprint (never
+//!    the token) and the principal, and keeps it in its [`AuditFacts`];
 //! 3. for a fail-closed route, reserves the event's place in the auditor's
 //!    queue first, or answers 503 `audit_unavailable` without calling the inner
 //!    service;
@@ -26,7 +27,6 @@ mod facts;
 mod future;
 
 pub use facts::AuditFacts;
-pub(crate) use facts::{note_principal, verify_noted};
 pub use future::{AuditFuture, make_span};
 
 use http::{HeaderName, HeaderValue, Method, Request, Response};
@@ -367,6 +367,7 @@ where
         // facts when the route it decided says `audit = "required"` and no
         // reservation was made here (no template to tell it before).
         let facts = AuditFacts::new(self.layer.auditor.clone(), permit);
+        req.extensions_mut().insert(facts.token().clone());
         req.extensions_mut().insert(facts.clone());
         let future = {
             let _entered = span.enter();

@@ -133,7 +133,7 @@ where
                             let mut inner = inner
                                 .take()
                                 .expect("ResponseFuture polled after completion");
-                            crate::audit::note_principal(request.extensions(), &principal);
+                            super::note_principal(request.extensions(), &principal);
                             request.extensions_mut().insert(principal);
                             request.extensions_mut().insert(denial.clone());
                             State::Inner {

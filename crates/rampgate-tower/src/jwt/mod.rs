@@ -5,9 +5,12 @@
 //! RFC 6750 `WWW-Authenticate: Bearer` challenge (400 `invalid_request` for a
 //! malformed request) and a JSON body with the reason code.
 
+mod facts;
 mod future;
 pub(crate) mod token;
 
+pub use facts::TokenFacts;
+pub(crate) use facts::{note_principal, verify_noted};
 pub use future::ResponseFuture;
 
 use http::{HeaderName, Request, Response};
@@ -223,7 +226,7 @@ where
             Ok(None) if config.optional => Outcome::Anonymous,
             Ok(None) => Outcome::Deny(ErrorKind::TokenMissing.into()),
             Ok(Some(found)) => {
-                match crate::audit::verify_noted(req.extensions(), &found.token, || {
+                match verify_noted(req.extensions(), &found.token, || {
                     config.verifier.verify_cached(&found.token)
                 }) {
                     Ok(principal) => Outcome::Verified(principal, found.from_query),

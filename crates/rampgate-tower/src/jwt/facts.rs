@@ -1,0 +1,95 @@
+//! What `JwtLayer` leaves about a request's token for the middleware around
+//! it: the `AuditLayer` reads these facts, the JWT layer knows nothing of it.
+
+use http::Extensions;
+use rampgate_core::audit::{Claimed, TokenFingerprint};
+use rampgate_core::{Error, Principal};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+/// A small shared record that middleware outside `JwtLayer` (the
+/// [`AuditLayer`](crate::AuditLayer)) puts in the request extensions and
+/// `JwtLayer` fills in: the token's fingerprint (never the token), the
+/// verified principal (one reference count, no copy), what a refused token
+/// claimed (unverified) and how long verification took. Written once,
+/// without locks; read when the answer comes back, even if the request's
+/// extensions are gone by then. Without it in the extensions, `JwtLayer`
+/// records nothing (no hashing, no clock).
+#[derive(Debug, Clone, Default)]
+pub struct TokenFacts(Arc<Inner>);
+
+#[derive(Debug, Default)]
+struct Inner {
+    token_fp: OnceLock<TokenFingerprint>,
+    principal: OnceLock<Principal>,
+    claimed: OnceLock<Claimed>,
+    /// Microseconds plus one (0: no verification ran).
+    verify_us: AtomicU64,
+}
+
+impl TokenFacts {
+    /// The fingerprint of the request's token, when it had one.
+    pub fn token_fp(&self) -> Option<TokenFingerprint> {
+        self.0.token_fp.get().copied()
+    }
+
+    /// The verified principal, when the token was verified.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.0.principal.get()
+    }
+
+    /// What a refused token claimed (`iss`, `client_id`, `sub`), unverified,
+    /// when it was decoded far enough.
+    pub fn claimed(&self) -> Option<&Claimed> {
+        self.0.claimed.get()
+    }
+
+    /// Microseconds the token's verification took, when one ran.
+    pub fn verify_us(&self) -> Option<u64> {
+        match self.0.verify_us.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(n - 1),
+        }
+    }
+}
+
+/// Runs `verify` on `token`; when middleware outside asked for the facts,
+/// also records the token's fingerprint, the time taken, the principal or,
+/// for a refusal, what the token claimed. Without them, this is `verify()`
+/// and nothing else.
+pub(crate) fn verify_noted(
+    extensions: &Extensions,
+    token: &str,
+    verify: impl FnOnce() -> Result<Principal, Error>,
+) -> Result<Principal, Error> {
+    let Some(facts) = extensions.get::<TokenFacts>() else {
+        return verify();
+    };
+    let started = Instant::now();
+    let result = verify();
+    let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX - 1);
+    facts.0.verify_us.store(us + 1, Ordering::Relaxed);
+    let fingerprint = match &result {
+        Ok(principal) => {
+            let _ = facts.0.principal.set(principal.clone());
+            TokenFingerprint::of_verified(principal, token)
+        }
+        Err(_) => {
+            // Only on refusals: the success path decodes nothing twice.
+            if let Some(claimed) = Claimed::from_token(token) {
+                let _ = facts.0.claimed.set(claimed);
+            }
+            TokenFingerprint::of(token)
+        }
+    };
+    let _ = facts.0.token_fp.set(fingerprint);
+    result
+}
+
+/// Records the principal a later verification (after a key refresh) gave.
+pub(crate) fn note_principal(extensions: &Extensions, principal: &Principal) {
+    if let Some(facts) = extensions.get::<TokenFacts>() {
+        let _ = facts.0.principal.set(principal.clone());
+    }
+}
