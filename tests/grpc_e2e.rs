@@ -506,27 +506,12 @@ async fn a_whole_tonic_server_behind_the_stack_decides_listed_methods_by_path() 
     task.abort();
 }
 
-/// A sink that keeps every event as JSON.
-#[derive(Clone, Default)]
-struct Kept(Arc<std::sync::Mutex<Vec<serde_json::Value>>>);
-
-impl rampgate::audit::AuditSink for Kept {
-    fn write<'a>(
-        &'a mut self,
-        batch: &'a [rampgate::audit::AuditEvent],
-    ) -> rampgate::audit::SinkFuture<'a> {
-        let events = batch.iter().map(rampgate::audit::AuditEvent::to_json);
-        self.0.lock().unwrap().extend(events);
-        Box::pin(async { Ok(()) })
-    }
-}
-
 #[tokio::test]
 async fn the_audit_layer_records_one_event_per_grpc_call() {
     use rampgate::audit::{AuditLayer, Auditor};
     let (dev, verifier) = common::dev_issuer_and_verifier().await;
     let contract = ContractHandle::new(Contract::parse(CONTRACT).unwrap());
-    let kept = Kept::default();
+    let kept = rampgate_testkit::MemorySink::new();
     let auditor = Auditor::builder().sink(kept.clone()).build().unwrap();
     let stack = AuthStack::new(verifier)
         .jwt(|jwt| jwt.realm("grpc"))
@@ -555,7 +540,7 @@ async fn the_audit_layer_records_one_event_per_grpc_call() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 
     auditor.flush().await;
-    let events = kept.0.lock().unwrap().clone();
+    let events = kept.events();
     assert_eq!(events.len(), 3, "one event per call: {events:?}");
     let field = |i: usize, name: &str| events[i][name].clone();
     for (i, outcome, reason, sub) in [
@@ -588,7 +573,7 @@ async fn the_audit_layer_records_one_event_per_grpc_call() {
 async fn the_audit_layer_records_the_interceptors_refusals_as_denials() {
     use rampgate::audit::{AuditLayer, Auditor};
     let (dev, verifier) = common::dev_issuer_and_verifier().await;
-    let kept = Kept::default();
+    let kept = rampgate_testkit::MemorySink::new();
     let auditor = Auditor::builder().sink(kept.clone()).build().unwrap();
     let greeter = CountingGreeter::default();
     let service =
@@ -613,7 +598,7 @@ async fn the_audit_layer_records_the_interceptors_refusals_as_denials() {
     client.say_hello(hello(Some(&token))).await.unwrap();
 
     auditor.flush().await;
-    let events = kept.0.lock().unwrap().clone();
+    let events = kept.events();
     assert_eq!(events.len(), 3, "{events:?}");
     let outcomes: Vec<(&str, &str)> = events
         .iter()

@@ -36,6 +36,7 @@
 //! in memory, and it mints a token for anyone who asks.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod audit;
 mod dev;
 mod key;
 mod offline;
@@ -43,6 +44,7 @@ mod server;
 mod shared;
 mod token;
 
+pub use audit::MemorySink;
 pub use dev::{DevIssuer, DevIssuerBuilder};
 pub use key::SigningAlg;
 pub use offline::{OFFLINE_ISSUER, OfflineIssuer};

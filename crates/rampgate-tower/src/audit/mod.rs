@@ -394,26 +394,11 @@ where
 mod tests {
     use super::*;
     use bytes::Bytes;
-    use rampgate_core::audit::{AuditEvent, AuditSink, SinkFuture};
-    use std::sync::Mutex;
+    use rampgate_testkit::MemorySink;
     use tower::ServiceExt;
 
-    /// Keeps the events' JSON.
-    #[derive(Clone, Default)]
-    struct Kept(Arc<Mutex<Vec<serde_json::Value>>>);
-
-    impl AuditSink for Kept {
-        fn write<'a>(&'a mut self, batch: &'a [AuditEvent]) -> SinkFuture<'a> {
-            self.0
-                .lock()
-                .unwrap()
-                .extend(batch.iter().map(AuditEvent::to_json));
-            Box::pin(async { Ok(()) })
-        }
-    }
-
-    fn auditor() -> (Auditor, Kept) {
-        let kept = Kept::default();
+    fn auditor() -> (Auditor, MemorySink) {
+        let kept = MemorySink::new();
         let auditor = Auditor::builder().sink(kept.clone()).build().unwrap();
         (auditor, kept)
     }
@@ -431,7 +416,7 @@ mod tests {
             }));
         assert!(service.oneshot(request()).await.is_err());
         auditor.flush().await;
-        let events = kept.0.lock().unwrap().clone();
+        let events = kept.events();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0]["status"], 500);
         assert_eq!(events[0]["outcome"], "allow");
@@ -448,7 +433,7 @@ mod tests {
         let dropped = tokio::time::timeout(std::time::Duration::from_millis(1), future).await;
         assert!(dropped.is_err());
         auditor.flush().await;
-        let events = kept.0.lock().unwrap().clone();
+        let events = kept.events();
         assert_eq!(events.len(), 1, "{events:?}");
         assert_eq!(events[0]["status"], 499);
         assert_eq!(events[0]["reason"], "request_cancelled");
@@ -467,7 +452,7 @@ mod tests {
         let task = tokio::spawn(service.oneshot(request()));
         assert!(task.await.unwrap_err().is_panic());
         auditor.flush().await;
-        let events = kept.0.lock().unwrap().clone();
+        let events = kept.events();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0]["status"], 500);
         assert_eq!(events[0]["reason"], "handler_panicked");
