@@ -68,6 +68,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let issuers: Vec<String> = verifier.issuers().map(str::to_owned).collect();
     let ready = support::ready_route(verifier.clone());
     let audit = support::audit_layer(&config, &contract)?;
+    // Kept to flush the audit queue once the server has stopped.
+    let auditor = audit.auditor().clone();
 
     let ledger: Shared = Arc::default();
     {
@@ -125,6 +127,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
+    // Every event of the last requests reaches the sink before exiting.
+    auditor.flush().await;
     Ok(())
 }
 
