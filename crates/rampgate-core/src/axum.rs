@@ -24,196 +24,117 @@ impl IntoResponse for Denial {
 pub mod rejection {
     //! Rejections of the rampgate extractors.
     //!
-    //! Each is an HTTP answer (`IntoResponse`) and a `std::error::Error` whose
-    //! message says what went wrong and, for a server-side mistake, what to fix.
-    //! No message ever contains the token.
+    //! Each is an HTTP answer (`IntoResponse`) and a `std::error::Error`
+    //! (`thiserror`) whose message says what went wrong and, for a server-side
+    //! mistake, what to fix. No message ever contains the token.
 
     use super::*;
-    use std::fmt;
+
+    /// `IntoResponse` for a rejection whose every variant holds an answer.
+    macro_rules! answered_by_variants {
+        ($name:ident { $($variant:ident),+ $(,)? }) => {
+            impl IntoResponse for $name {
+                fn into_response(self) -> Response {
+                    match self {
+                        $($name::$variant(inner) => inner.into_response(),)+
+                    }
+                }
+            }
+        };
+    }
+
+    /// The description of the layering mistake a [`MissingJwtLayer`] is.
+    const NO_JWT_LAYER: &str = "the route reads a Principal but JwtLayer is not applied to \
+        it: add JwtLayer (or AuthStack) to the route with route_layer";
 
     /// The handler asked for a principal on a route that `JwtLayer` does not cover.
-    /// A server-side mistake: answered with 500 and a message that says what to fix.
-    #[derive(Debug, Clone, Copy, Default)]
+    /// A server-side mistake: answered with 500 `layers_misconfigured` and a
+    /// message that says what to fix.
+    #[derive(Debug, Clone, Copy, Default, thiserror::Error)]
+    #[error("{}", NO_JWT_LAYER)]
     #[non_exhaustive]
     pub struct MissingJwtLayer;
 
     impl IntoResponse for MissingJwtLayer {
         fn into_response(self) -> Response {
             // The one answer to a layering mistake: 500 `layers_misconfigured`.
-            let error = crate::ErrorKind::LayersMisconfigured(
-                "the route reads a Principal but JwtLayer is not applied to it: \
-                 add JwtLayer (or AuthStack) to the route with route_layer",
-            );
+            let error = crate::ErrorKind::LayersMisconfigured(NO_JWT_LAYER);
             crate::DenialOptions::default()
                 .deny(&error.into())
                 .into_http_response()
         }
     }
 
-    impl fmt::Display for MissingJwtLayer {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(
-                "the route reads a Principal but JwtLayer is not applied to it: \
-                 add JwtLayer (or AuthStack) to the route with route_layer",
-            )
+    impl IntoResponse for Box<Denial> {
+        fn into_response(self) -> Response {
+            (*self).into_response()
         }
     }
 
-    impl std::error::Error for MissingJwtLayer {}
-
     /// Why a [`Principal`] could not be extracted.
-    #[derive(Debug, Clone)]
+    #[derive(Debug, Clone, thiserror::Error)]
     #[non_exhaustive]
     pub enum PrincipalRejection {
         /// No token on a route where the layer lets anonymous requests through.
+        #[error("the request carried no access token and the handler requires one: {0}")]
         Unauthenticated(Denial),
         /// `JwtLayer` is not applied to the route.
+        #[error(transparent)]
         MissingJwtLayer(MissingJwtLayer),
     }
-
-    impl IntoResponse for PrincipalRejection {
-        fn into_response(self) -> Response {
-            match self {
-                PrincipalRejection::Unauthenticated(d) => d.into_response(),
-                PrincipalRejection::MissingJwtLayer(m) => m.into_response(),
-            }
-        }
-    }
-
-    impl fmt::Display for PrincipalRejection {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            match self {
-                PrincipalRejection::Unauthenticated(d) => write!(
-                    f,
-                    "the request carried no access token and the handler requires one: {d}"
-                ),
-                PrincipalRejection::MissingJwtLayer(m) => m.fmt(f),
-            }
-        }
-    }
-
-    impl std::error::Error for PrincipalRejection {}
+    answered_by_variants!(PrincipalRejection {
+        Unauthenticated,
+        MissingJwtLayer
+    });
 
     /// Why [`Claims<T>`](super::Claims) could not be extracted.
-    #[derive(Debug, Clone)]
+    #[derive(Debug, Clone, thiserror::Error)]
     #[non_exhaustive]
     pub enum ClaimsRejection {
         /// No principal (see [`PrincipalRejection`]).
+        #[error(transparent)]
         Principal(PrincipalRejection),
         /// The token's claims do not have the shape the handler asks for: 401
         /// `invalid_token` with reason `claim_invalid`.
+        #[error("the token's claims do not fit the type the handler extracts: {0}")]
         InvalidClaims(Denial),
     }
-
-    impl IntoResponse for ClaimsRejection {
-        fn into_response(self) -> Response {
-            match self {
-                ClaimsRejection::Principal(p) => p.into_response(),
-                ClaimsRejection::InvalidClaims(d) => d.into_response(),
-            }
-        }
-    }
-
-    impl fmt::Display for ClaimsRejection {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            match self {
-                ClaimsRejection::Principal(p) => p.fmt(f),
-                ClaimsRejection::InvalidClaims(d) => write!(
-                    f,
-                    "the token's claims do not fit the type the handler extracts: {d}"
-                ),
-            }
-        }
-    }
-
-    impl std::error::Error for ClaimsRejection {
-        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            match self {
-                // Transparent: the principal rejection is the whole story.
-                ClaimsRejection::Principal(p) => p.source(),
-                ClaimsRejection::InvalidClaims(_) => None,
-            }
-        }
-    }
+    answered_by_variants!(ClaimsRejection {
+        Principal,
+        InvalidClaims
+    });
 
     /// Why a [`Scoped`] extractor refused the request.
-    #[derive(Debug, Clone)]
+    #[derive(Debug, Clone, thiserror::Error)]
     #[non_exhaustive]
     pub enum ScopedRejection {
         /// No principal.
+        #[error(transparent)]
         Principal(PrincipalRejection),
         /// The token lacks the scopes (403).
+        #[error("the token lacks scopes the handler requires: {0}")]
         InsufficientScope(Denial),
     }
-
-    impl IntoResponse for ScopedRejection {
-        fn into_response(self) -> Response {
-            match self {
-                ScopedRejection::Principal(p) => p.into_response(),
-                ScopedRejection::InsufficientScope(d) => d.into_response(),
-            }
-        }
-    }
-
-    impl fmt::Display for ScopedRejection {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            match self {
-                ScopedRejection::Principal(p) => p.fmt(f),
-                ScopedRejection::InsufficientScope(d) => {
-                    write!(f, "the token lacks scopes the handler requires: {d}")
-                }
-            }
-        }
-    }
-
-    impl std::error::Error for ScopedRejection {
-        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            match self {
-                ScopedRejection::Principal(p) => p.source(),
-                ScopedRejection::InsufficientScope(_) => None,
-            }
-        }
-    }
+    answered_by_variants!(ScopedRejection {
+        Principal,
+        InsufficientScope
+    });
 
     /// Why a [`SteppedUp`] extractor refused the request.
-    #[derive(Debug, Clone)]
+    #[derive(Debug, Clone, thiserror::Error)]
     #[non_exhaustive]
     pub enum SteppedUpRejection {
         /// No principal.
+        #[error(transparent)]
         Principal(PrincipalRejection),
         /// The authentication is too weak or too old (401, RFC 9470).
+        #[error("the user must authenticate again, more strongly or more recently: {0}")]
         StepUpRequired(Box<Denial>),
     }
-
-    impl IntoResponse for SteppedUpRejection {
-        fn into_response(self) -> Response {
-            match self {
-                SteppedUpRejection::Principal(p) => p.into_response(),
-                SteppedUpRejection::StepUpRequired(d) => (*d).into_response(),
-            }
-        }
-    }
-
-    impl fmt::Display for SteppedUpRejection {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            match self {
-                SteppedUpRejection::Principal(p) => p.fmt(f),
-                SteppedUpRejection::StepUpRequired(d) => write!(
-                    f,
-                    "the user must authenticate again, more strongly or more recently: {d}"
-                ),
-            }
-        }
-    }
-
-    impl std::error::Error for SteppedUpRejection {
-        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            match self {
-                SteppedUpRejection::Principal(p) => p.source(),
-                SteppedUpRejection::StepUpRequired(_) => None,
-            }
-        }
-    }
+    answered_by_variants!(SteppedUpRejection {
+        Principal,
+        StepUpRequired
+    });
 }
 
 use rejection::{ClaimsRejection, MissingJwtLayer, PrincipalRejection};
