@@ -92,9 +92,21 @@ pub use sync::Tasks as BackgroundTasks;
 pub use verifier::{Health, IssuerConfig, Verifier, VerifierBuilder};
 pub use verifier::{TokenCacheOptions, TokenCacheStats};
 
-/// Low-level JWS helpers for tests and tools (for example the public test vectors).
-#[doc(hidden)]
-pub mod jws {
+/// Examining a token without trusting it, for tools (the `rampgate` CLI's
+/// `token inspect`, test-vector runners): the verifier's own strict JSON
+/// parser, its tests for other kinds of JWT, and a signature check alone.
+/// Nothing here verifies a token: use [`Verifier`] for that.
+///
+/// ```
+/// use rampgate_core::inspect::{ID_TOKEN_CLAIMS, names_another_jwt_type, parse_json_strict};
+///
+/// assert!(names_another_jwt_type("logout+jwt"));
+/// assert!(!names_another_jwt_type("at+jwt"));
+/// assert!(ID_TOKEN_CLAIMS.contains(&"nonce"));
+/// // A member name repeated is refused, at any depth.
+/// assert!(parse_json_strict(br#"{"sub":"a","sub":"b"}"#).is_err());
+/// ```
+pub mod inspect {
     use crate::{Error, ErrorKind, Key};
 
     /// The verifier's own JSON parser: one value, duplicate member names refused

@@ -15,7 +15,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rampgate_core::jws::verify_signature;
+use rampgate_core::inspect::verify_signature;
 use rampgate_core::{IssuerConfig, Key, KeySet, Verifier};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};

@@ -126,7 +126,7 @@ pub(super) fn base64_detail(e: &base64::DecodeError) -> String {
 
 pub(super) fn object(bytes: &[u8], n: usize) -> Result<Map<String, Value>, Malformed> {
     let name = SEGMENTS[n - 1];
-    let value = rampgate_core::jws::parse_json_strict(bytes).map_err(|e| Malformed::Json {
+    let value = rampgate_core::inspect::parse_json_strict(bytes).map_err(|e| Malformed::Json {
         n,
         name,
         detail: e.to_string(),

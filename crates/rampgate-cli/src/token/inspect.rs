@@ -4,7 +4,7 @@
 use super::{Decoded, decode, read_token};
 use crate::time::{human, now_secs};
 use crate::{Report, Status};
-use rampgate_core::jws;
+use rampgate_core::inspect;
 use rampgate_core::{Algorithm, Reason, escape_control};
 use serde_json::{Map, Value};
 use std::fmt::Write as _;
@@ -144,7 +144,7 @@ fn header_checks(header: &Map<String, Value>, options: &InspectOptions) -> Vec<C
         }
     } else {
         match typ {
-            Some(t) if jws::names_another_jwt_type(t) => fail(
+            Some(t) if inspect::names_another_jwt_type(t) => fail(
                 "typ",
                 Reason::TypMismatch,
                 format!("typ {t:?} names another kind of JWT than an access token"),
@@ -260,7 +260,7 @@ fn claim_checks(claims: &Map<String, Value>, options: &InspectOptions) -> Vec<Ch
         ),
         _ => pass("cnf", "absent: a bearer token"),
     });
-    if let Some(name) = jws::ID_TOKEN_CLAIMS
+    if let Some(name) = inspect::ID_TOKEN_CLAIMS
         .iter()
         .find(|name| claims.get(**name).is_some_and(|v| !v.is_null()))
     {
