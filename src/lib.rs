@@ -97,6 +97,8 @@ pub mod keys {
 /// Revocation: the [`RevocationList`](revocation::RevocationList) the verifier
 /// consults, the [`RevocationStore`](revocation::RevocationStore) trait, and
 /// their events.
+#[cfg_attr(docsrs, doc = "")]
+#[cfg_attr(docsrs, doc = include_str!("../docs/revocation.md"))]
 pub mod revocation {
     pub use rampgate_core::{
         Revocation, RevocationAction, RevocationCheck, RevocationClock, RevocationError,
@@ -136,6 +138,8 @@ pub use rampgate_tower::admin;
 pub mod config;
 
 /// gRPC denials: which requests are gRPC, the status codes, `grpc-message`.
+#[cfg_attr(docsrs, doc = "")]
+#[cfg_attr(docsrs, doc = include_str!("../docs/grpc.md"))]
 pub mod grpc {
     pub use rampgate_core::grpc::*;
 }
@@ -151,12 +155,16 @@ pub mod tonic {
 pub use rampgate_tower::JwtInterceptor;
 
 /// Ramp contracts: the contract file, decisions, diffs, the live handle.
+#[cfg_attr(docsrs, doc = "")]
+#[cfg_attr(docsrs, doc = include_str!("../docs/contracts.md"))]
 pub mod contract {
     pub use rampgate_core::contract::*;
 }
 
 /// The audit trail: events, the [`Auditor`](audit::Auditor) queue, sinks, and
 /// the tower [`AuditLayer`]. See `docs/audit.md`.
+#[cfg_attr(docsrs, doc = "")]
+#[cfg_attr(docsrs, doc = include_str!("../docs/audit.md"))]
 pub mod audit {
     pub use rampgate_core::audit::*;
     pub use rampgate_tower::audit::*;
