@@ -894,3 +894,79 @@ async fn the_quickstart_enforces_a_contracts_trust_level_without_a_step_up_layer
     drop(qs);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_contracts_walkthrough_shows_the_answers_the_quickstart_gives() {
+    // docs/contracts.md, "v1: the starting point": the documented
+    // `www-authenticate` lines and body, compared with the real ones.
+    let guide = include_str!("../docs/contracts.md");
+    let v1 = guide.split("### v1: the starting point").nth(1).unwrap();
+    let contract_text = v1
+        .split("```toml\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let documented: Vec<&str> = v1
+        .split("### Step 1")
+        .next()
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("www-authenticate: ") || l.starts_with('{'))
+        .collect();
+    assert_eq!(documented.len(), 4, "{documented:?}");
+
+    let idp = DevIssuer::builder()
+        .audience("https://api.example")
+        .start()
+        .await
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("rampgate-walkthrough-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let contract = dir.join("contract.toml");
+    std::fs::write(&contract, contract_text).unwrap();
+    let jwks_url = idp.jwks_url();
+    let env = [
+        ("RAMPGATE_ISSUER", idp.issuer()),
+        ("RAMPGATE_AUDIENCE", "https://api.example"),
+        ("RAMPGATE_JWKS_URL", jwks_url.as_str()),
+        ("RAMPGATE_CONTRACT", contract.to_str().unwrap()),
+    ];
+    let qs = tokio::task::block_in_place(|| start(&env));
+    let client = reqwest::Client::new();
+    let get = async |path: &str, token: String| {
+        let resp = client
+            .get(format!("http://{}{path}", qs.addr))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let challenge = resp.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .replace(&qs.addr, "127.0.0.1:3000");
+        let body = String::from_utf8(resp.bytes().await.unwrap().to_vec()).unwrap();
+        (format!("www-authenticate: {challenge}"), body)
+    };
+    let token = |client_id: &str, scopes: &[&str]| {
+        idp.token()
+            .client_id(client_id)
+            .scopes(scopes.iter().copied())
+            .sign()
+    };
+    let (read_challenge, read_body) = get("/profile", token("mobile-app", &["profile:read"])).await;
+    let (none_challenge, _) = get("/profile", token("mobile-app", &[])).await;
+    let (cli_challenge, _) = get("/me", token("quickstart-cli", &["profile:read"])).await;
+    assert_eq!(
+        [
+            read_challenge.as_str(),
+            read_body.as_str(),
+            none_challenge.as_str(),
+            cli_challenge.as_str()
+        ],
+        documented.as_slice()
+    );
+    drop(qs);
+    let _ = std::fs::remove_dir_all(&dir);
+}
