@@ -90,8 +90,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // The last route_layer added runs first: the audit layer (which records
-    // every refusal too), JwtLayer, then the contract, then step-up for the
-    // routes the contract marks sensitive.
+    // every refusal too), JwtLayer, then the contract, which also demands the
+    // step-up of the routes it marks sensitive.
     let app = Router::new()
         .route("/accounts/{id}", get(account))
         .route("/transactions", post(create))
