@@ -2,7 +2,8 @@
 
 use super::event::{AuditEvent, ContractChanged, ContractRefused};
 use super::sink::{AuditSink, TracingSink};
-use crate::anomaly::{AnomalyDetector, AnomalyEvent, Observation};
+use super::writer::{Main, anomalies, revocation_event, writer};
+use crate::anomaly::AnomalyDetector;
 use crate::contract::{ContractEvent, ContractHandle, ReloadError};
 use crate::revocation::{RevocationEvent, RevocationStore};
 use std::sync::Arc;
@@ -12,9 +13,6 @@ use tokio::sync::{mpsc, oneshot};
 
 /// The default queue capacity, in events.
 pub const DEFAULT_CAPACITY: usize = 8192;
-
-/// How many events the writer takes from the queue at once.
-const BATCH: usize = 256;
 
 /// The default pause of the writer after a short batch.
 pub const DEFAULT_LINGER: Duration = Duration::from_millis(2);
@@ -31,20 +29,20 @@ pub enum AuditError {
     ZeroCapacity,
 }
 
-enum Msg {
+pub(super) enum Msg {
     Event(AuditEvent),
     Flush(oneshot::Sender<()>),
 }
 
 #[derive(Debug, Default)]
-struct Stats {
-    recorded: AtomicU64,
-    dropped: AtomicU64,
-    written: AtomicU64,
-    failed: AtomicU64,
-    widenings: AtomicU64,
+pub(super) struct Stats {
+    pub(super) recorded: AtomicU64,
+    pub(super) dropped: AtomicU64,
+    pub(super) written: AtomicU64,
+    pub(super) failed: AtomicU64,
+    pub(super) widenings: AtomicU64,
     /// Seconds since `started` of the last overflow warning, plus one (0: never).
-    last_overflow_log: AtomicU64,
+    pub(super) last_overflow_log: AtomicU64,
 }
 
 struct Shared {
@@ -483,200 +481,5 @@ pub fn contract_event(event: &ContractEvent<'_>) -> AuditEvent {
                 _ => "reload_refused",
             }),
         }),
-    }
-}
-
-/// The writer task: takes batches from the queue and hands them to the sink,
-/// until every `Auditor` is gone; then flushes the sink.
-/// What only the main writer (not the alerts' one) does.
-struct Main {
-    anomalies: Option<Arc<AnomalyDetector>>,
-}
-
-async fn writer(
-    mut rx: mpsc::Receiver<Msg>,
-    mut sink: Box<dyn AuditSink>,
-    stats: Arc<Stats>,
-    linger: Duration,
-    main: Option<Main>,
-) {
-    let mut msgs = Vec::with_capacity(BATCH);
-    let mut batch: Vec<AuditEvent> = Vec::with_capacity(BATCH);
-    let mut last_error_log: Option<Instant> = None;
-    while rx.recv_many(&mut msgs, BATCH).await > 0 {
-        let full = msgs.len() == BATCH;
-        #[cfg(feature = "metrics")]
-        if main.is_some() {
-            metrics::gauge!("rampgate_audit_queue_depth").set(rx.len() as f64);
-        }
-        for msg in msgs.drain(..) {
-            match msg {
-                Msg::Event(event) => batch.push(event),
-                Msg::Flush(done) => {
-                    write(
-                        &mut sink,
-                        &mut batch,
-                        &stats,
-                        &mut last_error_log,
-                        main.as_ref(),
-                    )
-                    .await;
-                    flush(&mut sink).await;
-                    let _ = done.send(());
-                }
-            }
-        }
-        write(
-            &mut sink,
-            &mut batch,
-            &stats,
-            &mut last_error_log,
-            main.as_ref(),
-        )
-        .await;
-        // Let the next events gather instead of being woken for each one.
-        if !full && !linger.is_zero() {
-            tokio::time::sleep(linger).await;
-        }
-    }
-    flush(&mut sink).await;
-}
-
-/// Asks the sink to make what it took durable; a failure is logged.
-async fn flush(sink: &mut Box<dyn AuditSink>) {
-    if let Err(e) = sink.flush().await {
-        tracing::error!(target: "rampgate::audit", error = %e, "audit sink flush failed");
-    }
-}
-
-async fn write(
-    sink: &mut Box<dyn AuditSink>,
-    batch: &mut Vec<AuditEvent>,
-    stats: &Stats,
-    last_error_log: &mut Option<Instant>,
-    main: Option<&Main>,
-) {
-    if batch.is_empty() {
-        return;
-    }
-    #[cfg(feature = "metrics")]
-    if main.is_some() {
-        for event in batch.iter() {
-            if let AuditEvent::Decision(d) = event {
-                super::metrics::decision(d);
-            }
-        }
-    }
-    if let Some(detector) = main.and_then(|m| m.anomalies.as_deref()) {
-        // Each anomaly right after the decision that crossed its threshold.
-        let mut with_anomalies = Vec::with_capacity(batch.len());
-        let mut added = 0;
-        for event in batch.drain(..) {
-            let found = anomalies(detector, &event);
-            with_anomalies.push(event);
-            added += found.len() as u64;
-            with_anomalies.extend(found);
-        }
-        *batch = with_anomalies;
-        stats.recorded.fetch_add(added, Ordering::Relaxed);
-    }
-    let n = batch.len() as u64;
-    match sink.write(batch).await {
-        Ok(()) => {
-            stats.written.fetch_add(n, Ordering::Relaxed);
-        }
-        Err(e) => {
-            stats.failed.fetch_add(n, Ordering::Relaxed);
-            #[cfg(feature = "metrics")]
-            metrics::counter!("rampgate_audit_sink_errors_total").increment(n);
-            if last_error_log.is_none_or(|at| at.elapsed().as_secs() >= 60) {
-                *last_error_log = Some(Instant::now());
-                tracing::error!(target: "rampgate::audit", error = %e, events = n,
-                    "the audit sink failed: these events are lost (logged at most once a minute, \
-                     counted in rampgate_audit_sink_errors_total)");
-            }
-        }
-    }
-    batch.clear();
-}
-
-/// The anomaly events `event` (a decision) sets off.
-fn anomalies(detector: &AnomalyDetector, event: &AuditEvent) -> Vec<AuditEvent> {
-    let AuditEvent::Decision(d) = event else {
-        return Vec::new();
-    };
-    let p = d.principal.as_ref();
-    // A refused token's own claims, unverified, so that the per-consumer and
-    // per-subject signals see expired, forged and unknown-kid tokens too.
-    let claimed = d.claimed.as_ref();
-    let observation = Observation::new(d.reason, d.ts)
-        .consumer(d.consumer().or_else(|| claimed?.client_id.as_deref()))
-        .sub(p.and_then(|p| p.sub()).or_else(|| claimed?.sub.as_deref()))
-        .jti(p.and_then(|p| p.jti()))
-        .client_addr(d.client_addr.map(|a| a.ip()))
-        .route(d.route());
-    detector
-        .observe(&observation)
-        .iter()
-        .map(|anomaly| anomaly_event(anomaly, d.ts))
-        .collect()
-}
-
-fn anomaly_event(anomaly: &AnomalyEvent, ts: SystemTime) -> AuditEvent {
-    tracing::warn!(target: "rampgate::audit", signal = ?anomaly.signal,
-        key = &*crate::escape_control(&anomaly.key), count = anomaly.count, "anomaly");
-    #[cfg(feature = "metrics")]
-    metrics::counter!("rampgate_anomalies_total").increment(1);
-    AuditEvent::Other {
-        kind: "anomaly",
-        ts,
-        fields: fields_of(anomaly),
-    }
-}
-
-fn revocation_event(event: &RevocationEvent) -> AuditEvent {
-    #[cfg(feature = "metrics")]
-    metrics::counter!("rampgate_revocations_total", "by" => event.revocation.by.as_str(),
-    "action" => match event.action {
-        crate::revocation::RevocationAction::Revoke => "revoke",
-        crate::revocation::RevocationAction::Unrevoke => "unrevoke",
-    })
-    .increment(1);
-    AuditEvent::Other {
-        kind: "revocation",
-        ts: event.at,
-        fields: fields_of(event),
-    }
-}
-
-/// A serialisable value's members (an empty map for anything else).
-fn fields_of(value: &impl serde::Serialize) -> serde_json::Map<String, serde_json::Value> {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::Object(map)) => map,
-        _ => serde_json::Map::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::anomaly::{KeyKind, Signal};
-    use crate::escape::capture::{assert_no_forged_line, logs};
-
-    #[test]
-    fn an_anomaly_key_cannot_forge_a_log_line() {
-        let anomaly = AnomalyEvent {
-            at: SystemTime::UNIX_EPOCH,
-            signal: Signal::ExpiredRetries,
-            key_kind: KeyKind::Sub,
-            key: "alice\nERROR forged\u{1b}[2J".to_owned(),
-            window_secs: 60,
-            count: 3,
-            threshold: 3,
-            reasons: Default::default(),
-        };
-        let logs = logs(|| drop(anomaly_event(&anomaly, SystemTime::UNIX_EPOCH)));
-        assert_no_forged_line(&logs, 1);
-        assert!(logs.contains(r"key=alice\nERROR forged\u{1b}[2J"), "{logs}");
     }
 }

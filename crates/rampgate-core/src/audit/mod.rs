@@ -22,6 +22,7 @@ mod metrics;
 mod sink;
 #[cfg(feature = "audit-webhook")]
 mod webhook;
+mod writer;
 
 pub use auditor::{
     AuditError, AuditPermit, AuditWriter, Auditor, AuditorBuilder, DEFAULT_CAPACITY,
