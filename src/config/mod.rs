@@ -67,8 +67,11 @@
 //! leeway_secs = 30                   # default 60, at most 300
 //! ```
 
+mod env;
+mod issuer;
+mod serve;
+
 use crate::contract::{Contract, ContractHandle};
-use crate::keys::Algorithm;
 use crate::{IssuerConfig, JwtLayer, ValidationPolicy, Verifier};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -292,114 +295,6 @@ impl Config {
         })
     }
 
-    /// Applies the environment overrides, read through `var`:
-    ///
-    /// - `RAMPGATE_ADDR`: the listen address.
-    /// - `RAMPGATE_ISSUER` with `RAMPGATE_AUDIENCE`: the issuer to trust, its
-    ///   keys from `RAMPGATE_JWKS_URL` or, without it, OIDC discovery. When the
-    ///   file has one `[[issuers]]`, the variables replace its `issuer`,
-    ///   `audiences` and key source and keep its validation settings
-    ///   (`algorithms`, `require_typ_at_jwt`, `allow_id_token_claims`,
-    ///   `required_claims`, `scope_claims`, `leeway_secs`); when it has
-    ///   several, which one to replace is ambiguous and it is an error.
-    ///   `RAMPGATE_AUDIENCE` or `RAMPGATE_JWKS_URL` without `RAMPGATE_ISSUER` is an
-    ///   error (half a configuration is never completed with a default).
-    /// - `RAMPGATE_CONTRACT`: the contract file.
-    /// - `RAMPGATE_AUDIT`: the audit file (see [`Config::auditor`]).
-    /// - `RAMPGATE_READY_TIMEOUT`: seconds to wait for the issuers' first keys
-    ///   (see [`Config::ready_verifier`]).
-    pub fn apply_env(
-        mut self,
-        var: impl Fn(&str) -> Option<String>,
-    ) -> Result<Config, ConfigError> {
-        if let Some(addr) = var("RAMPGATE_ADDR") {
-            self.listen = Some(addr.parse().map_err(|e| {
-                ConfigError::Invalid(format!(
-                    "RAMPGATE_ADDR is not an address like 127.0.0.1:3000: {e}"
-                ))
-            })?);
-        }
-        let (audience, jwks_url) = (var("RAMPGATE_AUDIENCE"), var("RAMPGATE_JWKS_URL"));
-        match var("RAMPGATE_ISSUER") {
-            Some(issuer) => {
-                let audience = audience.ok_or_else(|| {
-                    ConfigError::Invalid(
-                        "RAMPGATE_AUDIENCE must be set with RAMPGATE_ISSUER".into(),
-                    )
-                })?;
-                self.override_issuer(issuer, audience, jwks_url)?;
-            }
-            None if audience.is_some() || jwks_url.is_some() => {
-                return Err(ConfigError::Invalid(
-                    "RAMPGATE_AUDIENCE or RAMPGATE_JWKS_URL is set but RAMPGATE_ISSUER is not: set RAMPGATE_ISSUER too".into(),
-                ));
-            }
-            None => {}
-        }
-        if let Some(secs) = var("RAMPGATE_READY_TIMEOUT") {
-            self.ready_timeout_secs = Some(secs.trim().parse().map_err(|e| {
-                ConfigError::Invalid(format!(
-                    "RAMPGATE_READY_TIMEOUT is not a number of seconds like 10: {e}"
-                ))
-            })?);
-        }
-        if let Some(file) = var("RAMPGATE_AUDIT") {
-            let kept = self.audit.take().unwrap_or_default();
-            self.audit = Some(AuditSettings {
-                file: file.into(),
-                ..kept
-            });
-        }
-        if let Some(file) = var("RAMPGATE_CONTRACT") {
-            let watch_secs = self.contract.as_ref().and_then(|c| c.watch_secs);
-            self.contract = Some(ContractSettings {
-                file: file.into(),
-                watch_secs,
-            });
-        }
-        Ok(self)
-    }
-
-    /// `RAMPGATE_ISSUER` over the file's issuers: the file's one issuer keeps
-    /// its validation settings under the new URL, audience and key source;
-    /// several issuers are refused, since which one the variable replaces
-    /// (and whether the others should still be trusted) cannot be told.
-    fn override_issuer(
-        &mut self,
-        issuer: String,
-        audience: String,
-        jwks_url: Option<String>,
-    ) -> Result<(), ConfigError> {
-        let kept = match std::mem::take(&mut self.issuers).as_slice() {
-            [] => IssuerSettings::default(),
-            [file] => {
-                tracing::info!(
-                    issuer = %issuer,
-                    file_issuer = %file.issuer,
-                    "RAMPGATE_ISSUER replaces the file's issuer, audiences and key source; its validation settings are kept"
-                );
-                file.clone()
-            }
-            several => {
-                let names: Vec<&str> = several.iter().map(|i| i.issuer.as_str()).collect();
-                return Err(ConfigError::Invalid(format!(
-                    "RAMPGATE_ISSUER is set and the file configures {} issuers ({}): which one it replaces is ambiguous. Unset RAMPGATE_ISSUER (with RAMPGATE_AUDIENCE and RAMPGATE_JWKS_URL) and configure the issuers in the file, or keep one [[issuers]] for it to take the settings of",
-                    several.len(),
-                    names.join(", ")
-                )));
-            }
-        };
-        self.issuers = vec![IssuerSettings {
-            issuer,
-            audiences: vec![audience],
-            discovery: jwks_url.is_none(),
-            jwks_url,
-            jwks_file: None,
-            ..kept
-        }];
-        Ok(())
-    }
-
     /// The longest token lifetime accepted (`[policy] max_token_lifetime_secs`,
     /// else [`DEFAULT_MAX_TOKEN_LIFETIME_SECS`]), or `None` when it is set to
     /// `0`.
@@ -436,15 +331,6 @@ impl Config {
             Some(max) => policy.max_lifetime(max),
             None => policy,
         }
-    }
-
-    /// The address to listen on: the configured one, or [`DEFAULT_LISTEN`].
-    pub fn listen_addr(&self) -> SocketAddr {
-        self.listen.unwrap_or_else(|| {
-            DEFAULT_LISTEN
-                .parse()
-                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 3000)))
-        })
     }
 
     /// Whether an issuer is configured: in the file or environment, or as the
@@ -586,44 +472,6 @@ impl Config {
         Ok(self.builder(contract)?.build().await?)
     }
 
-    /// How long [`Config::ready_verifier`] waits for keys: `ready_timeout_secs`,
-    /// or [`DEFAULT_READY_TIMEOUT_SECS`].
-    pub fn ready_timeout(&self) -> Duration {
-        Duration::from_secs(
-            self.ready_timeout_secs
-                .unwrap_or(DEFAULT_READY_TIMEOUT_SECS),
-        )
-    }
-
-    /// Builds the verifier for [`Config::issuer_configs`] and waits, at most
-    /// [`Config::ready_timeout`], until every issuer has usable keys: for a
-    /// service that should not listen before it can verify a token. The whole
-    /// wait is bounded, however slow the identity provider (the first fetches
-    /// run in the background; see
-    /// [`VerifierBuilder::build_without_waiting`](crate::VerifierBuilder::build_without_waiting)).
-    /// With `ready_timeout_secs = 0` it does not wait: tokens are answered 503
-    /// `keys_unavailable` until the keys come.
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError::NotReady`] naming the issuers still without keys when the
-    /// timeout passes (the caller decides: the examples exit with it before
-    /// they listen); the errors of [`Config::verifier`] otherwise.
-    pub async fn ready_verifier(
-        &self,
-        contract: Option<&Contract>,
-    ) -> Result<Verifier, ConfigError> {
-        let verifier = self.builder(contract)?.build_without_waiting()?;
-        let timeout = self.ready_timeout();
-        if !timeout.is_zero() {
-            verifier
-                .wait_ready(timeout)
-                .await
-                .map_err(ConfigError::NotReady)?;
-        }
-        Ok(verifier)
-    }
-
     fn builder(&self, contract: Option<&Contract>) -> Result<crate::VerifierBuilder, ConfigError> {
         let mut builder = Verifier::builder();
         for issuer in self.issuer_configs(contract)? {
@@ -652,67 +500,6 @@ impl Config {
             layer = layer.resource_metadata(url);
         }
         layer
-    }
-}
-
-impl IssuerSettings {
-    /// The issuer as the verifier takes it, with the default `[policy]`
-    /// (tokens living at most [`DEFAULT_MAX_TOKEN_LIFETIME_SECS`]). Exactly
-    /// one key source must be set.
-    pub fn issuer_config(&self) -> Result<IssuerConfig, ConfigError> {
-        self.issuer_config_with(Config::default().validation_policy())
-    }
-
-    /// The issuer as the verifier takes it, its settings added to `base` (the
-    /// `[policy]` rules, [`Config::validation_policy`]). Exactly one key
-    /// source must be set.
-    pub fn issuer_config_with(&self, base: ValidationPolicy) -> Result<IssuerConfig, ConfigError> {
-        let invalid =
-            |what: String| ConfigError::Invalid(format!("issuer {:?}: {what}", self.issuer));
-        if self.audiences.is_empty() {
-            return Err(invalid("set `audiences` (at least one)".into()));
-        }
-        let config = IssuerConfig::new(&self.issuer, self.audiences.iter().cloned());
-        let config = match (&self.jwks_url, &self.jwks_file, self.discovery) {
-            (Some(url), None, false) => config.jwks_url(url),
-            (None, Some(file), false) => config.jwks_file(file),
-            (None, None, true) => config.discovery(),
-            (None, None, false) => {
-                return Err(invalid(
-                    "no key source: set jwks_url, jwks_file or discovery = true".into(),
-                ));
-            }
-            _ => {
-                return Err(invalid(
-                    "set exactly one of jwks_url, jwks_file and discovery = true".into(),
-                ));
-            }
-        };
-        let mut policy = base;
-        if self.require_typ_at_jwt {
-            policy = policy.require_typ_at_jwt();
-        }
-        if self.allow_id_token_claims {
-            policy = policy.allow_id_token_claims();
-        }
-        policy = policy.require_claims(self.required_claims.iter().cloned());
-        for path in &self.scope_claims {
-            policy = policy.scope_claim(path);
-        }
-        if let Some(names) = &self.algorithms {
-            let algorithms = names
-                .iter()
-                .map(|name| {
-                    name.parse::<Algorithm>()
-                        .map_err(|_| invalid(format!("unknown algorithm {name:?}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            policy = policy.algorithms(algorithms);
-        }
-        if let Some(secs) = self.leeway_secs {
-            policy = policy.leeway(Duration::from_secs(secs));
-        }
-        Ok(config.policy(policy))
     }
 }
 

@@ -1,0 +1,67 @@
+//! One `[[issuers]]` entry as the verifier takes it.
+
+use super::{Config, ConfigError, IssuerSettings};
+use crate::keys::Algorithm;
+use crate::{IssuerConfig, ValidationPolicy};
+use std::time::Duration;
+
+impl IssuerSettings {
+    /// The issuer as the verifier takes it, with the default `[policy]`
+    /// (tokens living at most [`DEFAULT_MAX_TOKEN_LIFETIME_SECS`](super::DEFAULT_MAX_TOKEN_LIFETIME_SECS)). Exactly
+    /// one key source must be set.
+    pub fn issuer_config(&self) -> Result<IssuerConfig, ConfigError> {
+        self.issuer_config_with(Config::default().validation_policy())
+    }
+
+    /// The issuer as the verifier takes it, its settings added to `base` (the
+    /// `[policy]` rules, [`Config::validation_policy`]). Exactly one key
+    /// source must be set.
+    pub fn issuer_config_with(&self, base: ValidationPolicy) -> Result<IssuerConfig, ConfigError> {
+        let invalid =
+            |what: String| ConfigError::Invalid(format!("issuer {:?}: {what}", self.issuer));
+        if self.audiences.is_empty() {
+            return Err(invalid("set `audiences` (at least one)".into()));
+        }
+        let config = IssuerConfig::new(&self.issuer, self.audiences.iter().cloned());
+        let config = match (&self.jwks_url, &self.jwks_file, self.discovery) {
+            (Some(url), None, false) => config.jwks_url(url),
+            (None, Some(file), false) => config.jwks_file(file),
+            (None, None, true) => config.discovery(),
+            (None, None, false) => {
+                return Err(invalid(
+                    "no key source: set jwks_url, jwks_file or discovery = true".into(),
+                ));
+            }
+            _ => {
+                return Err(invalid(
+                    "set exactly one of jwks_url, jwks_file and discovery = true".into(),
+                ));
+            }
+        };
+        let mut policy = base;
+        if self.require_typ_at_jwt {
+            policy = policy.require_typ_at_jwt();
+        }
+        if self.allow_id_token_claims {
+            policy = policy.allow_id_token_claims();
+        }
+        policy = policy.require_claims(self.required_claims.iter().cloned());
+        for path in &self.scope_claims {
+            policy = policy.scope_claim(path);
+        }
+        if let Some(names) = &self.algorithms {
+            let algorithms = names
+                .iter()
+                .map(|name| {
+                    name.parse::<Algorithm>()
+                        .map_err(|_| invalid(format!("unknown algorithm {name:?}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            policy = policy.algorithms(algorithms);
+        }
+        if let Some(secs) = self.leeway_secs {
+            policy = policy.leeway(Duration::from_secs(secs));
+        }
+        Ok(config.policy(policy))
+    }
+}
