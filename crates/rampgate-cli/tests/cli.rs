@@ -1883,3 +1883,101 @@ For more information, try '--help'.
         run.stderr
     );
 }
+
+// ---- the manual shows real outputs ----
+
+/// Splits a shell-like command line: words, and "double-quoted" words.
+fn shell_words(line: &str) -> Vec<String> {
+    let (mut words, mut word, mut quoted) = (Vec::new(), String::new(), false);
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// Every `$ rampgate ...` of crates/rampgate-cli/README.md whose files are
+/// fixtures (copied under the names the manual uses) runs, and its output
+/// (standard output, then standard error, then `$ echo $?` when shown) is
+/// exactly what the manual shows.
+#[test]
+fn the_manual_shows_the_real_outputs() {
+    let manual = include_str!("../README.md");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-manual");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (from, to) in [
+        ("accounts-v4.toml", "contract.toml"),
+        ("accounts-v4.toml", "contract-v4.toml"),
+        ("accounts-v5.toml", "contract-v5.toml"),
+        ("accounts-v4-widened.toml", "contract-edited.toml"),
+        ("errors.toml", "broken.toml"),
+        ("inventory.json", "routes.json"),
+    ] {
+        std::fs::copy(format!("{FIXTURES}/{from}"), dir.join(to)).unwrap();
+    }
+    let mut checked = 0;
+    for block in manual.split("```text\n").skip(1) {
+        let block = block.split("```").next().unwrap();
+        let mut lines = block.lines().peekable();
+        while let Some(line) = lines.next() {
+            let Some(command) = line.strip_prefix("$ rampgate ") else {
+                continue;
+            };
+            let mut shown = String::new();
+            let mut status = None;
+            while let Some(next) = lines.peek() {
+                if next.starts_with("$ ") && *next != "$ echo $?" {
+                    break;
+                }
+                let next = lines.next().unwrap();
+                if next == "$ echo $?" {
+                    status = lines.next().and_then(|s| s.parse::<i32>().ok());
+                    break;
+                }
+                shown.push_str(next);
+                shown.push('\n');
+            }
+            let args = shell_words(command);
+            let files = args
+                .iter()
+                .filter(|a| a.ends_with(".toml") || a.ends_with(".json") || a.contains(".jsonl"));
+            if files.clone().count() == 0 || files.clone().any(|f| !dir.join(f).exists()) {
+                continue; // a command on files the manual does not ship
+            }
+            let output = Command::new(env!("CARGO_BIN_EXE_rampgate"))
+                .args(&args)
+                .current_dir(&dir)
+                .output()
+                .unwrap();
+            let real = format!(
+                "{}{}",
+                String::from_utf8(output.stdout).unwrap(),
+                String::from_utf8(output.stderr).unwrap()
+            );
+            assert_eq!(
+                shown.trim_end(),
+                real.trim_end(),
+                "crates/rampgate-cli/README.md shows another output for `rampgate {command}`"
+            );
+            if let Some(status) = status {
+                assert_eq!(output.status.code(), Some(status), "rampgate {command}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 6,
+        "only {checked} commands of the manual were checked"
+    );
+}
