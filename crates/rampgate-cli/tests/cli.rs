@@ -1906,9 +1906,93 @@ fn shell_words(line: &str) -> Vec<String> {
     words
 }
 
+/// Runs every `$ rampgate ...` of the ```text blocks of `doc` whose files
+/// exist in `dir`, and asserts its output (standard output, then standard
+/// error, then `$ echo $?` when shown) is what `doc` shows. With
+/// `toml_files`, a ```toml block is first written under the name the next
+/// block's first command gives its last `.toml` file. Returns how many
+/// commands were checked.
+fn check_shown_outputs(
+    doc_name: &str,
+    doc: &str,
+    dir: &std::path::Path,
+    toml_files: bool,
+) -> usize {
+    let mut checked = 0;
+    let mut pending_toml: Option<&str> = None;
+    for block in doc.split("```").skip(1).step_by(2) {
+        if let Some(toml) = block.strip_prefix("toml\n") {
+            pending_toml = Some(toml);
+            continue;
+        }
+        let Some(block) = block.strip_prefix("text\n") else {
+            continue;
+        };
+        let mut lines = block.lines().peekable();
+        let mut first = true;
+        while let Some(line) = lines.next() {
+            let Some(command) = line.strip_prefix("$ rampgate ") else {
+                continue;
+            };
+            let args = shell_words(command);
+            if first && toml_files {
+                if let (Some(toml), Some(name)) = (
+                    pending_toml.take(),
+                    args.iter().rev().find(|a| a.ends_with(".toml")),
+                ) {
+                    std::fs::write(dir.join(name), toml).unwrap();
+                }
+            }
+            first = false;
+            let mut shown = String::new();
+            let mut status = None;
+            while let Some(next) = lines.peek() {
+                if next.starts_with("$ ") && *next != "$ echo $?" {
+                    break;
+                }
+                let next = lines.next().unwrap();
+                if next == "$ echo $?" {
+                    status = lines.next().and_then(|s| s.parse::<i32>().ok());
+                    break;
+                }
+                shown.push_str(next);
+                shown.push('\n');
+            }
+            let files = args
+                .iter()
+                .filter(|a| a.ends_with(".toml") || a.ends_with(".json") || a.contains(".jsonl"));
+            if command.contains('|')
+                || files.clone().count() == 0
+                || files.clone().any(|f| !dir.join(f).exists())
+            {
+                continue; // a pipeline, or a command on files the doc does not give
+            }
+            let output = Command::new(env!("CARGO_BIN_EXE_rampgate"))
+                .args(&args)
+                .current_dir(dir)
+                .output()
+                .unwrap();
+            let real = format!(
+                "{}{}",
+                String::from_utf8(output.stdout).unwrap(),
+                String::from_utf8(output.stderr).unwrap()
+            );
+            assert_eq!(
+                shown.trim_end(),
+                real.trim_end(),
+                "{doc_name} shows another output for `rampgate {command}`"
+            );
+            if let Some(status) = status {
+                assert_eq!(output.status.code(), Some(status), "rampgate {command}");
+            }
+            checked += 1;
+        }
+    }
+    checked
+}
+
 /// Every `$ rampgate ...` of crates/rampgate-cli/README.md whose files are
-/// fixtures (copied under the names the manual uses) runs, and its output
-/// (standard output, then standard error, then `$ echo $?` when shown) is
+/// fixtures (copied under the names the manual uses) runs, and its output is
 /// exactly what the manual shows.
 #[test]
 fn the_manual_shows_the_real_outputs() {
@@ -1926,58 +2010,26 @@ fn the_manual_shows_the_real_outputs() {
     ] {
         std::fs::copy(format!("{FIXTURES}/{from}"), dir.join(to)).unwrap();
     }
-    let mut checked = 0;
-    for block in manual.split("```text\n").skip(1) {
-        let block = block.split("```").next().unwrap();
-        let mut lines = block.lines().peekable();
-        while let Some(line) = lines.next() {
-            let Some(command) = line.strip_prefix("$ rampgate ") else {
-                continue;
-            };
-            let mut shown = String::new();
-            let mut status = None;
-            while let Some(next) = lines.peek() {
-                if next.starts_with("$ ") && *next != "$ echo $?" {
-                    break;
-                }
-                let next = lines.next().unwrap();
-                if next == "$ echo $?" {
-                    status = lines.next().and_then(|s| s.parse::<i32>().ok());
-                    break;
-                }
-                shown.push_str(next);
-                shown.push('\n');
-            }
-            let args = shell_words(command);
-            let files = args
-                .iter()
-                .filter(|a| a.ends_with(".toml") || a.ends_with(".json") || a.contains(".jsonl"));
-            if files.clone().count() == 0 || files.clone().any(|f| !dir.join(f).exists()) {
-                continue; // a command on files the manual does not ship
-            }
-            let output = Command::new(env!("CARGO_BIN_EXE_rampgate"))
-                .args(&args)
-                .current_dir(&dir)
-                .output()
-                .unwrap();
-            let real = format!(
-                "{}{}",
-                String::from_utf8(output.stdout).unwrap(),
-                String::from_utf8(output.stderr).unwrap()
-            );
-            assert_eq!(
-                shown.trim_end(),
-                real.trim_end(),
-                "crates/rampgate-cli/README.md shows another output for `rampgate {command}`"
-            );
-            if let Some(status) = status {
-                assert_eq!(output.status.code(), Some(status), "rampgate {command}");
-            }
-            checked += 1;
-        }
-    }
+    let checked = check_shown_outputs("crates/rampgate-cli/README.md", manual, &dir, false);
     assert!(
         checked >= 6,
         "only {checked} commands of the manual were checked"
+    );
+}
+
+/// docs/contracts.md: every contract it shows in full is written under the
+/// name its next command uses, and every command on those files gives the
+/// output the guide shows. (The walkthrough's later versions are shown as
+/// diffs; its ramp reports are checked in `tests/ramp_report.rs`.)
+#[test]
+fn the_contracts_guide_shows_the_real_outputs() {
+    let guide = include_str!("../../../docs/contracts.md");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("contracts-guide");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let checked = check_shown_outputs("docs/contracts.md", guide, &dir, true);
+    assert!(
+        checked >= 5,
+        "only {checked} commands of the guide were checked"
     );
 }
