@@ -531,3 +531,175 @@ async fn a_grpc_method_is_not_reached_by_changing_the_requests_shape() {
         assert_eq!(served.calls.load(Ordering::SeqCst), 0, "{composition:?}");
     }
 }
+
+/// A greeter contract (`POST` on `path` needs `greet`) that lets unknown
+/// routes through, for the review's nested and template cases.
+fn greeter_contract(path: &str) -> ContractHandle {
+    let text = OPEN_ROUTES
+        .replace(
+            "unknown_consumer = \"deny\"",
+            "unknown_consumer = { stage = \"all\", scopes = [\"greet\"] }",
+        )
+        .replace(
+            "path = \"/helloworld.Greeter/*\"",
+            &format!("path = \"{path}\""),
+        );
+    ContractHandle::new(Contract::parse(&text).unwrap())
+}
+
+/// Serves `app` on loopback; returns its address and the server task.
+async fn serve_app(app: Router) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr, task)
+}
+
+/// `SayHello` at `path` with the method and content-type given: the HTTP
+/// status, the gRPC status (if any) and the reason (header or JSON body).
+async fn raw_at(
+    addr: SocketAddr,
+    path: &str,
+    method: http::Method,
+    content_type: &str,
+    token: &str,
+) -> (u16, Option<String>, String) {
+    use prost::Message;
+    let message = HelloRequest {
+        name: "bob".into(),
+        times: 1,
+    }
+    .encode_to_vec();
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
+    frame.extend_from_slice(&message);
+    let request = http::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"))
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", content_type)
+        .body(tonic::body::Body::new(axum::body::Body::from(frame)))
+        .unwrap();
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(channel, request).await.unwrap();
+    let status = response.status().as_u16();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let grpc = header("grpc-status");
+    let reason = header("rampgate-reason").unwrap_or_default();
+    let body = axum::body::to_bytes(axum::body::Body::new(response.into_body()), 4096)
+        .await
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let reason = json["reason"].as_str().map_or(reason, str::to_owned);
+    (status, grpc, reason)
+}
+
+#[tokio::test]
+async fn tonic_routes_nested_under_a_prefix_are_decided_on_their_method() {
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
+    let no_greet = dev.token().client_id("stranger").sign();
+    let greet = dev.token().client_id("friend").scopes(["greet"]).sign();
+    for (inside, listed) in [
+        (true, "/helloworld.Greeter/*"),
+        (false, "/helloworld.Greeter/*"),
+        (true, "/helloworld.Greeter/SayHello"),
+    ] {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let stack = AuthStack::new(verifier.clone()).contract(greeter_contract(listed));
+        let greeter = GreeterServer::new(CountingGreeter(calls.clone()));
+        let app = if inside {
+            let routes = tonic::service::Routes::new(stack.named_layer(greeter));
+            Router::new().nest("/grpc", routes.into_axum_router())
+        } else {
+            let routes = tonic::service::Routes::new(greeter);
+            Router::new()
+                .nest("/grpc", routes.into_axum_router())
+                .route_layer(stack)
+        };
+        let (addr, task) = serve_app(app).await;
+        let case = format!("inside={inside} listed={listed}");
+        let path = "/grpc/helloworld.Greeter/SayHello";
+        let grpc = "application/grpc";
+        let refused = raw_at(addr, path, http::Method::POST, grpc, &no_greet).await;
+        assert_eq!(
+            (refused.1.as_deref(), refused.2.as_str()),
+            (Some("7"), "scope_insufficient"),
+            "{case}"
+        );
+        for (method, content_type) in [
+            (http::Method::POST, "application/octet-stream"),
+            (http::Method::GET, grpc),
+        ] {
+            let shape = raw_at(addr, path, method, content_type, &greet).await;
+            assert_eq!(
+                (shape.0, shape.2.as_str()),
+                (415, "grpc_required"),
+                "{case}"
+            );
+        }
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            0,
+            "{case}: the method must not run"
+        );
+        let allowed = raw_at(addr, path, http::Method::POST, grpc, &greet).await;
+        assert_eq!(allowed.1, None, "{case}: {allowed:?}");
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "{case}");
+        task.abort();
+    }
+}
+
+#[tokio::test]
+async fn an_http_route_shaped_like_a_grpc_service_stays_an_http_route() {
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
+    let text = r#"
+version = 1
+[scopes]
+read = "Read"
+admin = "Admin"
+[defaults]
+unknown_route = "allow"
+unknown_consumer = { stage = "all", scopes = ["read", "admin"] }
+[[routes]]
+method = "POST"
+path = "/files.v1/{*rest}"
+scopes = ["admin"]
+[[routes]]
+method = "GET"
+path = "/files.v1/{*rest}"
+scopes = ["read"]
+"#;
+    let contract = ContractHandle::new(Contract::parse(text).unwrap());
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let router = Router::new().route(
+        "/files.v1/{*rest}",
+        axum::routing::any(move || {
+            seen.fetch_add(1, Ordering::SeqCst);
+            async { "http handler ran" }
+        }),
+    );
+    let app = AuthStack::new(verifier).contract(contract).protect(router);
+    let (addr, task) = serve_app(app).await;
+    let read = dev.token().client_id("x").scopes(["read"]).sign();
+    let path = "/files.v1/Upload";
+    // POST needs admin, whatever the content-type says.
+    for content_type in ["application/json", "application/grpc"] {
+        let (_, _, reason) = raw_at(addr, path, http::Method::POST, content_type, &read).await;
+        assert_eq!(reason, "scope_insufficient", "{content_type}");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "the handler must not run");
+    let (status, _, _) = raw_at(addr, path, http::Method::GET, "application/json", &read).await;
+    assert_eq!(status, 200);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    task.abort();
+}

@@ -189,15 +189,16 @@ fn route_path<'r, B>(req: &'r Request<B>, contract: &Contract) -> Result<&'r str
     let matched = matched_template(req);
     let path = req.uri().path();
     let call = crate::grpc::is_call(req);
-    let grpc = match (crate::grpc::is_method(path, matched, contract), call) {
-        (true, true) => Grpc::Method,
-        (true, false) => Grpc::NotCalled,
-        (false, true) if rampgate_core::grpc::is_method_path(path) => Grpc::Unlisted,
-        (false, _) => Grpc::No,
+    let method = crate::grpc::method_of(path, matched, contract);
+    let grpc = match (method, call) {
+        (Some(_), true) => Grpc::Method,
+        (Some(_), false) => Grpc::NotCalled,
+        (None, true) if rampgate_core::grpc::is_method_path(path) => Grpc::Unlisted,
+        (None, _) => Grpc::No,
     };
     path_to_match(
         matched,
-        path,
+        method.unwrap_or(path),
         grpc,
         cfg!(feature = "axum"),
         contract.unknown_route_allowed(),

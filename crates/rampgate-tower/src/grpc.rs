@@ -11,46 +11,56 @@ pub(crate) fn is_call<B>(req: &Request<B>) -> bool {
     req.method() == Method::POST && is_grpc(req.headers())
 }
 
-/// Whether `path` is a gRPC method's: it has the method shape
-/// (`/package.Service/Method`, spelled the one way a gRPC server routes it),
-/// and either the contract lists it (as itself or under `/package.Service/*`)
-/// or a router matched it under the tonic service template of that very
-/// service, `/package.Service/{*rest}`, with a package-qualified service name.
+/// The gRPC method `path` is for, when the contract says it is one: it
+/// lists the method path for `POST`, as itself or under
+/// `/package.Service/*`. A router may have matched it under a tonic service
+/// template (`.../package.Service/{*rest}`), nested or not.
 ///
-/// Any other template is an HTTP route's (`/{a}/{b}` matches a method path
-/// too), decided on that template whatever the request's `content-type`.
-/// Without a template, only the contract can say a path is a gRPC method's:
-/// an HTTP service matched on raw paths has two-segment paths too.
-pub(crate) fn is_method(path: &str, matched: Option<&str>, contract: &Contract) -> bool {
-    if !is_method_path(path) {
-        return false;
-    }
-    match matched {
-        None => contract.lists_grpc_method(path),
-        Some(template) => {
-            is_service_template(template, path)
-                && (contract.lists_grpc_method(path) || service_of(path).contains('.'))
-        }
-    }
+/// Under a template the method path is the part of the path from the
+/// service's segment on, so that tonic routes nested under a prefix
+/// (`Router::nest("/grpc", routes)`) are decided on the method they reach,
+/// whether the layer runs inside the nest (which strips the prefix) or
+/// around it. A path the contract does not list as a gRPC method is an HTTP
+/// route's (`/{a}/{b}` and `/files.v1/{*rest}` match method paths too),
+/// decided on its template whatever the request's `content-type`; an
+/// unlisted gRPC service declares nothing to enforce.
+pub(crate) fn method_of<'p>(
+    path: &'p str,
+    matched: Option<&str>,
+    contract: &Contract,
+) -> Option<&'p str> {
+    let method = match matched {
+        None => path,
+        Some(template) => method_under_template(path, template)?,
+    };
+    contract.lists_grpc_method(method).then_some(method)
 }
 
-/// The service part of a method path, `package.Service` of `/package.Service/Method`.
-fn service_of(path: &str) -> &str {
-    path.trim_start_matches('/')
-        .split_once('/')
-        .map_or("", |(service, _)| service)
-}
-
-/// Whether `template` is the catch-all a tonic router declares for the
-/// service of `path`: `/package.Service/{*rest}` (any wildcard name).
-fn is_service_template(template: &str, path: &str) -> bool {
-    let service = service_of(path);
-    template
-        .strip_prefix('/')
-        .and_then(|t| t.strip_prefix(service))
-        .and_then(|t| t.strip_prefix("/{*"))
-        .and_then(|t| t.strip_suffix('}'))
-        .is_some_and(|name| !name.is_empty() && !name.contains(['/', '{', '}']))
+/// The method path of `path` when `template` is a tonic service template,
+/// `.../package.Service/{*rest}`: the part of the path from the service's
+/// segment on, which sits at the template's depth (axum matched it
+/// literally).
+fn method_under_template<'p>(path: &'p str, template: &str) -> Option<&'p str> {
+    let (head, wildcard) = template.rsplit_once("/{*")?;
+    let name = wildcard.strip_suffix('}')?;
+    if name.is_empty() || name.contains(['/', '{', '}']) {
+        return None;
+    }
+    let (prefix, service) = head.rsplit_once('/')?;
+    if service.is_empty() || service.contains(['{', '}']) {
+        return None;
+    }
+    // Inside `Router::nest` the prefix is stripped from the path; around it,
+    // the service's segment sits at the template's depth.
+    let depth = prefix.matches('/').count();
+    let nested = path.match_indices('/').nth(depth).map(|(i, _)| &path[i..]);
+    [Some(path), nested].into_iter().flatten().find(|method| {
+        method
+            .strip_prefix('/')
+            .and_then(|m| m.strip_prefix(service))
+            .is_some_and(|rest| rest.starts_with('/'))
+            && is_method_path(method)
+    })
 }
 
 #[cfg(test)]
@@ -339,6 +349,24 @@ mod tests {
             assert_eq!(body["reason"], "grpc_required");
             assert_eq!(seen.calls(), 0, "the method must not run");
         }
+    }
+
+    #[cfg(not(feature = "axum"))]
+    #[tokio::test]
+    async fn without_axum_a_listed_http_route_of_two_segments_is_not_a_grpc_method() {
+        // `GET /api/users` has the shape of a method path, but the contract
+        // lists it for GET, not for POST: an HTTP route, not a gRPC method.
+        let text = "version = 1\n[scopes]\nread = \"R\"\n[defaults]\n\
+            unknown_consumer = { stage = \"all\", scopes = [\"read\"] }\n\
+            [[routes]]\nmethod = \"GET\"\npath = \"/api/users\"\nscopes = [\"read\"]\n";
+        let layer = ContractLayer::new(ContractHandle::new(Contract::parse(text).unwrap()));
+        let seen = Seen::default();
+        let mut req = verified("/api/users", json!({"client_id": "x", "scope": "read"}));
+        *req.method_mut() = http::Method::GET;
+        req.headers_mut().remove(CONTENT_TYPE);
+        let response = run(&layer, &seen, req).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(seen.calls(), 1);
     }
 
     #[tokio::test]

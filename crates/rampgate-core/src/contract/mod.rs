@@ -490,16 +490,22 @@ impl Contract {
     }
 
     /// Whether the contract lists the gRPC method path `path`
-    /// (`/package.Service/Method`), as itself or under its service's
-    /// `/package.Service/*`, for any HTTP method: such a path is a gRPC
-    /// method's, decided on its exact spelling and only over gRPC.
+    /// (`/package.Service/Method`) for `POST`, the one method gRPC uses, as
+    /// itself or under its service's `/package.Service/*`: such a path is a
+    /// gRPC method's, decided on its exact spelling and only over gRPC.
     pub fn lists_grpc_method(&self, path: &str) -> bool {
         if !crate::grpc::is_method_path(path) {
             return false;
         }
-        self.route_index.contains_key(path)
-            || crate::grpc::service_pattern(path)
-                .is_some_and(|service| self.route_index.contains_key(&service))
+        self.lists_post(path)
+            || crate::grpc::service_pattern(path).is_some_and(|service| self.lists_post(&service))
+    }
+
+    /// Whether the contract has a `POST` route at the path (template) `path`.
+    pub fn lists_post(&self, path: &str) -> bool {
+        self.route_index
+            .get(path)
+            .is_some_and(|methods| methods.iter().any(|(m, _)| m.eq_ignore_ascii_case("POST")))
     }
 
     /// The route with this method and path template.
