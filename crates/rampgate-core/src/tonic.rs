@@ -45,6 +45,8 @@ impl Denial {
                 }
             }
         }
+        // A gRPC refusal is an HTTP 200: never kept by a cache.
+        metadata.insert("cache-control", MetadataValue::from_static("no-store"));
         Status::with_metadata(
             Code::from_i32(self.grpc_code().as_i32()),
             self.grpc_message(),
@@ -91,7 +93,10 @@ pub(crate) fn principal_in(extensions: &http::Extensions) -> Result<&Principal, 
     }
     match extensions.get::<Anonymous>() {
         Some(Anonymous(challenge)) => Err(challenge.to_status()),
-        None => Err(Status::internal(NO_JWT_LAYER)),
+        // INTERNAL with reason layers_misconfigured, like every layering mistake.
+        None => Err(crate::DenialOptions::default()
+            .deny(&crate::ErrorKind::LayersMisconfigured(NO_JWT_LAYER).into())
+            .to_status()),
     }
 }
 
