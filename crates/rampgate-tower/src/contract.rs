@@ -27,9 +27,9 @@
 //!   `content-type: application/grpc`), it is refused with 415
 //!   `grpc_required` before it runs, since a gRPC server dispatches on the
 //!   path alone. A path is a gRPC method's when it has the method shape and
-//!   either the contract lists it, or a router matched it under the tonic
-//!   service template for that service (`/pkg.Service/{*rest}`, with a
-//!   package-qualified service name).
+//!   the contract lists it for `POST` (itself or as `/pkg.Service/*`); under
+//!   a tonic template (`.../pkg.Service/{*rest}`, nested under a prefix or
+//!   not) the method path is found at the service's segment.
 //! - **An HTTP route** is decided on its own template (axum's `MatchedPath`,
 //!   `axum` feature), never on its path: a `content-type` cannot move it to
 //!   another route. Apply the layer with `Router::route_layer` (or
