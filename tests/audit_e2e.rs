@@ -480,11 +480,16 @@ async fn a_fail_closed_route_answers_503_without_running_the_handler_when_the_qu
         );
     }
     let calls = server.calls();
-    for (method, path) in [("POST", "/pay"), ("GET", "/refund")] {
+    // HEAD is served by the GET handler: it fails closed like GET.
+    for (method, path) in [("POST", "/pay"), ("GET", "/refund"), ("HEAD", "/refund")] {
         let response = server.send(method, path, Some(&token)).await;
         assert_eq!(response.status(), 503, "{method} {path}");
         assert_eq!(response.headers()["retry-after"], "5");
         assert!(response.headers().contains_key("x-request-id"));
+        if method == "HEAD" {
+            assert_eq!(server.calls(), calls, "the handler did not run");
+            continue;
+        }
         let body: serde_json::Value =
             serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
         assert_eq!(body["reason"], "audit_unavailable");

@@ -65,7 +65,12 @@ impl FailClosed {
         let Some(template) = template else {
             return false;
         };
-        if !self.routes.is_empty() && self.routes.contains(&format!("{method} {template}")) {
+        // HEAD is served by the GET handler (as axum does): it fails closed
+        // like GET, as the contract's own routes do.
+        if !self.routes.is_empty()
+            && (self.routes.contains(&format!("{method} {template}"))
+                || (method == Method::HEAD && self.routes.contains(&format!("GET {template}"))))
+        {
             return true;
         }
         if let Some(predicate) = &self.predicate
