@@ -458,15 +458,7 @@ async fn raw_say_hello(
     content_type: Option<&str>,
     token: &str,
 ) -> http::Response<tonic::body::Body> {
-    use prost::Message;
-    let message = HelloRequest {
-        name: "bob".into(),
-        times: 1,
-    }
-    .encode_to_vec();
-    let mut frame = vec![0u8];
-    frame.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
-    frame.extend_from_slice(&message);
+    let frame = say_hello_frame();
     let mut request = http::Request::builder()
         .method(method)
         .uri(format!("http://{addr}/helloworld.Greeter/SayHello"))
@@ -475,11 +467,7 @@ async fn raw_say_hello(
         request = request.header("content-type", content_type);
     }
     let body = tonic::body::Body::new(axum::body::Body::from(frame));
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = channel(addr).await;
     tower::ServiceExt::oneshot(channel, request.body(body).unwrap())
         .await
         .unwrap()
@@ -564,15 +552,7 @@ async fn raw_at(
     content_type: &str,
     token: &str,
 ) -> (u16, Option<String>, String) {
-    use prost::Message;
-    let message = HelloRequest {
-        name: "bob".into(),
-        times: 1,
-    }
-    .encode_to_vec();
-    let mut frame = vec![0u8];
-    frame.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
-    frame.extend_from_slice(&message);
+    let frame = say_hello_frame();
     let request = http::Request::builder()
         .method(method)
         .uri(format!("http://{addr}{path}"))
@@ -580,11 +560,7 @@ async fn raw_at(
         .header("content-type", content_type)
         .body(tonic::body::Body::new(axum::body::Body::from(frame)))
         .unwrap();
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel = channel(addr).await;
     let response = tower::ServiceExt::oneshot(channel, request).await.unwrap();
     let status = response.status().as_u16();
     let header = |name: &str| {
@@ -702,4 +678,27 @@ scopes = ["read"]
     assert_eq!(status, 200);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     task.abort();
+}
+
+/// A framed `HelloRequest`, as a gRPC client sends it.
+fn say_hello_frame() -> Vec<u8> {
+    use prost::Message;
+    let message = HelloRequest {
+        name: "bob".into(),
+        times: 1,
+    }
+    .encode_to_vec();
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
+    frame.extend_from_slice(&message);
+    frame
+}
+
+/// An HTTP/2 channel to `addr`, for requests of any shape.
+async fn channel(addr: SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
 }
