@@ -1268,3 +1268,141 @@ async fn a_stacks_revocations_are_audited_without_wiring_and_once() {
         .unwrap();
     assert_eq!(actions().await, ["revoke", "unrevoke", "revoke"]);
 }
+
+/// A sink that keeps the events themselves.
+#[derive(Clone, Default)]
+struct KeepSink(Arc<Mutex<Vec<AuditEvent>>>);
+
+impl AuditSink for KeepSink {
+    fn write<'a>(&'a mut self, batch: &'a [AuditEvent]) -> SinkFuture<'a> {
+        self.0.lock().unwrap().extend(batch.iter().cloned());
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_event_written_reads_back_equal() {
+    use rampgate::anomaly::{AnomalyDetector, AnomalyOptions};
+    use rampgate::audit::{AuditRecord, read_events};
+    use rampgate::revocation::{Revocation, RevocationList, RevocationStore, RevokedBy};
+    use tower::ServiceExt;
+    let issuer = OfflineIssuer::new();
+    let verifier = issuer.verifier().await.unwrap();
+    let dir = temp_dir("round-trip");
+    let file = dir.join("contract.toml");
+    std::fs::write(&file, CONTRACT).unwrap();
+    let handle = ContractHandle::from_file(&file).unwrap();
+    let sink = KeepSink::default();
+    let auditor = Auditor::builder()
+        .sink(sink.clone())
+        .anomalies(AnomalyDetector::new(AnomalyOptions {
+            expired_retries: 3,
+            ..AnomalyOptions::default()
+        }))
+        .build()
+        .unwrap();
+    auditor.watch_contract(&handle);
+    let list = RevocationList::new();
+    auditor.watch_revocations(&list);
+    let server = Server::start(verifier, handle.clone(), AuditLayer::new(auditor.clone())).await;
+    let web = issuer
+        .token()
+        .sub("alice")
+        .client_id("web")
+        .scopes(["items:read", "items:write"])
+        .claim("jti", "jti-1".into())
+        .sign();
+    let ops = |acr: &str| {
+        let token = issuer.token().client_id("ops").scopes(["items:write"]);
+        token.acr(acr).sign()
+    };
+    let expired = issuer
+        .token()
+        .sub("bob")
+        .client_id("web")
+        .expires_in(-600)
+        .sign();
+    let requests = [
+        ("GET", "/items", Some(web.clone()), 200),
+        ("POST", "/items", Some(web.clone()), 403),
+        ("GET", "/export", Some(web), 200),
+        ("GET", "/items", None, 401),
+        ("POST", "/approve", Some(ops("pwd")), 401),
+        ("POST", "/approve", Some(ops("mfa")), 200),
+        ("GET", "/items", Some(expired.clone()), 401),
+        ("GET", "/items", Some(expired.clone()), 401),
+        ("GET", "/items", Some(expired), 401),
+    ];
+    for (method, path, token, status) in &requests {
+        let response = server.send(method, path, token.as_deref()).await;
+        assert_eq!(response.status(), *status, "{method} {path}");
+    }
+    // A contract layer without a JWT layer under the audit layer: 500.
+    let misconfigured = tower::ServiceBuilder::new()
+        .layer(AuditLayer::new(auditor.clone()))
+        .layer(rampgate::ContractLayer::new(handle.clone()))
+        .service(Router::new().route("/items", get(|| async { "items" })));
+    let request = http::Request::get("/items")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(misconfigured.oneshot(request).await.unwrap().status(), 500);
+    // A reload applied, one refused; a revocation and its undoing.
+    std::fs::write(&file, CONTRACT.replace("version = 1", "version = 2")).unwrap();
+    handle.reload().unwrap();
+    std::fs::write(&file, "version = 3\n[[routes]]\nmethod = \"GET\"\n").unwrap();
+    assert!(handle.reload().is_err());
+    let until = std::time::SystemTime::now() + Duration::from_secs(600);
+    list.revoke(Revocation::jti("leaked-1").until(until), Some("ops"))
+        .unwrap();
+    list.unrevoke(RevokedBy::Jti, "leaked-1", None, Some("ops"))
+        .unwrap();
+    auditor.flush().await;
+
+    let events = sink.0.lock().unwrap().clone();
+    let kinds: HashSet<String> = events
+        .iter()
+        .map(|e| {
+            let json = e.to_json();
+            match e.kind() {
+                "decision" => format!("decision {} {}", json["outcome"], json["reason"]),
+                kind => kind.to_owned(),
+            }
+        })
+        .collect();
+    for kind in [
+        r#"decision "allow" "allowed""#,
+        r#"decision "deny" "scope_beyond_stage""#,
+        r#"decision "observe_deny" "scope_insufficient""#,
+        r#"decision "deny" "token_missing""#,
+        r#"decision "deny" "acr_insufficient""#,
+        r#"decision "deny" "token_expired""#,
+        r#"decision "deny" "layers_misconfigured""#,
+        "anomaly",
+        "contract_changed",
+        "contract_refused",
+        "revocation",
+    ] {
+        assert!(kinds.contains(kind), "no {kind} event in {kinds:?}");
+    }
+    // Written as the file sink writes them, read back by the reader.
+    let mut lines = Vec::new();
+    for event in &events {
+        event.write_json_line(&mut lines);
+    }
+    let read: Vec<AuditRecord<'static>> =
+        read_events(&lines[..]).collect::<Result<_, _>>().unwrap();
+    assert_eq!(read.len(), events.len());
+    for (event, record) in events.iter().zip(&read) {
+        assert_eq!(*record, event.record(), "{}", event.to_json());
+        // And the record read back writes the very same line.
+        let mut written = Vec::new();
+        event.write_json_line(&mut written);
+        let mut again = serde_json::to_vec(record).unwrap();
+        again.push(b'\n');
+        assert_eq!(
+            String::from_utf8(again).unwrap(),
+            String::from_utf8(written).unwrap()
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -4,14 +4,16 @@
 //! (reference-counted [`Principal`] and [`Decision`], `&'static` reason codes)
 //! and serialised later, by the writer task: no formatting on the request path.
 
-use crate::contract::{ChangeKind, ContractDiff, Decision, Mode};
+use super::record::{AuditRecord, ContractChangedRecord, ContractRefusedRecord, DecisionRecord};
+use crate::contract::{ChangeKind, ContractDiff, Decision};
 use crate::principal::Principal;
 use crate::reason::EventReason;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The schema version written in every event's `v`.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -56,8 +58,25 @@ impl Serialize for TokenFingerprint {
     }
 }
 
-/// What became of a request, as the audit trail says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+impl<'de> Deserialize<'de> for TokenFingerprint {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = Cow::<str>::deserialize(d)?;
+        let hex = |i: usize| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok();
+        let mut bytes = [0; 6];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = hex(i)
+                .filter(|_| text.len() == 12 && text.bytes().all(|c| c.is_ascii_hexdigit()))
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format_args!("token_fp {text:?} is not 12 hex digits"))
+                })?;
+        }
+        Ok(TokenFingerprint(bytes))
+    }
+}
+
+/// What became of a request, as the audit trail says it: the same words as
+/// the contract's [`Outcome`](crate::contract::Outcome).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditOutcome {
     /// Let through.
@@ -65,7 +84,9 @@ pub enum AuditOutcome {
     /// Refused by a layer (or the audit layer itself, fail-closed).
     Deny,
     /// The contract would have refused, but the route is observed (or outside
-    /// its enforced percentage): let through.
+    /// its enforced percentage): let through. Read from `shadow_deny` too,
+    /// the contract's earlier word for it.
+    #[serde(alias = "shadow_deny")]
     ObserveDeny,
 }
 
@@ -81,7 +102,7 @@ impl AuditOutcome {
 }
 
 /// Whether step-up applied to the request, and how it ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepUpResult {
     /// The authentication was strong and fresh enough.
@@ -173,7 +194,7 @@ impl DecisionEvent {
 /// What a token claimed, as decoded without verifying it: for the audit
 /// trail and the anomaly signals of refused tokens (expired, bad signature,
 /// unknown `kid`...). Nothing here is to be trusted: a forger chooses it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claimed {
     /// The `iss` the token claims.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -225,14 +246,14 @@ impl Claimed {
 }
 
 /// One change of a `contract_changed` event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContractChangeEntry {
     /// `METHOD /template` when the change is about a route.
     pub route: Option<String>,
     /// The consumer key when the change is about a consumer.
     pub consumer: Option<String>,
     /// `widening`, `narrowing` or `other`.
-    pub kind: &'static str,
+    pub kind: Cow<'static, str>,
     /// What changed, in words (with the subject when it is neither a route
     /// nor a consumer: `defaults`, `scope a`...).
     pub detail: String,
@@ -276,7 +297,7 @@ impl ContractChanged {
                 ContractChangeEntry {
                     route,
                     consumer,
-                    kind,
+                    kind: Cow::Borrowed(kind),
                     detail,
                 }
             })
@@ -347,160 +368,91 @@ impl AuditEvent {
     /// Appends the event as one JSON line (with its `\n`) to `out`.
     pub fn write_json_line(&self, out: &mut Vec<u8>) {
         // Serialising these types cannot fail: every map key is a string.
-        let _ = serde_json::to_writer(&mut *out, &Json(self));
+        let _ = serde_json::to_writer(&mut *out, &self.record());
         out.push(b'\n');
     }
 
     /// The event as one JSON object.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(Json(self)).unwrap_or(serde_json::Value::Null)
+        serde_json::to_value(self.record()).unwrap_or(serde_json::Value::Null)
     }
 }
 
-/// The serialised form of an event.
-struct Json<'a>(&'a AuditEvent);
-
-#[derive(Serialize)]
-struct Header<'a> {
-    v: u32,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    ts: Timestamp,
-}
-
-// The header's fields are written out, not flattened: `flatten` goes
-// through serde's map machinery, and this is the writer's hottest path.
-#[derive(Serialize)]
-struct DecisionJson<'a> {
-    v: u32,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    ts: Timestamp,
-    request_id: &'a str,
-    method: &'a str,
-    route: Option<&'a str>,
-    status: u16,
-    outcome: AuditOutcome,
-    reason: &'a str,
-    iss: Option<&'a str>,
-    client_id: Option<&'a str>,
-    consumer: Option<&'a str>,
-    sub: Option<&'a str>,
-    jti: Option<&'a str>,
-    token_fp: Option<TokenFingerprint>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    claimed: Option<&'a Claimed>,
-    scopes: Vec<&'a str>,
-    required: Vec<&'a str>,
-    required_one_of: bool,
-    missing: Vec<&'a str>,
-    contract_version: Option<u64>,
-    stage: Option<&'a str>,
-    mode: Option<Mode>,
-    trust: Option<&'a str>,
-    step_up: Option<StepUpResult>,
-    client_addr: Option<SocketAddr>,
-    latency_us: u64,
-}
-
-#[derive(Serialize)]
-struct ChangedJson<'a> {
-    #[serde(flatten)]
-    header: Header<'a>,
-    version: u64,
-    previous_version: u64,
-    changes: &'a [ContractChangeEntry],
-    alert: bool,
-}
-
-#[derive(Serialize)]
-struct RefusedJson<'a> {
-    #[serde(flatten)]
-    header: Header<'a>,
-    version: Option<u64>,
-    error: &'a str,
-    reason: Option<&'a str>,
-}
-
-impl Serialize for Json<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let event = self.0;
-        match event {
-            AuditEvent::Decision(d) => decision_json(d).serialize(s),
-            AuditEvent::ContractChanged(c) => ChangedJson {
-                header: header(event.kind(), c.ts),
-                version: c.version,
-                previous_version: c.previous_version,
-                changes: &c.changes,
-                alert: c.alert,
+impl AuditEvent {
+    /// The event's line of the schema, borrowing from the event: what
+    /// [`AuditEvent::write_json_line`] writes and
+    /// [`read_events`](super::read_events) reads back (its times to the
+    /// millisecond, as written).
+    pub fn record(&self) -> AuditRecord<'_> {
+        match self {
+            AuditEvent::Decision(d) => AuditRecord::Decision(Box::new(decision_record(d))),
+            AuditEvent::ContractChanged(c) => {
+                AuditRecord::ContractChanged(ContractChangedRecord::new(
+                    to_millis(c.ts),
+                    c.version,
+                    c.previous_version,
+                    &c.changes,
+                    c.alert,
+                ))
             }
-            .serialize(s),
-            AuditEvent::ContractRefused(r) => RefusedJson {
-                header: header(event.kind(), r.ts),
-                version: r.version,
-                error: &r.error,
-                reason: r.reason,
-            }
-            .serialize(s),
-            AuditEvent::Other { kind, ts, fields } => {
-                use serde::ser::SerializeMap;
-                let mut map = s.serialize_map(Some(fields.len() + 3))?;
-                map.serialize_entry("v", &SCHEMA_VERSION)?;
-                map.serialize_entry("type", kind)?;
-                map.serialize_entry("ts", &Timestamp(*ts))?;
-                for (k, v) in fields {
-                    if !matches!(k.as_str(), "v" | "type" | "ts") {
-                        map.serialize_entry(k, v)?;
-                    }
-                }
-                map.end()
-            }
+            AuditEvent::ContractRefused(r) => AuditRecord::ContractRefused(
+                ContractRefusedRecord::new(to_millis(r.ts), r.version, &r.error, r.reason),
+            ),
+            AuditEvent::Other { kind, ts, fields } => AuditRecord::Other {
+                kind: Cow::Borrowed(kind),
+                ts: Some(to_millis(*ts)),
+                fields: Cow::Borrowed(fields),
+            },
         }
     }
 }
 
-fn header(kind: &str, ts: SystemTime) -> Header<'_> {
-    Header {
-        v: SCHEMA_VERSION,
-        kind,
-        ts: Timestamp(ts),
-    }
+/// `t` to the millisecond, as the schema writes it (a time before 1970 as
+/// the epoch).
+fn to_millis(t: SystemTime) -> SystemTime {
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    UNIX_EPOCH + std::time::Duration::from_millis(since.as_millis() as u64)
 }
 
-fn decision_json(d: &DecisionEvent) -> DecisionJson<'_> {
+fn decision_record(d: &DecisionEvent) -> DecisionRecord<'_> {
     let p = d.principal.as_ref();
     let c = d.decision.as_deref();
     let required = required(d);
     let missing = missing(d, &required);
-    DecisionJson {
-        v: SCHEMA_VERSION,
-        kind: "decision",
-        ts: Timestamp(d.ts),
-        request_id: d.request_id.to_str().unwrap_or("-"),
-        method: d.method.as_str(),
-        route: d.route(),
-        status: d.status,
-        outcome: d.outcome,
-        reason: d.reason.as_str(),
-        iss: p.map(Principal::iss),
-        client_id: p.and_then(Principal::client_id),
-        consumer: d.consumer(),
-        sub: p.and_then(Principal::sub),
-        jti: p.and_then(Principal::jti),
-        token_fp: d.token_fp,
-        claimed: d.claimed.as_ref().filter(|_| p.is_none()),
-        scopes: p.map(|p| p.scopes().iter().collect()).unwrap_or_default(),
-        required,
-        required_one_of: c.is_some_and(|c| c.required_one_of),
-        missing,
-        contract_version: c.map(|c| c.contract_version),
-        stage: c.and_then(|c| c.stage.as_deref()),
-        mode: c.and_then(|c| c.mode),
-        trust: c.and_then(|c| c.trust.as_deref()),
-        step_up: d.step_up,
-        client_addr: d.client_addr,
-        latency_us: d.latency_us,
-    }
+    let mut r = DecisionRecord::new(
+        to_millis(d.ts),
+        d.request_id.to_str().unwrap_or("-"),
+        d.method.as_str(),
+        d.outcome,
+    );
+    r.route = d.route().map(Cow::Borrowed);
+    r.status = d.status;
+    r.reason = Cow::Borrowed(d.reason.as_str());
+    r.iss = p.map(Principal::iss).map(Cow::Borrowed);
+    r.client_id = p.and_then(Principal::client_id).map(Cow::Borrowed);
+    r.consumer = d.consumer().map(Cow::Borrowed);
+    r.sub = p.and_then(Principal::sub).map(Cow::Borrowed);
+    r.jti = p.and_then(Principal::jti).map(Cow::Borrowed);
+    r.token_fp = d.token_fp;
+    r.claimed = d
+        .claimed
+        .as_ref()
+        .filter(|_| p.is_none())
+        .map(Cow::Borrowed);
+    r.scopes = p
+        .map(|p| p.scopes().iter().map(Cow::Borrowed).collect())
+        .unwrap_or_default();
+    r.required = required.into_iter().map(Cow::Borrowed).collect();
+    r.required_one_of = c.is_some_and(|c| c.required_one_of);
+    r.missing = missing.into_iter().map(Cow::Borrowed).collect();
+    r.contract_version = c.map(|c| c.contract_version);
+    r.stage = c.and_then(|c| c.stage.as_deref()).map(Cow::Borrowed);
+    r.mode = c.and_then(|c| c.mode);
+    r.trust = c.and_then(|c| c.trust.as_deref()).map(Cow::Borrowed);
+    r.step_up = d.step_up;
+    r.client_addr = d.client_addr;
+    r.latency_us = d.latency_us;
+    r
 }
 
 /// The required scopes the token and the consumer's stage do not both grant:

@@ -4,6 +4,9 @@
 //! - [`AuditEvent`]: the events of the JSON Lines schema v1 (`docs/audit.md`):
 //!   `decision`, `contract_changed`, `contract_refused`, and any other type
 //!   (`anomaly`, `revocation`) as [`AuditEvent::Other`].
+//! - [`AuditRecord`]: one line of the schema, as written and as read back;
+//!   [`read_events`] reads a file of them (unknown fields and types kept or
+//!   ignored, a torn last line told apart from a malformed one).
 //! - [`Auditor`]: the bounded queue (`try_send`: never waits; overflow dropped,
 //!   counted exactly and logged at most once a minute) and its writer task.
 //! - Sinks: [`TracingSink`] (the default), [`FileSink`] (JSON Lines, rotation,
@@ -19,6 +22,8 @@ mod event;
 mod file;
 #[cfg(feature = "metrics")]
 mod metrics;
+mod read;
+mod record;
 mod sink;
 #[cfg(feature = "audit-webhook")]
 mod webhook;
@@ -33,6 +38,10 @@ pub use event::{
     DecisionEvent, SCHEMA_VERSION, StepUpResult, TokenFingerprint,
 };
 pub use file::{FileSink, FileSinkOptions, FlushPolicy};
+pub use read::{LineError, LineErrorKind, ReadEvents, read_events};
+pub use record::{
+    AuditRecord, ContractChangedRecord, ContractRefusedRecord, DecisionRecord, RecordError,
+};
 pub use sink::{AuditSink, AuditSinkError, SinkFuture, TracingSink};
 #[cfg(feature = "audit-webhook")]
 pub use webhook::WebhookSink;

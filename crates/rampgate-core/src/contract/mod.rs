@@ -50,7 +50,7 @@ use std::sync::Arc;
 pub enum Mode {
     /// Denials are enforced.
     Enforce,
-    /// Would-be denials are allowed and recorded (`shadow_deny`).
+    /// Would-be denials are allowed and recorded (`observe_deny`).
     Observe,
     /// Enforced for this percentage of consumers, chosen by a stable hash of the
     /// consumer so that a consumer does not flap; observed for the rest.
@@ -60,6 +60,22 @@ pub enum Mode {
 impl serde::Serialize for Mode {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Mode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        match &*text {
+            "enforce" => Ok(Mode::Enforce),
+            "observe" => Ok(Mode::Observe),
+            other => match other.strip_suffix('%').and_then(|n| n.parse::<u8>().ok()) {
+                Some(n) if n <= 100 => Ok(Mode::Percent(n)),
+                _ => Err(serde::de::Error::custom(format_args!(
+                    "mode {other:?} is not enforce, observe or a percentage such as 25%"
+                ))),
+            },
+        }
     }
 }
 

@@ -1,0 +1,263 @@
+//! Reading an audit trail back: JSON Lines into [`AuditRecord`]s.
+//!
+//! As the schema asks of readers: unknown fields are ignored, and unknown
+//! event types are kept as [`AuditRecord::Other`]. Blank lines are skipped.
+//! A line that is not an event is reported with its line number and reading
+//! goes on; the file's last line cut short (the writer killed mid-write) is
+//! reported as [`LineErrorKind::Torn`], which a reader may skip.
+
+use super::record::{AuditRecord, RecordError};
+use std::io::BufRead;
+
+/// Why one line of an audit file is not an event.
+#[derive(Debug, thiserror::Error)]
+#[error("line {line}: {kind}")]
+pub struct LineError {
+    /// The line's number, from 1.
+    pub line: usize,
+    /// What is wrong with it.
+    pub kind: LineErrorKind,
+}
+
+impl LineError {
+    /// Whether the line is the file's last, cut short: what a writer killed
+    /// mid-write leaves, rather than a malformed event.
+    pub fn is_torn(&self) -> bool {
+        matches!(self.kind, LineErrorKind::Torn { .. })
+    }
+}
+
+/// What is wrong with a line.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LineErrorKind {
+    /// The input could not be read: no line follows this one.
+    #[error("cannot read: {0}")]
+    Io(#[from] std::io::Error),
+    /// The line is not UTF-8.
+    #[error("not UTF-8 (invalid byte at column {column})")]
+    NotUtf8 {
+        /// The column (from 1) of the first invalid byte.
+        column: usize,
+    },
+    /// The line is not JSON.
+    #[error("not JSON: {message} at column {column}")]
+    NotJson {
+        /// What the JSON parser says.
+        message: String,
+        /// Where (from 1).
+        column: usize,
+    },
+    /// The input's last line ends in the middle of a JSON value: the file
+    /// was cut short while it was written.
+    #[error("not JSON: {message} at column {column}")]
+    Torn {
+        /// What the JSON parser says.
+        message: String,
+        /// Where (from 1).
+        column: usize,
+    },
+    /// JSON, but not a JSON object.
+    #[error("not an event: a JSON object is expected")]
+    NotAnObject,
+    /// A JSON object that is not an event of the schema.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+}
+
+/// The events of an audit file (JSON Lines), one item per non-blank line.
+///
+/// ```
+/// use rampgate_core::audit::{AuditRecord, read_events};
+///
+/// let file = "{\"v\":1,\"type\":\"decision\",\"ts\":\"2026-11-29T04:05:06.789Z\",\"outcome\":\"allow\",\"future\":1}\n\
+///             {\"v\":1,\"type\":\"decision\",\"ts\":\"2026-11-29T04:05:0";
+/// let mut lines = read_events(file.as_bytes());
+/// assert!(matches!(lines.next(), Some(Ok(AuditRecord::Decision(_)))));
+/// let torn = lines.next().unwrap().unwrap_err();
+/// assert!(torn.is_torn() && torn.line == 2);
+/// assert!(lines.next().is_none());
+/// ```
+pub fn read_events<R: BufRead>(reader: R) -> ReadEvents<R> {
+    ReadEvents {
+        reader,
+        buf: Vec::new(),
+        line: 0,
+        done: false,
+    }
+}
+
+/// The iterator of [`read_events`].
+#[derive(Debug)]
+pub struct ReadEvents<R> {
+    reader: R,
+    buf: Vec<u8>,
+    line: usize,
+    done: bool,
+}
+
+impl<R: BufRead> Iterator for ReadEvents<R> {
+    type Item = Result<AuditRecord<'static>, LineError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            self.buf.clear();
+            self.line += 1;
+            let line = self.line;
+            match self.reader.read_until(b'\n', &mut self.buf) {
+                Ok(0) => self.done = true,
+                Ok(_) => {
+                    let last = !self.buf.ends_with(b"\n")
+                        || self.reader.fill_buf().is_ok_and(<[u8]>::is_empty);
+                    if let Some(item) = parse(&self.buf, last) {
+                        return Some(item.map_err(|kind| LineError { line, kind }));
+                    }
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(LineError {
+                        line,
+                        kind: e.into(),
+                    }));
+                }
+            }
+        }
+        None
+    }
+}
+
+/// One line's event; `None` for a blank line.
+fn parse(bytes: &[u8], last: bool) -> Option<Result<AuditRecord<'static>, LineErrorKind>> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text.trim(),
+        Err(e) => {
+            return Some(Err(LineErrorKind::NotUtf8 {
+                column: e.valid_up_to() + 1,
+            }));
+        }
+    };
+    if text.is_empty() {
+        return None;
+    }
+    Some(parse_line(text, last))
+}
+
+/// One line (not blank) as an event; `last` says whether it is the input's
+/// last line, where a value that ends too soon is a torn write.
+fn parse_line(text: &str, last: bool) -> Result<AuditRecord<'static>, LineErrorKind> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        let full = e.to_string();
+        let message = full
+            .strip_suffix(&format!(" at line {} column {}", e.line(), e.column()))
+            .unwrap_or(&full)
+            .to_owned();
+        let column = e.column();
+        if last && e.is_eof() {
+            LineErrorKind::Torn { message, column }
+        } else {
+            LineErrorKind::NotJson { message, column }
+        }
+    })?;
+    let serde_json::Value::Object(object) = value else {
+        return Err(LineErrorKind::NotAnObject);
+    };
+    Ok(AuditRecord::from_object(object)?)
+}
+
+impl AuditRecord<'static> {
+    /// One line of an audit file as an event (the line's end trimmed).
+    ///
+    /// # Errors
+    ///
+    /// [`LineErrorKind`] when the line is not one (never
+    /// [`LineErrorKind::Torn`]: one line alone cannot tell).
+    pub fn parse(line: &str) -> Result<AuditRecord<'static>, LineErrorKind> {
+        parse_line(line.trim(), false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::AuditOutcome;
+
+    fn lines(text: &str) -> Vec<Result<AuditRecord<'static>, LineError>> {
+        read_events(text.as_bytes()).collect()
+    }
+
+    const DECISION: &str = r#"{"v":1,"type":"decision","ts":"2026-11-29T04:05:06.789Z","outcome":"allow","reason":"allowed"}"#;
+
+    #[test]
+    fn malformed_lines_are_reported_with_their_number_and_reading_goes_on() {
+        let text = format!(
+            "{DECISION}\n\n{{\n[1]\n{{\"ts\":1}}\n{{\"type\":3}}\n{{\"type\":\"decision\",\"outcome\":\"allow\"}}\n{DECISION}\n"
+        );
+        let read = lines(&text);
+        assert_eq!(read.len(), 7, "a blank line is no event");
+        assert!(read[0].is_ok() && read[6].is_ok());
+        let errors: Vec<(usize, String)> = read[1..6]
+            .iter()
+            .map(|r| {
+                let e = r.as_ref().unwrap_err();
+                assert!(!e.is_torn(), "{e}");
+                (e.line, e.kind.to_string())
+            })
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                (
+                    3,
+                    "not JSON: EOF while parsing an object at column 1".to_owned()
+                ),
+                (4, "not an event: a JSON object is expected".to_owned()),
+                (5, "not an event: no `type` field".to_owned()),
+                (6, "not an event: `type` is not a string".to_owned()),
+                (7, "decision event: missing field `ts`".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_torn_last_line_is_told_apart_with_or_without_its_newline() {
+        for end in ["", "\n"] {
+            let text = format!("{DECISION}\n{}{end}", &DECISION[..40]);
+            let read = lines(&text);
+            assert_eq!(read.len(), 2);
+            let torn = read[1].as_ref().unwrap_err();
+            assert!(torn.is_torn(), "{torn}");
+            assert_eq!(torn.line, 2);
+        }
+        // Cut short anywhere but at the end: malformed, not torn.
+        let text = format!("{}\n{DECISION}\n", &DECISION[..40]);
+        assert!(!lines(&text)[0].as_ref().unwrap_err().is_torn());
+    }
+
+    #[test]
+    fn unknown_fields_and_types_are_kept_or_ignored_and_the_old_outcome_reads() {
+        let mut bytes = concat!(
+            r#"{"v":1,"type":"decision","ts":"2026-11-29T04:05:06Z","outcome":"shadow_deny","future":{"x":1}}"#,
+            "\n",
+            r#"{"v":2,"type":"something_new","ts":3,"n":1}"#,
+            "\n",
+        )
+        .as_bytes()
+        .to_vec();
+        bytes.extend(b"\xff\n");
+        let read: Vec<_> = read_events(&bytes[..]).collect();
+        let Ok(AuditRecord::Decision(d)) = &read[0] else {
+            panic!("{:?}", read[0]);
+        };
+        assert_eq!(d.outcome, AuditOutcome::ObserveDeny);
+        let Ok(AuditRecord::Other { kind, ts, fields }) = &read[1] else {
+            panic!("{:?}", read[1]);
+        };
+        assert_eq!((kind.as_ref(), *ts), ("something_new", None));
+        assert_eq!(fields.get("ts"), Some(&serde_json::json!(3)));
+        let e = read[2].as_ref().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 3: not UTF-8 (invalid byte at column 1)"
+        );
+    }
+}
