@@ -230,7 +230,7 @@ async fn observe_mode_allows_and_records_the_would_be_denial() {
     assert_eq!(
         (d.outcome, d.reason, d.mode),
         (
-            Outcome::ShadowDeny,
+            Outcome::ObserveDeny,
             DecisionReason::ScopeInsufficient,
             Some(Mode::Observe)
         )

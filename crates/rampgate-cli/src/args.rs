@@ -224,7 +224,7 @@ pub(crate) enum ContractCommand {
     /// Shows the route the path falls under, the consumer and its stage, the stage's scopes, the
     /// token's scopes and the effective ones (both), the route's requirement, its mode (with the
     /// consumer's roll-out bucket for a percentage) and trust level, and the outcome with its
-    /// reason code. Exit status 0 for allow and shadow_deny (the would-be denial is shown), 1 for
+    /// reason code. Exit status 0 for allow and observe_deny (the would-be denial is shown), 1 for
     /// deny.
     #[command(
         after_long_help = "Example:\n  rampgate contract explain contract.toml --client-id web --scopes \"items:read\" GET /items/42"

@@ -191,8 +191,8 @@ fn outcome_line(d: &Decision, req: &Request) -> String {
     match d.outcome {
         Outcome::Allow => format!("allow ({}): {why}", d.reason),
         Outcome::Deny => format!("deny ({}): {why}", d.reason),
-        Outcome::ShadowDeny => format!(
-            "shadow_deny ({}): {why}; the route is not enforced for this consumer, so the request proceeds and the would-be denial is recorded",
+        Outcome::ObserveDeny => format!(
+            "observe_deny ({}): {why}; the route is not enforced for this consumer, so the request proceeds and the would-be denial is recorded",
             d.reason
         ),
     }
@@ -400,9 +400,9 @@ impl<'c> Facts<'c> {
         match (route.mode, &self.rollout) {
             (Mode::Enforce, _) => "enforce: denials are enforced".to_owned(),
             (Mode::Observe, _) => {
-                "observe: denials are recorded, not enforced (shadow_deny)".to_owned()
+                "observe: denials are recorded, not enforced (observe_deny)".to_owned()
             }
-            (Mode::Percent(0), _) => "0%: enforced for no consumer (shadow_deny)".to_owned(),
+            (Mode::Percent(0), _) => "0%: enforced for no consumer (observe_deny)".to_owned(),
             (Mode::Percent(n), Some(ro)) => format!(
                 "{n}%: enforced for consumers in buckets 0-{}; {} is in bucket {}: {}",
                 (n - 1).min(99),
@@ -411,7 +411,7 @@ impl<'c> Facts<'c> {
                 if ro.enforced {
                     "enforced"
                 } else {
-                    "observed (shadow_deny)"
+                    "observed (observe_deny)"
                 }
             ),
             (Mode::Percent(n), None) => format!(
@@ -425,7 +425,7 @@ impl<'c> Facts<'c> {
 pub(crate) fn explain(file: &str, contract: &Contract, req: &Request, json: bool) -> Report {
     let facts = Facts::gather(contract, req);
     let status = match facts.decision.outcome {
-        Outcome::Allow | Outcome::ShadowDeny => Status::Ok,
+        Outcome::Allow | Outcome::ObserveDeny => Status::Ok,
         Outcome::Deny => Status::Failed,
     };
     let stdout = if json {

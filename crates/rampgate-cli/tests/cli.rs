@@ -640,7 +640,7 @@ outcome:  deny (scope_beyond_stage): the token has items:write, but stage pilot 
 }
 
 #[test]
-fn explain_a_percent_mode_outside_the_consumers_bucket_is_a_shadow_denial() {
+fn explain_a_percent_mode_outside_the_consumers_bucket_is_an_observe_denial() {
     // ios-app's bucket is 92: outside the 50%, so the denial is only recorded.
     let run = rampgate(&[
         "contract",
@@ -656,12 +656,12 @@ fn explain_a_percent_mode_outside_the_consumers_bucket_is_a_shadow_denial() {
     assert_eq!((run.status, run.stderr.as_str()), (0, ""), "{run:?}");
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert!(lines.contains(
-        &"mode:     50%: enforced for consumers in buckets 0-49; ios-app is in bucket 92: observed (shadow_deny)"
+        &"mode:     50%: enforced for consumers in buckets 0-49; ios-app is in bucket 92: observed (observe_deny)"
     ), "{}", run.stdout);
     assert_eq!(
         lines.last(),
         Some(
-            &"outcome:  shadow_deny (scope_beyond_stage): the token has items:write, but stage pilot does not allow it; the route is not enforced for this consumer, so the request proceeds and the would-be denial is recorded"
+            &"outcome:  observe_deny (scope_beyond_stage): the token has items:write, but stage pilot does not allow it; the route is not enforced for this consumer, so the request proceeds and the would-be denial is recorded"
         )
     );
 }
@@ -1673,7 +1673,7 @@ fn explain_help() {
 Shows the route the path falls under, the consumer and its stage, the stage's scopes, the token's
 scopes and the effective ones (both), the route's requirement, its mode (with the consumer's
 roll-out bucket for a percentage) and trust level, and the outcome with its reason code. Exit status
-0 for allow and shadow_deny (the would-be denial is shown), 1 for deny.
+0 for allow and observe_deny (the would-be denial is shown), 1 for deny.
 
 Usage: rampgate contract explain [OPTIONS] --client-id <C> <FILE> <METHOD> <PATH>
 

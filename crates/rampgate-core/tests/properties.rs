@@ -394,10 +394,10 @@ impl Spec {
 fn unmet_outcome(mode: Mode, consumer: Option<&str>) -> Outcome {
     match (mode, consumer) {
         (Mode::Enforce, _) => Outcome::Deny,
-        (Mode::Observe, _) => Outcome::ShadowDeny,
+        (Mode::Observe, _) => Outcome::ObserveDeny,
         (Mode::Percent(_), None) => Outcome::Deny,
         (Mode::Percent(n), Some(c)) if rollout_bucket(c) < n => Outcome::Deny,
-        (Mode::Percent(_), Some(_)) => Outcome::ShadowDeny,
+        (Mode::Percent(_), Some(_)) => Outcome::ObserveDeny,
     }
 }
 
@@ -503,7 +503,7 @@ proptest! {
     }
 
     /// Observe mode never denies: the enforced decision's Deny becomes a
-    /// ShadowDeny with the same reason, and nothing else changes.
+    /// ObserveDeny with the same reason, and nothing else changes.
     #[test]
     fn observe_mode_never_denies(spec in spec(), mask in dense(), foreign in any::<bool>()) {
         let token = spec.token(mask, foreign);
@@ -518,7 +518,7 @@ proptest! {
                 let at = format!("{client} {} {} with {token:?}", r.method, r.path);
                 prop_assert_ne!(o.outcome, Outcome::Deny, "{}", at);
                 let shadowed = match e.outcome {
-                    Outcome::Deny => Outcome::ShadowDeny,
+                    Outcome::Deny => Outcome::ObserveDeny,
                     other => other,
                 };
                 prop_assert_eq!(o.outcome, shadowed);

@@ -274,9 +274,9 @@ impl Authorize for ContractLayer {
                 Err(refused) => return Err(refused.decision(decision)),
             }
         };
-        if decision.outcome == Outcome::ShadowDeny {
+        if decision.outcome == Outcome::ObserveDeny {
             tracing::info!(
-                outcome = "shadow_deny",
+                outcome = "observe_deny",
                 reason = decision.reason.as_str(),
                 route = decision.route.as_deref().unwrap_or(""),
                 // An unknown consumer is the token's own client_id: escaped.
@@ -395,13 +395,13 @@ mod tests {
         assert_eq!(response.status(), 200);
         assert_eq!(seen.calls(), 1);
         let decision = seen.decision().unwrap();
-        assert_eq!(decision.outcome, Outcome::ShadowDeny);
+        assert_eq!(decision.outcome, Outcome::ObserveDeny);
         assert_eq!(decision.reason, DecisionReason::ScopeInsufficient);
         assert_eq!(&*decision.required, "export");
     }
 
     #[test]
-    fn an_unknown_consumer_cannot_forge_the_shadow_deny_log_line() {
+    fn an_unknown_consumer_cannot_forge_the_observe_deny_log_line() {
         let text = crate::tests::CONTRACT.replace(
             "version = 3\n",
             "version = 3\n\n[defaults]\nunknown_consumer = { stage = \"public\", scopes = [\"items:read\"] }\n",
@@ -417,7 +417,7 @@ mod tests {
             runtime.block_on(run(&layer, &seen, req))
         });
         assert_eq!(response.status(), 200);
-        let line = logs.iter().find(|l| l.contains("shadow_deny")).unwrap();
+        let line = logs.iter().find(|l| l.contains("observe_deny")).unwrap();
         // The capture shows values through `Debug`: the field holds the
         // escaped text (a backslash, then `n`), not a raw newline or ESC.
         assert!(line.contains(r#"consumer="evil\\n\\u{1b}[2J""#), "{line}");

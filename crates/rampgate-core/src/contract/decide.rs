@@ -9,8 +9,9 @@ use crate::stepup::StepUpPolicy;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-/// The outcome of a contract decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// The outcome of a contract decision: the same words as the audit trail's
+/// [`AuditOutcome`](crate::audit::AuditOutcome).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The request may proceed.
@@ -19,14 +20,16 @@ pub enum Outcome {
     Deny,
     /// The request would be refused, but the route is observed (or outside its
     /// enforced percentage): it proceeds, and the would-be denial is recorded.
-    ShadowDeny,
+    /// Read from `shadow_deny` too, its earlier name.
+    #[serde(alias = "shadow_deny")]
+    ObserveDeny,
 }
 
 /// A decision with everything audit needs to explain it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct Decision {
-    /// Allow, deny or shadow-deny.
+    /// Allow, deny or observe-deny.
     pub outcome: Outcome,
     /// Why: `allowed`, `route_unlisted_allowed`, `scope_insufficient` (the token
     /// lacks a scope), `scope_beyond_stage` (the token has it, but the consumer's
@@ -73,7 +76,7 @@ impl Decision {
     /// The error a denial answers with: `insufficient_scope` (403), naming the
     /// missing scopes only for `scope_insufficient` (the one refusal a token with
     /// more scopes would cure), or `None` when the decision allows the request (a
-    /// shadow denial too has its error, for the record).
+    /// observe denial too has its error, for the record).
     pub fn error(&self) -> Option<Error> {
         let reason = self.reason.denial()?;
         let kind = match reason {
@@ -314,9 +317,9 @@ impl Contract {
         };
         let outcome = match route.mode {
             Mode::Enforce => Outcome::Deny,
-            Mode::Observe => Outcome::ShadowDeny,
+            Mode::Observe => Outcome::ObserveDeny,
             Mode::Percent(n) => match &stage.consumer {
-                Some(key) if stage.known && rollout_bucket(key) >= n => Outcome::ShadowDeny,
+                Some(key) if stage.known && rollout_bucket(key) >= n => Outcome::ObserveDeny,
                 _ => Outcome::Deny,
             },
         };
@@ -473,7 +476,7 @@ stages = [{ name = "full", scopes = ["read", "write", "admin", "export"] }]
                 Some("web"),
                 None,
                 &[],
-                Outcome::ShadowDeny,
+                Outcome::ObserveDeny,
                 "scope_insufficient",
                 Some("pilot"),
             ),
@@ -804,7 +807,7 @@ stages = [{ name = "pilot", scopes = ["read"] }]
         );
         // The method's own route wins over its service's, with its own mode.
         let d = decide("/helloworld.Greeter/Reset", &["greet"]);
-        assert_eq!(d.outcome, Outcome::ShadowDeny);
+        assert_eq!(d.outcome, Outcome::ObserveDeny);
         assert_eq!(d.route.as_deref(), Some("POST /helloworld.Greeter/Reset"));
         // Another service, or a path spelled another way, is not covered.
         for path in ["/other.Greeter/SayHello", "/helloworld.Greeter/SayHello/"] {
@@ -848,7 +851,7 @@ stages = [{ name = "pilot", scopes = ["read"] }]
         let expected = if rollout_bucket("web") < 50 {
             Outcome::Deny
         } else {
-            Outcome::ShadowDeny
+            Outcome::ObserveDeny
         };
         assert_eq!(known.outcome, expected);
     }

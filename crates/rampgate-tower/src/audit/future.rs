@@ -218,7 +218,7 @@ impl Pending {
             } => {
                 let step_up = step_up_passed.then_some(StepUpResult::Passed);
                 let (outcome, reason) = match &decision {
-                    Some(d) if d.outcome == Outcome::ShadowDeny => {
+                    Some(d) if d.outcome == Outcome::ObserveDeny => {
                         (AuditOutcome::ObserveDeny, d.reason.into())
                     }
                     Some(d) => (AuditOutcome::Allow, d.reason.into()),
