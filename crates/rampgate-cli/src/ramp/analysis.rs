@@ -2,7 +2,8 @@
 //! contract. Everything here is a pure function of its inputs; rendering is
 //! in `text` and `html`, and this module's structs are the `--json` form.
 
-use super::audit::{AuditLog, DecisionEvent, FileStats, Malformed, Outcome, format_ts};
+use super::audit::{AuditLog, Decision, FileStats, Malformed, format_ts, ts_ms};
+use rampgate_core::audit::AuditOutcome as Outcome;
 use rampgate_core::contract::{Consumer, Contract, Mode};
 use rampgate_core::{Reason, Requirement};
 use std::collections::{BTreeMap, BTreeSet};
@@ -292,6 +293,11 @@ impl Analysis {
     }
 }
 
+/// An event's optional text, owned.
+fn owned(text: &Option<std::borrow::Cow<'_, str>>) -> Option<String> {
+    text.as_deref().map(str::to_owned)
+}
+
 fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
     *map.entry(key.to_owned()).or_default() += 1;
 }
@@ -354,7 +360,7 @@ fn consumer_named<'c>(contract: &'c Contract, key: Option<&str>) -> Option<&'c C
 
 /// A route's requirement: the contract's when it lists the route, else what
 /// the event recorded.
-fn requirement_of(contract: &Contract, event: &DecisionEvent) -> Requirement {
+fn requirement_of(contract: &Contract, event: &Decision) -> Requirement {
     if let Some(route) = event.route.as_deref()
         && let Some((method, path)) = route.split_once(' ')
         && let Some(declared) = contract.route(method, path)
@@ -362,9 +368,9 @@ fn requirement_of(contract: &Contract, event: &DecisionEvent) -> Requirement {
         return declared.requirement.clone();
     }
     if event.required_one_of {
-        Requirement::any(event.required.iter().cloned())
+        Requirement::any(event.required.iter().map(|s| s.to_string()))
     } else {
-        Requirement::all(event.required.iter().cloned())
+        Requirement::all(event.required.iter().map(|s| s.to_string()))
     }
 }
 
@@ -378,19 +384,19 @@ pub(crate) fn analyse(
     log: AuditLog,
     options: &Options,
 ) -> Analysis {
-    let latest = log.decisions.iter().map(|e| e.ts).max();
+    let latest = log.decisions.iter().map(ts_ms).max();
     let start = match (options.since, options.window, latest) {
         (Some(since), _, _) => Some(since),
         (None, Some(window), Some(latest)) => Some(latest.saturating_sub(window)),
         _ => None,
     };
-    let events: Vec<&DecisionEvent> = log
+    let events: Vec<&Decision> = log
         .decisions
         .iter()
-        .filter(|e| start.is_none_or(|start| e.ts >= start))
+        .filter(|e| start.is_none_or(|start| ts_ms(e) >= start))
         .collect();
-    let first_ms = events.iter().map(|e| e.ts).min().unwrap_or(0);
-    let last_ms = events.iter().map(|e| e.ts).max().unwrap_or(0);
+    let first_ms = events.iter().map(|e| ts_ms(e)).min().unwrap_or(0);
+    let last_ms = events.iter().map(|e| ts_ms(e)).max().unwrap_or(0);
     let window = Window {
         first: (!events.is_empty()).then(|| format_ts(first_ms)),
         last: (!events.is_empty()).then(|| format_ts(last_ms)),
@@ -409,28 +415,27 @@ pub(crate) fn analyse(
         if let Some(v) = e.contract_version {
             versions.insert(v);
         }
-        let (counts, timeline) = by_route.entry(e.route.clone()).or_default();
+        let (route, consumer) = (owned(&e.route), owned(&e.consumer));
+        let (counts, timeline) = by_route.entry(route.clone()).or_default();
         counts.add(e.outcome);
-        timeline.push((e.ts, e.outcome));
+        timeline.push((ts_ms(e), e.outcome));
         by_consumer
-            .entry(e.consumer.clone())
+            .entry(consumer.clone())
             .or_default()
             .add(e.outcome);
-        let row = by_pair
-            .entry((e.route.clone(), e.consumer.clone()))
-            .or_insert_with(|| {
-                let named = consumer_named(contract, e.consumer.as_deref());
-                Row {
-                    consumer: e.consumer.clone(),
-                    in_contract: named.is_some(),
-                    stage: named.map(|c| c.stage().name.clone()),
-                    counts: Counts::default(),
-                    rates: Rates::from(&Counts::default()),
-                    would_miss: BTreeMap::new(),
-                    denied_missing: BTreeMap::new(),
-                    reasons: BTreeMap::new(),
-                }
-            });
+        let row = by_pair.entry((route, consumer.clone())).or_insert_with(|| {
+            let named = consumer_named(contract, e.consumer.as_deref());
+            Row {
+                consumer,
+                in_contract: named.is_some(),
+                stage: named.map(|c| c.stage().name.clone()),
+                counts: Counts::default(),
+                rates: Rates::from(&Counts::default()),
+                would_miss: BTreeMap::new(),
+                denied_missing: BTreeMap::new(),
+                reasons: BTreeMap::new(),
+            }
+        });
         row.counts.add(e.outcome);
         match e.outcome {
             Outcome::Allow => {}
@@ -531,7 +536,7 @@ pub(crate) fn analyse(
             continue;
         }
         let key = consumer.key();
-        let mine: Vec<&DecisionEvent> = events
+        let mine: Vec<&Decision> = events
             .iter()
             .filter(|e| e.consumer.as_deref() == Some(&key))
             .copied()
@@ -764,7 +769,7 @@ fn route_verdict(
 fn advance_verdict(
     contract: &Contract,
     consumer: &Consumer,
-    events: &[&DecisionEvent],
+    events: &[&Decision],
     options: &Options,
     span: &str,
 ) -> StepVerdict {
@@ -778,9 +783,9 @@ fn advance_verdict(
     let mut carried = BTreeSet::new();
     let mut breaks = 0;
     for e in events {
-        carried.extend(e.scopes.iter().cloned());
+        carried.extend(e.scopes.iter().map(|s| s.to_string()));
         let requirement = requirement_of(contract, e);
-        let token: BTreeSet<&str> = e.scopes.iter().map(String::as_str).collect();
+        let token: BTreeSet<&str> = e.scopes.iter().map(|s| &**s).collect();
         let at_next = |s: &str| token.contains(s) && next.scopes.contains(s);
         match e.outcome {
             Outcome::Allow => {
@@ -808,7 +813,7 @@ fn advance_verdict(
                     {
                         missing.extend(requirement.any_of().iter().cloned());
                     }
-                    *still.entry((e.route.clone(), missing)).or_default() += 1;
+                    *still.entry((owned(&e.route), missing)).or_default() += 1;
                 }
             }
         }
@@ -921,7 +926,7 @@ fn advance_verdict(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ramp::audit::parse_line;
+    use rampgate_core::audit::AuditRecord;
 
     const CONTRACT: &str = r#"
 version = 3
@@ -944,21 +949,17 @@ stage = "one"
 stages = [{ name = "one", scopes = ["r"] }, { name = "two", scopes = ["r", "w"] }]
 "#;
 
-    fn decision(
-        minute: u32,
-        route: &str,
-        outcome: &str,
-        reason: &str,
-        scopes: &str,
-    ) -> DecisionEvent {
-        parse_line(&format!(
+    fn decision(minute: u32, route: &str, outcome: &str, reason: &str, scopes: &str) -> Decision {
+        let line = format!(
             r#"{{"type":"decision","ts":"2026-11-23T10:{minute:02}:00Z","route":"{route}","consumer":"app","outcome":"{outcome}","reason":"{reason}","scopes":{scopes},"contract_version":2}}"#
-        ))
-        .unwrap()
-        .unwrap()
+        );
+        match AuditRecord::parse(&line) {
+            Ok(AuditRecord::Decision(event)) => *event,
+            other => panic!("{other:?}"),
+        }
     }
 
-    fn analysis(decisions: Vec<DecisionEvent>, min_requests: u64) -> Analysis {
+    fn analysis(decisions: Vec<Decision>, min_requests: u64) -> Analysis {
         let contract = Contract::parse(CONTRACT).unwrap();
         let log = AuditLog {
             decisions,

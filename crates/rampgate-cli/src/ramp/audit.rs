@@ -1,35 +1,16 @@
-//! Reading audit files: JSON Lines in the AuditLayer's event schema (v1),
-//! keeping the `decision` events and skipping every other type. Unknown
-//! fields and unknown event types are ignored, as the schema asks of readers;
-//! a line that is not an event is counted and reported with its file and line,
-//! never a panic.
+//! Reading audit files through the core's reader
+//! ([`rampgate_core::audit::read_events`], the AuditLayer's own schema),
+//! keeping the `decision` events and counting every other type. A line that
+//! is not an event is counted and reported with its file and line, never a
+//! panic; one that cannot be read at all stops the report.
 
-use std::io::{BufRead, BufReader};
+use rampgate_core::audit::{AuditRecord, DecisionRecord, LineErrorKind, read_events};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
 
-/// The outcome of one decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    Allow,
-    Deny,
-    ObserveDeny,
-}
-
-/// One `decision` event: the fields the report uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DecisionEvent {
-    /// Milliseconds since the epoch.
-    pub(crate) ts: i64,
-    pub(crate) route: Option<String>,
-    pub(crate) consumer: Option<String>,
-    pub(crate) outcome: Outcome,
-    pub(crate) reason: String,
-    pub(crate) scopes: Vec<String>,
-    pub(crate) required: Vec<String>,
-    pub(crate) required_one_of: bool,
-    pub(crate) missing: Vec<String>,
-    pub(crate) contract_version: Option<u64>,
-}
+/// A `decision` event as the report reads it.
+pub(crate) type Decision = DecisionRecord<'static>;
 
 /// A line that is not a valid event.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -56,7 +37,9 @@ pub(crate) struct FileStats {
 /// Everything read from the audit files.
 #[derive(Debug, Default)]
 pub(crate) struct AuditLog {
-    pub(crate) decisions: Vec<DecisionEvent>,
+    /// The decisions, each with its `consumer` set to the `client_id` when
+    /// the event names no consumer.
+    pub(crate) decisions: Vec<Decision>,
     pub(crate) files: Vec<FileStats>,
     /// The malformed lines, in file and line order.
     pub(crate) malformed: Vec<Malformed>,
@@ -83,54 +66,35 @@ pub(crate) fn read_files(paths: &[PathBuf]) -> Result<AuditLog, ReadError> {
 
 fn read_file(path: &Path, log: &mut AuditLog) -> Result<(), ReadError> {
     let name = path.display().to_string();
-    let io = |source| ReadError::Io {
+    let file = std::fs::File::open(path).map_err(|source| ReadError::Io {
         file: name.clone(),
         source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
+    })?;
     let mut stats = FileStats {
         file: name.clone(),
         ..FileStats::default()
     };
-    let mut reader = BufReader::new(file);
-    let mut buf = Vec::new();
-    let mut number = 0;
-    loop {
-        buf.clear();
-        let read = reader.read_until(b'\n', &mut buf).map_err(io)?;
-        if read == 0 {
-            break;
-        }
-        number += 1;
-        let line = match std::str::from_utf8(&buf) {
-            Ok(line) => line.trim(),
-            Err(e) => {
-                stats.lines += 1;
-                stats.malformed += 1;
-                log.malformed.push(Malformed {
-                    file: name.clone(),
-                    line: number,
-                    error: format!("not UTF-8 (invalid byte at column {})", e.valid_up_to() + 1),
-                });
-                continue;
-            }
-        };
-        if line.is_empty() {
-            continue;
-        }
+    for item in read_events(BufReader::new(file)) {
         stats.lines += 1;
-        match parse_line(line) {
-            Ok(Some(event)) => {
+        match item {
+            Ok(AuditRecord::Decision(mut event)) => {
+                if event.consumer.is_none() {
+                    event.consumer.clone_from(&event.client_id);
+                }
                 stats.decisions += 1;
-                log.decisions.push(event);
+                log.decisions.push(*event);
             }
-            Ok(None) => stats.other_events += 1,
-            Err(error) => {
+            Ok(_) => stats.other_events += 1,
+            Err(e) => {
+                if let LineErrorKind::Io(source) = e.kind {
+                    return Err(ReadError::Io { file: name, source });
+                }
+                // A torn last line too: the report says what it skipped.
                 stats.malformed += 1;
                 log.malformed.push(Malformed {
                     file: name.clone(),
-                    line: number,
-                    error,
+                    line: e.line,
+                    error: e.kind.to_string(),
                 });
             }
         }
@@ -139,87 +103,10 @@ fn read_file(path: &Path, log: &mut AuditLog) -> Result<(), ReadError> {
     Ok(())
 }
 
-/// One line: `Some` decision, `None` for another event type, or why it is
-/// not an event.
-pub(crate) fn parse_line(line: &str) -> Result<Option<DecisionEvent>, String> {
-    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| {
-        let full = e.to_string();
-        let message = full
-            .strip_suffix(&format!(" at line {} column {}", e.line(), e.column()))
-            .unwrap_or(&full);
-        format!("not JSON: {message} at column {}", e.column())
-    })?;
-    let serde_json::Value::Object(object) = value else {
-        return Err("not an event: a JSON object is expected".to_owned());
-    };
-    let kind = match object.get("type") {
-        Some(serde_json::Value::String(kind)) => kind.as_str(),
-        Some(_) => return Err("not an event: `type` is not a string".to_owned()),
-        None => return Err("not an event: no `type` field".to_owned()),
-    };
-    if kind != "decision" {
-        return Ok(None);
-    }
-    let ts = match object.get("ts") {
-        Some(serde_json::Value::String(ts)) => {
-            parse_rfc3339(ts).map_err(|e| format!("decision event: `ts` {ts:?}: {e}"))?
-        }
-        Some(_) => return Err("decision event: `ts` is not a string".to_owned()),
-        None => return Err("decision event: no `ts` field".to_owned()),
-    };
-    let outcome = match object.get("outcome").and_then(serde_json::Value::as_str) {
-        Some("allow") => Outcome::Allow,
-        Some("deny") => Outcome::Deny,
-        Some("observe_deny") => Outcome::ObserveDeny,
-        Some(other) => {
-            return Err(format!(
-                "decision event: `outcome` {other:?} is not allow, deny or observe_deny"
-            ));
-        }
-        None => return Err("decision event: no `outcome` string".to_owned()),
-    };
-    let string = |field: &str| -> Result<Option<String>, String> {
-        match object.get(field) {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(format!("decision event: `{field}` is not a string or null")),
-        }
-    };
-    let strings = |field: &str| -> Result<Vec<String>, String> {
-        match object.get(field) {
-            None | Some(serde_json::Value::Null) => Ok(Vec::new()),
-            Some(serde_json::Value::Array(items)) => items
-                .iter()
-                .map(|item| {
-                    item.as_str().map(str::to_owned).ok_or_else(|| {
-                        format!("decision event: `{field}` holds something other than strings")
-                    })
-                })
-                .collect(),
-            Some(_) => Err(format!("decision event: `{field}` is not an array")),
-        }
-    };
-    let consumer = match string("consumer")? {
-        Some(consumer) => Some(consumer),
-        None => string("client_id")?,
-    };
-    Ok(Some(DecisionEvent {
-        ts,
-        route: string("route")?,
-        consumer,
-        outcome,
-        reason: string("reason")?.unwrap_or_default(),
-        scopes: strings("scopes")?,
-        required: strings("required")?,
-        required_one_of: object
-            .get("required_one_of")
-            .and_then(serde_json::Value::as_bool)
-            .unwrap_or(false),
-        missing: strings("missing")?,
-        contract_version: object
-            .get("contract_version")
-            .and_then(serde_json::Value::as_u64),
-    }))
+/// An event's time, in milliseconds since the epoch.
+pub(crate) fn ts_ms(event: &Decision) -> i64 {
+    let since = event.ts.duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Days from 1970-01-01 to a civil date (Howard Hinnant's `days_from_civil`).
@@ -404,35 +291,46 @@ mod tests {
     }
 
     #[test]
-    fn lines_are_events_or_say_why_not() {
-        let event = parse_line(
-            r#"{"v":1,"type":"decision","ts":"2026-11-29T04:05:06.789Z","route":"GET /x","consumer":null,"client_id":"app","outcome":"observe_deny","reason":"scope_insufficient","missing":["a"],"future":{"x":1}}"#,
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!(event.consumer.as_deref(), Some("app"));
-        assert_eq!(event.outcome, Outcome::ObserveDeny);
-        assert_eq!(event.missing, ["a"]);
-        assert_eq!(
-            parse_line(r#"{"v":2,"type":"something_new","ts":3}"#),
-            Ok(None)
-        );
-        for (line, error) in [
-            ("{", "not JSON"),
-            ("[1]", "a JSON object is expected"),
-            (r#"{"ts":"x"}"#, "no `type` field"),
-            (r#"{"type":"decision","outcome":"allow"}"#, "no `ts` field"),
-            (
-                r#"{"type":"decision","ts":"2026-11-29T04:05:06Z","outcome":"maybe"}"#,
-                "is not allow, deny or observe_deny",
-            ),
-            (
+    fn files_are_read_through_the_core_reader_and_malformed_lines_counted() {
+        let path = std::env::temp_dir().join(format!("rampgate-cli-audit-{}", std::process::id()));
+        std::fs::write(
+            &path,
+            concat!(
+                r#"{"v":1,"type":"decision","ts":"2026-11-29T04:05:06.789Z","route":"GET /x","consumer":null,"client_id":"app","outcome":"observe_deny","reason":"scope_insufficient","missing":["a"],"future":{"x":1}}"#,
+                "\n",
+                r#"{"v":2,"type":"something_new","ts":3}"#,
+                "\n\n[1]\n",
                 r#"{"type":"decision","ts":"2026-11-29T04:05:06Z","outcome":"deny","missing":"a"}"#,
-                "`missing` is not an array",
+                "\n",
             ),
-        ] {
-            let got = parse_line(line).unwrap_err();
-            assert!(got.contains(error), "{line}: {got}");
-        }
+        )
+        .unwrap();
+        let log = read_files(std::slice::from_ref(&path)).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let event = &log.decisions[0];
+        assert_eq!(event.consumer.as_deref(), Some("app"));
+        assert_eq!(
+            event.outcome,
+            rampgate_core::audit::AuditOutcome::ObserveDeny
+        );
+        assert_eq!(event.missing, ["a"]);
+        assert_eq!(ts_ms(event), 1_795_925_106_789);
+        let stats = &log.files[0];
+        assert_eq!(
+            (
+                stats.lines,
+                stats.decisions,
+                stats.other_events,
+                stats.malformed
+            ),
+            (4, 1, 1, 2)
+        );
+        let lines: Vec<usize> = log.malformed.iter().map(|m| m.line).collect();
+        assert_eq!(lines, [4, 5]);
+        assert!(
+            log.malformed[1].error.starts_with("decision event: "),
+            "{:?}",
+            log.malformed
+        );
     }
 }

@@ -3,8 +3,9 @@
 //! files are untrusted input (a consumer name may be `<script>`).
 
 use super::analysis::{Analysis, Counts, RouteReport, Verdict, counted, duration, number};
-use super::audit::{Outcome, format_ts};
+use super::audit::format_ts;
 use super::text::{cell, details, plural, step_title};
+use rampgate_core::audit::AuditOutcome as Outcome;
 use std::fmt::Write as _;
 
 /// Text and attribute values, escaped for HTML.
