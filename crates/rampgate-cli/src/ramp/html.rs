@@ -2,9 +2,10 @@
 //! no script and no external resource. Every string is escaped: the audit
 //! files are untrusted input (a consumer name may be `<script>`).
 
-use super::analysis::{Analysis, Counts, RouteReport, Verdict, counted, duration, number};
+use super::analysis::{Analysis, Counts, RouteReport, Verdict};
 use super::audit::format_ts;
-use super::text::{cell, details, plural, step_title};
+use super::text::cell;
+use super::words::{count, counted, details, duration, label, message, number, step_title};
 use rampgate_core::audit::AuditOutcome as Outcome;
 use std::fmt::Write as _;
 
@@ -194,6 +195,17 @@ pub(crate) fn render(a: &Analysis) -> String {
         escape(&title),
         escape(&title)
     );
+    header(&mut out, a);
+    verdicts(&mut out, a);
+    for r in &a.routes {
+        route(&mut out, r, a);
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+/// The contract, the window, the input files and their malformed lines.
+fn header(out: &mut String, a: &Analysis) {
     let _ = writeln!(
         out,
         "<p class=\"meta\">contract version {}; {}</p>",
@@ -215,9 +227,9 @@ pub(crate) fn render(a: &Analysis) -> String {
             escape(&format!(
                 "{}: {}, {}, {}, {} malformed",
                 f.file,
-                plural(f.lines, "line"),
-                plural(f.decisions, "decision"),
-                plural(f.other_events, "other event"),
+                count(f.lines, "line"),
+                count(f.decisions, "decision"),
+                count(f.other_events, "other event"),
                 number(f.malformed as u64)
             ))
         );
@@ -233,7 +245,10 @@ pub(crate) fn render(a: &Analysis) -> String {
         );
     }
     out.push_str("</ul>\n");
+}
 
+/// The verdicts, each with its badge and details, then what had no traffic.
+fn verdicts(out: &mut String, a: &Analysis) {
     let _ = writeln!(
         out,
         "<h2>Verdicts</h2>\n<p class=\"meta\">A verdict needs at least {} requests (--min-requests). Summary: {} safe, {} breaks, {} review, {} not enough data, {} no data.</p>\n<ul class=\"verdicts\">",
@@ -258,9 +273,9 @@ pub(crate) fn render(a: &Analysis) -> String {
         let _ = write!(
             out,
             "<li><span class=\"badge {class}\">{}</span> <strong class=\"mono\">{}</strong>: {}",
-            v.verdict.label(),
+            label(v.verdict),
             escape(&step_title(v)),
-            escape(&v.message)
+            escape(&message(v))
         );
         let lines = details(v);
         if !lines.is_empty() {
@@ -288,48 +303,47 @@ pub(crate) fn render(a: &Analysis) -> String {
             )
         );
     }
+}
 
-    for r in &a.routes {
-        let name = r.route.as_deref().unwrap_or("(no route)");
-        let _ = writeln!(out, "<h2 class=\"mono\">{}</h2>", escape(name));
+/// One route: its mode, its chart and its table of consumers.
+fn route(out: &mut String, r: &RouteReport, a: &Analysis) {
+    let name = r.route.as_deref().unwrap_or("(no route)");
+    let _ = writeln!(out, "<h2 class=\"mono\">{}</h2>", escape(name));
+    let _ = writeln!(
+        out,
+        "<p class=\"meta\">{}</p>",
+        escape(&match (&r.mode, &r.requires) {
+            (Some(mode), Some(requires)) => format!(
+                "mode {mode}; requires {requires}; {} requests",
+                number(r.counts.requests)
+            ),
+            _ => format!(
+                "not in the contract; {} requests",
+                number(r.counts.requests)
+            ),
+        })
+    );
+    if r.counts.requests == 0 {
+        out.push_str("<p>No traffic in the window: no data.</p>\n");
+        return;
+    }
+    out.push_str(&chart(r, a.window.first_ms, a.window.last_ms));
+    out.push_str("\n<table>\n<tr><th>consumer</th><th>stage</th><th>requests</th><th>allowed</th><th>denied</th><th>observe-denied</th><th>would miss</th><th>reasons</th></tr>\n");
+    for c in &r.consumers {
         let _ = writeln!(
             out,
-            "<p class=\"meta\">{}</p>",
-            escape(&match (&r.mode, &r.requires) {
-                (Some(mode), Some(requires)) => format!(
-                    "mode {mode}; requires {requires}; {} requests",
-                    number(r.counts.requests)
-                ),
-                _ => format!(
-                    "not in the contract; {} requests",
-                    number(r.counts.requests)
-                ),
-            })
+            "<tr><td class=\"mono\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
+            escape(c.consumer.as_deref().unwrap_or("(none)")),
+            escape(c.stage.as_deref().unwrap_or("-")),
+            number(c.counts.requests),
+            escape(&cell(&c.counts, c.counts.allowed)),
+            escape(&cell(&c.counts, c.counts.denied)),
+            escape(&cell(&c.counts, c.counts.observe_denied)),
+            escape(&counted(&c.would_miss)),
+            escape(&counted(&c.reasons)),
         );
-        if r.counts.requests == 0 {
-            out.push_str("<p>No traffic in the window: no data.</p>\n");
-            continue;
-        }
-        out.push_str(&chart(r, a.window.first_ms, a.window.last_ms));
-        out.push_str("\n<table>\n<tr><th>consumer</th><th>stage</th><th>requests</th><th>allowed</th><th>denied</th><th>observe-denied</th><th>would miss</th><th>reasons</th></tr>\n");
-        for c in &r.consumers {
-            let _ = writeln!(
-                out,
-                "<tr><td class=\"mono\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td></tr>",
-                escape(c.consumer.as_deref().unwrap_or("(none)")),
-                escape(c.stage.as_deref().unwrap_or("-")),
-                number(c.counts.requests),
-                escape(&cell(&c.counts, c.counts.allowed)),
-                escape(&cell(&c.counts, c.counts.denied)),
-                escape(&cell(&c.counts, c.counts.observe_denied)),
-                escape(&counted(&c.would_miss)),
-                escape(&counted(&c.reasons)),
-            );
-        }
-        out.push_str("</table>\n");
     }
-    out.push_str("</body>\n</html>\n");
-    out
+    out.push_str("</table>\n");
 }
 
 #[cfg(test)]

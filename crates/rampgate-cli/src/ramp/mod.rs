@@ -7,6 +7,7 @@ mod analysis;
 mod audit;
 mod html;
 mod text;
+mod words;
 
 pub(crate) use audit::{parse_duration, parse_rfc3339};
 

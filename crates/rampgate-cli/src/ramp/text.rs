@@ -1,16 +1,8 @@
 //! The report as an aligned plain-text table, then the verdicts.
 
-use super::analysis::{Analysis, Counts, Step, StepVerdict, counted, duration, number};
+use super::analysis::{Analysis, Counts};
+use super::words::{count, counted, details, duration, label, message, number, step_title};
 use rampgate_core::escape_control;
-
-/// `1 line`, `12 400 lines`.
-pub(crate) fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{} {noun}s", number(n as u64))
-    }
-}
 
 /// `400 (100.0%)`, or `-` without requests.
 pub(crate) fn cell(counts: &Counts, n: u64) -> String {
@@ -59,39 +51,6 @@ fn table(header: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
     out
 }
 
-/// The title of a step: `enforce GET /x (now observe)`.
-pub(crate) fn step_title(v: &StepVerdict) -> String {
-    match v.step {
-        Step::EnforceRoute => format!("enforce {} (now {})", v.subject, v.from),
-        Step::AdvanceConsumer => format!("advance {} {} -> {}", v.subject, v.from, v.to),
-    }
-}
-
-/// The details under a verdict: one line per breaking consumer or remaining
-/// refusal, then the notes.
-pub(crate) fn details(v: &StepVerdict) -> Vec<String> {
-    let mut lines = Vec::new();
-    for b in v.breaking.iter().flatten() {
-        let mut parts = Vec::new();
-        if !b.missing.is_empty() {
-            parts.push(format!("missing {}", counted(&b.missing)));
-        }
-        if !b.reasons.is_empty() {
-            parts.push(format!("reasons {}", counted(&b.reasons)));
-        }
-        parts.push(b.hint.clone());
-        lines.push(format!(
-            "{}: {}",
-            b.consumer.as_deref().unwrap_or("(no consumer)"),
-            parts.join("; ")
-        ));
-    }
-    for n in &v.notes {
-        lines.push(format!("note: {n}"));
-    }
-    lines
-}
-
 /// Appends `text` as one line, its control characters escaped: the report
 /// shows values read from audit files (consumers, routes, scopes, times), which
 /// the tokens' holders chose, and a newline or an ESC in one must not forge a
@@ -104,8 +63,26 @@ fn put(out: &mut String, text: std::fmt::Arguments<'_>) {
 /// The whole report.
 pub(crate) fn render(a: &Analysis) -> String {
     let mut out = String::new();
+    header(&mut out, a);
+    out.push('\n');
+    out.push_str(&traffic_table(a));
+    verdicts(&mut out, a);
+    let s = &a.summary;
+    out.push('\n');
     put(
         &mut out,
+        format_args!(
+            "Summary: {} safe, {} breaks, {} review, {} not enough data, {} no data",
+            s.safe, s.breaks, s.review, s.not_enough_data, s.no_data
+        ),
+    );
+    out
+}
+
+/// The contract, the input files, the window and the threshold.
+fn header(out: &mut String, a: &Analysis) {
+    put(
+        out,
         format_args!(
             "Ramp report for {} (contract version {})",
             a.contract.file, a.contract.version
@@ -113,38 +90,31 @@ pub(crate) fn render(a: &Analysis) -> String {
     );
     for f in &a.input.files {
         put(
-            &mut out,
+            out,
             format_args!(
                 "input:  {}: {} ({}, {}, {} malformed)",
                 f.file,
-                plural(f.lines, "line"),
-                plural(f.decisions, "decision"),
-                plural(f.other_events, "other event"),
+                count(f.lines, "line"),
+                count(f.decisions, "decision"),
+                count(f.other_events, "other event"),
                 number(f.malformed as u64)
             ),
         );
     }
     match (&a.window.first, &a.window.last) {
-        (Some(first), Some(last)) => {
-            put(
-                &mut out,
-                format_args!(
-                    "window: {first} .. {last} ({}), {} decisions{}",
-                    duration(a.window.seconds),
-                    number(a.input.in_window as u64),
-                    match &a.window.since {
-                        Some(since) => format!(" since {since}"),
-                        None => String::new(),
-                    }
-                ),
-            );
-        }
-        _ => {
-            put(
-                &mut out,
-                format_args!("window: no decision event in the window"),
-            );
-        }
+        (Some(first), Some(last)) => put(
+            out,
+            format_args!(
+                "window: {first} .. {last} ({}), {} decisions{}",
+                duration(a.window.seconds),
+                number(a.input.in_window as u64),
+                match &a.window.since {
+                    Some(since) => format!(" since {since}"),
+                    None => String::new(),
+                }
+            ),
+        ),
+        _ => put(out, format_args!("window: no decision event in the window")),
     }
     let versions: Vec<String> = a
         .input
@@ -154,7 +124,7 @@ pub(crate) fn render(a: &Analysis) -> String {
         .collect();
     if !versions.is_empty() && versions != [a.contract.version.to_string()] {
         put(
-            &mut out,
+            out,
             format_args!(
                 "note:   the requests were decided by contract versions {}; verdicts use version {}'s routes and stages",
                 versions.join(", "),
@@ -163,14 +133,16 @@ pub(crate) fn render(a: &Analysis) -> String {
         );
     }
     put(
-        &mut out,
+        out,
         format_args!(
             "a verdict needs at least {} requests (--min-requests)",
             number(a.min_requests)
         ),
     );
-    out.push('\n');
+}
 
+/// One row per consumer on each route; a row for a route without traffic.
+fn traffic_table(a: &Analysis) -> String {
     let mut rows = Vec::new();
     for r in &a.routes {
         let route = r.route.as_deref().unwrap_or("(no route)").to_owned();
@@ -179,17 +151,9 @@ pub(crate) fn render(a: &Analysis) -> String {
             .clone()
             .unwrap_or_else(|| "not in contract".to_owned());
         if r.consumers.is_empty() {
-            rows.push(vec![
-                route,
-                mode,
-                "-".into(),
-                "-".into(),
-                "0".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "no traffic".into(),
-            ]);
+            let mut row = vec![route, mode];
+            row.extend(["-", "-", "0", "-", "-", "-", "no traffic"].map(str::to_owned));
+            rows.push(row);
             continue;
         }
         for c in &r.consumers {
@@ -210,7 +174,7 @@ pub(crate) fn render(a: &Analysis) -> String {
             ]);
         }
     }
-    out.push_str(&table(
+    table(
         &[
             "ROUTE",
             "MODE",
@@ -224,44 +188,37 @@ pub(crate) fn render(a: &Analysis) -> String {
         ],
         &rows,
         &[false, false, false, false, true, true, true, true, false],
-    ));
+    )
+}
 
+/// The verdicts with their details, then what had no traffic.
+fn verdicts(out: &mut String, a: &Analysis) {
     out.push_str("\nVerdicts:\n");
     if a.verdicts.is_empty() {
         out.push_str("  no roll-out step to judge: every route is enforced and every consumer is at its last stage\n");
     }
     for v in &a.verdicts {
         put(
-            &mut out,
-            format_args!("  [{}] {}: {}", v.verdict.label(), step_title(v), v.message),
+            out,
+            format_args!("  [{}] {}: {}", label(v.verdict), step_title(v), message(v)),
         );
         for line in details(v) {
-            put(&mut out, format_args!("      {line}"));
+            put(out, format_args!("      {line}"));
         }
     }
     if !a.no_traffic.routes.is_empty() || !a.no_traffic.consumers.is_empty() {
         out.push_str("\nNo traffic in the window (no data: cannot judge):\n");
         if !a.no_traffic.routes.is_empty() {
             put(
-                &mut out,
+                out,
                 format_args!("  routes:    {}", a.no_traffic.routes.join(", ")),
             );
         }
         if !a.no_traffic.consumers.is_empty() {
             put(
-                &mut out,
+                out,
                 format_args!("  consumers: {}", a.no_traffic.consumers.join(", ")),
             );
         }
     }
-    let s = &a.summary;
-    out.push('\n');
-    put(
-        &mut out,
-        format_args!(
-            "Summary: {} safe, {} breaks, {} review, {} not enough data, {} no data",
-            s.safe, s.breaks, s.review, s.not_enough_data, s.no_data
-        ),
-    );
-    out
 }

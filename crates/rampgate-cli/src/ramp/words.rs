@@ -1,0 +1,325 @@
+//! The report's words: numbers, durations, and what each verdict says, for
+//! the text and HTML renderers and the `--json` form alike.
+
+use super::analysis::{Breaking, Cause, StageCure, StepDetails, StepVerdict, Verdict};
+use std::collections::BTreeMap;
+
+/// `12 400`: digits grouped by three with spaces.
+pub(crate) fn number(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `3 days`, `5 hours`, `42 minutes`, `12 seconds`.
+pub(crate) fn duration(seconds: i64) -> String {
+    let plural = |n: i64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit}")
+        } else {
+            format!("{n} {unit}s")
+        }
+    };
+    let s = seconds.max(0);
+    if s >= 36 * 3600 {
+        plural((s + 43_200) / 86_400, "day")
+    } else if s >= 2 * 3600 {
+        plural((s + 1800) / 3600, "hour")
+    } else if s >= 120 {
+        plural((s + 30) / 60, "minute")
+    } else {
+        plural(s, "second")
+    }
+}
+
+/// `a (3), b (1)`.
+pub(crate) fn counted(map: &BTreeMap<String, u64>) -> String {
+    map.iter()
+        .map(|(k, n)| format!("{k} ({})", number(*n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `1 request`, `12 400 requests`.
+pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{} {many}", number(n))
+    }
+}
+
+/// `1 line`, `12 400 lines`.
+pub(crate) fn count(n: usize, noun: &str) -> String {
+    plural(n as u64, noun, &format!("{noun}s"))
+}
+
+/// `SAFE`, `BREAKS`...
+pub(crate) fn label(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Safe => "SAFE",
+        Verdict::Breaks => "BREAKS",
+        Verdict::Review => "REVIEW",
+        Verdict::NotEnoughData => "NOT ENOUGH DATA",
+        Verdict::NoData => "NO DATA",
+    }
+}
+
+/// The title of a step: `enforce GET /x (now observe)`.
+pub(crate) fn step_title(v: &StepVerdict) -> String {
+    match v.step {
+        StepDetails::EnforceRoute { .. } => format!("enforce {} (now {})", v.subject, v.from),
+        StepDetails::AdvanceConsumer { .. } => {
+            format!("advance {} {} -> {}", v.subject, v.from, v.to)
+        }
+    }
+}
+
+/// The verdict in one sentence.
+pub(crate) fn message(v: &StepVerdict) -> String {
+    match &v.step {
+        StepDetails::EnforceRoute {
+            breaking, one_of, ..
+        } => enforce_message(v, breaking, *one_of),
+        StepDetails::AdvanceConsumer { .. } => advance_message(v),
+    }
+}
+
+/// `N requests in 3 days, fewer than --min-requests M`.
+fn too_few(v: &StepVerdict) -> String {
+    format!(
+        "not enough data: {} in {}, fewer than --min-requests {}",
+        plural(v.requests, "request", "requests"),
+        duration(v.span_seconds),
+        v.min_requests
+    )
+}
+
+fn enforce_message(v: &StepVerdict, breaking: &[Breaking], one_of: bool) -> String {
+    let requests = plural(v.requests, "request", "requests");
+    match v.verdict {
+        Verdict::NoData => format!(
+            "no data: no request to {} in the window; cannot judge",
+            v.subject
+        ),
+        Verdict::Breaks => {
+            let who: Vec<String> = breaking.iter().map(|b| breaks_whom(b, one_of)).collect();
+            format!(
+                "would break {}: {}",
+                plural(breaking.len() as u64, "consumer", "consumers"),
+                who.join("; ")
+            )
+        }
+        Verdict::NotEnoughData => format!("{}; 0 observe-denials so far", too_few(v)),
+        Verdict::Safe | Verdict::Review => format!(
+            "safe to enforce: 0 observe-denials in {} over {requests}",
+            duration(v.span_seconds)
+        ),
+    }
+}
+
+/// `mobile-app (40 of 40 requests would be refused, missing accounts:write)`.
+fn breaks_whom(b: &Breaking, one_of: bool) -> String {
+    let scopes: Vec<&str> = b.missing.keys().map(String::as_str).collect();
+    let missing = match (scopes.is_empty(), one_of) {
+        (true, _) => String::new(),
+        (false, false) => format!(", missing {}", scopes.join(" ")),
+        (false, true) => format!(", missing one of {}", scopes.join(", ")),
+    };
+    format!(
+        "{} ({} of {} would be refused{missing})",
+        b.consumer.as_deref().unwrap_or("(no consumer)"),
+        number(b.observe_denied),
+        plural(b.requests, "request", "requests"),
+    )
+}
+
+fn advance_message(v: &StepVerdict) -> String {
+    let StepDetails::AdvanceConsumer {
+        adds,
+        breaks,
+        would_allow,
+        still_refused,
+        ..
+    } = &v.step
+    else {
+        return String::new();
+    };
+    let adds_words = if adds.is_empty() {
+        "adds no scope".to_owned()
+    } else {
+        format!("adds {}", adds.join(" "))
+    };
+    let step = format!("{} -> {} ({adds_words})", v.from, v.to);
+    match v.verdict {
+        Verdict::NoData => format!(
+            "no data: {} sent no request in the window; cannot judge",
+            v.subject
+        ),
+        Verdict::Breaks => format!(
+            "{step} would refuse {} allowed today",
+            plural(*breaks, "request", "requests")
+        ),
+        Verdict::NotEnoughData => too_few(v),
+        Verdict::Review => {
+            let total: u64 = still_refused.iter().map(|s| s.requests).sum();
+            let what: Vec<String> = still_refused
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{} missing {} ({})",
+                        s.route.as_deref().unwrap_or("(no route)"),
+                        s.missing.join(" "),
+                        number(s.requests)
+                    )
+                })
+                .collect();
+            format!(
+                "advancing refuses nothing allowed today, but {} refused today would still be refused at {}: {}",
+                plural(total, "request", "requests"),
+                v.to,
+                what.join("; ")
+            )
+        }
+        Verdict::Safe => format!(
+            "safe to advance {step}: none of {} in {} would be refused{}",
+            plural(v.requests, "request", "requests"),
+            duration(v.span_seconds),
+            if *would_allow > 0 {
+                format!(
+                    ", and {} refused today for want of a scope would be allowed",
+                    number(*would_allow)
+                )
+            } else {
+                String::new()
+            }
+        ),
+    }
+}
+
+/// Caveats that do not change the verdict.
+pub(crate) fn notes(v: &StepVerdict) -> Vec<String> {
+    let mut notes = Vec::new();
+    match &v.step {
+        StepDetails::EnforceRoute {
+            requires,
+            unseen,
+            already_denied,
+            ..
+        } => {
+            if !unseen.is_empty() && v.requests > 0 {
+                let who: Vec<String> = unseen
+                    .iter()
+                    .map(|(key, stage)| format!("{key} (stage {stage})"))
+                    .collect();
+                notes.push(format!(
+                    "no request in the window from {}, whose stage does not allow {requires}: once enforced, they would be refused if they call it",
+                    who.join(", ")
+                ));
+            }
+            if *already_denied > 0 {
+                notes.push(format!(
+                    "{} already refused (enforced part of the roll-out, or failures before the contract)",
+                    plural(*already_denied, "request was", "requests were")
+                ));
+            }
+        }
+        StepDetails::AdvanceConsumer { unused, .. } => {
+            if v.requests > 0 && !unused.is_empty() {
+                let them = if unused.len() == 1 { "it" } else { "them" };
+                notes.push(format!(
+                    "no token seen carries {}: advancing changes nothing for {them} until the client requests {them}",
+                    unused.join(" "),
+                ));
+            }
+        }
+    }
+    notes
+}
+
+/// Why a consumer's requests would be refused, and what would cure it.
+pub(crate) fn hint(cause: &Cause) -> String {
+    let Cause::Named {
+        stage,
+        beyond_stage,
+        lacks_scopes,
+        other_reasons,
+    } = cause
+    else {
+        return match cause {
+            Cause::NotInContract => "the contract does not name this consumer",
+            _ => "requests without a consumer (no token or no client_id)",
+        }
+        .to_owned();
+    };
+    let mut parts = Vec::new();
+    match beyond_stage {
+        Some(StageCure::AdvanceTo(next)) => parts.push(format!(
+            "its tokens carry the scopes but stage {stage} does not allow them: advance it to {next} first"
+        )),
+        Some(StageCure::NoLaterStage) => parts.push(format!(
+            "its tokens carry the scopes but stage {stage} does not allow them, nor does any later stage"
+        )),
+        None => {}
+    }
+    if *lacks_scopes {
+        parts.push("its tokens lack the scopes: the client must request them".to_owned());
+    }
+    if !other_reasons.is_empty() {
+        parts.push(format!("reasons {}", other_reasons.join(", ")));
+    }
+    parts.join("; ")
+}
+
+/// The details under a verdict: one line per breaking consumer, then the
+/// notes.
+pub(crate) fn details(v: &StepVerdict) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let StepDetails::EnforceRoute { breaking, .. } = &v.step {
+        for b in breaking {
+            let mut parts = Vec::new();
+            if !b.missing.is_empty() {
+                parts.push(format!("missing {}", counted(&b.missing)));
+            }
+            if !b.reasons.is_empty() {
+                parts.push(format!("reasons {}", counted(&b.reasons)));
+            }
+            parts.push(hint(&b.cause));
+            lines.push(format!(
+                "{}: {}",
+                b.consumer.as_deref().unwrap_or("(no consumer)"),
+                parts.join("; ")
+            ));
+        }
+    }
+    for n in notes(v) {
+        lines.push(format!("note: {n}"));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_durations_read_well() {
+        assert_eq!(number(0), "0");
+        assert_eq!(number(999), "999");
+        assert_eq!(number(12_400), "12 400");
+        assert_eq!(number(1_234_567), "1 234 567");
+        assert_eq!(duration(3 * 86_400 - 600), "3 days");
+        assert_eq!(duration(47 * 3600), "2 days");
+        assert_eq!(duration(35 * 3600), "35 hours");
+        assert_eq!(duration(90), "90 seconds");
+        assert_eq!(duration(3600), "60 minutes");
+        assert_eq!(count(1, "line"), "1 line");
+        assert_eq!(count(12_400, "line"), "12 400 lines");
+    }
+}
