@@ -1,15 +1,12 @@
 #![doc = include_str!("../README.md")]
 
 mod args;
-mod contract;
-mod explain;
-mod ramp;
-mod routes;
+mod commands;
 mod time;
-mod token;
 
-use args::{Cli, Command, TokenCommand};
+use args::{Cli, Command};
 use clap::Parser;
+use commands::{contract, ramp, token};
 use std::io::{self, Write};
 use std::process::ExitCode;
 
@@ -62,7 +59,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let report = match cli.command {
         Command::Contract(command) => contract::run(command),
-        Command::Token(command) => run_token(command),
+        Command::Token(command) => token::run(command),
         Command::Ramp(command) => ramp::run(command),
     };
     let mut status = report.status;
@@ -74,43 +71,6 @@ fn main() -> ExitCode {
     }
     let _ = io::stderr().lock().write_all(report.stderr.as_bytes());
     ExitCode::from(status as u8)
-}
-
-fn run_token(command: TokenCommand) -> Report {
-    match command {
-        TokenCommand::Inspect {
-            token,
-            issuer,
-            audience,
-            require_typ_at_jwt,
-            leeway,
-        } => token::inspect(
-            &token,
-            &token::InspectOptions {
-                issuer,
-                audience,
-                require_typ_at_jwt,
-                leeway,
-            },
-        ),
-        TokenCommand::Verify(args) => {
-            let keys = match (args.jwks_file, args.jwks_url) {
-                (Some(file), _) => token::Keys::File(file),
-                (None, Some(url)) => token::Keys::Url(url),
-                // The argument group requires exactly one source.
-                (None, None) => token::Keys::Discovery,
-            };
-            token::verify(
-                &args.token,
-                &token::VerifyOptions {
-                    issuer: args.issuer,
-                    audience: args.audience,
-                    keys,
-                    require_typ_at_jwt: args.require_typ_at_jwt,
-                },
-            )
-        }
-    }
 }
 
 /// `3 routes`, `1 route`.

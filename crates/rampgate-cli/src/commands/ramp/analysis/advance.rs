@@ -3,7 +3,7 @@
 
 use super::Options;
 use super::verdict::{StepDetails, StepVerdict, StillRefused, Verdict};
-use crate::ramp::audit::Decision;
+use crate::commands::ramp::audit::Decision;
 use rampgate_core::audit::AuditOutcome as Outcome;
 use rampgate_core::contract::{Consumer, Contract, Stage};
 use rampgate_core::{Reason, Requirement};

@@ -13,10 +13,12 @@ use std::io::Read as _;
 /// a runaway pipe must not fill the memory.
 const MAX_STDIN_BYTES: u64 = 1024 * 1024;
 
+mod args;
 mod decode;
 mod inspect;
 mod verify;
 
+pub(crate) use args::TokenCommand;
 use decode::{Decoded, decode};
 pub(crate) use inspect::{InspectOptions, inspect};
 pub(crate) use verify::{Keys, VerifyOptions, verify};
@@ -40,6 +42,44 @@ pub(crate) fn read_token(arg: &str) -> Result<String, Report> {
         arg.to_owned()
     };
     Ok(text.trim().to_owned())
+}
+
+/// Runs one `rampgate token` command.
+pub(crate) fn run(command: TokenCommand) -> Report {
+    match command {
+        TokenCommand::Inspect {
+            token,
+            issuer,
+            audience,
+            require_typ_at_jwt,
+            leeway,
+        } => inspect(
+            &token,
+            &InspectOptions {
+                issuer,
+                audience,
+                require_typ_at_jwt,
+                leeway,
+            },
+        ),
+        TokenCommand::Verify(args) => {
+            let keys = match (args.jwks_file, args.jwks_url) {
+                (Some(file), _) => Keys::File(file),
+                (None, Some(url)) => Keys::Url(url),
+                // The argument group requires exactly one source.
+                (None, None) => Keys::Discovery,
+            };
+            verify(
+                &args.token,
+                &VerifyOptions {
+                    issuer: args.issuer,
+                    audience: args.audience,
+                    keys,
+                    require_typ_at_jwt: args.require_typ_at_jwt,
+                },
+            )
+        }
+    }
 }
 
 #[cfg(test)]

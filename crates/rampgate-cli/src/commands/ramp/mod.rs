@@ -4,16 +4,17 @@
 //! consumers with a next stage).
 
 mod analysis;
+mod args;
 mod audit;
 mod html;
 mod text;
 mod words;
 
-pub(crate) use audit::{parse_duration, parse_rfc3339};
+pub(crate) use args::RampCommand;
 
-use crate::args::{RampCommand, ReportArgs};
 use crate::{Report, Status, to_json};
 use analysis::{MAX_MALFORMED_SHOWN, Options};
+use args::ReportArgs;
 use std::fmt::Write as _;
 
 pub(crate) fn run(command: RampCommand) -> Report {
@@ -25,7 +26,7 @@ pub(crate) fn run(command: RampCommand) -> Report {
 fn report(args: &ReportArgs) -> Report {
     let contract_file = args.contract.display().to_string();
     // An invalid contract is an input the report cannot run on: status 2.
-    let contract = match crate::contract::load(&args.contract) {
+    let contract = match crate::commands::contract::load(&args.contract) {
         Ok(contract) => contract,
         Err(report) => {
             return Report::error(

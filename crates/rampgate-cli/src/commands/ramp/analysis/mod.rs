@@ -222,7 +222,7 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ramp::words::message;
+    use crate::commands::ramp::words::message;
     use rampgate_core::audit::AuditRecord;
 
     const CONTRACT: &str = r#"

@@ -1,7 +1,12 @@
 //! `rampgate contract check | diff | routes`.
 
-use crate::args::ContractCommand;
-use crate::{Report, Status, count, explain, routes, to_json};
+mod args;
+mod explain;
+mod routes;
+
+pub(crate) use args::ContractCommand;
+
+use crate::{Report, Status, count, to_json};
 use rampgate_core::contract::{Change, Contract, ContractDiff, Inventory};
 use std::path::Path;
 

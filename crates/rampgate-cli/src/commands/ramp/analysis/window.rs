@@ -1,7 +1,7 @@
 //! The time the report covers, and the decisions inside it.
 
 use super::Options;
-use crate::ramp::audit::{Decision, format_ts, ts_ms};
+use crate::commands::ramp::audit::{Decision, format_ts, ts_ms};
 
 /// The time the report covers.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -1,7 +1,7 @@
 //! The decisions in the window counted per route, per consumer on each
 //! route, and per consumer over every route.
 
-use crate::ramp::audit::{Decision, ts_ms};
+use crate::commands::ramp::audit::{Decision, ts_ms};
 use rampgate_core::audit::AuditOutcome as Outcome;
 use rampgate_core::contract::{Consumer, Contract};
 use std::collections::{BTreeMap, BTreeSet};

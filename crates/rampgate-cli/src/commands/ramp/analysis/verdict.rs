@@ -2,7 +2,7 @@
 //! are the renderers' (`ramp::words`); the `--json` form carries them too,
 //! written by the same functions.
 
-use crate::ramp::words;
+use crate::commands::ramp::words;
 use serde::ser::SerializeStruct;
 use std::collections::BTreeMap;
 

@@ -1,0 +1,94 @@
+//! `rampgate contract`: its subcommands and their arguments.
+
+use clap::Subcommand;
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ContractCommand {
+    /// Check a contract and report every error with its line
+    ///
+    /// Prints `FILE: ok (...)` when the contract is valid; otherwise prints every error as
+    /// `FILE:LINE: error: MESSAGE` on standard error and exits with status 1.
+    #[command(after_long_help = "Example:\n  rampgate contract check contract.toml")]
+    Check {
+        /// The contract (TOML)
+        file: PathBuf,
+        /// Print one JSON object: ok, file, version and counts, or errors (line, message)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what a new contract version widens or narrows
+    ///
+    /// Lists each change as widened (more access), narrowed (less access) or neutral, widened
+    /// first. Any change without a higher `version` is refused with exit status 1, and widening
+    /// access without one most of all.
+    #[command(
+        after_long_help = "Example, in CI before deploying:\n  rampgate contract diff deployed/contract.toml contract.toml"
+    )]
+    Diff {
+        /// The contract as it is deployed now
+        old: PathBuf,
+        /// The contract as it will be deployed
+        new: PathBuf,
+        /// Print one JSON object: from_version, to_version, changes, widens, narrows, error
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare a contract with the routes declared in code
+    ///
+    /// Reports routes in code but not in the contract, routes in the contract but not in code,
+    /// and routes whose required scopes differ. Routes missing from the contract and differing
+    /// requirements fail the check (exit status 1); routes only in the contract do not, since
+    /// another deployment may serve them, nor do requirements the contract is still rolling out.
+    #[command(
+        after_long_help = "Example:\n  rampgate contract routes contract.toml --inventory routes.json"
+    )]
+    Routes {
+        /// The contract (TOML)
+        file: PathBuf,
+        /// The routes the code declares: {"routes": [{"method", "path", "scopes", "any"}]}; `-` reads standard input
+        #[arg(long, value_name = "INVENTORY.json")]
+        inventory: PathBuf,
+        /// Print one JSON object: missing_in_contract, missing_in_code, mismatched, ramping
+        #[arg(long)]
+        json: bool,
+    },
+    /// Explain the contract's decision for one request and token
+    ///
+    /// Shows the route the path falls under, the consumer and its stage, the stage's scopes, the
+    /// token's scopes and the effective ones (both), the route's requirement, its mode (with the
+    /// consumer's roll-out bucket for a percentage) and trust level, and the outcome with its
+    /// reason code. Exit status 0 for allow and observe_deny (the would-be denial is shown), 1 for
+    /// deny.
+    #[command(
+        after_long_help = "Example:\n  rampgate contract explain contract.toml --client-id web --scopes \"items:read\" GET /items/42"
+    )]
+    Explain {
+        /// The contract (TOML)
+        file: PathBuf,
+        /// The token's client_id (or azp)
+        #[arg(long, value_name = "C")]
+        client_id: String,
+        /// The token's issuer, compared with the contract's
+        #[arg(long, value_name = "I")]
+        iss: Option<String>,
+        /// The token's sub, for consumers bound to a subject
+        #[arg(long, value_name = "S")]
+        sub: Option<String>,
+        /// The token's scopes, space-separated; without it, a token with none
+        #[arg(
+            long,
+            value_name = "SCOPES",
+            default_value = "",
+            hide_default_value = true
+        )]
+        scopes: String,
+        /// The request method (GET, POST...)
+        method: String,
+        /// The request path, a concrete one (/accounts/42) or a template (/accounts/{id})
+        path: String,
+        /// Print one JSON object: request, decision, route, requirement, consumer, scopes, rollout, trust_demands
+        #[arg(long)]
+        json: bool,
+    },
+}
