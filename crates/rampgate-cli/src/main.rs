@@ -2,6 +2,7 @@
 
 mod args;
 mod commands;
+mod plural;
 mod time;
 
 use args::{Cli, Command};
@@ -73,15 +74,6 @@ fn main() -> ExitCode {
     ExitCode::from(status as u8)
 }
 
-/// `3 routes`, `1 route`.
-fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
 /// Pretty JSON and a newline, for `--json` output.
 fn to_json<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_string_pretty(value) {
@@ -99,13 +91,6 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn counts_are_singular_or_plural() {
-        assert_eq!(count(0, "route"), "0 routes");
-        assert_eq!(count(1, "route"), "1 route");
-        assert_eq!(count(2, "scope"), "2 scopes");
     }
 
     #[test]

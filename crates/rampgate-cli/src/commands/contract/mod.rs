@@ -6,7 +6,8 @@ mod routes;
 
 pub(crate) use args::ContractCommand;
 
-use crate::{Report, Status, count, to_json};
+use crate::plural::count;
+use crate::{Report, Status, to_json};
 use rampgate_core::contract::{Change, Contract, ContractDiff, Inventory};
 use std::path::Path;
 

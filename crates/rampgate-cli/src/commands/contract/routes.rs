@@ -205,8 +205,9 @@ impl RouteReport {
             - self.ramping.len();
         let _ = writeln!(
             out,
-            "{file}: {matching} of {} in code match the contract",
-            super::count(self.in_code, "route")
+            "{file}: {} of {} in code match the contract",
+            crate::plural::number(matching as u64),
+            crate::plural::count(self.in_code, "route")
         );
         out
     }

@@ -5,7 +5,8 @@
 use super::analysis::{Analysis, Counts, RouteReport, Verdict};
 use super::audit::format_ts;
 use super::text::cell;
-use super::words::{count, counted, details, duration, label, message, number, step_title};
+use super::words::{counted, details, duration, label, message, step_title};
+use crate::plural::{count, number};
 use rampgate_core::audit::AuditOutcome as Outcome;
 use std::fmt::Write as _;
 
@@ -76,11 +77,7 @@ fn bucket_words(seconds: i64) -> String {
         s if s % 60 == 0 => (s / 60, "minute"),
         s => (s, "second"),
     };
-    if n == 1 {
-        format!("1 {unit}")
-    } else {
-        format!("{n} {unit}s")
-    }
+    count(n as usize, unit)
 }
 
 /// The chart of one route: allowed, observe-denied and denied requests per

@@ -64,7 +64,7 @@ fn report(args: &ReportArgs) -> Report {
         let _ = writeln!(
             stderr,
             "error: not one line of the audit files is a valid event ({} malformed): audit files hold one JSON event per line, such as {{\"v\":1,\"type\":\"decision\",\"ts\":\"2026-11-29T04:05:06.789Z\",...}}",
-            crate::count(log.malformed.len(), "line")
+            crate::plural::count(log.malformed.len(), "line")
         );
         return Report {
             stdout: String::new(),

@@ -1,7 +1,8 @@
 //! The report as an aligned plain-text table, then the verdicts.
 
 use super::analysis::{Analysis, Counts};
-use super::words::{count, counted, details, duration, label, message, number, step_title};
+use super::words::{counted, details, duration, label, message, step_title};
+use crate::plural::{count, number};
 use rampgate_core::escape_control;
 
 /// `400 (100.0%)`, or `-` without requests.

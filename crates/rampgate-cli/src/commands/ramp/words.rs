@@ -2,39 +2,20 @@
 //! the text and HTML renderers and the `--json` form alike.
 
 use super::analysis::{Breaking, Cause, StageCure, StepDetails, StepVerdict, Verdict};
+use crate::plural::{count, form, number, plural};
 use std::collections::BTreeMap;
-
-/// `12 400`: digits grouped by three with spaces.
-pub(crate) fn number(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    out
-}
 
 /// `3 days`, `5 hours`, `42 minutes`, `12 seconds`.
 pub(crate) fn duration(seconds: i64) -> String {
-    let plural = |n: i64, unit: &str| {
-        if n == 1 {
-            format!("1 {unit}")
-        } else {
-            format!("{n} {unit}s")
-        }
-    };
-    let s = seconds.max(0);
+    let s = seconds.max(0) as usize;
     if s >= 36 * 3600 {
-        plural((s + 43_200) / 86_400, "day")
+        count((s + 43_200) / 86_400, "day")
     } else if s >= 2 * 3600 {
-        plural((s + 1800) / 3600, "hour")
+        count((s + 1800) / 3600, "hour")
     } else if s >= 120 {
-        plural((s + 30) / 60, "minute")
+        count((s + 30) / 60, "minute")
     } else {
-        plural(s, "second")
+        count(s, "second")
     }
 }
 
@@ -44,20 +25,6 @@ pub(crate) fn counted(map: &BTreeMap<String, u64>) -> String {
         .map(|(k, n)| format!("{k} ({})", number(*n)))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// `1 request`, `12 400 requests`.
-pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{} {many}", number(n))
-    }
-}
-
-/// `1 line`, `12 400 lines`.
-pub(crate) fn count(n: usize, noun: &str) -> String {
-    plural(n as u64, noun, &format!("{noun}s"))
 }
 
 /// `SAFE`, `BREAKS`...
@@ -232,7 +199,7 @@ pub(crate) fn notes(v: &StepVerdict) -> Vec<String> {
         }
         StepDetails::AdvanceConsumer { unused, .. } => {
             if v.requests > 0 && !unused.is_empty() {
-                let them = if unused.len() == 1 { "it" } else { "them" };
+                let them = form(unused.len() as u64, "it", "them");
                 notes.push(format!(
                     "no token seen carries {}: advancing changes nothing for {them} until the client requests {them}",
                     unused.join(" "),
@@ -309,17 +276,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_and_durations_read_well() {
-        assert_eq!(number(0), "0");
-        assert_eq!(number(999), "999");
-        assert_eq!(number(12_400), "12 400");
-        assert_eq!(number(1_234_567), "1 234 567");
+    fn durations_read_well() {
         assert_eq!(duration(3 * 86_400 - 600), "3 days");
         assert_eq!(duration(47 * 3600), "2 days");
         assert_eq!(duration(35 * 3600), "35 hours");
         assert_eq!(duration(90), "90 seconds");
         assert_eq!(duration(3600), "60 minutes");
-        assert_eq!(count(1, "line"), "1 line");
-        assert_eq!(count(12_400, "line"), "12 400 lines");
     }
 }

@@ -384,7 +384,7 @@ pub(crate) fn inspect(arg: &str, options: &InspectOptions) -> Report {
         let _ = writeln!(
             out,
             "Result: {} ({})",
-            crate::count(failed.len(), "failing check"),
+            crate::plural::count(failed.len(), "failing check"),
             failed.join(", ")
         );
         Status::Failed
