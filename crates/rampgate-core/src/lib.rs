@@ -89,7 +89,7 @@ pub use revocation::{
 };
 pub use stepup::StepUpPolicy;
 pub use sync::Tasks as BackgroundTasks;
-pub use verifier::{Health, IssuerConfig, Verifier, VerifierBuilder};
+pub use verifier::{Health, IssuerConfig, RefusedToken, Verifier, VerifierBuilder};
 pub use verifier::{TokenCacheOptions, TokenCacheStats};
 
 /// Examining a token without trusting it, for tools (the `rampgate` CLI's

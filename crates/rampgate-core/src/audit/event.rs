@@ -227,19 +227,38 @@ impl Claimed {
     /// ```
     pub fn from_token(token: &str) -> Option<Claimed> {
         let parsed = crate::token::parse(token, 16 * 1024).ok()?;
-        let text = |name: &str| {
-            parsed.claims.get(name)?.as_str().map(|v| {
-                let mut end = v.len().min(MAX_CLAIMED_BYTES);
-                while !v.is_char_boundary(end) {
-                    end -= 1;
-                }
-                v[..end].to_owned()
-            })
+        Claimed::from_claims(&parsed.claims)
+    }
+
+    /// What a decoded payload claims: the verifier gives it for a refusal
+    /// from the payload it decoded anyway, so nothing is decoded twice.
+    pub(crate) fn from_claims(claims: &serde_json::Map<String, serde_json::Value>) -> Option<Self> {
+        let text = |name: &str| claims.get(name)?.as_str();
+        Claimed::of(
+            text("iss"),
+            text("client_id").or_else(|| text("azp")),
+            text("sub"),
+        )
+    }
+
+    /// Each value cut to [`MAX_CLAIMED_BYTES`] (on a character boundary);
+    /// `None` when there is none.
+    pub(crate) fn of(
+        iss: Option<&str>,
+        client_id: Option<&str>,
+        sub: Option<&str>,
+    ) -> Option<Self> {
+        let cut = |v: &str| {
+            let mut end = v.len().min(MAX_CLAIMED_BYTES);
+            while !v.is_char_boundary(end) {
+                end -= 1;
+            }
+            v[..end].to_owned()
         };
         let claimed = Claimed {
-            iss: text("iss"),
-            client_id: text("client_id").or_else(|| text("azp")),
-            sub: text("sub"),
+            iss: iss.map(cut),
+            client_id: client_id.map(cut),
+            sub: sub.map(cut),
         };
         (claimed != Claimed::default()).then_some(claimed)
     }

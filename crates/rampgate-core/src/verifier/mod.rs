@@ -3,6 +3,7 @@
 //! It routes a token to its issuer by `iss` and checks the claims; the issuer's
 //! keys, and whether refreshing them could help, are [`IssuerKeys`]'s business.
 
+use crate::audit::Claimed;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{IssuerHealth, IssuerKeys, KeyStats};
 use crate::principal::Principal;
@@ -345,6 +346,66 @@ impl Refusal<'_> {
     }
 }
 
+/// A refusal, with what of the token was decoded before it: moved out of the
+/// verification, never copied, so that the success path pays nothing for it.
+struct Refused<'a> {
+    refusal: Refusal<'a>,
+    decoded: Decoded,
+}
+
+/// What of a refused token was decoded.
+enum Decoded {
+    /// Nothing: it did not parse (or the clock failed first).
+    Nothing,
+    /// The payload.
+    Claims(serde_json::Map<String, Value>),
+    /// The payload, consumed by a principal that could not be built: decode
+    /// it again (a rare refusal: a claim of the wrong type).
+    Consumed,
+    /// A verified principal (the token is revoked).
+    Principal(Principal),
+}
+
+impl Decoded {
+    fn claimed(self, token: &str) -> Option<Claimed> {
+        match self {
+            Decoded::Nothing => None,
+            Decoded::Claims(claims) => Claimed::from_claims(&claims),
+            Decoded::Consumed => Claimed::from_token(token),
+            Decoded::Principal(p) => Claimed::of(Some(p.iss()), p.client_id(), p.sub()),
+        }
+    }
+}
+
+impl<'a> From<Refusal<'a>> for Refused<'a> {
+    fn from(refusal: Refusal<'a>) -> Self {
+        Refused {
+            refusal,
+            decoded: Decoded::Nothing,
+        }
+    }
+}
+
+impl From<Error> for Refused<'_> {
+    fn from(error: Error) -> Self {
+        Refusal::Final(error).into()
+    }
+}
+
+/// A token [`Verifier::verify_cached_claimed`] refused: why, and what it
+/// claimed.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RefusedToken {
+    /// Why it was refused, as [`Verifier::verify_cached`] says.
+    pub error: Error,
+    /// What the token claimed (`iss`, `client_id`, `sub`), **unverified**,
+    /// when its payload was decoded before the refusal: an expired, forged,
+    /// unknown-`kid` or unknown-issuer token has it, a malformed one not.
+    /// A forger chooses these values.
+    pub claimed: Option<Claimed>,
+}
+
 impl Verifier {
     /// Starts building a verifier.
     pub fn builder() -> VerifierBuilder {
@@ -357,14 +418,51 @@ impl Verifier {
     /// rate-limited refresh of the issuer's remote key set when the token names a
     /// key that is not (yet) known.
     pub fn verify_cached(&self, token: &str) -> Result<Principal> {
-        self.verify_inner(token).map_err(Refusal::into_error)
+        self.verify_inner(token)
+            .map_err(|refused| refused.refusal.into_error())
+    }
+
+    /// [`Verifier::verify_cached`], and for a refusal what the token claimed
+    /// (unverified), taken from the payload the verification decoded: for
+    /// the audit trail and the anomaly signals of refused tokens. An accepted
+    /// token costs exactly what it costs `verify_cached`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use rampgate_core::{IssuerConfig, Key, KeySet, Verifier};
+    ///
+    /// let key = Key::from_jwk_json(r#"{"kty":"OKP","crv":"Ed25519","kid":"k1",
+    ///     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#).unwrap();
+    /// let verifier = Verifier::builder()
+    ///     .issuer(IssuerConfig::new("https://issuer.example", ["api"])
+    ///         .keys(KeySet::from_keys([key]).unwrap()))
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// // {"alg":"EdDSA","kid":"k1"} . {"iss":"https://issuer.example","aud":"api",
+    /// // "exp":4102444800,"sub":"alice"} . (64 zero bytes: a forged signature)
+    /// let forged = "eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIn0.\
+    ///     eyJpc3MiOiJodHRwczovL2lzc3Vlci5leGFtcGxlIiwiYXVkIjoiYXBpIiwiZXhwIjo0MTAyNDQ0ODAwLCJzdWIiOiJhbGljZSJ9.\
+    ///     AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    /// let refused = verifier.verify_cached_claimed(forged).unwrap_err();
+    /// assert_eq!(refused.error.code(), "signature_invalid");
+    /// let claimed = refused.claimed.unwrap();
+    /// assert_eq!(claimed.iss.as_deref(), Some("https://issuer.example"));
+    /// assert_eq!(claimed.sub.as_deref(), Some("alice"));
+    /// # }
+    /// ```
+    pub fn verify_cached_claimed(&self, token: &str) -> Result<Principal, RefusedToken> {
+        self.verify_inner(token).map_err(|refused| RefusedToken {
+            claimed: refused.decoded.claimed(token),
+            error: refused.refusal.into_error(),
+        })
     }
 
     /// Verifies `token`. When the token's `kid` is unknown (or no keys were ever
     /// fetched) and the issuer's keys are remote, refreshes them once, at most once
     /// per [`JwksOptions::unknown_kid_cooldown`](crate::JwksOptions::unknown_kid_cooldown), and tries again.
     pub async fn verify(&self, token: &str) -> Result<Principal> {
-        match self.verify_inner(token) {
+        match self.verify_inner(token).map_err(|refused| refused.refusal) {
             Ok(p) => Ok(p),
             Err(Refusal::KeysMayCure(e, keys)) => {
                 if keys.refresh_for_unknown_kid().await {
@@ -383,7 +481,7 @@ impl Verifier {
         refresh_may_help(error) && self.inner.issuers.iter().any(|i| i.keys.is_refreshable())
     }
 
-    fn verify_inner(&self, token: &str) -> Result<Principal, Refusal<'_>> {
+    fn verify_inner(&self, token: &str) -> Result<Principal, Refused<'_>> {
         // An oversized token is never looked up (nor hashed): the parse refuses it.
         let cache = match &self.inner.cache {
             Some(cache) if token.len() <= self.inner.max_token_bytes => {
@@ -394,8 +492,13 @@ impl Verifier {
                         // token revoked after it was cached is refused at once
                         // (and stays cached, for when it is un-revoked).
                         let kid = hit.key.kid().or(hit.kid.as_deref());
-                        self.check_revoked(&principal, kid, hit.times.iat)?;
-                        return Ok(principal);
+                        return match self.check_revoked(&principal, kid, hit.times.iat) {
+                            Ok(()) => Ok(principal),
+                            Err(refusal) => Err(Refused {
+                                refusal,
+                                decoded: Decoded::Principal(principal),
+                            }),
+                        };
                     }
                     // Verified in full below, which gives the precise refusal.
                     cache.remove(hash, token);
@@ -405,43 +508,45 @@ impl Verifier {
             _ => None,
         };
         let parsed = token::parse(token, self.inner.max_token_bytes)?;
-        let iss = match parsed.claims.get("iss") {
-            Some(Value::String(iss)) => iss.as_str(),
-            None | Some(Value::Null) => {
-                return Err(Error::from(ErrorKind::ClaimMissing("iss".into())).into());
-            }
-            Some(_) => {
-                let invalid = ErrorKind::ClaimInvalid {
-                    claim: "iss".into(),
-                    expected: "a string",
-                };
-                return Err(Error::from(invalid).into());
-            }
+        // A refusal from here on hands the decoded payload back (moved, not
+        // copied), for what the token claimed.
+        let refused = |refusal, claims| Refused {
+            refusal,
+            decoded: Decoded::Claims(claims),
         };
-        let index = self
-            .inner
-            .issuers
-            .iter()
-            .position(|i| i.issuer == iss)
-            .ok_or_else(|| Error::from(ErrorKind::IssuerUnknown))?;
+        let index = match self.issuer_index(&parsed.claims) {
+            Ok(index) => index,
+            Err(e) => return Err(refused(Refusal::Final(e), parsed.claims)),
+        };
         let issuer = &self.inner.issuers[index];
         let now = now_secs()?;
         let (key, times) = match issuer.check(&parsed, now) {
             Ok(checked) => checked,
             Err(e) => {
-                return Err(if issuer.keys.is_refreshable() && refresh_may_help(&e) {
+                let refusal = if issuer.keys.is_refreshable() && refresh_may_help(&e) {
                     Refusal::KeysMayCure(e, &issuer.keys)
                 } else {
                     Refusal::Final(e)
-                });
+                };
+                return Err(refused(refusal, parsed.claims));
             }
         };
         let header = parsed.header;
-        let principal = Principal::from_claims(parsed.claims, &issuer.policy.scope_claims)?;
+        let principal = Principal::from_claims(parsed.claims, &issuer.policy.scope_claims)
+            .map_err(|e| Refused {
+                refusal: Refusal::Final(e),
+                decoded: Decoded::Consumed,
+            })?;
         // After the signature: only a genuine token is looked up, and a forged
         // one is refused for what it is. The key's own kid names the key even
         // when the token's header has none.
-        self.check_revoked(&principal, key.kid().or(header.kid.as_deref()), times.iat)?;
+        let kid = key.kid().or(header.kid.as_deref());
+        if let Err(refusal) = self.check_revoked(&principal, kid, times.iat) {
+            return Err(Refused {
+                refusal,
+                decoded: Decoded::Principal(principal),
+            });
+        }
         if let Some((cache, hash)) = cache {
             let entry = CachedToken {
                 issuer: index,
@@ -454,6 +559,28 @@ impl Verifier {
             cache.insert(hash, token, entry, now);
         }
         Ok(principal)
+    }
+
+    /// The index of the issuer `claims` name by `iss`.
+    fn issuer_index(&self, claims: &serde_json::Map<String, Value>) -> Result<usize> {
+        let iss = match claims.get("iss") {
+            Some(Value::String(iss)) => iss.as_str(),
+            None | Some(Value::Null) => {
+                return Err(ErrorKind::ClaimMissing("iss".into()).into());
+            }
+            Some(_) => {
+                let invalid = ErrorKind::ClaimInvalid {
+                    claim: "iss".into(),
+                    expected: "a string",
+                };
+                return Err(invalid.into());
+            }
+        };
+        self.inner
+            .issuers
+            .iter()
+            .position(|i| i.issuer == iss)
+            .ok_or_else(|| ErrorKind::IssuerUnknown.into())
     }
 
     /// The cached principal, if every check that can change since the token

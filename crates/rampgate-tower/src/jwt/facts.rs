@@ -3,7 +3,7 @@
 
 use http::Extensions;
 use rampgate_core::audit::{Claimed, TokenFingerprint};
-use rampgate_core::{Error, Principal};
+use rampgate_core::{Error, Principal, Verifier};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -54,33 +54,36 @@ impl TokenFacts {
     }
 }
 
-/// Runs `verify` on `token`; when middleware outside asked for the facts,
-/// also records the token's fingerprint, the time taken, the principal or,
-/// for a refusal, what the token claimed. Without them, this is `verify()`
-/// and nothing else.
+/// Verifies `token` against the keys `verifier` holds now; when middleware
+/// outside asked for the facts, also records the token's fingerprint, the
+/// time taken, the principal or, for a refusal, what the token claimed (from
+/// the payload the verification decoded: nothing is decoded twice). Without
+/// them, this is [`Verifier::verify_cached`] and nothing else.
 pub(crate) fn verify_noted(
     extensions: &Extensions,
     token: &str,
-    verify: impl FnOnce() -> Result<Principal, Error>,
+    verifier: &Verifier,
 ) -> Result<Principal, Error> {
     let Some(facts) = extensions.get::<TokenFacts>() else {
-        return verify();
+        return verifier.verify_cached(token);
     };
     let started = Instant::now();
-    let result = verify();
+    let result = verifier.verify_cached_claimed(token);
     let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX - 1);
     facts.0.verify_us.store(us + 1, Ordering::Relaxed);
-    let fingerprint = match &result {
+    let (fingerprint, result) = match result {
         Ok(principal) => {
             let _ = facts.0.principal.set(principal.clone());
-            TokenFingerprint::of_verified(principal, token)
+            (
+                TokenFingerprint::of_verified(&principal, token),
+                Ok(principal),
+            )
         }
-        Err(_) => {
-            // Only on refusals: the success path decodes nothing twice.
-            if let Some(claimed) = Claimed::from_token(token) {
+        Err(refused) => {
+            if let Some(claimed) = refused.claimed {
                 let _ = facts.0.claimed.set(claimed);
             }
-            TokenFingerprint::of(token)
+            (TokenFingerprint::of(token), Err(refused.error))
         }
     };
     let _ = facts.0.token_fp.set(fingerprint);

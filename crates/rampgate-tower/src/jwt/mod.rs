@@ -226,9 +226,7 @@ where
             Ok(None) if config.optional => Outcome::Anonymous,
             Ok(None) => Outcome::Deny(ErrorKind::TokenMissing.into()),
             Ok(Some(found)) => {
-                match verify_noted(req.extensions(), &found.token, || {
-                    config.verifier.verify_cached(&found.token)
-                }) {
+                match verify_noted(req.extensions(), &found.token, &config.verifier) {
                     Ok(principal) => Outcome::Verified(principal, found.from_query),
                     Err(e) if config.verifier.may_refresh(&e) => {
                         Outcome::Refresh(found.into_owned())
