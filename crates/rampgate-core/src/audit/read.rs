@@ -179,7 +179,14 @@ impl AuditRecord<'static> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::AuditOutcome;
+    use crate::audit::{
+        AuditEvent, AuditOutcome, Claimed, DecisionEvent, StepUpResult, TokenFingerprint,
+    };
+    use crate::contract::{Contract, Decision};
+    use crate::principal::Principal;
+    use crate::reason::{EndReason, EventReason, Reason};
+    use std::sync::Arc;
+    use std::time::{Duration, UNIX_EPOCH};
 
     fn lines(text: &str) -> Vec<Result<AuditRecord<'static>, LineError>> {
         read_events(text.as_bytes()).collect()
@@ -259,5 +266,211 @@ mod tests {
             e.to_string(),
             "line 3: not UTF-8 (invalid byte at column 1)"
         );
+    }
+
+    const CONTRACT: &str = r#"
+version = 4
+[scopes]
+"read" = "r"
+"write" = "w"
+"export" = "e"
+[[routes]]
+method = "GET"
+path = "/items"
+scopes = ["read"]
+[[routes]]
+method = "POST"
+path = "/items"
+any = ["write", "export"]
+[[routes]]
+method = "GET"
+path = "/export"
+scopes = ["export"]
+mode = "observe"
+[[consumers]]
+client_id = "web"
+stage = "pilot"
+stages = [{ name = "pilot", scopes = ["read"] }, { name = "ga", scopes = ["read", "write", "export"] }]
+"#;
+
+    /// A request's event as the AuditLayer builds it: a contract decision
+    /// when a principal was verified.
+    fn event(
+        method: &str,
+        path: &str,
+        principal: Option<&Principal>,
+        fill: impl FnOnce(&mut DecisionEvent),
+    ) -> AuditEvent {
+        let contract = Contract::parse(CONTRACT).unwrap();
+        let ts = UNIX_EPOCH + Duration::from_micros(1_795_925_106_789_123);
+        let mut e = DecisionEvent::new(
+            ts,
+            http::HeaderValue::from_static("req-1"),
+            method.parse().unwrap(),
+        );
+        e.matched_route = Some(format!("{method} {path}"));
+        e.token_fp = Some(TokenFingerprint::of("a.b.c"));
+        e.client_addr = Some("192.0.2.7:4431".parse().unwrap());
+        e.latency_us = 1234;
+        if let Some(p) = principal {
+            let decision: Decision = contract.decide(method, Some(path), p);
+            e.outcome = match decision.outcome {
+                crate::contract::Outcome::Allow => AuditOutcome::Allow,
+                crate::contract::Outcome::Deny => AuditOutcome::Deny,
+                crate::contract::Outcome::ObserveDeny => AuditOutcome::ObserveDeny,
+            };
+            e.reason = decision.reason.into();
+            e.status = if e.outcome == AuditOutcome::Deny {
+                403
+            } else {
+                200
+            };
+            e.principal = Some(p.clone());
+            e.decision = Some(Arc::new(decision));
+        }
+        fill(&mut e);
+        AuditEvent::Decision(Box::new(e))
+    }
+
+    /// What is checked of each event read back, besides equality.
+    type Expected = (AuditOutcome, EventReason, u16, &'static [&'static str]);
+
+    fn every_kind_of_decision() -> Vec<(AuditEvent, Expected)> {
+        let claims =
+            serde_json::json!({"client_id": "web", "sub": "alice", "jti": "j-1", "scope": "read"});
+        let web = Principal::for_tests("https://i.example", claims).unwrap();
+        let refused = |reason: Reason, status: u16| {
+            move |e: &mut DecisionEvent| {
+                e.outcome = AuditOutcome::Deny;
+                e.reason = reason.into();
+                e.status = status;
+            }
+        };
+        let step_up = |result: StepUpResult| {
+            move |e: &mut DecisionEvent| {
+                e.step_up = Some(result);
+                if result == StepUpResult::Failed {
+                    refused(Reason::AcrInsufficient, 401)(e);
+                }
+            }
+        };
+        let allowed = EventReason::Allowed;
+        let deny = AuditOutcome::Deny;
+        vec![
+            (
+                event("GET", "/items", Some(&web), |_| {}),
+                (AuditOutcome::Allow, allowed, 200, &[]),
+            ),
+            (
+                event("GET", "/items", None, |e| {
+                    refused(Reason::TokenExpired, 401)(e);
+                    e.claimed = Some(Claimed {
+                        iss: Some("https://i.example".into()),
+                        client_id: Some("web".into()),
+                        sub: None,
+                    });
+                }),
+                (deny, Reason::TokenExpired.into(), 401, &[]),
+            ),
+            (
+                event("POST", "/items", Some(&web), |_| {}),
+                (
+                    deny,
+                    Reason::ScopeInsufficient.into(),
+                    403,
+                    &["export", "write"],
+                ),
+            ),
+            (
+                event("GET", "/export", Some(&web), |_| {}),
+                (
+                    AuditOutcome::ObserveDeny,
+                    Reason::ScopeInsufficient.into(),
+                    200,
+                    &["export"],
+                ),
+            ),
+            (
+                event("GET", "/items", Some(&web), step_up(StepUpResult::Passed)),
+                (AuditOutcome::Allow, allowed, 200, &[]),
+            ),
+            (
+                event("GET", "/items", Some(&web), step_up(StepUpResult::Failed)),
+                (deny, Reason::AcrInsufficient.into(), 401, &[]),
+            ),
+            (
+                event(
+                    "GET",
+                    "/items",
+                    None,
+                    refused(Reason::LayersMisconfigured, 500),
+                ),
+                (deny, Reason::LayersMisconfigured.into(), 500, &[]),
+            ),
+            (
+                event("GET", "/items", Some(&web), |e| {
+                    e.reason = EndReason::RequestCancelled.into();
+                    e.status = 499;
+                }),
+                (
+                    AuditOutcome::Allow,
+                    EndReason::RequestCancelled.into(),
+                    499,
+                    &[],
+                ),
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_kind_of_decision_the_audit_layer_writes_reads_back_equal() {
+        let events = every_kind_of_decision();
+        let mut file = Vec::new();
+        for (event, _) in &events {
+            event.write_json_line(&mut file);
+        }
+        let read: Vec<AuditRecord<'static>> =
+            read_events(&file[..]).collect::<Result<_, _>>().unwrap();
+        assert_eq!(read.len(), events.len());
+        for ((event, expected), record) in events.iter().zip(&read) {
+            let json = event.to_json();
+            assert_eq!(*record, event.record(), "{json}");
+            let AuditRecord::Decision(d) = record else {
+                panic!("{json}");
+            };
+            let (outcome, reason, status, missing) = *expected;
+            let read_missing: Vec<&str> = d.missing.iter().map(AsRef::as_ref).collect();
+            assert_eq!(
+                (
+                    d.outcome,
+                    d.event_reason(),
+                    d.status,
+                    read_missing.as_slice()
+                ),
+                (outcome, Some(reason), status, missing),
+                "{json}"
+            );
+            let AuditEvent::Decision(e) = event else {
+                unreachable!()
+            };
+            assert_eq!(d.step_up, e.step_up, "{json}");
+            assert_eq!(d.ts, UNIX_EPOCH + Duration::from_millis(1_795_925_106_789));
+            assert_eq!(d.consumer.is_some(), e.principal.is_some(), "{json}");
+            assert_eq!(d.claimed.as_deref(), e.claimed.as_ref(), "{json}");
+            if let Some(c) = &e.decision {
+                assert_eq!(d.contract_version, Some(c.contract_version));
+                assert_eq!(d.mode, c.mode);
+            }
+        }
+        // Every shape is there: JWT refusals without a principal, contract
+        // refusals and observed ones, step-up both ways.
+        let step_ups: Vec<_> = read
+            .iter()
+            .filter_map(|r| match r {
+                AuditRecord::Decision(d) => d.step_up,
+                _ => None,
+            })
+            .collect();
+        assert_eq!(step_ups, [StepUpResult::Passed, StepUpResult::Failed]);
     }
 }

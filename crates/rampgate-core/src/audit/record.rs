@@ -7,6 +7,7 @@
 
 use super::event::{AuditOutcome, Claimed, ContractChangeEntry, StepUpResult, TokenFingerprint};
 use crate::contract::Mode;
+use crate::reason::EventReason;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::net::SocketAddr;
@@ -176,6 +177,16 @@ impl<'a> DecisionRecord<'a> {
             client_addr: None,
             latency_us: 0,
         }
+    }
+}
+
+impl DecisionRecord<'_> {
+    /// The `reason` as a type; `None` when it is empty or a code this
+    /// version does not know. The field itself stays a string, as written:
+    /// a code added by a later version reads, rather than making the line
+    /// malformed.
+    pub fn event_reason(&self) -> Option<EventReason> {
+        self.reason.parse().ok()
     }
 }
 
