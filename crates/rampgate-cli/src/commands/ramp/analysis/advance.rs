@@ -6,7 +6,7 @@ use super::verdict::{StepDetails, StepVerdict, StillRefused, Verdict};
 use crate::commands::ramp::audit::Decision;
 use rampgate_core::audit::AuditOutcome as Outcome;
 use rampgate_core::contract::{Consumer, Contract, Stage};
-use rampgate_core::{Reason, Requirement};
+use rampgate_core::{EventReason, Reason, Requirement};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What advancing `consumer` one stage would do to its requests, `events`.
@@ -87,7 +87,8 @@ fn replay(contract: &Contract, next: &Stage, events: &[&Decision]) -> Replay {
             }
             Outcome::Deny | Outcome::ObserveDeny => {
                 let scoped = [Reason::ScopeBeyondStage, Reason::ScopeInsufficient];
-                if !scoped.iter().any(|r| e.reason == r.as_str()) {
+                let refusal = e.event_reason().and_then(EventReason::refusal);
+                if !refusal.is_some_and(|r| scoped.contains(&r)) {
                     continue;
                 }
                 if requirement.is_satisfied_by(at_next) {
