@@ -27,6 +27,29 @@ pub(crate) fn rfc3339(at: f64) -> String {
     rampgate_core::time::format_rfc3339_secs(at.floor() as u64)
 }
 
+/// Milliseconds since the epoch (0 before 1970).
+pub(crate) fn millis(t: SystemTime) -> i64 {
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// An RFC 3339 date-time from the command line, in milliseconds since the
+/// epoch: read by the core's parser, the one the audit files are read with.
+pub(crate) fn parse_rfc3339_ms(text: &str) -> Result<i64, String> {
+    rampgate_core::time::parse_rfc3339(text)
+        .map(millis)
+        .map_err(|_| {
+            "expected an RFC 3339 date-time such as 2026-11-29T04:05:06Z or \
+             2026-11-29T06:05:06+02:00 (years 1970-9999, with a time zone)"
+                .to_owned()
+        })
+}
+
+/// Milliseconds since the epoch as UTC RFC 3339, to the second.
+pub(crate) fn rfc3339_ms(ms: i64) -> String {
+    rfc3339(ms.div_euclid(1000) as f64)
+}
+
 /// `in 5m`, `3h ago`, `now`: the largest unit, rounded to the nearest.
 pub(crate) fn relative(delta: f64) -> String {
     let secs = delta.abs().round() as u64;
@@ -67,6 +90,43 @@ mod tests {
         assert_eq!(rfc3339(1_798_502_400.0), "2026-12-29T00:00:00Z");
         assert_eq!(rfc3339(MAX_RFC3339), "9999-12-31T23:59:59Z");
         assert_eq!(rfc3339(-1.0), "-1 (outside years 1970-9999)");
+    }
+
+    #[test]
+    fn rfc3339_arguments_are_read_strictly_to_the_millisecond() {
+        assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00Z"), Ok(0));
+        assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:01.5Z"), Ok(1500));
+        assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00.123456Z"), Ok(123));
+        assert_eq!(
+            parse_rfc3339_ms("2026-11-29T04:05:06.789Z"),
+            Ok(1_795_925_106_789)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2026-11-29T06:05:06.789+02:00"),
+            Ok(1_795_925_106_789)
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2000-02-29T00:00:00Z"),
+            Ok(951_782_400_000)
+        );
+        for bad in [
+            "",
+            "2026-11-29",
+            "2026-11-29 04:05:06Z",
+            "2026-11-29T04:05:06",
+            "2026-02-29T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-11-29T24:00:00Z",
+            "2026-11-29T04:05:06.Z",
+            "2026-11-29T04:05:06Zjunk",
+            "2026-11-29T04:05:06+2:00",
+            "\u{ff12}026-11-29T04:05:06Z",
+        ] {
+            let err = parse_rfc3339_ms(bad).unwrap_err();
+            assert!(err.starts_with("expected an RFC 3339 date-time"), "{bad:?}");
+        }
+        assert_eq!(rfc3339_ms(1_795_925_106_789), "2026-11-29T04:05:06Z");
+        assert_eq!(millis(UNIX_EPOCH - std::time::Duration::from_secs(1)), 0);
     }
 
     #[test]

@@ -48,9 +48,45 @@ pub(crate) struct ReportArgs {
 }
 
 fn parse_since(text: &str) -> Result<i64, String> {
-    super::audit::parse_rfc3339(text)
+    crate::time::parse_rfc3339_ms(text)
 }
 
+/// A duration such as `3d`, `12h`, `90m`, `45s` or `2w`, in milliseconds.
 fn parse_window(text: &str) -> Result<i64, String> {
-    super::audit::parse_duration(text)
+    let shape = "expected a number and a unit, such as 3d, 12h, 90m, 45s or 2w";
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{shape} (no unit)"))?;
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number.parse().map_err(|_| shape.to_owned())?;
+    let per = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => return Err(format!("{shape} (unknown unit {unit:?})")),
+    };
+    if n == 0 {
+        return Err("the window must be longer than 0".to_owned());
+    }
+    n.checked_mul(per)
+        .filter(|ms| *ms <= 100 * 365 * 86_400_000)
+        .ok_or_else(|| "the window is longer than 100 years".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_have_a_unit() {
+        assert_eq!(parse_window("3d"), Ok(3 * 86_400_000));
+        assert_eq!(parse_window("90m"), Ok(90 * 60_000));
+        assert!(parse_window("3").is_err());
+        assert!(parse_window("3y").is_err());
+        assert!(parse_window("0h").is_err());
+        assert!(parse_window("-3h").is_err());
+        assert!(parse_window("99999999999999999999d").is_err());
+    }
 }

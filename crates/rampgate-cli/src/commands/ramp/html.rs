@@ -3,10 +3,10 @@
 //! files are untrusted input (a consumer name may be `<script>`).
 
 use super::analysis::{Analysis, Counts, RouteReport, Verdict};
-use super::audit::format_ts;
 use super::text::cell;
 use super::words::{counted, details, duration, label, message, step_title};
 use crate::plural::{count, number};
+use crate::time::rfc3339_ms;
 use rampgate_core::audit::AuditOutcome as Outcome;
 use std::fmt::Write as _;
 
@@ -134,7 +134,7 @@ fn chart(route: &RouteReport, first_ms: i64, last_ms: i64) -> String {
         }
         let x = left + i as f64 * bar_w;
         let mut y = top + plot_h;
-        let from = format_ts(start + i as i64 * bucket);
+        let from = rfc3339_ms(start + i as i64 * bucket);
         let _ = write!(
             svg,
             "<g><title>{}</title>",
@@ -168,10 +168,10 @@ fn chart(route: &RouteReport, first_ms: i64, last_ms: i64) -> String {
         svg,
         "<text x=\"{left}\" y=\"{:.1}\" font-size=\"11\">{}</text><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\">{}</text>",
         height - 6.0,
-        escape(&format_ts(start)),
+        escape(&rfc3339_ms(start)),
         left + plot_w,
         height - 6.0,
-        escape(&format_ts(start + n as i64 * bucket)),
+        escape(&rfc3339_ms(start + n as i64 * bucket)),
     );
     svg.push_str("</svg>");
     let _ = write!(

@@ -1,7 +1,8 @@
 //! The time the report covers, and the decisions inside it.
 
 use super::Options;
-use crate::commands::ramp::audit::{Decision, format_ts, ts_ms};
+use crate::commands::ramp::audit::{Decision, ts_ms};
+use crate::time::rfc3339_ms;
 
 /// The time the report covers.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -38,10 +39,10 @@ pub(crate) fn select<'d>(
     let first_ms = events.iter().map(|e| ts_ms(e)).min().unwrap_or(0);
     let last_ms = events.iter().map(|e| ts_ms(e)).max().unwrap_or(0);
     let window = Window {
-        first: (!events.is_empty()).then(|| format_ts(first_ms)),
-        last: (!events.is_empty()).then(|| format_ts(last_ms)),
+        first: (!events.is_empty()).then(|| rfc3339_ms(first_ms)),
+        last: (!events.is_empty()).then(|| rfc3339_ms(last_ms)),
         seconds: (last_ms - first_ms) / 1000,
-        since: start.map(format_ts),
+        since: start.map(rfc3339_ms),
         first_ms,
         last_ms,
     };
