@@ -268,6 +268,31 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_contract_and_the_audit_trail_say_an_outcome_with_the_same_word() {
+        use crate::contract::Outcome;
+        let pairs = [
+            (Outcome::Allow, AuditOutcome::Allow),
+            (Outcome::Deny, AuditOutcome::Deny),
+            (Outcome::ObserveDeny, AuditOutcome::ObserveDeny),
+        ];
+        for (decided, audited) in pairs {
+            let word = serde_json::to_value(decided).unwrap();
+            assert_eq!(word, serde_json::to_value(audited).unwrap());
+            assert_eq!(word, audited.as_str());
+        }
+        // The contract's earlier word still reads, in both.
+        let old = "\"shadow_deny\"";
+        assert_eq!(
+            serde_json::from_str::<Outcome>(old).unwrap(),
+            Outcome::ObserveDeny
+        );
+        assert_eq!(
+            serde_json::from_str::<AuditOutcome>(old).unwrap(),
+            AuditOutcome::ObserveDeny
+        );
+    }
+
     const CONTRACT: &str = r#"
 version = 4
 [scopes]
