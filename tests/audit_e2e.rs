@@ -1406,3 +1406,196 @@ async fn every_kind_of_event_written_reads_back_equal() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A service whose `JwtLayer` and `AuditLayer` are composed apart (no
+/// `AuthStack`), with the revocation admin router nested under the same audit
+/// layer, audited into a file; the API's verifier consults `api_list`, the
+/// admin router changes `admin_list` and its own verifier consults none.
+async fn apart(
+    issuer: &OfflineIssuer,
+    api_list: &rampgate::revocation::RevocationList,
+    admin_list: &rampgate::revocation::RevocationList,
+    path: &Path,
+) -> (SocketAddr, Auditor) {
+    use rampgate::JwtLayer;
+    use rampgate::admin::{AdminPolicy, RevocationAdmin};
+    let auditor = Auditor::builder()
+        .sink(FileSink::with_options(path, FileSinkOptions::default()).unwrap())
+        .build()
+        .unwrap();
+    let api = Verifier::builder()
+        .issuer(issuer.issuer_config())
+        .revocations(api_list.clone())
+        .build()
+        .await
+        .unwrap();
+    let admin_only = Verifier::builder()
+        .issuer(issuer.issuer_config())
+        .build()
+        .await
+        .unwrap();
+    let policy = AdminPolicy::new(issuer.issuer(), issuer.audience()).unwrap();
+    let admin = RevocationAdmin::new(admin_list.clone(), policy)
+        .router(JwtLayer::new(admin_only).realm("admin"));
+    let app = Router::new()
+        .route("/items", get(|| async { "items" }))
+        .route_layer(JwtLayer::new(api).realm("api"))
+        .nest("/admin", admin)
+        .layer(AuditLayer::new(auditor.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr, auditor)
+}
+
+/// The `revocation` events of the file, as `(action, value)`.
+fn revocation_lines(path: &Path) -> Vec<(String, String)> {
+    read_lines(path)
+        .0
+        .iter()
+        .filter(|l| l["type"] == "revocation")
+        .map(|l| {
+            let text = |f: &str| l[f].as_str().unwrap().to_owned();
+            (text("action"), text("value"))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn layers_composed_apart_audit_their_verifiers_revocations_without_a_call() {
+    use rampgate::revocation::{Revocation, RevocationList, RevocationStore, RevokedBy};
+    let issuer = OfflineIssuer::new();
+    let dir = temp_dir("revocations-apart");
+    let path = dir.join("audit.jsonl");
+    let (api_list, admin_list) = (RevocationList::new(), RevocationList::new());
+    let (addr, auditor) = apart(&issuer, &api_list, &admin_list, &path).await;
+    let client = reqwest::Client::new();
+    let token = issuer.token().sub("alice").sign();
+    let answer = client
+        .get(format!("http://{addr}/items"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    // No watch_revocations anywhere: the audit layer met the verifier's list
+    // through the request, and watches it from then on.
+    api_list
+        .revoke(Revocation::jti("leaked-4"), Some("ops"))
+        .unwrap();
+    api_list
+        .unrevoke(RevokedBy::Jti, "leaked-4", None, Some("ops"))
+        .unwrap();
+    auditor.flush().await;
+    let expected = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, v)| ((*a).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        revocation_lines(&path),
+        expected(&[("revoke", "leaked-4"), ("unrevoke", "leaked-4")])
+    );
+    // Many more requests watch nothing twice: one event per change.
+    for _ in 0..5 {
+        let answer = client
+            .get(format!("http://{addr}/items"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+    api_list.revoke(Revocation::jti("leaked-5"), None).unwrap();
+    auditor.flush().await;
+    assert_eq!(revocation_lines(&path).len(), 3);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_routers_first_change_under_an_audit_layer_is_audited() {
+    use rampgate::revocation::RevocationList;
+    let issuer = OfflineIssuer::new();
+    let dir = temp_dir("revocations-admin");
+    let path = dir.join("audit.jsonl");
+    let (api_list, admin_list) = (RevocationList::new(), RevocationList::new());
+    let (addr, auditor) = apart(&issuer, &api_list, &admin_list, &path).await;
+    // The very first request is the change: no API request went before, and
+    // the admin router's own verifier consults no list.
+    let admin = issuer.token().sub("root").scopes(["rampgate:admin"]).sign();
+    let answer = reqwest::Client::new()
+        .post(format!("http://{addr}/admin/revocations"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body(r#"{"by": "sub", "value": "mallory"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+    auditor.flush().await;
+    let (lines, _) = read_lines(&path);
+    let revocation = lines
+        .iter()
+        .find(|l| l["type"] == "revocation")
+        .unwrap_or_else(|| panic!("no revocation event: {lines:?}"));
+    assert_eq!(revocation["action"], "revoke");
+    assert_eq!(revocation["by"], "sub");
+    assert_eq!(revocation["value"], "mallory");
+    assert_eq!(revocation["actor"], "root");
+    // And the admin request itself is a decision of the same trail.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["type"] == "decision" && l["method"] == "POST" && l["status"] == 201),
+        "{lines:?}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_router_built_with_an_audit_layer_audits_its_store_at_once() {
+    use rampgate::JwtLayer;
+    use rampgate::admin::{AdminPolicy, RevocationAdmin};
+    use rampgate::revocation::{Revocation, RevocationList, RevocationStore};
+    let issuer = OfflineIssuer::new();
+    let dir = temp_dir("revocations-admin-built");
+    let path = dir.join("audit.jsonl");
+    let auditor = Auditor::builder()
+        .sink(FileSink::with_options(&path, FileSinkOptions::default()).unwrap())
+        .build()
+        .unwrap();
+    let list = RevocationList::new();
+    let policy = AdminPolicy::new(issuer.issuer(), issuer.audience()).unwrap();
+    let admin = RevocationAdmin::new(list.clone(), policy)
+        .audit(AuditLayer::new(auditor.clone()))
+        .router(JwtLayer::new(issuer.verifier().await.unwrap()));
+    // Before any request: a change from code is audited already.
+    list.revoke(Revocation::jti("leaked-6"), Some("boot"))
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, admin).await.unwrap() });
+    let token = issuer.token().sub("root").scopes(["rampgate:admin"]).sign();
+    let answer = reqwest::Client::new()
+        .get(format!("http://{addr}/revocations"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    auditor.flush().await;
+    let (lines, _) = read_lines(&path);
+    assert_eq!(
+        revocation_lines(&path),
+        [("revoke".to_owned(), "leaked-6".to_owned())]
+    );
+    // The admin router's own requests are decisions of the trail.
+    let decision = lines.iter().find(|l| l["type"] == "decision").unwrap();
+    assert_eq!(
+        (decision["method"].as_str(), decision["status"].as_u64()),
+        (Some("GET"), Some(200))
+    );
+    assert_eq!(decision["sub"], "root");
+    std::fs::remove_dir_all(dir).unwrap();
+}

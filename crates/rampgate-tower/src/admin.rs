@@ -17,7 +17,9 @@
 //! only the admin issuer and audience (docs/revocation.md). A body
 //! or query that does not parse is 400 with `{"error": "invalid_request",
 //! "message": ..}`. Every change is a `revocation` event of the store (the
-//! actor is the admin token's `sub`, else its `client_id`).
+//! actor is the admin token's `sub`, else its `client_id`), and reaches the
+//! audit trail with no call when the router is served under an
+//! [`AuditLayer`] or built with [`RevocationAdmin::audit`].
 //!
 //! The POST body:
 //!
@@ -32,7 +34,7 @@
 //! epoch; `issued_before` defaults to now, a `jti`'s `until` (its token's
 //! `exp`) to the list's maximum token lifetime.
 
-use crate::{JwtLayer, ScopeLayer};
+use crate::{AuditLayer, JwtLayer, ScopeLayer};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::Request;
@@ -211,6 +213,7 @@ impl AdminPolicy {
 pub struct RevocationAdmin {
     store: Arc<dyn RevocationStore>,
     policy: Arc<AdminPolicy>,
+    audit: Option<AuditLayer>,
 }
 
 impl std::fmt::Debug for RevocationAdmin {
@@ -218,6 +221,7 @@ impl std::fmt::Debug for RevocationAdmin {
         f.debug_struct("RevocationAdmin")
             .field("store", &self.store)
             .field("policy", &self.policy)
+            .field("audit", &self.audit)
             .finish()
     }
 }
@@ -235,7 +239,19 @@ impl RevocationAdmin {
         RevocationAdmin {
             store,
             policy: Arc::new(policy),
+            audit: None,
         }
+    }
+
+    /// Audits the router: every admin request is a `decision` event of
+    /// `audit`'s auditor, and every change of the store (from this router or
+    /// from code) a `revocation` event, from now on. Without it, a router
+    /// served under an [`AuditLayer`] has its store's changes audited too:
+    /// the layer watches the store before the first change passes through.
+    pub fn audit(mut self, audit: AuditLayer) -> Self {
+        audit.auditor().watch_revocations(self.store.as_ref());
+        self.audit = Some(audit);
+        self
     }
 
     /// The policy every admin request is held to.
@@ -249,14 +265,33 @@ impl RevocationAdmin {
     pub fn router(self, jwt: JwtLayer) -> Router {
         let scope = ScopeLayer::all([self.policy.scope.clone()]);
         let gate = axum::middleware::from_fn_with_state(self.policy.clone(), admin_gate);
-        // The last layer added runs first: jwt, the gate, the scope.
-        Router::new()
+        let meet = axum::middleware::from_fn_with_state(self.store.clone(), meet_store);
+        let audit = self.audit.clone();
+        // The last layer added runs first: (the audit layer), jwt, the gate,
+        // the scope, then the store is handed to an audit layer outside.
+        let router = Router::new()
             .route("/revocations", get(list).post(revoke).delete(unrevoke))
+            .route_layer(meet)
             .route_layer(scope)
             .route_layer(gate)
             .route_layer(jwt)
-            .with_state(self)
+            .with_state(self);
+        match audit {
+            Some(audit) => router.layer(audit),
+            None => router,
+        }
     }
+}
+
+/// Hands the store to the [`AuditLayer`] outside, if any, before the handler
+/// can change it: the layer watches it, so the change is an audit event.
+async fn meet_store(
+    State(store): State<Arc<dyn RevocationStore>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    crate::jwt::meet_store(req.extensions(), &store);
+    next.run(req).await
 }
 
 /// Refuses, before the scope is even looked at, a token that is not of the

@@ -436,7 +436,10 @@ impl Auditor {
     /// event. Returns whether the store reports its changes.
     ///
     /// `AuthStack::audit` (in `rampgate-tower`) does this for the store of
-    /// the stack's verifier, so a stack needs no call.
+    /// the stack's verifier, so a stack needs no call; an `AuditLayer` does
+    /// it for the stores its requests meet (a `JwtLayer`'s verifier's, the
+    /// admin router's), and `RevocationAdmin::audit` for the router's. Call
+    /// it yourself for changes made from code before any request passed.
     pub fn watch_revocations(&self, store: &dyn RevocationStore) -> bool {
         // The key is this auditor (every clone shares it): a second watch
         // replaces the first instead of doubling the events.

@@ -25,6 +25,7 @@
 
 mod facts;
 mod future;
+mod stores;
 
 pub use facts::AuditFacts;
 pub use future::{AuditFuture, make_span};
@@ -104,6 +105,9 @@ pub struct AuditLayer {
     fail_closed: FailClosed,
     span: bool,
     proxies: Arc<TrustedProxies>,
+    /// Watches the revocation stores the requests meet (one per layer and
+    /// its clones, built once: a request clones a reference).
+    stores: crate::jwt::StoreHook,
 }
 
 impl fmt::Debug for AuditLayer {
@@ -120,6 +124,7 @@ impl AuditLayer {
     /// A layer recording into `auditor`.
     pub fn new(auditor: Auditor) -> Self {
         AuditLayer {
+            stores: stores::StoreWatch::new(auditor.clone()).hook(),
             auditor,
             fail_closed: FailClosed::default(),
             span: true,
@@ -372,6 +377,9 @@ where
         // facts when the route it decided says `audit = "required"` and no
         // reservation was made here (no template to tell it before).
         let facts = AuditFacts::new(self.layer.auditor.clone(), permit);
+        // The revocation stores this request meets (its verifier's, the admin
+        // router's) are watched: their changes become events with no call.
+        facts.token().set_store_hook(self.layer.stores.clone());
         req.extensions_mut().insert(facts.token().clone());
         req.extensions_mut().insert(facts.clone());
         let future = {

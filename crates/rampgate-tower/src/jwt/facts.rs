@@ -3,7 +3,7 @@
 
 use http::Extensions;
 use rampgate_core::audit::{Claimed, TokenFingerprint};
-use rampgate_core::{Error, Principal, Verifier};
+use rampgate_core::{Error, Principal, RevocationStore, Verifier};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -26,6 +26,23 @@ struct Inner {
     claimed: OnceLock<Claimed>,
     /// Microseconds plus one (0: no verification ran).
     verify_us: AtomicU64,
+    store_hook: OnceLock<StoreHook>,
+}
+
+/// What middleware outside does with each revocation store a request meets
+/// (its verifier's, or the admin router's before a change): the
+/// [`AuditLayer`](crate::AuditLayer) watches it, so that the store's changes
+/// are audit events without a call of the service's own.
+#[derive(Clone)]
+pub(crate) struct StoreHook(pub(crate) Arc<MeetStore>);
+
+/// What a [`StoreHook`] calls.
+pub(crate) type MeetStore = dyn Fn(&Arc<dyn RevocationStore>) + Send + Sync;
+
+impl std::fmt::Debug for StoreHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreHook")
+    }
 }
 
 impl TokenFacts {
@@ -52,6 +69,22 @@ impl TokenFacts {
             n => Some(n - 1),
         }
     }
+
+    /// Sets what is done with the revocation stores the request meets.
+    pub(crate) fn set_store_hook(&self, hook: StoreHook) {
+        let _ = self.0.store_hook.set(hook);
+    }
+}
+
+/// Hands `store` to the hook of the request's facts, if any: called before
+/// the store is consulted or changed for this request.
+pub(crate) fn meet_store(extensions: &Extensions, store: &Arc<dyn RevocationStore>) {
+    if let Some(hook) = extensions
+        .get::<TokenFacts>()
+        .and_then(|facts| facts.0.store_hook.get())
+    {
+        (hook.0)(store);
+    }
 }
 
 /// Verifies `token` against the keys `verifier` holds now; when middleware
@@ -67,6 +100,9 @@ pub(crate) fn verify_noted(
     let Some(facts) = extensions.get::<TokenFacts>() else {
         return verifier.verify_cached(token);
     };
+    if let Some(store) = verifier.revocations() {
+        meet_store(extensions, store);
+    }
     let started = Instant::now();
     let result = verifier.verify_cached_claimed(token);
     let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX - 1);

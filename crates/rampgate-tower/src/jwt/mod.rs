@@ -10,7 +10,7 @@ mod future;
 pub(crate) mod token;
 
 pub use facts::TokenFacts;
-pub(crate) use facts::{note_principal, verify_noted};
+pub(crate) use facts::{StoreHook, meet_store, note_principal, verify_noted};
 pub use future::ResponseFuture;
 
 use http::{HeaderName, Request, Response};
