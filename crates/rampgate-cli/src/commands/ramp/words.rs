@@ -3,6 +3,7 @@
 
 use super::analysis::{Breaking, Cause, StageCure, StepDetails, StepVerdict, Verdict};
 use crate::plural::{count, form, number, plural};
+use rampgate_core::contract::Mode;
 use std::collections::BTreeMap;
 
 /// `3 days`, `5 hours`, `42 minutes`, `12 seconds`.
@@ -38,12 +39,21 @@ pub(crate) fn label(verdict: Verdict) -> &'static str {
     }
 }
 
+/// Where a step starts and where it ends: `observe` and `enforce`, or a
+/// consumer's stage and the next one.
+pub(crate) fn from_to(v: &StepVerdict) -> (String, String) {
+    match &v.step {
+        StepDetails::EnforceRoute { mode, .. } => (mode.to_string(), Mode::Enforce.to_string()),
+        StepDetails::AdvanceConsumer { stage, next, .. } => (stage.clone(), next.clone()),
+    }
+}
+
 /// The title of a step: `enforce GET /x (now observe)`.
 pub(crate) fn step_title(v: &StepVerdict) -> String {
-    match v.step {
-        StepDetails::EnforceRoute { .. } => format!("enforce {} (now {})", v.subject, v.from),
-        StepDetails::AdvanceConsumer { .. } => {
-            format!("advance {} {} -> {}", v.subject, v.from, v.to)
+    match &v.step {
+        StepDetails::EnforceRoute { mode, .. } => format!("enforce {} (now {mode})", v.subject),
+        StepDetails::AdvanceConsumer { stage, next, .. } => {
+            format!("advance {} {stage} -> {next}", v.subject)
         }
     }
 }
@@ -109,6 +119,8 @@ fn breaks_whom(b: &Breaking, one_of: bool) -> String {
 
 fn advance_message(v: &StepVerdict) -> String {
     let StepDetails::AdvanceConsumer {
+        stage,
+        next,
         adds,
         breaks,
         would_allow,
@@ -123,7 +135,7 @@ fn advance_message(v: &StepVerdict) -> String {
     } else {
         format!("adds {}", adds.join(" "))
     };
-    let step = format!("{} -> {} ({adds_words})", v.from, v.to);
+    let step = format!("{stage} -> {next} ({adds_words})");
     match v.verdict {
         Verdict::NoData => format!(
             "no data: {} sent no request in the window; cannot judge",
@@ -150,7 +162,7 @@ fn advance_message(v: &StepVerdict) -> String {
             format!(
                 "advancing refuses nothing allowed today, but {} refused today would still be refused at {}: {}",
                 plural(total, "request", "requests"),
-                v.to,
+                next,
                 what.join("; ")
             )
         }

@@ -41,13 +41,13 @@ pub(crate) fn advance_consumer(
         .collect();
     StepVerdict {
         subject: consumer.key(),
-        from: stage.name.clone(),
-        to: next.name.clone(),
         verdict,
         requests: total,
         span_seconds,
         min_requests: options.min_requests,
         step: StepDetails::AdvanceConsumer {
+            stage: stage.name.clone(),
+            next: next.name.clone(),
             adds,
             unused,
             breaks: replay.breaks,

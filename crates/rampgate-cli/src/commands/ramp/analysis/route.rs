@@ -40,13 +40,12 @@ pub(crate) fn enforce_route(
     };
     StepVerdict {
         subject: declared.key(),
-        from: declared.mode.to_string(),
-        to: "enforce".to_owned(),
         verdict,
         requests: total,
         span_seconds,
         min_requests: options.min_requests,
         step: StepDetails::EnforceRoute {
+            mode: declared.mode,
             breaking,
             one_of: declared.requirement.all_of().is_empty(),
             requires: declared.requirement.describe(),

@@ -3,6 +3,7 @@
 //! written by the same functions.
 
 use crate::commands::ramp::words;
+use rampgate_core::contract::Mode;
 use serde::ser::SerializeStruct;
 use std::collections::BTreeMap;
 
@@ -28,10 +29,6 @@ pub(crate) enum Verdict {
 pub(crate) struct StepVerdict {
     /// The route key or the consumer key.
     pub(crate) subject: String,
-    /// The current mode or stage.
-    pub(crate) from: String,
-    /// `enforce`, or the next stage.
-    pub(crate) to: String,
     pub(crate) verdict: Verdict,
     /// The requests the verdict rests on.
     pub(crate) requests: u64,
@@ -48,6 +45,8 @@ pub(crate) struct StepVerdict {
 pub(crate) enum StepDetails {
     /// Enforce an observed or partly enforced route for everyone.
     EnforceRoute {
+        /// The route's mode today (observe or a percentage).
+        mode: Mode,
         /// The consumers that would break.
         breaking: Vec<Breaking>,
         /// Whether any one of the route's scopes would do.
@@ -62,6 +61,10 @@ pub(crate) enum StepDetails {
     },
     /// Move a consumer to the next stage of its ramp.
     AdvanceConsumer {
+        /// The consumer's stage today.
+        stage: String,
+        /// The stage it would move to.
+        next: String,
         /// Scopes the next stage adds.
         adds: Vec<String>,
         /// Of those, the ones no token in the window carries.
@@ -151,8 +154,9 @@ impl serde::Serialize for StepVerdict {
         };
         v.serialize_field("step", kind)?;
         v.serialize_field("subject", &self.subject)?;
-        v.serialize_field("from", &self.from)?;
-        v.serialize_field("to", &self.to)?;
+        let (from, to) = words::from_to(self);
+        v.serialize_field("from", &from)?;
+        v.serialize_field("to", &to)?;
         v.serialize_field("verdict", &self.verdict)?;
         v.serialize_field("message", &words::message(self))?;
         v.serialize_field("requests", &self.requests)?;
