@@ -1599,3 +1599,48 @@ async fn an_admin_router_built_with_an_audit_layer_audits_its_store_at_once() {
     assert_eq!(decision["sub"], "root");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configs_trusted_proxies_reach_the_audit_layer_through_the_auditor() {
+    use rampgate::config::Config;
+    let issuer = OfflineIssuer::new();
+    let verifier = issuer.verifier().await.unwrap();
+    let token = issuer
+        .token()
+        .client_id("web")
+        .scopes(["items:read"])
+        .sign();
+    let dir = temp_dir("config-proxies");
+    let mut addrs = Vec::new();
+    for proxies in ["", "trusted_proxies = [\"127.0.0.0/8\"]\n"] {
+        let path = dir.join(format!("audit-{}.jsonl", addrs.len()));
+        let text = format!(
+            "{proxies}[audit]\nfile = {:?}\n",
+            path.display().to_string()
+        );
+        let auditor = Config::from_toml(&text).unwrap().auditor().unwrap();
+        // No trusted_proxies call on the layer: the auditor carries them.
+        let server = Server::start(
+            verifier.clone(),
+            contract(),
+            AuditLayer::new(auditor.clone()),
+        )
+        .await;
+        let response = server
+            .client
+            .get(format!("http://{}/items", server.addr))
+            .bearer_auth(&token)
+            .header("x-forwarded-for", "198.51.100.1, 203.0.113.9")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        auditor.flush().await;
+        let (lines, _) = read_lines(&path);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        addrs.push(lines[0]["client_addr"].as_str().unwrap().to_owned());
+    }
+    assert!(addrs[0].starts_with("127.0.0.1:"), "{}", addrs[0]);
+    assert_eq!(addrs[1], "203.0.113.9:0");
+    std::fs::remove_dir_all(dir).unwrap();
+}

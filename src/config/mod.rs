@@ -366,8 +366,8 @@ impl Config {
         Ok(Some(handle))
     }
 
-    /// The proxies of `trusted_proxies`, for
-    /// [`AuditLayer::trusted_proxies`](crate::AuditLayer::trusted_proxies).
+    /// The proxies of `trusted_proxies`, which [`Config::auditor`] gives its
+    /// auditor (and so every `AuditLayer` recording into it).
     ///
     /// ```
     /// use rampgate::config::Config;
@@ -391,21 +391,28 @@ impl Config {
     /// `RAMPGATE_AUDIT`): a [`FileSink`](crate::audit::FileSink) behind a
     /// bounded queue, flushed to disk on rotation. Without an audit file, an
     /// auditor writing to `tracing`. Either way it raises `anomaly` events
-    /// with the default [`AnomalyOptions`](crate::anomaly::AnomalyOptions).
+    /// with the default [`AnomalyOptions`](crate::anomaly::AnomalyOptions),
+    /// and believes the forwarding headers of the `trusted_proxies` only
+    /// (an `AuditLayer::new(auditor)` needs no other call for them).
     /// Call it from inside a tokio runtime.
     ///
     /// # Errors
     ///
     /// [`ConfigError::Invalid`] when the file cannot be opened for appending,
-    /// or outside a tokio runtime.
+    /// when a `trusted_proxies` entry is not an address or CIDR range, or
+    /// outside a tokio runtime.
     pub fn auditor(&self) -> Result<crate::audit::Auditor, ConfigError> {
         use crate::audit::{Auditor, FileSink, FileSinkOptions};
         let invalid = |e: &dyn std::fmt::Display| ConfigError::Invalid(format!("audit: {e}"));
         // Anomaly signals (bursts of failures per consumer, subject, address
         // and jti) ride along with the decisions, in the writer task.
-        let mut builder = Auditor::builder().anomalies(crate::anomaly::AnomalyDetector::new(
-            crate::anomaly::AnomalyOptions::default(),
-        ));
+        // The client of a request behind a trusted proxy is the one it
+        // forwarded for, in every AuditLayer recording into this auditor.
+        let mut builder = Auditor::builder()
+            .anomalies(crate::anomaly::AnomalyDetector::new(
+                crate::anomaly::AnomalyOptions::default(),
+            ))
+            .trusted_proxies(self.trusted_proxies()?);
         if let Some(settings) = &self.audit {
             let max_mb = settings.max_mb.unwrap_or(100);
             let options = FileSinkOptions::default()

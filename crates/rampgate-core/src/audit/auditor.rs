@@ -3,7 +3,7 @@
 use super::event::{AuditEvent, ContractChanged, ContractRefused};
 use super::sink::{AuditSink, TracingSink};
 use super::writer::{Main, anomalies, revocation_event, writer};
-use crate::anomaly::AnomalyDetector;
+use crate::anomaly::{AnomalyDetector, TrustedProxies};
 use crate::contract::{ContractEvent, ContractHandle, ReloadError};
 use crate::revocation::{RevocationEvent, RevocationStore};
 use std::sync::Arc;
@@ -54,6 +54,7 @@ struct Shared {
     capacity: usize,
     stats: Arc<Stats>,
     started: Instant,
+    proxies: Arc<TrustedProxies>,
 }
 
 /// The audit trail's entry point: a bounded queue in front of a sink, drained
@@ -101,6 +102,7 @@ pub struct AuditorBuilder {
     sink: Box<dyn AuditSink>,
     alerts: Option<Box<dyn AuditSink>>,
     anomalies: Option<Arc<AnomalyDetector>>,
+    proxies: TrustedProxies,
 }
 
 impl std::fmt::Debug for AuditorBuilder {
@@ -150,6 +152,17 @@ impl AuditorBuilder {
     /// events count as recorded and written like the others.
     pub fn anomalies(mut self, detector: AnomalyDetector) -> Self {
         self.anomalies = Some(Arc::new(detector));
+        self
+    }
+
+    /// The reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name
+    /// the client, for the events' `client_addr` and the anomaly signals'
+    /// address keys: every `AuditLayer` recording into this auditor believes
+    /// them (unless given its own). Defaults to none: the client is the
+    /// connection's peer and those headers, which anyone can send, are
+    /// ignored.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.proxies = proxies;
         self
     }
 
@@ -210,6 +223,7 @@ impl AuditorBuilder {
             capacity: self.capacity,
             stats,
             started: Instant::now(),
+            proxies: Arc::new(self.proxies),
         }));
         Ok((auditor, crate::sync::Tasks::new(tasks)))
     }
@@ -254,6 +268,7 @@ impl Auditor {
             sink: Box::new(TracingSink),
             alerts: None,
             anomalies: None,
+            proxies: TrustedProxies::default(),
         }
     }
 
@@ -427,6 +442,12 @@ impl Auditor {
     /// The queue's capacity.
     pub fn capacity(&self) -> usize {
         self.0.capacity
+    }
+
+    /// The proxies whose forwarding headers name the client
+    /// ([`AuditorBuilder::trusted_proxies`]).
+    pub fn trusted_proxies(&self) -> &Arc<TrustedProxies> {
+        &self.0.proxies
     }
 
     /// Writes every change of `store` (revoke, un-revoke, from code or from

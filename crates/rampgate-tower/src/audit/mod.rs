@@ -125,10 +125,10 @@ impl AuditLayer {
     pub fn new(auditor: Auditor) -> Self {
         AuditLayer {
             stores: stores::StoreWatch::new(auditor.clone()).hook(),
+            proxies: auditor.trusted_proxies().clone(),
             auditor,
             fail_closed: FailClosed::default(),
             span: true,
-            proxies: Arc::default(),
         }
     }
 
@@ -173,7 +173,9 @@ impl AuditLayer {
     }
 
     /// The proxies whose `X-Forwarded-For` / `Forwarded` name the client in
-    /// the events' `client_addr` and the anomaly signals. Without them (the
+    /// the events' `client_addr` and the anomaly signals, instead of the
+    /// auditor's ([`AuditorBuilder::trusted_proxies`](rampgate_core::audit::AuditorBuilder::trusted_proxies),
+    /// which `rampgate::config`'s `trusted_proxies` sets). Without any (the
     /// default) the client is the connection's peer, and those headers,
     /// which any client can send, are ignored.
     pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
