@@ -222,8 +222,9 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::ramp::words::message;
+    use crate::commands::ramp::words::{from_to, message};
     use rampgate_core::audit::AuditRecord;
+    use rampgate_core::contract::Mode;
 
     const CONTRACT: &str = r#"
 version = 3
@@ -286,6 +287,18 @@ stages = [{ name = "one", scopes = ["r"] }, { name = "two", scopes = ["r", "w"] 
         );
         assert_eq!(get.requests, 20);
         assert!(a.breaks());
+        assert!(
+            matches!(
+                get.step,
+                StepDetails::EnforceRoute {
+                    mode: Mode::Observe,
+                    ..
+                }
+            ),
+            "{get:?}"
+        );
+        assert_eq!(from_to(get), ("observe".into(), "enforce".into()));
+        assert_eq!(from_to(&a.verdicts[1]), ("50%".into(), "enforce".into()));
         // POST /x had no traffic: no data, never safe.
         assert_eq!(a.verdicts[1].verdict, Verdict::NoData);
         assert_eq!(a.no_traffic.routes, ["POST /x"]);
@@ -306,6 +319,7 @@ stages = [{ name = "one", scopes = ["r"] }, { name = "two", scopes = ["r", "w"] 
             .find(|v| matches!(v.step, StepDetails::AdvanceConsumer { .. }))
             .unwrap();
         assert_eq!(advance.verdict, Verdict::Safe, "{}", message(advance));
+        assert_eq!(from_to(advance), ("one".into(), "two".into()));
         assert!(
             matches!(
                 advance.step,
