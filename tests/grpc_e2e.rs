@@ -619,3 +619,65 @@ async fn the_audit_layer_records_the_interceptors_refusals_as_denials() {
     );
     task.abort();
 }
+
+#[tokio::test]
+async fn the_interceptor_leaves_the_audit_layer_its_facts_and_its_revocation_store() {
+    use rampgate::audit::{AuditLayer, Auditor};
+    use rampgate::revocation::{Revocation, RevocationList, RevocationStore};
+    let dev = DevIssuer::start().await.unwrap();
+    let list = RevocationList::new();
+    let verifier = rampgate::Verifier::builder()
+        .issuer(dev.issuer_config())
+        .revocations(list.clone())
+        .build()
+        .await
+        .unwrap();
+    let kept = rampgate_testkit::MemorySink::new();
+    let auditor = Auditor::builder().sink(kept.clone()).build().unwrap();
+    let service = GreeterServer::with_interceptor(
+        CountingGreeter::default(),
+        JwtInterceptor::new(verifier).realm("grpc"),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(
+        tonic::transport::Server::builder()
+            .layer(AuditLayer::new(auditor.clone()))
+            .add_service(service)
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    let mut client = GreeterClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let expired = dev
+        .token()
+        .sub("mallory")
+        .client_id("scraper")
+        .expires_in(-600)
+        .sign();
+    let status = client.say_hello(hello(Some(&expired))).await.unwrap_err();
+    refused(&status, Code::Unauthenticated, "token_expired");
+    let token = dev.token().sub("alice").scopes(["greet"]).sign();
+    client.say_hello(hello(Some(&token))).await.unwrap();
+    // The interceptor's verifier's list, met through the calls: its changes
+    // are audited with no watch_revocations call.
+    list.revoke(Revocation::jti("leaked-grpc"), Some("ops"))
+        .unwrap();
+
+    auditor.flush().await;
+    let events = kept.events();
+    assert_eq!(events.len(), 3, "{events:?}");
+    // The refused call: what the token claimed, unverified, and its
+    // fingerprint; never a verified subject.
+    assert_eq!(events[0]["reason"], "token_expired");
+    assert!(events[0]["sub"].is_null(), "{}", events[0]);
+    assert_eq!(events[0]["claimed"]["sub"], "mallory");
+    assert_eq!(events[0]["claimed"]["client_id"], "scraper");
+    assert!(events[0]["token_fp"].is_string(), "{}", events[0]);
+    // The verified call: the principal.
+    assert_eq!(events[1]["reason"], "allowed");
+    assert_eq!(events[1]["sub"], "alice");
+    assert_eq!(events[2]["type"], "revocation");
+    assert_eq!(events[2]["value"], "leaked-grpc");
+    task.abort();
+}

@@ -77,11 +77,14 @@ impl tonic::service::Interceptor for JwtInterceptor {
             .iter()
             .map(|v| v.to_str().ok());
         let verified = match bearer_of(values) {
-            Ok(Some(token)) => self
-                .verifier
-                .verify_cached(token)
-                .map(Some)
-                .map_err(|e| refusal(token, e)),
+            // An AuditLayer outside left its facts in the extensions (tonic
+            // keeps them): the fingerprint, the principal or what a refused
+            // token claimed, and the verifier's revocation store, go there.
+            Ok(Some(token)) => {
+                crate::jwt::verify_noted(request.extensions().get(), token, &self.verifier)
+                    .map(Some)
+                    .map_err(|e| refusal(token, e))
+            }
             Ok(None) if self.optional => Ok(None),
             Ok(None) => Err(ErrorKind::TokenMissing.into()),
             Err(e) => Err(e),

@@ -79,11 +79,16 @@ impl TokenFacts {
 /// Hands `store` to the hook of the request's facts, if any: called before
 /// the store is consulted or changed for this request.
 pub(crate) fn meet_store(extensions: &Extensions, store: &Arc<dyn RevocationStore>) {
-    if let Some(hook) = extensions
-        .get::<TokenFacts>()
-        .and_then(|facts| facts.0.store_hook.get())
-    {
-        (hook.0)(store);
+    if let Some(facts) = extensions.get::<TokenFacts>() {
+        facts.meet_store(store);
+    }
+}
+
+impl TokenFacts {
+    fn meet_store(&self, store: &Arc<dyn RevocationStore>) {
+        if let Some(hook) = self.0.store_hook.get() {
+            (hook.0)(store);
+        }
     }
 }
 
@@ -92,16 +97,19 @@ pub(crate) fn meet_store(extensions: &Extensions, store: &Arc<dyn RevocationStor
 /// time taken, the principal or, for a refusal, what the token claimed (from
 /// the payload the verification decoded: nothing is decoded twice). Without
 /// them, this is [`Verifier::verify_cached`] and nothing else.
+///
+/// `facts` are the request's (`JwtLayer`'s HTTP request, `JwtInterceptor`'s
+/// tonic request: tonic keeps the extensions).
 pub(crate) fn verify_noted(
-    extensions: &Extensions,
+    facts: Option<&TokenFacts>,
     token: &str,
     verifier: &Verifier,
 ) -> Result<Principal, Error> {
-    let Some(facts) = extensions.get::<TokenFacts>() else {
+    let Some(facts) = facts else {
         return verifier.verify_cached(token);
     };
     if let Some(store) = verifier.revocations() {
-        meet_store(extensions, store);
+        facts.meet_store(store);
     }
     let started = Instant::now();
     let result = verifier.verify_cached_claimed(token);

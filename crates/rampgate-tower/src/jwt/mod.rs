@@ -226,7 +226,8 @@ where
             Ok(None) if config.optional => Outcome::Anonymous,
             Ok(None) => Outcome::Deny(ErrorKind::TokenMissing.into()),
             Ok(Some(found)) => {
-                match verify_noted(req.extensions(), &found.token, &config.verifier) {
+                let facts = req.extensions().get::<TokenFacts>();
+                match verify_noted(facts, &found.token, &config.verifier) {
                     Ok(principal) => Outcome::Verified(principal, found.from_query),
                     Err(e) if config.verifier.may_refresh(&e) => {
                         Outcome::Refresh(found.into_owned())
