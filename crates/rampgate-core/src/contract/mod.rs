@@ -513,15 +513,9 @@ impl Contract {
         if !crate::grpc::is_method_path(path) {
             return false;
         }
-        self.lists_post(path)
-            || crate::grpc::service_pattern(path).is_some_and(|service| self.lists_post(&service))
-    }
-
-    /// Whether the contract has a `POST` route at the path (template) `path`.
-    pub fn lists_post(&self, path: &str) -> bool {
-        self.route_index
-            .get(path)
-            .is_some_and(|methods| methods.iter().any(|(m, _)| m.eq_ignore_ascii_case("POST")))
+        self.route_at("POST", path).is_some()
+            || crate::grpc::service_pattern(path)
+                .is_some_and(|service| self.route_at("POST", &service).is_some())
     }
 
     /// The route with this method and path template.
