@@ -258,6 +258,25 @@ mod tests {
         assert_grpc(&response, &seen, 13, "layers_misconfigured");
     }
 
+    /// Asserts the gRPC refusal of an HTTP route that needs `admin`
+    /// (`PERMISSION_DENIED`, `scope_insufficient`), its handler not run.
+    #[cfg(feature = "axum")]
+    async fn assert_refused_for_admin(response: Response<axum::body::Body>) {
+        let h = response.headers();
+        assert_eq!(h["grpc-status"], "7");
+        assert_eq!(h["rampgate-reason"], "scope_insufficient");
+        assert!(
+            h[WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .ends_with(r#"scope="admin""#)
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        assert!(body.is_empty(), "the handler must not run");
+    }
+
     #[cfg(feature = "axum")]
     #[tokio::test]
     async fn a_grpc_content_type_does_not_move_an_http_route_off_its_template() {
@@ -277,19 +296,7 @@ mod tests {
         *req.method_mut() = http::Method::GET;
         let response = app.oneshot(req).await.unwrap();
         assert_eq!(response.status(), 200);
-        let h = response.headers();
-        assert_eq!(h["grpc-status"], "7");
-        assert_eq!(h["rampgate-reason"], "scope_insufficient");
-        assert!(
-            h[WWW_AUTHENTICATE]
-                .to_str()
-                .unwrap()
-                .ends_with(r#"scope="admin""#)
-        );
-        let body = axum::body::to_bytes(response.into_body(), 1024)
-            .await
-            .unwrap();
-        assert!(body.is_empty(), "the handler must not run");
+        assert_refused_for_admin(response).await;
     }
 
     #[cfg(feature = "axum")]
@@ -313,19 +320,7 @@ mod tests {
         let (parts, ()) = verified("/helloworld.Greeter/SayHello", greet).into_parts();
         let req = Request::from_parts(parts, axum::body::Body::empty());
         let response = app.oneshot(req).await.unwrap();
-        let h = response.headers();
-        assert_eq!(h["grpc-status"], "7");
-        assert_eq!(h["rampgate-reason"], "scope_insufficient");
-        assert!(
-            h[WWW_AUTHENTICATE]
-                .to_str()
-                .unwrap()
-                .ends_with(r#"scope="admin""#)
-        );
-        let body = axum::body::to_bytes(response.into_body(), 1024)
-            .await
-            .unwrap();
-        assert!(body.is_empty(), "the handler must not run");
+        assert_refused_for_admin(response).await;
     }
 
     #[tokio::test]
