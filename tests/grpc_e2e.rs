@@ -569,15 +569,24 @@ async fn the_audit_layer_records_one_event_per_grpc_call() {
     task.abort();
 }
 
-#[tokio::test]
-async fn the_audit_layer_records_the_interceptors_refusals_as_denials() {
+/// A tonic server of the greeter behind `JwtInterceptor`, inside an
+/// `AuditLayer` writing to memory: the sink, the auditor, a client and the
+/// server task.
+async fn audited_interceptor(
+    verifier: rampgate::Verifier,
+) -> (
+    rampgate_testkit::MemorySink,
+    rampgate::audit::Auditor,
+    GreeterClient<Channel>,
+    tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+) {
     use rampgate::audit::{AuditLayer, Auditor};
-    let (dev, verifier) = common::dev_issuer_and_verifier().await;
     let kept = rampgate_testkit::MemorySink::new();
     let auditor = Auditor::builder().sink(kept.clone()).build().unwrap();
-    let greeter = CountingGreeter::default();
-    let service =
-        GreeterServer::with_interceptor(greeter, JwtInterceptor::new(verifier).realm("grpc"));
+    let service = GreeterServer::with_interceptor(
+        CountingGreeter::default(),
+        JwtInterceptor::new(verifier).realm("grpc"),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(
@@ -586,9 +595,16 @@ async fn the_audit_layer_records_the_interceptors_refusals_as_denials() {
             .add_service(service)
             .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
     );
-    let mut client = GreeterClient::connect(format!("http://{addr}"))
+    let client = GreeterClient::connect(format!("http://{addr}"))
         .await
         .unwrap();
+    (kept, auditor, client, task)
+}
+
+#[tokio::test]
+async fn the_audit_layer_records_the_interceptors_refusals_as_denials() {
+    let (dev, verifier) = common::dev_issuer_and_verifier().await;
+    let (kept, auditor, mut client, task) = audited_interceptor(verifier).await;
     let status = client.say_hello(hello(None)).await.unwrap_err();
     refused(&status, Code::Unauthenticated, "token_missing");
     let expired = dev.token().expires_in(-600).sign();
@@ -622,7 +638,6 @@ async fn the_audit_layer_records_the_interceptors_refusals_as_denials() {
 
 #[tokio::test]
 async fn the_interceptor_leaves_the_audit_layer_its_facts_and_its_revocation_store() {
-    use rampgate::audit::{AuditLayer, Auditor};
     use rampgate::revocation::{Revocation, RevocationList, RevocationStore};
     let dev = DevIssuer::start().await.unwrap();
     let list = RevocationList::new();
@@ -632,23 +647,7 @@ async fn the_interceptor_leaves_the_audit_layer_its_facts_and_its_revocation_sto
         .build()
         .await
         .unwrap();
-    let kept = rampgate_testkit::MemorySink::new();
-    let auditor = Auditor::builder().sink(kept.clone()).build().unwrap();
-    let service = GreeterServer::with_interceptor(
-        CountingGreeter::default(),
-        JwtInterceptor::new(verifier).realm("grpc"),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let task = tokio::spawn(
-        tonic::transport::Server::builder()
-            .layer(AuditLayer::new(auditor.clone()))
-            .add_service(service)
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
-    );
-    let mut client = GreeterClient::connect(format!("http://{addr}"))
-        .await
-        .unwrap();
+    let (kept, auditor, mut client, task) = audited_interceptor(verifier).await;
     let expired = dev
         .token()
         .sub("mallory")
