@@ -114,9 +114,8 @@ pub(crate) fn audit_layer(
         eprintln!("audit events -> {}", audit.file.display());
     }
     auditor.watch_contract(contract);
-    Ok(AuditLayer::new(auditor)
-        .contract(contract.clone())
-        .trusted_proxies(config.trusted_proxies()?))
+    // The auditor carries the config's trusted_proxies to the layer.
+    Ok(AuditLayer::new(auditor).contract(contract.clone()))
 }
 
 /// `GET /metrics`: every rampgate metric (docs/audit.md) in the Prometheus
