@@ -634,3 +634,55 @@ async fn a_contract_layer_that_sees_no_matched_template_fails_closed() {
         .unwrap();
     assert_eq!(resp.status(), 200);
 }
+
+/// Separation of duties: a token holding two scopes of one `[[separation]]`
+/// set is refused on the routes needing either, even where the stage (here
+/// the unknown-consumer default, through its intersection with the token)
+/// admits one of them.
+#[tokio::test]
+async fn a_token_holding_both_sides_of_a_separation_is_refused() {
+    let contract = r#"
+version = 1
+[scopes]
+"items:read" = "List items"
+"items:write" = "Create items"
+"export" = "Export everything"
+"audit" = "Read the audit trail"
+[[separation]]
+name = "maker-checker"
+scopes = ["items:write", "audit"]
+[defaults]
+unknown_consumer = { stage = "partner", scopes = ["items:read", "items:write"] }
+[[routes]]
+method = "GET"
+path = "/items"
+scopes = ["items:read"]
+[[routes]]
+method = "POST"
+path = "/items"
+scopes = ["items:write"]
+"#;
+    let h = Harness::start(contract).await;
+    let both = h.token("partner-app", &["items:read", "items:write", "audit"]);
+    let (status, challenge, body) = h.call("POST", "/items", &both).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["reason"], "separation_of_duties");
+    assert_eq!(body["error"], "insufficient_scope");
+    assert!(
+        body.get("scope").is_none(),
+        "more scopes cure nothing: {body}"
+    );
+    assert_eq!(
+        challenge.as_deref(),
+        Some(
+            r#"Bearer realm="test", error="insufficient_scope", error_description="the contract refuses this request (separation_of_duties): the token carries audit items:write, which the separation maker-checker keeps apart; use a token with only one of them""#
+        )
+    );
+    assert_eq!(h.calls(), 0, "the handler must not run");
+    // A route needing neither scope of the set serves the same token.
+    assert_eq!(h.call("GET", "/items", &both).await.0, 200);
+    // Without the second scope, the write goes through.
+    let one = h.token("partner-app", &["items:read", "items:write"]);
+    assert_eq!(h.call("POST", "/items", &one).await.0, 200);
+    assert_eq!(h.calls(), 2);
+}

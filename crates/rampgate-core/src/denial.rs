@@ -582,6 +582,10 @@ mod tests {
                 stage: None,
                 stage_scopes: None,
             },
+            ErrorKind::SeparationOfDuties {
+                separation: "four-eyes".into(),
+                held: "a b".into(),
+            },
             step_up(&[StepUpReason::AcrInsufficient], Some("mfa"), None),
             step_up(&[StepUpReason::AmrMissing], None, None),
             step_up(&[StepUpReason::AuthTimeMissing], None, Some(300)),
@@ -611,7 +615,9 @@ mod tests {
             assert_eq!(inner.matches('"').count() % 2, 0);
             let expected_status = match kind {
                 ErrorKind::RequestMalformed(_) => 400,
-                ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => 403,
+                ErrorKind::InsufficientScope { .. }
+                | ErrorKind::ContractDenied { .. }
+                | ErrorKind::SeparationOfDuties { .. } => 403,
                 ErrorKind::KeysUnavailable | ErrorKind::AuditUnavailable => 503,
                 ErrorKind::GrpcRequired => 415,
                 ErrorKind::LayersMisconfigured(_) => 500,
@@ -640,6 +646,7 @@ mod tests {
                     | ErrorKind::RequestMalformed(_)
                     | ErrorKind::InsufficientScope { .. }
                     | ErrorKind::ContractDenied { .. }
+                    | ErrorKind::SeparationOfDuties { .. }
                     | ErrorKind::StepUpRequired(_)
                     | ErrorKind::KeysUnavailable
                     | ErrorKind::AuditUnavailable

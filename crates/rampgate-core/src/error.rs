@@ -272,6 +272,19 @@ pub enum ErrorKind {
         /// For `scope_beyond_stage`: the scopes that stage allows, space-delimited.
         stage_scopes: Option<String>,
     },
+    /// The token carries two scopes or more of one separation-of-duties set
+    /// (`[[separation]]` in the contract), and the route needs one of them
+    /// (403 `insufficient_scope`, without `scope`: the cure is a token with
+    /// fewer scopes, not more).
+    #[error(
+        "the contract refuses this request (separation_of_duties): the token carries {held}, which the separation {separation} keeps apart; use a token with only one of them"
+    )]
+    SeparationOfDuties {
+        /// The separation's name.
+        separation: String,
+        /// The scopes of its set the token carries, space-delimited.
+        held: String,
+    },
     /// The route needs a stronger or fresher user authentication (RFC 9470): 401
     /// `insufficient_user_authentication` with `acr_values` and/or `max_age`.
     #[error("{}", .0.description())]
@@ -349,6 +362,7 @@ impl ErrorKind {
             ErrorKind::KeysUnavailable => Reason::KeysUnavailable,
             ErrorKind::InsufficientScope { .. } => Reason::ScopeInsufficient,
             ErrorKind::ContractDenied { reason, .. } => *reason,
+            ErrorKind::SeparationOfDuties { .. } => Reason::SeparationOfDuties,
             ErrorKind::StepUpRequired(f) => f.reason(),
             ErrorKind::TokenRevoked(by) => by.reason(),
             ErrorKind::AuditUnavailable => Reason::AuditUnavailable,
@@ -379,9 +393,9 @@ impl ErrorKind {
             | ErrorKind::Jwks { .. }
             | ErrorKind::Config { .. } => None,
             ErrorKind::RequestMalformed(_) => Some(BearerError::InvalidRequest),
-            ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => {
-                Some(BearerError::InsufficientScope)
-            }
+            ErrorKind::InsufficientScope { .. }
+            | ErrorKind::ContractDenied { .. }
+            | ErrorKind::SeparationOfDuties { .. } => Some(BearerError::InsufficientScope),
             ErrorKind::StepUpRequired(_) => Some(BearerError::InsufficientUserAuthentication),
             _ => Some(BearerError::InvalidToken),
         }
@@ -398,9 +412,9 @@ impl ErrorKind {
             ErrorKind::RequestMalformed(_) => StatusCode::BAD_REQUEST,
             ErrorKind::GrpcRequired => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorKind::LayersMisconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorKind::InsufficientScope { .. } | ErrorKind::ContractDenied { .. } => {
-                StatusCode::FORBIDDEN
-            }
+            ErrorKind::InsufficientScope { .. }
+            | ErrorKind::ContractDenied { .. }
+            | ErrorKind::SeparationOfDuties { .. } => StatusCode::FORBIDDEN,
             ErrorKind::KeysUnavailable
             | ErrorKind::AuditUnavailable
             | ErrorKind::Jwks { .. }

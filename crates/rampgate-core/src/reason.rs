@@ -143,6 +143,9 @@ reason_codes! {
         RouteUnknown = "route_unknown",
         /// The contract names another issuer than the token's `iss`.
         IssuerNotInContract = "issuer_not_in_contract",
+        /// The token carries two scopes or more of one separation-of-duties
+        /// set (`[[separation]]`) and the route needs one of them.
+        SeparationOfDuties = "separation_of_duties",
         /// Step-up: the `acr` is not strong enough.
         AcrInsufficient = "acr_insufficient",
         /// Step-up: required `amr` methods are missing.
@@ -345,6 +348,9 @@ reason_codes! {
         RouteUnknown = "route_unknown",
         /// The token's issuer is not the one the contract applies to.
         IssuerNotInContract = "issuer_not_in_contract",
+        /// The token carries two scopes or more of one separation-of-duties
+        /// set, one of which the route needs.
+        SeparationOfDuties = "separation_of_duties",
     }
 }
 
@@ -359,6 +365,7 @@ impl DecisionReason {
             DecisionReason::ConsumerUnknown => Some(Reason::ConsumerUnknown),
             DecisionReason::RouteUnknown => Some(Reason::RouteUnknown),
             DecisionReason::IssuerNotInContract => Some(Reason::IssuerNotInContract),
+            DecisionReason::SeparationOfDuties => Some(Reason::SeparationOfDuties),
         }
     }
 }

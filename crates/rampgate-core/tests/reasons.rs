@@ -303,6 +303,8 @@ async fn every_token_reason_code() {
             "consumer_unknown",
             "route_unknown",
             "issuer_not_in_contract",
+            // tests/contract_e2e.rs, over a socket.
+            "separation_of_duties",
             "acr_insufficient",
             "amr_missing",
             "auth_time_missing",

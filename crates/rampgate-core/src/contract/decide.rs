@@ -70,6 +70,21 @@ pub struct Decision {
     /// refuses the request unless an `AuditLayer` has reserved its event.
     #[serde(skip)]
     pub audit_required: bool,
+    /// For `separation_of_duties`: the separation the token breaks and the
+    /// scopes of its set the token carries (not serialised: the audit event
+    /// has the token's scopes, and the contract version names the rule).
+    #[serde(skip)]
+    pub separated: Option<Separated>,
+}
+
+/// The separation-of-duties rule a token breaks: it carries two or more
+/// scopes of one `[[separation]]` set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Separated {
+    /// The rule's name (`four-eyes`).
+    pub separation: Arc<str>,
+    /// The scopes of the set the token carries, space-delimited.
+    pub held: String,
 }
 
 impl Decision {
@@ -79,12 +94,16 @@ impl Decision {
     /// observe denial too has its error, for the record).
     pub fn error(&self) -> Option<Error> {
         let reason = self.reason.denial()?;
-        let kind = match reason {
-            Reason::ScopeInsufficient => ErrorKind::InsufficientScope {
+        let kind = match (reason, &self.separated) {
+            (Reason::ScopeInsufficient, _) => ErrorKind::InsufficientScope {
                 required: self.required.to_string(),
                 one_of: self.required_one_of,
             },
-            reason => ErrorKind::ContractDenied {
+            (Reason::SeparationOfDuties, Some(s)) => ErrorKind::SeparationOfDuties {
+                separation: s.separation.to_string(),
+                held: s.held.clone(),
+            },
+            (reason, _) => ErrorKind::ContractDenied {
                 reason,
                 required: self.required.to_string(),
                 stage: self.stage.as_deref().map(str::to_owned),
@@ -190,6 +209,8 @@ struct Verdict {
     reason: DecisionReason,
     /// The unmet requirement and the stage's scopes, for a refusal.
     unmet: Option<(Arc<str>, bool, String)>,
+    /// The separation a token breaks, for `separation_of_duties`.
+    separated: Option<Separated>,
 }
 
 impl Verdict {
@@ -198,6 +219,7 @@ impl Verdict {
             outcome,
             reason,
             unmet: None,
+            separated: None,
         }
     }
 }
@@ -228,6 +250,7 @@ impl Contract {
             (Some(_), None) => Verdict::of(Outcome::Deny, DecisionReason::ConsumerUnknown),
             (Some(route), Some(stage)) => self.judge(route, stage, caller.scopes),
         };
+        let separated = verdict.separated;
         let (required, required_one_of, stage_scopes) = match (verdict.unmet, &route) {
             (Some((scope, one_of, stage_scopes)), _) => (scope, one_of, Some(stage_scopes)),
             (None, Some(r)) => (Arc::clone(&r.required.0), r.required.1, None),
@@ -251,6 +274,7 @@ impl Contract {
             required,
             required_one_of,
             audit_required: route.is_some_and(|r| r.audit_required),
+            separated,
         }
     }
 
@@ -293,9 +317,19 @@ impl Contract {
         }
     }
 
-    /// The verdict on a listed route for a consumer at `stage`: least
+    /// The verdict on a listed route for a consumer at `stage`: separation
+    /// of duties first (a token holding two scopes of one set is refused on
+    /// every route needing one of them, whatever its stage admits), then least
     /// privilege, only scopes both the token and the stage grant count.
     fn judge(&self, route: &RouteFacts, stage: &StageFacts<'_>, scopes: &Scopes) -> Verdict {
+        if let Some(separated) = self.separated(route.index, scopes) {
+            return Verdict {
+                outcome: refusal(route.mode, stage),
+                reason: DecisionReason::SeparationOfDuties,
+                unmet: None,
+                separated: Some(separated),
+            };
+        }
         let requirement = &self.routes()[route.index].requirement;
         let Err(unmet) =
             requirement.check_with(|s| scopes.contains(s) && stage.stage.scopes.contains(s))
@@ -315,19 +349,38 @@ impl Contract {
         } else {
             DecisionReason::ScopeInsufficient
         };
-        let outcome = match route.mode {
-            Mode::Enforce => Outcome::Deny,
-            Mode::Observe => Outcome::ObserveDeny,
-            Mode::Percent(n) => match &stage.consumer {
-                Some(key) if stage.known && rollout_bucket(key) >= n => Outcome::ObserveDeny,
-                _ => Outcome::Deny,
-            },
-        };
         Verdict {
-            outcome,
+            outcome: refusal(route.mode, stage),
             reason,
             unmet: Some((Arc::from(unmet.scope), unmet.one_of, stage_scopes)),
+            separated: None,
         }
+    }
+
+    /// The first separation on route `index` of which the token carries two
+    /// scopes or more. Free for routes no separation concerns.
+    fn separated(&self, index: usize, scopes: &Scopes) -> Option<Separated> {
+        self.route_separations[index].iter().find_map(|&i| {
+            let separation = &self.separations()[i];
+            let held = separation.held(|s| scopes.contains(s));
+            (held.len() > 1).then(|| Separated {
+                separation: Arc::from(separation.name.as_str()),
+                held: held.join(" "),
+            })
+        })
+    }
+}
+
+/// How a refusal on a route in `mode` comes out for this consumer: denied
+/// where enforced, observed (the request proceeds) where not.
+fn refusal(mode: Mode, stage: &StageFacts<'_>) -> Outcome {
+    match mode {
+        Mode::Enforce => Outcome::Deny,
+        Mode::Observe => Outcome::ObserveDeny,
+        Mode::Percent(n) => match &stage.consumer {
+            Some(key) if stage.known && rollout_bucket(key) >= n => Outcome::ObserveDeny,
+            _ => Outcome::Deny,
+        },
     }
 }
 
@@ -906,5 +959,95 @@ stages = [{ name = "pilot", scopes = ["read"] }]
         assert!(denied(&none).iter().all(|d| !d));
         let all = named(&CONTRACT.replace("mode = \"50%\"", "mode = \"100%\""));
         assert!(denied(&all).iter().all(|d| *d));
+    }
+
+    const FOUR_EYES: &str = r#"
+version = 1
+[scopes]
+"payments:read" = "r"
+"payments:write" = "w"
+"payments:approve" = "a"
+[[separation]]
+name = "four-eyes"
+scopes = ["payments:write", "payments:approve"]
+[defaults]
+unknown_consumer = { stage = "partner", scopes = ["payments:read", "payments:write"] }
+[[routes]]
+method = "POST"
+path = "/payments"
+scopes = ["payments:write"]
+[[routes]]
+method = "POST"
+path = "/payments/{id}/approve"
+any = ["payments:approve", "payments:read"]
+mode = "observe"
+[[routes]]
+method = "GET"
+path = "/payments"
+scopes = ["payments:read"]
+"#;
+
+    #[test]
+    fn a_token_holding_two_scopes_of_a_separation_set_is_refused_where_either_is_needed() {
+        let contract = Contract::parse(FOUR_EYES).unwrap();
+        let both = scopes(&["payments:read", "payments:write", "payments:approve"]);
+        let caller = caller(None, Some("partner-app"), None, &both);
+        // The stage admits payments:write (the default grants it), but the
+        // token also carries payments:approve: refused, with its own reason.
+        let d = contract.decide_for("POST", Some("/payments"), caller);
+        assert_eq!(
+            (d.outcome, d.reason),
+            (Outcome::Deny, DecisionReason::SeparationOfDuties)
+        );
+        let separated = d.separated.clone().unwrap();
+        assert_eq!(&*separated.separation, "four-eyes");
+        assert_eq!(separated.held, "payments:approve payments:write");
+        let error = d.error().unwrap();
+        assert_eq!(error.code(), "separation_of_duties");
+        assert_eq!(error.kind().status(), 403);
+        assert!(
+            error
+                .to_string()
+                .contains("the separation four-eyes keeps apart"),
+            "{error}"
+        );
+        // An any-of route naming one of the set is concerned too; its mode
+        // still applies (observed here).
+        let d = contract.decide_for("POST", Some("/payments/{id}/approve"), caller);
+        assert_eq!(
+            (d.outcome, d.reason),
+            (Outcome::ObserveDeny, DecisionReason::SeparationOfDuties)
+        );
+        // A route needing neither scope is not.
+        let d = contract.decide_for("GET", Some("/payments"), caller);
+        assert_eq!(d.outcome, Outcome::Allow);
+        // One scope of the set is fine.
+        let one = scopes(&["payments:write"]);
+        let d = contract.decide_for(
+            "POST",
+            Some("/payments"),
+            Caller {
+                scopes: &one,
+                ..caller
+            },
+        );
+        assert_eq!((d.outcome, d.separated), (Outcome::Allow, None));
+    }
+
+    #[test]
+    fn contract_check_refuses_a_stage_granting_two_scopes_of_a_set() {
+        let text = FOUR_EYES.replace(
+            r#"scopes = ["payments:read", "payments:write"] }"#,
+            r#"scopes = ["payments:write", "payments:approve"] }"#,
+        );
+        let errors = Contract::parse(&text).unwrap_err();
+        assert_eq!(errors.0.len(), 1, "{errors}");
+        assert_eq!(errors.0[0].line, Some(11));
+        assert!(
+            errors.0[0].message.starts_with(
+                "defaults.unknown_consumer grants payments:approve and payments:write"
+            ),
+            "{errors}"
+        );
     }
 }

@@ -36,8 +36,8 @@ mod decide;
 mod diff;
 mod handle;
 
-pub use decide::{Caller, Decision, Outcome, rollout_bucket};
-pub use diff::{Change, ChangeKind, ContractDiff, VersionError};
+pub use decide::{Caller, Decision, Outcome, Separated, rollout_bucket};
+pub use diff::{Change, ChangeKind, ChangeNoteMissing, ContractDiff, VersionError};
 pub use handle::{ContractEvent, ContractHandle, ContractWatch, ReloadError};
 
 use crate::{Requirement, StepUpPolicy};
@@ -184,6 +184,64 @@ pub enum UnknownConsumer {
     Stage(Stage),
 }
 
+/// A set of scopes no single consumer may hold two of (`[[separation]]`):
+/// separation of duties, such as creating a payment and approving it.
+///
+/// `rampgate contract check` refuses a stage, or the `unknown_consumer`
+/// default, that grants two scopes of one set; at run time a token carrying
+/// two of them is refused (`separation_of_duties`) on every route that needs
+/// one of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Separation {
+    /// The rule's name (`four-eyes`).
+    pub name: String,
+    /// The scopes kept apart.
+    pub scopes: BTreeSet<String>,
+}
+
+impl Separation {
+    /// The scopes of this set for which `has` is true, in the set's order.
+    ///
+    /// ```
+    /// # use rampgate_core::contract::Contract;
+    /// let contract = Contract::parse(r#"
+    ///     version = 1
+    ///     [scopes]
+    ///     "payments:write" = "Create payments"
+    ///     "payments:approve" = "Approve payments"
+    ///     [[separation]]
+    ///     name = "four-eyes"
+    ///     scopes = ["payments:write", "payments:approve"]
+    /// "#).unwrap();
+    /// let four_eyes = &contract.separations()[0];
+    /// let token = ["payments:write", "payments:approve"];
+    /// assert_eq!(four_eyes.held(|s| token.contains(&s)).len(), 2);
+    /// ```
+    pub fn held(&self, has: impl Fn(&str) -> bool) -> Vec<&str> {
+        self.scopes
+            .iter()
+            .map(String::as_str)
+            .filter(|s| has(s))
+            .collect()
+    }
+}
+
+/// Why this version of the contract was made (`[change]`): who, why, and the
+/// ticket that tracks it. `rampgate contract diff --require-change-note`
+/// refuses a widening without one; reload events carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ChangeNote {
+    /// Who made the change.
+    pub author: String,
+    /// Why, in a sentence.
+    pub reason: String,
+    /// The ticket or change request, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+}
+
 /// Requirements of a trust level (`[trust.sensitive]`), used by step-up. The
 /// contract compiles each level into a shared [`StepUpPolicy`] when it is parsed
 /// ([`Contract::step_up_policy`]).
@@ -303,6 +361,12 @@ pub struct Contract {
     unknown_consumer: UnknownConsumer,
     unknown_route_allowed: bool,
     trust: BTreeMap<String, TrustLevel>,
+    separations: Vec<Separation>,
+    /// For each route (index-aligned with `routes`), the separations that
+    /// name one of the scopes it requires: empty when none does, so that a
+    /// contract without separations costs nothing per decision.
+    route_separations: Vec<Vec<usize>>,
+    change: Option<ChangeNote>,
     /// Each trust level compiled once, shared by every decision that needs it.
     step_up: BTreeMap<String, Arc<StepUpPolicy>>,
     /// Each route's index by path, then by method (upper case): a lookup
@@ -468,6 +532,16 @@ impl Contract {
     /// The trust levels defined under `[trust]`.
     pub fn trust_levels(&self) -> &BTreeMap<String, TrustLevel> {
         &self.trust
+    }
+
+    /// The separation-of-duties sets (`[[separation]]`), in file order.
+    pub fn separations(&self) -> &[Separation] {
+        &self.separations
+    }
+
+    /// Why this version was made (`[change]`), when the contract says.
+    pub fn change_note(&self) -> Option<&ChangeNote> {
+        self.change.as_ref()
     }
 
     /// The step-up policy of the trust level `name`, compiled when the contract

@@ -1,7 +1,9 @@
 //! The header step: version, issuer, audience, resource, authorization
 //! servers, and the names in the scope catalog.
 
-use super::{Catalog, Checker, RawContract};
+use super::{Catalog, Checker, RawChange, RawContract};
+use crate::contract::ChangeNote;
+use toml::Spanned;
 
 /// The header fields of a checked contract.
 #[derive(Debug, PartialEq, Eq)]
@@ -53,6 +55,32 @@ impl Checker<'_> {
             issuer,
             audience: raw.audience.as_ref().map(|a| a.get_ref().clone()),
             resource: raw.resource.as_ref().map(|r| r.get_ref().clone()),
+        }
+    }
+
+    /// Checks `[change]`: an author and a reason, neither empty.
+    pub(super) fn change_note(&mut self, note: &Spanned<RawChange>) -> ChangeNote {
+        let n = note.get_ref();
+        for (field, value) in [("author", &n.author), ("reason", &n.reason)] {
+            if value.trim().is_empty() {
+                self.error(
+                    Some(note.span()),
+                    format!(
+                        "change.{field} must not be empty: say who changed the contract and why"
+                    ),
+                );
+            }
+        }
+        if n.ticket.as_deref().is_some_and(|t| t.trim().is_empty()) {
+            self.error(
+                Some(note.span()),
+                "change.ticket must not be empty (or leave it out)".into(),
+            );
+        }
+        ChangeNote {
+            author: n.author.clone(),
+            reason: n.reason.clone(),
+            ticket: n.ticket.clone(),
         }
     }
 

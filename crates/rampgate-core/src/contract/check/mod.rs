@@ -6,9 +6,11 @@ mod consumers;
 mod defaults;
 mod header;
 mod routes;
+mod separation;
 mod trust;
 
-use super::{Contract, ContractError, ContractErrors, Names};
+use super::{Contract, ContractError, ContractErrors, Names, Separation};
+use crate::Requirement;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
@@ -32,6 +34,24 @@ struct RawContract {
     routes: Vec<Spanned<RawRoute>>,
     #[serde(default)]
     consumers: Vec<Spanned<RawConsumer>>,
+    #[serde(default)]
+    separation: Vec<Spanned<RawSeparation>>,
+    change: Option<Spanned<RawChange>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChange {
+    author: String,
+    reason: String,
+    ticket: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSeparation {
+    name: String,
+    scopes: Spanned<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -157,6 +177,14 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
     let routes = c.routes(&raw.routes, &raw.scopes, &trust);
     let consumers = c.consumers(&raw.consumers, &raw.scopes, header.issuer.as_deref());
     let defaults = c.defaults(raw.defaults.as_ref(), &raw.scopes);
+    let separations = c.separations(&raw.separation, &raw.scopes);
+    c.separated_stages(
+        &separations,
+        &raw.consumers,
+        raw.defaults.as_ref(),
+        &defaults.unknown_consumer,
+    );
+    let change = raw.change.as_ref().map(|note| c.change_note(note));
     c.finish()?;
 
     let mut consumer_index: HashMap<String, Vec<usize>> = HashMap::new();
@@ -167,6 +195,11 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
             .push(i);
     }
     let names = Names::new(&routes.routes, &consumers, &defaults.unknown_consumer);
+    let route_separations = routes
+        .routes
+        .iter()
+        .map(|r| separations_of(&separations, &r.requirement))
+        .collect();
 
     Ok(Contract {
         any_audit_required: routes.routes.iter().any(|r| r.audit_required),
@@ -182,10 +215,22 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
         unknown_route_allowed: defaults.unknown_route_allowed,
         step_up: trust::step_up(&trust),
         trust,
+        route_separations,
+        separations,
+        change,
         route_index: by_path(routes.index),
         consumer_index,
         names,
     })
+}
+
+/// The indices of the separations that name a scope `requirement` needs
+/// (all-of or any-of).
+fn separations_of(separations: &[Separation], requirement: &Requirement) -> Vec<usize> {
+    let needs = |s: &String| requirement.all_of().contains(s) || requirement.any_of().contains(s);
+    (0..separations.len())
+        .filter(|&i| separations[i].scopes.iter().any(needs))
+        .collect()
 }
 
 /// The routes' `(method, path)` index regrouped by path, for lookups that

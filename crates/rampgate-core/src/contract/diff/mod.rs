@@ -6,12 +6,13 @@ mod consumers;
 mod defaults;
 mod header;
 mod routes;
+mod separation;
 mod trust;
 mod version;
 
-pub use version::VersionError;
+pub use version::{ChangeNoteMissing, VersionError};
 
-use super::Contract;
+use super::{ChangeNote, Contract};
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -81,6 +82,10 @@ pub struct ContractDiff {
     pub to_version: u64,
     /// The changes, widened first.
     pub changes: Vec<Change>,
+    /// The new version's `[change]` note, when it has one of its own (a note
+    /// carried over unchanged from the old version does not describe this
+    /// change, and is `None` here).
+    pub change_note: Option<ChangeNote>,
 }
 
 /// A set as `a, b, c`, the way every detail lists scopes and values.
@@ -123,6 +128,7 @@ impl ContractDiff {
             consumers::consumers(old, new),
             defaults::defaults(old, new),
             trust::trust_levels(old, new),
+            separation::separations(old, new),
         ]
         .concat();
         // Stable: within a kind, changes stay in the steps' order above.
@@ -131,6 +137,10 @@ impl ContractDiff {
             from_version: old.version(),
             to_version: new.version(),
             changes,
+            change_note: new
+                .change_note()
+                .filter(|note| old.change_note() != Some(*note))
+                .cloned(),
         }
     }
 
@@ -157,6 +167,13 @@ impl fmt::Display for ContractDiff {
             "contract version {} -> {}",
             self.from_version, self.to_version
         )?;
+        if let Some(note) = &self.change_note {
+            write!(f, "  change by {}: {}", note.author, note.reason)?;
+            match &note.ticket {
+                Some(ticket) => writeln!(f, " ({ticket})")?,
+                None => writeln!(f)?,
+            }
+        }
         if self.changes.is_empty() {
             return writeln!(f, "  no change in effect");
         }
@@ -279,6 +296,37 @@ mod tests {
         );
         assert!(!d.widens() && !d.narrows(), "{d}");
         assert_eq!(d.changes.len(), 1);
+    }
+
+    #[test]
+    fn a_widening_needs_a_change_note_of_its_own() {
+        let advanced = BASE
+            .replace("stage = \"pilot\"", "stage = \"ga\"")
+            .replace("version = 1", "version = 2");
+        let d = diff(&advanced);
+        let err = d.require_change_note().unwrap_err();
+        assert_eq!(err.to, 2);
+        assert!(err.to_string().contains("add [change]"), "{err}");
+        let note =
+            "[change]\nauthor = \"ana\"\nreason = \"web passed its pilot\"\nticket = \"CHG-12\"\n";
+        let noted = format!("{advanced}{note}");
+        let d = diff(&noted);
+        assert!(d.require_change_note().is_ok());
+        assert_eq!(
+            d.to_string(),
+            "contract version 1 -> 2\n  change by ana: web passed its pilot (CHG-12)\n  widened   consumer web: advanced pilot -> ga (adds write)\n"
+        );
+        // A note carried over unchanged describes the earlier change, not this one.
+        let old = Contract::parse(&format!("{BASE}{note}")).unwrap();
+        let d = ContractDiff::between(&old, &Contract::parse(&noted).unwrap());
+        assert_eq!(d.change_note, None);
+        assert!(d.require_change_note().is_err());
+        // A narrowing needs no note.
+        let d = ContractDiff::between(
+            &Contract::parse(&advanced).unwrap(),
+            &Contract::parse(&BASE.replace("version = 1", "version = 3")).unwrap(),
+        );
+        assert!(d.narrows() && d.require_change_note().is_ok());
     }
 
     #[test]

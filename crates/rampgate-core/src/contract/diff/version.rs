@@ -24,6 +24,36 @@ impl ContractDiff {
     }
 }
 
+impl ContractDiff {
+    /// Refuses a widening whose new version carries no `[change]` note of its
+    /// own (`rampgate contract diff --require-change-note`): every grant of
+    /// access says who made it and why.
+    pub fn require_change_note(&self) -> Result<(), ChangeNoteMissing> {
+        if self.widens() && self.change_note.is_none() {
+            return Err(ChangeNoteMissing {
+                to: self.to_version,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A widening without a `[change]` note of its own
+/// ([`ContractDiff::require_change_note`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "access widens but version {to} has no [change] note of its own: add a [change] table (author, reason, ticket) saying who widened it and why"
+)]
+pub struct ChangeNoteMissing {
+    /// The new contract's version.
+    pub to: u64,
+}
+
+impl ChangeNoteMissing {
+    /// A stable identifier for logs and machines.
+    pub const CODE: &'static str = "change_note_missing";
+}
+
 /// Why [`ContractDiff::check`] refuses a new contract: its version does not
 /// increase over the one in force.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
