@@ -215,6 +215,7 @@ fn diff_a_stage_advance_with_a_version_bump_as_json() {
         r#"{
   "from_version": 4,
   "to_version": 5,
+  "change_note": null,
   "changes": [
     {
       "kind": "widened",
@@ -265,6 +266,7 @@ fn diff_refuses_widening_without_a_version_bump_as_json() {
         r#"{
   "from_version": 4,
   "to_version": 4,
+  "change_note": null,
   "changes": [
     {
       "kind": "widened",
@@ -288,6 +290,95 @@ fn diff_refuses_widening_without_a_version_bump_as_json() {
 }
 "#,
         "",
+    );
+}
+
+#[test]
+fn check_a_contract_with_a_separation_of_duties() {
+    expect(
+        &["contract", "check", "four-eyes.toml"],
+        0,
+        "four-eyes.toml: ok (version 1, 2 routes, 2 consumers, 3 scopes, 1 separation)\n",
+        "",
+    );
+}
+
+#[test]
+fn check_refuses_a_stage_granting_both_sides_of_a_separation() {
+    expect(
+        &["contract", "check", "four-eyes-conflict.toml"],
+        1,
+        "",
+        "four-eyes-conflict.toml:29: error: consumer back-office stage full grants payments:approve and payments:write, which separation \"four-eyes\" keeps apart (no consumer may hold two of payments:approve, payments:write): give these duties to different consumers\n",
+    );
+}
+
+#[test]
+fn diff_requires_a_change_note_for_a_widening_when_asked() {
+    let widened =
+        "  widened   consumer back-office: advanced read-only -> full (adds payments:write)\n";
+    // Without the flag, a widening with a higher version passes.
+    expect(
+        &["contract", "diff", "four-eyes.toml", "four-eyes-v2.toml"],
+        0,
+        &format!("contract version 1 -> 2\n{widened}"),
+        "",
+    );
+    expect(
+        &[
+            "contract",
+            "diff",
+            "--require-change-note",
+            "four-eyes.toml",
+            "four-eyes-v2.toml",
+        ],
+        1,
+        &format!("contract version 1 -> 2\n{widened}"),
+        "error: access widens but version 2 has no [change] note of its own: add a [change] table (author, reason, ticket) saying who widened it and why\n",
+    );
+    expect(
+        &[
+            "contract",
+            "diff",
+            "--require-change-note",
+            "four-eyes.toml",
+            "four-eyes-v2-noted.toml",
+        ],
+        0,
+        &format!(
+            "contract version 1 -> 2\n  change by ana@example.com: back-office passed its read-only pilot (CHG-1042)\n{widened}"
+        ),
+        "",
+    );
+}
+
+#[test]
+fn diff_reports_a_removed_separation_as_a_widening() {
+    let run = rampgate(&[
+        "contract",
+        "diff",
+        "--json",
+        "four-eyes-v2-noted.toml",
+        "four-eyes-v3.toml",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["widens"], true);
+    assert_eq!(
+        json["changes"],
+        json!([{
+            "kind": "widened",
+            "subject": "separation four-eyes",
+            "detail": "removed: a token may now hold payments:approve, payments:write together",
+        }])
+    );
+    assert_eq!(
+        json["change_note"],
+        json!({
+            "author": "ana@example.com",
+            "reason": "approvals are now checked by the ledger",
+            "ticket": "CHG-1077",
+        })
     );
 }
 
@@ -1600,9 +1691,10 @@ fn diff_help() {
         0,
         r#"Show what a new contract version widens or narrows
 
-Lists each change as widened (more access), narrowed (less access) or neutral, widened first. Any
-change without a higher `version` is refused with exit status 1, and widening access without one
-most of all.
+Lists each change as widened (more access), narrowed (less access) or neutral, widened first, under
+the new version's `[change]` note when it has one. Any change without a higher `version` is refused
+with exit status 1, and widening access without one most of all; with `--require-change-note`, so is
+a widening without a note saying why.
 
 Usage: rampgate contract diff [OPTIONS] <OLD> <NEW>
 
@@ -1615,13 +1707,18 @@ Arguments:
 
 Options:
       --json
-          Print one JSON object: from_version, to_version, changes, widens, narrows, error
+          Print one JSON object: from_version, to_version, change_note, changes, widens, narrows,
+          error
+
+      --require-change-note
+          Refuse (exit status 1) a widening whose new version has no `[change]` note of its own
+          (author, reason, ticket)
 
   -h, --help
           Print help (see a summary with '-h')
 
 Example, in CI before deploying:
-  rampgate contract diff deployed/contract.toml contract.toml
+  rampgate contract diff --require-change-note deployed/contract.toml contract.toml
 "#,
         "",
     );

@@ -20,19 +20,24 @@ pub(crate) enum ContractCommand {
     /// Show what a new contract version widens or narrows
     ///
     /// Lists each change as widened (more access), narrowed (less access) or neutral, widened
-    /// first. Any change without a higher `version` is refused with exit status 1, and widening
-    /// access without one most of all.
+    /// first, under the new version's `[change]` note when it has one. Any change without a
+    /// higher `version` is refused with exit status 1, and widening access without one most of
+    /// all; with `--require-change-note`, so is a widening without a note saying why.
     #[command(
-        after_long_help = "Example, in CI before deploying:\n  rampgate contract diff deployed/contract.toml contract.toml"
+        after_long_help = "Example, in CI before deploying:\n  rampgate contract diff --require-change-note deployed/contract.toml contract.toml"
     )]
     Diff {
         /// The contract as it is deployed now
         old: PathBuf,
         /// The contract as it will be deployed
         new: PathBuf,
-        /// Print one JSON object: from_version, to_version, changes, widens, narrows, error
+        /// Print one JSON object: from_version, to_version, change_note, changes, widens, narrows, error
         #[arg(long)]
         json: bool,
+        /// Refuse (exit status 1) a widening whose new version has no `[change]` note of its own
+        /// (author, reason, ticket)
+        #[arg(long)]
+        require_change_note: bool,
     },
     /// Compare a contract with the routes declared in code
     ///

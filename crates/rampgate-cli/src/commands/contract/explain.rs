@@ -182,6 +182,14 @@ fn because(d: &Decision, req: &Request) -> String {
         DecisionReason::IssuerNotInContract => {
             "the contract names its issuer and applies to that issuer's tokens only".to_owned()
         }
+        DecisionReason::SeparationOfDuties => match &d.separated {
+            Some(s) => format!(
+                "the token carries {}, which separation {} keeps apart, and the route needs one of them",
+                s.held.replace(' ', " and "),
+                s.separation
+            ),
+            None => d.reason.as_str().to_owned(),
+        },
         _ => d.reason.as_str().to_owned(),
     }
 }

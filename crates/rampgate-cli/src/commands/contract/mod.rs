@@ -8,13 +8,18 @@ pub(crate) use args::ContractCommand;
 
 use crate::plural::count;
 use crate::{Report, Status, to_json};
-use rampgate_core::contract::{Change, Contract, ContractDiff, Inventory};
+use rampgate_core::contract::{Change, ChangeNote, Contract, ContractDiff, Inventory};
 use std::path::Path;
 
 pub(crate) fn run(command: ContractCommand) -> Report {
     match command {
         ContractCommand::Check { file, json } => check(&file, json),
-        ContractCommand::Diff { old, new, json } => diff(&old, &new, json),
+        ContractCommand::Diff {
+            old,
+            new,
+            json,
+            require_change_note,
+        } => diff(&old, &new, json, require_change_note),
         ContractCommand::Routes {
             file,
             inventory,
@@ -133,11 +138,15 @@ fn check(file: &Path, json: bool) -> Report {
     };
     match (Contract::parse(&text), json) {
         (Ok(contract), false) => Report::ok(format!(
-            "{name}: ok (version {}, {}, {}, {})\n",
+            "{name}: ok (version {}, {}, {}, {}{})\n",
             contract.version(),
             count(contract.routes().len(), "route"),
             count(contract.consumers().len(), "consumer"),
             count(contract.scopes().len(), "scope"),
+            match contract.separations().len() {
+                0 => String::new(),
+                n => format!(", {}", count(n, "separation")),
+            },
         )),
         (Ok(contract), true) => Report::ok(to_json(&CheckJson {
             ok: true,
@@ -179,13 +188,14 @@ fn check(file: &Path, json: bool) -> Report {
 struct DiffJson<'a> {
     from_version: u64,
     to_version: u64,
+    change_note: Option<&'a ChangeNote>,
     changes: &'a [Change],
     widens: bool,
     narrows: bool,
     error: Option<String>,
 }
 
-fn diff(old: &Path, new: &Path, json: bool) -> Report {
+fn diff(old: &Path, new: &Path, json: bool, require_change_note: bool) -> Report {
     let (old, new) = match (load(old), load(new)) {
         (Ok(old), Ok(new)) => (old, new),
         (Err(a), Err(b)) => return a.and(b),
@@ -193,7 +203,11 @@ fn diff(old: &Path, new: &Path, json: bool) -> Report {
     };
     let diff = ContractDiff::between(&old, &new);
     // The refusal's text is the report, on stderr and in the JSON `error` field.
-    let refusal = diff.check().err().map(|e| e.to_string());
+    let refusal = match diff.check() {
+        Err(e) => Some(e.to_string()),
+        Ok(()) if require_change_note => diff.require_change_note().err().map(|e| e.to_string()),
+        Ok(()) => None,
+    };
     let status = if refusal.is_some() {
         Status::Failed
     } else {
@@ -203,6 +217,7 @@ fn diff(old: &Path, new: &Path, json: bool) -> Report {
         let stdout = to_json(&DiffJson {
             from_version: diff.from_version,
             to_version: diff.to_version,
+            change_note: diff.change_note.as_ref(),
             changes: &diff.changes,
             widens: diff.widens(),
             narrows: diff.narrows(),
