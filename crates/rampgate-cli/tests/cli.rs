@@ -2106,12 +2106,16 @@ fn the_manual_shows_the_real_outputs() {
         ("accounts-v4-widened.toml", "contract-edited.toml"),
         ("errors.toml", "broken.toml"),
         ("inventory.json", "routes.json"),
+        ("four-eyes.toml", "four-eyes.toml"),
+        ("four-eyes-conflict.toml", "four-eyes-conflict.toml"),
+        ("four-eyes-v2.toml", "four-eyes-v2.toml"),
+        ("four-eyes-v2-noted.toml", "four-eyes-v2-noted.toml"),
     ] {
         std::fs::copy(format!("{FIXTURES}/{from}"), dir.join(to)).unwrap();
     }
     let checked = check_shown_outputs("crates/rampgate-cli/README.md", manual, &dir, false);
     assert!(
-        checked >= 6,
+        checked >= 9,
         "only {checked} commands of the manual were checked"
     );
 }

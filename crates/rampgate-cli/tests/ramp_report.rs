@@ -11,7 +11,7 @@
 //! by a crash. Contract v8 then advances mobile-app to beta and enforces PATCH
 //! for 25 % of consumers, recorded over two more days.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -325,6 +325,67 @@ fn requests_the_next_stage_would_still_refuse_call_for_a_review() {
     );
 }
 
+/// Least privilege from the recorded roll-out: web-portal's stage grants
+/// cards:read, which no request needed; mobile-app's tokens carry
+/// accounts:write, which its stage does not grant yet.
+#[test]
+fn json_names_unused_and_over_issued_scopes_per_consumer() {
+    let mut args = OBSERVE.to_vec();
+    args.push("--json");
+    let (_, report) = json_of(&args);
+    let findings = report["least_privilege"].as_array().unwrap();
+    let of = |consumer: &str| {
+        findings
+            .iter()
+            .find(|f| f["consumer"] == consumer)
+            .unwrap_or_else(|| panic!("no finding for {consumer}: {findings:?}"))
+    };
+    let portal = of("web-portal");
+    assert_eq!(portal["stage"], "ga");
+    assert_eq!(portal["unused"], json!(["cards:read"]));
+    assert_eq!(
+        portal["used"],
+        json!(["accounts:read", "accounts:write", "statements:export"])
+    );
+    assert_eq!(
+        portal["granted"],
+        json!([
+            "accounts:read",
+            "accounts:write",
+            "cards:read",
+            "statements:export"
+        ])
+    );
+    assert_eq!(portal["over_issued"], json!([]));
+    assert_eq!(portal["requests"], 320);
+    assert_eq!(portal["recommends"], true);
+    let mobile = of("mobile-app");
+    assert_eq!(mobile["stage"], "pilot");
+    assert_eq!(mobile["unused"], json!([]));
+    assert_eq!(mobile["over_issued"], json!(["accounts:write"]));
+    assert_eq!(mobile["over_issued_counts"]["accounts:write"], 163);
+    assert_eq!(mobile["granted_later"]["accounts:write"], "beta");
+    // Below --min-requests: the facts, but no recommendation.
+    let robot = of("back-office/ops-robot");
+    assert_eq!(
+        (robot["requests"].as_u64(), robot["enough_data"].as_bool()),
+        (Some(28), Some(false))
+    );
+    assert_eq!(robot["recommends"], false);
+    // Lowering the bar makes one.
+    let mut args = OBSERVE.to_vec();
+    args.extend(["--json", "--min-requests", "20"]);
+    let (_, report) = json_of(&args);
+    let robot = report["least_privilege"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["consumer"] == "back-office/ops-robot")
+        .cloned()
+        .unwrap();
+    assert_eq!(robot["enough_data"], true);
+}
+
 #[test]
 fn html_is_one_self_contained_page_naming_every_route() {
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("ramp-observe.html");
@@ -357,6 +418,20 @@ fn html_is_one_self_contained_page_naming_every_route() {
     assert_eq!(page.matches("<svg ").count(), 5);
     assert!(page.contains("fill=\"#e08a1e\""), "observe-denied bars");
     assert!(page.contains("BREAKS"));
+    // Least privilege: a table per consumer seen at its stage.
+    assert!(page.contains("<h2>Least privilege</h2>"));
+    for consumer in ["web-portal (stage ga)", "mobile-app (stage pilot)"] {
+        assert!(
+            page.contains(&format!("<h3 class=\"mono\">{consumer}</h3>\n<table>")),
+            "{consumer}"
+        );
+    }
+    assert!(page.contains(
+        "<tr><td class=\"mono\">cards:read</td><td>yes</td><td class=\"num\">0</td><td class=\"num\">-</td><td>unused</td></tr>"
+    ));
+    assert!(page.contains(
+        "<tr><td class=\"mono\">accounts:write</td><td>no</td><td class=\"num\">-</td><td class=\"num\">163</td><td>over-issued</td></tr>"
+    ));
     // Self-contained: nothing fetched, nothing run.
     for banned in [
         "http://",

@@ -4,7 +4,9 @@
 
 use super::analysis::{Analysis, Counts, RouteReport, Verdict};
 use super::text::cell;
-use super::words::{counted, details, duration, label, message, step_title};
+use super::words::{
+    counted, details, duration, label, message, privilege_findings, privilege_subject, step_title,
+};
 use crate::plural::{count, number};
 use crate::time::rfc3339_ms;
 use rampgate_core::audit::AuditOutcome as Outcome;
@@ -194,6 +196,7 @@ pub(crate) fn render(a: &Analysis) -> String {
     );
     header(&mut out, a);
     verdicts(&mut out, a);
+    least_privilege(&mut out, a);
     for r in &a.routes {
         route(&mut out, r, a);
     }
@@ -341,6 +344,45 @@ fn route(out: &mut String, r: &RouteReport, a: &Analysis) {
         );
     }
     out.push_str("</table>\n");
+}
+
+/// Least privilege: a table per consumer, one row per scope its stage grants
+/// or its tokens carried, then what the evidence recommends.
+fn least_privilege(out: &mut String, a: &Analysis) {
+    if a.least_privilege.is_empty() {
+        return;
+    }
+    out.push_str("<h2>Least privilege</h2>\n<p class=\"meta\">Scopes a consumer's current stage grants that no allowed request needed, and scopes its tokens carried that the stage does not grant.</p>\n");
+    for lp in &a.least_privilege {
+        let _ = writeln!(
+            out,
+            "<h3 class=\"mono\">{}</h3>\n<table>\n<tr><th>scope</th><th>granted by the stage</th><th>requests that needed it</th><th>requests whose token carried it</th><th>finding</th></tr>",
+            escape(&privilege_subject(lp))
+        );
+        for scope in &lp.granted {
+            let used = lp.use_counts.get(scope).copied().unwrap_or(0);
+            let finding = if used > 0 { "used" } else { "unused" };
+            let _ = writeln!(
+                out,
+                "<tr><td class=\"mono\">{}</td><td>yes</td><td class=\"num\">{}</td><td class=\"num\">-</td><td>{finding}</td></tr>",
+                escape(scope),
+                number(used)
+            );
+        }
+        for (scope, carried) in &lp.over_issued_counts {
+            let _ = writeln!(
+                out,
+                "<tr><td class=\"mono\">{}</td><td>no</td><td class=\"num\">-</td><td class=\"num\">{}</td><td>over-issued</td></tr>",
+                escape(scope),
+                number(*carried)
+            );
+        }
+        out.push_str("</table>\n<ul class=\"details\">");
+        for finding in privilege_findings(lp, a.window.seconds, a.min_requests) {
+            let _ = write!(out, "<li>{}</li>", escape(&finding));
+        }
+        out.push_str("</ul>\n");
+    }
 }
 
 #[cfg(test)]

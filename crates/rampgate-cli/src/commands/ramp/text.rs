@@ -1,7 +1,10 @@
-//! The report as an aligned plain-text table, then the verdicts.
+//! The report as an aligned plain-text table, then the verdicts and the
+//! least-privilege findings.
 
 use super::analysis::{Analysis, Counts};
-use super::words::{counted, details, duration, label, message, step_title};
+use super::words::{
+    counted, details, duration, label, message, privilege_findings, privilege_subject, step_title,
+};
 use crate::plural::{count, number};
 use rampgate_core::escape_control;
 
@@ -68,6 +71,7 @@ pub(crate) fn render(a: &Analysis) -> String {
     out.push('\n');
     out.push_str(&traffic_table(a));
     verdicts(&mut out, a);
+    least_privilege(&mut out, a);
     let s = &a.summary;
     out.push('\n');
     put(
@@ -221,5 +225,36 @@ fn verdicts(out: &mut String, a: &Analysis) {
                 format_args!("  consumers: {}", a.no_traffic.consumers.join(", ")),
             );
         }
+    }
+}
+
+/// Each consumer's grant against its use, and what the evidence recommends.
+fn least_privilege(out: &mut String, a: &Analysis) {
+    if a.least_privilege.is_empty() {
+        return;
+    }
+    out.push_str("\nLeast privilege (granted but unused, carried but not granted):\n");
+    for lp in &a.least_privilege {
+        put(
+            out,
+            format_args!(
+                "  {}: used {}; unused {}; over-issued {}",
+                privilege_subject(lp),
+                none_if_empty(counted(&lp.use_counts)),
+                none_if_empty(lp.unused.iter().cloned().collect::<Vec<_>>().join(", ")),
+                none_if_empty(counted(&lp.over_issued_counts)),
+            ),
+        );
+        for finding in privilege_findings(lp, a.window.seconds, a.min_requests) {
+            put(out, format_args!("      {finding}"));
+        }
+    }
+}
+
+fn none_if_empty(text: String) -> String {
+    if text.is_empty() {
+        "-".to_owned()
+    } else {
+        text
     }
 }

@@ -1,7 +1,10 @@
 //! The report's words: numbers, durations, and what each verdict says, for
 //! the text and HTML renderers and the `--json` form alike.
 
-use super::analysis::{Breaking, Cause, StageCure, StepDetails, StepVerdict, Verdict};
+use super::analysis::{
+    Breaking, Cause, LeastPrivilege, StageCure, StepDetails, StepVerdict, UNKNOWN_CONSUMERS,
+    Verdict,
+};
 use crate::plural::{count, form, number, plural};
 use rampgate_core::contract::Mode;
 use std::collections::BTreeMap;
@@ -281,6 +284,81 @@ pub(crate) fn details(v: &StepVerdict) -> Vec<String> {
         lines.push(format!("note: {n}"));
     }
     lines
+}
+
+/// Who a least-privilege finding is about: `back-office (stage full)`, or
+/// `unknown consumers (stage public)`.
+pub(crate) fn privilege_subject(lp: &LeastPrivilege) -> String {
+    if lp.consumer == UNKNOWN_CONSUMERS {
+        format!(
+            "unknown consumers (stage {}, defaults.unknown_consumer)",
+            lp.stage
+        )
+    } else {
+        format!("{} (stage {})", lp.consumer, lp.stage)
+    }
+}
+
+/// What the evidence recommends, one sentence per finding: the unused
+/// scopes to take away, the over-issued ones to stop issuing; or that every
+/// grant is used; or that there is not enough data to say.
+pub(crate) fn privilege_findings(lp: &LeastPrivilege, span_seconds: i64, min: u64) -> Vec<String> {
+    let who = privilege_subject(lp);
+    let requests = plural(lp.requests, "request", "requests");
+    if !lp.enough_data {
+        return vec![format!(
+            "{who}: not enough data: {requests} in {}, fewer than --min-requests {}",
+            duration(span_seconds),
+            number(min)
+        )];
+    }
+    let mut findings = Vec::new();
+    if !lp.unused.is_empty() {
+        let n = lp.unused.len() as u64;
+        findings.push(format!(
+            "{who} never used {} in {} over {requests}: narrow the stage, or add a stage without {}",
+            joined(lp.unused.iter()),
+            duration(span_seconds),
+            form(n, "it", "them")
+        ));
+    }
+    if !lp.over_issued.is_empty() {
+        let n = lp.over_issued.len() as u64;
+        let later: Vec<String> = lp
+            .granted_later
+            .iter()
+            .map(|(scope, stage)| format!("stage {stage} grants {scope}"))
+            .collect();
+        let ahead = if later.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({}: advance the consumer when it is ready)",
+                later.join(", ")
+            )
+        };
+        findings.push(format!(
+            "tokens of {who} carried {}, which the stage does not grant: ask the authorization server to stop issuing {}{ahead}",
+            counted(&lp.over_issued_counts),
+            form(n, "it", "them")
+        ));
+    }
+    if findings.is_empty() {
+        findings.push(format!(
+            "{who} used every scope its stage grants, and its tokens carried no other ({requests})"
+        ));
+    }
+    findings
+}
+
+/// `a, b and c`.
+fn joined<'a>(items: impl Iterator<Item = &'a String>) -> String {
+    let items: Vec<&str> = items.map(String::as_str).collect();
+    match items.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        Some((last, _)) => (*last).to_owned(),
+        None => String::new(),
+    }
 }
 
 #[cfg(test)]

@@ -6,11 +6,13 @@
 //! `--json` form, which is this module's structs.
 
 mod advance;
+mod privilege;
 mod route;
 mod tally;
 mod verdict;
 mod window;
 
+pub(crate) use privilege::{LeastPrivilege, UNKNOWN_CONSUMERS};
 pub(crate) use tally::{Counts, RouteReport};
 #[cfg(test)]
 pub(crate) use verdict::StillRefused;
@@ -89,6 +91,8 @@ pub(crate) struct Analysis {
     pub(crate) routes: Vec<RouteReport>,
     pub(crate) consumers: Vec<ConsumerReport>,
     pub(crate) verdicts: Vec<StepVerdict>,
+    /// Each consumer's grant against its use, at its current stage.
+    pub(crate) least_privilege: Vec<LeastPrivilege>,
     pub(crate) no_traffic: NoTraffic,
     pub(crate) summary: Summary,
 }
@@ -114,6 +118,7 @@ pub(crate) fn analyse(
         versions,
     } = tally::tally(contract, &events);
     let verdicts = verdicts(contract, &routes, &events, options, window.seconds);
+    let least_privilege = privilege::least_privilege(contract, &events, options.min_requests);
     let no_traffic = NoTraffic {
         routes: routes
             .iter()
@@ -152,6 +157,7 @@ pub(crate) fn analyse(
         consumers,
         summary: Summary::of(&verdicts),
         verdicts,
+        least_privilege,
         no_traffic,
     }
 }

@@ -1,0 +1,292 @@
+//! Least privilege from evidence: for each consumer seen in the window at
+//! its current stage, the scopes the stage grants that no request needed
+//! (unused), and the scopes its tokens carried that the stage does not grant
+//! (over-issued by the authorization server).
+//!
+//! A request *needs* the scopes of its route's requirement that its token
+//! held: every all-of scope, and the any-of alternatives the token carried.
+//! Only allowed requests count as use; a refused or observe-denied request
+//! used nothing.
+
+use crate::commands::ramp::audit::Decision;
+use rampgate_core::audit::AuditOutcome as Outcome;
+use rampgate_core::contract::{Contract, Stage, UnknownConsumer};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The consumer name the report gives the tokens of consumers the contract
+/// does not name, admitted at the `unknown_consumer` default stage.
+pub(crate) const UNKNOWN_CONSUMERS: &str = "*";
+
+/// One consumer's grant against its use.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct LeastPrivilege {
+    /// The consumer's key, or `*` for every consumer the contract does not
+    /// name (admitted at `defaults.unknown_consumer`).
+    pub(crate) consumer: String,
+    /// The consumer's current stage in the contract.
+    pub(crate) stage: String,
+    /// The scopes that stage grants.
+    pub(crate) granted: BTreeSet<String>,
+    /// The granted scopes some allowed request needed.
+    pub(crate) used: BTreeSet<String>,
+    /// The granted scopes no allowed request needed.
+    pub(crate) unused: BTreeSet<String>,
+    /// The scopes tokens carried that the stage does not grant.
+    pub(crate) over_issued: BTreeSet<String>,
+    /// How many requests carried each over-issued scope.
+    pub(crate) over_issued_counts: BTreeMap<String, u64>,
+    /// The over-issued scopes a later stage of the consumer grants, each
+    /// with the first such stage: tokens issued ahead of a roll-out.
+    pub(crate) granted_later: BTreeMap<String, String>,
+    /// The consumer's requests at this stage in the window.
+    pub(crate) requests: u64,
+    /// Of those, the allowed ones (the only ones that use a scope).
+    pub(crate) allowed: u64,
+    /// How many requests needed each used scope.
+    pub(crate) use_counts: BTreeMap<String, u64>,
+    /// Whether `requests` reaches `--min-requests`: without it, no
+    /// recommendation is made.
+    pub(crate) enough_data: bool,
+    /// Whether the evidence recommends a change: with enough data, a scope
+    /// to take away from the stage, or one the authorization server should
+    /// stop issuing.
+    pub(crate) recommends: bool,
+}
+
+/// The findings for every consumer seen at its current stage: the named
+/// consumers in contract order, then the unknown consumers together.
+pub(crate) fn least_privilege(
+    contract: &Contract,
+    events: &[&Decision],
+    min_requests: u64,
+) -> Vec<LeastPrivilege> {
+    let named: BTreeSet<String> = contract.consumers().iter().map(|c| c.key()).collect();
+    let mut findings: Vec<LeastPrivilege> = contract
+        .consumers()
+        .iter()
+        .filter_map(|consumer| {
+            let key = consumer.key();
+            let stage = consumer.stage();
+            let mine = events
+                .iter()
+                .filter(|e| e.consumer.as_deref() == Some(key.as_str()))
+                .filter(|e| at_stage(e, stage));
+            let later = &consumer.stages[consumer.current + 1..];
+            finding(contract, key.clone(), stage, later, mine, min_requests)
+        })
+        .collect();
+    if let UnknownConsumer::Stage(stage) = contract.unknown_consumer() {
+        let theirs = events
+            .iter()
+            .filter(|e| e.consumer.as_deref().is_some_and(|c| !named.contains(c)))
+            .filter(|e| at_stage(e, stage));
+        findings.extend(finding(
+            contract,
+            UNKNOWN_CONSUMERS.to_owned(),
+            stage,
+            &[],
+            theirs,
+            min_requests,
+        ));
+    }
+    findings
+}
+
+/// Whether the event was decided at `stage` (an event without a stage, from
+/// a layer before the contract's, counts).
+fn at_stage(event: &Decision, stage: &Stage) -> bool {
+    event.stage.as_deref().is_none_or(|s| s == stage.name)
+}
+
+/// One consumer's finding from its events, or `None` when it has none.
+fn finding<'e>(
+    contract: &Contract,
+    consumer: String,
+    stage: &Stage,
+    later: &[Stage],
+    events: impl Iterator<Item = &'e &'e Decision>,
+    min_requests: u64,
+) -> Option<LeastPrivilege> {
+    let mut requests = 0;
+    let mut allowed = 0;
+    let mut use_counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut over_issued: BTreeMap<String, u64> = BTreeMap::new();
+    for event in events {
+        requests += 1;
+        for scope in &event.scopes {
+            if !stage.scopes.contains(scope.as_ref()) {
+                *over_issued.entry(scope.to_string()).or_default() += 1;
+            }
+        }
+        if event.outcome != Outcome::Allow {
+            continue;
+        }
+        allowed += 1;
+        for scope in needed(contract, event) {
+            if stage.scopes.contains(&scope) {
+                *use_counts.entry(scope).or_default() += 1;
+            }
+        }
+    }
+    if requests == 0 {
+        return None;
+    }
+    let used: BTreeSet<String> = use_counts.keys().cloned().collect();
+    let unused: BTreeSet<String> = stage.scopes.difference(&used).cloned().collect();
+    let enough_data = requests >= min_requests;
+    let granted_later = over_issued
+        .keys()
+        .filter_map(|scope| {
+            later
+                .iter()
+                .find(|s| s.scopes.contains(scope))
+                .map(|s| (scope.clone(), s.name.clone()))
+        })
+        .collect();
+    Some(LeastPrivilege {
+        consumer,
+        stage: stage.name.clone(),
+        recommends: enough_data && (!unused.is_empty() || !over_issued.is_empty()),
+        unused,
+        granted: stage.scopes.clone(),
+        used,
+        over_issued: over_issued.keys().cloned().collect(),
+        over_issued_counts: over_issued,
+        granted_later,
+        requests,
+        allowed,
+        use_counts,
+        enough_data,
+    })
+}
+
+/// The scopes an allowed request needed: its route's requirement (from the
+/// contract, or from the event when the route is not in this version)
+/// intersected with its token's scopes.
+fn needed(contract: &Contract, event: &Decision) -> BTreeSet<String> {
+    let held = |s: &str| event.scopes.iter().any(|t| t == s);
+    let declared = event
+        .route
+        .as_deref()
+        .and_then(|key| key.split_once(' '))
+        .and_then(|(method, path)| contract.route(method, path));
+    match declared {
+        Some(route) => route
+            .requirement
+            .all_of()
+            .iter()
+            .chain(route.requirement.any_of())
+            .filter(|s| held(s))
+            .cloned()
+            .collect(),
+        None => event
+            .required
+            .iter()
+            .filter(|s| held(s))
+            .map(|s| s.to_string())
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampgate_core::audit::AuditRecord;
+
+    const CONTRACT: &str = r#"
+version = 1
+[scopes]
+"read" = "r"
+"write" = "w"
+"approve" = "a"
+"admin" = "x"
+[defaults]
+unknown_consumer = { stage = "public", scopes = ["read"] }
+[[routes]]
+method = "GET"
+path = "/items"
+scopes = ["read"]
+[[routes]]
+method = "POST"
+path = "/items"
+any = ["write", "admin"]
+[[consumers]]
+client_id = "back-office"
+stage = "full"
+stages = [{ name = "pilot", scopes = ["read"] }, { name = "full", scopes = ["read", "write", "approve"] }]
+"#;
+
+    fn event(consumer: &str, stage: &str, route: &str, outcome: &str, scopes: &str) -> Decision {
+        let line = format!(
+            r#"{{"type":"decision","ts":"2026-11-23T10:00:00Z","route":"{route}","consumer":"{consumer}","stage":"{stage}","outcome":"{outcome}","reason":"allowed","scopes":{scopes},"contract_version":1}}"#
+        );
+        match AuditRecord::parse(&line) {
+            Ok(AuditRecord::Decision(event)) => *event,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unused_and_over_issued_scopes_of_each_consumer() {
+        let contract = Contract::parse(CONTRACT).unwrap();
+        let events = [
+            event(
+                "back-office",
+                "full",
+                "GET /items",
+                "allow",
+                r#"["read","write","admin"]"#,
+            ),
+            // An any-of route: only the alternative the token held was needed.
+            event(
+                "back-office",
+                "full",
+                "POST /items",
+                "allow",
+                r#"["read","write","admin"]"#,
+            ),
+            // A refused request uses nothing.
+            event(
+                "back-office",
+                "full",
+                "GET /items",
+                "deny",
+                r#"["approve"]"#,
+            ),
+            // At an earlier stage: another grant, not counted against this one.
+            event(
+                "back-office",
+                "pilot",
+                "GET /items",
+                "allow",
+                r#"["read","approve"]"#,
+            ),
+            event("web", "public", "GET /items", "allow", r#"["read"]"#),
+        ];
+        let refs: Vec<&Decision> = events.iter().collect();
+        let found = least_privilege(&contract, &refs, 3);
+        assert_eq!(found.len(), 2);
+        let office = &found[0];
+        assert_eq!(office.consumer, "back-office");
+        assert_eq!(office.stage, "full");
+        assert_eq!((office.requests, office.allowed), (3, 2));
+        assert_eq!(office.used, set(&["read", "write"]));
+        assert_eq!(office.unused, set(&["approve"]));
+        assert_eq!(office.over_issued, set(&["admin"]));
+        assert_eq!(
+            office.over_issued_counts,
+            BTreeMap::from([("admin".to_owned(), 2)])
+        );
+        assert!(office.granted_later.is_empty());
+        assert!(office.enough_data && office.recommends);
+        let unknown = &found[1];
+        assert_eq!(unknown.consumer, UNKNOWN_CONSUMERS);
+        assert_eq!((unknown.requests, unknown.unused.len()), (1, 0));
+        // One request is below --min-requests 3: no recommendation.
+        assert!(!unknown.enough_data && !unknown.recommends);
+    }
+
+    fn set(scopes: &[&str]) -> BTreeSet<String> {
+        scopes.iter().map(|s| (*s).to_owned()).collect()
+    }
+}
