@@ -134,6 +134,87 @@ fn payments_step_up_walkthrough_works_as_printed() {
     assert_eq!(statuses, ["200", "201", "401", "200"], "{commands:?}");
 }
 
+/// docs/step-up.md §5 as a reader runs it: the payments example on its dev
+/// issuer, the guide's shell prelude with the printed addresses, then every
+/// `$ ` command of its console blocks in one shell, each answer compared with
+/// the one shown (without the `date` and `x-request-id` headers, which the
+/// guide leaves out).
+#[test]
+fn the_step_up_guide_walkthrough_is_the_real_output() {
+    let guide = include_str!("../docs/step-up.md");
+    let section = guide
+        .split("## 5. Walkthrough: the payments example")
+        .nth(1)
+        .and_then(|rest| rest.split("## 6.").next())
+        .unwrap();
+    let qs = start_example("payments", &[], "200 approved after step-up");
+    let issuer = qs
+        .output
+        .iter()
+        .find_map(|l| l.strip_prefix("embedded dev issuer: "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let dir = std::env::temp_dir().join(format!("rampgate-stepup-guide-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut script = String::new();
+    let mut expected = Vec::new();
+    for (i, block) in section.split("```").enumerate().filter(|(i, _)| i % 2 == 1) {
+        if let Some(prelude) = block.strip_prefix("sh\n")
+            && prelude.contains("mint()")
+        {
+            for line in prelude.lines() {
+                let line = line.split("  #").next().unwrap().trim_end();
+                let line = match line.split_once('=') {
+                    Some(("API", _)) => format!("API=http://{}", qs.addr),
+                    Some(("ISS", _)) => format!("ISS={issuer}"),
+                    _ => line.to_owned(),
+                };
+                script.push_str(&line);
+                script.push('\n');
+            }
+        }
+        let Some(console) = block.strip_prefix("console\n") else {
+            continue;
+        };
+        for (j, command) in console.split("\n$ ").enumerate() {
+            let command = if j == 0 {
+                command.strip_prefix("$ ").unwrap()
+            } else {
+                command
+            };
+            let (line, shown) = command.split_once('\n').unwrap_or((command, ""));
+            let out = dir.join(format!("{i}-{j}"));
+            script.push_str(&format!("{{ {line}\n}} > '{}' 2>&1\n", out.display()));
+            expected.push((line.to_owned(), shown.trim_end().to_owned(), out));
+        }
+    }
+    assert!(expected.len() >= 15, "{} commands found", expected.len());
+    let status = Command::new("bash")
+        .args(["-c", &script])
+        .status()
+        .expect("bash runs the guide's commands");
+    assert!(status.success());
+    for (line, shown, out) in expected {
+        let real: Vec<String> = std::fs::read_to_string(&out)
+            .unwrap()
+            .replace('\r', "")
+            .lines()
+            .filter(|l| {
+                let l = l.to_ascii_lowercase();
+                !l.starts_with("date:") && !l.starts_with("x-request-id:")
+            })
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(
+            real.join("\n").trim_end(),
+            shown,
+            "docs/step-up.md shows another answer for `{line}`"
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn grpc_example_commands_work_as_printed() {
     // The example client stands in for `cargo run --example grpc_client ...`,

@@ -10,6 +10,10 @@
 //! - `POST /transactions/{id}/approve`: scope `payments:approve`, trust level
 //!   `sensitive`: `acr` at least `mfa`, authenticated within 5 minutes.
 //!
+//! Creating and approving are separate duties (`[[separation]] four-eyes` in
+//! the contract): `payments-console` creates, `approvals-console` approves, and
+//! a token carrying both scopes is refused (403 `separation_of_duties`).
+//!
 //! Configuration as in the quickstart (`RAMPGATE_CONFIG`, `RAMPGATE_ADDR`,
 //! `RAMPGATE_ISSUER`, `RAMPGATE_AUDIENCE`, `RAMPGATE_JWKS_URL`,
 //! `RAMPGATE_READY_TIMEOUT`; `GET /ready` serves the key health), and
@@ -223,27 +227,37 @@ async fn approve(
 }
 
 fn print_walkthrough(dev: &DevIssuer, addr: SocketAddr) {
-    let scopes = "accounts:read payments:write payments:approve";
-    // A password-only login: enough to read and to create, not to approve.
-    let plain = dev
-        .token()
-        .sub("olivia")
-        .client_id("payments-console")
-        .scopes(scopes.split(' '))
-        .acr("pwd")
-        .amr(["pwd"])
-        .auth_time_ago(0)
-        .expires_in(3600)
-        .sign();
+    // Password-only logins: enough to read and to create, not to approve.
+    let login = |sub: &str, client_id: &str, scopes: [&str; 2]| {
+        dev.token()
+            .sub(sub)
+            .client_id(client_id)
+            .scopes(scopes)
+            .acr("pwd")
+            .amr(["pwd"])
+            .auth_time_ago(0)
+            .expires_in(3600)
+            .sign()
+    };
+    let console = login(
+        "oscar",
+        "payments-console",
+        ["accounts:read", "payments:write"],
+    );
+    let approver = login(
+        "olivia",
+        "approvals-console",
+        ["accounts:read", "payments:approve"],
+    );
     let mint = format!(
-        "{}/mint?sub=olivia&client_id=payments-console&scope=accounts:read%20payments:write%20payments:approve&acr=mfa&amr=pwd,otp&auth_time_ago=0",
+        "{}/mint?sub=olivia&client_id=approvals-console&scope=accounts:read%20payments:approve&acr=mfa&amr=pwd,otp&auth_time_ago=0",
         dev.issuer()
     );
     println!(
         "\nembedded dev issuer: {} (audience {})\n\nTry it:\n\
-         \x20 curl -i -H 'Authorization: Bearer {plain}' http://{addr}/accounts/acc-1\n\
-         \x20 curl -i -X POST -H 'Authorization: Bearer {plain}' -H 'content-type: application/json' -d '{{\"from\":\"acc-1\",\"to\":\"acc-2\",\"amount\":50}}' http://{addr}/transactions\n\
-         \x20 curl -i -X POST -H 'Authorization: Bearer {plain}' http://{addr}/transactions/tx-1/approve   # 401 insufficient_user_authentication\n\
+         \x20 curl -i -H 'Authorization: Bearer {console}' http://{addr}/accounts/acc-1\n\
+         \x20 curl -i -X POST -H 'Authorization: Bearer {console}' -H 'content-type: application/json' -d '{{\"from\":\"acc-1\",\"to\":\"acc-2\",\"amount\":50}}' http://{addr}/transactions\n\
+         \x20 curl -i -X POST -H 'Authorization: Bearer {approver}' http://{addr}/transactions/tx-1/approve   # 401 insufficient_user_authentication\n\
          \x20 curl -i -X POST -H \"Authorization: Bearer $(curl -s '{mint}')\" http://{addr}/transactions/tx-1/approve   # 200 approved after step-up\n",
         dev.issuer(),
         dev.audience(),
