@@ -2003,6 +2003,46 @@ fn shell_words(line: &str) -> Vec<String> {
     words
 }
 
+/// Writes the file a guide's `diff` block shows (`--- OLD` / `+++ NEW`
+/// headers, then ` ` context, `-` removed and `+` added lines, `...` for
+/// lines left out) by applying it to `OLD` in `dir`: every context and
+/// removed line must be found, in order, or the guide is wrong.
+fn apply_shown_diff(doc_name: &str, dir: &std::path::Path, diff: &str) {
+    let mut lines = diff.lines();
+    let (Some(from), Some(to)) = (
+        lines.next().and_then(|l| l.strip_prefix("--- ")),
+        lines.next().and_then(|l| l.strip_prefix("+++ ")),
+    ) else {
+        panic!("{doc_name}: a diff block without --- and +++ headers:\n{diff}");
+    };
+    let old = std::fs::read_to_string(dir.join(from))
+        .unwrap_or_else(|e| panic!("{doc_name}: the diff to {to} starts from {from}: {e}"));
+    let mut out: Vec<String> = old.lines().map(str::to_owned).collect();
+    let mut cursor = 0;
+    let mut find = |out: &[String], cursor: usize, wanted: &str| {
+        out.iter()
+            .skip(cursor)
+            .position(|l| l == wanted)
+            .map(|i| i + cursor)
+            .unwrap_or_else(|| panic!("{doc_name}: {from} -> {to}: no line {wanted:?}"))
+    };
+    for line in lines {
+        if line.trim() == "..." {
+            continue;
+        }
+        if let Some(context) = line.strip_prefix(' ') {
+            cursor = find(&out, cursor, context) + 1;
+        } else if let Some(removed) = line.strip_prefix('-') {
+            cursor = find(&out, cursor, removed);
+            out.remove(cursor);
+        } else if let Some(added) = line.strip_prefix('+') {
+            out.insert(cursor, added.to_owned());
+            cursor += 1;
+        }
+    }
+    std::fs::write(dir.join(to), out.join("\n") + "\n").unwrap();
+}
+
 /// Runs every `$ rampgate ...` of the ```text blocks of `doc` whose files
 /// exist in `dir`, and asserts its output (standard output, then standard
 /// error, then `$ echo $?` when shown) is what `doc` shows. With
@@ -2021,6 +2061,12 @@ fn check_shown_outputs(
     for block in doc.split("```").skip(1).step_by(2) {
         if let Some(toml) = block.strip_prefix("toml\n") {
             pending_toml = Some(toml);
+            continue;
+        }
+        if let Some(diff) = block.strip_prefix("diff\n") {
+            if toml_files {
+                apply_shown_diff(doc_name, dir, diff);
+            }
             continue;
         }
         let Some(block) = block.strip_prefix("text\n") else {
@@ -2122,8 +2168,9 @@ fn the_manual_shows_the_real_outputs() {
 
 /// docs/contracts.md: every contract it shows in full is written under the
 /// name its next command uses, and every command on those files gives the
-/// output the guide shows. (The walkthrough's later versions are shown as
-/// diffs; its ramp reports are checked in `tests/ramp_report.rs`.)
+/// output the guide shows. The walkthrough's later versions are built from
+/// its diff blocks, so they are checked too; its ramp reports are checked in
+/// `tests/ramp_report.rs`.
 #[test]
 fn the_contracts_guide_shows_the_real_outputs() {
     let guide = include_str!("../../../docs/contracts.md");
@@ -2131,8 +2178,22 @@ fn the_contracts_guide_shows_the_real_outputs() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let checked = check_shown_outputs("docs/contracts.md", guide, &dir, true);
+    // The walkthrough's versions are built from its diffs: v1 to v6 and
+    // every rollback and refused file are checked.
+    for file in [
+        "v2.toml",
+        "v5.toml",
+        "v4-edited.toml",
+        "v5-typo.toml",
+        "v6-rollback.toml",
+    ] {
+        assert!(
+            dir.join(file).exists(),
+            "{file} was not built from the guide"
+        );
+    }
     assert!(
-        checked >= 2,
+        checked >= 14,
         "only {checked} commands of the guide were checked"
     );
 }
