@@ -2019,7 +2019,7 @@ fn apply_shown_diff(doc_name: &str, dir: &std::path::Path, diff: &str) {
         .unwrap_or_else(|e| panic!("{doc_name}: the diff to {to} starts from {from}: {e}"));
     let mut out: Vec<String> = old.lines().map(str::to_owned).collect();
     let mut cursor = 0;
-    let mut find = |out: &[String], cursor: usize, wanted: &str| {
+    let find = |out: &[String], cursor: usize, wanted: &str| {
         out.iter()
             .skip(cursor)
             .position(|l| l == wanted)
@@ -2040,7 +2040,8 @@ fn apply_shown_diff(doc_name: &str, dir: &std::path::Path, diff: &str) {
             cursor += 1;
         }
     }
-    std::fs::write(dir.join(to), out.join("\n") + "\n").unwrap();
+    std::fs::write(dir.join(to), out.join("\n") + "\n")
+        .expect("the temporary directory is writable");
 }
 
 /// Runs every `$ rampgate ...` of the ```text blocks of `doc` whose files
