@@ -306,7 +306,7 @@ mod tests {
         let d = diff(&advanced);
         let err = d.require_change_note().unwrap_err();
         assert_eq!(err.to, 2);
-        assert!(err.to_string().contains("add [change]"), "{err}");
+        assert!(err.to_string().contains("add a [change] table"), "{err}");
         let note =
             "[change]\nauthor = \"ana\"\nreason = \"web passed its pilot\"\nticket = \"CHG-12\"\n";
         let noted = format!("{advanced}{note}");
