@@ -37,35 +37,34 @@
 //! build: see [`grpc`].
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod alg;
-pub mod anomaly;
-pub mod audit;
-mod backend;
-mod body;
+// Four subsystems, each a folder (ARCHITECTURE.md): verification, the
+// contract language, operations, protocol adapters; and the foundations they
+// share at the root (errors and reason codes, time, background tasks, log
+// escaping). Each module keeps its short path (`crate::key`, `crate::audit`)
+// through the imports below, so that a module's place is one line here.
 pub mod contract;
-mod denial;
 mod error;
 mod escape;
-pub mod grpc;
-mod json;
-mod key;
-mod keys;
-mod policy;
-mod principal;
+mod ops;
+mod protocol;
 mod reason;
-mod requirement;
-mod revocation;
-mod stepup;
 mod sync;
 pub mod time;
-mod token;
-mod verifier;
+mod verify;
+
+use contract::{requirement, stepup};
+use protocol::{body, denial};
+use verify::{alg, backend, json, key, keys, policy, principal, token, verifier};
+
+use ops::revocation;
+pub use ops::{anomaly, audit};
+pub use protocol::grpc;
 
 #[cfg(feature = "axum")]
-pub mod axum;
+pub use protocol::axum;
 
 #[cfg(feature = "tonic")]
-pub mod tonic;
+pub use protocol::tonic;
 
 pub use alg::Algorithm;
 pub use body::DenialResponseBody;

@@ -35,6 +35,8 @@ mod check;
 mod decide;
 mod diff;
 mod handle;
+pub(crate) mod requirement;
+pub(crate) mod stepup;
 
 pub use decide::{Caller, Decision, Outcome, Separated, rollout_bucket};
 pub use diff::{Change, ChangeKind, ChangeNoteMissing, ContractDiff, VersionError};

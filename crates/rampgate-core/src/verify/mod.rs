@@ -1,0 +1,15 @@
+//! Verification: from a compact JWS to a verified [`Principal`](crate::Principal).
+//! Parsing (`token`, `json`), algorithms and keys (`alg`, `backend`, `key`),
+//! one issuer's key material and its refresh (`keys`), the claim rules
+//! (`policy`), the verifier with its token cache (`verifier`) and what it
+//! hands the layers (`principal`).
+
+pub(crate) mod alg;
+pub(crate) mod backend;
+pub(crate) mod json;
+pub(crate) mod key;
+pub(crate) mod keys;
+pub(crate) mod policy;
+pub(crate) mod principal;
+pub(crate) mod token;
+pub(crate) mod verifier;
