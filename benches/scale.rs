@@ -9,6 +9,9 @@
 //!   route (`Contract::decide`, as `ContractLayer` makes it per request).
 //! - `consumers`: named consumers on ramps (10, 1 000, 10 000); the decision for
 //!   the last consumer.
+//! - `separations`: `[[separation]]` sets in the contract (0, 1, 10), each
+//!   naming the route's scope; the decision for a token holding one scope of
+//!   each set (allowed: the check runs and finds no conflict).
 //! - `revoked`: `jti` entries in the verifier's `RevocationList` (0, 1 000,
 //!   1 000 000); a cache hit of a token that is not revoked, which the list is
 //!   consulted for on every request.
@@ -226,6 +229,54 @@ fn decisions(c: &mut Criterion, rt: &Runtime) {
     group.finish();
 }
 
+/// A contract with one route needing `s0` and `sets` separation sets, each
+/// keeping `s0` apart from another scope.
+fn separated(sets: usize) -> Contract {
+    let mut text = String::from("version = 1\n[scopes]\ns0 = \"scope 0\"\n");
+    for s in 1..=sets {
+        text.push_str(&format!("s{s} = \"scope {s}\"\n"));
+    }
+    text.push_str(
+        "[defaults]\nunknown_consumer = { stage = \"default\", scopes = [\"s0\"] }\n[[routes]]\nmethod = \"GET\"\npath = \"/r/{id}\"\nscopes = [\"s0\"]\n",
+    );
+    for s in 1..=sets {
+        text.push_str(&format!(
+            "[[separation]]\nname = \"set{s}\"\nscopes = [\"s0\", \"s{s}\"]\n"
+        ));
+    }
+    Contract::parse(&text).unwrap()
+}
+
+fn separations(c: &mut Criterion, rt: &Runtime) {
+    let issuer = issuer(0);
+    let verifier = rt.block_on(issuer.verifier()).unwrap();
+    let principal = verifier
+        .verify_cached(
+            &issuer
+                .token()
+                .client_id("c0")
+                .scopes(["s0"])
+                .expires_in(3600)
+                .sign(),
+        )
+        .unwrap();
+    let mut group = c.benchmark_group("separations");
+    for n in [0usize, 1, 10] {
+        let contract = separated(n);
+        assert_eq!(contract.separations().len(), n);
+        assert!(
+            contract
+                .decide("GET", Some("/r/{id}"), &principal)
+                .error()
+                .is_none()
+        );
+        group.bench_with_input(BenchmarkId::from_parameter(n), &principal, |b, p| {
+            b.iter(|| contract.decide("GET", Some("/r/{id}"), black_box(p)))
+        });
+    }
+    group.finish();
+}
+
 fn revoked(c: &mut Criterion, rt: &Runtime) {
     let issuer = issuer(0);
     let token = token(&issuer, 0);
@@ -321,6 +372,7 @@ fn all(c: &mut Criterion) {
     keys(c, &rt);
     issuers(c, &rt);
     decisions(c, &rt);
+    separations(c, &rt);
     revoked(c, &rt);
     cached_tokens(c, &rt);
 }

@@ -835,6 +835,38 @@ outcome:  deny (consumer_unknown): client_id \"stranger\" is not in the contract
 }
 
 #[test]
+fn explain_a_token_holding_both_sides_of_a_separation() {
+    expect(
+        &[
+            "contract",
+            "explain",
+            "four-eyes.toml",
+            "--client-id",
+            "approvals",
+            "--scopes",
+            "payments:write payments:approve",
+            "POST",
+            "/transactions/tx-1/approve",
+        ],
+        1,
+        "\
+contract: four-eyes.toml (version 1)
+request:  POST /transactions/tx-1/approve
+route:    POST /transactions/{id}/approve (the template /transactions/tx-1/approve falls under)
+consumer: approvals, stage full (stages full)
+stage allows:     accounts:read payments:approve
+token scopes:     payments:approve payments:write
+effective scopes: payments:approve (the token's scopes the stage allows)
+requires: payments:approve
+mode:     enforce: denials are enforced
+trust:    standard: no step-up
+outcome:  deny (separation_of_duties): the token carries payments:approve and payments:write, which separation four-eyes keeps apart, and the route needs one of them
+",
+        "",
+    );
+}
+
+#[test]
 fn explain_an_unlisted_route() {
     let run = rampgate(&[
         "contract",

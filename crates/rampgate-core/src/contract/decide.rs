@@ -362,10 +362,16 @@ impl Contract {
     fn separated(&self, index: usize, scopes: &Scopes) -> Option<Separated> {
         self.route_separations[index].iter().find_map(|&i| {
             let separation = &self.separations()[i];
-            let held = separation.held(|s| scopes.contains(s));
-            (held.len() > 1).then(|| Separated {
+            // Counted first: the allowed path allocates nothing.
+            let two = separation
+                .scopes
+                .iter()
+                .filter(|s| scopes.contains(s))
+                .nth(1)
+                .is_some();
+            two.then(|| Separated {
                 separation: Arc::from(separation.name.as_str()),
-                held: held.join(" "),
+                held: separation.held(|s| scopes.contains(s)).join(" "),
             })
         })
     }
