@@ -356,3 +356,67 @@ fn length<'a>(input: &'a [u8], what: &str) -> Result<(usize, &'a [u8]), String> 
     let len = usize::try_from(len).map_err(|_| format!("{what} is too long"))?;
     Ok((len, rest))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_are_definite_and_minimal() {
+        let what = "x";
+        assert_eq!(length(&[0x7f], what).unwrap().0, 0x7f);
+        assert_eq!(length(&[0x81, 0x80], what).unwrap().0, 0x80);
+        assert_eq!(
+            length(&[0x82, 0x01, 0x00, 9], what).unwrap(),
+            (0x100, &[9u8][..])
+        );
+        assert_eq!(
+            length(&[0x84, 0x7f, 0xff, 0xff, 0xff], what).unwrap().0,
+            0x7fff_ffff
+        );
+        for bad in [
+            &[][..],
+            &[0x80],
+            &[0x81],
+            &[0x81, 0x7f],
+            &[0x82, 0x00, 0xff],
+            &[0x82, 0x01],
+            &[0x85, 1, 1, 1, 1, 1],
+        ] {
+            assert!(length(bad, what).is_err(), "{bad:02x?}");
+        }
+        // A length past the end is refused by the reader, not trusted.
+        assert!(
+            Der(&[0x30, 0x84, 0x7f, 0xff, 0xff, 0xff])
+                .read(SEQUENCE, what)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn oids_are_named_in_dotted_form() {
+        assert_eq!(oid_name(RSA_ENCRYPTION), "RSA (1.2.840.113549.1.1.1)");
+        assert_eq!(oid_name(EC_PUBLIC_KEY), "EC (1.2.840.10045.2.1)");
+        assert_eq!(oid_name(P256), "P-256 (1.2.840.10045.3.1.7)");
+        assert_eq!(oid_name(P384), "P-384 (1.3.132.0.34)");
+        assert_eq!(oid_name(ED25519), "Ed25519 (1.3.101.112)");
+        assert_eq!(oid_name(&[0x2b, 0x06, 0x01]), "1.3.6.1");
+        assert_eq!(oid_name(&[0x88, 0x37]), "2.999");
+        // Malformed: empty, cut in the middle of an arc, an arc over 64 bits.
+        assert_eq!(oid_name(&[]), "?");
+        assert_eq!(oid_name(&[0x2b, 0x86]), "?");
+        let mut huge = [0xffu8; 11];
+        huge[10] = 0x7f;
+        assert_eq!(oid_name(&huge), "?");
+    }
+
+    #[test]
+    fn integers_must_be_positive_and_minimal() {
+        assert_eq!(positive_integer(&[0x01], "e").unwrap(), [0x01]);
+        assert_eq!(positive_integer(&[0x00, 0x80], "n").unwrap(), [0x80]);
+        assert_eq!(positive_integer(&[0x00], "n").unwrap(), [0u8; 0]);
+        assert!(positive_integer(&[], "n").is_err());
+        assert!(positive_integer(&[0x80], "n").is_err());
+        assert!(positive_integer(&[0x00, 0x01], "n").is_err());
+    }
+}
