@@ -7,9 +7,10 @@
 
 use crate::alg::Algorithm;
 use crate::backend::VerifyingKey;
+use crate::ed25519;
 use crate::error::{Error, Result};
 use crate::json::parse_strict;
-use crate::{ed25519, pem};
+use crate::pem;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
