@@ -9,13 +9,13 @@ import re, os, sys
 src = sys.argv[1] if len(sys.argv) > 1 else 'crates/rampgate-core/src'
 lib = open(os.path.join(src, 'lib.rs')).read()
 lifted = {}  # 'verify/key' -> 'key'
-for group, items in re.findall(r'^(?:pub )?use ([a-z_]+)::\{?([^;]*?)\}?;', lib, re.M):
+for group, items in re.findall(r'^(?:pub )?use ([a-z_0-9]+)::\{?([^;]*?)\}?;', lib, re.M):
     if os.path.isdir(os.path.join(src, group)):
         for it in re.split(r'[,\s]+', items):
             if it:
                 lifted[group + '/' + it] = it
 root_items = {}
-for m, items in re.findall(r'pub use ([a-z_]+)::\{?([^;]*?)\}?;', lib):
+for m, items in re.findall(r'pub use ([a-z_0-9]+)::\{?([^;]*?)\}?;', lib):
     for it in re.split(r'[,\s]+', items):
         if it and it not in lifted.values():
             root_items[it] = m
@@ -39,7 +39,7 @@ for root, _, files in os.walk(src):
         code = open(os.path.join(root, f)).read().split('#[cfg(test)]')[0]
         code = '\n'.join(l for l in code.splitlines() if not l.strip().startswith('//'))
         deps = mods.setdefault(top, set())
-        for d in re.findall(r'crate::([a-z_]+)', code):
+        for d in re.findall(r'crate::([a-z_0-9]+)', code):
             d = root_items.get(d, d)
             if d != top:
                 deps.add(d)

@@ -54,7 +54,7 @@ mod verify;
 
 use contract::{requirement, stepup};
 use protocol::{body, denial};
-use verify::{alg, backend, json, key, keys, policy, principal, token, verifier};
+use verify::{alg, backend, ed25519, json, key, keys, pem, policy, principal, token, verifier};
 
 use ops::revocation;
 pub use ops::{anomaly, audit};

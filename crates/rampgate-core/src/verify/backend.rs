@@ -53,11 +53,6 @@ impl VerifyingKey {
     }
 }
 
-/// The modulus and exponent of a DER-encoded RSA public key (PKCS#1 or SPKI).
-pub(crate) fn rsa_components_from_der(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), String> {
-    imp::rsa_components_from_der(der).map_err(|e| format!("not an RSA public key: {e}"))
-}
-
 fn rejected(e: impl std::fmt::Display) -> String {
     format!("key rejected by the crypto backend: {e}")
 }
@@ -130,12 +125,6 @@ mod imp {
             Key::Hmac(key) => hmac::verify(key, message, signature).is_ok(),
         }
     }
-
-    pub(super) fn rsa_components_from_der(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), String> {
-        let key = aws_lc_rs::rsa::PublicKey::from_der(der).map_err(|e| e.to_string())?;
-        let components = RsaPublicKeyComponents::<Vec<u8>>::from(&key);
-        Ok((components.n, components.e))
-    }
 }
 
 #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
@@ -192,13 +181,6 @@ mod imp {
             Ok(verifier) => verifier.verify(message, &signature.to_vec()).is_ok(),
             Err(_) => false,
         }
-    }
-
-    pub(super) fn rsa_components_from_der(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), String> {
-        (DEFAULT_PROVIDER
-            .key_utils
-            .rsa_pub_components_from_public_key)(der)
-        .map_err(|e| e.to_string())
     }
 
     /// The provider's name for the algorithm.

@@ -6,12 +6,13 @@
 //! the set keeps working (RFC 7517 §5).
 
 use crate::alg::Algorithm;
-use crate::backend::{self, VerifyingKey};
+use crate::backend::VerifyingKey;
+use crate::ed25519;
 use crate::error::{Error, Result};
 use crate::json::parse_strict;
+use crate::pem;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::DecodingKey;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -132,20 +133,11 @@ impl Key {
                     return Err("alg does not fit an Ed25519 key".into());
                 }
                 let x = b64_member(jwk, "x")?;
-                let bytes: [u8; 32] = x
+                let x: [u8; 32] = x
                     .as_slice()
                     .try_into()
                     .map_err(|_| "x must be 32 bytes for Ed25519")?;
-                // A small-order point makes a trivial signature verify for (almost)
-                // any message: the Ed25519 twin of an RSA exponent of 1.
-                let point = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
-                    .map_err(|_| "x is not a valid Ed25519 point")?;
-                if point.is_weak() {
-                    return Err(
-                        "Ed25519 key of small order (every signature would be forgeable)".into(),
-                    );
-                }
-                (Algorithm::EdDSA, VerifyingKey::ed25519(&x)?)
+                (Algorithm::EdDSA, ed25519_key(&x, "x")?)
             }
             "oct" => return Err("symmetric keys are never taken from a JWK set".into()),
             other => return Err(format!("unsupported kty {other:?}")),
@@ -157,36 +149,42 @@ impl Key {
         })
     }
 
-    /// A key from a PEM-encoded public key (`PUBLIC KEY` or `RSA PUBLIC KEY`),
-    /// bound to `alg` (for example `"RS256"`).
+    /// A key from a PEM-encoded public key, bound to `alg` (for example
+    /// `"RS256"`).
+    ///
+    /// The PEM is a `PUBLIC KEY` (SubjectPublicKeyInfo) of an RSA key, an EC key
+    /// on the curve `alg` names (P-256 for ES256, P-384 for ES384; uncompressed
+    /// point) or an Ed25519 key, or an `RSA PUBLIC KEY` (PKCS#1). The key must
+    /// fit `alg`, and is checked as a JWK's would be. Private keys and
+    /// certificates are refused: give the public key.
+    ///
+    /// ```
+    /// use rampgate_core::Key;
+    ///
+    /// let pem = "-----BEGIN PUBLIC KEY-----
+    /// MCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=
+    /// -----END PUBLIC KEY-----";
+    /// let key = Key::from_pem(pem.as_bytes(), "EdDSA", Some("ed1")).unwrap();
+    /// assert_eq!(key.alg(), "EdDSA");
+    /// assert!(Key::from_pem(pem.as_bytes(), "ES256", None).is_err());
+    /// ```
     pub fn from_pem(pem: &[u8], alg: &str, kid: Option<&str>) -> Result<Key> {
         let alg = alg
             .parse::<Algorithm>()
             .map_err(|e| Error::config(e.to_string()))?;
         let kid = kid.map(str::to_owned);
-        // jsonwebtoken only unwraps the PEM here; the backend parses the key.
         let verifying = if alg.is_rsa() {
-            let key = DecodingKey::from_rsa_pem(pem)
+            let (n, e) = pem::rsa_public_key(pem)
                 .map_err(|e| Error::config(format!("not an RSA public key PEM: {e}")))?;
-            let der = key
-                .try_get_as_bytes()
-                .map_err(|e| Error::config(e.to_string()))?;
-            let (n, e) = backend::rsa_components_from_der(der).map_err(Error::config)?;
             rsa_key(&n, &e, Some(alg)).map_err(Error::config)?.1
         } else if alg.is_ecdsa() {
-            let key = DecodingKey::from_ec_pem(pem)
+            let point = pem::ec_public_key(pem, alg)
                 .map_err(|e| Error::config(format!("not an EC public key PEM: {e}")))?;
-            let point = key
-                .try_get_as_bytes()
-                .map_err(|e| Error::config(e.to_string()))?;
-            VerifyingKey::ecdsa(alg, point).map_err(Error::config)?
+            VerifyingKey::ecdsa(alg, &point).map_err(Error::config)?
         } else if alg.is_eddsa() {
-            let key = DecodingKey::from_ed_pem(pem)
+            let x = pem::ed25519_public_key(pem)
                 .map_err(|e| Error::config(format!("not an Ed25519 public key PEM: {e}")))?;
-            let x = key
-                .try_get_as_bytes()
-                .map_err(|e| Error::config(e.to_string()))?;
-            VerifyingKey::ed25519(x).map_err(Error::config)?
+            ed25519_key(&x, "the PEM's key").map_err(Error::config)?
         } else {
             return Err(Error::config("use Key::hmac for a shared secret"));
         };
@@ -236,6 +234,20 @@ impl Key {
     /// Verifies `signature` over `message` with this key's one algorithm.
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         self.verifying.verify(message, signature)
+    }
+}
+
+/// An Ed25519 key from its 32-byte public key, named `what` in errors. A
+/// small-order point makes a trivial signature verify for (almost) any
+/// message: the Ed25519 twin of an RSA exponent of 1. A key that is not a point
+/// is refused here too, as aws-lc-rs would take it and then fail every request.
+fn ed25519_key(x: &[u8; 32], what: &str) -> Result<VerifyingKey, String> {
+    match ed25519::check_public_key(x) {
+        Ok(()) => VerifyingKey::ed25519(x),
+        Err(ed25519::Refused::SmallOrder) => {
+            Err("Ed25519 key of small order (every signature would be forgeable)".into())
+        }
+        Err(ed25519::Refused::NotAPoint) => Err(format!("{what} is not a valid Ed25519 point")),
     }
 }
 
@@ -466,6 +478,24 @@ mod tests {
             let reason = skip_reason(&format!(r#"{{"kty":"OKP","crv":"Ed25519","x":"{x}"}}"#));
             assert!(reason.contains("small order"), "{x}: {reason}");
         }
+    }
+
+    #[test]
+    fn ed25519_keys_off_the_curve_are_skipped() {
+        // y = 2 has no x on the curve.
+        let not_a_point = "AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let reason = skip_reason(&format!(
+            r#"{{"kty":"OKP","crv":"Ed25519","x":"{not_a_point}"}}"#
+        ));
+        assert_eq!(reason, "x is not a valid Ed25519 point");
+        // Why the core checks: aws-lc-rs takes any 32 bytes as a key (and would
+        // fail every request with it); the RustCrypto backend refuses it.
+        let mut y = [0u8; 32];
+        y[0] = 2;
+        assert_eq!(
+            VerifyingKey::ed25519(&y).is_ok(),
+            cfg!(feature = "aws-lc-rs")
+        );
     }
 
     #[test]
