@@ -35,6 +35,9 @@ mod check;
 mod decide;
 mod diff;
 mod handle;
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+pub mod openapi;
 
 pub use decide::{Caller, Decision, Outcome, rollout_bucket};
 pub use diff::{Change, ChangeKind, ContractDiff, VersionError};
