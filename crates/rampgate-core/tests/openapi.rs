@@ -365,6 +365,10 @@ fn a_path_openapi_cannot_spell_is_an_error_naming_the_route() {
     )
     .unwrap();
     let err = contract.openapi(&OpenApiOptions::new()).unwrap_err();
+    let merge_err = contract
+        .merge_openapi(&app_document().to_string(), &OpenApiOptions::new())
+        .unwrap_err();
+    assert_eq!(merge_err, err, "a merge refuses it too");
     assert_eq!(
         err.to_string(),
         "route POST /a/{key}: /a/{key} is the path of route GET /a/{id} with other parameter names: OpenAPI takes them for one path"

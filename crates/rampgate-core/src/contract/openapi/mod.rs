@@ -238,7 +238,30 @@ fn http_routes(contract: &Contract) -> Result<(Vec<HttpRoute<'_>>, Vec<LeftOut>)
             why,
         });
     }
+    one_spelling(&routes)?;
     Ok((routes, left_out))
+}
+
+/// Templates that differ only in their parameters' names are one OpenAPI
+/// path: an error, for no operation could say which route it is.
+fn one_spelling(routes: &[HttpRoute<'_>]) -> Result<(), OpenApiError> {
+    let mut spelled: BTreeMap<String, &HttpRoute<'_>> = BTreeMap::new();
+    for r in routes {
+        let first = spelled
+            .entry(template::shape(&r.template.path))
+            .or_insert(r);
+        if first.template.path != r.template.path {
+            return Err(OpenApiError::Path {
+                route: r.route.key(),
+                why: format!(
+                    "{} is the path of route {} with other parameter names: OpenAPI takes them for one path",
+                    r.template.path,
+                    first.route.key()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A gRPC route: a whole service (`/package.Service/*`), or a method path the
@@ -270,23 +293,9 @@ impl Contract {
     pub fn openapi(&self, options: &OpenApiOptions) -> Result<OpenApiDocument, OpenApiError> {
         let scheme = security::scheme(self, options)?;
         let (routes, left_out) = http_routes(self)?;
-        // One path item per OpenAPI path; templates spelled two ways are one path.
+        // One path item per OpenAPI path.
         let mut items: BTreeMap<String, Vec<&HttpRoute<'_>>> = BTreeMap::new();
-        let mut spelled: BTreeMap<String, &HttpRoute<'_>> = BTreeMap::new();
         for r in &routes {
-            let first = spelled
-                .entry(template::shape(&r.template.path))
-                .or_insert(r);
-            if first.template.path != r.template.path {
-                return Err(OpenApiError::Path {
-                    route: r.route.key(),
-                    why: format!(
-                        "{} is the path of route {} with other parameter names: OpenAPI takes them for one path",
-                        r.template.path,
-                        first.route.key()
-                    ),
-                });
-            }
             items.entry(r.template.path.clone()).or_default().push(r);
         }
         let mut paths = PathsBuilder::new();
