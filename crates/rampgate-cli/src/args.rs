@@ -30,6 +30,7 @@ macro_rules! exit_status {
         "  rampgate contract check contract.toml\n",
         "  rampgate contract diff deployed/contract.toml contract.toml --json\n",
         "  rampgate contract routes contract.toml --inventory routes.json\n",
+        "  rampgate contract openapi contract.toml --merge openapi.json\n",
         "  rampgate contract explain contract.toml --client-id web --scopes \"a b\" GET /items/1\n",
         "  rampgate token inspect - --issuer https://login.example.com/ --audience api\n",
         "  rampgate token verify \"$TOKEN\" --issuer https://login.example.com/ --audience api --discovery\n",
@@ -45,7 +46,7 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Check contracts, diff their versions, compare them with the routes in code, explain decisions
+    /// Check contracts, diff their versions, compare them with the routes in code, write their OpenAPI security, explain decisions
     #[command(subcommand)]
     Contract(ContractCommand),
     /// Inspect a token (decoded, NOT verified) or verify it against an issuer's keys

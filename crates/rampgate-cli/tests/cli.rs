@@ -955,6 +955,237 @@ fn explain_with_an_invalid_or_missing_contract() {
     );
 }
 
+// ---- contract openapi ----
+
+const PAYMENTS: &str = "../../../../examples/payments/contract.toml";
+
+/// Runs `python3 -m openapi_spec_validator` on the document and fails with
+/// its message, or with how to install it when it is missing.
+#[track_caller]
+fn assert_valid_openapi(name: &str, document: &str) {
+    let file = temp_file(name, document);
+    let install =
+        "install the validator: python3 -m pip install openapi-spec-validator (what .ci/run does)";
+    let output = Command::new("python3")
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("python3 cannot run ({e}): {install}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("No module named"),
+        "openapi-spec-validator is missing: {install}\n{stderr}"
+    );
+    assert!(
+        output.status.success(),
+        "{name}: the validator refuses the document:\n{}{stderr}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}
+
+#[test]
+fn openapi_of_the_payments_example_carries_its_scopes_and_trust_level() {
+    let run = rampgate(&[
+        "contract",
+        "openapi",
+        PAYMENTS,
+        "--issuer-url",
+        "https://login.example.com/",
+    ]);
+    assert_eq!((run.status, run.stderr.as_str()), (0, ""));
+    assert_valid_openapi("payments-openapi.json", &run.stdout);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let paths = &doc["paths"];
+    assert_eq!(
+        paths["/accounts/{id}"]["get"]["security"],
+        json!([{"rampgate": ["accounts:read"]}])
+    );
+    assert_eq!(
+        paths["/transactions"]["post"]["security"],
+        json!([{"rampgate": ["payments:write"]}])
+    );
+    let approve = &paths["/transactions/{id}/approve"]["post"];
+    assert_eq!(
+        approve["security"],
+        json!([{"rampgate": ["payments:approve"]}])
+    );
+    assert_eq!(
+        approve["x-rampgate-trust"],
+        json!({"level": "sensitive", "acr_values": ["mfa"], "acr_hierarchy": ["pwd", "mfa", "hwk"], "max_age": 300})
+    );
+    assert_eq!(
+        doc["components"]["securitySchemes"]["rampgate"]["openIdConnectUrl"],
+        "https://login.example.com/.well-known/openid-configuration"
+    );
+}
+
+#[test]
+fn openapi_with_a_token_url_and_any_of_alternatives() {
+    let run = rampgate(&[
+        "contract",
+        "openapi",
+        "accounts-v4.toml",
+        "--token-url",
+        "https://login.example.com/oauth2/token",
+    ]);
+    assert_eq!((run.status, run.stderr.as_str()), (0, ""));
+    assert_valid_openapi("accounts-openapi.json", &run.stdout);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        doc["paths"]["/accounts/{id}/statements"]["get"]["security"],
+        json!([{"rampgate": ["admin"]}, {"rampgate": ["statements:export"]}])
+    );
+    let flow = &doc["components"]["securitySchemes"]["rampgate"]["flows"]["clientCredentials"];
+    assert_eq!(flow["tokenUrl"], "https://login.example.com/oauth2/token");
+    assert_eq!(
+        flow["scopes"]["transfers:create"],
+        "Move money between accounts"
+    );
+}
+
+#[test]
+fn openapi_leaves_grpc_routes_out_and_says_so() {
+    let contract = temp_file(
+        "openapi-grpc.toml",
+        "version = 1\nissuer = \"https://login.example.com/\"\n\n[[routes]]\nmethod = \"GET\"\npath = \"/me\"\n\n[[routes]]\nmethod = \"POST\"\npath = \"/helloworld.Greeter/SayHello\"\n\n[[routes]]\nmethod = \"POST\"\npath = \"/grpc.health.v1.Health/*\"\n",
+    );
+    let run = rampgate(&["contract", "openapi", contract.to_str().unwrap()]);
+    assert_eq!(
+        (run.status, run.stderr.as_str()),
+        (
+            0,
+            "note: left out POST /helloworld.Greeter/SayHello: a gRPC route, not an HTTP operation\n\
+             note: left out POST /grpc.health.v1.Health/*: a gRPC route, not an HTTP operation\n"
+        )
+    );
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
+    assert_eq!(paths, ["/me"]);
+}
+
+#[test]
+fn openapi_merge_secures_the_document_and_reports_both_kinds_of_mismatch() {
+    let run = rampgate(&[
+        "contract",
+        "openapi",
+        "accounts-v4.toml",
+        "--merge",
+        "openapi-app.json",
+    ]);
+    assert_eq!(
+        (run.status, run.stderr.as_str()),
+        (
+            1,
+            "In the document but not in the contract (1):\n  GET /healthz\n\
+             In the contract but not in the document (2):\n  GET /accounts/{id}/statements\n  DELETE /accounts/{id}\n\
+             \x20 note: routes only in the contract do not fail the check; another deployment may serve them\n\
+             error: 1 operation of openapi-app.json is not in the contract: the contract layer refuses every request there (unknown_route = \"deny\"); add it to the contract\n"
+        )
+    );
+    assert_valid_openapi("accounts-merged.json", &run.stdout);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let account = &doc["paths"]["/accounts/{account_id}"];
+    assert_eq!(
+        account["get"]["security"],
+        json!([{"rampgate": ["accounts:read"]}])
+    );
+    assert_eq!(
+        account["patch"]["security"],
+        json!([{"rampgate": ["accounts:write"]}])
+    );
+    assert_eq!(account["patch"]["operationId"], "update_account");
+    let transfer = &doc["paths"]["/accounts/{account_id}/transfers"]["post"];
+    assert_eq!(
+        transfer["x-rampgate-trust"],
+        json!({"level": "sensitive", "acr_values": ["urn:example:acr:mfa"], "amr": ["mfa"], "max_age": 300})
+    );
+    assert!(doc["paths"]["/healthz"]["get"].get("security").is_none());
+}
+
+#[test]
+fn openapi_without_an_issuer_uses_http_bearer_and_says_so() {
+    let run = rampgate(&["contract", "openapi", PAYMENTS]);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "note: the contract names no issuer, so the scheme is HTTP bearer (JWT) with the scopes as roles: give --issuer-url URL (openIdConnect) or --token-url URL (oauth2) for a scheme that says where tokens come from\n"
+    );
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        doc["components"]["securitySchemes"]["rampgate"],
+        json!({
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "Access tokens (JWT) in `Authorization: Bearer`, verified by rampgate. Each operation's requirement lists the scopes of the ramp contract it needs:\n- `accounts:read`: Read account balances and details\n- `payments:approve`: Approve a pending transaction\n- `payments:write`: Create payment transactions",
+        })
+    );
+    assert_eq!(
+        doc["paths"]["/transactions"]["post"]["security"],
+        json!([{"rampgate": ["payments:write"]}])
+    );
+}
+
+#[test]
+fn openapi_errors_say_what_to_give_or_fix() {
+    expect(
+        &[
+            "contract",
+            "openapi",
+            "accounts-v4.toml",
+            "--issuer-url",
+            "https://other.example.com/",
+        ],
+        2,
+        "",
+        "error: the issuer \"https://other.example.com/\" is not the contract's issuer \"https://login.example.com/\": the contract admits only its issuer's tokens\n",
+    );
+    expect(
+        &["contract", "openapi", PAYMENTS, "--token-url", "/token"],
+        2,
+        "",
+        "error: the token URL \"/token\" must be an absolute http(s) URL without a fragment\n",
+    );
+    expect(
+        &[
+            "contract",
+            "openapi",
+            "accounts-v4.toml",
+            "--merge",
+            "inventory.json",
+        ],
+        2,
+        "",
+        "inventory.json: error: at /openapi: no \"openapi\" version string: not an OpenAPI 3 document\n",
+    );
+    let broken = temp_file(
+        "broken-openapi.json",
+        "{\"openapi\": \"3.1.0\",\n  \"paths\": {,}}",
+    );
+    let broken = broken.to_str().unwrap();
+    expect(
+        &["contract", "openapi", "accounts-v4.toml", "--merge", broken],
+        2,
+        "",
+        &format!("{broken}:2:13: error: not JSON: key must be a string\n"),
+    );
+    expect(
+        &[
+            "contract",
+            "openapi",
+            "accounts-v4.toml",
+            "--merge",
+            "missing.json",
+        ],
+        2,
+        "",
+        &format!(
+            "error: cannot read missing.json: {}\n",
+            not_found("missing.json")
+        ),
+    );
+}
+
 // ---- token inspect / verify ----
 
 const ISS: &str = "https://login.example.com/";
@@ -1631,8 +1862,8 @@ may use at its current stage.
 Usage: rampgate <COMMAND>
 
 Commands:
-  contract  Check contracts, diff their versions, compare them with the routes in code, explain
-            decisions
+  contract  Check contracts, diff their versions, compare them with the routes in code, write their
+            OpenAPI security, explain decisions
   token     Inspect a token (decoded, NOT verified) or verify it against an issuer's keys
   ramp      Judge a roll-out from the AuditLayer's audit files: may a route be enforced, a consumer
             advance?
@@ -1649,6 +1880,7 @@ Examples:
   rampgate contract check contract.toml
   rampgate contract diff deployed/contract.toml contract.toml --json
   rampgate contract routes contract.toml --inventory routes.json
+  rampgate contract openapi contract.toml --merge openapi.json
   rampgate contract explain contract.toml --client-id web --scopes "a b" GET /items/1
   rampgate token inspect - --issuer https://login.example.com/ --audience api
   rampgate token verify "$TOKEN" --issuer https://login.example.com/ --audience api --discovery
@@ -1668,7 +1900,8 @@ fn contract_help() {
     expect(
         &["contract", "--help"],
         0,
-        r#"Check contracts, diff their versions, compare them with the routes in code, explain decisions
+        r#"Check contracts, diff their versions, compare them with the routes in code, write their OpenAPI
+security, explain decisions
 
 Usage: rampgate contract <COMMAND>
 
@@ -1676,6 +1909,7 @@ Commands:
   check    Check a contract and report every error with its line
   diff     Show what a new contract version widens or narrows
   routes   Compare a contract with the routes declared in code
+  openapi  Print an OpenAPI 3.1 document of the contract's HTTP routes and their security
   explain  Explain the contract's decision for one request and token
   help     Print this message or the help of the given subcommand(s)
 
@@ -1787,6 +2021,50 @@ Options:
 
 Example:
   rampgate contract routes contract.toml --inventory routes.json
+"#,
+        "",
+    );
+}
+
+#[test]
+fn openapi_help() {
+    expect(
+        &["contract", "openapi", "--help"],
+        0,
+        r#"Print an OpenAPI 3.1 document of the contract's HTTP routes and their security
+
+Each operation gets the route's scopes as its `security` (an any-of list as alternatives), its trust
+level as `x-rampgate-trust` and the 401 and 403 answers of the layers; gRPC routes are left out. The
+security scheme is OpenID Connect discovery of the issuer (the contract's, or --issuer-url), or
+OAuth 2.0 client credentials at --token-url. With --merge, adds all this to an existing document and
+reports, on standard error, its operations the contract does not cover (exit status 1) and the
+contract's routes it does not have.
+
+Usage: rampgate contract openapi [OPTIONS] <FILE>
+
+Arguments:
+  <FILE>
+          The contract (TOML)
+
+Options:
+      --merge <openapi.json>
+          An OpenAPI 3 document (JSON; from utoipa, aide...) to add the security to; `-` reads
+          standard input
+
+      --issuer-url <URL>
+          The issuer, for an openIdConnect scheme at {issuer}/.well-known/openid-configuration
+          (default: the contract's issuer)
+
+      --token-url <URL>
+          The token endpoint, for an oauth2 scheme with the client credentials flow and the
+          contract's scopes
+
+  -h, --help
+          Print help (see a summary with '-h')
+
+Examples:
+  rampgate contract openapi contract.toml --issuer-url https://login.example.com/
+  rampgate contract openapi contract.toml --merge openapi.json > openapi.secured.json
 "#,
         "",
     );
@@ -2078,7 +2356,8 @@ fn apply_shown_diff(doc_name: &str, dir: &std::path::Path, diff: &str) {
 
 /// Runs every `$ rampgate ...` of the ```text blocks of `doc` whose files
 /// exist in `dir`, and asserts its output (standard output, then standard
-/// error, then `$ echo $?` when shown) is what `doc` shows. With
+/// error, then `$ echo $?` when shown) is what `doc` shows; after `> FILE`,
+/// standard output is written to FILE and only standard error is shown. With
 /// `toml_files`, a ```toml block is first written under the name the next
 /// block's first command gives its last `.toml` file. Returns how many
 /// commands were checked.
@@ -2111,7 +2390,13 @@ fn check_shown_outputs(
             let Some(command) = line.strip_prefix("$ rampgate ") else {
                 continue;
             };
-            let args = shell_words(command);
+            let mut args = shell_words(command);
+            // `> FILE`: standard output goes to the file, only standard error is shown.
+            let redirect = args.iter().position(|a| a == ">").map(|at| {
+                let file = args.get(at + 1).cloned().unwrap();
+                args.truncate(at);
+                file
+            });
             if first
                 && toml_files
                 && let (Some(toml), Some(name)) = (
@@ -2150,11 +2435,15 @@ fn check_shown_outputs(
                 .current_dir(dir)
                 .output()
                 .unwrap();
-            let real = format!(
-                "{}{}",
-                String::from_utf8(output.stdout).unwrap(),
-                String::from_utf8(output.stderr).unwrap()
-            );
+            let stdout = String::from_utf8(output.stdout).unwrap();
+            let stderr = String::from_utf8(output.stderr).unwrap();
+            let real = match &redirect {
+                Some(file) => {
+                    std::fs::write(dir.join(file), stdout).unwrap();
+                    stderr
+                }
+                None => format!("{stdout}{stderr}"),
+            };
             assert_eq!(
                 shown.trim_end(),
                 real.trim_end(),
@@ -2189,6 +2478,7 @@ fn the_manual_shows_the_real_outputs() {
         ("four-eyes-conflict.toml", "four-eyes-conflict.toml"),
         ("four-eyes-v2.toml", "four-eyes-v2.toml"),
         ("four-eyes-v2-noted.toml", "four-eyes-v2-noted.toml"),
+        ("openapi-app.json", "openapi.json"),
     ] {
         std::fs::copy(format!("{FIXTURES}/{from}"), dir.join(to)).unwrap();
     }

@@ -33,8 +33,9 @@
 //! (JWKS URLs and OIDC discovery, with reqwest and rustls, whose own TLS
 //! provider is aws-lc-rs), `axum` (extractors; depends on axum-core only),
 //! `tonic` (`tonic::Status` for denials, [`tonic::RequestExt`] for handlers;
-//! tonic without its transport). gRPC requests get gRPC answers in every
-//! build: see [`grpc`].
+//! tonic without its transport), `metrics`, `audit-webhook`, `openapi`
+//! (OpenAPI 3.1 documents from the contract, `contract::openapi`). gRPC
+//! requests get gRPC answers in every build: see [`grpc`].
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Four subsystems, each a folder (ARCHITECTURE.md): verification, the

@@ -36,6 +36,9 @@ mod decide;
 mod diff;
 mod handle;
 mod inventory;
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+pub mod openapi;
 pub(crate) mod requirement;
 pub(crate) mod stepup;
 

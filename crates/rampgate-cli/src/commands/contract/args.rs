@@ -58,6 +58,30 @@ pub(crate) enum ContractCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print an OpenAPI 3.1 document of the contract's HTTP routes and their security
+    ///
+    /// Each operation gets the route's scopes as its `security` (an any-of list as alternatives),
+    /// its trust level as `x-rampgate-trust` and the 401 and 403 answers of the layers; gRPC
+    /// routes are left out. The security scheme is OpenID Connect discovery of the issuer (the
+    /// contract's, or --issuer-url), or OAuth 2.0 client credentials at --token-url. With --merge,
+    /// adds all this to an existing document and reports, on standard error, its operations the
+    /// contract does not cover (exit status 1) and the contract's routes it does not have.
+    #[command(
+        after_long_help = "Examples:\n  rampgate contract openapi contract.toml --issuer-url https://login.example.com/\n  rampgate contract openapi contract.toml --merge openapi.json > openapi.secured.json"
+    )]
+    Openapi {
+        /// The contract (TOML)
+        file: PathBuf,
+        /// An OpenAPI 3 document (JSON; from utoipa, aide...) to add the security to; `-` reads standard input
+        #[arg(long, value_name = "openapi.json")]
+        merge: Option<PathBuf>,
+        /// The issuer, for an openIdConnect scheme at {issuer}/.well-known/openid-configuration (default: the contract's issuer)
+        #[arg(long, value_name = "URL", conflicts_with = "token_url")]
+        issuer_url: Option<String>,
+        /// The token endpoint, for an oauth2 scheme with the client credentials flow and the contract's scopes
+        #[arg(long, value_name = "URL")]
+        token_url: Option<String>,
+    },
     /// Explain the contract's decision for one request and token
     ///
     /// Shows the route the path falls under, the consumer and its stage, the stage's scopes, the

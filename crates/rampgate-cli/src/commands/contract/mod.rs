@@ -1,7 +1,8 @@
-//! `rampgate contract check | diff | routes`.
+//! `rampgate contract check | diff | routes | openapi | explain`.
 
 mod args;
 mod explain;
+mod openapi;
 mod routes;
 
 pub(crate) use args::ContractCommand;
@@ -25,6 +26,12 @@ pub(crate) fn run(command: ContractCommand) -> Report {
             inventory,
             json,
         } => routes(&file, &inventory, json),
+        ContractCommand::Openapi {
+            file,
+            merge,
+            issuer_url,
+            token_url,
+        } => openapi::run(&file, merge.as_deref(), issuer_url, token_url),
         ContractCommand::Explain {
             file,
             client_id,
@@ -54,7 +61,7 @@ pub(crate) fn run(command: ContractCommand) -> Report {
 }
 
 /// Reads a file, or standard input for `-`.
-fn read(path: &Path) -> Result<String, Report> {
+pub(super) fn read(path: &Path) -> Result<String, Report> {
     if path == Path::new("-") {
         let mut text = String::new();
         return std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
