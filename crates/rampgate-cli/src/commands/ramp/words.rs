@@ -231,6 +231,7 @@ pub(crate) fn hint(cause: &Cause) -> String {
         stage,
         beyond_stage,
         lacks_scopes,
+        separated,
         other_reasons,
     } = cause
     else {
@@ -252,6 +253,12 @@ pub(crate) fn hint(cause: &Cause) -> String {
     }
     if *lacks_scopes {
         parts.push("its tokens lack the scopes: the client must request them".to_owned());
+    }
+    if *separated {
+        parts.push(
+            "its tokens carry scopes a separation of duties keeps apart: the client must ask for one duty per token"
+                .to_owned(),
+        );
     }
     if !other_reasons.is_empty() {
         parts.push(format!("reasons {}", other_reasons.join(", ")));

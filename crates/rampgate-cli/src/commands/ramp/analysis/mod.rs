@@ -312,6 +312,28 @@ stages = [{ name = "one", scopes = ["r"] }, { name = "two", scopes = ["r", "w"] 
     }
 
     #[test]
+    fn separation_refusals_say_one_duty_per_token() {
+        let events = vec![decision(
+            1,
+            "GET /x",
+            "observe_deny",
+            "separation_of_duties",
+            r#"["r","w"]"#,
+        )];
+        let a = analysis(events, 100);
+        let get = &a.verdicts[0];
+        assert_eq!(get.verdict, Verdict::Breaks);
+        let StepDetails::EnforceRoute { breaking, .. } = &get.step else {
+            panic!("{get:?}")
+        };
+        let hint = crate::commands::ramp::words::hint(&breaking[0].cause);
+        assert_eq!(
+            hint,
+            "its tokens carry scopes a separation of duties keeps apart: the client must ask for one duty per token"
+        );
+    }
+
+    #[test]
     fn advancing_replays_scope_refusals_at_the_next_stage() {
         // The token has w, the stage does not: stage two cures it.
         let mut events: Vec<_> = (0..4)

@@ -89,6 +89,7 @@ fn cause(contract: &Contract, row: &Row) -> Cause {
     let missing: BTreeSet<&String> = row.would_miss.keys().collect();
     let beyond = Reason::ScopeBeyondStage.as_str();
     let insufficient = Reason::ScopeInsufficient.as_str();
+    let separated = Reason::SeparationOfDuties.as_str();
     let beyond_stage = row.reasons.contains_key(beyond).then(|| {
         consumer.stages[consumer.current + 1..]
             .iter()
@@ -101,10 +102,11 @@ fn cause(contract: &Contract, row: &Row) -> Cause {
         stage: consumer.stage().name.clone(),
         beyond_stage,
         lacks_scopes: row.reasons.contains_key(insufficient),
+        separated: row.reasons.contains_key(separated),
         other_reasons: row
             .reasons
             .keys()
-            .filter(|r| *r != beyond && *r != insufficient)
+            .filter(|r| *r != beyond && *r != insufficient && *r != separated)
             .cloned()
             .collect(),
     }

@@ -109,6 +109,8 @@ pub(crate) enum Cause {
         beyond_stage: Option<StageCure>,
         /// Whether some refusals are `scope_insufficient`.
         lacks_scopes: bool,
+        /// Whether some refusals are `separation_of_duties`.
+        separated: bool,
         /// The other reason codes.
         other_reasons: Vec<String>,
     },
