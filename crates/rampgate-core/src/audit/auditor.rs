@@ -491,12 +491,22 @@ impl Auditor {
 /// The audit event of a contract change.
 pub fn contract_event(event: &ContractEvent<'_>) -> AuditEvent {
     match event {
-        ContractEvent::Applied(diff) => {
-            AuditEvent::ContractChanged(ContractChanged::from_diff(diff))
+        ContractEvent::Applied { diff, sha256, .. } => {
+            let mut changed = ContractChanged::from_diff(diff);
+            changed.sha256 = *sha256;
+            AuditEvent::ContractChanged(changed)
         }
-        ContractEvent::Refused { version, error } => AuditEvent::ContractRefused(ContractRefused {
+        ContractEvent::Refused {
+            version,
+            previous_version,
+            error,
+            sha256,
+            change,
+            ..
+        } => AuditEvent::ContractRefused(ContractRefused {
             ts: SystemTime::now(),
             version: *version,
+            previous_version: *previous_version,
             error: error.to_string(),
             reason: Some(match error {
                 ReloadError::VersionNotIncreased(_) => "version_not_increased",
@@ -504,6 +514,8 @@ pub fn contract_event(event: &ContractEvent<'_>) -> AuditEvent {
                 ReloadError::Read { .. } => "contract_unreadable",
                 _ => "reload_refused",
             }),
+            sha256: *sha256,
+            change: change.cloned(),
         }),
     }
 }

@@ -34,10 +34,14 @@
 mod check;
 mod decide;
 mod diff;
+mod digest;
 mod handle;
 
 pub use decide::{Caller, Decision, Outcome, Separated, rollout_bucket};
-pub use diff::{Change, ChangeKind, ChangeNoteMissing, ContractDiff, VersionError};
+pub use diff::{
+    Change, ChangeKind, ChangeNoteMissing, ContractDiff, StageDirection, StageMove, VersionError,
+};
+pub use digest::{ContractDigest, DigestParseError};
 pub use handle::{ContractEvent, ContractHandle, ContractWatch, ReloadError};
 
 use crate::{Requirement, StepUpPolicy};
