@@ -47,6 +47,7 @@ mod denial;
 mod error;
 mod escape;
 pub mod grpc;
+mod hex;
 mod json;
 mod key;
 mod keys;

@@ -39,10 +39,7 @@ impl TokenFingerprint {
 
 impl fmt::Display for TokenFingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        crate::hex::write(f, &self.0)
     }
 }
 
@@ -61,16 +58,11 @@ impl Serialize for TokenFingerprint {
 impl<'de> Deserialize<'de> for TokenFingerprint {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = Cow::<str>::deserialize(d)?;
-        let hex = |i: usize| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok();
-        let mut bytes = [0; 6];
-        for (i, b) in bytes.iter_mut().enumerate() {
-            *b = hex(i)
-                .filter(|_| text.len() == 12 && text.bytes().all(|c| c.is_ascii_hexdigit()))
-                .ok_or_else(|| {
-                    serde::de::Error::custom(format_args!("token_fp {text:?} is not 12 hex digits"))
-                })?;
-        }
-        Ok(TokenFingerprint(bytes))
+        crate::hex::parse(&text)
+            .map(TokenFingerprint)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format_args!("token_fp {text:?} is not 12 hex digits"))
+            })
     }
 }
 
@@ -398,11 +390,6 @@ impl AuditEvent {
             AuditEvent::ContractRefused(_) => "contract_refused",
             AuditEvent::Other { kind, .. } => kind,
         }
-    }
-
-    /// Whether the event is an alert: a contract change that widens access.
-    pub fn is_alert(&self) -> bool {
-        matches!(self, AuditEvent::ContractChanged(c) if c.alert)
     }
 
     /// Appends the event as one JSON line (with its `\n`) to `out`.

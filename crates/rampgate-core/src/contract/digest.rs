@@ -35,10 +35,7 @@ impl ContractDigest {
 
 impl fmt::Display for ContractDigest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        crate::hex::write(f, &self.0)
     }
 }
 
@@ -57,15 +54,9 @@ impl std::str::FromStr for ContractDigest {
     type Err = DigestParseError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        if text.len() != 64 || !text.bytes().all(|c| c.is_ascii_hexdigit()) {
-            return Err(DigestParseError);
-        }
-        let mut bytes = [0; 32];
-        for (i, b) in bytes.iter_mut().enumerate() {
-            let pair = text.get(2 * i..2 * i + 2).ok_or(DigestParseError)?;
-            *b = u8::from_str_radix(pair, 16).map_err(|_| DigestParseError)?;
-        }
-        Ok(ContractDigest(bytes))
+        crate::hex::parse(text)
+            .map(ContractDigest)
+            .ok_or(DigestParseError)
     }
 }
 
