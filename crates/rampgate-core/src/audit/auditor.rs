@@ -125,7 +125,7 @@ impl AuditPermit {
 }
 
 impl Auditor {
-    /// A builder: capacity [`DEFAULT_CAPACITY`], the [`TracingSink`].
+    /// A builder: capacity [`DEFAULT_CAPACITY`], the [`TracingSink`](super::TracingSink).
     pub fn builder() -> AuditorBuilder {
         AuditorBuilder::new()
     }
@@ -258,7 +258,7 @@ impl Auditor {
     }
 
     /// Waits until every event recorded before this call has been handed to
-    /// the sink, then flushes the sink ([`AuditSink::flush`]).
+    /// the sink, then flushes the sink ([`AuditSink::flush`](super::AuditSink::flush)).
     ///
     /// With an alert sink, it then waits in the same way for the alerts
     /// queued so far (those the writer raised for these events included),
