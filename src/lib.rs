@@ -60,8 +60,9 @@
 //!
 //! Cargo features: `axum`, `remote-jwks` and `aws-lc-rs` (default; aws-lc-rs
 //! needs a C compiler), `rust-crypto` (the pure-Rust backend, with
-//! `default-features = false`), `tonic`, `metrics`, `audit-webhook`,
-//! `openapi` (OpenAPI 3.1 from the contract: `contract::openapi`), `testkit`.
+//! `default-features = false`), `tonic`, `metrics`, `audit-webhook` (the
+//! audit trail's webhook sink and the alert webhook, `[alerts]`), `openapi`
+//! (OpenAPI 3.1 from the contract: `contract::openapi`), `testkit`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The names a service needs to protect its routes; everything else lives in

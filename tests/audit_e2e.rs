@@ -814,11 +814,23 @@ async fn contract_reloads_are_audited_and_a_widening_is_an_alert() {
         .find(|c| c["kind"] == "widening")
         .expect("a widening");
     assert_eq!(widening["consumer"], "web");
+    assert_eq!(
+        widening["stage_move"],
+        serde_json::json!({"from": "pilot", "to": "ga", "direction": "advanced"})
+    );
+    assert_eq!(
+        changed["sha256"],
+        rampgate::contract::ContractDigest::of(v2.as_bytes()).to_string()
+    );
+    assert!(changed["change"].is_null(), "v2 has no [change] note");
     assert_eq!(events[1]["type"], "contract_refused");
     assert_eq!(events[1]["version"], 2);
+    assert_eq!(events[1]["previous_version"], 2);
     assert_eq!(events[1]["reason"], "version_not_increased");
     assert_eq!(events[2]["type"], "contract_refused");
     assert_eq!(events[2]["reason"], "contract_invalid");
+    assert_eq!(events[2]["previous_version"], 2);
+    assert_eq!(events[2]["sha256"].as_str().map(str::len), Some(64));
     assert_eq!(auditor.widenings(), 1);
     eventually("the alert reached the alert sink", || alerts.len() == 1).await;
     assert_eq!(alerts.events.lock().unwrap()[0]["type"], "contract_changed");

@@ -1,6 +1,6 @@
 //! The `RAMPGATE_*` environment overrides of a [`Config`].
 
-use super::{AuditSettings, Config, ConfigError, ContractSettings, IssuerSettings};
+use super::{AlertSettings, AuditSettings, Config, ConfigError, ContractSettings, IssuerSettings};
 
 impl Config {
     /// Applies the environment overrides, read through `var`:
@@ -17,6 +17,8 @@ impl Config {
     ///   error (half a configuration is never completed with a default).
     /// - `RAMPGATE_CONTRACT`: the contract file.
     /// - `RAMPGATE_AUDIT`: the audit file (see [`Config::auditor`]).
+    /// - `RAMPGATE_ALERTS_WEBHOOK`: the alert webhook's URL (`[alerts]
+    ///   webhook`; the table's other settings are kept).
     /// - `RAMPGATE_READY_TIMEOUT`: seconds to wait for the issuers' first keys
     ///   (see [`Config::ready_verifier`]).
     pub fn apply_env(
@@ -58,6 +60,13 @@ impl Config {
             let kept = self.audit.take().unwrap_or_default();
             self.audit = Some(AuditSettings {
                 file: file.into(),
+                ..kept
+            });
+        }
+        if let Some(url) = var("RAMPGATE_ALERTS_WEBHOOK") {
+            let kept = self.alerts.take().unwrap_or_default();
+            self.alerts = Some(AlertSettings {
+                webhook: Some(url),
                 ..kept
             });
         }

@@ -54,6 +54,12 @@
 //! keep = 5                           # rotated files kept: audit.jsonl.1 .. .5
 //! queue = 8192                       # events that can wait for the disk before being dropped
 //!
+//! [alerts]                           # feature audit-webhook; docs/audit.md, "Alerts"
+//! webhook = "https://hooks.example.com/services/T0/B0/x"   # RAMPGATE_ALERTS_WEBHOOK
+//! text = true                        # add a one-line "text" (Slack, Mattermost incoming webhooks)
+//! queue = 256                        # alerts that can wait for the webhook before being dropped
+//! retries = 3                        # tries after the first, 200 ms, 400 ms, 800 ms... apart
+//!
 //! [[issuers]]                        # RAMPGATE_ISSUER + RAMPGATE_AUDIENCE (+ RAMPGATE_JWKS_URL) replace
 //!                                    # issuer, audiences and key source; the rest is kept
 //! issuer = "https://login.example.com/"
@@ -67,6 +73,7 @@
 //! leeway_secs = 30                   # default 60, at most 300
 //! ```
 
+mod alerts;
 mod env;
 mod issuer;
 mod serve;
@@ -178,6 +185,30 @@ pub struct Config {
     /// The audit trail's JSON Lines file. Defaults to none (audit events go
     /// to `tracing`).
     pub audit: Option<AuditSettings>,
+    /// Where alerts are POSTed (see [`Config::auditor`]). Defaults to none.
+    pub alerts: Option<AlertSettings>,
+}
+
+/// The alert webhook (`[alerts]`, see [`Config::auditor`]): contract
+/// widenings, stage rollbacks, anomaly signals, `kid` revocations and audit
+/// overflow, each POSTed as one JSON object. Needs the `audit-webhook`
+/// feature: without it, an `[alerts]` table is an error, never ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AlertSettings {
+    /// The http(s) URL alerts are POSTed to (`RAMPGATE_ALERTS_WEBHOOK`).
+    /// Required.
+    pub webhook: Option<String>,
+    /// Adds a `"text"` member, a one-line summary, for chat incoming
+    /// webhooks. Defaults to `false`.
+    #[serde(default)]
+    pub text: bool,
+    /// How many alerts can wait for the webhook before more are dropped
+    /// (and counted). Defaults to 256.
+    pub queue: Option<usize>,
+    /// How many times a failed POST is retried. Defaults to 3.
+    pub retries: Option<u32>,
 }
 
 /// The audit file (see [`Config::auditor`]).
@@ -393,14 +424,17 @@ impl Config {
     /// auditor writing to `tracing`. Either way it raises `anomaly` events
     /// with the default [`AnomalyOptions`](crate::anomaly::AnomalyOptions),
     /// and believes the forwarding headers of the `trusted_proxies` only
-    /// (an `AuditLayer::new(auditor)` needs no other call for them).
+    /// (an `AuditLayer::new(auditor)` needs no other call for them). With
+    /// `[alerts]` (or `RAMPGATE_ALERTS_WEBHOOK`), alerts also go to the
+    /// webhook, through their own bounded queue.
     /// Call it from inside a tokio runtime.
     ///
     /// # Errors
     ///
     /// [`ConfigError::Invalid`] when the file cannot be opened for appending,
-    /// when a `trusted_proxies` entry is not an address or CIDR range, or
-    /// outside a tokio runtime.
+    /// when a `trusted_proxies` entry is not an address or CIDR range, when
+    /// `[alerts]` has no webhook, an invalid one, a zero queue, or the
+    /// `audit-webhook` feature is off, or outside a tokio runtime.
     pub fn auditor(&self) -> Result<crate::audit::Auditor, ConfigError> {
         use crate::audit::{Auditor, FileSink, FileSinkOptions};
         let invalid = |e: &dyn std::fmt::Display| ConfigError::Invalid(format!("audit: {e}"));
@@ -427,6 +461,9 @@ impl Config {
             builder = builder
                 .sink(sink)
                 .capacity(settings.queue.unwrap_or(crate::audit::DEFAULT_CAPACITY));
+        }
+        if let Some(alerts) = &self.alerts {
+            builder = alerts.apply(builder)?;
         }
         builder.build().map_err(|e| invalid(&e))
     }

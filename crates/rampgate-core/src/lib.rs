@@ -46,6 +46,7 @@
 pub mod contract;
 mod error;
 mod escape;
+mod hex;
 mod ops;
 mod protocol;
 mod reason;

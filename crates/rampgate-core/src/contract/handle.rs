@@ -1,6 +1,6 @@
 //! The live contract: held in an `ArcSwap`, replaced atomically on reload.
 
-use super::{Contract, ContractDiff, ContractErrors, VersionError};
+use super::{ChangeNote, Contract, ContractDiff, ContractDigest, ContractErrors, VersionError};
 use crate::sync::lock;
 use arc_swap::ArcSwap;
 use std::path::{Path, PathBuf};
@@ -40,17 +40,37 @@ pub enum ReloadError {
 
 /// What became of a contract change, as told to the observers registered with
 /// [`ContractHandle::observe`] (the audit trail of reloads).
+///
+/// `sha256` is the digest of the contract file's bytes as the handle read
+/// them, when the change came from the file ([`ContractHandle::reload`], the
+/// watcher); `None` for a contract given as a value
+/// ([`ContractHandle::apply`]) and for a file that could not be read.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ContractEvent<'a> {
-    /// A new contract was applied; the diff says what widened or narrowed.
-    Applied(&'a ContractDiff),
+    /// A new contract was applied; the diff says what widened or narrowed,
+    /// from which version to which, and the new version's own change note.
+    #[non_exhaustive]
+    Applied {
+        /// What changed.
+        diff: &'a ContractDiff,
+        /// The digest of the applied file.
+        sha256: Option<ContractDigest>,
+    },
     /// A new contract was refused; the previous one keeps serving.
+    #[non_exhaustive]
     Refused {
         /// The refused contract's version, when it could be read.
         version: Option<u64>,
+        /// The version in force, which keeps serving.
+        previous_version: u64,
         /// Why it was refused.
         error: &'a ReloadError,
+        /// The digest of the refused file.
+        sha256: Option<ContractDigest>,
+        /// The refused contract's `[change]` note, when it could be parsed
+        /// and has one.
+        change: Option<&'a ChangeNote>,
     },
 }
 
@@ -181,6 +201,16 @@ impl ContractHandle {
     /// diffed and checked again against that one, so a concurrent reload of an
     /// older version can never replace a newer one.
     pub fn apply(&self, new: Contract) -> Result<ContractDiff, ReloadError> {
+        self.apply_digested(new, None)
+    }
+
+    /// [`apply`](Self::apply), telling the observers the digest of the file
+    /// `new` was parsed from.
+    fn apply_digested(
+        &self,
+        new: Contract,
+        sha256: Option<ContractDigest>,
+    ) -> Result<ContractDiff, ReloadError> {
         let new = Arc::new(new);
         let mut old = self.current();
         loop {
@@ -195,7 +225,10 @@ impl ContractHandle {
                 let error = ReloadError::VersionNotIncreased(why);
                 self.notify(&ContractEvent::Refused {
                     version: Some(new.version()),
+                    previous_version: old.version(),
                     error: &error,
+                    sha256,
+                    change: new.change_note(),
                 });
                 return Err(error);
             }
@@ -209,7 +242,10 @@ impl ContractHandle {
                 continue;
             }
             log_applied(&diff);
-            self.notify(&ContractEvent::Applied(&diff));
+            self.notify(&ContractEvent::Applied {
+                diff: &diff,
+                sha256,
+            });
             return Ok(diff);
         }
     }
@@ -218,39 +254,49 @@ impl ContractHandle {
     /// unchanged.
     pub fn reload(&self) -> Result<Option<ContractDiff>, ReloadError> {
         let path = self.0.path.as_ref().ok_or(ReloadError::NoFile)?;
-        let result = self.reload_from(path);
-        match &result {
-            // `apply` already said why it refused a version change.
-            Err(ReloadError::VersionNotIncreased(_)) | Ok(_) => {}
+        let text = match read(path) {
+            Ok(text) => text,
             Err(e) => {
-                tracing::error!(
-                    file = %path.display(),
-                    error = %e,
-                    "contract reload refused; the previous contract keeps serving"
-                );
-                self.notify(&ContractEvent::Refused {
-                    version: None,
-                    error: e,
-                });
+                self.refused(path, &e, None);
+                return Err(e);
             }
-        }
-        result
-    }
-
-    fn reload_from(&self, path: &Path) -> Result<Option<ContractDiff>, ReloadError> {
-        let text = read(path)?;
+        };
         {
             let last = lock(&self.0.last_text);
             if last.as_deref() == Some(text.as_str()) {
                 return Ok(None);
             }
         }
-        let result = Contract::parse(&text)
-            .map_err(ReloadError::Invalid)
-            .and_then(|new| self.apply(new));
+        let sha256 = Some(ContractDigest::of(text.as_bytes()));
+        // `apply` says itself why it refuses a version change.
+        let result = match Contract::parse(&text) {
+            Ok(new) => self.apply_digested(new, sha256),
+            Err(errors) => {
+                let e = ReloadError::Invalid(errors);
+                self.refused(path, &e, sha256);
+                Err(e)
+            }
+        };
         // Remember even a refused text, so that it is reported once, not every poll.
         *lock(&self.0.last_text) = Some(text);
         result.map(Some)
+    }
+
+    /// Logs and tells the observers that the file at `path` was refused
+    /// before it could be diffed (unreadable or invalid).
+    fn refused(&self, path: &Path, error: &ReloadError, sha256: Option<ContractDigest>) {
+        tracing::error!(
+            file = %path.display(),
+            error = %error,
+            "contract reload refused; the previous contract keeps serving"
+        );
+        self.notify(&ContractEvent::Refused {
+            version: None,
+            previous_version: self.current().version(),
+            error,
+            sha256,
+            change: None,
+        });
     }
 
     /// Starts a task that re-reads the contract file every `period` and

@@ -34,6 +34,7 @@
 mod check;
 mod decide;
 mod diff;
+mod digest;
 mod handle;
 mod inventory;
 #[cfg(feature = "openapi")]
@@ -43,7 +44,10 @@ pub(crate) mod requirement;
 pub(crate) mod stepup;
 
 pub use decide::{Caller, Decision, Outcome, Separated, rollout_bucket};
-pub use diff::{Change, ChangeKind, ChangeNoteMissing, ContractDiff, VersionError};
+pub use diff::{
+    Change, ChangeKind, ChangeNoteMissing, ContractDiff, StageDirection, StageMove, VersionError,
+};
+pub use digest::{ContractDigest, DigestParseError};
 pub use handle::{ContractEvent, ContractHandle, ContractWatch, ReloadError};
 pub use inventory::{Inventory, InventoryRoute};
 

@@ -1,7 +1,7 @@
 //! The consumers step: consumers added and removed, and for a kept consumer
 //! the scopes its current stage gains or loses.
 
-use super::{Change, ChangeKind, change, list};
+use super::{Change, ChangeKind, StageDirection, StageMove, change, list};
 use crate::contract::{Consumer, Contract, Stage};
 use std::collections::BTreeSet;
 
@@ -39,7 +39,7 @@ pub(super) fn consumer_changed(before: &Consumer, consumer: &Consumer) -> Vec<Ch
     let (was, stage) = (before.stage(), consumer.stage());
     let gained: BTreeSet<String> = stage.scopes.difference(&was.scopes).cloned().collect();
     let lost: BTreeSet<String> = was.scopes.difference(&stage.scopes).cloned().collect();
-    let verb = stage_move(was, consumer);
+    let (verb, moved) = stage_move(was, consumer);
     let mut changes = Vec::new();
     if !gained.is_empty() {
         changes.push(change(
@@ -65,21 +65,29 @@ pub(super) fn consumer_changed(before: &Consumer, consumer: &Consumer) -> Vec<Ch
             format!("{verb}; current scopes unchanged"),
         ));
     }
+    for c in &mut changes {
+        c.stage_move.clone_from(&moved);
+    }
     changes
 }
 
 /// How the consumer moved from stage `was`, judged on its new ramp: advanced,
-/// rolled back, or (when the new ramp no longer has `was`) just a new stage.
-fn stage_move(was: &Stage, consumer: &Consumer) -> String {
+/// rolled back, or (when the new ramp no longer has `was`) just a new stage;
+/// in words, and as data when it moved at all.
+fn stage_move(was: &Stage, consumer: &Consumer) -> (String, Option<StageMove>) {
     let stage = consumer.stage();
     if was.name == stage.name {
-        return format!("stage {}", stage.name);
+        return (format!("stage {}", stage.name), None);
     }
-    match consumer.stages.iter().position(|s| s.name == was.name) {
-        Some(i) if i < consumer.current => format!("advanced {} -> {}", was.name, stage.name),
-        Some(_) => format!("rolled back {} -> {}", was.name, stage.name),
-        None => format!("stage {} -> {}", was.name, stage.name),
-    }
+    let (direction, words) = match consumer.stages.iter().position(|s| s.name == was.name) {
+        Some(i) if i < consumer.current => (StageDirection::Advanced, "advanced"),
+        Some(_) => (StageDirection::RolledBack, "rolled back"),
+        None => (StageDirection::Replaced, "stage"),
+    };
+    (
+        format!("{words} {} -> {}", was.name, stage.name),
+        Some(StageMove::new(&was.name, &stage.name, direction)),
+    )
 }
 
 #[cfg(test)]
@@ -92,6 +100,11 @@ mod tests {
             name: name.into(),
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
         }
+    }
+
+    fn moved(mut change: Change, stage_move: StageMove) -> Change {
+        change.stage_move = Some(stage_move);
+        change
     }
 
     fn web(stages: Vec<Stage>, current: usize) -> Consumer {
@@ -166,27 +179,36 @@ mod tests {
         let ramp = vec![stage("pilot", &["read"]), stage("ga", &["read", "write"])];
         assert_eq!(
             consumer_changed(&web(ramp.clone(), 0), &web(ramp.clone(), 1)),
-            [change(
-                ChangeKind::Widened,
-                "consumer web",
-                "advanced pilot -> ga (adds write)"
+            [moved(
+                change(
+                    ChangeKind::Widened,
+                    "consumer web",
+                    "advanced pilot -> ga (adds write)"
+                ),
+                StageMove::new("pilot", "ga", StageDirection::Advanced)
             )]
         );
         assert_eq!(
             consumer_changed(&web(ramp.clone(), 1), &web(ramp.clone(), 0)),
-            [change(
-                ChangeKind::Narrowed,
-                "consumer web",
-                "rolled back ga -> pilot (removes write)"
+            [moved(
+                change(
+                    ChangeKind::Narrowed,
+                    "consumer web",
+                    "rolled back ga -> pilot (removes write)"
+                ),
+                StageMove::new("ga", "pilot", StageDirection::RolledBack)
             )]
         );
         let swapped = vec![stage("pilot", &["read"]), stage("beta", &["read", "write"])];
         assert_eq!(
             consumer_changed(&web(ramp.clone(), 1), &web(swapped, 1)),
-            [change(
-                ChangeKind::Neutral,
-                "consumer web",
-                "stage ga -> beta; current scopes unchanged"
+            [moved(
+                change(
+                    ChangeKind::Neutral,
+                    "consumer web",
+                    "stage ga -> beta; current scopes unchanged"
+                ),
+                StageMove::new("ga", "beta", StageDirection::Replaced)
             )]
         );
         let later = vec![stage("pilot", &["read"]), stage("ga", &["read"])];

@@ -38,6 +38,48 @@ pub struct Change {
     pub subject: String,
     /// How, in words.
     pub detail: String,
+    /// For a consumer whose current stage changed: from which stage to which,
+    /// and which way along its ramp (the detail says the same in words).
+    /// Not in the JSON form of a change, which stays `kind`, `subject`,
+    /// `detail`; the audit trail's `contract_changed` entries carry it.
+    #[serde(skip)]
+    pub stage_move: Option<StageMove>,
+}
+
+/// A consumer's move from one stage to another, as data.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct StageMove {
+    /// The stage it was at.
+    pub from: String,
+    /// The stage it is at now.
+    pub to: String,
+    /// Which way it moved along its new ramp.
+    pub direction: StageDirection,
+}
+
+impl StageMove {
+    /// A move from `from` to `to` in `direction`.
+    pub fn new(from: impl Into<String>, to: impl Into<String>, direction: StageDirection) -> Self {
+        StageMove {
+            from: from.into(),
+            to: to.into(),
+            direction,
+        }
+    }
+}
+
+/// Which way a consumer moved along its ramp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StageDirection {
+    /// To a later stage of its ramp ("advanced pilot -> ga").
+    Advanced,
+    /// Back to an earlier stage ("rolled back ga -> pilot").
+    RolledBack,
+    /// To another stage, the old one being no longer on its ramp.
+    Replaced,
 }
 
 /// The changes from one contract to the next.
@@ -101,6 +143,7 @@ fn change(kind: ChangeKind, subject: impl Into<String>, detail: impl Into<String
         kind,
         subject: subject.into(),
         detail: detail.into(),
+        stage_move: None,
     }
 }
 

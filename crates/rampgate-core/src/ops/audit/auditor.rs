@@ -1,8 +1,9 @@
 //! The bounded queue between the request path and the sink, and its writer task.
 
+use super::alert::{AlertClass, AlertQueue, overflow_event};
+use super::builder::AuditorBuilder;
 use super::event::{AuditEvent, ContractChanged, ContractRefused};
-use super::sink::{AuditSink, TracingSink};
-use super::writer::{Main, anomalies, revocation_event, writer};
+use super::writer::{anomalies, revocation_event};
 use crate::anomaly::{AnomalyDetector, TrustedProxies};
 use crate::contract::{ContractEvent, ContractHandle, ReloadError};
 use crate::revocation::{RevocationEvent, RevocationStore};
@@ -27,6 +28,9 @@ pub enum AuditError {
     /// A zero queue capacity.
     #[error("the audit queue capacity must be positive")]
     ZeroCapacity,
+    /// A zero alert queue capacity.
+    #[error("the alert queue capacity must be positive")]
+    ZeroAlertCapacity,
 }
 
 pub(super) enum Msg {
@@ -45,16 +49,17 @@ pub(super) struct Stats {
     pub(super) last_overflow_log: AtomicU64,
 }
 
-struct Shared {
-    tx: mpsc::Sender<Msg>,
-    alerts: Option<mpsc::Sender<Msg>>,
+/// What every clone of an [`Auditor`] shares.
+pub(super) struct Shared {
+    pub(super) tx: mpsc::Sender<Msg>,
+    pub(super) alerts: Option<Arc<AlertQueue>>,
     /// The writer's detector too: a decision dropped from a full queue is
     /// still counted, so that a flood cannot hide its own signals.
-    anomalies: Option<Arc<AnomalyDetector>>,
-    capacity: usize,
-    stats: Arc<Stats>,
-    started: Instant,
-    proxies: Arc<TrustedProxies>,
+    pub(super) anomalies: Option<Arc<AnomalyDetector>>,
+    pub(super) capacity: usize,
+    pub(super) stats: Arc<Stats>,
+    pub(super) started: Instant,
+    pub(super) proxies: Arc<TrustedProxies>,
 }
 
 /// The audit trail's entry point: a bounded queue in front of a sink, drained
@@ -82,7 +87,7 @@ struct Shared {
 /// # }
 /// ```
 #[derive(Clone)]
-pub struct Auditor(Arc<Shared>);
+pub struct Auditor(pub(super) Arc<Shared>);
 
 impl std::fmt::Debug for Auditor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -93,146 +98,6 @@ impl std::fmt::Debug for Auditor {
             .finish_non_exhaustive()
     }
 }
-
-/// Builds an [`Auditor`].
-#[must_use]
-pub struct AuditorBuilder {
-    capacity: usize,
-    linger: Duration,
-    sink: Box<dyn AuditSink>,
-    alerts: Option<Box<dyn AuditSink>>,
-    anomalies: Option<Arc<AnomalyDetector>>,
-    proxies: TrustedProxies,
-}
-
-impl std::fmt::Debug for AuditorBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuditorBuilder")
-            .field("capacity", &self.capacity)
-            .finish_non_exhaustive()
-    }
-}
-
-impl AuditorBuilder {
-    /// The queue's capacity in events (default [`DEFAULT_CAPACITY`]): what a
-    /// stalled sink can fall behind by before events are dropped.
-    pub fn capacity(mut self, events: usize) -> Self {
-        self.capacity = events;
-        self
-    }
-
-    /// How long the writer waits after a batch smaller than its maximum (256
-    /// events) before it looks at the queue again (default [`DEFAULT_LINGER`],
-    /// 2 ms): events recorded meanwhile wait in the queue and are taken as one
-    /// batch, so that recording an event rarely has to wake the writer (a
-    /// cross-thread wake-up costs more than the rest of recording). Events
-    /// reach the sink up to this much later; the queue's capacity must hold
-    /// this long's traffic. `Duration::ZERO` wakes the writer for every event.
-    pub fn linger(mut self, linger: Duration) -> Self {
-        self.linger = linger;
-        self
-    }
-
-    /// Where every event goes (default: [`TracingSink`]).
-    pub fn sink(mut self, sink: impl AuditSink) -> Self {
-        self.sink = Box::new(sink);
-        self
-    }
-
-    /// Where alerts also go (contract changes that widen access), through a
-    /// queue of their own: a webhook, say, next to a file sink.
-    pub fn alerts(mut self, sink: impl AuditSink) -> Self {
-        self.alerts = Some(Box::new(sink));
-        self
-    }
-
-    /// Feeds every `decision` event to `detector`, in the writer task (off the
-    /// request path), and writes each `anomaly` event it reports to the same
-    /// sink, right after the decision that crossed the threshold. Anomaly
-    /// events count as recorded and written like the others.
-    pub fn anomalies(mut self, detector: AnomalyDetector) -> Self {
-        self.anomalies = Some(Arc::new(detector));
-        self
-    }
-
-    /// The reverse proxies whose `X-Forwarded-For` / `Forwarded` headers name
-    /// the client, for the events' `client_addr` and the anomaly signals'
-    /// address keys: every `AuditLayer` recording into this auditor believes
-    /// them (unless given its own). Defaults to none: the client is the
-    /// connection's peer and those headers, which anyone can send, are
-    /// ignored.
-    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
-        self.proxies = proxies;
-        self
-    }
-
-    /// Starts the writer task.
-    ///
-    /// # Errors
-    ///
-    /// [`AuditError::NoRuntime`] outside a tokio runtime,
-    /// [`AuditError::ZeroCapacity`] for a zero capacity.
-    pub fn build(self) -> Result<Auditor, AuditError> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| AuditError::NoRuntime)?;
-        let (auditor, writer) = self.pair()?;
-        runtime.spawn(writer);
-        Ok(auditor)
-    }
-
-    /// The auditor and its writer, a future the caller runs where it likes
-    /// (its own runtime, a `JoinSet`, a test's `select!`), in the manner of
-    /// tower's `Buffer::pair`. Events queue until the writer runs; it ends
-    /// once every clone of the auditor is gone and the queue is written.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// use rampgate_core::audit::Auditor;
-    ///
-    /// let (auditor, writer) = Auditor::builder().pair().unwrap();
-    /// let task = tokio::spawn(writer);
-    /// auditor.flush().await;
-    /// drop(auditor);
-    /// task.await.unwrap();
-    /// # }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`AuditError::ZeroCapacity`] for a zero capacity.
-    pub fn pair(self) -> Result<(Auditor, AuditWriter), AuditError> {
-        if self.capacity == 0 {
-            return Err(AuditError::ZeroCapacity);
-        }
-        let stats = Arc::new(Stats::default());
-        let (tx, rx) = mpsc::channel(self.capacity);
-        let main = Main {
-            anomalies: self.anomalies.clone(),
-        };
-        let main = writer(rx, self.sink, Arc::clone(&stats), self.linger, Some(main));
-        let mut tasks: Vec<crate::sync::Task> = vec![Box::pin(main)];
-        let alerts = self.alerts.map(|sink| {
-            let (tx, rx) = mpsc::channel(256);
-            let stats = Arc::new(Stats::default());
-            tasks.push(Box::pin(writer(rx, sink, stats, Duration::ZERO, None)));
-            tx
-        });
-        let auditor = Auditor(Arc::new(Shared {
-            tx,
-            alerts,
-            anomalies: self.anomalies,
-            capacity: self.capacity,
-            stats,
-            started: Instant::now(),
-            proxies: Arc::new(self.proxies),
-        }));
-        Ok((auditor, crate::sync::Tasks::new(tasks)))
-    }
-}
-
-/// The audit writer of [`AuditorBuilder::pair`]: the task that hands the
-/// queued events to the sink (and the alerts to theirs), for the caller to
-/// run. It does nothing unless polled.
-pub type AuditWriter = crate::sync::Tasks;
 
 /// A place in the audit queue, reserved before a fail-closed route runs:
 /// its event is then sure to be queued.
@@ -260,16 +125,9 @@ impl AuditPermit {
 }
 
 impl Auditor {
-    /// A builder: capacity [`DEFAULT_CAPACITY`], the [`TracingSink`].
+    /// A builder: capacity [`DEFAULT_CAPACITY`], the [`TracingSink`](super::TracingSink).
     pub fn builder() -> AuditorBuilder {
-        AuditorBuilder {
-            capacity: DEFAULT_CAPACITY,
-            linger: DEFAULT_LINGER,
-            sink: Box::new(TracingSink),
-            alerts: None,
-            anomalies: None,
-            proxies: TrustedProxies::default(),
-        }
+        AuditorBuilder::new()
     }
 
     /// An auditor writing to `tracing` (the default sink).
@@ -284,9 +142,7 @@ impl Auditor {
     /// Queues `event` without waiting. Returns `false` when the queue was full
     /// (or the writer gone): the event is dropped and counted.
     pub fn record(&self, event: AuditEvent) -> bool {
-        if event.is_alert() {
-            self.alert(&event);
-        }
+        self.alert(&event);
         self.0.stats.recorded.fetch_add(1, Ordering::Relaxed);
         match self.0.tx.try_send(Msg::Event(event)) {
             Ok(()) => true,
@@ -308,6 +164,7 @@ impl Auditor {
     /// the queue is written in full once the writer catches up. Outside a
     /// tokio runtime a full queue drops it, counted.
     fn record_patiently(&self, event: AuditEvent) {
+        self.alert(&event);
         self.0.stats.recorded.fetch_add(1, Ordering::Relaxed);
         match self.0.tx.try_send(Msg::Event(event)) {
             Ok(()) => {}
@@ -345,17 +202,22 @@ impl Auditor {
         }
     }
 
+    /// Counts a widening, and hands `event` to the alert queue when it is an
+    /// alert (decisions, the bulk of events, are told apart at once).
     fn alert(&self, event: &AuditEvent) {
-        self.0.stats.widenings.fetch_add(1, Ordering::Relaxed);
-        #[cfg(feature = "metrics")]
-        metrics::counter!("rampgate_contract_widenings_total").increment(1);
-        if let Some(alerts) = &self.0.alerts
-            && alerts.try_send(Msg::Event(event.clone())).is_err()
+        if !event.is_alert() {
+            return;
+        }
+        if event
+            .alert_classes()
+            .contains(&AlertClass::ContractWidening)
         {
-            tracing::error!(
-                target: "rampgate::audit",
-                "the audit alert queue is full: a contract widening alert was not sent"
-            );
+            self.0.stats.widenings.fetch_add(1, Ordering::Relaxed);
+            #[cfg(feature = "metrics")]
+            metrics::counter!("rampgate_contract_widenings_total").increment(1);
+        }
+        if let Some(alerts) = &self.0.alerts {
+            alerts.send(event);
         }
     }
 
@@ -373,23 +235,18 @@ impl Auditor {
         // turn find no room).
         if let (Some(detector), Some(event)) = (&self.0.anomalies, event) {
             for anomaly in anomalies(detector, event) {
+                self.alert(&anomaly);
                 self.0.stats.recorded.fetch_add(1, Ordering::Relaxed);
                 if self.0.tx.try_send(Msg::Event(anomaly)).is_err() {
                     self.0.stats.dropped.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
-        // At most one warning a minute, never silent.
-        let now = self.0.started.elapsed().as_secs() + 1;
-        let last = self.0.stats.last_overflow_log.load(Ordering::Relaxed);
-        if (last == 0 || now >= last + 60)
-            && self
-                .0
-                .stats
-                .last_overflow_log
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
+        // At most one warning (and alert) a minute, never silent.
+        if once_a_minute(&self.0.stats.last_overflow_log, self.0.started) {
+            if let Some(alerts) = &self.0.alerts {
+                alerts.send(&overflow_event(dropped, self.0.capacity));
+            }
             tracing::warn!(
                 target: "rampgate::audit",
                 dropped_total = dropped,
@@ -401,11 +258,18 @@ impl Auditor {
     }
 
     /// Waits until every event recorded before this call has been handed to
-    /// the sink, then flushes the sink ([`AuditSink::flush`]).
+    /// the sink, then flushes the sink ([`AuditSink::flush`](super::AuditSink::flush)).
+    ///
+    /// With an alert sink, it then waits in the same way for the alerts
+    /// queued so far (those the writer raised for these events included),
+    /// retries and all.
     pub async fn flush(&self) {
-        let (done, wait) = oneshot::channel();
-        if self.0.tx.send(Msg::Flush(done)).await.is_ok() {
-            let _ = wait.await;
+        let queues = std::iter::once(&self.0.tx).chain(self.0.alerts.as_ref().map(|a| &a.tx));
+        for tx in queues {
+            let (done, wait) = oneshot::channel();
+            if tx.send(Msg::Flush(done)).await.is_ok() {
+                let _ = wait.await;
+            }
         }
     }
 
@@ -432,6 +296,28 @@ impl Auditor {
     /// Contract widenings recorded (alerts).
     pub fn widenings(&self) -> u64 {
         self.0.stats.widenings.load(Ordering::Relaxed)
+    }
+
+    /// Alerts the alert sink took (0 without one).
+    pub fn alerts_sent(&self) -> u64 {
+        self.alert_stat(|s| &s.written)
+    }
+
+    /// Alerts the alert sink failed to take (a webhook's retries ran out).
+    pub fn alerts_failed(&self) -> u64 {
+        self.alert_stat(|s| &s.failed)
+    }
+
+    /// Alerts dropped because the alert queue was full: exact.
+    pub fn alerts_dropped(&self) -> u64 {
+        self.alert_stat(|s| &s.dropped)
+    }
+
+    fn alert_stat(&self, counter: impl Fn(&Stats) -> &AtomicU64) -> u64 {
+        self.0
+            .alerts
+            .as_ref()
+            .map_or(0, |a| counter(&a.stats).load(Ordering::Relaxed))
     }
 
     /// Events waiting in the queue now.
@@ -488,15 +374,36 @@ impl Auditor {
     }
 }
 
+/// Whether a rate-limited message is due: true at most once a minute per
+/// `last` (seconds since `started` of the last one, plus one; 0: never).
+pub(super) fn once_a_minute(last: &AtomicU64, started: Instant) -> bool {
+    let now = started.elapsed().as_secs() + 1;
+    let before = last.load(Ordering::Relaxed);
+    (before == 0 || now >= before + 60)
+        && last
+            .compare_exchange(before, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+}
+
 /// The audit event of a contract change.
 pub fn contract_event(event: &ContractEvent<'_>) -> AuditEvent {
     match event {
-        ContractEvent::Applied(diff) => {
-            AuditEvent::ContractChanged(ContractChanged::from_diff(diff))
+        ContractEvent::Applied { diff, sha256, .. } => {
+            let mut changed = ContractChanged::from_diff(diff);
+            changed.sha256 = *sha256;
+            AuditEvent::ContractChanged(changed)
         }
-        ContractEvent::Refused { version, error } => AuditEvent::ContractRefused(ContractRefused {
+        ContractEvent::Refused {
+            version,
+            previous_version,
+            error,
+            sha256,
+            change,
+            ..
+        } => AuditEvent::ContractRefused(ContractRefused {
             ts: SystemTime::now(),
             version: *version,
+            previous_version: *previous_version,
             error: error.to_string(),
             reason: Some(match error {
                 ReloadError::VersionNotIncreased(_) => "version_not_increased",
@@ -504,6 +411,8 @@ pub fn contract_event(event: &ContractEvent<'_>) -> AuditEvent {
                 ReloadError::Read { .. } => "contract_unreadable",
                 _ => "reload_refused",
             }),
+            sha256: *sha256,
+            change: change.cloned(),
         }),
     }
 }

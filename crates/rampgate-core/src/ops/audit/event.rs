@@ -5,7 +5,7 @@
 //! and serialised later, by the writer task: no formatting on the request path.
 
 use super::record::{AuditRecord, ContractChangedRecord, ContractRefusedRecord, DecisionRecord};
-use crate::contract::{ChangeKind, ContractDiff, Decision};
+use crate::contract::{ChangeKind, ChangeNote, ContractDiff, ContractDigest, Decision, StageMove};
 use crate::principal::Principal;
 use crate::reason::EventReason;
 use serde::{Deserialize, Serialize};
@@ -39,10 +39,7 @@ impl TokenFingerprint {
 
 impl fmt::Display for TokenFingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        crate::hex::write(f, &self.0)
     }
 }
 
@@ -61,16 +58,11 @@ impl Serialize for TokenFingerprint {
 impl<'de> Deserialize<'de> for TokenFingerprint {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = Cow::<str>::deserialize(d)?;
-        let hex = |i: usize| u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok();
-        let mut bytes = [0; 6];
-        for (i, b) in bytes.iter_mut().enumerate() {
-            *b = hex(i)
-                .filter(|_| text.len() == 12 && text.bytes().all(|c| c.is_ascii_hexdigit()))
-                .ok_or_else(|| {
-                    serde::de::Error::custom(format_args!("token_fp {text:?} is not 12 hex digits"))
-                })?;
-        }
-        Ok(TokenFingerprint(bytes))
+        crate::hex::parse(&text)
+            .map(TokenFingerprint)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format_args!("token_fp {text:?} is not 12 hex digits"))
+            })
     }
 }
 
@@ -276,6 +268,10 @@ pub struct ContractChangeEntry {
     /// What changed, in words (with the subject when it is neither a route
     /// nor a consumer: `defaults`, `scope a`...).
     pub detail: String,
+    /// For a consumer whose stage changed: from which stage to which, and
+    /// which way (written only then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_move: Option<StageMove>,
 }
 
 /// One applied contract reload.
@@ -292,10 +288,18 @@ pub struct ContractChanged {
     pub changes: Vec<ContractChangeEntry>,
     /// Whether any change widens access.
     pub alert: bool,
+    /// SHA-256 of the applied file's bytes; `None` for a contract applied
+    /// as a value.
+    pub sha256: Option<ContractDigest>,
+    /// The new version's own `[change]` note (a note carried over unchanged
+    /// from the previous version is not this change's).
+    pub change: Option<ChangeNote>,
 }
 
 impl ContractChanged {
-    /// The event for an applied `diff`.
+    /// The event for an applied `diff` (no digest: set
+    /// [`sha256`](ContractChanged::sha256) when the contract came from a
+    /// file).
     pub fn from_diff(diff: &ContractDiff) -> Self {
         let changes = diff
             .changes
@@ -318,6 +322,7 @@ impl ContractChanged {
                     consumer,
                     kind: Cow::Borrowed(kind),
                     detail,
+                    stage_move: c.stage_move.clone(),
                 }
             })
             .collect();
@@ -327,6 +332,8 @@ impl ContractChanged {
             previous_version: diff.from_version,
             changes,
             alert: diff.widens(),
+            sha256: None,
+            change: diff.change_note.clone(),
         }
     }
 }
@@ -339,11 +346,17 @@ pub struct ContractRefused {
     pub ts: SystemTime,
     /// The refused contract's version, when known.
     pub version: Option<u64>,
+    /// The version in force, which keeps serving.
+    pub previous_version: u64,
     /// Why, in words.
     pub error: String,
     /// A stable code: `version_not_increased`, `contract_invalid`,
     /// `contract_unreadable`.
     pub reason: Option<&'static str>,
+    /// SHA-256 of the refused file's bytes, when it could be read.
+    pub sha256: Option<ContractDigest>,
+    /// The refused contract's `[change]` note, when it parsed and has one.
+    pub change: Option<ChangeNote>,
 }
 
 /// One line of the audit trail.
@@ -379,11 +392,6 @@ impl AuditEvent {
         }
     }
 
-    /// Whether the event is an alert: a contract change that widens access.
-    pub fn is_alert(&self) -> bool {
-        matches!(self, AuditEvent::ContractChanged(c) if c.alert)
-    }
-
     /// Appends the event as one JSON line (with its `\n`) to `out`.
     pub fn write_json_line(&self, out: &mut Vec<u8>) {
         // Serialising these types cannot fail: every map key is a string.
@@ -406,17 +414,25 @@ impl AuditEvent {
         match self {
             AuditEvent::Decision(d) => AuditRecord::Decision(Box::new(decision_record(d))),
             AuditEvent::ContractChanged(c) => {
-                AuditRecord::ContractChanged(ContractChangedRecord::new(
+                let mut record = ContractChangedRecord::new(
                     to_millis(c.ts),
                     c.version,
                     c.previous_version,
                     &c.changes,
                     c.alert,
-                ))
+                );
+                record.sha256 = c.sha256;
+                record.change = c.change.as_ref().map(Cow::Borrowed);
+                AuditRecord::ContractChanged(record)
             }
-            AuditEvent::ContractRefused(r) => AuditRecord::ContractRefused(
-                ContractRefusedRecord::new(to_millis(r.ts), r.version, &r.error, r.reason),
-            ),
+            AuditEvent::ContractRefused(r) => {
+                let mut record =
+                    ContractRefusedRecord::new(to_millis(r.ts), r.version, &r.error, r.reason);
+                record.previous_version = Some(r.previous_version);
+                record.sha256 = r.sha256;
+                record.change = r.change.as_ref().map(Cow::Borrowed);
+                AuditRecord::ContractRefused(record)
+            }
             AuditEvent::Other { kind, ts, fields } => AuditRecord::Other {
                 kind: Cow::Borrowed(kind),
                 ts: Some(to_millis(*ts)),

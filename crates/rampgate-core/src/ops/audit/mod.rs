@@ -12,12 +12,19 @@
 //! - Sinks: [`TracingSink`] (the default), [`FileSink`] (JSON Lines, rotation,
 //!   a [`FlushPolicy`]), `WebhookSink` (feature `audit-webhook`), or your own
 //!   [`AuditSink`].
+//! - Alerts: the events of an [`AlertClass`] (contract widenings, stage
+//!   rollbacks, anomaly signals, `kid` revocations, audit overflow) also go
+//!   to an alert sink ([`AuditorBuilder::alerts`]) through a bounded queue
+//!   of their own: `AlertWebhook` (feature `audit-webhook`) POSTs each as
+//!   one JSON object ([`AuditEvent::alert_json`]).
 //!
 //! The tower `AuditLayer` (crate `rampgate-tower`) builds the `decision`
 //! events; [`Auditor::watch_contract`] records a contract handle's reloads.
 //! Events hold the token's [`TokenFingerprint`], never the token.
 
+mod alert;
 mod auditor;
+mod builder;
 mod event;
 mod file;
 #[cfg(feature = "metrics")]
@@ -29,10 +36,11 @@ mod sink;
 mod webhook;
 mod writer;
 
+pub use alert::{AlertClass, DEFAULT_ALERT_CAPACITY};
 pub use auditor::{
-    AuditError, AuditPermit, AuditWriter, Auditor, AuditorBuilder, DEFAULT_CAPACITY,
-    DEFAULT_LINGER, contract_event,
+    AuditError, AuditPermit, Auditor, DEFAULT_CAPACITY, DEFAULT_LINGER, contract_event,
 };
+pub use builder::{AuditWriter, AuditorBuilder};
 pub use event::{
     AuditEvent, AuditOutcome, Claimed, ContractChangeEntry, ContractChanged, ContractRefused,
     DecisionEvent, SCHEMA_VERSION, StepUpResult, TokenFingerprint,
@@ -44,4 +52,4 @@ pub use record::{
 };
 pub use sink::{AuditSink, AuditSinkError, SinkFuture, TracingSink};
 #[cfg(feature = "audit-webhook")]
-pub use webhook::WebhookSink;
+pub use webhook::{AlertWebhook, WebhookSink};

@@ -498,4 +498,100 @@ stages = [{ name = "pilot", scopes = ["read"] }, { name = "ga", scopes = ["read"
             .collect();
         assert_eq!(step_ups, [StepUpResult::Passed, StepUpResult::Failed]);
     }
+
+    /// Every kind of reload event the auditor writes, from a real handle
+    /// reloading a real file: applied with a change note and a rollback,
+    /// refused for its version, invalid, unreadable.
+    fn every_kind_of_reload_event(dir: &std::path::Path) -> (Vec<AuditEvent>, Vec<[u8; 32]>) {
+        use crate::contract::ContractHandle;
+        use sha2::Digest;
+        let file = dir.join("contract.toml");
+        std::fs::write(
+            &file,
+            CONTRACT.replace("stage = \"pilot\"", "stage = \"ga\""),
+        )
+        .unwrap();
+        let handle = ContractHandle::from_file(&file).unwrap();
+        let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = Arc::clone(&events);
+        handle.observe(move |e| seen.lock().unwrap().push(crate::audit::contract_event(e)));
+        let note =
+            "[change]\nauthor = \"ana\"\nreason = \"web back to pilot\"\nticket = \"CHG-7\"\n";
+        let v5 = format!("{}{note}", CONTRACT.replace("version = 4", "version = 5"));
+        let refused = v5.replace("mode = \"observe\"", "");
+        let mut digests = Vec::new();
+        for text in [v5.as_str(), refused.as_str(), "version = 6\n[[routes]]\n"] {
+            std::fs::write(&file, text).unwrap();
+            digests.push(sha2::Sha256::digest(text.as_bytes()).into());
+            let _ = handle.reload();
+        }
+        std::fs::remove_file(&file).unwrap();
+        assert!(handle.reload().is_err());
+        let events = events.lock().unwrap().clone();
+        (events, digests)
+    }
+
+    #[test]
+    fn every_kind_of_reload_event_reads_back_equal() {
+        let dir = std::env::temp_dir().join(format!("rampgate-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (events, digests) = every_kind_of_reload_event(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(events.len(), 4, "{events:#?}");
+        let mut file = Vec::new();
+        for event in &events {
+            event.write_json_line(&mut file);
+        }
+        let read: Vec<AuditRecord<'static>> =
+            read_events(&file[..]).collect::<Result<_, _>>().unwrap();
+        for (event, record) in events.iter().zip(&read) {
+            assert_eq!(*record, event.record(), "{}", event.to_json());
+        }
+        let hex = |d: &[u8; 32]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let json: Vec<serde_json::Value> = events.iter().map(AuditEvent::to_json).collect();
+        // Applied: the versions, the file's digest, the note, and the
+        // rollback as data.
+        assert_eq!(json[0]["type"], "contract_changed");
+        assert_eq!(
+            (&json[0]["previous_version"], &json[0]["version"]),
+            (&4.into(), &5.into())
+        );
+        assert_eq!(json[0]["sha256"], hex(&digests[0]));
+        assert_eq!(
+            json[0]["change"],
+            serde_json::json!({"author": "ana", "reason": "web back to pilot", "ticket": "CHG-7"})
+        );
+        let rollback = json[0]["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["consumer"] == "web")
+            .unwrap();
+        assert_eq!(
+            rollback["stage_move"],
+            serde_json::json!({"from": "ga", "to": "pilot", "direction": "rolled_back"})
+        );
+        // Refused for its version: the refused file's digest and note.
+        assert_eq!(json[1]["type"], "contract_refused");
+        assert_eq!(
+            (&json[1]["previous_version"], &json[1]["version"]),
+            (&5.into(), &5.into())
+        );
+        assert_eq!(json[1]["reason"], "version_not_increased");
+        assert_eq!(json[1]["sha256"], hex(&digests[1]));
+        assert_eq!(json[1]["change"]["author"], "ana");
+        // Invalid: a digest but no version or note; unreadable: neither.
+        assert_eq!(json[2]["reason"], "contract_invalid");
+        assert_eq!(json[2]["sha256"], hex(&digests[2]));
+        assert!(json[2]["version"].is_null() && json[2]["change"].is_null());
+        assert_eq!(json[3]["reason"], "contract_unreadable");
+        assert!(json[3]["sha256"].is_null() && json[3]["change"].is_null());
+        assert_eq!(json[3]["previous_version"], 5);
+        // A line written before these fields existed still reads.
+        let old = r#"{"v":1,"type":"contract_changed","ts":"2026-11-29T04:05:06.789Z","version":2,"previous_version":1,"changes":[],"alert":false}"#;
+        let Ok(AuditRecord::ContractChanged(c)) = AuditRecord::parse(old) else {
+            panic!("{old}");
+        };
+        assert_eq!((c.sha256, c.change), (None, None));
+    }
 }

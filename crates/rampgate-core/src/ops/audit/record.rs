@@ -6,7 +6,7 @@
 //! the reader cannot drift from the writer.
 
 use super::event::{AuditOutcome, Claimed, ContractChangeEntry, StepUpResult, TokenFingerprint};
-use crate::contract::Mode;
+use crate::contract::{ChangeNote, ContractDigest, Mode};
 use crate::reason::EventReason;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -212,6 +212,13 @@ pub struct ContractChangedRecord<'a> {
     /// Whether any change widens access.
     #[serde(default)]
     pub alert: bool,
+    /// SHA-256 of the applied file's bytes (null for a contract applied as
+    /// a value; absent in lines written before it existed).
+    #[serde(default)]
+    pub sha256: Option<ContractDigest>,
+    /// The new version's own `[change]` note, or null.
+    #[serde(default)]
+    pub change: Option<Cow<'a, ChangeNote>>,
 }
 
 impl<'a> ContractChangedRecord<'a> {
@@ -230,6 +237,8 @@ impl<'a> ContractChangedRecord<'a> {
             previous_version,
             changes: Cow::Borrowed(changes),
             alert,
+            sha256: None,
+            change: None,
         }
     }
 }
@@ -248,12 +257,23 @@ pub struct ContractRefusedRecord<'a> {
     pub ts: SystemTime,
     /// The refused contract's version, when known.
     pub version: Option<u64>,
+    /// The version in force, which kept serving (absent in lines written
+    /// before it existed).
+    #[serde(default)]
+    pub previous_version: Option<u64>,
     /// Why, in words.
     #[serde(default)]
     pub error: Cow<'a, str>,
     /// A stable code: `version_not_increased`, `contract_invalid`,
     /// `contract_unreadable`.
     pub reason: Option<Cow<'a, str>>,
+    /// SHA-256 of the refused file's bytes, or null when it could not be
+    /// read (or was given as a value).
+    #[serde(default)]
+    pub sha256: Option<ContractDigest>,
+    /// The refused contract's `[change]` note, or null.
+    #[serde(default)]
+    pub change: Option<Cow<'a, ChangeNote>>,
 }
 
 impl<'a> ContractRefusedRecord<'a> {
@@ -268,8 +288,11 @@ impl<'a> ContractRefusedRecord<'a> {
             kind: RefusedType,
             ts,
             version,
+            previous_version: None,
             error: Cow::Borrowed(error),
             reason: reason.map(Cow::Borrowed),
+            sha256: None,
+            change: None,
         }
     }
 }

@@ -146,19 +146,23 @@ fn trace_event(event: &AuditEvent) {
                     format!("{} {subject}: {}", ch.kind, ch.detail)
                 })
                 .collect();
+            let sha256 = c.sha256.map(tracing::field::display);
+            let author = c.change.as_ref().map(|n| escape_control(&n.author));
             if c.alert {
                 tracing::warn!(target: "rampgate::audit", version = c.version,
-                    previous_version = c.previous_version, alert = true, ?changes,
-                    "contract_changed: access widened");
+                    previous_version = c.previous_version, alert = true, ?changes, sha256,
+                    author = author.as_deref(), "contract_changed: access widened");
             } else {
                 tracing::info!(target: "rampgate::audit", version = c.version,
-                    previous_version = c.previous_version, alert = false, ?changes,
-                    "contract_changed");
+                    previous_version = c.previous_version, alert = false, ?changes, sha256,
+                    author = author.as_deref(), "contract_changed");
             }
         }
         AuditEvent::ContractRefused(r) => {
-            tracing::error!(target: "rampgate::audit", version = r.version, reason = r.reason,
-                error = %r.error, "contract_refused");
+            tracing::error!(target: "rampgate::audit", version = r.version,
+                previous_version = r.previous_version, reason = r.reason,
+                sha256 = r.sha256.map(tracing::field::display), error = %r.error,
+                "contract_refused");
         }
         AuditEvent::Other { kind, ts, fields } => {
             tracing::info!(target: "rampgate::audit", kind, ts = %Timestamp(*ts),

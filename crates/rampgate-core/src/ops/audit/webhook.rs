@@ -1,5 +1,6 @@
-//! The webhook sink: batches of events POSTed as a JSON array (feature
-//! `audit-webhook`).
+//! The webhook sinks (feature `audit-webhook`): batches of events POSTed as
+//! a JSON array ([`WebhookSink`]), and alerts POSTed one JSON object each
+//! ([`AlertWebhook`]), with the same bounded retries.
 
 use super::event::AuditEvent;
 use super::sink::{AuditSink, AuditSinkError, SinkFuture};
@@ -87,6 +88,16 @@ impl WebhookSink {
         self
     }
 
+    /// This webhook, POSTing each alert as one JSON object instead of
+    /// batches as arrays: an alert sink ([`AlertWebhook`]) with this sink's
+    /// URL, retries, backoff and headers.
+    pub fn for_alerts(self) -> AlertWebhook {
+        AlertWebhook {
+            hook: self,
+            text: false,
+        }
+    }
+
     async fn post(&self, body: Vec<u8>) -> Result<(), AuditSinkError> {
         let mut delay = self.backoff;
         let mut attempt = 0;
@@ -149,6 +160,76 @@ impl AuditSink for WebhookSink {
         let events: Vec<serde_json::Value> = batch.iter().map(AuditEvent::to_json).collect();
         let body = serde_json::to_vec(&events).unwrap_or_default();
         Box::pin(async move { self.post(body).await })
+    }
+}
+
+/// The alert sink of a webhook: POSTs each alert as one JSON object
+/// ([`AuditEvent::alert_json`]: `source`, `classes`, `ts`, `summary`, the
+/// audit `event`, and with [`text`](AlertWebhook::text) a `"text"` member
+/// for Slack- and Mattermost-style incoming webhooks), with the bounded
+/// retries of [`WebhookSink`]. Give it to
+/// [`AuditorBuilder::alerts`](super::AuditorBuilder::alerts): the auditor's
+/// alert queue is bounded, and its drops and failures are counted
+/// (`Auditor::alerts_dropped`, `Auditor::alerts_failed`).
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use rampgate_core::audit::{AlertWebhook, Auditor, WebhookSink};
+/// use std::time::Duration;
+///
+/// let alerts = WebhookSink::new("https://hooks.example.com/services/T0/B0/x")
+///     .unwrap()
+///     .retries(5)
+///     .backoff(Duration::from_secs(1))
+///     .for_alerts()
+///     .text(true);
+/// let auditor = Auditor::builder().alerts(alerts).build().unwrap();
+/// # drop(auditor);
+/// # let _ = AlertWebhook::new("https://hooks.example.com/x");
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct AlertWebhook {
+    hook: WebhookSink,
+    text: bool,
+}
+
+impl AlertWebhook {
+    /// An alert sink POSTing to `url` (http or https), with the defaults of
+    /// [`WebhookSink::new`]: 3 retries, a 10 s timeout per request.
+    ///
+    /// # Errors
+    ///
+    /// As [`WebhookSink::new`].
+    pub fn new(url: &str) -> Result<AlertWebhook, AuditSinkError> {
+        WebhookSink::new(url).map(WebhookSink::for_alerts)
+    }
+
+    /// Adds a `"text"` member, a one-line summary, to every alert (default
+    /// off): what chat incoming webhooks display.
+    #[must_use]
+    pub fn text(mut self, text: bool) -> Self {
+        self.text = text;
+        self
+    }
+}
+
+impl AuditSink for AlertWebhook {
+    fn write<'a>(&'a mut self, batch: &'a [AuditEvent]) -> SinkFuture<'a> {
+        let bodies: Vec<Vec<u8>> = batch
+            .iter()
+            .map(|event| serde_json::to_vec(&event.alert_json(self.text)).unwrap_or_default())
+            .collect();
+        Box::pin(async move {
+            // Each alert is tried on its own; the batch fails if one did.
+            let mut failed = None;
+            for body in bodies {
+                if let Err(e) = self.hook.post(body).await {
+                    failed = Some(e);
+                }
+            }
+            failed.map_or(Ok(()), Err)
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 //! the sink, raises the anomaly events of the decisions it writes, and turns
 //! revocations into events.
 
+use super::alert::AlertQueue;
 use super::auditor::{Msg, Stats};
 use super::event::AuditEvent;
 use super::sink::AuditSink;
@@ -15,25 +16,59 @@ use tokio::sync::mpsc;
 /// How many events the writer takes from the queue at once.
 const BATCH: usize = 256;
 
-/// The writer task: takes batches from the queue and hands them to the sink,
-/// until every `Auditor` is gone; then flushes the sink.
 /// What only the main writer (not the alerts' one) does.
 pub(super) struct Main {
     pub(super) anomalies: Option<Arc<AnomalyDetector>>,
+    /// Where the anomaly events the writer raises go too.
+    pub(super) alerts: Option<Arc<AlertQueue>>,
 }
 
-pub(super) async fn writer(
-    mut rx: mpsc::Receiver<Msg>,
-    mut sink: Box<dyn AuditSink>,
+/// How one writer task works: the main one, or the alerts' one.
+pub(super) struct Writer {
     stats: Arc<Stats>,
     linger: Duration,
+    /// The most events handed to the sink at once.
+    batch: usize,
     main: Option<Main>,
-) {
-    let mut msgs = Vec::with_capacity(BATCH);
-    let mut batch: Vec<AuditEvent> = Vec::with_capacity(BATCH);
+}
+
+impl Writer {
+    /// The audit trail's writer: batches of up to [`BATCH`] events.
+    pub(super) fn main(stats: Arc<Stats>, linger: Duration, main: Main) -> Self {
+        Writer {
+            stats,
+            linger,
+            batch: BATCH,
+            main: Some(main),
+        }
+    }
+
+    /// The alert sink's writer: one alert at a time, at once, so that the
+    /// counts of alerts sent and failed are exact.
+    pub(super) fn alerts(stats: Arc<Stats>) -> Self {
+        Writer {
+            stats,
+            linger: Duration::ZERO,
+            batch: 1,
+            main: None,
+        }
+    }
+}
+
+/// The writer task: takes batches from the queue and hands them to the sink,
+/// until every `Auditor` is gone; then flushes the sink.
+pub(super) async fn writer(mut rx: mpsc::Receiver<Msg>, mut sink: Box<dyn AuditSink>, w: Writer) {
+    let Writer {
+        stats,
+        linger,
+        batch: most,
+        main,
+    } = w;
+    let mut msgs = Vec::with_capacity(most);
+    let mut batch: Vec<AuditEvent> = Vec::with_capacity(most);
     let mut last_error_log: Option<Instant> = None;
-    while rx.recv_many(&mut msgs, BATCH).await > 0 {
-        let full = msgs.len() == BATCH;
+    while rx.recv_many(&mut msgs, most).await > 0 {
+        let full = msgs.len() == most;
         #[cfg(feature = "metrics")]
         if main.is_some() {
             metrics::gauge!("rampgate_audit_queue_depth").set(rx.len() as f64);
@@ -97,11 +132,15 @@ pub(super) async fn write(
         }
     }
     if let Some(detector) = main.and_then(|m| m.anomalies.as_deref()) {
+        let alerts = main.and_then(|m| m.alerts.as_deref());
         // Each anomaly right after the decision that crossed its threshold.
         let mut with_anomalies = Vec::with_capacity(batch.len());
         let mut added = 0;
         for event in batch.drain(..) {
             let found = anomalies(detector, &event);
+            if let Some(alerts) = alerts {
+                found.iter().for_each(|anomaly| alerts.send(anomaly));
+            }
             with_anomalies.push(event);
             added += found.len() as u64;
             with_anomalies.extend(found);
@@ -116,13 +155,19 @@ pub(super) async fn write(
         }
         Err(e) => {
             stats.failed.fetch_add(n, Ordering::Relaxed);
+            let counter = if main.is_some() {
+                "rampgate_audit_sink_errors_total"
+            } else {
+                "rampgate_alert_sink_errors_total"
+            };
             #[cfg(feature = "metrics")]
-            metrics::counter!("rampgate_audit_sink_errors_total").increment(n);
+            metrics::counter!(counter).increment(n);
             if last_error_log.is_none_or(|at| at.elapsed().as_secs() >= 60) {
                 *last_error_log = Some(Instant::now());
-                tracing::error!(target: "rampgate::audit", error = %e, events = n,
-                    "the audit sink failed: these events are lost (logged at most once a minute, \
-                     counted in rampgate_audit_sink_errors_total)");
+                let sink = if main.is_some() { "audit" } else { "alert" };
+                tracing::error!(target: "rampgate::audit", error = %e, events = n, sink,
+                    counter, "a sink failed: these events are lost (logged at most once a \
+                     minute per sink, counted in the counter named)");
             }
         }
     }
