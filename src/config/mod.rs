@@ -77,6 +77,11 @@ mod alerts;
 mod env;
 mod issuer;
 mod serve;
+mod settings;
+
+pub use settings::{
+    AlertSettings, AuditSettings, ContractSettings, IssuerSettings, PolicySettings,
+};
 
 use crate::contract::{Contract, ContractHandle};
 use crate::{IssuerConfig, JwtLayer, ValidationPolicy, Verifier};
@@ -187,109 +192,6 @@ pub struct Config {
     pub audit: Option<AuditSettings>,
     /// Where alerts are POSTed (see [`Config::auditor`]). Defaults to none.
     pub alerts: Option<AlertSettings>,
-}
-
-/// The alert webhook (`[alerts]`, see [`Config::auditor`]): contract
-/// widenings, stage rollbacks, anomaly signals, `kid` revocations and audit
-/// overflow, each POSTed as one JSON object. Needs the `audit-webhook`
-/// feature: without it, an `[alerts]` table is an error, never ignored.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct AlertSettings {
-    /// The http(s) URL alerts are POSTed to (`RAMPGATE_ALERTS_WEBHOOK`).
-    /// Required.
-    pub webhook: Option<String>,
-    /// Adds a `"text"` member, a one-line summary, for chat incoming
-    /// webhooks. Defaults to `false`.
-    #[serde(default)]
-    pub text: bool,
-    /// How many alerts can wait for the webhook before more are dropped
-    /// (and counted). Defaults to 256.
-    pub queue: Option<usize>,
-    /// How many times a failed POST is retried. Defaults to 3.
-    pub retries: Option<u32>,
-}
-
-/// The audit file (see [`Config::auditor`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct AuditSettings {
-    /// The JSON Lines file events are appended to (`RAMPGATE_AUDIT`).
-    pub file: PathBuf,
-    /// Rotate when the file would pass this many MiB; `0` never rotates.
-    /// Defaults to 100.
-    pub max_mb: Option<u64>,
-    /// How many rotated files to keep. Defaults to 5.
-    pub keep: Option<usize>,
-    /// The queue's capacity in events. Defaults to 8192.
-    pub queue: Option<usize>,
-}
-
-/// The validation rules every issuer's tokens must meet (`[policy]`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct PolicySettings {
-    /// The longest lifetime a token may have, `exp - iat`, in seconds: a
-    /// longer-lived token is refused with `token_lifetime_exceeded`, one
-    /// without `iat` with `claim_missing` (see
-    /// [`ValidationPolicy::max_lifetime`]). `0` sets no limit. Defaults to
-    /// [`DEFAULT_MAX_TOKEN_LIFETIME_SECS`] (24 hours). `max_token_lifetime`
-    /// is accepted as another name for it (seconds too).
-    #[serde(alias = "max_token_lifetime")]
-    pub max_token_lifetime_secs: Option<u64>,
-}
-
-/// One trusted issuer in the file.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct IssuerSettings {
-    /// The exact `iss`.
-    pub issuer: String,
-    /// The audiences this service answers to; at least one.
-    #[serde(default)]
-    pub audiences: Vec<String>,
-    /// The JWKS URL (https, or http on loopback).
-    pub jwks_url: Option<String>,
-    /// A JWKS file, read when the verifier is built and re-read when it
-    /// changes (every 5 seconds it is checked; see `JwksOptions::file_poll_interval`).
-    pub jwks_file: Option<PathBuf>,
-    /// Find the JWKS through OIDC discovery on the issuer.
-    #[serde(default)]
-    pub discovery: bool,
-    /// Require `typ: at+jwt` (RFC 9068 §4). Defaults to `false`.
-    #[serde(default)]
-    pub require_typ_at_jwt: bool,
-    /// Accept tokens that carry ID-token claims (`nonce`, `at_hash`, `c_hash`).
-    /// Defaults to `false`. **Warning:** only for an issuer that puts them on
-    /// access tokens (Keycloak before 25); see `ValidationPolicy::allow_id_token_claims`.
-    #[serde(default)]
-    pub allow_id_token_claims: bool,
-    /// Claims that must be present besides `iss`, `aud` and `exp`.
-    #[serde(default)]
-    pub required_claims: Vec<String>,
-    /// Extra claim paths scopes are read from (`permissions`, `realm_access.roles`).
-    #[serde(default)]
-    pub scope_claims: Vec<String>,
-    /// The algorithms allowed (JOSE names). Defaults to every asymmetric one.
-    pub algorithms: Option<Vec<String>>,
-    /// Clock skew tolerated, in seconds. Defaults to 60; at most 300.
-    pub leeway_secs: Option<u64>,
-}
-
-/// The contract file and how often it is re-read.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct ContractSettings {
-    /// The contract file (`RAMPGATE_CONTRACT`).
-    pub file: PathBuf,
-    /// Seconds between two checks of the file for a new version; `0` never
-    /// re-reads it. Defaults to 5.
-    pub watch_secs: Option<u64>,
 }
 
 impl Config {
