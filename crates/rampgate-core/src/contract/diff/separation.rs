@@ -3,7 +3,8 @@
 //! what it could not before: that widens.
 
 use super::{Change, ChangeKind, both_ways, change, list};
-use crate::contract::{Contract, Separation};
+use crate::contract::{Contract, Route, Separation};
+use std::collections::BTreeSet;
 
 /// Every separation change: new and changed sets, then removed ones, each in
 /// the new (then the old) file's order.
@@ -37,6 +38,7 @@ pub(super) fn separations(old: &Contract, new: &Contract) -> Vec<Change> {
             Some(_) => {}
         }
     }
+    changes.extend(routes(old, new));
     for set in old.separations() {
         if find(new, &set.name).is_none() {
             changes.push(change(
@@ -50,6 +52,53 @@ pub(super) fn separations(old: &Contract, new: &Contract) -> Vec<Change> {
         }
     }
     changes
+}
+
+/// For each route both contracts have, the separations (kept in both) that
+/// stop or start concerning it because its requirement changed: a route that
+/// no longer needs a scope of a set serves the tokens the set refused.
+fn routes(old: &Contract, new: &Contract) -> Vec<Change> {
+    let kept = |name: &String| {
+        old.separations().iter().any(|s| &s.name == name)
+            && new.separations().iter().any(|s| &s.name == name)
+    };
+    let mut changes = Vec::new();
+    for route in new.routes() {
+        let Some(before) = old.route(&route.method, &route.path) else {
+            continue;
+        };
+        let (was, is) = (concerning(old, before), concerning(new, route));
+        let subject = format!("route {}", route.key());
+        for name in was.difference(&is).filter(|n| kept(n)) {
+            changes.push(change(
+                ChangeKind::Widened,
+                subject.clone(),
+                format!("no longer checked by separation {name}: it needs none of its scopes"),
+            ));
+        }
+        for name in is.difference(&was).filter(|n| kept(n)) {
+            changes.push(change(
+                ChangeKind::Narrowed,
+                subject.clone(),
+                format!("now checked by separation {name}"),
+            ));
+        }
+    }
+    changes
+}
+
+/// The names of the separations of `contract` that name a scope `route`
+/// needs (all-of or any-of).
+fn concerning(contract: &Contract, route: &Route) -> BTreeSet<String> {
+    let needs = |s: &String| {
+        route.requirement.all_of().contains(s) || route.requirement.any_of().contains(s)
+    };
+    contract
+        .separations()
+        .iter()
+        .filter(|set| set.scopes.iter().any(needs))
+        .map(|set| set.name.clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -102,5 +151,32 @@ mod tests {
         );
         assert_eq!(separations(&two, &three)[0].kind, ChangeKind::Narrowed);
         assert!(separations(&two, &two).is_empty());
+    }
+
+    #[test]
+    fn a_route_that_stops_needing_a_separated_scope_widens() {
+        let with_any = |any: &str| {
+            contract(&format!(
+                "\"admin\" = \"a\"\n[[separation]]\nname = \"four-eyes\"\nscopes = [\"write\", \"admin\"]\n[[routes]]\nmethod = \"POST\"\npath = \"/x\"\nany = [{any}]\n"
+            ))
+        };
+        let before = with_any("\"admin\", \"read\"");
+        let after = with_any("\"read\"");
+        assert_eq!(
+            separations(&before, &after),
+            [change(
+                ChangeKind::Widened,
+                "route POST /x",
+                "no longer checked by separation four-eyes: it needs none of its scopes"
+            )]
+        );
+        assert_eq!(
+            separations(&after, &before),
+            [change(
+                ChangeKind::Narrowed,
+                "route POST /x",
+                "now checked by separation four-eyes"
+            )]
+        );
     }
 }
