@@ -322,11 +322,29 @@ pub(crate) fn privilege_findings(lp: &LeastPrivilege, span_seconds: i64, min: u6
     let mut findings = Vec::new();
     if !lp.unused.is_empty() {
         let n = lp.unused.len() as u64;
+        // Stages nest: a scope comes out from the stage that introduced it on.
+        let from: std::collections::BTreeSet<&String> = lp
+            .introduced_at
+            .values()
+            .filter(|s| **s != lp.stage)
+            .collect();
+        let it = form(n, "it", "them");
+        let narrow = if from.is_empty() {
+            format!(
+                "take {it} out of stage {}, or move the consumer to a stage without {it}",
+                lp.stage
+            )
+        } else {
+            let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+            format!(
+                "take {it} out of stage {} and the stages after it",
+                from.join(", ")
+            )
+        };
         findings.push(format!(
-            "{who} never used {} in {} over {requests}: narrow the stage, or add a stage without {}",
+            "{who} never used {} in {} over {requests}: {narrow}",
             joined(lp.unused.iter()),
             duration(span_seconds),
-            form(n, "it", "them")
         ));
     }
     if !lp.over_issued.is_empty() {
@@ -379,5 +397,32 @@ mod tests {
         assert_eq!(duration(35 * 3600), "35 hours");
         assert_eq!(duration(90), "90 seconds");
         assert_eq!(duration(3600), "60 minutes");
+    }
+
+    #[test]
+    fn an_unused_scope_comes_out_from_the_stage_that_introduced_it() {
+        let set = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect();
+        let lp = LeastPrivilege {
+            consumer: "back-office".into(),
+            stage: "full".into(),
+            granted: set(&["read", "write"]),
+            used: set(&["write"]),
+            unused: set(&["read"]),
+            over_issued: set(&[]),
+            over_issued_counts: BTreeMap::new(),
+            granted_later: BTreeMap::new(),
+            introduced_at: BTreeMap::from([("read".to_owned(), "pilot".to_owned())]),
+            requests: 500,
+            allowed: 500,
+            use_counts: BTreeMap::from([("write".to_owned(), 500)]),
+            enough_data: true,
+            recommends: true,
+        };
+        assert_eq!(
+            privilege_findings(&lp, 30 * 86_400, 100),
+            [
+                "back-office (stage full) never used read in 30 days over 500 requests: take it out of stage pilot and the stages after it"
+            ]
+        );
     }
 }

@@ -38,6 +38,9 @@ pub(crate) struct LeastPrivilege {
     /// The over-issued scopes a later stage of the consumer grants, each
     /// with the first such stage: tokens issued ahead of a roll-out.
     pub(crate) granted_later: BTreeMap<String, String>,
+    /// Each unused scope with the stage of the ramp that first grants it:
+    /// the stages must nest, so narrowing means taking it out from there on.
+    pub(crate) introduced_at: BTreeMap<String, String>,
     /// The consumer's requests at this stage in the window.
     pub(crate) requests: u64,
     /// Of those, the allowed ones (the only ones that use a scope).
@@ -71,8 +74,11 @@ pub(crate) fn least_privilege(
                 .iter()
                 .filter(|e| e.consumer.as_deref() == Some(key.as_str()))
                 .filter(|e| at_stage(e, stage));
-            let later = &consumer.stages[consumer.current + 1..];
-            finding(contract, key.clone(), stage, later, mine, min_requests)
+            let ramp = (
+                &consumer.stages[..consumer.current],
+                &consumer.stages[consumer.current + 1..],
+            );
+            finding(contract, key.clone(), stage, ramp, mine, min_requests)
         })
         .collect();
     if let UnknownConsumer::Stage(stage) = contract.unknown_consumer() {
@@ -84,7 +90,7 @@ pub(crate) fn least_privilege(
             contract,
             UNKNOWN_CONSUMERS.to_owned(),
             stage,
-            &[],
+            (&[], &[]),
             theirs,
             min_requests,
         ));
@@ -92,10 +98,11 @@ pub(crate) fn least_privilege(
     findings
 }
 
-/// Whether the event was decided at `stage` (an event without a stage, from
-/// a layer before the contract's, counts).
+/// Whether the contract decided the event at `stage`. An event without a
+/// stage was not judged against one (another issuer's token, an unlisted
+/// route, a refusal before the contract) and says nothing about this grant.
 fn at_stage(event: &Decision, stage: &Stage) -> bool {
-    event.stage.as_deref().is_none_or(|s| s == stage.name)
+    event.stage.as_deref() == Some(stage.name.as_str())
 }
 
 /// One consumer's finding from its events, or `None` when it has none.
@@ -103,7 +110,7 @@ fn finding<'e>(
     contract: &Contract,
     consumer: String,
     stage: &Stage,
-    later: &[Stage],
+    ramp: (&[Stage], &[Stage]),
     events: impl Iterator<Item = &'e &'e Decision>,
     min_requests: u64,
 ) -> Option<LeastPrivilege> {
@@ -134,6 +141,17 @@ fn finding<'e>(
     let used: BTreeSet<String> = use_counts.keys().cloned().collect();
     let unused: BTreeSet<String> = stage.scopes.difference(&used).cloned().collect();
     let enough_data = requests >= min_requests;
+    let (earlier, later) = ramp;
+    let introduced_at = unused
+        .iter()
+        .filter_map(|scope| {
+            earlier
+                .iter()
+                .chain([stage])
+                .find(|s| s.scopes.contains(scope))
+                .map(|s| (scope.clone(), s.name.clone()))
+        })
+        .collect();
     let granted_later = over_issued
         .keys()
         .filter_map(|scope| {
@@ -153,6 +171,7 @@ fn finding<'e>(
         over_issued: over_issued.keys().cloned().collect(),
         over_issued_counts: over_issued,
         granted_later,
+        introduced_at,
         requests,
         allowed,
         use_counts,
@@ -278,6 +297,10 @@ stages = [{ name = "pilot", scopes = ["read"] }, { name = "full", scopes = ["rea
             BTreeMap::from([("admin".to_owned(), 2)])
         );
         assert!(office.granted_later.is_empty());
+        assert_eq!(
+            office.introduced_at,
+            BTreeMap::from([("approve".to_owned(), "full".to_owned())])
+        );
         assert!(office.enough_data && office.recommends);
         let unknown = &found[1];
         assert_eq!(unknown.consumer, UNKNOWN_CONSUMERS);
