@@ -267,6 +267,32 @@ fn a_merge_into_an_openapi_3_0_document_keeps_it_valid() {
 }
 
 #[test]
+fn a_merge_into_3_0_without_an_issuer_keeps_bearer_requirements_empty() {
+    // OpenAPI 3.0 lets only oauth2 and openIdConnect requirements list scopes.
+    let mut doc = app_document();
+    doc["openapi"] = json!("3.0.3");
+    let merged = payments()
+        .merge_openapi(&doc.to_string(), &OpenApiOptions::new())
+        .unwrap();
+    assert_valid("payments-merged-3.0-bearer", &merged.document);
+    let approve = &merged.document["paths"]["/transactions/{id}/approve"]["post"];
+    assert_eq!(approve["security"], json!([{"rampgate": []}]));
+    assert_eq!(
+        merged.document["components"]["securitySchemes"]["rampgate"]["scheme"],
+        "bearer"
+    );
+    // In 3.1 the same requirement lists the scopes, as roles.
+    let merged = payments()
+        .merge_openapi(&app_document().to_string(), &OpenApiOptions::new())
+        .unwrap();
+    assert_valid("payments-merged-3.1-bearer", &merged.document);
+    assert_eq!(
+        merged.document["paths"]["/transactions/{id}/approve"]["post"]["security"],
+        json!([{"rampgate": ["payments:approve"]}])
+    );
+}
+
+#[test]
 fn bad_documents_are_refused_with_where_and_what() {
     let merge = |text: &str| payments().merge_openapi(text, &issuer()).unwrap_err();
     assert_eq!(

@@ -63,7 +63,8 @@ pub(crate) enum ContractCommand {
     /// Each operation gets the route's scopes as its `security` (an any-of list as alternatives),
     /// its trust level as `x-rampgate-trust` and the 401 and 403 answers of the layers; gRPC
     /// routes are left out. The security scheme is OpenID Connect discovery of the issuer (the
-    /// contract's, or --issuer-url), or OAuth 2.0 client credentials at --token-url. With --merge,
+    /// contract's, or --issuer-url), or OAuth 2.0 client credentials at --token-url; with neither,
+    /// HTTP bearer (JWT) with the scopes as roles, and a note says so. With --merge,
     /// adds all this to an existing document and reports, on standard error, its operations the
     /// contract does not cover (exit status 1) and the contract's routes it does not have.
     #[command(

@@ -13,6 +13,7 @@ use super::{security, template};
 use crate::contract::Contract;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
+use utoipa::openapi::security::SecurityScheme;
 
 /// The operations of OpenAPI 3's path item, as they are keyed there.
 const METHODS: [&str; 8] = [
@@ -74,6 +75,15 @@ impl Contract {
             }
         })?;
         let root = check_root(&mut document)?;
+        // OpenAPI 3.0 lets only oauth2 and openIdConnect requirements list
+        // scopes; 3.1 lets every scheme list roles. A 3.0 document with the
+        // bearer scheme gets empty requirements (the scheme's description
+        // keeps the scopes).
+        let scopes_listed = !matches!(scheme, SecurityScheme::Http(_))
+            || !root
+                .get("openapi")
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.starts_with("3.0."));
         let (routes, left_out) = http_routes(self)?;
         // (path shape, METHOD) -> the route's index in `routes`.
         let index: HashMap<(String, &str), usize> = routes
@@ -120,7 +130,8 @@ impl Contract {
                 match found {
                     Some(&i) => {
                         covered[i] = true;
-                        secure(self, routes[i].route, op, &format!("{pointer}/{method}"))?;
+                        let at = format!("{pointer}/{method}");
+                        secure(self, routes[i].route, op, &at, scopes_listed)?;
                     }
                     None => not_in_contract.push(OperationRef {
                         method: upper,
@@ -199,11 +210,14 @@ fn secure(
     route: &crate::contract::Route,
     op: &mut Map<String, Value>,
     pointer: &str,
+    scopes_listed: bool,
 ) -> Result<(), OpenApiError> {
-    op.insert(
-        "security".to_owned(),
-        to_value(&security::requirements(route)),
-    );
+    let requirements = if scopes_listed {
+        to_value(&security::requirements(route))
+    } else {
+        serde_json::json!([{ SCHEME: [] }])
+    };
+    op.insert("security".to_owned(), requirements);
     match security::trust(contract, route) {
         Some(extensions) => {
             for (key, value) in extensions.iter() {

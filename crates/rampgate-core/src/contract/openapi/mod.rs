@@ -6,7 +6,9 @@
 //!   issuer (`{issuer}/.well-known/openid-configuration`, the scope catalog in
 //!   its description), or OAuth 2.0 client credentials at a token URL you
 //!   give, with the catalog's scopes and their descriptions. No URL is
-//!   guessed: without an issuer or a token URL there is no document.
+//!   guessed: without an issuer or a token URL, HTTP bearer tokens (JWT),
+//!   whose requirements list the scopes as OpenAPI 3.1 roles (left empty
+//!   when merging into a 3.0 document, which allows no roles).
 //! - Each operation's `security`: the route's all-of scopes as one
 //!   requirement; an any-of list as alternatives, one requirement per scope
 //!   (with the all-of scopes in each).

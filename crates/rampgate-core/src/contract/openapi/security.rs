@@ -55,15 +55,12 @@ pub(super) fn scheme(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     );
-    let mut description = format!(
-        "Access tokens (JWT) of {issuer}, verified by rampgate. The scopes of the ramp contract:"
+    let description = with_catalog(
+        format!(
+            "Access tokens (JWT) of {issuer}, verified by rampgate. The scopes of the ramp contract:"
+        ),
+        catalog,
     );
-    for (scope, about) in catalog {
-        description.push_str(&format!("\n- `{scope}`: {about}"));
-    }
-    if catalog.is_empty() {
-        description.push_str(" none.");
-    }
     Ok(SecurityScheme::OpenIdConnect(
         OpenIdConnect::with_description(discovery, description),
     ))
@@ -73,15 +70,10 @@ pub(super) fn scheme(
 /// OpenAPI 3.1 lets a requirement on such a scheme list roles, here the
 /// contract's scopes, which the description lists with their meaning.
 fn bearer(catalog: &std::collections::BTreeMap<String, String>) -> SecurityScheme {
-    let mut description = String::from(
-        "Access tokens (JWT) in `Authorization: Bearer`, verified by rampgate. Each operation's requirement lists the scopes of the ramp contract it needs:",
+    let description = with_catalog(
+        "Access tokens (JWT) in `Authorization: Bearer`, verified by rampgate. Each operation's requirement lists the scopes of the ramp contract it needs:".to_owned(),
+        catalog,
     );
-    for (scope, about) in catalog {
-        description.push_str(&format!("\n- `{scope}`: {about}"));
-    }
-    if catalog.is_empty() {
-        description.push_str(" none.");
-    }
     SecurityScheme::Http(
         Http::builder()
             .scheme(HttpAuthScheme::Bearer)
@@ -89,6 +81,17 @@ fn bearer(catalog: &std::collections::BTreeMap<String, String>) -> SecuritySchem
             .description(Some(description))
             .build(),
     )
+}
+
+/// `lead` followed by the scope catalog, one `- `scope`: meaning` line each.
+fn with_catalog(mut lead: String, catalog: &std::collections::BTreeMap<String, String>) -> String {
+    for (scope, about) in catalog {
+        lead.push_str(&format!("\n- `{scope}`: {about}"));
+    }
+    if catalog.is_empty() {
+        lead.push_str(" none.");
+    }
+    lead
 }
 
 /// An absolute `http(s)` URL with a host and no fragment; an issuer has no
