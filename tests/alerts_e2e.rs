@@ -458,3 +458,30 @@ async fn a_full_alert_queue_drops_and_counts() {
     // Every revocation is still in the audit trail itself.
     assert_eq!(auditor.written(), 6);
 }
+
+/// A webhook that takes an alert and never answers does not hold
+/// `Auditor::flush` (and with it a shutdown) beyond `ALERT_FLUSH_TIMEOUT`:
+/// the audit trail itself is flushed, and the alert stays queued.
+#[tokio::test]
+async fn flush_does_not_wait_on_a_webhook_that_never_answers() {
+    let receiver = Receiver::start(200).await;
+    receiver.hold();
+    // Three retries of a 10 s request: delivering (or failing) the alert
+    // would take 40 s; the flush returns after ALERT_FLUSH_TIMEOUT (10 s).
+    let auditor = Auditor::builder().alerts(receiver.sink(3)).build().unwrap();
+    let list = RevocationList::new();
+    auditor.watch_revocations(&list);
+    list.revoke(Revocation::kid(ISSUER, "k0"), None).unwrap();
+    receiver.wait_posts(1).await;
+    let bound = rampgate::audit::ALERT_FLUSH_TIMEOUT + Duration::from_secs(5);
+    tokio::time::timeout(bound, auditor.flush())
+        .await
+        .expect("flush returns once ALERT_FLUSH_TIMEOUT has passed");
+    assert_eq!(auditor.written(), 1, "the trail itself was flushed");
+    assert_eq!(
+        (auditor.alerts_sent(), auditor.alerts_failed()),
+        (0, 0),
+        "the alert is still being tried"
+    );
+    receiver.open();
+}

@@ -12,6 +12,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, oneshot};
 
+/// The longest [`Auditor::flush`] waits for queued alerts to be delivered.
+pub const ALERT_FLUSH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Waits until the writer behind `tx` has handled every message sent before.
+async fn flush_queue(tx: &mpsc::Sender<Msg>) {
+    let (done, wait) = oneshot::channel();
+    if tx.send(Msg::Flush(done)).await.is_ok() {
+        let _ = wait.await;
+    }
+}
+
 /// The default queue capacity, in events.
 pub const DEFAULT_CAPACITY: usize = 8192;
 
@@ -262,14 +273,22 @@ impl Auditor {
     ///
     /// With an alert sink, it then waits in the same way for the alerts
     /// queued so far (those the writer raised for these events included),
-    /// retries and all.
+    /// for at most [`ALERT_FLUSH_TIMEOUT`]: a webhook that does not answer
+    /// must not hold a shutdown for the length of every alert's retries.
+    /// Alerts still queued then are logged, and keep being sent while the
+    /// runtime lives.
     pub async fn flush(&self) {
-        let queues = std::iter::once(&self.0.tx).chain(self.0.alerts.as_ref().map(|a| &a.tx));
-        for tx in queues {
-            let (done, wait) = oneshot::channel();
-            if tx.send(Msg::Flush(done)).await.is_ok() {
-                let _ = wait.await;
-            }
+        flush_queue(&self.0.tx).await;
+        if let Some(alerts) = &self.0.alerts
+            && tokio::time::timeout(ALERT_FLUSH_TIMEOUT, flush_queue(&alerts.tx))
+                .await
+                .is_err()
+        {
+            tracing::warn!(
+                target: "rampgate::audit",
+                timeout_secs = ALERT_FLUSH_TIMEOUT.as_secs(),
+                "alerts are still queued after the flush timeout: the alert webhook is slow or failing"
+            );
         }
     }
 

@@ -38,7 +38,8 @@ mod writer;
 
 pub use alert::{AlertClass, DEFAULT_ALERT_CAPACITY};
 pub use auditor::{
-    AuditError, AuditPermit, Auditor, DEFAULT_CAPACITY, DEFAULT_LINGER, contract_event,
+    ALERT_FLUSH_TIMEOUT, AuditError, AuditPermit, Auditor, DEFAULT_CAPACITY, DEFAULT_LINGER,
+    contract_event,
 };
 pub use builder::{AuditWriter, AuditorBuilder};
 pub use event::{
