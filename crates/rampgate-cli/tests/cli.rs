@@ -334,7 +334,7 @@ fn diff_requires_a_change_note_for_a_widening_when_asked() {
         ],
         1,
         &format!("contract version 1 -> 2\n{widened}"),
-        "error: access widens but version 2 has no [change] note of its own: add a [change] table (author, reason, ticket) saying who widened it and why\n",
+        "error: access widens but version 2 has no [change] note of its own: add a [change] table saying who widened it (author) and why (reason), with its ticket if any\n",
     );
     expect(
         &[
@@ -1977,8 +1977,8 @@ Options:
           error
 
       --require-change-note
-          Refuse (exit status 1) a widening whose new version has no `[change]` note of its own
-          (author, reason, ticket)
+          Refuse (exit status 1) a widening whose new version has no `[change]` note of its own (an
+          author and a reason, a ticket if any)
 
   -h, --help
           Print help (see a summary with '-h')

@@ -34,7 +34,9 @@ pub struct Decision {
     /// Why: `allowed`, `route_unlisted_allowed`, `scope_insufficient` (the token
     /// lacks a scope), `scope_beyond_stage` (the token has it, but the consumer's
     /// current stage does not allow it), `consumer_unknown`, `route_unknown`,
-    /// `issuer_not_in_contract` (the contract names another issuer).
+    /// `issuer_not_in_contract` (the contract names another issuer),
+    /// `separation_of_duties` (the token carries two scopes of one
+    /// `[[separation]]` set the route needs one of).
     pub reason: DecisionReason,
     /// The version of the contract that decided.
     pub contract_version: u64,

@@ -242,6 +242,7 @@ fn positive_integer<'a>(content: &'a [u8], what: &str) -> Result<&'a [u8], Strin
     match content {
         [] => Err(format!("{what} is an empty INTEGER")),
         [first, ..] if first & 0x80 != 0 => Err(format!("{what} is negative")),
+        [0] => Err(format!("{what} is zero")),
         [0, second, ..] if second & 0x80 == 0 => {
             Err(format!("{what} has a superfluous leading zero (not DER)"))
         }
@@ -414,7 +415,7 @@ mod tests {
     fn integers_must_be_positive_and_minimal() {
         assert_eq!(positive_integer(&[0x01], "e").unwrap(), [0x01]);
         assert_eq!(positive_integer(&[0x00, 0x80], "n").unwrap(), [0x80]);
-        assert_eq!(positive_integer(&[0x00], "n").unwrap(), [0u8; 0]);
+        assert_eq!(positive_integer(&[0x00], "n").unwrap_err(), "n is zero");
         assert!(positive_integer(&[], "n").is_err());
         assert!(positive_integer(&[0x80], "n").is_err());
         assert!(positive_integer(&[0x00, 0x01], "n").is_err());

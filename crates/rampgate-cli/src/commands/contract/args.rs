@@ -35,7 +35,7 @@ pub(crate) enum ContractCommand {
         #[arg(long)]
         json: bool,
         /// Refuse (exit status 1) a widening whose new version has no `[change]` note of its own
-        /// (author, reason, ticket)
+        /// (an author and a reason, a ticket if any)
         #[arg(long)]
         require_change_note: bool,
     },

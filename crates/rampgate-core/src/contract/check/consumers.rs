@@ -33,13 +33,7 @@ impl Checker<'_> {
         let span = spanned.span();
         let r = spanned.get_ref();
         let issuer = r.issuer.as_ref().map(|i| i.get_ref().clone());
-        let mut who = match &r.sub {
-            Some(sub) => format!("consumer {}/{sub}", r.client_id),
-            None => format!("consumer {}", r.client_id),
-        };
-        if let Some(issuer) = &issuer {
-            who = format!("{who}@{issuer}");
-        }
+        let who = who(r);
         if r.client_id.is_empty() {
             self.error(Some(span.clone()), "client_id must not be empty".into());
         }
@@ -151,6 +145,19 @@ impl Checker<'_> {
         }
         stages
     }
+}
+
+/// `consumer client_id`, with `/sub` and `@issuer` when the entry binds
+/// them: how every check names a consumer entry.
+pub(super) fn who(r: &RawConsumer) -> String {
+    let mut who = match &r.sub {
+        Some(sub) => format!("consumer {}/{sub}", r.client_id),
+        None => format!("consumer {}", r.client_id),
+    };
+    if let Some(issuer) = &r.issuer {
+        who = format!("{who}@{}", issuer.get_ref());
+    }
+    who
 }
 
 #[cfg(test)]

@@ -57,10 +57,7 @@ impl Checker<'_> {
         for separation in separations {
             for spanned in consumers {
                 let c = spanned.get_ref();
-                let who = match &c.sub {
-                    Some(sub) => format!("consumer {}/{sub}", c.client_id),
-                    None => format!("consumer {}", c.client_id),
-                };
+                let who = super::consumers::who(c);
                 let found = c.stages.iter().find_map(|stage| {
                     let scopes = stage.get_ref().scopes.as_ref()?;
                     let held = separation.held(|s| scopes.get_ref().iter().any(|g| g == s));

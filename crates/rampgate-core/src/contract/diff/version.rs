@@ -42,16 +42,11 @@ impl ContractDiff {
 /// ([`ContractDiff::require_change_note`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "access widens but version {to} has no [change] note of its own: add a [change] table (author, reason, ticket) saying who widened it and why"
+    "access widens but version {to} has no [change] note of its own: add a [change] table saying who widened it (author) and why (reason), with its ticket if any"
 )]
 pub struct ChangeNoteMissing {
     /// The new contract's version.
     pub to: u64,
-}
-
-impl ChangeNoteMissing {
-    /// A stable identifier for logs and machines.
-    pub const CODE: &'static str = "change_note_missing";
 }
 
 /// Why [`ContractDiff::check`] refuses a new contract: its version does not

@@ -180,7 +180,7 @@ fn contract_summary(c: &ContractChanged) -> String {
     let widenings: Vec<String> = c
         .changes
         .iter()
-        .filter(|e| e.kind == "widening")
+        .filter(|e| e.widens())
         .map(|e| format!("{}{}", subject(e), e.detail))
         .collect();
     if !widenings.is_empty() {
@@ -324,7 +324,7 @@ mod tests {
     }
 
     fn changed(changes: Vec<ContractChangeEntry>) -> ContractChanged {
-        let alert = changes.iter().any(|c| c.kind == "widening");
+        let alert = changes.iter().any(ContractChangeEntry::widens);
         ContractChanged {
             ts: SystemTime::UNIX_EPOCH,
             version: 5,

@@ -274,6 +274,22 @@ pub struct ContractChangeEntry {
     pub stage_move: Option<StageMove>,
 }
 
+/// The word a change's kind has in a `contract_changed` event.
+const fn entry_kind(kind: ChangeKind) -> &'static str {
+    match kind {
+        ChangeKind::Widened => "widening",
+        ChangeKind::Narrowed => "narrowing",
+        ChangeKind::Neutral => "other",
+    }
+}
+
+impl ContractChangeEntry {
+    /// Whether this change widens access (`kind` is `widening`).
+    pub fn widens(&self) -> bool {
+        self.kind == entry_kind(ChangeKind::Widened)
+    }
+}
+
 /// One applied contract reload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -305,11 +321,7 @@ impl ContractChanged {
             .changes
             .iter()
             .map(|c| {
-                let kind = match c.kind {
-                    ChangeKind::Widened => "widening",
-                    ChangeKind::Narrowed => "narrowing",
-                    ChangeKind::Neutral => "other",
-                };
+                let kind = entry_kind(c.kind);
                 let (route, consumer, detail) = if let Some(r) = c.subject.strip_prefix("route ") {
                     (Some(r.to_owned()), None, c.detail.clone())
                 } else if let Some(k) = c.subject.strip_prefix("consumer ") {
