@@ -161,8 +161,13 @@ impl RevocationList {
         !self.inner.active.load(Ordering::Acquire)
     }
 
-    fn now(&self) -> SystemTime {
+    pub(super) fn now(&self) -> SystemTime {
         (self.inner.clock)()
+    }
+
+    /// How long past its `until` an entry is kept.
+    pub(super) fn expiry_margin(&self) -> Duration {
+        self.inner.expiry_margin
     }
 
     /// Drops every entry past its `until` (plus the margin) now, and frees its
@@ -196,7 +201,11 @@ impl RevocationList {
     }
 
     /// Validates `r` and fills in its defaults.
-    fn normalise(&self, mut r: Revocation, now: SystemTime) -> Result<Revocation, RevocationError> {
+    pub(super) fn normalise(
+        &self,
+        mut r: Revocation,
+        now: SystemTime,
+    ) -> Result<Revocation, RevocationError> {
         let invalid = |m: &str| Err(RevocationError::Invalid(m.to_owned()));
         if r.value.is_empty() {
             return invalid("the value must not be empty");
@@ -286,35 +295,31 @@ impl RevocationList {
             .into_iter()
             .map(|r| self.normalise(r, now))
             .collect::<Result<Vec<_>, _>>()?;
-        let margin = self.inner.expiry_margin;
+        self.apply(&revocations, actor, now, true);
+        Ok(revocations)
+    }
+
+    /// Adds `revocations`, already normalised (or read back from a shared
+    /// store, where they were), in one change; reports them to the observers
+    /// when `notify`.
+    pub(super) fn apply(
+        &self,
+        revocations: &[Revocation],
+        actor: Option<&str>,
+        now: SystemTime,
+        notify: bool,
+    ) {
         let _writer = lock(&self.inner.writer);
         let mut next = Snapshot::clone(&self.inner.snapshot.load());
         next.jti.reserve(revocations.len());
-        for r in &revocations {
-            let value: Arc<str> = Arc::from(r.value.as_str());
-            let until = r.until;
-            if r.by == RevokedBy::Jti {
-                let entry = JtiEntry {
-                    until: until.map_or(i64::MAX, secs_ceil),
-                    drop_at: drop_at(until, margin),
-                };
-                next.jti.insert(value, entry);
-                continue;
-            }
-            let iss: Option<Arc<str>> = r.iss.as_deref().map(Arc::from);
-            let scoped = Scoped {
-                before: r.issued_before.map_or(f64::INFINITY, secs),
-                issued_before: r.issued_before,
-                until,
-                drop_at: drop_at(until, margin),
-                iss,
-            };
-            let entries = next.scoped_mut(r.by).entry(value).or_default();
-            entries.retain(|e| e.iss != scoped.iss);
-            entries.push(scoped);
+        for r in revocations {
+            insert(&mut next, r, self.inner.expiry_margin);
         }
         next.purge(secs_floor(now));
         self.publish(next);
+        if !notify {
+            return;
+        }
         // A mass revocation is one log line; every change is still an event.
         let log_each = revocations.len() <= MAX_LOGGED_CHANGES;
         if !log_each {
@@ -324,10 +329,25 @@ impl RevocationList {
                 "revocation list changed: many revocations added at once"
             );
         }
-        for r in &revocations {
+        for r in revocations {
             self.notify(RevocationAction::Revoke, r, actor, now, log_each);
         }
-        Ok(revocations)
+    }
+
+    /// Replaces the whole list with `revocations` (read back from a shared
+    /// store), telling no observer: a resynchronisation, not a change.
+    pub(super) fn replace_all(&self, revocations: &[Revocation]) {
+        let mut next = Snapshot {
+            next_drop: i64::MAX,
+            ..Snapshot::default()
+        };
+        next.jti.reserve(revocations.len());
+        for r in revocations {
+            insert(&mut next, r, self.inner.expiry_margin);
+        }
+        let _writer = lock(&self.inner.writer);
+        next.purge(secs_floor(self.now()));
+        self.publish(next);
     }
 
     /// The lookup of [`RevocationStore::check`], with the purge a passed
@@ -390,6 +410,31 @@ impl RevocationList {
     }
 }
 
+/// Adds `r` to `next`, replacing an entry of the same kind, value and issuer.
+fn insert(next: &mut Snapshot, r: &Revocation, margin: Duration) {
+    let value: Arc<str> = Arc::from(r.value.as_str());
+    let until = r.until;
+    if r.by == RevokedBy::Jti {
+        let entry = JtiEntry {
+            until: until.map_or(i64::MAX, secs_ceil),
+            drop_at: drop_at(until, margin),
+        };
+        next.jti.insert(value, entry);
+        return;
+    }
+    let iss: Option<Arc<str>> = r.iss.as_deref().map(Arc::from);
+    let scoped = Scoped {
+        before: r.issued_before.map_or(f64::INFINITY, secs),
+        issued_before: r.issued_before,
+        until,
+        drop_at: drop_at(until, margin),
+        iss,
+    };
+    let entries = next.scoped_mut(r.by).entry(value).or_default();
+    entries.retain(|e| e.iss != scoped.iss);
+    entries.push(scoped);
+}
+
 impl RevocationStore for RevocationList {
     fn observe(&self, key: usize, observer: RevocationObserver) -> bool {
         let mut observers = lock(&self.inner.observers);
@@ -422,13 +467,32 @@ impl RevocationStore for RevocationList {
         iss: Option<&str>,
         actor: Option<&str>,
     ) -> Result<Option<Revocation>, RevocationError> {
+        Ok(self.remove(by, value, iss, actor, true))
+    }
+
+    fn list(&self) -> Vec<Revocation> {
+        self.list_all()
+    }
+}
+
+impl RevocationList {
+    /// Removes the revocation of `value` of kind `by` for issuer `iss`;
+    /// reports the removal to the observers when `notify`.
+    pub(super) fn remove(
+        &self,
+        by: RevokedBy,
+        value: &str,
+        iss: Option<&str>,
+        actor: Option<&str>,
+        notify: bool,
+    ) -> Option<Revocation> {
         let now = self.now();
         let _writer = lock(&self.inner.writer);
         let current = self.inner.snapshot.load_full();
         let removed = match by {
             RevokedBy::Jti => {
                 if !current.jti.contains_key(value) {
-                    return Ok(None);
+                    return None;
                 }
                 let mut next = Snapshot::clone(&current);
                 let entry = next.jti.remove(value);
@@ -444,9 +508,7 @@ impl RevocationStore for RevocationList {
                     .scoped(by)
                     .get(value)
                     .and_then(|entries| entries.iter().find(|e| e.iss.as_deref() == iss).cloned());
-                let Some(entry) = found else {
-                    return Ok(None);
-                };
+                let entry = found?;
                 let mut next = Snapshot::clone(&current);
                 let map = next.scoped_mut(by);
                 if let Some(entries) = map.get_mut(value) {
@@ -465,11 +527,14 @@ impl RevocationStore for RevocationList {
                 }
             }
         };
-        self.notify(RevocationAction::Unrevoke, &removed, actor, now, true);
-        Ok(Some(removed))
+        if notify {
+            self.notify(RevocationAction::Unrevoke, &removed, actor, now, true);
+        }
+        Some(removed)
     }
 
-    fn list(&self) -> Vec<Revocation> {
+    /// Every revocation held, ordered by kind, value and issuer.
+    pub(super) fn list_all(&self) -> Vec<Revocation> {
         let snapshot = self.inner.snapshot.load();
         let mut out = Vec::with_capacity(snapshot.len());
         for (jti, e) in &snapshot.jti {
