@@ -165,6 +165,8 @@ impl RevocationList {
         (self.inner.clock)()
     }
 
+    // The Redis store's (feature `redis`).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     /// How long past its `until` an entry is kept.
     pub(super) fn expiry_margin(&self) -> Duration {
         self.inner.expiry_margin
@@ -334,6 +336,8 @@ impl RevocationList {
         }
     }
 
+    // The Redis store's (feature `redis`).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     /// Replaces the whole list with `revocations` (read back from a shared
     /// store), telling no observer: a resynchronisation, not a change.
     pub(super) fn replace_all(&self, revocations: &[Revocation]) {

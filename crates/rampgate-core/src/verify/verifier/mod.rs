@@ -154,6 +154,13 @@ impl VerifierBuilder {
         self
     }
 
+    /// [`revocations`](VerifierBuilder::revocations) for a store already
+    /// shared (chosen at run time, such as the configuration's).
+    pub fn revocations_shared(mut self, store: Arc<dyn RevocationStore>) -> Self {
+        self.revocations = Some(store);
+        self
+    }
+
     /// Checks the configuration, loads static and file key sets, fetches remote
     /// ones once and starts their pollers (which needs a tokio runtime).
     ///
