@@ -2,8 +2,8 @@
 //! processes (built with the `redis` feature) on loopback, one real
 //! `redis-server` of the test's own, tokens from an external dev issuer.
 //!
-//! The "done when": a `jti` revoked (through the store API, and with
-//! the `rampgate revoke` CLI) is refused by both instances within a second
+//! The "done when": a `jti` revoked (with the `rampgate revoke` CLI,
+//! and through the store API) is refused by both instances within a second
 //! while other tokens pass, and is still refused after one restarts.
 #![allow(clippy::unwrap_used)]
 
@@ -168,22 +168,48 @@ async fn a_jti_revoked_in_redis_is_refused_by_both_instances_and_after_a_restart
         .build()
         .unwrap();
     let (revoked, other) = (token(&idp, "jti-revoked"), token(&idp, "jti-other"));
-    // Both pass first, and sit in both instances' token caches.
+    let by_api = token(&idp, "jti-by-api");
+    // All pass first, and sit in both instances' token caches.
     for qs in [&a, &b] {
-        assert_eq!(get(&client, qs, &revoked).await.0, 200);
-        assert_eq!(get(&client, qs, &other).await.0, 200);
+        for t in [&revoked, &other, &by_api] {
+            assert_eq!(get(&client, qs, t).await.0, 200);
+        }
     }
 
+    // `rampgate revoke`, as an operator runs it during an incident.
+    let cli = tokio::task::block_in_place(|| {
+        binary(&["-p", "rampgate-cli", "--bin", "rampgate"], "", "rampgate")
+    });
+    let out = Command::new(cli)
+        .args([
+            "revoke",
+            "jti",
+            "jti-revoked",
+            "--until",
+            "10m",
+            "--redis",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    for qs in [&a, &b] {
+        let took = refused_within(&client, qs, &revoked, Duration::from_secs(1)).await;
+        assert!(took.is_some(), "{} did not refuse within 1 s", qs.addr);
+        assert_eq!(get(&client, qs, &other).await, (200, String::new()));
+    }
+
+    // The store API, as a program would.
     let store = RedisRevocations::connect(&RedisStoreOptions::new(url.as_str()))
         .await
         .unwrap();
     let exp = SystemTime::now() + Duration::from_secs(600);
     store
-        .revoke(Revocation::jti("jti-revoked").until(exp), Some("test"))
+        .revoke(Revocation::jti("jti-by-api").until(exp), Some("test"))
         .await
         .unwrap();
     for qs in [&a, &b] {
-        let took = refused_within(&client, qs, &revoked, Duration::from_secs(1)).await;
+        let took = refused_within(&client, qs, &by_api, Duration::from_secs(1)).await;
         assert!(took.is_some(), "{} did not refuse within 1 s", qs.addr);
         assert_eq!(get(&client, qs, &other).await, (200, String::new()));
     }
@@ -193,6 +219,10 @@ async fn a_jti_revoked_in_redis_is_refused_by_both_instances_and_after_a_restart
     let b = tokio::task::block_in_place(|| start(&env));
     assert_eq!(
         get(&client, &b, &revoked).await,
+        (401, "token_revoked_jti".into())
+    );
+    assert_eq!(
+        get(&client, &b, &by_api).await,
         (401, "token_revoked_jti".into())
     );
     assert_eq!(get(&client, &b, &other).await.0, 200);

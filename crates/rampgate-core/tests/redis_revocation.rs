@@ -1,5 +1,6 @@
 //! The Redis revocation store against a real `redis-server` of each test's
 //! own (on a free loopback port, persistence off, killed at the end).
+#![allow(clippy::unwrap_used)]
 
 #[allow(unreachable_pub, dead_code)]
 #[path = "../../rampgate-testkit/src/redis.rs"]
