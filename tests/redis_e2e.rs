@@ -75,17 +75,15 @@ fn start(env: &[(&str, &str)]) -> Quickstart {
             }
         }
     });
-    loop {
+    let addr = loop {
         let line = rx
             .recv_timeout(Duration::from_secs(120))
             .expect("the quickstart must print `listening on ADDR`");
         if let Some(addr) = line.strip_prefix("listening on ") {
-            return Quickstart {
-                child,
-                addr: addr.to_owned(),
-            };
+            break addr.to_owned();
         }
-    }
+    };
+    Quickstart { child, addr }
 }
 
 /// The status and the denial's `reason` (empty for an answer that is not a

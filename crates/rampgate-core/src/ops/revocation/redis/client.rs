@@ -1,4 +1,4 @@
-//! [`RedisRevocations`]: one-off changes straight into Redis.
+//! [`RedisRevocations`](crate::RedisRevocations): one-off changes straight into Redis.
 
 use super::super::Revocation;
 use super::super::list::RevocationList;
@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 
 /// Direct access to the revocations in Redis, without a mirror: for one-off
 /// changes (the `rampgate revoke` CLI). Every replica's
-/// [`RedisRevocationStore`] applies the changes within moments.
+/// [`RedisRevocationStore`](crate::RedisRevocationStore) applies the changes within moments.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), rampgate_core::RedisStoreError> {

@@ -58,7 +58,7 @@ pub enum StalePolicy {
     FailClosed,
 }
 
-/// The settings of a [`RedisRevocationStore`] (and of [`RedisRevocations`]).
+/// The settings of a [`RedisRevocationStore`](crate::RedisRevocationStore) (and of [`RedisRevocations`](crate::RedisRevocations)).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct RedisStoreOptions {
@@ -72,7 +72,7 @@ pub struct RedisStoreOptions {
     pub max_stale: Duration,
     /// What happens past `max_stale` (default: keep serving).
     pub stale_policy: StalePolicy,
-    /// How long [`RedisRevocationStore::connect`] waits for the first
+    /// How long [`RedisRevocationStore::connect`](crate::RedisRevocationStore::connect) waits for the first
     /// synchronisation (default 5 s). Past it, the store is returned all the
     /// same, keeps trying in the background, and the policy applies.
     pub initial_wait: Duration,

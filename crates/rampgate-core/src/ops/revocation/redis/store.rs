@@ -1,4 +1,4 @@
-//! [`RedisRevocationStore`]: the [`RevocationStore`] over the mirror.
+//! [`RedisRevocationStore`](crate::RedisRevocationStore): the [`RevocationStore`] over the mirror.
 
 use super::super::{
     Revocation, RevocationCheck, RevocationError, RevocationHealth, RevocationObserver,
@@ -26,13 +26,13 @@ impl Drop for TaskGuard {
 
 /// Revocations shared by every replica through Redis: a [`RevocationStore`]
 /// whose lookups read a local mirror (the same lock-free snapshot as
-/// [`RevocationList`]'s, never waiting on Redis), fed by pub/sub and
+/// [`RevocationList`](crate::RevocationList)'s, never waiting on Redis), fed by pub/sub and
 /// resynchronised in full on connect and on every reconnect.
 ///
 /// Changes made through the trait (the admin router) apply to this replica's
 /// mirror at once, and reach Redis and the other replicas from the
 /// background task; made while Redis is down, they are kept and written on
-/// reconnect. [`RedisRevocations`] makes changes in Redis directly.
+/// reconnect. [`RedisRevocations`](crate::RedisRevocations) makes changes in Redis directly.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), rampgate_core::RedisStoreError> {
