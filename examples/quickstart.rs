@@ -78,6 +78,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let audit = support::audit_layer(&config, &contract)?;
     // Kept to flush the audit queue once the server has stopped.
     let auditor = audit.auditor().clone();
+    // Every change of the revocation store (`[revocation]`, RAMPGATE_REDIS_URL)
+    // is an audit event from the start, including those other replicas and
+    // `rampgate revoke` make.
+    if let Some(store) = verifier.revocations() {
+        auditor.watch_revocations(store.as_ref());
+    }
 
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;

@@ -159,8 +159,30 @@ async fn a_jti_revoked_in_redis_is_refused_by_both_instances_and_after_a_restart
     let (redis, idp) = fleet().await;
     let (url, jwks) = (redis.url(), idp.jwks_url());
     let env = env(&idp, &jwks, &url);
-    let a = tokio::task::block_in_place(|| start(&env));
-    let b = tokio::task::block_in_place(|| start(&env));
+    // Each instance its own audit file.
+    let audit = |name: &str| {
+        std::env::temp_dir().join(format!(
+            "rampgate-redis-e2e-{}-{}-{name}.jsonl",
+            std::process::id(),
+            redis.port()
+        ))
+    };
+    let (audit_a, audit_b) = (audit("a"), audit("b"));
+    let (path_a, path_b) = (audit_a.display().to_string(), audit_b.display().to_string());
+    let with_audit = |path: &str| {
+        let mut env = env.to_vec();
+        env.push(("RAMPGATE_AUDIT", path));
+        env.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<Vec<_>>()
+    };
+    let (env_a, env_b) = (with_audit(&path_a), with_audit(&path_b));
+    let start_with = |env: &[(String, String)]| {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        start(&env)
+    };
+    let a = tokio::task::block_in_place(|| start_with(&env_a));
+    let b = tokio::task::block_in_place(|| start_with(&env_b));
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -197,6 +219,31 @@ async fn a_jti_revoked_in_redis_is_refused_by_both_instances_and_after_a_restart
         assert_eq!(get(&client, qs, &other).await, (200, String::new()));
     }
 
+    // Each instance recorded the change, with who made it.
+    for path in [&audit_a, &audit_b] {
+        let start = Instant::now();
+        loop {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let event = text
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .find(|e| e["type"] == "revocation" && e["value"] == "jti-revoked");
+            if let Some(event) = event {
+                assert_eq!(event["action"], "revoke", "{event}");
+                assert!(
+                    event["actor"].as_str().unwrap().starts_with("cli:"),
+                    "{event}"
+                );
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "no revocation event in {}: {text}",
+                path.display()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
     // The store API, as a program would.
     let store = RedisRevocations::connect(&RedisStoreOptions::new(url.as_str()))
         .await
@@ -214,7 +261,7 @@ async fn a_jti_revoked_in_redis_is_refused_by_both_instances_and_after_a_restart
 
     // A replica restarts: it reads the revocations back from Redis.
     drop(b);
-    let b = tokio::task::block_in_place(|| start(&env));
+    let b = tokio::task::block_in_place(|| start_with(&env_b));
     assert_eq!(
         get(&client, &b, &revoked).await,
         (401, "token_revoked_jti".into())
@@ -225,6 +272,10 @@ async fn a_jti_revoked_in_redis_is_refused_by_both_instances_and_after_a_restart
     );
     assert_eq!(get(&client, &b, &other).await.0, 200);
     assert_eq!(get(&client, &a, &revoked).await.0, 401);
+    drop((a, b));
+    for path in [audit_a, audit_b] {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
