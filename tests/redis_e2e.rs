@@ -343,3 +343,69 @@ async fn past_max_stale_a_fail_closed_instance_answers_503_revocation_unavailabl
     }
     let _ = std::fs::remove_file(&config);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revocation_through_one_instances_admin_router_is_refused_by_the_other() {
+    let (redis, idp) = fleet().await;
+    let (url, jwks) = (redis.url(), idp.jwks_url());
+    let config = std::env::temp_dir().join(format!(
+        "rampgate-redis-admin-{}-{}.toml",
+        std::process::id(),
+        redis.port()
+    ));
+    std::fs::write(
+        &config,
+        format!(
+            "[admin]\nissuer = \"{}\"\naudience = \"rampgate-admin\"\njwks_url = \"{jwks}\"\n",
+            idp.issuer()
+        ),
+    )
+    .unwrap();
+    let config_path = config.display().to_string();
+    let mut env = env(&idp, &jwks, &url).to_vec();
+    env.push(("RAMPGATE_CONFIG", &config_path));
+    let a = tokio::task::block_in_place(|| start(&env));
+    let b = tokio::task::block_in_place(|| start(&env));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let (victim, other) = (token(&idp, "jti-admin"), token(&idp, "jti-kept"));
+    for qs in [&a, &b] {
+        assert_eq!(get(&client, qs, &victim).await.0, 200);
+    }
+    let revoke = |qs: &Quickstart, bearer: &str| {
+        client
+            .post(format!("http://{}/admin/revocations", qs.addr))
+            .bearer_auth(bearer)
+            .header("content-type", "application/json")
+            .body(r#"{"by": "jti", "value": "jti-admin"}"#)
+            .send()
+    };
+    // An API token, even one with the admin scope, cannot open it.
+    let api_token = idp.token().sub("eve").scopes(["rampgate:admin"]).sign();
+    assert_eq!(revoke(&a, &api_token).await.unwrap().status(), 401);
+    let admin = idp
+        .token()
+        .sub("ops")
+        .audience("rampgate-admin")
+        .scopes(["rampgate:admin"])
+        .sign();
+    assert_eq!(revoke(&a, &admin).await.unwrap().status(), 201);
+    for qs in [&a, &b] {
+        let took = refused_within(&client, qs, &victim, Duration::from_secs(1)).await;
+        assert!(took.is_some(), "{} did not refuse within 1 s", qs.addr);
+        assert_eq!(get(&client, qs, &other).await, (200, String::new()));
+    }
+    // B's admin router lists it too: it reads the shared store.
+    let listed = client
+        .get(format!("http://{}/admin/revocations", b.addr))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+    let body: serde_json::Value = serde_json::from_slice(&listed.bytes().await.unwrap()).unwrap();
+    assert_eq!(body["revocations"][0]["value"], "jti-admin", "{body}");
+    let _ = std::fs::remove_file(&config);
+}

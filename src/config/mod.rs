@@ -60,6 +60,13 @@
 //! max_stale_secs = 60                # without Redis this long, on_stale applies
 //! on_stale = "keep-serving"          # or "fail-closed": 503 revocation_unavailable until Redis is back
 //!
+//! [admin]                            # off without the table; feature axum; docs/revocation.md
+//! issuer = "https://login.example.com/"  # the operators' tokens only
+//! audience = "rampgate-admin"        # an audience of the admin API's own
+//! scope = "rampgate:admin"           # the default
+//! jwks_url = "https://login.example.com/.well-known/jwks.json"   # default: OIDC discovery
+//! path = "/admin"                    # the default
+//!
 //! [alerts]                           # feature audit-webhook; docs/audit.md, "Alerts"
 //! webhook = "https://hooks.example.com/services/T0/B0/x"   # RAMPGATE_ALERTS_WEBHOOK
 //! text = true                        # add a one-line "text" (Slack, Mattermost incoming webhooks)
@@ -79,6 +86,8 @@
 //! leeway_secs = 30                   # default 60, at most 300
 //! ```
 
+#[cfg(feature = "axum")]
+mod admin;
 mod alerts;
 mod env;
 mod issuer;
@@ -87,7 +96,7 @@ mod serve;
 mod settings;
 
 pub use settings::{
-    AlertSettings, AuditSettings, ContractSettings, IssuerSettings, PolicySettings,
+    AdminSettings, AlertSettings, AuditSettings, ContractSettings, IssuerSettings, PolicySettings,
     RevocationSettings,
 };
 
@@ -203,6 +212,9 @@ pub struct Config {
     /// Where revocations are kept (see [`Config::revocation_store`]).
     /// Defaults to none: the verifier consults no revocation store.
     pub revocation: Option<RevocationSettings>,
+    /// The admin router (`Config::admin_router`, feature `axum`). Defaults
+    /// to none: no admin routes.
+    pub admin: Option<AdminSettings>,
 }
 
 impl Config {

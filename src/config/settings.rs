@@ -99,6 +99,26 @@ pub struct IssuerSettings {
     pub leeway_secs: Option<u64>,
 }
 
+/// The admin router (`[admin]`, see `Config::admin_router`, feature
+/// `axum`): revocations and `POST /keys/refresh` for the tokens of one
+/// issuer, for one audience, with one scope. Off without the table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AdminSettings {
+    /// The issuer of the operators' tokens (`iss`, exactly). Required.
+    pub issuer: String,
+    /// The audience admin tokens must name, one of the admin API's own.
+    /// Required.
+    pub audience: String,
+    /// The scope every admin request needs. Defaults to `rampgate:admin`.
+    pub scope: Option<String>,
+    /// The admin issuer's JWKS URL; without it, OIDC discovery on the issuer.
+    pub jwks_url: Option<String>,
+    /// Where the router is mounted. Defaults to `/admin`.
+    pub path: Option<String>,
+}
+
 /// Where revocations are kept (`[revocation]`, see
 /// [`Config::revocation_store`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
