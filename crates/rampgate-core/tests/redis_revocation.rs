@@ -293,3 +293,39 @@ async fn a_bad_url_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_made_during_an_outage_is_written_on_reconnect_unless_it_lapsed() {
+    let mut redis = RedisServer::start().unwrap();
+    let opts = options(&redis.url()).expiry_margin(Duration::ZERO);
+    let store = RedisRevocationStore::connect(opts.clone()).await.unwrap();
+    redis.stop();
+    let down = eventually(Duration::from_secs(3), || !store.is_connected()).await;
+    assert!(down.is_some());
+    // Made on this replica while Redis is gone: refused here at once.
+    let soon = SystemTime::now() + Duration::from_secs(1);
+    store
+        .revoke(Revocation::jti("lapses").until(soon), None)
+        .unwrap();
+    let later = SystemTime::now() + Duration::from_secs(600);
+    store
+        .revoke(Revocation::jti("kept").until(later), None)
+        .unwrap();
+    assert_eq!(store.check(&jti("kept")), Some(RevokedBy::Jti));
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    redis.restart().unwrap();
+    let back = eventually(Duration::from_secs(5), || store.is_connected()).await;
+    assert!(back.is_some(), "not reconnected");
+    // Written on reconnect (and kept by the resync); the lapsed one is not.
+    let cli = RedisRevocations::connect(&opts).await.unwrap();
+    let values: Vec<String> = cli
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.value)
+        .collect();
+    assert_eq!(values, ["kept"]);
+    assert_eq!(store.check(&jti("kept")), Some(RevokedBy::Jti));
+    assert_eq!(store.check(&jti("lapses")), None);
+}

@@ -105,7 +105,10 @@ pub(super) async fn session(
 
 /// Writes the changes made through the trait, oldest first; each is also
 /// applied to the mirror again (silently), in case a resynchronisation
-/// replaced the mirror before the change reached Redis.
+/// replaced the mirror before the change reached Redis. A revocation that
+/// lapsed while it waited is not written; one Redis refuses (rather than
+/// failing to answer) is logged and dropped, so that one bad change cannot
+/// hold the connection in a reconnect loop.
 pub(super) async fn flush(
     conn: &mut MultiplexedConnection,
     shared: &Shared,
@@ -113,34 +116,53 @@ pub(super) async fn flush(
 ) -> redis::RedisResult<()> {
     let margin = shared.options.expiry_margin;
     while let Some(op) = pending.front() {
-        match op {
+        let now = SystemTime::now();
+        let written = match op {
+            Op::Revoke(r, _) if r.until.is_some_and(|u| u + margin <= now) => Ok(()),
             Op::Revoke(r, actor) => {
-                write_revoke(
-                    conn,
-                    &shared.names,
-                    r,
-                    actor.as_deref(),
-                    &shared.origin,
-                    margin,
-                )
-                .await?;
-                shared
-                    .mirror
-                    .apply(std::slice::from_ref(r), None, SystemTime::now(), false);
+                let names = &shared.names;
+                let written =
+                    write_revoke(conn, names, r, actor.as_deref(), &shared.origin, margin).await;
+                if written.is_ok() {
+                    shared
+                        .mirror
+                        .apply(std::slice::from_ref(r), None, now, false);
+                }
+                written
             }
             Op::Unrevoke(by, value, iss, actor) => {
-                write_unrevoke(
+                let target = (*by, value.as_str(), iss.as_deref());
+                let written = write_unrevoke(
                     conn,
                     &shared.names,
-                    (*by, value, iss.as_deref()),
+                    target,
                     actor.as_deref(),
                     &shared.origin,
                 )
-                .await?;
-                let _ = shared
-                    .mirror
-                    .remove(*by, value, iss.as_deref(), None, false);
+                .await;
+                if written.is_ok() {
+                    let _ = shared
+                        .mirror
+                        .remove(*by, value, iss.as_deref(), None, false);
+                }
+                written.map(|_| ())
             }
+        };
+        match written {
+            Ok(()) => {}
+            Err(e)
+                if e.is_io_error()
+                    || e.is_timeout()
+                    || e.is_connection_dropped()
+                    || e.is_connection_refusal() =>
+            {
+                return Err(e);
+            }
+            Err(e) => tracing::error!(
+                error = %e,
+                change = ?op,
+                "revocation store: Redis refused a change; it holds on this replica only"
+            ),
         }
         pending.pop_front();
     }
