@@ -1,8 +1,6 @@
 //! [`RevocationList`]: the in-memory [`RevocationStore`].
 
-use super::snapshot::{
-    JtiEntry, Scoped, Snapshot, drop_at, from_secs, secs, secs_ceil, secs_floor,
-};
+use super::snapshot::{Scoped, Snapshot, from_secs, secs, secs_ceil, secs_floor};
 use super::{
     Revocation, RevocationAction, RevocationCheck, RevocationClock, RevocationError,
     RevocationEvent, RevocationObserver, RevocationStore,
@@ -12,6 +10,8 @@ use crate::reason::RevokedBy;
 use crate::sync::lock;
 use crate::time::format_rfc3339;
 use arc_swap::ArcSwap;
+
+mod change;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -165,13 +165,6 @@ impl RevocationList {
         (self.inner.clock)()
     }
 
-    // The Redis store's (feature `redis`).
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    /// How long past its `until` an entry is kept.
-    pub(super) fn expiry_margin(&self) -> Duration {
-        self.inner.expiry_margin
-    }
-
     /// Drops every entry past its `until` (plus the margin) now, and frees its
     /// memory. Returns how many were dropped.
     pub fn purge_expired(&self) -> usize {
@@ -301,59 +294,6 @@ impl RevocationList {
         Ok(revocations)
     }
 
-    /// Adds `revocations`, already normalised (or read back from a shared
-    /// store, where they were), in one change; reports them to the observers
-    /// when `notify`.
-    pub(super) fn apply(
-        &self,
-        revocations: &[Revocation],
-        actor: Option<&str>,
-        now: SystemTime,
-        notify: bool,
-    ) {
-        let _writer = lock(&self.inner.writer);
-        let mut next = Snapshot::clone(&self.inner.snapshot.load());
-        next.jti.reserve(revocations.len());
-        for r in revocations {
-            insert(&mut next, r, self.inner.expiry_margin);
-        }
-        next.purge(secs_floor(now));
-        self.publish(next);
-        if !notify {
-            return;
-        }
-        // A mass revocation is one log line; every change is still an event.
-        let log_each = revocations.len() <= MAX_LOGGED_CHANGES;
-        if !log_each {
-            tracing::info!(
-                count = revocations.len(),
-                actor = actor.map(escape_control).as_deref(),
-                "revocation list changed: many revocations added at once"
-            );
-        }
-        for r in revocations {
-            self.notify(RevocationAction::Revoke, r, actor, now, log_each);
-        }
-    }
-
-    // The Redis store's (feature `redis`).
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    /// Replaces the whole list with `revocations` (read back from a shared
-    /// store), telling no observer: a resynchronisation, not a change.
-    pub(super) fn replace_all(&self, revocations: &[Revocation]) {
-        let mut next = Snapshot {
-            next_drop: i64::MAX,
-            ..Snapshot::default()
-        };
-        next.jti.reserve(revocations.len());
-        for r in revocations {
-            insert(&mut next, r, self.inner.expiry_margin);
-        }
-        let _writer = lock(&self.inner.writer);
-        next.purge(secs_floor(self.now()));
-        self.publish(next);
-    }
-
     /// The lookup of [`RevocationStore::check`], with the purge a passed
     /// expiry calls for.
     fn lookup(&self, t: &RevocationCheck<'_>) -> Option<RevokedBy> {
@@ -414,31 +354,6 @@ impl RevocationList {
     }
 }
 
-/// Adds `r` to `next`, replacing an entry of the same kind, value and issuer.
-fn insert(next: &mut Snapshot, r: &Revocation, margin: Duration) {
-    let value: Arc<str> = Arc::from(r.value.as_str());
-    let until = r.until;
-    if r.by == RevokedBy::Jti {
-        let entry = JtiEntry {
-            until: until.map_or(i64::MAX, secs_ceil),
-            drop_at: drop_at(until, margin),
-        };
-        next.jti.insert(value, entry);
-        return;
-    }
-    let iss: Option<Arc<str>> = r.iss.as_deref().map(Arc::from);
-    let scoped = Scoped {
-        before: r.issued_before.map_or(f64::INFINITY, secs),
-        issued_before: r.issued_before,
-        until,
-        drop_at: drop_at(until, margin),
-        iss,
-    };
-    let entries = next.scoped_mut(r.by).entry(value).or_default();
-    entries.retain(|e| e.iss != scoped.iss);
-    entries.push(scoped);
-}
-
 impl RevocationStore for RevocationList {
     fn observe(&self, key: usize, observer: RevocationObserver) -> bool {
         let mut observers = lock(&self.inner.observers);
@@ -480,63 +395,6 @@ impl RevocationStore for RevocationList {
 }
 
 impl RevocationList {
-    /// Removes the revocation of `value` of kind `by` for issuer `iss`;
-    /// reports the removal to the observers when `notify`.
-    pub(super) fn remove(
-        &self,
-        by: RevokedBy,
-        value: &str,
-        iss: Option<&str>,
-        actor: Option<&str>,
-        notify: bool,
-    ) -> Option<Revocation> {
-        let now = self.now();
-        let _writer = lock(&self.inner.writer);
-        let current = self.inner.snapshot.load_full();
-        let removed = match by {
-            RevokedBy::Jti => {
-                if !current.jti.contains_key(value) {
-                    return None;
-                }
-                let mut next = Snapshot::clone(&current);
-                let entry = next.jti.remove(value);
-                next.purge(secs_floor(now));
-                self.publish(next);
-                Revocation {
-                    until: entry.map(|e| from_secs(e.until)),
-                    ..Revocation::jti(value)
-                }
-            }
-            _ => {
-                let found = current
-                    .scoped(by)
-                    .get(value)
-                    .and_then(|entries| entries.iter().find(|e| e.iss.as_deref() == iss).cloned());
-                let entry = found?;
-                let mut next = Snapshot::clone(&current);
-                let map = next.scoped_mut(by);
-                if let Some(entries) = map.get_mut(value) {
-                    entries.retain(|e| e.iss.as_deref() != iss);
-                    if entries.is_empty() {
-                        map.remove(value);
-                    }
-                }
-                next.purge(secs_floor(now));
-                self.publish(next);
-                Revocation {
-                    iss: entry.iss.as_deref().map(str::to_owned),
-                    issued_before: entry.issued_before,
-                    until: entry.until,
-                    ..Revocation::new(by, value)
-                }
-            }
-        };
-        if notify {
-            self.notify(RevocationAction::Unrevoke, &removed, actor, now, true);
-        }
-        Some(removed)
-    }
-
     /// Every revocation held, ordered by kind, value and issuer.
     pub(super) fn list_all(&self) -> Vec<Revocation> {
         let snapshot = self.inner.snapshot.load();
