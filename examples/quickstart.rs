@@ -78,6 +78,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let audit = support::audit_layer(&config, &contract)?;
     // Kept to flush the audit queue once the server has stopped.
     let auditor = audit.auditor().clone();
+    // Every change of the revocation store (`[revocation]`, RAMPGATE_REDIS_URL)
+    // is an audit event from the start, including those other replicas and
+    // `rampgate revoke` make.
+    if let Some(store) = verifier.revocations() {
+        auditor.watch_revocations(store.as_ref());
+    }
 
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
@@ -86,6 +92,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Route layers run outside-in from the last one added: the audit layer
     // first (it records JwtLayer's refusals too), JwtLayer, then the contract;
     // ScopeLayer on /profile states the code's own requirement.
+    let api_verifier = verifier.clone();
     let app = Router::new()
         .route("/profile", get(profile).route_layer(read_profile))
         .route("/me", get(me))
@@ -105,6 +112,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .authorization_servers(issuers)
                 .build(),
         );
+
+    // `[admin]`: the admin router, for the operators' issuer and scope only.
+    let app = match config.admin_router(&api_verifier).await? {
+        Some(admin) => {
+            eprintln!("admin router mounted ([admin] in the configuration)");
+            app.merge(admin)
+        }
+        None => app,
+    };
 
     println!("listening on {addr}");
     if let Some(dev) = &dev {

@@ -62,7 +62,9 @@
 //! needs a C compiler), `rust-crypto` (the pure-Rust backend, with
 //! `default-features = false`), `tonic`, `metrics`, `audit-webhook` (the
 //! audit trail's webhook sink and the alert webhook, `[alerts]`), `openapi`
-//! (OpenAPI 3.1 from the contract: `contract::openapi`), `testkit`.
+//! (OpenAPI 3.1 from the contract: `contract::openapi`), `redis` (revocations
+//! shared by every replica through Redis: `revocation::RedisRevocationStore`,
+//! `[revocation] store = "redis"`), `testkit`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The names a service needs to protect its routes; everything else lives in
@@ -101,9 +103,14 @@ pub mod keys {
 #[cfg_attr(docsrs, doc = "")]
 #[cfg_attr(docsrs, doc = include_str!("../docs/revocation.md"))]
 pub mod revocation {
+    #[cfg(feature = "redis")]
+    pub use rampgate_core::{
+        RedisRevocationStore, RedisRevocations, RedisStoreError, RedisStoreOptions, StalePolicy,
+    };
     pub use rampgate_core::{
         Revocation, RevocationAction, RevocationCheck, RevocationClock, RevocationError,
-        RevocationEvent, RevocationList, RevocationObserver, RevocationStore, RevokedBy,
+        RevocationEvent, RevocationHealth, RevocationList, RevocationObserver, RevocationStore,
+        RevokedBy,
     };
 }
 

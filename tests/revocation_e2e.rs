@@ -624,3 +624,71 @@ fn the_admin_policy_needs_an_issuer_an_audience_and_a_scope() {
     let err = AdminPolicy::new("", "aud").unwrap_err().to_string();
     assert!(err.contains("name the one issuer"), "{err}");
 }
+
+#[tokio::test]
+async fn the_admin_router_refreshes_an_issuers_keys_now() {
+    let dev = DevIssuer::start().await.unwrap();
+    let list = RevocationList::new();
+    let verifier = Verifier::builder()
+        .issuer(dev.issuer_config())
+        .revocations(list.clone())
+        .build()
+        .await
+        .unwrap();
+    let policy = AdminPolicy::new(dev.issuer(), dev.audience()).unwrap();
+    let admin = RevocationAdmin::new(list, policy)
+        .keys(verifier.clone())
+        .router(JwtLayer::new(verifier.clone()).realm("test"));
+    let app = common::serve_layer_with(
+        JwtLayer::new(verifier).realm("test"),
+        axum::Router::new().nest("/admin", admin),
+    )
+    .await;
+    let url = app.url("/admin/keys/refresh");
+    let admin_token = dev.token().sub("ops").scopes(["rampgate:admin"]).sign();
+    let refresh = async |token: &str, body: &str| {
+        app.send(
+            app.client
+                .post(&url)
+                .bearer_auth(token)
+                .header("content-type", "application/json")
+                .body(body.to_owned()),
+        )
+        .await
+    };
+    let body = json!({"iss": dev.issuer()}).to_string();
+
+    // Without the admin scope: 403, and nothing fetched.
+    let fetches = dev.jwks_fetches();
+    let user = dev.token().sub("eve").sign();
+    assert_eq!(refresh(&user, &body).await.status, 403);
+    assert_eq!(dev.jwks_fetches(), fetches);
+
+    // The keys are fetched at once, whatever the poller's schedule.
+    let new_kid = dev.rotate().await;
+    let answer = refresh(&admin_token, &body).await;
+    assert_eq!(answer.status, 200, "body: {}", answer.body);
+    assert_eq!(dev.jwks_fetches(), fetches + 1);
+    assert_eq!(answer.body["refreshed"]["issuer"], dev.issuer());
+    assert!(answer.body["refreshed"]["keys"].as_u64().unwrap() >= 1);
+    assert!(!new_kid.is_empty());
+
+    let answer = refresh(
+        &admin_token,
+        &json!({"iss": "https://other.example"}).to_string(),
+    )
+    .await;
+    assert_eq!(answer.status, 404, "body: {}", answer.body);
+    let answer = refresh(&admin_token, "{\"issuer\": 1}").await;
+    assert_eq!(answer.status, 400, "body: {}", answer.body);
+    assert_eq!(answer.body["error"], "invalid_request");
+
+    // The issuer is down: 502, and the keys held stay in force.
+    dev.set_outage(true);
+    let answer = refresh(&admin_token, &body).await;
+    assert_eq!(answer.status, 502, "body: {}", answer.body);
+    assert_eq!(answer.body["error"], "refresh_failed");
+    dev.set_outage(false);
+    let me = dev.token().sub("alice").sign();
+    assert_eq!(app.get("/me", Some(&me)).await.status, 200);
+}

@@ -67,10 +67,13 @@ pub(crate) async fn setup(embedded_contract: &str) -> Result<Setup, Box<dyn std:
     );
     // The same `[policy]` as a configured issuer: tokens living longer than
     // 24 hours (unless the file says otherwise) are refused here too.
-    let verifier = Verifier::builder()
-        .issuer(dev.issuer_config().policy(config.validation_policy()))
-        .build()
-        .await?;
+    let mut builder =
+        Verifier::builder().issuer(dev.issuer_config().policy(config.validation_policy()));
+    // `[revocation]` (or RAMPGATE_REDIS_URL) here too, as Config's verifiers have it.
+    if let Some(store) = config.revocation_store().await? {
+        builder = builder.revocations_shared(store);
+    }
+    let verifier = builder.build().await?;
     Ok(Setup {
         config,
         contract,

@@ -1,6 +1,9 @@
 //! The `RAMPGATE_*` environment overrides of a [`Config`].
 
-use super::{AlertSettings, AuditSettings, Config, ConfigError, ContractSettings, IssuerSettings};
+use super::{
+    AlertSettings, AuditSettings, Config, ConfigError, ContractSettings, IssuerSettings,
+    RevocationSettings,
+};
 
 impl Config {
     /// Applies the environment overrides, read through `var`:
@@ -19,6 +22,9 @@ impl Config {
     /// - `RAMPGATE_AUDIT`: the audit file (see [`Config::auditor`]).
     /// - `RAMPGATE_ALERTS_WEBHOOK`: the alert webhook's URL (`[alerts]
     ///   webhook`; the table's other settings are kept).
+    /// - `RAMPGATE_REDIS_URL`: the shared revocation store's Redis
+    ///   (`[revocation] redis_url`); selects `store = "redis"` unless the file
+    ///   chose `"memory"`, which is then an error.
     /// - `RAMPGATE_READY_TIMEOUT`: seconds to wait for the issuers' first keys
     ///   (see [`Config::ready_verifier`]).
     pub fn apply_env(
@@ -67,6 +73,19 @@ impl Config {
             let kept = self.alerts.take().unwrap_or_default();
             self.alerts = Some(AlertSettings {
                 webhook: Some(url),
+                ..kept
+            });
+        }
+        if let Some(url) = var("RAMPGATE_REDIS_URL") {
+            let kept = self.revocation.take().unwrap_or_default();
+            if kept.store.as_deref() == Some("memory") {
+                return Err(ConfigError::Invalid(
+                    "RAMPGATE_REDIS_URL is set but [revocation] store = \"memory\": set store = \"redis\", or unset RAMPGATE_REDIS_URL".into(),
+                ));
+            }
+            self.revocation = Some(RevocationSettings {
+                store: Some("redis".into()),
+                redis_url: Some(url),
                 ..kept
             });
         }

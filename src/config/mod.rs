@@ -54,6 +54,19 @@
 //! keep = 5                           # rotated files kept: audit.jsonl.1 .. .5
 //! queue = 8192                       # events that can wait for the disk before being dropped
 //!
+//! [revocation]                       # docs/revocation.md
+//! store = "redis"                    # "memory" (this process only) or "redis" (every replica; feature redis)
+//! redis_url = "redis://127.0.0.1:6379"   # RAMPGATE_REDIS_URL (which also selects store = "redis")
+//! max_stale_secs = 60                # without Redis this long, on_stale applies
+//! on_stale = "keep-serving"          # or "fail-closed": 503 revocation_unavailable until Redis is back
+//!
+//! [admin]                            # off without the table; feature axum; docs/revocation.md
+//! issuer = "https://login.example.com/"  # the operators' tokens only
+//! audience = "rampgate-admin"        # an audience of the admin API's own
+//! scope = "rampgate:admin"           # the default
+//! jwks_url = "https://login.example.com/.well-known/jwks.json"   # default: OIDC discovery
+//! path = "/admin"                    # the default
+//!
 //! [alerts]                           # feature audit-webhook; docs/audit.md, "Alerts"
 //! webhook = "https://hooks.example.com/services/T0/B0/x"   # RAMPGATE_ALERTS_WEBHOOK
 //! text = true                        # add a one-line "text" (Slack, Mattermost incoming webhooks)
@@ -73,14 +86,18 @@
 //! leeway_secs = 30                   # default 60, at most 300
 //! ```
 
+#[cfg(feature = "axum")]
+mod admin;
 mod alerts;
 mod env;
 mod issuer;
+mod revocation;
 mod serve;
 mod settings;
 
 pub use settings::{
-    AlertSettings, AuditSettings, ContractSettings, IssuerSettings, PolicySettings,
+    AdminSettings, AlertSettings, AuditSettings, ContractSettings, IssuerSettings, PolicySettings,
+    RevocationSettings,
 };
 
 use crate::contract::{Contract, ContractHandle};
@@ -192,6 +209,12 @@ pub struct Config {
     pub audit: Option<AuditSettings>,
     /// Where alerts are POSTed (see [`Config::auditor`]). Defaults to none.
     pub alerts: Option<AlertSettings>,
+    /// Where revocations are kept (see [`Config::revocation_store`]).
+    /// Defaults to none: the verifier consults no revocation store.
+    pub revocation: Option<RevocationSettings>,
+    /// The admin router (`Config::admin_router`, feature `axum`). Defaults
+    /// to none: no admin routes.
+    pub admin: Option<AdminSettings>,
 }
 
 impl Config {
@@ -415,7 +438,8 @@ impl Config {
     /// Builds the verifier for [`Config::issuer_configs`] (fetching remote keys
     /// once; see [`crate::VerifierBuilder::build`]).
     pub async fn verifier(&self, contract: Option<&Contract>) -> Result<Verifier, ConfigError> {
-        Ok(self.builder(contract)?.build().await?)
+        let builder = self.with_revocations(self.builder(contract)?).await?;
+        Ok(builder.build().await?)
     }
 
     fn builder(&self, contract: Option<&Contract>) -> Result<crate::VerifierBuilder, ConfigError> {

@@ -44,7 +44,8 @@ impl Config {
         &self,
         contract: Option<&Contract>,
     ) -> Result<Verifier, ConfigError> {
-        let verifier = self.builder(contract)?.build_without_waiting()?;
+        let builder = self.with_revocations(self.builder(contract)?).await?;
+        let verifier = builder.build_without_waiting()?;
         let timeout = self.ready_timeout();
         if !timeout.is_zero() {
             verifier

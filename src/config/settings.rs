@@ -1,5 +1,5 @@
 //! The sections of the configuration file, as they are read: `[alerts]`,
-//! `[audit]`, `[policy]`, `[[issuers]]` and `[contract]`.
+//! `[audit]`, `[policy]`, `[[issuers]]`, `[contract]` and `[revocation]`.
 
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -97,6 +97,51 @@ pub struct IssuerSettings {
     pub algorithms: Option<Vec<String>>,
     /// Clock skew tolerated, in seconds. Defaults to 60; at most 300.
     pub leeway_secs: Option<u64>,
+}
+
+/// The admin router (`[admin]`, see `Config::admin_router`, feature
+/// `axum`): revocations and `POST /keys/refresh` for the tokens of one
+/// issuer, for one audience, with one scope. Off without the table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AdminSettings {
+    /// The issuer of the operators' tokens (`iss`, exactly). Required.
+    pub issuer: String,
+    /// The audience admin tokens must name, one of the admin API's own.
+    /// Required.
+    pub audience: String,
+    /// The scope every admin request needs. Defaults to `rampgate:admin`.
+    pub scope: Option<String>,
+    /// The admin issuer's JWKS URL; without it, OIDC discovery on the issuer.
+    pub jwks_url: Option<String>,
+    /// Where the router is mounted. Defaults to `/admin`.
+    pub path: Option<String>,
+}
+
+/// Where revocations are kept (`[revocation]`, see
+/// [`Config::revocation_store`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RevocationSettings {
+    /// `"memory"` (this process only, lost at restart; the default) or
+    /// `"redis"` (shared by every replica; needs the `redis` feature and
+    /// `redis_url`).
+    pub store: Option<String>,
+    /// The Redis server, `redis://host:port[/db]` (`RAMPGATE_REDIS_URL`).
+    pub redis_url: Option<String>,
+    /// The prefix of the keys and channel in Redis. Defaults to `rampgate`.
+    pub prefix: Option<String>,
+    /// Seconds without Redis after which `on_stale` applies. Defaults to 60.
+    /// `max_stale` is accepted as another name for it (seconds too).
+    #[serde(alias = "max_stale")]
+    pub max_stale_secs: Option<u64>,
+    /// Past `max_stale`: `"keep-serving"` (the default: the last mirror
+    /// goes on answering, so a revocation made elsewhere meanwhile is not
+    /// seen) or `"fail-closed"` (every token refused with 503
+    /// `revocation_unavailable` until Redis is back).
+    pub on_stale: Option<String>,
 }
 
 /// The contract file and how often it is re-read.

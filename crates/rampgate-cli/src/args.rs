@@ -2,6 +2,7 @@
 
 use crate::commands::contract::ContractCommand;
 use crate::commands::ramp::RampCommand;
+use crate::commands::revocation::{RevocationsCommand, RevokeArgs};
 use crate::commands::token::TokenCommand;
 use clap::{Parser, Subcommand};
 
@@ -10,8 +11,9 @@ macro_rules! exit_status {
     () => {
         "Exit status, for every command: 0 when all is well; 1 for a finding (invalid contract, \
          refused diff, route mismatch, invalid token, denied request, a roll-out step that would \
-         break consumers); 2 when the command cannot run (wrong arguments, unreadable file or \
-         input, undecodable token, unreachable keys, no valid audit event)."
+         break consumers, no revocation to remove); 2 when the command cannot run (wrong \
+         arguments, unreadable file or input, undecodable token, unreachable keys, no valid audit \
+         event, an invalid revocation, unreachable Redis)."
     };
 }
 
@@ -35,6 +37,8 @@ macro_rules! exit_status {
         "  rampgate token inspect - --issuer https://login.example.com/ --audience api\n",
         "  rampgate token verify \"$TOKEN\" --issuer https://login.example.com/ --audience api --discovery\n",
         "  rampgate ramp report audit.jsonl audit.jsonl.1 --contract contract.toml --window 3d\n",
+        "  rampgate revoke jti 6f1c2a --redis redis://127.0.0.1:6379\n",
+        "  rampgate revocations list --redis redis://127.0.0.1:6379 --json\n",
         "\n",
         exit_status!()
     )
@@ -55,4 +59,17 @@ pub(crate) enum Command {
     /// Judge a roll-out from the AuditLayer's audit files: may a route be enforced, a consumer advance?
     #[command(subcommand)]
     Ramp(RampCommand),
+    /// Revoke tokens for every replica at once: writes to the Redis their revocation stores share
+    ///
+    /// No token and no replica needed: for an incident. Every replica refuses the tokens within
+    /// moments, and after restarts. The change is recorded as made by cli:$USER@host. Exit status
+    /// 0 when stored; 2 when the revocation is invalid (kid without --iss, until in the past) or
+    /// Redis cannot be reached.
+    #[command(
+        after_long_help = "Examples:\n  rampgate revoke jti 6f1c2a --until 2026-12-01T10:00:00Z --redis redis://127.0.0.1:6379\n  rampgate revoke kid 2024-key --iss https://login.example.com/ --redis redis://10.0.0.5:6379"
+    )]
+    Revoke(RevokeArgs),
+    /// List or remove the revocations in the Redis every replica's revocation store shares
+    #[command(subcommand)]
+    Revocations(RevocationsCommand),
 }

@@ -7,7 +7,7 @@ mod time;
 
 use args::{Cli, Command};
 use clap::Parser;
-use commands::{contract, ramp, token};
+use commands::{contract, ramp, revocation, token};
 use std::io::{self, Write};
 use std::process::ExitCode;
 
@@ -62,6 +62,8 @@ fn main() -> ExitCode {
         Command::Contract(command) => contract::run(command),
         Command::Token(command) => token::run(command),
         Command::Ramp(command) => ramp::run(command),
+        Command::Revoke(args) => revocation::revoke(args),
+        Command::Revocations(command) => revocation::run(command),
     };
     let mut status = report.status;
     if let Err(e) = io::stdout().lock().write_all(report.stdout.as_bytes())

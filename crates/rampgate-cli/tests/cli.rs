@@ -1862,12 +1862,15 @@ may use at its current stage.
 Usage: rampgate <COMMAND>
 
 Commands:
-  contract  Check contracts, diff their versions, compare them with the routes in code, write their
-            OpenAPI security, explain decisions
-  token     Inspect a token (decoded, NOT verified) or verify it against an issuer's keys
-  ramp      Judge a roll-out from the AuditLayer's audit files: may a route be enforced, a consumer
-            advance?
-  help      Print this message or the help of the given subcommand(s)
+  contract     Check contracts, diff their versions, compare them with the routes in code, write
+               their OpenAPI security, explain decisions
+  token        Inspect a token (decoded, NOT verified) or verify it against an issuer's keys
+  ramp         Judge a roll-out from the AuditLayer's audit files: may a route be enforced, a
+               consumer advance?
+  revoke       Revoke tokens for every replica at once: writes to the Redis their revocation stores
+               share
+  revocations  List or remove the revocations in the Redis every replica's revocation store shares
+  help         Print this message or the help of the given subcommand(s)
 
 Options:
   -h, --help
@@ -1885,11 +1888,14 @@ Examples:
   rampgate token inspect - --issuer https://login.example.com/ --audience api
   rampgate token verify "$TOKEN" --issuer https://login.example.com/ --audience api --discovery
   rampgate ramp report audit.jsonl audit.jsonl.1 --contract contract.toml --window 3d
+  rampgate revoke jti 6f1c2a --redis redis://127.0.0.1:6379
+  rampgate revocations list --redis redis://127.0.0.1:6379 --json
 
 Exit status, for every command: 0 when all is well; 1 for a finding (invalid contract, refused diff,
-route mismatch, invalid token, denied request, a roll-out step that would break consumers); 2 when
-the command cannot run (wrong arguments, unreadable file or input, undecodable token, unreachable
-keys, no valid audit event).
+route mismatch, invalid token, denied request, a roll-out step that would break consumers, no
+revocation to remove); 2 when the command cannot run (wrong arguments, unreadable file or input,
+undecodable token, unreachable keys, no valid audit event, an invalid revocation, unreachable
+Redis).
 "#,
         "",
     );

@@ -85,6 +85,8 @@ fn observed_routes_that_would_break_consumers_are_named_with_the_missing_scopes(
             "input:  observe/audit.jsonl: 208 lines (207 decisions, 1 other event, 0 malformed)",
             "input:  observe/audit.jsonl.1: 447 lines (443 decisions, 3 other events, 1 malformed)",
             "window: 2026-11-23T00:01:00Z .. 2026-11-25T23:45:27Z (3 days), 650 decisions",
+            // The revocation list's changes in the window, from its audit events.
+            "revocations: 1 in the window (1 revoked, 0 un-revoked; consumer 1)",
             "a verdict needs at least 100 requests (--min-requests)",
             "ROUTE                          MODE             CONSUMER               STAGE  REQUESTS       ALLOWED      DENIED  OBSERVE-DENIED  WOULD MISS",
             "GET /accounts/{id}             enforce          mobile-app             pilot       123   120 (97.6%)    3 (2.4%)        0 (0.0%)  -",
@@ -201,6 +203,8 @@ fn json_has_the_documented_structure() {
     let (status, report) = json_of(&args);
     assert_eq!(status, 1);
     assert_eq!(report["report_version"], 1);
+    assert_eq!(report["revocations"]["total"], 1);
+    assert_eq!(report["revocations"]["by"]["consumer"], 1);
     assert_eq!(report["contract"]["version"], 7);
     assert_eq!(report["min_requests"], 100);
     let input = &report["input"];

@@ -294,6 +294,12 @@ pub enum ErrorKind {
     /// 401 `invalid_token`, with the reason of [`RevokedBy::reason`].
     #[error("{}", describe_revocation(*.0))]
     TokenRevoked(RevokedBy),
+    /// The shared revocation store has been out of reach longer than its
+    /// `max_stale`, and it is set to fail closed: whether the token is revoked
+    /// is not known. The service's fault, answered 503 with a `Retry-After`,
+    /// without an RFC 6750 error; the handler does not run.
+    #[error("the revocations in force cannot be confirmed now; try again later")]
+    RevocationUnavailable,
     /// The route demands fail-closed auditing and the audit queue could not
     /// take its event: the service's fault, answered 503 with a `Retry-After`,
     /// without an RFC 6750 error; the handler does not run.
@@ -365,6 +371,7 @@ impl ErrorKind {
             ErrorKind::SeparationOfDuties { .. } => Reason::SeparationOfDuties,
             ErrorKind::StepUpRequired(f) => f.reason(),
             ErrorKind::TokenRevoked(by) => by.reason(),
+            ErrorKind::RevocationUnavailable => Reason::RevocationUnavailable,
             ErrorKind::AuditUnavailable => Reason::AuditUnavailable,
             ErrorKind::GrpcRequired => Reason::GrpcRequired,
             ErrorKind::LayersMisconfigured(_) => Reason::LayersMisconfigured,
@@ -387,6 +394,7 @@ impl ErrorKind {
         match self {
             ErrorKind::TokenMissing
             | ErrorKind::KeysUnavailable
+            | ErrorKind::RevocationUnavailable
             | ErrorKind::AuditUnavailable
             | ErrorKind::GrpcRequired
             | ErrorKind::LayersMisconfigured(_)
@@ -416,6 +424,7 @@ impl ErrorKind {
             | ErrorKind::ContractDenied { .. }
             | ErrorKind::SeparationOfDuties { .. } => StatusCode::FORBIDDEN,
             ErrorKind::KeysUnavailable
+            | ErrorKind::RevocationUnavailable
             | ErrorKind::AuditUnavailable
             | ErrorKind::Jwks { .. }
             | ErrorKind::Config { .. } => StatusCode::SERVICE_UNAVAILABLE,

@@ -34,7 +34,9 @@
 //! provider is aws-lc-rs), `axum` (extractors; depends on axum-core only),
 //! `tonic` (`tonic::Status` for denials, [`tonic::RequestExt`] for handlers;
 //! tonic without its transport), `metrics`, `audit-webhook`, `openapi`
-//! (OpenAPI 3.1 documents from the contract, `contract::openapi`). gRPC
+//! (OpenAPI 3.1 documents from the contract, `contract::openapi`), `redis`
+//! (`RedisRevocationStore`: revocations shared by every replica through
+//! Redis, with a local mirror fed by pub/sub). gRPC
 //! requests get gRPC answers in every build: see [`grpc`].
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -84,9 +86,13 @@ pub use reason::{
     UnknownReason,
 };
 pub use requirement::{Requirement, Unmet};
+#[cfg(feature = "redis")]
+pub use revocation::{
+    RedisRevocationStore, RedisRevocations, RedisStoreError, RedisStoreOptions, StalePolicy,
+};
 pub use revocation::{
     Revocation, RevocationAction, RevocationCheck, RevocationClock, RevocationError,
-    RevocationEvent, RevocationList, RevocationObserver, RevocationStore,
+    RevocationEvent, RevocationHealth, RevocationList, RevocationObserver, RevocationStore,
 };
 pub use stepup::StepUpPolicy;
 pub use sync::Tasks as BackgroundTasks;

@@ -162,6 +162,10 @@ reason_codes! {
         TokenRevokedConsumer = "token_revoked_consumer",
         /// The key that signed the token (`kid`) was revoked.
         TokenRevokedKid = "token_revoked_kid",
+        /// The revocations in force are not known: the shared revocation
+        /// store has been out of reach longer than its `max_stale` and is set
+        /// to fail closed (503, with `Retry-After`): the handler did not run.
+        RevocationUnavailable = "revocation_unavailable",
         /// The route demands fail-closed auditing and its audit event could not
         /// be queued (503, with `Retry-After`): the handler did not run.
         AuditUnavailable = "audit_unavailable",

@@ -40,6 +40,7 @@ mod audit;
 mod dev;
 mod key;
 mod offline;
+mod redis;
 mod server;
 mod shared;
 mod token;
@@ -48,6 +49,7 @@ pub use audit::MemorySink;
 pub use dev::{DevIssuer, DevIssuerBuilder};
 pub use key::SigningAlg;
 pub use offline::{OFFLINE_ISSUER, OfflineIssuer};
+pub use redis::RedisServer;
 pub use token::TokenBuilder;
 
 use std::sync::{Mutex, MutexGuard};

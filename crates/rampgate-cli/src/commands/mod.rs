@@ -4,4 +4,5 @@
 
 pub(crate) mod contract;
 pub(crate) mod ramp;
+pub(crate) mod revocation;
 pub(crate) mod token;

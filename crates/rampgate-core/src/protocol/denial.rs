@@ -594,6 +594,7 @@ mod tests {
             ErrorKind::TokenRevoked(RevokedBy::Sub),
             ErrorKind::TokenRevoked(RevokedBy::Consumer),
             ErrorKind::TokenRevoked(RevokedBy::Kid),
+            ErrorKind::RevocationUnavailable,
             ErrorKind::AuditUnavailable,
             ErrorKind::GrpcRequired,
             ErrorKind::LayersMisconfigured("JwtLayer missing"),
@@ -618,7 +619,9 @@ mod tests {
                 ErrorKind::InsufficientScope { .. }
                 | ErrorKind::ContractDenied { .. }
                 | ErrorKind::SeparationOfDuties { .. } => 403,
-                ErrorKind::KeysUnavailable | ErrorKind::AuditUnavailable => 503,
+                ErrorKind::KeysUnavailable
+                | ErrorKind::RevocationUnavailable
+                | ErrorKind::AuditUnavailable => 503,
                 ErrorKind::GrpcRequired => 415,
                 ErrorKind::LayersMisconfigured(_) => 500,
                 _ => 401,
@@ -649,6 +652,7 @@ mod tests {
                     | ErrorKind::SeparationOfDuties { .. }
                     | ErrorKind::StepUpRequired(_)
                     | ErrorKind::KeysUnavailable
+                    | ErrorKind::RevocationUnavailable
                     | ErrorKind::AuditUnavailable
                     | ErrorKind::GrpcRequired
                     | ErrorKind::LayersMisconfigured(_)

@@ -33,9 +33,19 @@ pub(crate) struct FileStats {
     pub(crate) malformed: usize,
 }
 
+/// A `revocation` event: when, revoke or unrevoke, and what kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RevocationSeen {
+    pub(crate) ts_ms: i64,
+    pub(crate) action: String,
+    pub(crate) by: String,
+}
+
 /// Everything read from the audit files.
 #[derive(Debug, Default)]
 pub(crate) struct AuditLog {
+    /// The `revocation` events (also counted as other events).
+    pub(crate) revocations: Vec<RevocationSeen>,
     /// The decisions, each with its `consumer` set to the `client_id` when
     /// the event names no consumer.
     pub(crate) decisions: Vec<Decision>,
@@ -82,6 +92,25 @@ fn read_file(path: &Path, log: &mut AuditLog) -> Result<(), ReadError> {
                 }
                 stats.decisions += 1;
                 log.decisions.push(*event);
+            }
+            Ok(AuditRecord::Other { kind, ts, fields }) => {
+                stats.other_events += 1;
+                if kind == "revocation"
+                    && let Some(ts) = ts
+                {
+                    let field = |name: &str| {
+                        fields
+                            .get(name)
+                            .and_then(|v| v.as_str())
+                            .unwrap_or("?")
+                            .to_owned()
+                    };
+                    log.revocations.push(RevocationSeen {
+                        ts_ms: crate::time::millis(ts),
+                        action: field("action"),
+                        by: field("by"),
+                    });
+                }
             }
             Ok(_) => stats.other_events += 1,
             Err(e) => {

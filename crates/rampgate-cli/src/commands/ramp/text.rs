@@ -121,6 +121,20 @@ fn header(out: &mut String, a: &Analysis) {
         ),
         _ => put(out, format_args!("window: no decision event in the window")),
     }
+    let r = &a.revocations;
+    if r.total > 0 {
+        let by: Vec<String> = r.by.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        put(
+            out,
+            format_args!(
+                "revocations: {} in the window ({} revoked, {} un-revoked; {})",
+                number(r.total),
+                number(r.revoked),
+                number(r.unrevoked),
+                by.join(", ")
+            ),
+        );
+    }
     let versions: Vec<String> = a
         .input
         .contract_versions

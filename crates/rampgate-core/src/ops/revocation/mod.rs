@@ -23,9 +23,15 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 mod list;
+#[cfg(feature = "redis")]
+mod redis;
 mod snapshot;
 
 pub use list::RevocationList;
+#[cfg(feature = "redis")]
+pub use redis::{
+    RedisRevocationStore, RedisRevocations, RedisStoreError, RedisStoreOptions, StalePolicy,
+};
 
 /// What the verifier knows of a verified token, for a revocation lookup.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -302,4 +308,38 @@ pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
         let _ = (key, observer);
         false
     }
+
+    /// Whether [`check`](RevocationStore::check)'s answers may be relied on
+    /// now. A shared store that has lost touch with its server for longer
+    /// than its `max_stale`, and is set to fail closed, answers `false`: the
+    /// verifier then refuses every token with 503 `revocation_unavailable`.
+    /// The default (an in-memory list) is always usable.
+    fn usable(&self) -> bool {
+        true
+    }
+
+    /// The store's state for a readiness route (`Verifier::health`), or
+    /// `None` for a store with nothing to report (the in-memory list).
+    fn health(&self) -> Option<RevocationHealth> {
+        None
+    }
+}
+
+/// The state of a shared revocation store, in [`Health`](crate::Health).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct RevocationHealth {
+    /// The kind of store (`"redis"`).
+    pub store: &'static str,
+    /// Whether the store is in touch with its server now.
+    pub connected: bool,
+    /// Whether the local mirror was ever synchronised with the server.
+    pub synced: bool,
+    /// Seconds since the mirror was last known current (0 while connected).
+    pub stale_secs: u64,
+    /// Whether the verifier may rely on the store now (see
+    /// [`RevocationStore::usable`]).
+    pub usable: bool,
+    /// The revocations held by the local mirror.
+    pub entries: usize,
 }

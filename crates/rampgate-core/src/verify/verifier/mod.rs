@@ -7,7 +7,7 @@ use crate::audit::Claimed;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{IssuerHealth, IssuerKeys, KeyStats};
 use crate::principal::Principal;
-use crate::revocation::{RevocationCheck, RevocationStore};
+use crate::revocation::{RevocationCheck, RevocationHealth, RevocationStore};
 use crate::token;
 use serde_json::Value;
 use std::sync::Arc;
@@ -151,6 +151,13 @@ impl VerifierBuilder {
     /// ```
     pub fn revocations(mut self, store: impl RevocationStore) -> Self {
         self.revocations = Some(Arc::new(store));
+        self
+    }
+
+    /// [`revocations`](VerifierBuilder::revocations) for a store already
+    /// shared (chosen at run time, such as the configuration's).
+    pub fn revocations_shared(mut self, store: Arc<dyn RevocationStore>) -> Self {
+        self.revocations = Some(store);
         self
     }
 
@@ -318,6 +325,10 @@ pub struct Health {
     pub ready: bool,
     /// Each configured issuer, in configuration order.
     pub issuers: Vec<IssuerHealth>,
+    /// The shared revocation store's state, when it reports one (absent
+    /// from the JSON otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocations: Option<RevocationHealth>,
 }
 
 /// How often [`Verifier::wait_ready`] looks at the keys again.
@@ -611,6 +622,9 @@ impl Verifier {
         let Some(store) = &self.inner.revocations else {
             return Ok(());
         };
+        if !store.usable() {
+            return Err(Refusal::Final(ErrorKind::RevocationUnavailable.into()));
+        }
         let check = RevocationCheck::new(principal.iss())
             .kid(kid)
             .jti(principal.jti())
@@ -660,9 +674,11 @@ impl Verifier {
     pub fn health(&self) -> Health {
         let issuers: Vec<IssuerHealth> =
             self.inner.issuers.iter().map(|i| i.keys.health()).collect();
+        let revocations = self.inner.revocations.as_ref().and_then(|s| s.health());
         Health {
-            ready: issuers.iter().all(|i| i.ready),
+            ready: issuers.iter().all(|i| i.ready) && revocations.as_ref().is_none_or(|r| r.usable),
             issuers,
+            revocations,
         }
     }
 

@@ -79,6 +79,38 @@ pub(crate) struct Summary {
     pub(crate) no_data: usize,
 }
 
+/// The changes of the revocation list in the window (`revocation` events
+/// at or after its start): an incident's footprint next to the traffic.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Revocations {
+    pub(crate) total: u64,
+    /// `revoke` events.
+    pub(crate) revoked: u64,
+    /// `unrevoke` events.
+    pub(crate) unrevoked: u64,
+    /// Events per kind (`jti`, `sub`, `consumer`, `kid`).
+    pub(crate) by: std::collections::BTreeMap<String, u64>,
+}
+
+impl Revocations {
+    fn count(log: &AuditLog, start_ms: Option<i64>) -> Self {
+        let mut out = Revocations::default();
+        for r in &log.revocations {
+            if start_ms.is_some_and(|start| r.ts_ms < start) {
+                continue;
+            }
+            out.total += 1;
+            match r.action.as_str() {
+                "revoke" => out.revoked += 1,
+                "unrevoke" => out.unrevoked += 1,
+                _ => {}
+            }
+            *out.by.entry(r.by.clone()).or_default() += 1;
+        }
+        out
+    }
+}
+
 /// The whole report (the `--json` form).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub(crate) struct Analysis {
@@ -94,6 +126,8 @@ pub(crate) struct Analysis {
     /// Each consumer's grant against its use, at its current stage.
     pub(crate) least_privilege: Vec<LeastPrivilege>,
     pub(crate) no_traffic: NoTraffic,
+    /// The revocation list's changes in the window.
+    pub(crate) revocations: Revocations,
     pub(crate) summary: Summary,
 }
 
@@ -131,6 +165,7 @@ pub(crate) fn analyse(
             .filter_map(|c| c.consumer.clone())
             .collect(),
     };
+    let revocations = Revocations::count(&log, window.start_ms);
     let input = Input {
         decisions: log.decisions.len(),
         in_window: events.len(),
@@ -159,6 +194,7 @@ pub(crate) fn analyse(
         verdicts,
         least_privilege,
         no_traffic,
+        revocations,
     }
 }
 

@@ -14,6 +14,9 @@ pub(crate) struct Window {
     pub(crate) seconds: i64,
     /// `--since`, or the start `--window` gives, when one is set.
     pub(crate) since: Option<String>,
+    /// Where the window starts (ms), when `--since` or `--window` is set.
+    #[serde(skip)]
+    pub(crate) start_ms: Option<i64>,
     #[serde(skip)]
     pub(crate) first_ms: i64,
     #[serde(skip)]
@@ -43,6 +46,7 @@ pub(crate) fn select<'d>(
         last: (!events.is_empty()).then(|| rfc3339_ms(last_ms)),
         seconds: (last_ms - first_ms) / 1000,
         since: start.map(rfc3339_ms),
+        start_ms: start,
         first_ms,
         last_ms,
     };

@@ -1,8 +1,6 @@
 //! [`RevocationList`]: the in-memory [`RevocationStore`].
 
-use super::snapshot::{
-    JtiEntry, Scoped, Snapshot, drop_at, from_secs, secs, secs_ceil, secs_floor,
-};
+use super::snapshot::{Scoped, Snapshot, from_secs, secs, secs_ceil, secs_floor};
 use super::{
     Revocation, RevocationAction, RevocationCheck, RevocationClock, RevocationError,
     RevocationEvent, RevocationObserver, RevocationStore,
@@ -12,6 +10,8 @@ use crate::reason::RevokedBy;
 use crate::sync::lock;
 use crate::time::format_rfc3339;
 use arc_swap::ArcSwap;
+
+mod change;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -161,7 +161,7 @@ impl RevocationList {
         !self.inner.active.load(Ordering::Acquire)
     }
 
-    fn now(&self) -> SystemTime {
+    pub(super) fn now(&self) -> SystemTime {
         (self.inner.clock)()
     }
 
@@ -196,7 +196,11 @@ impl RevocationList {
     }
 
     /// Validates `r` and fills in its defaults.
-    fn normalise(&self, mut r: Revocation, now: SystemTime) -> Result<Revocation, RevocationError> {
+    pub(super) fn normalise(
+        &self,
+        mut r: Revocation,
+        now: SystemTime,
+    ) -> Result<Revocation, RevocationError> {
         let invalid = |m: &str| Err(RevocationError::Invalid(m.to_owned()));
         if r.value.is_empty() {
             return invalid("the value must not be empty");
@@ -286,47 +290,7 @@ impl RevocationList {
             .into_iter()
             .map(|r| self.normalise(r, now))
             .collect::<Result<Vec<_>, _>>()?;
-        let margin = self.inner.expiry_margin;
-        let _writer = lock(&self.inner.writer);
-        let mut next = Snapshot::clone(&self.inner.snapshot.load());
-        next.jti.reserve(revocations.len());
-        for r in &revocations {
-            let value: Arc<str> = Arc::from(r.value.as_str());
-            let until = r.until;
-            if r.by == RevokedBy::Jti {
-                let entry = JtiEntry {
-                    until: until.map_or(i64::MAX, secs_ceil),
-                    drop_at: drop_at(until, margin),
-                };
-                next.jti.insert(value, entry);
-                continue;
-            }
-            let iss: Option<Arc<str>> = r.iss.as_deref().map(Arc::from);
-            let scoped = Scoped {
-                before: r.issued_before.map_or(f64::INFINITY, secs),
-                issued_before: r.issued_before,
-                until,
-                drop_at: drop_at(until, margin),
-                iss,
-            };
-            let entries = next.scoped_mut(r.by).entry(value).or_default();
-            entries.retain(|e| e.iss != scoped.iss);
-            entries.push(scoped);
-        }
-        next.purge(secs_floor(now));
-        self.publish(next);
-        // A mass revocation is one log line; every change is still an event.
-        let log_each = revocations.len() <= MAX_LOGGED_CHANGES;
-        if !log_each {
-            tracing::info!(
-                count = revocations.len(),
-                actor = actor.map(escape_control).as_deref(),
-                "revocation list changed: many revocations added at once"
-            );
-        }
-        for r in &revocations {
-            self.notify(RevocationAction::Revoke, r, actor, now, log_each);
-        }
+        self.apply(&revocations, actor, now, true);
         Ok(revocations)
     }
 
@@ -422,54 +386,17 @@ impl RevocationStore for RevocationList {
         iss: Option<&str>,
         actor: Option<&str>,
     ) -> Result<Option<Revocation>, RevocationError> {
-        let now = self.now();
-        let _writer = lock(&self.inner.writer);
-        let current = self.inner.snapshot.load_full();
-        let removed = match by {
-            RevokedBy::Jti => {
-                if !current.jti.contains_key(value) {
-                    return Ok(None);
-                }
-                let mut next = Snapshot::clone(&current);
-                let entry = next.jti.remove(value);
-                next.purge(secs_floor(now));
-                self.publish(next);
-                Revocation {
-                    until: entry.map(|e| from_secs(e.until)),
-                    ..Revocation::jti(value)
-                }
-            }
-            _ => {
-                let found = current
-                    .scoped(by)
-                    .get(value)
-                    .and_then(|entries| entries.iter().find(|e| e.iss.as_deref() == iss).cloned());
-                let Some(entry) = found else {
-                    return Ok(None);
-                };
-                let mut next = Snapshot::clone(&current);
-                let map = next.scoped_mut(by);
-                if let Some(entries) = map.get_mut(value) {
-                    entries.retain(|e| e.iss.as_deref() != iss);
-                    if entries.is_empty() {
-                        map.remove(value);
-                    }
-                }
-                next.purge(secs_floor(now));
-                self.publish(next);
-                Revocation {
-                    iss: entry.iss.as_deref().map(str::to_owned),
-                    issued_before: entry.issued_before,
-                    until: entry.until,
-                    ..Revocation::new(by, value)
-                }
-            }
-        };
-        self.notify(RevocationAction::Unrevoke, &removed, actor, now, true);
-        Ok(Some(removed))
+        Ok(self.remove(by, value, iss, actor, true))
     }
 
     fn list(&self) -> Vec<Revocation> {
+        self.list_all()
+    }
+}
+
+impl RevocationList {
+    /// Every revocation held, ordered by kind, value and issuer.
+    pub(super) fn list_all(&self) -> Vec<Revocation> {
         let snapshot = self.inner.snapshot.load();
         let mut out = Vec::with_capacity(snapshot.len());
         for (jti, e) in &snapshot.jti {

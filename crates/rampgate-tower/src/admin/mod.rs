@@ -5,6 +5,7 @@
 //! | `POST /revocations` with a JSON body | revokes; answers 201 with the revocation as stored |
 //! | `GET /revocations[?by=jti\|sub\|consumer\|kid]` | lists the revocations in force |
 //! | `DELETE /revocations?by=..&value=..[&iss=..]` | un-revokes; 200 with what was removed, 404 when nothing was |
+//! | `POST /keys/refresh` with `{"iss": ".."}` (with [`RevocationAdmin::keys`]) | refetches the issuer's JWKS now; 200 with its key health, 404 for an unknown issuer, 409 for keys that are not fetched, 502 when the fetch fails |
 //!
 //! Every route needs a valid token of the admin issuer, naming the admin
 //! audience, with the admin scope (`rampgate:admin` by default): an
@@ -34,6 +35,8 @@
 //! epoch; `issued_before` defaults to now, a `jti`'s `until` (its token's
 //! `exp`) to the list's maximum token lifetime.
 
+mod keys;
+
 use crate::{AuditLayer, JwtLayer, ScopeLayer};
 use axum::Router;
 use axum::body::Bytes;
@@ -42,10 +45,10 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use rampgate_core::{
     DenialOptions, Error, ErrorKind, Principal, Revocation, RevocationError, RevocationStore,
-    RevokedBy,
+    RevokedBy, Verifier,
 };
 use serde::Deserialize;
 use std::sync::Arc;
@@ -214,6 +217,8 @@ pub struct RevocationAdmin {
     store: Arc<dyn RevocationStore>,
     policy: Arc<AdminPolicy>,
     audit: Option<AuditLayer>,
+    /// The verifier whose keys `POST /keys/refresh` refetches.
+    keys: Option<Verifier>,
 }
 
 impl std::fmt::Debug for RevocationAdmin {
@@ -222,6 +227,7 @@ impl std::fmt::Debug for RevocationAdmin {
             .field("store", &self.store)
             .field("policy", &self.policy)
             .field("audit", &self.audit)
+            .field("keys", &self.keys)
             .finish()
     }
 }
@@ -240,7 +246,16 @@ impl RevocationAdmin {
             store,
             policy: Arc::new(policy),
             audit: None,
+            keys: None,
         }
+    }
+
+    /// Adds `POST /keys/refresh`, which refetches an issuer's JWKS in
+    /// `verifier` (the service's, not the admin router's own) at once: for a
+    /// key the issuer has rotated out because it was compromised.
+    pub fn keys(mut self, verifier: Verifier) -> Self {
+        self.keys = Some(verifier);
+        self
     }
 
     /// Audits the router: every admin request is a `decision` event of
@@ -269,8 +284,12 @@ impl RevocationAdmin {
         let audit = self.audit.clone();
         // The last layer added runs first: (the audit layer), jwt, the gate,
         // the scope, then the store is handed to an audit layer outside.
-        let router = Router::new()
-            .route("/revocations", get(list).post(revoke).delete(unrevoke))
+        let mut router =
+            Router::new().route("/revocations", get(list).post(revoke).delete(unrevoke));
+        if self.keys.is_some() {
+            router = router.route("/keys/refresh", post(keys::refresh));
+        }
+        let router = router
             .route_layer(meet)
             .route_layer(scope)
             .route_layer(gate)

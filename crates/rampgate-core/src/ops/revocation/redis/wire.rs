@@ -1,0 +1,277 @@
+//! What Redis holds and the channel carries, and the commands that write
+//! and read it: shared by the store's task and the one-off client.
+
+use super::super::Revocation;
+use super::options::RedisStoreError;
+use crate::escape_control;
+use crate::reason::RevokedBy;
+use redis::aio::MultiplexedConnection;
+use sha2::{Digest, Sha256};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How many keys one `SCAN` step and one `MGET` ask for.
+pub(super) const BATCH: usize = 1000;
+
+/// A revocation as Redis holds it and the channel carries it: instants in
+/// seconds since the epoch.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(super) struct Wire {
+    pub(super) by: RevokedBy,
+    pub(super) value: String,
+    #[serde(default)]
+    pub(super) iss: Option<String>,
+    #[serde(default)]
+    pub(super) issued_before: Option<f64>,
+    #[serde(default)]
+    pub(super) until: Option<f64>,
+}
+
+impl Wire {
+    pub(super) fn from_revocation(r: &Revocation) -> Self {
+        Wire {
+            by: r.by,
+            value: r.value.clone(),
+            iss: r.iss.clone(),
+            issued_before: r.issued_before.map(epoch_secs),
+            until: r.until.map(epoch_secs),
+        }
+    }
+
+    pub(super) fn into_revocation(self) -> Option<Revocation> {
+        if self.value.is_empty() {
+            return None;
+        }
+        let mut r = Revocation::new(self.by, self.value);
+        r.iss = self.iss;
+        r.issued_before = match self.issued_before {
+            Some(s) => Some(from_epoch_secs(s)?),
+            None => None,
+        };
+        r.until = match self.until {
+            Some(s) => Some(from_epoch_secs(s)?),
+            None => None,
+        };
+        Some(r)
+    }
+}
+
+/// One change on the channel.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub(super) struct Message {
+    /// `revoke` or `unrevoke`.
+    pub(super) op: String,
+    pub(super) r: Wire,
+    #[serde(default)]
+    pub(super) actor: Option<String>,
+    /// The store that made it (a random id per store), so that it does not
+    /// apply and report its own change twice.
+    #[serde(default)]
+    pub(super) origin: String,
+}
+
+pub(super) const OP_REVOKE: &str = "revoke";
+pub(super) const OP_UNREVOKE: &str = "unrevoke";
+
+pub(super) fn epoch_secs(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+pub(super) fn from_epoch_secs(s: f64) -> Option<SystemTime> {
+    Duration::try_from_secs_f64(s)
+        .ok()
+        .and_then(|d| UNIX_EPOCH.checked_add(d))
+}
+
+pub(super) fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub(super) fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Keys and channel of one prefix.
+#[derive(Debug, Clone)]
+pub(super) struct Names {
+    pub(super) prefix: String,
+    pub(super) channel: String,
+}
+
+impl Names {
+    pub(super) fn new(prefix: &str) -> Self {
+        Names {
+            prefix: prefix.to_owned(),
+            channel: format!("{prefix}:changes"),
+        }
+    }
+
+    /// The key of the revocation of `value` of kind `by` for `iss`.
+    pub(super) fn key(&self, by: RevokedBy, value: &str, iss: Option<&str>) -> String {
+        let mut h = Sha256::new();
+        h.update(by.as_str().as_bytes());
+        h.update([0]);
+        h.update(iss.unwrap_or("").as_bytes());
+        h.update([u8::from(iss.is_some())]);
+        h.update(value.as_bytes());
+        let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        format!("{}:rev:{digest}", self.prefix)
+    }
+
+    pub(super) fn pattern(&self) -> String {
+        format!("{}:rev:*", self.prefix)
+    }
+}
+
+pub(super) fn open_client(url: &str) -> Result<redis::Client, RedisStoreError> {
+    redis::Client::open(url).map_err(|e| RedisStoreError::InvalidUrl {
+        url: redact(url),
+        reason: e.to_string(),
+    })
+}
+
+pub(super) fn connection_config(timeout: Duration) -> redis::AsyncConnectionConfig {
+    redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+}
+
+pub(super) fn unreachable(url: &str, e: &redis::RedisError) -> RedisStoreError {
+    RedisStoreError::Unreachable {
+        url: url.to_owned(),
+        reason: e.to_string(),
+    }
+}
+
+pub(super) fn new_origin() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// `SET` with the entry's expiry and `PUBLISH`, in one transaction.
+pub(super) async fn write_revoke(
+    conn: &mut MultiplexedConnection,
+    names: &Names,
+    r: &Revocation,
+    actor: Option<&str>,
+    origin: &str,
+    margin: Duration,
+) -> redis::RedisResult<()> {
+    let key = names.key(r.by, &r.value, r.iss.as_deref());
+    let wire = Wire::from_revocation(r);
+    let body = serde_json::to_string(&wire).unwrap_or_default();
+    let message = message(OP_REVOKE, wire, actor, origin);
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    let set = pipe.cmd("SET").arg(&key).arg(&body);
+    if let Some(until) = r.until {
+        let drop_at = until + margin;
+        let ms = drop_at
+            .duration_since(UNIX_EPOCH)
+            .map_or(1, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        set.arg("PXAT").arg(ms);
+    }
+    set.ignore();
+    pipe.cmd("PUBLISH")
+        .arg(&names.channel)
+        .arg(message)
+        .ignore();
+    pipe.query_async::<()>(conn).await
+}
+
+pub(super) fn message(op: &str, r: Wire, actor: Option<&str>, origin: &str) -> String {
+    let m = Message {
+        op: op.to_owned(),
+        r,
+        actor: actor.map(str::to_owned),
+        origin: origin.to_owned(),
+    };
+    serde_json::to_string(&m).unwrap_or_default()
+}
+
+/// `GETDEL`, then `PUBLISH` when there was something to remove.
+pub(super) async fn write_unrevoke(
+    conn: &mut MultiplexedConnection,
+    names: &Names,
+    (by, value, iss): (RevokedBy, &str, Option<&str>),
+    actor: Option<&str>,
+    origin: &str,
+) -> redis::RedisResult<Option<Revocation>> {
+    let key = names.key(by, value, iss);
+    let old: Option<String> = redis::cmd("GETDEL").arg(&key).query_async(conn).await?;
+    let removed = old
+        .and_then(|s| serde_json::from_str::<Wire>(&s).ok())
+        .and_then(Wire::into_revocation);
+    // Published even when Redis held nothing (the entry may have expired
+    // there first): every mirror drops it all the same.
+    let mut named = Revocation::new(by, value);
+    named.iss = iss.map(str::to_owned);
+    let wire = Wire::from_revocation(removed.as_ref().unwrap_or(&named));
+    redis::cmd("PUBLISH")
+        .arg(&names.channel)
+        .arg(message(OP_UNREVOKE, wire, actor, origin))
+        .query_async::<i64>(conn)
+        .await?;
+    Ok(removed)
+}
+
+/// Every revocation under the prefix: `SCAN`, then `MGET` by batches. An
+/// entry that does not parse (written by something else) is skipped.
+pub(super) async fn read_all(
+    conn: &mut MultiplexedConnection,
+    names: &Names,
+) -> redis::RedisResult<Vec<Revocation>> {
+    let pattern = names.pattern();
+    let mut keys: Vec<String> = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(BATCH)
+            .query_async(conn)
+            .await?;
+        keys.extend(batch);
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    let mut out = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(BATCH) {
+        let values: Vec<Option<String>> = redis::cmd("MGET").arg(chunk).query_async(conn).await?;
+        for value in values.into_iter().flatten() {
+            match serde_json::from_str::<Wire>(&value)
+                .ok()
+                .and_then(Wire::into_revocation)
+            {
+                Some(r) => out.push(r),
+                None => tracing::warn!(
+                    value = &*escape_control(&value),
+                    "revocation store: an entry in Redis is not a revocation; skipped"
+                ),
+            }
+        }
+    }
+    Ok(out)
+}
