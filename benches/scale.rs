@@ -15,6 +15,11 @@
 //! - `revoked`: `jti` entries in the verifier's `RevocationList` (0, 1 000,
 //!   1 000 000); a cache hit of a token that is not revoked, which the list is
 //!   consulted for on every request.
+//! - `redis_mirror` (feature `redis`, with a `redis-server` on the PATH):
+//!   100 000 `jti`s revoked in Redis, mirrored by a `RedisRevocationStore`;
+//!   a cache hit of a token that is not revoked, as `revoked` measures for
+//!   the in-process list. The first sync's time and the mirror's resident
+//!   memory are printed.
 //! - `cached_tokens`: distinct verified tokens held in the token cache (1,
 //!   1 000, 100 000, 1 000 000, in a cache sized for a million); a hit on one of
 //!   them. Filling the cache with a million tokens verifies a million tokens
@@ -367,6 +372,57 @@ fn cached_tokens(c: &mut Criterion, rt: &Runtime) {
     group.finish();
 }
 
+#[cfg(feature = "redis")]
+fn redis_mirror(c: &mut Criterion, rt: &Runtime) {
+    use rampgate::revocation::{RedisRevocationStore, RedisRevocations, RedisStoreOptions};
+    let Ok(server) = rampgate_testkit::RedisServer::start() else {
+        eprintln!("redis_mirror skipped: no redis-server (apt-get install redis-server)");
+        return;
+    };
+    const N: usize = 100_000;
+    let options = RedisStoreOptions::new(server.url());
+    let until = std::time::SystemTime::now() + Duration::from_secs(3600);
+    rt.block_on(async {
+        let client = RedisRevocations::connect(&options).await.unwrap();
+        for i in 0..N {
+            let r = Revocation::jti(format!("revoked-{i}")).until(until);
+            client.revoke(r, None).await.unwrap();
+        }
+    });
+    let before = rss();
+    let started = std::time::Instant::now();
+    let store = rt.block_on(async {
+        let store = RedisRevocationStore::connect(options).await.unwrap();
+        assert!(store.wait_synced(Duration::from_secs(60)).await);
+        store
+    });
+    let synced = started.elapsed();
+    assert_eq!(store.len(), N);
+    eprintln!(
+        "redis_mirror: first sync of {N} revocations in {:.2} s; RSS +{:.1} MiB ({:.0} bytes per entry)",
+        synced.as_secs_f64(),
+        rss().saturating_sub(before) as f64 / 1048576.0,
+        rss().saturating_sub(before) as f64 / N as f64
+    );
+    let issuer = issuer(0);
+    let token = token(&issuer, 0);
+    let verifier = rt
+        .block_on(
+            Verifier::builder()
+                .issuer(issuer.issuer_config())
+                .revocations(store)
+                .build(),
+        )
+        .unwrap();
+    verifier.verify_cached(&token).unwrap();
+    let mut group = c.benchmark_group("redis_mirror");
+    group.bench_with_input(BenchmarkId::from_parameter(N), &token, |b, t| {
+        b.iter(|| verifier.verify_cached(black_box(t)).unwrap())
+    });
+    group.finish();
+    drop(server);
+}
+
 fn all(c: &mut Criterion) {
     let rt = runtime();
     keys(c, &rt);
@@ -374,6 +430,8 @@ fn all(c: &mut Criterion) {
     decisions(c, &rt);
     separations(c, &rt);
     revoked(c, &rt);
+    #[cfg(feature = "redis")]
+    redis_mirror(c, &rt);
     cached_tokens(c, &rt);
 }
 

@@ -422,6 +422,10 @@ fn html_is_one_self_contained_page_naming_every_route() {
     assert_eq!(page.matches("<svg ").count(), 5);
     assert!(page.contains("fill=\"#e08a1e\""), "observe-denied bars");
     assert!(page.contains("BREAKS"));
+    // The window's revocations, as in the text report.
+    assert!(page.contains(
+        "<p class=\"meta\">revocations: 1 in the window (1 revoked, 0 un-revoked; consumer 1)</p>"
+    ));
     // Least privilege: a table per consumer seen at its stage.
     assert!(page.contains("<h2>Least privilege</h2>"));
     for consumer in ["web-portal (stage ga)", "mobile-app (stage pilot)"] {

@@ -5,7 +5,8 @@
 use super::analysis::{Analysis, Counts, RouteReport, Verdict};
 use super::text::cell;
 use super::words::{
-    counted, details, duration, label, message, privilege_findings, privilege_subject, step_title,
+    counted, details, duration, label, message, privilege_findings, privilege_subject,
+    revocations_line, step_title,
 };
 use crate::plural::{count, number};
 use crate::time::rfc3339_ms;
@@ -219,6 +220,9 @@ fn header(out: &mut String, a: &Analysis) {
             _ => "no decision event in the window".to_owned(),
         })
     );
+    if let Some(line) = revocations_line(&a.revocations) {
+        let _ = writeln!(out, "<p class=\"meta\">{}</p>", escape(&line));
+    }
     out.push_str("<ul class=\"meta\">\n");
     for f in &a.input.files {
         let _ = writeln!(

@@ -3,7 +3,8 @@
 
 use super::analysis::{Analysis, Counts};
 use super::words::{
-    counted, details, duration, label, message, privilege_findings, privilege_subject, step_title,
+    counted, details, duration, label, message, privilege_findings, privilege_subject,
+    revocations_line, step_title,
 };
 use crate::plural::{count, number};
 use rampgate_core::escape_control;
@@ -121,19 +122,8 @@ fn header(out: &mut String, a: &Analysis) {
         ),
         _ => put(out, format_args!("window: no decision event in the window")),
     }
-    let r = &a.revocations;
-    if r.total > 0 {
-        let by: Vec<String> = r.by.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        put(
-            out,
-            format_args!(
-                "revocations: {} in the window ({} revoked, {} un-revoked; {})",
-                number(r.total),
-                number(r.revoked),
-                number(r.unrevoked),
-                by.join(", ")
-            ),
-        );
+    if let Some(line) = revocations_line(&a.revocations) {
+        put(out, format_args!("{line}"));
     }
     let versions: Vec<String> = a
         .input

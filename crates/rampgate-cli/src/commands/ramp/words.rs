@@ -2,8 +2,8 @@
 //! the text and HTML renderers and the `--json` form alike.
 
 use super::analysis::{
-    Breaking, Cause, LeastPrivilege, StageCure, StepDetails, StepVerdict, UNKNOWN_CONSUMERS,
-    Verdict,
+    Breaking, Cause, LeastPrivilege, Revocations, StageCure, StepDetails, StepVerdict,
+    UNKNOWN_CONSUMERS, Verdict,
 };
 use crate::plural::{count, form, number, plural};
 use rampgate_core::contract::Mode;
@@ -384,6 +384,22 @@ fn joined<'a>(items: impl Iterator<Item = &'a String>) -> String {
         Some((last, _)) => (*last).to_owned(),
         None => String::new(),
     }
+}
+
+/// `revocations: 3 in the window (2 revoked, 1 un-revoked; jti 2, kid 1)`,
+/// or `None` when the window saw none.
+pub(crate) fn revocations_line(r: &Revocations) -> Option<String> {
+    if r.total == 0 {
+        return None;
+    }
+    let by: Vec<String> = r.by.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    Some(format!(
+        "revocations: {} in the window ({} revoked, {} un-revoked; {})",
+        number(r.total),
+        number(r.revoked),
+        number(r.unrevoked),
+        by.join(", ")
+    ))
 }
 
 #[cfg(test)]
