@@ -75,15 +75,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = config.listen_addr();
     let issuers: Vec<String> = verifier.issuers().map(str::to_owned).collect();
     let ready = support::ready_route(verifier.clone());
-    let audit = support::audit_layer(&config, &contract)?;
+    let audit = support::audit_layer(&config, &contract, &verifier)?;
     // Kept to flush the audit queue once the server has stopped.
     let auditor = audit.auditor().clone();
-    // Every change of the revocation store (`[revocation]`, RAMPGATE_REDIS_URL)
-    // is an audit event from the start, including those other replicas and
-    // `rampgate revoke` make.
-    if let Some(store) = verifier.revocations() {
-        auditor.watch_revocations(store.as_ref());
-    }
 
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
@@ -114,13 +108,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
 
     // `[admin]`: the admin router, for the operators' issuer and scope only.
-    let app = match config.admin_router(&api_verifier).await? {
-        Some(admin) => {
-            eprintln!("admin router mounted ([admin] in the configuration)");
-            app.merge(admin)
-        }
-        None => app,
-    };
+    let app = support::with_admin(app, &config, &api_verifier).await?;
 
     println!("listening on {addr}");
     if let Some(dev) = &dev {

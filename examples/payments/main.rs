@@ -23,6 +23,9 @@
 //! they answer 503 rather than run unaudited); `GET /metrics` serves the
 //! Prometheus metrics. With no issuer configured, the example starts the
 //! development issuer and says so on stderr.
+//! As in the quickstart, `[revocation]` (or `RAMPGATE_REDIS_URL`) shares
+//! revocations with every replica, each change audited, and `[admin]` mounts
+//! the admin router for the operators' issuer and scope.
 //! The walkthrough is in `examples/payments/README.md`.
 
 #[path = "../support/mod.rs"]
@@ -71,7 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = config.listen_addr();
     let issuers: Vec<String> = verifier.issuers().map(str::to_owned).collect();
     let ready = support::ready_route(verifier.clone());
-    let audit = support::audit_layer(&config, &contract)?;
+    let audit = support::audit_layer(&config, &contract, &verifier)?;
     // Kept to flush the audit queue once the server has stopped.
     let auditor = audit.auditor().clone();
 
@@ -101,7 +104,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/transactions", post(create))
         .route("/transactions/{id}/approve", post(approve))
         .route_layer(ContractLayer::new(contract.clone()))
-        .route_layer(JwtLayer::new(verifier).realm("payments"))
+        .route_layer(JwtLayer::new(verifier.clone()).realm("payments"))
         .route_layer(audit)
         .route("/ready", ready)
         .route("/metrics", metrics)
@@ -115,6 +118,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .build(),
         )
         .with_state(ledger);
+    // `[admin]`: the admin router, for the operators' issuer and scope only.
+    let app = support::with_admin(app, &config, &verifier).await?;
 
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;

@@ -107,16 +107,22 @@ where
 /// The audit layer: one JSON line per request in the file named by
 /// `RAMPGATE_AUDIT` (or `[audit] file`), else one `tracing` event per request
 /// (target `rampgate::audit`); the contract's reloads are audited too, and its
-/// `audit = "required"` routes fail closed.
+/// `audit = "required"` routes fail closed. Every change of the verifier's
+/// revocation store (`[revocation]`, `RAMPGATE_REDIS_URL`) is an audit event
+/// from the start, including those other replicas and `rampgate revoke` make.
 pub(crate) fn audit_layer(
     config: &Config,
     contract: &ContractHandle,
+    verifier: &Verifier,
 ) -> Result<AuditLayer, ConfigError> {
     let auditor = config.auditor()?;
     if let Some(audit) = &config.audit {
         eprintln!("audit events -> {}", audit.file.display());
     }
     auditor.watch_contract(contract);
+    if let Some(store) = verifier.revocations() {
+        auditor.watch_revocations(store.as_ref());
+    }
     // The auditor carries the config's trusted_proxies to the layer.
     Ok(AuditLayer::new(auditor).contract(contract.clone()))
 }
@@ -145,4 +151,20 @@ where
         let handle = handle.clone();
         async move { handle.render() }
     }))
+}
+
+/// `app` with the admin router merged when the configuration has `[admin]`
+/// (its own issuer, audience and scope; off by default).
+pub(crate) async fn with_admin(
+    app: axum::Router,
+    config: &Config,
+    api: &Verifier,
+) -> Result<axum::Router, ConfigError> {
+    Ok(match config.admin_router(api).await? {
+        Some(admin) => {
+            eprintln!("admin router mounted ([admin] in the configuration)");
+            app.merge(admin)
+        }
+        None => app,
+    })
 }
