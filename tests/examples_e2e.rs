@@ -27,16 +27,12 @@ impl Drop for Quickstart {
 }
 
 fn example_binary(name: &str) -> PathBuf {
-    // Build it (a no-op when `cargo test` already did) so the test stands alone.
-    // The gRPC examples need the `tonic` feature.
-    let features: &[&str] = if name.starts_with("grpc") {
-        &["--features", "tonic"]
-    } else {
-        &[]
-    };
+    // Build it (a no-op when `cargo test --all-features` already did) so the
+    // test stands alone. Every test that runs an example builds it with all
+    // features, as the README's test command does: one binary, never rebuilt
+    // with other features under another test's feet.
     let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--example", name])
-        .args(features)
+        .args(["build", "--quiet", "--all-features", "--example", name])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .unwrap();

@@ -48,7 +48,7 @@ fn binary(args: &[&str], dir: &str, name: &str) -> PathBuf {
 
 fn quickstart_binary() -> PathBuf {
     binary(
-        &["--example", "quickstart", "--features", "redis"],
+        &["--example", "quickstart", "--all-features"],
         "examples",
         "quickstart",
     )

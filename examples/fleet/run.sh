@@ -20,7 +20,7 @@
 #
 # Environment:
 #   QUICKSTART        the quickstart binary (default: built here with cargo)
-#   RAMPGATE_CLI      the rampgate CLI binary (default: built here with cargo)
+#   FLEET_CLI      the rampgate CLI binary (default: built here with cargo)
 #   REDIS_SERVER      the redis-server binary (default: redis-server on PATH)
 #   FLEET_REDIS_PORT  redis-server's port (default: a free one)
 #   FLEET_ADDR_A, FLEET_ADDR_B  the replicas' listen addresses (default 127.0.0.1:0)
@@ -93,9 +93,9 @@ if [ -z "${QUICKSTART:-}" ]; then
     (cd "$root" && cargo build --quiet --example quickstart --features redis)
     QUICKSTART=$target/debug/examples/quickstart
 fi
-if [ -z "${RAMPGATE_CLI:-}" ]; then
+if [ -z "${FLEET_CLI:-}" ]; then
     (cd "$root" && cargo build --quiet -p rampgate-cli --bin rampgate)
-    RAMPGATE_CLI=$target/debug/rampgate
+    FLEET_CLI=$target/debug/rampgate
 fi
 
 # --- redis-server -------------------------------------------------------------
@@ -164,7 +164,7 @@ In another shell:
 export FLEET_REDIS_URL=$redis_url
 export FLEET_A=http://$addr_a
 export FLEET_B=http://$addr_b
-export RAMPGATE_CLI=$RAMPGATE_CLI
+export FLEET_CLI=$FLEET_CLI
 INFO
 if [ -n "$token" ]; then
     cat <<INFO
@@ -184,8 +184,8 @@ INFO
 fi
 cat <<'INFO'
 Revoke the token's jti for the whole fleet, through Redis (no token, no replica needed):
-  "$RAMPGATE_CLI" revoke jti "$JTI" --until 1h --redis "$FLEET_REDIS_URL"
-  "$RAMPGATE_CLI" revocations list --redis "$FLEET_REDIS_URL"
+  "$FLEET_CLI" revoke jti "$JTI" --until 1h --redis "$FLEET_REDIS_URL"
+  "$FLEET_CLI" revocations list --redis "$FLEET_REDIS_URL"
 Both replicas now refuse it (401 token_revoked_jti) and still accept the other:
   curl -s -H "Authorization: Bearer $TOKEN" "$FLEET_A/me"; echo
   curl -s -H "Authorization: Bearer $TOKEN" "$FLEET_B/me"; echo
@@ -194,7 +194,7 @@ Each replica's health (revocations: connected, synced, stale_secs) and metrics:
   curl -s "$FLEET_A/ready"; echo
   curl -s "$FLEET_B/metrics" | grep rampgate_revocation
 Lift it again:
-  "$RAMPGATE_CLI" revocations remove jti "$JTI" --redis "$FLEET_REDIS_URL"
+  "$FLEET_CLI" revocations remove jti "$JTI" --redis "$FLEET_REDIS_URL"
 
 Ctrl-C stops the fleet.
 INFO
