@@ -194,7 +194,15 @@ async fn expired_entries_leave_redis_and_the_mirror() {
     })
     .await;
     assert!(gone.is_some(), "the expired jti is still refused");
-    let listed = cli.list().await.unwrap();
+    // Redis expires it at the same instant, give or take its clock's ms.
+    let mut listed = cli.list().await.unwrap();
+    for _ in 0..20 {
+        if listed.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        listed = cli.list().await.unwrap();
+    }
     assert_eq!(listed.len(), 1, "Redis still holds the expired entry");
     assert_eq!(listed[0].value, "long");
     let dropped = eventually(Duration::from_secs(2), || store.len() == 1).await;
@@ -328,4 +336,155 @@ async fn a_change_made_during_an_outage_is_written_on_reconnect_unless_it_lapsed
     assert_eq!(values, ["kept"]);
     assert_eq!(store.check(&jti("kept")), Some(RevokedBy::Jti));
     assert_eq!(store.check(&jti("lapses")), None);
+}
+
+async fn raw(url: &str) -> redis::aio::MultiplexedConnection {
+    let client = redis::Client::open(url).unwrap();
+    client.get_multiplexed_async_connection().await.unwrap()
+}
+
+async fn values_in_redis(cli: &RedisRevocations) -> Vec<String> {
+    let mut values: Vec<String> = cli
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.value)
+        .collect();
+    values.sort();
+    values
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_redis_cannot_write_now_stays_queued_until_it_can() {
+    let redis = RedisServer::start().unwrap();
+    let store = RedisRevocationStore::connect(options(&redis.url()))
+        .await
+        .unwrap();
+    let cli = RedisRevocations::connect(&options(&redis.url()))
+        .await
+        .unwrap();
+    let mut conn = raw(&redis.url()).await;
+    // Writes now fail with NOREPLICAS: a server that cannot write for now.
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("min-replicas-to-write")
+        .arg("1")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    store.revoke(Revocation::jti("queued"), None).unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(values_in_redis(&cli).await.is_empty());
+    assert_eq!(store.check(&jti("queued")), Some(RevokedBy::Jti));
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("min-replicas-to-write")
+        .arg("0")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    let mut written = false;
+    for _ in 0..100 {
+        if values_in_redis(&cli).await == ["queued"] {
+            written = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(written, "the queued change was dropped");
+    let back = eventually(Duration::from_secs(5), || store.is_connected()).await;
+    assert!(back.is_some());
+    assert_eq!(store.check(&jti("queued")), Some(RevokedBy::Jti));
+    assert_eq!(store.health().unwrap().dropped_changes, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_redis_refuses_for_good_is_dropped_counted_and_does_not_hold_the_queue() {
+    let redis = RedisServer::start().unwrap();
+    let store = RedisRevocationStore::connect(options(&redis.url()))
+        .await
+        .unwrap();
+    let cli = RedisRevocations::connect(&options(&redis.url()))
+        .await
+        .unwrap();
+    cli.revoke(Revocation::jti("wrongtype"), None).await.unwrap();
+    let seen = eventually(Duration::from_secs(2), || {
+        store.check(&jti("wrongtype")).is_some()
+    })
+    .await;
+    assert!(seen.is_some());
+    // Something else turns the entry's key into a list: GETDEL on it is
+    // WRONGTYPE, whatever the store retries.
+    let mut conn = raw(&redis.url()).await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("rampgate:rev:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1);
+    redis::cmd("DEL")
+        .arg(&keys[0])
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    redis::cmd("RPUSH")
+        .arg(&keys[0])
+        .arg("x")
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    store
+        .unrevoke(RevokedBy::Jti, "wrongtype", None, None)
+        .unwrap();
+    store.revoke(Revocation::jti("after"), None).unwrap();
+    let mut written = false;
+    for _ in 0..100 {
+        if values_in_redis(&cli).await == ["after"] {
+            written = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(written, "the refused change held the queue");
+    assert_eq!(store.health().unwrap().dropped_changes, 1);
+    assert!(store.is_connected());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_until_at_the_end_of_time_is_kept_without_expiry_and_the_task_lives() {
+    let redis = RedisServer::start().unwrap();
+    let a = RedisRevocationStore::connect(options(&redis.url()))
+        .await
+        .unwrap();
+    let b = RedisRevocationStore::connect(options(&redis.url()))
+        .await
+        .unwrap();
+    let end = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::MAX >> 1);
+    a.revoke(Revocation::jti("forever").until(end), Some("ops"))
+        .unwrap();
+    let seen = eventually(Duration::from_secs(2), || b.check(&jti("forever")).is_some()).await;
+    assert!(seen.is_some(), "the other replica did not see it");
+    let cli = RedisRevocations::connect(&options(&redis.url()))
+        .await
+        .unwrap();
+    cli.revoke(Revocation::jti("forever-cli").until(end), None)
+        .await
+        .unwrap();
+    assert_eq!(values_in_redis(&cli).await, ["forever", "forever-cli"]);
+    let mut conn = raw(&redis.url()).await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("rampgate:rev:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    for key in keys {
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(ttl, -1, "kept without expiry");
+    }
+    assert!(a.is_connected() && a.health().unwrap().synced);
 }

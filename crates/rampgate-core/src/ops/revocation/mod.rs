@@ -342,4 +342,10 @@ pub struct RevocationHealth {
     pub usable: bool,
     /// The revocations held by the local mirror.
     pub entries: usize,
+    /// Changes made on this replica that the server refused for good (a
+    /// command it can never accept) and that were dropped, since start.
+    pub dropped_changes: u64,
+    /// Entries under the store's prefix that are not revocations (not
+    /// UTF-8, not JSON), skipped at the last resynchronisation.
+    pub skipped_entries: u64,
 }

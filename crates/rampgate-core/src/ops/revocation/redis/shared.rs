@@ -7,7 +7,7 @@ use super::options::{RedisStoreOptions, StalePolicy};
 use super::wire::{Message, Names, OP_REVOKE, OP_UNREVOKE, now_millis};
 use crate::escape_control;
 use crate::reason::RevokedBy;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 /// A change made through the [`RevocationStore`] trait, on its way to Redis.
@@ -32,6 +32,11 @@ pub(super) struct Shared {
     pub(super) stale_logged: AtomicBool,
     /// Whether the "unreachable" line was logged for this outage.
     pub(super) down_logged: AtomicBool,
+    /// Changes Redis refused for good, dropped since the store started.
+    pub(super) dropped: AtomicU64,
+    /// Entries under the prefix that are not revocations, at the last
+    /// resynchronisation.
+    pub(super) skipped: AtomicU64,
 }
 
 impl Shared {
@@ -69,6 +74,36 @@ impl Shared {
             #[cfg(feature = "metrics")]
             metrics::gauge!("rampgate_revocation_store_connected").set(0.0);
         }
+    }
+
+    /// Records a change Redis refused for good and that is dropped.
+    pub(super) fn record_dropped(&self, error: &redis::RedisError, change: &Op) {
+        let dropped = self.dropped.fetch_add(1, Ordering::AcqRel).saturating_add(1);
+        tracing::error!(
+            url = %self.url,
+            error = %error,
+            change = ?change,
+            dropped,
+            "revocation store: Redis refused a change for good; dropped. No other replica sees it, and this one forgets it at its next resynchronisation: make it again once the cause (in the error) is fixed"
+        );
+        #[cfg(feature = "metrics")]
+        metrics::counter!("rampgate_revocation_store_dropped_changes_total").increment(1);
+    }
+
+    /// Records that the background task ended: nothing keeps the mirror
+    /// current any more.
+    pub(super) fn mark_ended(&self) {
+        self.connected.store(false, Ordering::Release);
+        self.synced.store(false, Ordering::Release);
+        if !std::thread::panicking() {
+            return;
+        }
+        tracing::error!(
+            url = %self.url,
+            "revocation store: its background task failed; the mirror is no longer kept current"
+        );
+        #[cfg(feature = "metrics")]
+        metrics::gauge!("rampgate_revocation_store_connected").set(0.0);
     }
 
     /// Logs, once per outage, that the mirror is now older than `max_stale`.

@@ -11,7 +11,7 @@ use super::wire::{Names, new_origin, open_client, redact};
 use crate::reason::RevokedBy;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -87,6 +87,8 @@ impl RedisRevocationStore {
             fresh_at: AtomicI64::new(0),
             stale_logged: AtomicBool::new(false),
             down_logged: AtomicBool::new(false),
+            dropped: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
             options,
         });
         let (tx, rx) = mpsc::unbounded_channel();
@@ -195,6 +197,8 @@ impl RevocationStore for RedisRevocationStore {
             stale_secs: self.shared.stale_for().as_secs(),
             usable: self.shared.usable(),
             entries: self.shared.mirror.len(),
+            dropped_changes: self.shared.dropped.load(Ordering::Acquire),
+            skipped_entries: self.shared.skipped.load(Ordering::Acquire),
         })
     }
 }

@@ -21,6 +21,7 @@ pub(super) async fn run(
     shared: Arc<Shared>,
     mut rx: mpsc::UnboundedReceiver<Op>,
 ) {
+    let _down_when_ended = EndGuard(Arc::clone(&shared));
     let mut pending: VecDeque<Op> = VecDeque::new();
     let mut backoff = MIN_BACKOFF;
     loop {
@@ -41,6 +42,16 @@ pub(super) async fn run(
         }
         shared.log_if_stale();
         backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// Marks the store disconnected and unsynchronised when the task ends, however
+/// it ends (a panic included): health and `FailClosed` then see a dead task.
+struct EndGuard(Arc<Shared>);
+
+impl Drop for EndGuard {
+    fn drop(&mut self) {
+        self.0.mark_ended();
     }
 }
 
@@ -106,65 +117,84 @@ pub(super) async fn session(
 /// Writes the changes made through the trait, oldest first; each is also
 /// applied to the mirror again (silently), in case a resynchronisation
 /// replaced the mirror before the change reached Redis. A revocation that
-/// lapsed while it waited is not written; one Redis refuses (rather than
-/// failing to answer) is logged and dropped, so that one bad change cannot
-/// hold the connection in a reconnect loop.
+/// lapsed while it waited is not written. A change Redis can never accept
+/// (see [`never_accepted`]) is dropped, counted and logged at ERROR, so that
+/// it cannot hold the queue; any other failure (the connection, or a server
+/// that is loading, read-only, out of memory, busy...) keeps it, and every
+/// change after it, queued for the next connection.
 pub(super) async fn flush(
     conn: &mut MultiplexedConnection,
     shared: &Shared,
     pending: &mut VecDeque<Op>,
 ) -> redis::RedisResult<()> {
-    let margin = shared.options.expiry_margin;
     while let Some(op) = pending.front() {
-        let now = SystemTime::now();
-        let written = match op {
-            Op::Revoke(r, _) if r.until.is_some_and(|u| u + margin <= now) => Ok(()),
-            Op::Revoke(r, actor) => {
-                let names = &shared.names;
-                let written =
-                    write_revoke(conn, names, r, actor.as_deref(), &shared.origin, margin).await;
-                if written.is_ok() {
-                    shared
-                        .mirror
-                        .apply(std::slice::from_ref(r), None, now, false);
-                }
-                written
-            }
-            Op::Unrevoke(by, value, iss, actor) => {
-                let target = (*by, value.as_str(), iss.as_deref());
-                let written = write_unrevoke(
-                    conn,
-                    &shared.names,
-                    target,
-                    actor.as_deref(),
-                    &shared.origin,
-                )
-                .await;
-                if written.is_ok() {
-                    let _ = shared
-                        .mirror
-                        .remove(*by, value, iss.as_deref(), None, false);
-                }
-                written.map(|_| ())
-            }
-        };
-        match written {
+        match write_one(conn, shared, op).await {
             Ok(()) => {}
-            Err(e)
-                if e.is_io_error()
-                    || e.is_timeout()
-                    || e.is_connection_dropped()
-                    || e.is_connection_refusal() =>
-            {
-                return Err(e);
-            }
-            Err(e) => tracing::error!(
-                error = %e,
-                change = ?op,
-                "revocation store: Redis refused a change; it holds on this replica only"
-            ),
+            Err(e) if never_accepted(&e) => shared.record_dropped(&e, op),
+            Err(e) => return Err(e),
         }
         pending.pop_front();
     }
     Ok(())
+}
+
+/// Writes one change; on success, applies it to the mirror (silently).
+async fn write_one(
+    conn: &mut MultiplexedConnection,
+    shared: &Shared,
+    op: &Op,
+) -> redis::RedisResult<()> {
+    let margin = shared.options.expiry_margin;
+    let now = SystemTime::now();
+    match op {
+        Op::Revoke(r, _) if r.until.is_some_and(|u| lapsed(u, margin, now)) => Ok(()),
+        Op::Revoke(r, actor) => {
+            write_revoke(conn, &shared.names, r, actor.as_deref(), &shared.origin, margin).await?;
+            shared
+                .mirror
+                .apply(std::slice::from_ref(r), None, now, false);
+            Ok(())
+        }
+        Op::Unrevoke(by, value, iss, actor) => {
+            let target = (*by, value.as_str(), iss.as_deref());
+            write_unrevoke(conn, &shared.names, target, actor.as_deref(), &shared.origin).await?;
+            let _ = shared
+                .mirror
+                .remove(*by, value, iss.as_deref(), None, false);
+            Ok(())
+        }
+    }
+}
+
+/// Whether a revocation ending at `until` is past it and its margin at
+/// `now`; never, when the sum does not fit in a `SystemTime`.
+fn lapsed(until: SystemTime, margin: Duration, now: SystemTime) -> bool {
+    until.checked_add(margin).is_some_and(|drop_at| drop_at <= now)
+}
+
+/// Whether Redis refused a change for good: every error it answered is a
+/// malformed command (`ERR ...`, `WRONGTYPE`), or its answer could not be
+/// read. Errors of a server that cannot write now (`LOADING`, `READONLY`,
+/// `OOM`, `MISCONF`, `BUSY`, `TRYAGAIN`, `NOPERM`...) and of the connection
+/// are not: the change is written once the server can take it.
+pub(super) fn never_accepted(e: &redis::RedisError) -> bool {
+    if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal()
+    {
+        return false;
+    }
+    if matches!(
+        e.kind(),
+        redis::ErrorKind::Parse | redis::ErrorKind::UnexpectedReturnType
+    ) {
+        return true;
+    }
+    match e.clone().into_server_errors() {
+        Some(errors) => {
+            !errors.is_empty()
+                && errors
+                    .iter()
+                    .all(|(_, s)| matches!(s.code(), "ERR" | "WRONGTYPE"))
+        }
+        None => false,
+    }
 }

@@ -77,10 +77,13 @@ pub(super) fn epoch_secs(t: SystemTime) -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// The instant `s` seconds after the epoch; past the latest `SystemTime`
+/// (`i64::MAX` seconds, which `f64` rounds up), that latest instant.
 pub(super) fn from_epoch_secs(s: f64) -> Option<SystemTime> {
-    Duration::try_from_secs_f64(s)
-        .ok()
-        .and_then(|d| UNIX_EPOCH.checked_add(d))
+    let d = Duration::try_from_secs_f64(s).ok()?;
+    UNIX_EPOCH
+        .checked_add(d)
+        .or_else(|| UNIX_EPOCH.checked_add(Duration::from_secs(u64::MAX >> 1)))
 }
 
 pub(super) fn now_millis() -> i64 {
@@ -180,11 +183,7 @@ pub(super) async fn write_revoke(
     let mut pipe = redis::pipe();
     pipe.atomic();
     let set = pipe.cmd("SET").arg(&key).arg(&body);
-    if let Some(until) = r.until {
-        let drop_at = until + margin;
-        let ms = drop_at
-            .duration_since(UNIX_EPOCH)
-            .map_or(1, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    if let Some(ms) = r.until.and_then(|until| expire_at_ms(until, margin)) {
         set.arg("PXAT").arg(ms);
     }
     set.ignore();
@@ -193,6 +192,22 @@ pub(super) async fn write_revoke(
         .arg(message)
         .ignore();
     pipe.query_async::<()>(conn).await
+}
+
+/// The latest instant Redis is given as an expiry (the end of year 9999):
+/// anything later is kept without one, as Redis refuses expiries past what
+/// its clock arithmetic holds.
+const MAX_EXPIRE_AT_MS: u64 = 253_402_300_799_000;
+
+/// When Redis drops an entry ending at `until`: `until` plus the margin, in
+/// ms since the epoch; `None` (no expiry) when that is past
+/// [`MAX_EXPIRE_AT_MS`] or does not fit in a `SystemTime`.
+pub(super) fn expire_at_ms(until: SystemTime, margin: Duration) -> Option<u64> {
+    let drop_at = until.checked_add(margin)?;
+    let ms = drop_at
+        .duration_since(UNIX_EPOCH)
+        .map_or(1, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    (ms <= MAX_EXPIRE_AT_MS).then_some(ms.max(1))
 }
 
 pub(super) fn message(op: &str, r: Wire, actor: Option<&str>, origin: &str) -> String {
