@@ -83,7 +83,14 @@ pub(super) async fn session(
     flush(&mut conn, shared, pending).await?;
     let all = read_all(&mut conn, &shared.names).await?;
     shared.mirror.replace_all(&all);
+    // A change made meanwhile (still in the channel, or queued) is not in
+    // Redis's set yet: the replacement must not wipe it from the mirror.
+    while let Ok(op) = rx.try_recv() {
+        pending.push_back(op);
+    }
+    reapply(shared, pending);
     shared.mark_up(all.len());
+    flush(&mut conn, shared, pending).await?;
     *backoff = MIN_BACKOFF;
     let mut tick = tokio::time::interval(shared.options.check_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -109,6 +116,24 @@ pub(super) async fn session(
                     .await
                     .map_err(|_| io_error("pub/sub ping timed out"))??;
                 shared.touch();
+            }
+        }
+    }
+}
+
+/// Applies the changes not yet written to the mirror again (silently), oldest
+/// first, after a resynchronisation replaced it with Redis's set.
+fn reapply(shared: &Shared, pending: &VecDeque<Op>) {
+    let now = SystemTime::now();
+    for op in pending {
+        match op {
+            Op::Revoke(r, _) => shared
+                .mirror
+                .apply(std::slice::from_ref(r), None, now, false),
+            Op::Unrevoke(by, value, iss, _) => {
+                let _ = shared
+                    .mirror
+                    .remove(*by, value, iss.as_deref(), None, false);
             }
         }
     }
