@@ -220,7 +220,10 @@ pub(super) fn message(op: &str, r: Wire, actor: Option<&str>, origin: &str) -> S
     serde_json::to_string(&m).unwrap_or_default()
 }
 
-/// `GETDEL`, then `PUBLISH` when there was something to remove.
+/// `GETDEL` and `PUBLISH`, in one transaction, so that no revocation of
+/// the same entry can fall between the two. Published even when Redis held
+/// nothing (the entry may have expired there first): every mirror drops the
+/// entry of that kind, value and issuer all the same.
 pub(super) async fn write_unrevoke(
     conn: &mut MultiplexedConnection,
     names: &Names,
@@ -229,21 +232,20 @@ pub(super) async fn write_unrevoke(
     origin: &str,
 ) -> redis::RedisResult<Option<Revocation>> {
     let key = names.key(by, value, iss);
-    let old: Option<String> = redis::cmd("GETDEL").arg(&key).query_async(conn).await?;
-    let removed = old
-        .and_then(|s| serde_json::from_str::<Wire>(&s).ok())
-        .and_then(Wire::into_revocation);
-    // Published even when Redis held nothing (the entry may have expired
-    // there first): every mirror drops it all the same.
     let mut named = Revocation::new(by, value);
     named.iss = iss.map(str::to_owned);
-    let wire = Wire::from_revocation(removed.as_ref().unwrap_or(&named));
-    redis::cmd("PUBLISH")
+    let message = message(OP_UNREVOKE, Wire::from_revocation(&named), actor, origin);
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    pipe.cmd("GETDEL").arg(&key);
+    pipe.cmd("PUBLISH")
         .arg(&names.channel)
-        .arg(message(OP_UNREVOKE, wire, actor, origin))
-        .query_async::<i64>(conn)
-        .await?;
-    Ok(removed)
+        .arg(message)
+        .ignore();
+    let (old,): (Option<Vec<u8>>,) = pipe.query_async(conn).await?;
+    Ok(old
+        .and_then(|s| serde_json::from_slice::<Wire>(&s).ok())
+        .and_then(Wire::into_revocation))
 }
 
 /// Every revocation under the prefix: `SCAN`, then `MGET` by batches. An
