@@ -488,3 +488,51 @@ async fn an_until_at_the_end_of_time_is_kept_without_expiry_and_the_task_lives()
     }
     assert!(a.is_connected() && a.health().unwrap().synced);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prefix_with_glob_characters_matches_its_own_keys_only() {
+    let redis = RedisServer::start().unwrap();
+    let other = RedisRevocations::connect(&options(&redis.url()).prefix("fleeta"))
+        .await
+        .unwrap();
+    other.revoke(Revocation::jti("other"), None).await.unwrap();
+    let opts = options(&redis.url()).prefix("fleet[a]");
+    let mine = RedisRevocations::connect(&opts).await.unwrap();
+    mine.revoke(Revocation::jti("mine"), None).await.unwrap();
+    assert_eq!(values_in_redis(&mine).await, ["mine"]);
+    let store = RedisRevocationStore::connect(opts).await.unwrap();
+    assert!(store.health().unwrap().synced);
+    assert_eq!(store.len(), 1);
+    assert_eq!(store.check(&jti("mine")), Some(RevokedBy::Jti));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_that_are_not_utf8_are_skipped_and_counted_not_fatal() {
+    let redis = RedisServer::start().unwrap();
+    let cli = RedisRevocations::connect(&options(&redis.url()))
+        .await
+        .unwrap();
+    cli.revoke(Revocation::jti("good"), None).await.unwrap();
+    let mut conn = raw(&redis.url()).await;
+    redis::cmd("SET")
+        .arg("rampgate:rev:bad-value")
+        .arg(&b"\xff\xfe{"[..])
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    redis::cmd("SET")
+        .arg(&b"rampgate:rev:\xff"[..])
+        .arg(&b"\x80"[..])
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    let store = RedisRevocationStore::connect(options(&redis.url()))
+        .await
+        .unwrap();
+    let health = store.health().unwrap();
+    assert!(health.synced && health.connected);
+    assert_eq!(health.skipped_entries, 2);
+    assert_eq!(store.len(), 1);
+    assert_eq!(store.check(&jti("good")), Some(RevokedBy::Jti));
+    assert_eq!(values_in_redis(&cli).await, ["good"]);
+}

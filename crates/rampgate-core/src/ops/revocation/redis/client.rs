@@ -129,7 +129,8 @@ impl RedisRevocations {
     pub async fn list(&self) -> Result<Vec<Revocation>, RedisStoreError> {
         let mut all = read_all(&mut self.conn.clone(), &self.names)
             .await
-            .map_err(|e| unreachable(&self.url, &e))?;
+            .map_err(|e| unreachable(&self.url, &e))?
+            .revocations;
         all.sort_by(|a, b| (a.by, &a.value, &a.iss).cmp(&(b.by, &b.value, &b.iss)));
         Ok(all)
     }

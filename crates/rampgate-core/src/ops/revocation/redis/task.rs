@@ -6,6 +6,7 @@ use super::wire::{connection_config, read_all, write_revoke, write_unrevoke};
 use redis::aio::MultiplexedConnection;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
 use tokio_stream::StreamExt;
@@ -81,8 +82,10 @@ pub(super) async fn session(
         .await
         .map_err(|_| io_error("subscribing timed out"))??;
     flush(&mut conn, shared, pending).await?;
-    let all = read_all(&mut conn, &shared.names).await?;
+    let read = read_all(&mut conn, &shared.names).await?;
+    let all = read.revocations;
     shared.mirror.replace_all(&all);
+    shared.skipped.store(read.skipped, Ordering::Release);
     // A change made meanwhile (still in the channel, or queued) is not in
     // Redis's set yet: the replacement must not wipe it from the mirror.
     while let Ok(op) = rx.try_recv() {

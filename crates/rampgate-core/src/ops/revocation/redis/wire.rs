@@ -138,8 +138,18 @@ impl Names {
         format!("{}:rev:{digest}", self.prefix)
     }
 
+    /// The `SCAN MATCH` pattern of every key: the prefix with its glob
+    /// characters escaped, so that it matches itself only.
     pub(super) fn pattern(&self) -> String {
-        format!("{}:rev:*", self.prefix)
+        let mut pattern = String::with_capacity(self.prefix.len() + 6);
+        for c in self.prefix.chars() {
+            if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push_str(":rev:*");
+        pattern
     }
 }
 
@@ -248,17 +258,27 @@ pub(super) async fn write_unrevoke(
         .and_then(Wire::into_revocation))
 }
 
-/// Every revocation under the prefix: `SCAN`, then `MGET` by batches. An
-/// entry that does not parse (written by something else) is skipped.
+/// What [`read_all`] found under the prefix.
+#[derive(Debug, Default)]
+pub(super) struct ReadAll {
+    pub(super) revocations: Vec<Revocation>,
+    /// Entries that are not revocations (not UTF-8, not JSON, or not one of
+    /// ours), skipped with a warning each.
+    pub(super) skipped: u64,
+}
+
+/// Every revocation under the prefix: `SCAN`, then `MGET` by batches, as
+/// bytes. An entry that does not parse (written by something else) is
+/// skipped with a warning and counted, never failing the whole read.
 pub(super) async fn read_all(
     conn: &mut MultiplexedConnection,
     names: &Names,
-) -> redis::RedisResult<Vec<Revocation>> {
+) -> redis::RedisResult<ReadAll> {
     let pattern = names.pattern();
-    let mut keys: Vec<String> = Vec::new();
+    let mut keys: Vec<Vec<u8>> = Vec::new();
     let mut cursor: u64 = 0;
     loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+        let (next, batch): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
             .arg(cursor)
             .arg("MATCH")
             .arg(&pattern)
@@ -274,19 +294,25 @@ pub(super) async fn read_all(
     }
     keys.sort_unstable();
     keys.dedup();
-    let mut out = Vec::with_capacity(keys.len());
+    let mut out = ReadAll::default();
     for chunk in keys.chunks(BATCH) {
-        let values: Vec<Option<String>> = redis::cmd("MGET").arg(chunk).query_async(conn).await?;
-        for value in values.into_iter().flatten() {
-            match serde_json::from_str::<Wire>(&value)
+        let values: Vec<Option<Vec<u8>>> =
+            redis::cmd("MGET").arg(chunk).query_async(conn).await?;
+        for (key, value) in chunk.iter().zip(values) {
+            let Some(value) = value else { continue };
+            match serde_json::from_slice::<Wire>(&value)
                 .ok()
                 .and_then(Wire::into_revocation)
             {
-                Some(r) => out.push(r),
-                None => tracing::warn!(
-                    value = &*escape_control(&value),
-                    "revocation store: an entry in Redis is not a revocation; skipped"
-                ),
+                Some(r) => out.revocations.push(r),
+                None => {
+                    out.skipped = out.skipped.saturating_add(1);
+                    tracing::warn!(
+                        key = &*escape_control(&String::from_utf8_lossy(key)),
+                        value = &*escape_control(&String::from_utf8_lossy(&value)),
+                        "revocation store: an entry in Redis is not a revocation; skipped (delete the key, or use another prefix for other data)"
+                    );
+                }
             }
         }
     }
