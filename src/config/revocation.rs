@@ -13,14 +13,35 @@ enum StoreKind {
 }
 
 impl RevocationSettings {
+    /// The store named by `store`; without it, Redis when `redis_url` is
+    /// set (as `RAMPGATE_REDIS_URL` does), else memory. The Redis-only keys
+    /// are refused with a memory store rather than ignored.
     fn kind(&self) -> Result<StoreKind, ConfigError> {
-        match self.store.as_deref().map(str::trim) {
-            None | Some("memory") => Ok(StoreKind::Memory),
-            Some("redis") => Ok(StoreKind::Redis),
-            Some(other) => Err(invalid(format!(
-                "store = {other:?} is not a store: use \"memory\" or \"redis\""
-            ))),
+        let has_url = self.redis_url.as_deref().is_some_and(|u| !u.trim().is_empty());
+        let kind = match self.store.as_deref().map(str::trim) {
+            None if has_url => StoreKind::Redis,
+            None | Some("memory") => StoreKind::Memory,
+            Some("redis") => StoreKind::Redis,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "store = {other:?} is not a store: use \"memory\" or \"redis\""
+                )));
+            }
+        };
+        if kind == StoreKind::Memory {
+            let redis_only = [
+                ("redis_url", self.redis_url.is_some()),
+                ("prefix", self.prefix.is_some()),
+                ("max_stale_secs", self.max_stale_secs.is_some()),
+                ("on_stale", self.on_stale.is_some()),
+            ];
+            if let Some((key, _)) = redis_only.iter().find(|(_, set)| *set) {
+                return Err(invalid(format!(
+                    "{key} applies to the Redis store only, and this table selects the memory store: remove {key}, or set store = \"redis\" with redis_url = \"redis://host:port\""
+                )));
+            }
         }
+        Ok(kind)
     }
 
     /// Whether past `max_stale` the store refuses every token.
@@ -171,6 +192,41 @@ mod tests {
         let stale = error("[revocation]\non_stale = \"panic\"\n").await;
         assert!(stale.contains("fail-closed"), "{stale}");
         assert!(Config::from_toml("[revocation]\nurl = \"x\"\n").is_err());
+    }
+
+    #[tokio::test]
+    async fn redis_only_keys_are_refused_with_the_memory_store() {
+        for key in [
+            "redis_url = \"redis://127.0.0.1:1\"",
+            "prefix = \"fleet\"",
+            "max_stale_secs = 5",
+            "max_stale = 5",
+            "on_stale = \"fail-closed\"",
+        ] {
+            let message = error(&format!("[revocation]\nstore = \"memory\"\n{key}\n")).await;
+            assert!(message.contains("applies to the Redis store only"), "{message}");
+        }
+        let message = error("[revocation]\nprefix = \"fleet\"\n").await;
+        assert!(message.contains("set store = \"redis\""), "{message}");
+    }
+
+    #[test]
+    fn a_redis_url_without_store_selects_redis() {
+        let config =
+            Config::from_toml("[revocation]\nredis_url = \"redis://127.0.0.1:1\"\n").unwrap();
+        let settings = config.revocation.unwrap();
+        assert_eq!(settings.kind().unwrap(), super::StoreKind::Redis);
+    }
+
+    #[test]
+    fn debug_hides_the_redis_password() {
+        let config = Config::from_toml(
+            "[revocation]\nredis_url = \"redis://ops:s3cret@db:6379?password=s3cret\"\n",
+        )
+        .unwrap();
+        let shown = format!("{:?}", config.revocation.unwrap());
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("redis://ops:***@db:6379"), "{shown}");
     }
 
     #[cfg(not(feature = "redis"))]

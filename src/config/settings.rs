@@ -121,7 +121,7 @@ pub struct AdminSettings {
 
 /// Where revocations are kept (`[revocation]`, see
 /// [`Config::revocation_store`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct RevocationSettings {
@@ -142,6 +142,22 @@ pub struct RevocationSettings {
     /// seen) or `"fail-closed"` (every token refused with 503
     /// `revocation_unavailable` until Redis is back).
     pub on_stale: Option<String>,
+}
+
+/// Shows `redis_url` with its password hidden.
+impl std::fmt::Debug for RevocationSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevocationSettings")
+            .field("store", &self.store)
+            .field(
+                "redis_url",
+                &self.redis_url.as_deref().map(rampgate_core::redact_url),
+            )
+            .field("prefix", &self.prefix)
+            .field("max_stale_secs", &self.max_stale_secs)
+            .field("on_stale", &self.on_stale)
+            .finish()
+    }
 }
 
 /// The contract file and how often it is re-read.

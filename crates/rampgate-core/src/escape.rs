@@ -40,6 +40,54 @@ pub fn escape_control(text: &str) -> Cow<'_, str> {
     Cow::Owned(escaped)
 }
 
+/// `url` with its secrets hidden, for messages, logs and `Debug`: the
+/// password of its userinfo (`redis://user:***@host`) and the value of any
+/// `pass` or `password` query parameter (`unix:///run/redis.sock?pass=***`).
+///
+/// ```
+/// use rampgate_core::redact_url;
+///
+/// assert_eq!(redact_url("redis://ops:s3cret@db:6379/0"), "redis://ops:***@db:6379/0");
+/// assert_eq!(redact_url("unix:///run/r.sock?db=1&pass=s3cret"), "unix:///run/r.sock?db=1&pass=***");
+/// ```
+pub fn redact_url(url: &str) -> String {
+    let url = redact_userinfo(url);
+    let Some((base, query)) = url.split_once('?') else {
+        return url;
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _))
+                if k.eq_ignore_ascii_case("pass") || k.eq_ignore_ascii_case("password") =>
+            {
+                format!("{k}=***")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", query.join("&"))
+}
+
+/// `url` with the password of its userinfo replaced by `***`.
+fn redact_userinfo(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// A control character, a line or paragraph separator, or a bidirectional
 /// control (marks, embeddings, overrides, isolates).
 fn needs_escape(c: char) -> bool {
@@ -54,6 +102,17 @@ fn needs_escape(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_lose_their_passwords_in_userinfo_and_query() {
+        assert_eq!(redact_url("redis://:pw@h:1"), "redis://:***@h:1");
+        assert_eq!(redact_url("redis://h:1/0"), "redis://h:1/0");
+        assert_eq!(
+            redact_url("redis+unix:///s.sock?PASSWORD=x&user=u"),
+            "redis+unix:///s.sock?PASSWORD=***&user=u"
+        );
+        assert_eq!(redact_url("redis://u:p@h?pass=q"), "redis://u:***@h?pass=***");
+    }
 
     #[test]
     fn plain_text_is_borrowed_unchanged() {

@@ -76,7 +76,7 @@ pub use denial::{
     Anonymous, Denial, DenialBody, DenialOptions, GRPC_REASON_HEADER, Protocol, RETRY_AFTER_SECS,
 };
 pub use error::{BearerError, Error, ErrorCause, ErrorKind, Result};
-pub use escape::escape_control;
+pub use escape::{escape_control, redact_url};
 pub use key::Key;
 pub use keys::{IssuerHealth, JwksOptions, KeySet, KeySource, KeyStats, SkippedKey};
 pub use policy::ValidationPolicy;
