@@ -175,6 +175,9 @@ fn what_cannot_run_is_exit_status_2_with_what_to_fix() {
     assert!(stderr.contains("unreachable"), "{stderr}");
     let (status, _, _) = rampgate(&["revoke", "jti", "j"]);
     assert_eq!(status, 2, "--redis is required");
+    let (status, _, stderr) = rampgate(&["revocations", "remove", "kid", "k1", "--redis", &url]);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("--iss is required"), "{stderr}");
     // Nothing was written by any of them.
     let (status, stdout, _) = rampgate(&["revocations", "list", "--redis", &url]);
     assert_eq!((status, stdout.as_str()), (0, ""));

@@ -119,6 +119,14 @@ pub(crate) fn run(command: RevocationsCommand) -> Report {
             })
         }
         RevocationsCommand::Remove {
+            kind: Kind::Kid,
+            iss: None,
+            ..
+        } => Report::error(
+            Status::Trouble,
+            "error: a kid revocation is per issuer: --iss is required (as given to `rampgate revoke kid`; see `rampgate revocations list`)\n".into(),
+        ),
+        RevocationsCommand::Remove {
             kind,
             value,
             iss,
