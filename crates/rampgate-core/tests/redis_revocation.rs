@@ -536,3 +536,33 @@ async fn entries_that_are_not_utf8_are_skipped_and_counted_not_fatal() {
     assert_eq!(store.check(&jti("good")), Some(RevokedBy::Jti));
     assert_eq!(values_in_redis(&cli).await, ["good"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_max_queued_a_change_is_refused_not_queued() {
+    let mut redis = RedisServer::start().unwrap();
+    let opts = options(&redis.url()).max_queued(2);
+    let store = RedisRevocationStore::connect(opts.clone()).await.unwrap();
+    redis.stop();
+    let down = eventually(Duration::from_secs(3), || !store.is_connected()).await;
+    assert!(down.is_some());
+    store.revoke(Revocation::jti("one"), None).unwrap();
+    store.revoke(Revocation::jti("two"), None).unwrap();
+    let err = store.revoke(Revocation::jti("three"), None).unwrap_err();
+    assert!(err.to_string().contains("max_queued"), "{err}");
+    assert_eq!(store.check(&jti("three")), None, "refused, not applied");
+    redis.restart().unwrap();
+    let back = eventually(Duration::from_secs(5), || store.is_connected()).await;
+    assert!(back.is_some());
+    // Written, the queue has room again.
+    store.revoke(Revocation::jti("three"), None).unwrap();
+    let cli = RedisRevocations::connect(&opts).await.unwrap();
+    let mut all = Vec::new();
+    for _ in 0..100 {
+        all = values_in_redis(&cli).await;
+        if all.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(all, ["one", "three", "two"]);
+}

@@ -83,6 +83,10 @@ pub struct RedisStoreOptions {
     /// How long past its `until` an entry is kept, in Redis and in the
     /// mirror, to cover the verifier's leeway (default 5 min).
     pub expiry_margin: Duration,
+    /// How many changes made on this replica may wait for Redis (default
+    /// 10 000); past it, a change is refused with an error rather than
+    /// queued, so that an outage cannot grow the queue without bound.
+    pub max_queued: usize,
 }
 
 impl RedisStoreOptions {
@@ -97,6 +101,7 @@ impl RedisStoreOptions {
             check_interval: Duration::from_secs(1),
             max_jti_lifetime: Duration::from_secs(24 * 3600),
             expiry_margin: Duration::from_secs(300),
+            max_queued: 10_000,
         }
     }
 
@@ -134,6 +139,12 @@ impl RedisStoreOptions {
     /// Sets [`expiry_margin`](RedisStoreOptions::expiry_margin).
     pub fn expiry_margin(mut self, margin: Duration) -> Self {
         self.expiry_margin = margin;
+        self
+    }
+
+    /// Sets [`max_queued`](RedisStoreOptions::max_queued).
+    pub fn max_queued(mut self, max: usize) -> Self {
+        self.max_queued = max;
         self
     }
 

@@ -1,13 +1,13 @@
 //! What the store and its background task share: the mirror and the
 //! connection state.
 
-use super::super::Revocation;
+use super::super::{Revocation, RevocationError};
 use super::super::list::RevocationList;
 use super::options::{RedisStoreOptions, StalePolicy};
 use super::wire::{Message, Names, OP_REVOKE, OP_UNREVOKE, now_millis};
 use crate::escape_control;
 use crate::reason::RevokedBy;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 /// A change made through the [`RevocationStore`] trait, on its way to Redis.
@@ -32,6 +32,9 @@ pub(super) struct Shared {
     pub(super) stale_logged: AtomicBool,
     /// Whether the "unreachable" line was logged for this outage.
     pub(super) down_logged: AtomicBool,
+    /// Changes made through the trait and not yet written (in the channel
+    /// or the task's queue).
+    pub(super) queued: AtomicUsize,
     /// Changes Redis refused for good, dropped since the store started.
     pub(super) dropped: AtomicU64,
     /// Entries under the prefix that are not revocations, at the last
@@ -74,6 +77,40 @@ impl Shared {
             #[cfg(feature = "metrics")]
             metrics::gauge!("rampgate_revocation_store_connected").set(0.0);
         }
+    }
+
+    /// Reserves a place in the queue for one change, unless `max_queued`
+    /// changes already wait for Redis. Undo with [`Shared::dequeued`].
+    pub(super) fn reserve(&self) -> Result<(), RevocationError> {
+        let max = self.options.max_queued;
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= max {
+            self.dequeued();
+            return Err(RevocationError::Store(format!(
+                "{max} changes already wait for Redis at {} (max_queued): make this one once Redis is back",
+                self.url
+            )));
+        }
+        Ok(())
+    }
+
+    /// Sends `op`, whose place [`Shared::reserve`] reserved, to the task.
+    pub(super) fn enqueue(
+        &self,
+        ops: &tokio::sync::mpsc::UnboundedSender<Op>,
+        op: Op,
+    ) -> Result<(), RevocationError> {
+        ops.send(op).map_err(|_| {
+            self.dequeued();
+            RevocationError::Store("the Redis store's task has stopped".into())
+        })
+    }
+
+    /// Records that a change left the queue (written, lapsed, dropped, or
+    /// never made).
+    pub(super) fn dequeued(&self) {
+        let _ = self
+            .queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
     }
 
     /// Records a change Redis refused for good and that is dropped.

@@ -11,7 +11,7 @@ use super::wire::{Names, new_origin, open_client, redact};
 use crate::reason::RevokedBy;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -87,6 +87,7 @@ impl RedisRevocationStore {
             fresh_at: AtomicI64::new(0),
             stale_logged: AtomicBool::new(false),
             down_logged: AtomicBool::new(false),
+            queued: AtomicUsize::new(0),
             dropped: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
             options,
@@ -150,10 +151,16 @@ impl RevocationStore for RedisRevocationStore {
         revocation: Revocation,
         actor: Option<&str>,
     ) -> Result<Revocation, RevocationError> {
-        let stored = self.shared.mirror.revoke(revocation, actor)?;
-        self.ops
-            .send(Op::Revoke(stored.clone(), actor.map(str::to_owned)))
-            .map_err(|_| RevocationError::Store("the Redis store's task has stopped".into()))?;
+        self.shared.reserve()?;
+        let stored = self
+            .shared
+            .mirror
+            .revoke(revocation, actor)
+            .inspect_err(|_| self.shared.dequeued())?;
+        self.shared.enqueue(
+            &self.ops,
+            Op::Revoke(stored.clone(), actor.map(str::to_owned)),
+        )?;
         Ok(stored)
     }
 
@@ -165,15 +172,21 @@ impl RevocationStore for RedisRevocationStore {
         actor: Option<&str>,
     ) -> Result<Option<Revocation>, RevocationError> {
         let iss = if by == RevokedBy::Jti { None } else { iss };
-        let removed = self.shared.mirror.unrevoke(by, value, iss, actor)?;
-        self.ops
-            .send(Op::Unrevoke(
+        self.shared.reserve()?;
+        let removed = self
+            .shared
+            .mirror
+            .unrevoke(by, value, iss, actor)
+            .inspect_err(|_| self.shared.dequeued())?;
+        self.shared.enqueue(
+            &self.ops,
+            Op::Unrevoke(
                 by,
                 value.to_owned(),
                 iss.map(str::to_owned),
                 actor.map(str::to_owned),
-            ))
-            .map_err(|_| RevocationError::Store("the Redis store's task has stopped".into()))?;
+            ),
+        )?;
         Ok(removed)
     }
 

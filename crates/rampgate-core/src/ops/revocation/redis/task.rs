@@ -162,6 +162,7 @@ pub(super) async fn flush(
             Err(e) => return Err(e),
         }
         pending.pop_front();
+        shared.dequeued();
     }
     Ok(())
 }
