@@ -17,7 +17,10 @@ impl RevocationSettings {
     /// set (as `RAMPGATE_REDIS_URL` does), else memory. The Redis-only keys
     /// are refused with a memory store rather than ignored.
     fn kind(&self) -> Result<StoreKind, ConfigError> {
-        let has_url = self.redis_url.as_deref().is_some_and(|u| !u.trim().is_empty());
+        let has_url = self
+            .redis_url
+            .as_deref()
+            .is_some_and(|u| !u.trim().is_empty());
         let kind = match self.store.as_deref().map(str::trim) {
             None if has_url => StoreKind::Redis,
             None | Some("memory") => StoreKind::Memory,
@@ -204,7 +207,10 @@ mod tests {
             "on_stale = \"fail-closed\"",
         ] {
             let message = error(&format!("[revocation]\nstore = \"memory\"\n{key}\n")).await;
-            assert!(message.contains("applies to the Redis store only"), "{message}");
+            assert!(
+                message.contains("applies to the Redis store only"),
+                "{message}"
+            );
         }
         let message = error("[revocation]\nprefix = \"fleet\"\n").await;
         assert!(message.contains("set store = \"redis\""), "{message}");

@@ -111,7 +111,10 @@ mod tests {
             redact_url("redis+unix:///s.sock?PASSWORD=x&user=u"),
             "redis+unix:///s.sock?PASSWORD=***&user=u"
         );
-        assert_eq!(redact_url("redis://u:p@h?pass=q"), "redis://u:***@h?pass=***");
+        assert_eq!(
+            redact_url("redis://u:p@h?pass=q"),
+            "redis://u:***@h?pass=***"
+        );
     }
 
     #[test]

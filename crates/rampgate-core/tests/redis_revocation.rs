@@ -408,7 +408,9 @@ async fn a_change_redis_refuses_for_good_is_dropped_counted_and_does_not_hold_th
     let cli = RedisRevocations::connect(&options(&redis.url()))
         .await
         .unwrap();
-    cli.revoke(Revocation::jti("wrongtype"), None).await.unwrap();
+    cli.revoke(Revocation::jti("wrongtype"), None)
+        .await
+        .unwrap();
     let seen = eventually(Duration::from_secs(2), || {
         store.check(&jti("wrongtype")).is_some()
     })
@@ -463,7 +465,10 @@ async fn an_until_at_the_end_of_time_is_kept_without_expiry_and_the_task_lives()
     let end = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::MAX >> 1);
     a.revoke(Revocation::jti("forever").until(end), Some("ops"))
         .unwrap();
-    let seen = eventually(Duration::from_secs(2), || b.check(&jti("forever")).is_some()).await;
+    let seen = eventually(Duration::from_secs(2), || {
+        b.check(&jti("forever")).is_some()
+    })
+    .await;
     assert!(seen.is_some(), "the other replica did not see it");
     let cli = RedisRevocations::connect(&options(&redis.url()))
         .await

@@ -1,8 +1,8 @@
 //! What the store and its background task share: the mirror and the
 //! connection state.
 
-use super::super::{Revocation, RevocationError};
 use super::super::list::RevocationList;
+use super::super::{Revocation, RevocationError};
 use super::options::{RedisStoreOptions, StalePolicy};
 use super::wire::{Message, Names, OP_REVOKE, OP_UNREVOKE, now_millis};
 use crate::escape_control;
@@ -115,7 +115,10 @@ impl Shared {
 
     /// Records a change Redis refused for good and that is dropped.
     pub(super) fn record_dropped(&self, error: &redis::RedisError, change: &Op) {
-        let dropped = self.dropped.fetch_add(1, Ordering::AcqRel).saturating_add(1);
+        let dropped = self
+            .dropped
+            .fetch_add(1, Ordering::AcqRel)
+            .saturating_add(1);
         tracing::error!(
             url = %self.url,
             error = %error,

@@ -178,7 +178,15 @@ async fn write_one(
     match op {
         Op::Revoke(r, _) if r.until.is_some_and(|u| lapsed(u, margin, now)) => Ok(()),
         Op::Revoke(r, actor) => {
-            write_revoke(conn, &shared.names, r, actor.as_deref(), &shared.origin, margin).await?;
+            write_revoke(
+                conn,
+                &shared.names,
+                r,
+                actor.as_deref(),
+                &shared.origin,
+                margin,
+            )
+            .await?;
             shared
                 .mirror
                 .apply(std::slice::from_ref(r), None, now, false);
@@ -186,7 +194,14 @@ async fn write_one(
         }
         Op::Unrevoke(by, value, iss, actor) => {
             let target = (*by, value.as_str(), iss.as_deref());
-            write_unrevoke(conn, &shared.names, target, actor.as_deref(), &shared.origin).await?;
+            write_unrevoke(
+                conn,
+                &shared.names,
+                target,
+                actor.as_deref(),
+                &shared.origin,
+            )
+            .await?;
             let _ = shared
                 .mirror
                 .remove(*by, value, iss.as_deref(), None, false);
@@ -198,7 +213,9 @@ async fn write_one(
 /// Whether a revocation ending at `until` is past it and its margin at
 /// `now`; never, when the sum does not fit in a `SystemTime`.
 fn lapsed(until: SystemTime, margin: Duration, now: SystemTime) -> bool {
-    until.checked_add(margin).is_some_and(|drop_at| drop_at <= now)
+    until
+        .checked_add(margin)
+        .is_some_and(|drop_at| drop_at <= now)
 }
 
 /// Whether Redis refused a change for good: every error it answered is a
@@ -207,8 +224,7 @@ fn lapsed(until: SystemTime, margin: Duration, now: SystemTime) -> bool {
 /// `OOM`, `MISCONF`, `BUSY`, `TRYAGAIN`, `NOPERM`...) and of the connection
 /// are not: the change is written once the server can take it.
 pub(super) fn never_accepted(e: &redis::RedisError) -> bool {
-    if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal()
-    {
+    if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
         return false;
     }
     if matches!(

@@ -283,8 +283,7 @@ pub(super) async fn read_all(
     keys.dedup();
     let mut out = ReadAll::default();
     for chunk in keys.chunks(BATCH) {
-        let values: Vec<Option<Vec<u8>>> =
-            redis::cmd("MGET").arg(chunk).query_async(conn).await?;
+        let values: Vec<Option<Vec<u8>>> = redis::cmd("MGET").arg(chunk).query_async(conn).await?;
         for (key, value) in chunk.iter().zip(values) {
             let Some(value) = value else { continue };
             match serde_json::from_slice::<Wire>(&value)
