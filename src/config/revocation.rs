@@ -37,6 +37,7 @@ impl RevocationSettings {
                 ("prefix", self.prefix.is_some()),
                 ("max_stale_secs", self.max_stale_secs.is_some()),
                 ("on_stale", self.on_stale.is_some()),
+                ("max_queued", self.max_queued.is_some()),
             ];
             if let Some((key, _)) = redis_only.iter().find(|(_, set)| *set) {
                 return Err(invalid(format!(
@@ -125,6 +126,15 @@ impl Config {
         if let Some(prefix) = &settings.prefix {
             options = options.prefix(prefix);
         }
+        match settings.max_queued {
+            Some(0) => {
+                return Err(invalid(
+                    "max_queued = 0 would refuse every change made through this replica: give at least 1 (the default is 10000)".into(),
+                ));
+            }
+            Some(max) => options = options.max_queued(max),
+            None => {}
+        }
         let store = RedisRevocationStore::connect(options)
             .await
             .map_err(|e| invalid(format!("redis_url: {e}")))?;
@@ -205,6 +215,7 @@ mod tests {
             "max_stale_secs = 5",
             "max_stale = 5",
             "on_stale = \"fail-closed\"",
+            "max_queued = 100",
         ] {
             let message = error(&format!("[revocation]\nstore = \"memory\"\n{key}\n")).await;
             assert!(
@@ -214,6 +225,52 @@ mod tests {
         }
         let message = error("[revocation]\nprefix = \"fleet\"\n").await;
         assert!(message.contains("set store = \"redis\""), "{message}");
+    }
+
+    #[cfg(feature = "redis")]
+    #[tokio::test]
+    async fn a_max_queued_of_zero_is_refused_before_connecting() {
+        let message =
+            error("[revocation]\nredis_url = \"redis://127.0.0.1:1\"\nmax_queued = 0\n").await;
+        assert!(
+            message.starts_with("[revocation] max_queued = 0 would refuse every change"),
+            "{message}"
+        );
+    }
+
+    /// `max_queued` reaches the store: with Redis gone, the second change
+    /// made through this replica is refused rather than queued.
+    #[cfg(feature = "redis")]
+    #[tokio::test]
+    async fn max_queued_bounds_the_changes_waiting_for_redis() {
+        use crate::revocation::Revocation;
+        let mut redis = rampgate_testkit::RedisServer::start()
+            .expect("redis-server must be installed (.ci/run installs it)");
+        let text = format!(
+            "[revocation]\nredis_url = \"{}\"\nmax_queued = 1\n",
+            redis.url()
+        );
+        let store = Config::from_toml(&text)
+            .unwrap()
+            .revocation_store()
+            .await
+            .unwrap()
+            .unwrap();
+        redis.stop();
+        // The first change that finds Redis gone waits in the queue...
+        let mut queued = false;
+        for _ in 0..300 {
+            if store.health().is_some_and(|h| !h.connected) {
+                queued = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(queued, "the store noticed Redis is gone");
+        store.revoke(Revocation::jti("one"), None).unwrap();
+        // ...and the next one is refused: the queue holds one.
+        let err = store.revoke(Revocation::jti("two"), None).unwrap_err();
+        assert!(err.to_string().contains("max_queued"), "{err}");
     }
 
     #[test]

@@ -142,6 +142,10 @@ pub struct RevocationSettings {
     /// seen) or `"fail-closed"` (every token refused with 503
     /// `revocation_unavailable` until Redis is back).
     pub on_stale: Option<String>,
+    /// The most changes made through this replica (the admin router) that
+    /// may wait for Redis during an outage; past it, a change is refused
+    /// rather than queued. Defaults to 10 000.
+    pub max_queued: Option<usize>,
 }
 
 /// Shows `redis_url` with its password hidden.
@@ -156,6 +160,7 @@ impl std::fmt::Debug for RevocationSettings {
             .field("prefix", &self.prefix)
             .field("max_stale_secs", &self.max_stale_secs)
             .field("on_stale", &self.on_stale)
+            .field("max_queued", &self.max_queued)
             .finish()
     }
 }
