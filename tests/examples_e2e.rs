@@ -7,9 +7,11 @@
 //!   expired, misaddressed or malformed one with 401.
 #![allow(clippy::unwrap_used)]
 
+#[path = "common/binaries.rs"]
+mod binaries;
+
 use rampgate_testkit::{DevIssuer, SigningAlg};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -26,22 +28,6 @@ impl Drop for Quickstart {
     }
 }
 
-fn example_binary(name: &str) -> PathBuf {
-    // Build it (a no-op when `cargo test --all-features` already did) so the
-    // test stands alone. Every test that runs an example builds it with all
-    // features, as the README's test command does: one binary, never rebuilt
-    // with other features under another test's feet.
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--all-features", "--example", name])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exe = std::env::current_exe().unwrap();
-    let target_dir = exe.parent().unwrap().parent().unwrap();
-    target_dir.join("examples").join(name)
-}
-
 /// Starts the quickstart with `env`, waits for `listening on ADDR` and, for the
 /// dev issuer, for its curl commands.
 fn start(env: &[(&str, &str)]) -> Quickstart {
@@ -51,7 +37,7 @@ fn start(env: &[(&str, &str)]) -> Quickstart {
 /// Starts an example, waits for `listening on ADDR` and, when it runs its dev
 /// issuer (no `env`), for the printed line containing `last_line`.
 fn start_example(name: &str, env: &[(&str, &str)], last_line: &str) -> Quickstart {
-    let mut cmd = Command::new(example_binary(name));
+    let mut cmd = Command::new(binaries::example(name));
     cmd.env("RAMPGATE_ADDR", "127.0.0.1:0")
         .env_remove("RAMPGATE_ISSUER")
         .env_remove("RAMPGATE_AUDIENCE")
@@ -215,7 +201,7 @@ fn the_step_up_guide_walkthrough_is_the_real_output() {
 fn grpc_example_commands_work_as_printed() {
     // The example client stands in for `cargo run --example grpc_client ...`,
     // which the example prints; the arguments are used as printed.
-    let client = example_binary("grpc_client");
+    let client = binaries::example("grpc_client");
     let qs = start_example("grpc", &[], "# Unauthenticated");
     assert!(
         qs.output[0].starts_with("listening on 127.0.0.1:"),
@@ -453,7 +439,7 @@ async fn external_issuer_through_jwks_url_and_through_discovery() {
 /// Runs an example until it exits or prints `listening on`, with `env`; returns
 /// (exit code if it exited, stdout, stderr).
 fn run_to_start(name: &str, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
-    let mut cmd = Command::new(example_binary(name));
+    let mut cmd = Command::new(binaries::example(name));
     cmd.env("RAMPGATE_ADDR", "127.0.0.1:0")
         .env_remove("RAMPGATE_ISSUER")
         .env_remove("RAMPGATE_AUDIENCE")
@@ -822,7 +808,7 @@ async fn the_examples_refuse_a_token_living_thirty_days() {
     drop(payments);
 
     // gRPC: the greeter answers "Hello ..." when it runs.
-    let client_exe = example_binary("grpc_client");
+    let client_exe = binaries::example("grpc_client");
     let grpc = tokio::task::block_in_place(|| start_example("grpc", &env, ""));
     let hello = |lifetime: i64| {
         let token = idp.token().scopes(["greet"]).expires_in(lifetime).sign();

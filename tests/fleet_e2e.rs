@@ -8,6 +8,9 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)]
 
+#[path = "common/binaries.rs"]
+mod binaries;
+
 use base64::Engine as _;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -55,24 +58,6 @@ impl Drop for Fleet {
         signal_group(pgid, "KILL");
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// Builds (a no-op when already built) and locates a binary of the workspace.
-fn binary(args: &[&str], dir: &str, name: &str) -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet"])
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exe = std::env::current_exe().unwrap();
-    let target_dir = exe.parent().unwrap().parent().unwrap();
-    if dir.is_empty() {
-        target_dir.join(name)
-    } else {
-        target_dir.join(dir).join(name)
     }
 }
 
@@ -174,16 +159,8 @@ fn port_of(url: &str) -> u16 {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_fleet_script_revokes_a_jti_on_both_replicas_within_a_second() {
     require_redis_server();
-    let (quickstart, cli) = tokio::task::block_in_place(|| {
-        (
-            binary(
-                &["--example", "quickstart", "--all-features"],
-                "examples",
-                "quickstart",
-            ),
-            binary(&["-p", "rampgate-cli", "--bin", "rampgate"], "", "rampgate"),
-        )
-    });
+    let (quickstart, cli) =
+        tokio::task::block_in_place(|| (binaries::example("quickstart"), binaries::cli()));
     let mut fleet = tokio::task::block_in_place(|| start_fleet(&quickstart, &cli));
     let (a, b) = (
         fleet.var("FLEET_A").to_owned(),

@@ -7,10 +7,12 @@
 //! while other tokens pass, and is still refused after one restarts.
 #![allow(clippy::unwrap_used)]
 
+#[path = "common/binaries.rs"]
+mod binaries;
+
 use rampgate::revocation::{RedisRevocations, RedisStoreOptions, Revocation};
 use rampgate_testkit::{DevIssuer, RedisServer};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -28,35 +30,9 @@ impl Drop for Quickstart {
     }
 }
 
-/// Builds (a no-op when already built) and locates a binary of the workspace.
-fn binary(args: &[&str], dir: &str, name: &str) -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet"])
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exe = std::env::current_exe().unwrap();
-    let target_dir = exe.parent().unwrap().parent().unwrap();
-    if dir.is_empty() {
-        target_dir.join(name)
-    } else {
-        target_dir.join(dir).join(name)
-    }
-}
-
-fn quickstart_binary() -> PathBuf {
-    binary(
-        &["--example", "quickstart", "--all-features"],
-        "examples",
-        "quickstart",
-    )
-}
-
 /// Starts the quickstart with `env` and waits for `listening on ADDR`.
 fn start(env: &[(&str, &str)]) -> Quickstart {
-    let mut cmd = Command::new(quickstart_binary());
+    let mut cmd = Command::new(binaries::example("quickstart"));
     cmd.env("RAMPGATE_ADDR", "127.0.0.1:0")
         .env_remove("RAMPGATE_CONFIG")
         .env_remove("RAMPGATE_REDIS_URL")
@@ -197,9 +173,7 @@ async fn a_jti_revoked_in_redis_is_refused_by_both_instances_and_after_a_restart
     }
 
     // `rampgate revoke`, as an operator runs it during an incident.
-    let cli = tokio::task::block_in_place(|| {
-        binary(&["-p", "rampgate-cli", "--bin", "rampgate"], "", "rampgate")
-    });
+    let cli = tokio::task::block_in_place(binaries::cli);
     let out = Command::new(cli)
         .args([
             "revoke",
