@@ -212,6 +212,14 @@ pub struct Separation {
 }
 
 impl Separation {
+    /// Whether a route with `requirement` is checked by this set: it needs
+    /// (all-of or any-of) one of the set's scopes.
+    pub fn concerns(&self, requirement: &Requirement) -> bool {
+        self.scopes
+            .iter()
+            .any(|s| requirement.all_of().contains(s) || requirement.any_of().contains(s))
+    }
+
     /// The scopes of this set for which `has` is true, in the set's order.
     ///
     /// ```

@@ -227,9 +227,8 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
 /// The indices of the separations that name a scope `requirement` needs
 /// (all-of or any-of).
 fn separations_of(separations: &[Separation], requirement: &Requirement) -> Vec<usize> {
-    let needs = |s: &String| requirement.all_of().contains(s) || requirement.any_of().contains(s);
     (0..separations.len())
-        .filter(|&i| separations[i].scopes.iter().any(needs))
+        .filter(|&i| separations[i].concerns(requirement))
         .collect()
 }
 

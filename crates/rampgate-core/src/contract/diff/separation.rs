@@ -90,13 +90,10 @@ fn routes(old: &Contract, new: &Contract) -> Vec<Change> {
 /// The names of the separations of `contract` that name a scope `route`
 /// needs (all-of or any-of).
 fn concerning(contract: &Contract, route: &Route) -> BTreeSet<String> {
-    let needs = |s: &String| {
-        route.requirement.all_of().contains(s) || route.requirement.any_of().contains(s)
-    };
     contract
         .separations()
         .iter()
-        .filter(|set| set.scopes.iter().any(needs))
+        .filter(|set| set.concerns(&route.requirement))
         .map(|set| set.name.clone())
         .collect()
 }
