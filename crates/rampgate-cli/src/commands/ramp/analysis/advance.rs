@@ -1,12 +1,12 @@
 //! The verdict on moving a consumer to the next stage of its ramp: its
 //! requests in the window replayed against the next stage's scopes.
 
-use super::Options;
 use super::verdict::{StepDetails, StepVerdict, StillRefused, Verdict};
+use super::{Options, requirement_of};
 use crate::commands::ramp::audit::Decision;
 use rampgate_core::audit::AuditOutcome as Outcome;
 use rampgate_core::contract::{Consumer, Contract, Stage};
-use rampgate_core::{EventReason, Reason, Requirement};
+use rampgate_core::{EventReason, Reason};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What advancing `consumer` one stage would do to its requests, `events`.
@@ -123,22 +123,5 @@ fn replay(contract: &Contract, next: &Stage, events: &[&Decision]) -> Replay {
                 requests,
             })
             .collect(),
-    }
-}
-
-/// A route's requirement: the contract's when it lists the route, else what
-/// the event recorded.
-fn requirement_of(contract: &Contract, event: &Decision) -> Requirement {
-    if let Some(route) = event.route.as_deref()
-        && let Some((method, path)) = route.split_once(' ')
-        && let Some(declared) = contract.route(method, path)
-    {
-        return declared.requirement.clone();
-    }
-    let required = event.required.iter().map(|s| s.to_string());
-    if event.required_one_of {
-        Requirement::any(required)
-    } else {
-        Requirement::all(required)
     }
 }

@@ -19,7 +19,8 @@ pub(crate) use verdict::StillRefused;
 pub(crate) use verdict::{Breaking, Cause, StageCure, StepDetails, StepVerdict, Verdict};
 
 use super::audit::{AuditLog, Decision, FileStats, Malformed};
-use rampgate_core::contract::{Contract, Mode};
+use rampgate_core::Requirement;
+use rampgate_core::contract::{Contract, Mode, Route};
 use std::collections::BTreeSet;
 use tally::{ConsumerReport, Tally};
 use window::Window;
@@ -195,6 +196,31 @@ pub(crate) fn analyse(
         least_privilege,
         no_traffic,
         revocations,
+    }
+}
+
+/// The contract route an event's `METHOD /template` key names, if this
+/// version of the contract lists it.
+fn route_named<'c>(contract: &'c Contract, key: &str) -> Option<&'c Route> {
+    let (method, path) = key.split_once(' ')?;
+    contract.route(method, path)
+}
+
+/// A route's requirement: the contract's when it lists the route, else what
+/// the event recorded.
+fn requirement_of(contract: &Contract, event: &Decision) -> Requirement {
+    if let Some(declared) = event
+        .route
+        .as_deref()
+        .and_then(|k| route_named(contract, k))
+    {
+        return declared.requirement.clone();
+    }
+    let required = event.required.iter().map(|s| s.to_string());
+    if event.required_one_of {
+        Requirement::any(required)
+    } else {
+        Requirement::all(required)
     }
 }
 

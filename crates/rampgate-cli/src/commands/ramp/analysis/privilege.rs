@@ -183,28 +183,14 @@ fn finding<'e>(
 /// contract, or from the event when the route is not in this version)
 /// intersected with its token's scopes.
 fn needed(contract: &Contract, event: &Decision) -> BTreeSet<String> {
-    let held = |s: &str| event.scopes.iter().any(|t| t == s);
-    let declared = event
-        .route
-        .as_deref()
-        .and_then(|key| key.split_once(' '))
-        .and_then(|(method, path)| contract.route(method, path));
-    match declared {
-        Some(route) => route
-            .requirement
-            .all_of()
-            .iter()
-            .chain(route.requirement.any_of())
-            .filter(|s| held(s))
-            .cloned()
-            .collect(),
-        None => event
-            .required
-            .iter()
-            .filter(|s| held(s))
-            .map(|s| s.to_string())
-            .collect(),
-    }
+    let requirement = super::requirement_of(contract, event);
+    requirement
+        .all_of()
+        .iter()
+        .chain(requirement.any_of())
+        .filter(|s| event.scopes.iter().any(|t| t == *s))
+        .cloned()
+        .collect()
 }
 
 #[cfg(test)]

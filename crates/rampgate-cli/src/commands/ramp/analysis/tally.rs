@@ -193,10 +193,7 @@ fn routes(
     order.extend(others);
     let mut routes = Vec::new();
     for key in order {
-        let declared = key
-            .as_deref()
-            .and_then(|k| k.split_once(' '))
-            .and_then(|(m, p)| contract.route(m, p));
+        let declared = key.as_deref().and_then(|k| super::route_named(contract, k));
         let (counts, mut timeline) = by_route.remove(&key).unwrap_or_default();
         timeline.sort_unstable_by_key(|(ts, _)| *ts);
         let mut consumers: Vec<Row> = by_pair
