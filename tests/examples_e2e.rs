@@ -7,80 +7,20 @@
 //!   expired, misaddressed or malformed one with 401.
 #![allow(clippy::unwrap_used)]
 
-#[path = "common/binaries.rs"]
-mod binaries;
+#[path = "common/process.rs"]
+mod process;
+
+use process::{Example as Quickstart, start_example};
 
 use rampgate_testkit::{DevIssuer, SigningAlg};
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-struct Quickstart {
-    child: Child,
-    addr: String,
-    output: Vec<String>,
-}
-
-impl Drop for Quickstart {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Starts the quickstart with `env`, waits for `listening on ADDR` and, for the
 /// dev issuer, for its curl commands.
 fn start(env: &[(&str, &str)]) -> Quickstart {
     start_example("quickstart", env, "invalid_token (expired)")
-}
-
-/// Starts an example, waits for `listening on ADDR` and, when it runs its dev
-/// issuer (no `env`), for the printed line containing `last_line`.
-fn start_example(name: &str, env: &[(&str, &str)], last_line: &str) -> Quickstart {
-    let mut cmd = Command::new(binaries::example(name));
-    cmd.env("RAMPGATE_ADDR", "127.0.0.1:0")
-        .env_remove("RAMPGATE_ISSUER")
-        .env_remove("RAMPGATE_AUDIENCE")
-        .env_remove("RAMPGATE_JWKS_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut output = Vec::new();
-    let mut addr = None;
-    // The dev issuer (and its printed commands) unless an issuer is configured.
-    let expect_curls = !env
-        .iter()
-        .any(|(k, _)| matches!(*k, "RAMPGATE_ISSUER" | "RAMPGATE_CONFIG"));
-    loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the quickstart must print `listening on ADDR`");
-        if let Some(a) = line.strip_prefix("listening on ") {
-            addr = Some(a.to_owned());
-        }
-        let done = line.contains(last_line);
-        output.push(line);
-        if addr.is_some() && (!expect_curls || done) {
-            break;
-        }
-    }
-    Quickstart {
-        child,
-        addr: addr.unwrap(),
-        output,
-    }
 }
 
 /// The printed curl commands and their trailing `# comment`s.
@@ -201,7 +141,7 @@ fn the_step_up_guide_walkthrough_is_the_real_output() {
 fn grpc_example_commands_work_as_printed() {
     // The example client stands in for `cargo run --example grpc_client ...`,
     // which the example prints; the arguments are used as printed.
-    let client = binaries::example("grpc_client");
+    let client = process::example("grpc_client");
     let qs = start_example("grpc", &[], "# Unauthenticated");
     assert!(
         qs.output[0].starts_with("listening on 127.0.0.1:"),
@@ -439,7 +379,7 @@ async fn external_issuer_through_jwks_url_and_through_discovery() {
 /// Runs an example until it exits or prints `listening on`, with `env`; returns
 /// (exit code if it exited, stdout, stderr).
 fn run_to_start(name: &str, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
-    let mut cmd = Command::new(binaries::example(name));
+    let mut cmd = Command::new(process::example(name));
     cmd.env("RAMPGATE_ADDR", "127.0.0.1:0")
         .env_remove("RAMPGATE_ISSUER")
         .env_remove("RAMPGATE_AUDIENCE")
@@ -808,7 +748,7 @@ async fn the_examples_refuse_a_token_living_thirty_days() {
     drop(payments);
 
     // gRPC: the greeter answers "Hello ..." when it runs.
-    let client_exe = binaries::example("grpc_client");
+    let client_exe = process::example("grpc_client");
     let grpc = tokio::task::block_in_place(|| start_example("grpc", &env, ""));
     let hello = |lifetime: i64| {
         let token = idp.token().scopes(["greet"]).expires_in(lifetime).sign();

@@ -8,8 +8,8 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)]
 
-#[path = "common/binaries.rs"]
-mod binaries;
+#[path = "common/process.rs"]
+mod process;
 
 use base64::Engine as _;
 use std::collections::HashMap;
@@ -160,7 +160,7 @@ fn port_of(url: &str) -> u16 {
 async fn the_fleet_script_revokes_a_jti_on_both_replicas_within_a_second() {
     require_redis_server();
     let (quickstart, cli) =
-        tokio::task::block_in_place(|| (binaries::example("quickstart"), binaries::cli()));
+        tokio::task::block_in_place(|| (process::example("quickstart"), process::cli()));
     let mut fleet = tokio::task::block_in_place(|| start_fleet(&quickstart, &cli));
     let (a, b) = (
         fleet.var("FLEET_A").to_owned(),

@@ -7,59 +7,21 @@
 //! while other tokens pass, and is still refused after one restarts.
 #![allow(clippy::unwrap_used)]
 
-#[path = "common/binaries.rs"]
-mod binaries;
+#[path = "common/process.rs"]
+mod process;
+
+use process::{Example as Quickstart, start_example};
 
 use rampgate::revocation::{RedisRevocations, RedisStoreOptions, Revocation};
 use rampgate_testkit::{DevIssuer, RedisServer};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 const AUDIENCE: &str = "https://api.example";
 
-struct Quickstart {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Quickstart {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Starts the quickstart with `env` and waits for `listening on ADDR`.
 fn start(env: &[(&str, &str)]) -> Quickstart {
-    let mut cmd = Command::new(binaries::example("quickstart"));
-    cmd.env("RAMPGATE_ADDR", "127.0.0.1:0")
-        .env_remove("RAMPGATE_CONFIG")
-        .env_remove("RAMPGATE_REDIS_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
-    let addr = loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(120))
-            .expect("the quickstart must print `listening on ADDR`");
-        if let Some(addr) = line.strip_prefix("listening on ") {
-            break addr.to_owned();
-        }
-    };
-    Quickstart { child, addr }
+    start_example("quickstart", env, "listening on")
 }
 
 /// The status and the denial's `reason` (empty for an answer that is not a
@@ -173,7 +135,7 @@ async fn a_jti_revoked_in_redis_is_refused_by_both_instances_and_after_a_restart
     }
 
     // `rampgate revoke`, as an operator runs it during an incident.
-    let cli = tokio::task::block_in_place(binaries::cli);
+    let cli = tokio::task::block_in_place(process::cli);
     let out = Command::new(cli)
         .args([
             "revoke",
