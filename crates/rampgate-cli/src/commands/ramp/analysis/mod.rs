@@ -21,7 +21,7 @@ pub(crate) use verdict::{Breaking, Cause, StageCure, StepDetails, StepVerdict, V
 use super::audit::{AuditLog, Decision, FileStats, Malformed};
 use rampgate_core::Requirement;
 use rampgate_core::contract::{Contract, Mode, Route};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use tally::{ConsumerReport, Tally};
 use window::Window;
 
@@ -152,8 +152,9 @@ pub(crate) fn analyse(
         consumers,
         versions,
     } = tally::tally(contract, &events);
-    let verdicts = verdicts(contract, &routes, &events, options, window.seconds);
-    let least_privilege = privilege::least_privilege(contract, &events, options.min_requests);
+    let by_consumer = by_consumer(&events);
+    let verdicts = verdicts(contract, &routes, &by_consumer, options, window.seconds);
+    let least_privilege = privilege::least_privilege(contract, &by_consumer, options.min_requests);
     let no_traffic = NoTraffic {
         routes: routes
             .iter()
@@ -226,10 +227,24 @@ fn requirement_of(contract: &Contract, event: &Decision) -> Requirement {
 
 /// The verdicts on the contract's open steps: each route not enforced for
 /// everyone, then each consumer with a next stage.
+/// The window's events grouped by their `consumer`, once, for the steps
+/// that look at one consumer at a time (events without one are left out).
+pub(crate) type ByConsumer<'e> = HashMap<&'e str, Vec<&'e Decision>>;
+
+fn by_consumer<'e>(events: &[&'e Decision]) -> ByConsumer<'e> {
+    let mut grouped: ByConsumer<'e> = HashMap::new();
+    for event in events {
+        if let Some(consumer) = event.consumer.as_deref() {
+            grouped.entry(consumer).or_default().push(event);
+        }
+    }
+    grouped
+}
+
 fn verdicts(
     contract: &Contract,
     routes: &[RouteReport],
-    events: &[&Decision],
+    by_consumer: &ByConsumer<'_>,
     options: &Options,
     span_seconds: i64,
 ) -> Vec<StepVerdict> {
@@ -254,16 +269,13 @@ fn verdicts(
         if consumer.current + 1 >= consumer.stages.len() {
             continue;
         }
-        let key = consumer.key();
-        let mine: Vec<&Decision> = events
-            .iter()
-            .filter(|e| e.consumer.as_deref() == Some(&key))
-            .copied()
-            .collect();
+        let mine = by_consumer
+            .get(consumer.key().as_str())
+            .map_or(&[][..], Vec::as_slice);
         verdicts.push(advance::advance_consumer(
             contract,
             consumer,
-            &mine,
+            mine,
             options,
             span_seconds,
         ));

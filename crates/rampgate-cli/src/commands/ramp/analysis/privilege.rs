@@ -8,6 +8,7 @@
 //! Only allowed requests count as use; a refused or observe-denied request
 //! used nothing.
 
+use super::ByConsumer;
 use crate::commands::ramp::audit::Decision;
 use rampgate_core::audit::AuditOutcome as Outcome;
 use rampgate_core::contract::{Contract, Stage, UnknownConsumer};
@@ -60,7 +61,7 @@ pub(crate) struct LeastPrivilege {
 /// consumers in contract order, then the unknown consumers together.
 pub(crate) fn least_privilege(
     contract: &Contract,
-    events: &[&Decision],
+    by_consumer: &ByConsumer<'_>,
     min_requests: u64,
 ) -> Vec<LeastPrivilege> {
     let named: BTreeSet<String> = contract.consumers().iter().map(|c| c.key()).collect();
@@ -70,9 +71,10 @@ pub(crate) fn least_privilege(
         .filter_map(|consumer| {
             let key = consumer.key();
             let stage = consumer.stage();
-            let mine = events
-                .iter()
-                .filter(|e| e.consumer.as_deref() == Some(key.as_str()))
+            let mine = by_consumer
+                .get(key.as_str())
+                .into_iter()
+                .flatten()
                 .filter(|e| at_stage(e, stage));
             let ramp = (
                 &consumer.stages[..consumer.current],
@@ -82,9 +84,10 @@ pub(crate) fn least_privilege(
         })
         .collect();
     if let UnknownConsumer::Stage(stage) = contract.unknown_consumer() {
-        let theirs = events
+        let theirs = by_consumer
             .iter()
-            .filter(|e| e.consumer.as_deref().is_some_and(|c| !named.contains(c)))
+            .filter(|(consumer, _)| !named.contains(**consumer))
+            .flat_map(|(_, events)| events)
             .filter(|e| at_stage(e, stage));
         findings.extend(finding(
             contract,
@@ -269,7 +272,7 @@ stages = [{ name = "pilot", scopes = ["read"] }, { name = "full", scopes = ["rea
             event("web", "public", "GET /items", "allow", r#"["read"]"#),
         ];
         let refs: Vec<&Decision> = events.iter().collect();
-        let found = least_privilege(&contract, &refs, 3);
+        let found = least_privilege(&contract, &super::super::by_consumer(&refs), 3);
         assert_eq!(found.len(), 2);
         let office = &found[0];
         assert_eq!(office.consumer, "back-office");
