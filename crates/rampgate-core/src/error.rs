@@ -4,6 +4,7 @@
 //! `token_expired`) that appears in denial bodies and logs, and maps to
 //! the RFC 6750 error it is reported as ([`ErrorKind::bearer_error`]).
 
+use crate::binding::{BindingFailure, DpopFailure};
 use crate::reason::{Reason, RevokedBy, StepUpFailure};
 use http::StatusCode;
 use std::fmt;
@@ -240,6 +241,16 @@ pub enum ErrorKind {
     /// (RFC 9449 §7.2).
     #[error("the token is bound to a key (cnf) and cannot be used as a bearer token")]
     TokenBound,
+    /// The DPoP proof (RFC 9449 §4.3) was refused: 401 `invalid_dpop_proof`,
+    /// or `use_dpop_nonce` with a fresh `DPoP-Nonce` when the nonce is missing
+    /// or stale.
+    #[error("{0}")]
+    DpopProof(DpopFailure),
+    /// The proof verified, but the token is not bound to it, or a bearer
+    /// token was presented where a sender-constrained one is required: 401
+    /// `invalid_token`.
+    #[error("{0}")]
+    Binding(BindingFailure),
     /// The issuer's keys are not available: never fetched, or stale beyond
     /// `max_stale`. The service's fault, not the token's: answered 503 with a
     /// `Retry-After`, without an RFC 6750 error.
@@ -365,6 +376,8 @@ impl ErrorKind {
             ErrorKind::CritUnsupported => Reason::CritUnsupported,
             ErrorKind::NestedTokenUnsupported => Reason::NestedTokenUnsupported,
             ErrorKind::TokenBound => Reason::TokenBound,
+            ErrorKind::DpopProof(f) => f.reason(),
+            ErrorKind::Binding(f) => f.reason(),
             ErrorKind::KeysUnavailable => Reason::KeysUnavailable,
             ErrorKind::InsufficientScope { .. } => Reason::ScopeInsufficient,
             ErrorKind::ContractDenied { reason, .. } => *reason,
@@ -405,6 +418,8 @@ impl ErrorKind {
             | ErrorKind::ContractDenied { .. }
             | ErrorKind::SeparationOfDuties { .. } => Some(BearerError::InsufficientScope),
             ErrorKind::StepUpRequired(_) => Some(BearerError::InsufficientUserAuthentication),
+            ErrorKind::DpopProof(DpopFailure::NonceRequired) => Some(BearerError::UseDpopNonce),
+            ErrorKind::DpopProof(_) => Some(BearerError::InvalidDpopProof),
             _ => Some(BearerError::InvalidToken),
         }
     }
@@ -461,6 +476,11 @@ pub enum BearerError {
     /// `insufficient_user_authentication`: the authentication is not strong
     /// or fresh enough (401, RFC 9470).
     InsufficientUserAuthentication,
+    /// `invalid_dpop_proof`: the DPoP proof is invalid (401, RFC 9449 §7.1).
+    InvalidDpopProof,
+    /// `use_dpop_nonce`: the DPoP proof must carry the server's nonce (401,
+    /// RFC 9449 §9).
+    UseDpopNonce,
 }
 
 impl BearerError {
@@ -471,6 +491,8 @@ impl BearerError {
             BearerError::InvalidToken => "invalid_token",
             BearerError::InsufficientScope => "insufficient_scope",
             BearerError::InsufficientUserAuthentication => "insufficient_user_authentication",
+            BearerError::InvalidDpopProof => "invalid_dpop_proof",
+            BearerError::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }

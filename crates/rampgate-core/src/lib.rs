@@ -63,6 +63,7 @@ use verify::{alg, backend, ed25519, json, key, keys, pem, policy, principal, tok
 use ops::revocation;
 pub use ops::{anomaly, audit};
 pub use protocol::grpc;
+pub use verify::binding;
 
 #[cfg(feature = "axum")]
 pub use protocol::axum;

@@ -131,6 +131,45 @@ reason_codes! {
         NestedTokenUnsupported = "nested_token_unsupported",
         /// A sender-constrained token (`cnf`) presented as a bearer token.
         TokenBound = "token_bound",
+        /// `Authorization: DPoP` without a `DPoP` proof header (RFC 9449 §7.1).
+        DpopProofMissing = "dpop_proof_missing",
+        /// More than one `DPoP` header (RFC 9449 §4.3, check 1).
+        DpopProofMultiple = "dpop_proof_multiple",
+        /// The proof is not one well-formed JWT with `jti`, `htm`, `htu`, `iat`
+        /// (and `ath` at a resource server).
+        DpopProofMalformed = "dpop_proof_malformed",
+        /// The proof's `typ` is not `dpop+jwt`.
+        DpopProofTyp = "dpop_proof_typ",
+        /// The proof's `alg` is `none`, symmetric or not allowed.
+        DpopProofAlg = "dpop_proof_alg",
+        /// The proof's header `jwk` is missing, unusable or holds a private key.
+        DpopProofJwk = "dpop_proof_jwk",
+        /// The proof's signature does not verify with its `jwk`.
+        DpopProofSignature = "dpop_proof_signature",
+        /// The proof's `htm` is not the request's method.
+        DpopProofHtm = "dpop_proof_htm",
+        /// The proof's `htu` is not the request's URL (without query and fragment).
+        DpopProofHtu = "dpop_proof_htu",
+        /// The proof's `iat` is outside the accepted window.
+        DpopProofIat = "dpop_proof_iat",
+        /// The proof's `jti` was seen before, within the window: a replay.
+        DpopProofReplayed = "dpop_proof_replayed",
+        /// The proof's `ath` is not the hash of the access token presented.
+        DpopProofAth = "dpop_proof_ath",
+        /// The proof carries no nonce, or one no longer current: the client
+        /// retries with the `DPoP-Nonce` of the answer (`use_dpop_nonce`).
+        DpopNonceRequired = "dpop_nonce_required",
+        /// The proof's key is not the key the token is bound to (`cnf.jkt`).
+        DpopKeyMismatch = "dpop_key_mismatch",
+        /// `Authorization: DPoP` with a token that is not DPoP-bound (no `cnf.jkt`).
+        DpopTokenUnbound = "dpop_token_unbound",
+        /// A certificate-bound token (`cnf.x5t#S256`) without a client certificate.
+        CertificateMissing = "certificate_missing",
+        /// The client certificate is not the one the token is bound to.
+        CertificateMismatch = "certificate_mismatch",
+        /// The issuer or the route requires a sender-constrained token (DPoP or
+        /// a client certificate) and a bearer token was presented.
+        SenderConstraintRequired = "sender_constraint_required",
         /// The issuer's keys are not available (never fetched, or stale).
         KeysUnavailable = "keys_unavailable",
         /// The token lacks scopes the route requires.

@@ -4,10 +4,12 @@
 //! library),
 //! one issuer's key material and its refresh (`keys`), the claim rules
 //! (`policy`), the verifier with its token cache (`verifier`) and what it
-//! hands the layers (`principal`).
+//! hands the layers (`principal`), and what binds a token to its sender
+//! (`binding`).
 
 pub(crate) mod alg;
 pub(crate) mod backend;
+pub mod binding;
 pub(crate) mod ed25519;
 pub(crate) mod json;
 pub(crate) mod key;

@@ -1,0 +1,438 @@
+//! Sender-constrained tokens: what a token is bound to (its `cnf` claim, RFC
+//! 7800), what the request presented (a verified DPoP proof's key, a client
+//! certificate), and why the two did not match.
+//!
+//! A bound token is accepted only with its proof, on every request: the
+//! verifier compares the token's [`Confirmation`] with the request's
+//! [`Presentation`] after its cache, so a cached token never skips it.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::reason::Reason;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// A SHA-256 thumbprint: of a JWK (RFC 7638, DPoP's `jkt`) or of a DER
+/// certificate (RFC 8705, `x5t#S256`). Shown and compared as base64url.
+///
+/// ```
+/// use rampgate_core::binding::Thumbprint;
+///
+/// let t = Thumbprint::of_der(b"not really a certificate");
+/// assert_eq!(Thumbprint::from_base64url(&t.to_string()), Some(t));
+/// assert_eq!(t.to_string().len(), 43);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Thumbprint([u8; 32]);
+
+impl Thumbprint {
+    /// The SHA-256 of `der`: a certificate's `x5t#S256`.
+    pub fn of_der(der: &[u8]) -> Self {
+        Thumbprint(Sha256::digest(der).into())
+    }
+
+    /// The thumbprint of these 32 bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Thumbprint(bytes)
+    }
+
+    /// The thumbprint a base64url string (no padding) spells, if it is one.
+    pub fn from_base64url(text: &str) -> Option<Self> {
+        if text.len() != 43 {
+            return None;
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        Some(Thumbprint(bytes.try_into().ok()?))
+    }
+
+    /// The 32 bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Display for Thumbprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&URL_SAFE_NO_PAD.encode(self.0))
+    }
+}
+
+impl fmt::Debug for Thumbprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Thumbprint({self})")
+    }
+}
+
+/// The client certificate of a request's TLS connection, by its SHA-256
+/// thumbprint: put in the request extensions by the TLS acceptor that saw it,
+/// or by a layer that trusts a TLS terminator's header. The JWT layer reads it
+/// from there; nothing else does.
+///
+/// ```
+/// use rampgate_core::binding::ClientCertificate;
+///
+/// let cert = ClientCertificate::from_der(b"DER bytes of the leaf certificate");
+/// assert_eq!(cert.thumbprint().to_string().len(), 43);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientCertificate {
+    thumbprint: Thumbprint,
+}
+
+impl ClientCertificate {
+    /// The certificate whose DER encoding is `der` (the leaf, as the client sent it).
+    pub fn from_der(der: &[u8]) -> Self {
+        ClientCertificate {
+            thumbprint: Thumbprint::of_der(der),
+        }
+    }
+
+    /// A certificate known by its thumbprint only (a TLS terminator's hash).
+    pub const fn from_thumbprint(thumbprint: Thumbprint) -> Self {
+        ClientCertificate { thumbprint }
+    }
+
+    /// SHA-256 over the DER certificate: what `cnf.x5t#S256` must equal.
+    pub const fn thumbprint(&self) -> Thumbprint {
+        self.thumbprint
+    }
+}
+
+/// What a token is bound to: its `cnf` claim (RFC 7800), read when it is
+/// verified.
+///
+/// A `cnf` with another confirmation method than `jkt` (RFC 9449) or
+/// `x5t#S256` (RFC 8705) is refused as `token_bound`: its proof cannot be
+/// checked here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Confirmation {
+    /// `cnf.jkt`: the thumbprint of the DPoP key.
+    pub jkt: Option<Thumbprint>,
+    /// `cnf.x5t#S256`: the thumbprint of the client certificate.
+    pub x5t_s256: Option<Thumbprint>,
+}
+
+impl Confirmation {
+    /// The confirmation of `claims`, `None` when it has no `cnf` (or a null one).
+    pub(crate) fn from_claims(claims: &Map<String, Value>) -> Result<Option<Self>> {
+        let cnf = match claims.get("cnf") {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::Object(cnf)) => cnf,
+            Some(_) => {
+                return Err(ErrorKind::ClaimInvalid {
+                    claim: "cnf".into(),
+                    expected: "a JSON object",
+                }
+                .into());
+            }
+        };
+        let mut confirmation = Confirmation::default();
+        for (name, value) in cnf {
+            let slot = match name.as_str() {
+                "jkt" => &mut confirmation.jkt,
+                "x5t#S256" => &mut confirmation.x5t_s256,
+                // `jwk`, `jku`, `kid`, `jwe`…: a proof of possession this
+                // service cannot check, so never a bearer token either.
+                _ => return Err(ErrorKind::TokenBound.into()),
+            };
+            let thumbprint = value.as_str().and_then(Thumbprint::from_base64url);
+            *slot = Some(thumbprint.ok_or_else(|| ErrorKind::ClaimInvalid {
+                claim: format!("cnf.{name}").into(),
+                expected: "a base64url SHA-256 thumbprint (43 characters)",
+            })?);
+        }
+        if confirmation.jkt.is_none() && confirmation.x5t_s256.is_none() {
+            return Err(ErrorKind::TokenBound.into());
+        }
+        Ok(Some(confirmation))
+    }
+}
+
+/// What a request presented besides its token: the key of its DPoP proof,
+/// once that proof verified, and its TLS client certificate. Empty for a
+/// plain bearer token.
+///
+/// ```
+/// use rampgate_core::binding::{ClientCertificate, Presentation};
+///
+/// let bearer = Presentation::bearer();
+/// assert!(bearer.is_bearer());
+/// let mtls = Presentation::bearer().certificate(Some(ClientCertificate::from_der(b"leaf")));
+/// assert!(!mtls.is_bearer());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Presentation {
+    /// The thumbprint of the DPoP proof's key: set only when the request used
+    /// `Authorization: DPoP` and its proof verified.
+    pub dpop_key: Option<Thumbprint>,
+    /// The client certificate of the connection, when there is one.
+    pub certificate: Option<ClientCertificate>,
+}
+
+impl Presentation {
+    /// A bearer token: no proof, no certificate.
+    pub const fn bearer() -> Self {
+        Presentation {
+            dpop_key: None,
+            certificate: None,
+        }
+    }
+
+    /// With the key of a verified DPoP proof (`Authorization: DPoP`).
+    pub const fn dpop(mut self, key: Thumbprint) -> Self {
+        self.dpop_key = Some(key);
+        self
+    }
+
+    /// With the connection's client certificate, if any.
+    pub const fn certificate(mut self, certificate: Option<ClientCertificate>) -> Self {
+        self.certificate = certificate;
+        self
+    }
+
+    /// Whether nothing but the token was presented.
+    pub const fn is_bearer(&self) -> bool {
+        self.dpop_key.is_none() && self.certificate.is_none()
+    }
+
+    /// Refuses `confirmation` (the token's `cnf`) unless this presentation
+    /// proves it: the DPoP key is the token's `jkt`, the certificate is its
+    /// `x5t#S256`. A DPoP presentation needs a DPoP-bound token. A client
+    /// certificate with an unbound token is not a binding (and not an error).
+    pub(crate) fn check(&self, confirmation: Option<&Confirmation>) -> Result<()> {
+        let (jkt, x5t) = confirmation.map_or((None, None), |c| (c.jkt, c.x5t_s256));
+        match (self.dpop_key, jkt) {
+            (Some(key), Some(jkt)) if key != jkt => {
+                return Err(BindingFailure::DpopKeyMismatch.into());
+            }
+            (Some(_), None) => return Err(BindingFailure::DpopTokenUnbound.into()),
+            // conformance: 9449-10. A DPoP-bound token sent as a bearer token.
+            (None, Some(_)) => return Err(ErrorKind::TokenBound.into()),
+            _ => {}
+        }
+        match (x5t, self.certificate) {
+            (Some(x5t), Some(cert)) if cert.thumbprint() != x5t => {
+                Err(BindingFailure::CertificateMismatch.into())
+            }
+            (Some(_), None) => Err(BindingFailure::CertificateMissing.into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Why a DPoP proof was refused (RFC 9449 §4.3): each failure its own reason
+/// code, all `invalid_dpop_proof` in the challenge but the nonce's
+/// (`use_dpop_nonce`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DpopFailure {
+    /// `Authorization: DPoP` without a `DPoP` header.
+    Missing,
+    /// Two `DPoP` headers or more.
+    Multiple,
+    /// Not one well-formed JWT with the claims a proof must have; says what.
+    Malformed(&'static str),
+    /// `typ` is not `dpop+jwt`.
+    Typ,
+    /// `alg` is `none`, symmetric or not in the allow-list.
+    Alg,
+    /// The header's `jwk` is missing, unusable or private; says what.
+    Jwk(&'static str),
+    /// The signature does not verify with the header's `jwk`.
+    Signature,
+    /// `htm` is not the request's method.
+    Htm,
+    /// `htu` is not the request's URL.
+    Htu,
+    /// `iat` is outside the accepted window.
+    Iat,
+    /// The `jti` was seen within the window.
+    Replayed,
+    /// `ath` is not the access token's hash.
+    Ath,
+    /// No nonce, or not a current one: retry with the answer's `DPoP-Nonce`.
+    NonceRequired,
+}
+
+impl DpopFailure {
+    /// The stable reason.
+    pub const fn reason(&self) -> Reason {
+        match self {
+            DpopFailure::Missing => Reason::DpopProofMissing,
+            DpopFailure::Multiple => Reason::DpopProofMultiple,
+            DpopFailure::Malformed(_) => Reason::DpopProofMalformed,
+            DpopFailure::Typ => Reason::DpopProofTyp,
+            DpopFailure::Alg => Reason::DpopProofAlg,
+            DpopFailure::Jwk(_) => Reason::DpopProofJwk,
+            DpopFailure::Signature => Reason::DpopProofSignature,
+            DpopFailure::Htm => Reason::DpopProofHtm,
+            DpopFailure::Htu => Reason::DpopProofHtu,
+            DpopFailure::Iat => Reason::DpopProofIat,
+            DpopFailure::Replayed => Reason::DpopProofReplayed,
+            DpopFailure::Ath => Reason::DpopProofAth,
+            DpopFailure::NonceRequired => Reason::DpopNonceRequired,
+        }
+    }
+}
+
+impl fmt::Display for DpopFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DpopFailure::Missing => {
+                f.write_str("the DPoP scheme needs exactly one DPoP proof header")
+            }
+            DpopFailure::Multiple => f.write_str("more than one DPoP header"),
+            DpopFailure::Malformed(why) => write!(f, "the DPoP proof is malformed: {why}"),
+            DpopFailure::Typ => f.write_str("the DPoP proof's typ is not dpop+jwt"),
+            DpopFailure::Alg => f.write_str(
+                "the DPoP proof's alg is not an allowed asymmetric algorithm (see algs)",
+            ),
+            DpopFailure::Jwk(why) => write!(f, "the DPoP proof's jwk is unusable: {why}"),
+            DpopFailure::Signature => f.write_str("the DPoP proof's signature does not verify"),
+            DpopFailure::Htm => f.write_str("the DPoP proof's htm is not this request's method"),
+            DpopFailure::Htu => f.write_str("the DPoP proof's htu is not this request's URL"),
+            DpopFailure::Iat => f.write_str("the DPoP proof's iat is outside the accepted window"),
+            DpopFailure::Replayed => {
+                f.write_str("the DPoP proof was used before: make a new one per request")
+            }
+            DpopFailure::Ath => {
+                f.write_str("the DPoP proof's ath is not the hash of this access token")
+            }
+            DpopFailure::NonceRequired => {
+                f.write_str("the DPoP proof needs the nonce of the DPoP-Nonce header")
+            }
+        }
+    }
+}
+
+/// Why a sender-constrained token, or a route that requires one, was refused
+/// although any proof presented verified. All `invalid_token`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BindingFailure {
+    /// The DPoP proof's key is not the token's `cnf.jkt`.
+    DpopKeyMismatch,
+    /// `Authorization: DPoP` with a token that has no `cnf.jkt`.
+    DpopTokenUnbound,
+    /// A certificate-bound token without a client certificate.
+    CertificateMissing,
+    /// The client certificate is not the token's `cnf.x5t#S256`.
+    CertificateMismatch,
+    /// The issuer or route requires a sender-constrained token.
+    SenderConstraintRequired,
+}
+
+impl BindingFailure {
+    /// The stable reason.
+    pub const fn reason(self) -> Reason {
+        match self {
+            BindingFailure::DpopKeyMismatch => Reason::DpopKeyMismatch,
+            BindingFailure::DpopTokenUnbound => Reason::DpopTokenUnbound,
+            BindingFailure::CertificateMissing => Reason::CertificateMissing,
+            BindingFailure::CertificateMismatch => Reason::CertificateMismatch,
+            BindingFailure::SenderConstraintRequired => Reason::SenderConstraintRequired,
+        }
+    }
+}
+
+impl fmt::Display for BindingFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BindingFailure::DpopKeyMismatch => {
+                "the DPoP proof is signed by another key than the one the token is bound to (cnf.jkt)"
+            }
+            BindingFailure::DpopTokenUnbound => {
+                "the DPoP scheme needs a DPoP-bound token (cnf.jkt); send this one as Bearer"
+            }
+            BindingFailure::CertificateMissing => {
+                "the token is bound to a client certificate (cnf.x5t#S256) and the connection presented none"
+            }
+            BindingFailure::CertificateMismatch => {
+                "the client certificate is not the one the token is bound to (cnf.x5t#S256)"
+            }
+            BindingFailure::SenderConstraintRequired => {
+                "a sender-constrained token is required here (DPoP or a client certificate), not a bearer token"
+            }
+        })
+    }
+}
+
+impl From<BindingFailure> for Error {
+    fn from(failure: BindingFailure) -> Self {
+        ErrorKind::Binding(failure).into()
+    }
+}
+
+impl From<DpopFailure> for Error {
+    fn from(failure: DpopFailure) -> Self {
+        ErrorKind::DpopProof(failure).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cnf(value: Value) -> Result<Option<Confirmation>> {
+        let Value::Object(claims) = json!({ "cnf": value }) else {
+            unreachable!()
+        };
+        Confirmation::from_claims(&claims)
+    }
+
+    const T: &str = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+
+    #[test]
+    fn cnf_methods_are_read_and_unknown_ones_refused() {
+        let jkt = cnf(json!({ "jkt": T })).unwrap().unwrap();
+        assert_eq!(jkt.jkt.unwrap().to_string(), T);
+        assert!(cnf(Value::Null).unwrap().is_none());
+        let unknown = cnf(json!({ "jwk": {"kty": "EC"} })).unwrap_err();
+        assert_eq!(unknown.code(), "token_bound");
+        assert_eq!(cnf(json!({})).unwrap_err().code(), "token_bound");
+        assert_eq!(
+            cnf(json!({ "jkt": "short" })).unwrap_err().code(),
+            "claim_invalid"
+        );
+        assert_eq!(cnf(json!("jkt")).unwrap_err().code(), "claim_invalid");
+    }
+
+    #[test]
+    fn a_presentation_must_prove_every_binding() {
+        let key = Thumbprint::from_base64url(T).unwrap();
+        let other = Thumbprint::of_der(b"other");
+        let dpop = Confirmation {
+            jkt: Some(key),
+            x5t_s256: None,
+        };
+        let bearer = Presentation::bearer();
+        let code = |p: Presentation, c: Option<&Confirmation>| p.check(c).err().map(|e| e.code());
+        assert_eq!(code(bearer, None), None);
+        assert_eq!(code(bearer, Some(&dpop)), Some("token_bound"));
+        assert_eq!(code(bearer.dpop(key), Some(&dpop)), None);
+        assert_eq!(
+            code(bearer.dpop(other), Some(&dpop)),
+            Some("dpop_key_mismatch")
+        );
+        assert_eq!(code(bearer.dpop(key), None), Some("dpop_token_unbound"));
+        let cert = ClientCertificate::from_der(b"leaf");
+        let mtls = Confirmation {
+            jkt: None,
+            x5t_s256: Some(cert.thumbprint()),
+        };
+        assert_eq!(code(bearer, Some(&mtls)), Some("certificate_missing"));
+        assert_eq!(code(bearer.certificate(Some(cert)), Some(&mtls)), None);
+        let wrong = ClientCertificate::from_der(b"another leaf");
+        assert_eq!(
+            code(bearer.certificate(Some(wrong)), Some(&mtls)),
+            Some("certificate_mismatch")
+        );
+        // A certificate with an unbound token binds nothing and refuses nothing.
+        assert_eq!(code(bearer.certificate(Some(cert)), None), None);
+    }
+}
