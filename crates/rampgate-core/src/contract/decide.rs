@@ -1,7 +1,7 @@
 //! The contract's decision for one request: a pure function of the contract,
 //! the matched route and the verified token.
 
-use super::{Contract, Mode, Stage, UnknownConsumer};
+use super::{Contract, McpCall, Mode, Stage, UnknownConsumer};
 use crate::error::{Error, ErrorKind};
 use crate::principal::{Principal, Scopes};
 use crate::reason::{DecisionReason, Reason};
@@ -77,6 +77,10 @@ pub struct Decision {
     /// has the token's scopes, and the contract version names the rule).
     #[serde(skip)]
     pub separated: Option<Separated>,
+    /// For a request of the MCP endpoint: the JSON-RPC method and target it
+    /// was decided on (the audit trail names them).
+    #[serde(skip)]
+    pub mcp: Option<Arc<McpCall>>,
 }
 
 /// The separation-of-duties rule a token breaks: it carries two or more
@@ -235,16 +239,42 @@ impl Contract {
 
     /// [`Contract::decide`] for a [`Caller`] given by its values.
     pub fn decide_for(&self, method: &str, path: Option<&str>, caller: Caller<'_>) -> Decision {
+        let route = path.and_then(|p| self.resolve(method, p));
+        self.decide_route(route, false, caller)
+    }
+
+    /// Decides an MCP request (`tools/call` of a tool, `resources/read` of a
+    /// URI...) for a verified principal, with the contract's `mcp` routes:
+    /// the same consumers, stages, modes, trust levels and refusals as
+    /// [`Contract::decide`]. A tool the contract does not list follows
+    /// `unknown_route`; the handshake, `ping`, discovery and notifications
+    /// ([`McpCall::token_only`]) are allowed to any valid token the contract
+    /// applies to.
+    pub fn decide_mcp(&self, call: &McpCall, principal: &Principal) -> Decision {
+        self.decide_mcp_for(call, Caller::of(principal))
+    }
+
+    /// [`Contract::decide_mcp`] for a [`Caller`] given by its values.
+    pub fn decide_mcp_for(&self, call: &McpCall, caller: Caller<'_>) -> Decision {
+        let route = (!call.token_only())
+            .then(|| self.resolve_mcp(call.method(), call.target()))
+            .flatten();
+        let mut decision = self.decide_route(route, call.token_only(), caller);
+        decision.mcp = Some(Arc::new(call.clone()));
+        decision
+    }
+
+    /// The decision on the route at `index` (`None`: no listed route), the
+    /// one body of every kind of decision. `token_only`: no route is needed.
+    fn decide_route(&self, index: Option<usize>, token_only: bool, caller: Caller<'_>) -> Decision {
         // A contract that names its issuer speaks for that issuer's consumers
         // only: another trusted issuer could mint the same client_id.
         let applies = self.applies_to(caller.iss);
-        let route = path
-            .filter(|_| applies)
-            .and_then(|p| self.resolve(method, p))
-            .map(|i| self.route_facts(i));
+        let route = index.filter(|_| applies).map(|i| self.route_facts(i));
         let stage = route.as_ref().and_then(|_| self.stage_facts(caller));
         let verdict = match (&route, &stage) {
             _ if !applies => Verdict::of(Outcome::Deny, DecisionReason::IssuerNotInContract),
+            (None, _) if token_only => Verdict::of(Outcome::Allow, DecisionReason::Allowed),
             (None, _) if self.unknown_route_allowed => {
                 Verdict::of(Outcome::Allow, DecisionReason::RouteUnlistedAllowed)
             }
@@ -277,6 +307,7 @@ impl Contract {
             required_one_of,
             audit_required: route.is_some_and(|r| r.audit_required),
             separated,
+            mcp: None,
         }
     }
 

@@ -37,6 +37,7 @@ mod diff;
 mod digest;
 mod handle;
 mod inventory;
+mod mcp;
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
@@ -50,6 +51,9 @@ pub use diff::{
 pub use digest::{ContractDigest, DigestParseError};
 pub use handle::{ContractEvent, ContractHandle, ContractWatch, ReloadError};
 pub use inventory::{Inventory, InventoryRoute};
+pub use mcp::{
+    DEFAULT_MAX_BODY_BYTES, McpBodyError, McpCall, McpTarget, TOKEN_ONLY_METHODS, is_token_only,
+};
 
 use crate::{Requirement, StepUpPolicy};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -104,11 +108,16 @@ impl fmt::Display for Mode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Route {
-    /// HTTP method, upper case (`POST` for gRPC).
+    /// HTTP method, upper case (`POST` for gRPC); for an MCP route, the
+    /// JSON-RPC method (`tools/call`).
     pub method: String,
     /// The path template as axum writes it (`/accounts/{id}`), or a gRPC path
-    /// (`/pkg.Service/Method`).
+    /// (`/pkg.Service/Method`); for an MCP route, the tool or prompt name or
+    /// the resource URI pattern (`orders://*`), empty for a method without one.
     pub path: String,
+    /// Whether this is an MCP route (`mcp = "tools/call"`), decided on the
+    /// MCP endpoint's JSON-RPC messages, never on an HTTP request's path.
+    pub mcp: bool,
     /// The scopes the route requires (`scopes`: all of them; `any`: one of them).
     pub requirement: Requirement,
     /// Trust level: `standard`, or a level defined under `[trust]` (`sensitive`).
@@ -121,13 +130,16 @@ pub struct Route {
 }
 
 impl Route {
-    /// `METHOD path`, the route's key.
+    /// `METHOD path`, the route's key; for an MCP route `tools/call name`,
+    /// or the method alone when it has no target.
     pub fn key(&self) -> String {
         // Built on every decision: no formatting machinery.
         let mut key = String::with_capacity(self.method.len() + 1 + self.path.len());
         key.push_str(&self.method);
-        key.push(' ');
-        key.push_str(&self.path);
+        if !self.path.is_empty() {
+            key.push(' ');
+            key.push_str(&self.path);
+        }
         key
     }
 
@@ -299,6 +311,8 @@ pub struct Contract {
     issuer: Option<String>,
     audience: Option<String>,
     resource: Option<String>,
+    /// `[mcp] endpoint`: the path of the MCP Streamable HTTP endpoint.
+    mcp_endpoint: Option<String>,
     authorization_servers: Vec<String>,
     scopes: BTreeMap<String, String>,
     routes: Vec<Route>,
@@ -444,6 +458,13 @@ impl Contract {
         self.resource.as_deref()
     }
 
+    /// The path of the MCP endpoint (`[mcp] endpoint`), when the contract
+    /// names one: its requests are decided per MCP method and target, and
+    /// only on what an `McpLayer` read from their bodies.
+    pub fn mcp_endpoint(&self) -> Option<&str> {
+        self.mcp_endpoint.as_deref()
+    }
+
     /// Authorization servers for RFC 9728 metadata; defaults to the issuer.
     pub fn authorization_servers(&self) -> &[String] {
         &self.authorization_servers
@@ -511,17 +532,22 @@ impl Contract {
     /// the `GET` handler) unless `HEAD` is declared; for a gRPC method not
     /// listed itself, its service's `/package.Service/*`.
     pub(crate) fn resolve(&self, method: &str, path: &str) -> Option<usize> {
-        self.route_at(method, path)
+        self.http_route_at(method, path)
             .or_else(|| {
                 method
                     .eq_ignore_ascii_case("HEAD")
-                    .then(|| self.route_at("GET", path))
+                    .then(|| self.http_route_at("GET", path))
                     .flatten()
             })
             .or_else(|| {
                 crate::grpc::service_pattern(path)
-                    .and_then(|service| self.route_at(method, &service))
+                    .and_then(|service| self.http_route_at(method, &service))
             })
+    }
+
+    /// [`Contract::route_at`] for HTTP and gRPC routes only.
+    fn http_route_at(&self, method: &str, path: &str) -> Option<usize> {
+        self.route_at(method, path).filter(|&i| !self.routes[i].mcp)
     }
 
     /// Whether the contract lists the gRPC method path `path`

@@ -5,6 +5,7 @@
 mod consumers;
 mod defaults;
 mod header;
+mod mcp;
 mod routes;
 mod separation;
 mod trust;
@@ -37,6 +38,13 @@ struct RawContract {
     #[serde(default)]
     separation: Vec<Spanned<RawSeparation>>,
     change: Option<Spanned<RawChange>>,
+    mcp: Option<Spanned<RawMcp>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMcp {
+    endpoint: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -76,8 +84,14 @@ struct RawTrust {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRoute {
-    method: Spanned<String>,
-    path: Spanned<String>,
+    method: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    /// An MCP route's JSON-RPC method, instead of `method` and `path`.
+    mcp: Option<Spanned<String>>,
+    /// The tool or prompt of an MCP route.
+    name: Option<Spanned<String>>,
+    /// The resource URI pattern of an MCP route.
+    uri: Option<Spanned<String>>,
     scopes: Option<Spanned<Vec<String>>>,
     any: Option<Spanned<Vec<String>>>,
     trust: Option<Spanned<String>>,
@@ -175,6 +189,7 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
     let header = c.header(&raw);
     let trust = c.trust_levels(&raw.trust);
     let routes = c.routes(&raw.routes, &raw.scopes, &trust);
+    let mcp_endpoint = c.mcp_endpoint(raw.mcp.as_ref(), &routes.routes);
     let consumers = c.consumers(&raw.consumers, &raw.scopes, header.issuer.as_deref());
     let defaults = c.defaults(raw.defaults.as_ref(), &raw.scopes);
     let separations = c.separations(&raw.separation, &raw.scopes);
@@ -208,6 +223,7 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
         audience: header.audience,
         authorization_servers: header.authorization_servers,
         resource: header.resource,
+        mcp_endpoint,
         scopes: raw.scopes,
         routes: routes.routes,
         consumers,

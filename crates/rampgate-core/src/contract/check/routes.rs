@@ -26,7 +26,7 @@ impl Checker<'_> {
         let mut routes = Vec::new();
         let mut index = HashMap::new();
         for spanned in raw {
-            let route = self.route(spanned.get_ref(), catalog, trust);
+            let route = self.route(spanned, catalog, trust);
             match index.entry((route.method.clone(), route.path.clone())) {
                 Entry::Occupied(_) => self.error(
                     Some(spanned.span()),
@@ -46,24 +46,62 @@ impl Checker<'_> {
 
     fn route(
         &mut self,
-        r: &RawRoute,
+        spanned: &Spanned<RawRoute>,
         catalog: &Catalog,
         trust: &BTreeMap<String, TrustLevel>,
     ) -> Route {
-        let method = r.method.get_ref().to_ascii_uppercase();
-        let path = r.path.get_ref();
+        let r = spanned.get_ref();
+        let (method, path, mcp) = match &r.mcp {
+            Some(mcp) => (mcp.get_ref().clone(), self.mcp_target(r, mcp), true),
+            None => (
+                self.http_target(spanned),
+                r.path
+                    .as_ref()
+                    .map_or_else(String::new, |p| p.get_ref().clone()),
+                false,
+            ),
+        };
+        let whose = if path.is_empty() {
+            format!("route {method}")
+        } else {
+            format!("route {method} {path}")
+        };
+        self.route_rules(r, catalog, trust, whose, (method, path, mcp))
+    }
+
+    /// An HTTP or gRPC route's method (upper case), its path checked.
+    fn http_target(&mut self, spanned: &Spanned<RawRoute>) -> String {
+        let r = spanned.get_ref();
+        let (Some(raw_method), Some(raw_path)) = (&r.method, &r.path) else {
+            self.error(
+                Some(spanned.span()),
+                "a route needs method and path (an HTTP or gRPC route), or mcp (an MCP route)"
+                    .to_owned(),
+            );
+            return String::new();
+        };
+        for (field, given) in [("name", &r.name), ("uri", &r.uri)] {
+            if let Some(given) = given {
+                self.error(
+                    Some(given.span()),
+                    format!("{field} belongs to an MCP route (mcp = \"tools/call\"); an HTTP route has a path"),
+                );
+            }
+        }
+        let method = raw_method.get_ref().to_ascii_uppercase();
+        let path = raw_path.get_ref();
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
             self.error(
-                Some(r.method.span()),
+                Some(raw_method.span()),
                 format!(
                     "method {:?} is not an HTTP method (GET, POST, ...; POST for gRPC)",
-                    r.method.get_ref()
+                    raw_method.get_ref()
                 ),
             );
         }
         if !path.starts_with('/') {
             self.error(
-                Some(r.path.span()),
+                Some(raw_path.span()),
                 format!("path {path:?} must start with '/' (an axum template such as /accounts/{{id}}, or /pkg.Service/Method)"),
             );
         }
@@ -71,13 +109,25 @@ impl Checker<'_> {
             && !crate::grpc::is_method_path(&format!("{service}/M"))
         {
             self.error(
-                Some(r.path.span()),
+                Some(raw_path.span()),
                 format!(
                     "path {path:?} ends with /*, which only a gRPC service may: /package.Service/*"
                 ),
             );
         }
-        let whose = format!("route {method} {path}");
+        method
+    }
+
+    /// What every route declares, whatever it matches: its scopes, trust
+    /// level, roll-out mode and audit.
+    fn route_rules(
+        &mut self,
+        r: &RawRoute,
+        catalog: &Catalog,
+        trust: &BTreeMap<String, TrustLevel>,
+        whose: String,
+        (method, path, mcp): (String, String, bool),
+    ) -> Route {
         for list in [&r.scopes, &r.any].into_iter().flatten() {
             self.check_scopes(catalog, list.get_ref(), list.span(), &whose);
         }
@@ -114,7 +164,8 @@ impl Checker<'_> {
         };
         Route {
             method,
-            path: path.clone(),
+            path,
+            mcp,
             requirement: Requirement::all(list(&r.scopes)).and_any(list(&r.any)),
             trust: trust_level,
             mode,
@@ -161,6 +212,7 @@ mod tests {
                     method: "GET".into(),
                     path: "/x".into(),
                     requirement: Requirement::all(["a"]).and_any(["b"]),
+                    mcp: false,
                     trust: "standard".into(),
                     mode: Mode::Percent(25),
                     audit_required: false,
@@ -169,6 +221,7 @@ mod tests {
                     method: "POST".into(),
                     path: "/pay".into(),
                     requirement: Requirement::all(Vec::<String>::new()),
+                    mcp: false,
                     trust: "sensitive".into(),
                     mode: Mode::Enforce,
                     audit_required: false,

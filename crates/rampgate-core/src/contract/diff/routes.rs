@@ -150,6 +150,7 @@ mod tests {
             audit_required: false,
             method: "GET".into(),
             path: "/x".into(),
+            mcp: false,
             requirement,
             trust: trust.into(),
             mode,

@@ -1,0 +1,496 @@
+//! MCP (Model Context Protocol) requests, as the contract decides them.
+//!
+//! An MCP server over Streamable HTTP takes every request as a `POST` of one
+//! JSON-RPC message to one endpoint (`/mcp`): what matters is the message's
+//! `method` and, for a call, its target, the tool or prompt `name` or the
+//! resource `uri`. [`McpCall::parse`] reads those from a body (strictly: one
+//! message, no batch, no duplicate member); [`Contract::decide_mcp`] decides
+//! on them with the contract's `mcp` routes, its consumers, stages, roll-out
+//! modes and trust levels, exactly as [`Contract::decide`] does for an HTTP
+//! route.
+//!
+//! ```
+//! use rampgate_core::Scopes;
+//! use rampgate_core::contract::{Caller, Contract, McpCall, Outcome};
+//!
+//! let contract = Contract::parse(r#"
+//!     version = 1
+//!     [mcp]
+//!     endpoint = "/mcp"
+//!     [scopes]
+//!     "orders:read" = "Read orders"
+//!     "orders:refund" = "Refund orders"
+//!     [defaults]
+//!     unknown_consumer = { stage = "default", scopes = ["orders:read", "orders:refund"] }
+//!     [[routes]]
+//!     mcp = "tools/call"
+//!     name = "refund_order"
+//!     scopes = ["orders:refund"]
+//! "#).unwrap();
+//! let call = McpCall::parse(
+//!     br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"refund_order"}}"#,
+//! ).unwrap();
+//! assert_eq!(call.target(), Some("refund_order"));
+//! let scopes: rampgate_core::Scopes = ["orders:read"].into_iter().collect();
+//! let decision = contract.decide_mcp_for(&call, Caller::new(&scopes));
+//! assert_eq!(decision.outcome, Outcome::Deny);
+//! assert_eq!(&*decision.required, "orders:refund");
+//! ```
+
+use super::Contract;
+use crate::error::{Error, ErrorKind};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::sync::Arc;
+
+/// The largest MCP request body [`McpCall::parse`]'s callers read by default:
+/// 1 MiB, far above any tool call's arguments, far below what would hurt.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The methods that need only a valid token: the handshake, `ping`, and
+/// discovery (whose results the server filters, see `docs/mcp.md`). The
+/// client's notifications (`notifications/...`) and its answers to the
+/// server's own requests need only a valid token too.
+pub const TOKEN_ONLY_METHODS: &[&str] = &[
+    "initialize",
+    "ping",
+    "server/discover",
+    "tools/list",
+    "prompts/list",
+    "resources/list",
+    "resources/templates/list",
+];
+
+/// What names a method's target: the `name` of a tool or prompt, the `uri`
+/// of a resource, or nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum McpTarget {
+    /// `params.name`: `tools/call`, `prompts/get`.
+    Name,
+    /// `params.uri`: `resources/read`, `resources/subscribe`,
+    /// `resources/unsubscribe`.
+    Uri,
+    /// The method has no target.
+    None,
+}
+
+impl McpTarget {
+    /// What names the target of `method`.
+    pub fn of(method: &str) -> McpTarget {
+        match method {
+            "tools/call" | "prompts/get" => McpTarget::Name,
+            "resources/read" | "resources/subscribe" | "resources/unsubscribe" => McpTarget::Uri,
+            _ => McpTarget::None,
+        }
+    }
+}
+
+/// Whether `method` needs only a valid token (see [`TOKEN_ONLY_METHODS`]).
+pub fn is_token_only(method: &str) -> bool {
+    TOKEN_ONLY_METHODS.contains(&method) || method.starts_with("notifications/")
+}
+
+/// One MCP request: its JSON-RPC `method` and target, as read from its body.
+///
+/// Left in the request's extensions by the `McpLayer` of `rampgate-tower`
+/// (feature `mcp`) for the contract's gate, and carried by the
+/// [`Decision`](super::Decision) for the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct McpCall {
+    method: Arc<str>,
+    target: Option<Arc<str>>,
+    token_only: bool,
+}
+
+/// Why a body is not one MCP request. Each is answered 400
+/// `request_malformed` before the server sees the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum McpBodyError {
+    /// A JSON array: a batch, which MCP no longer allows (2025-06-18).
+    #[error("{}", MCP_BATCH)]
+    Batch,
+    /// Longer than the layer's limit.
+    #[error("{}", MCP_TOO_LARGE)]
+    TooLarge,
+    /// Not one JSON-RPC 2.0 message with the members its method needs; the
+    /// text says what is wrong.
+    #[error("{0}")]
+    Malformed(&'static str),
+}
+
+const MCP_BATCH: &str = "the body is a JSON-RPC batch, which MCP does not allow since \
+    2025-06-18: send one message per request";
+const NEEDS_NAME: &str = "this MCP method needs params.name, a string";
+const NEEDS_URI: &str = "this MCP method needs params.uri, a string";
+const MCP_TOO_LARGE: &str = "the MCP request body is larger than this server accepts";
+
+impl McpBodyError {
+    /// The error a refusal answers with: 400 `request_malformed`, its
+    /// description saying what is wrong.
+    pub fn error(self) -> Error {
+        ErrorKind::RequestMalformed(match self {
+            McpBodyError::Batch => MCP_BATCH,
+            McpBodyError::TooLarge => MCP_TOO_LARGE,
+            McpBodyError::Malformed(why) => why,
+        })
+        .into()
+    }
+}
+
+/// A JSON-RPC 2.0 message, as far as the decision needs it. A member given
+/// twice is an error (serde refuses a duplicate field): the server must not
+/// read another method or target than the one decided on.
+#[derive(Deserialize)]
+struct Message<'a> {
+    #[serde(borrow)]
+    jsonrpc: Option<&'a RawValue>,
+    method: Option<String>,
+    #[serde(borrow)]
+    params: Option<&'a RawValue>,
+    #[serde(borrow)]
+    result: Option<&'a RawValue>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Named {
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Located {
+    uri: Option<String>,
+}
+
+impl McpCall {
+    /// A call of `method` on `target` (for tests and servers that read the
+    /// body themselves).
+    pub fn new(method: &str, target: Option<&str>) -> McpCall {
+        McpCall {
+            method: Arc::from(method),
+            target: target.map(Arc::from),
+            token_only: is_token_only(method),
+        }
+    }
+
+    /// A request of the endpoint that carries no JSON-RPC request of its
+    /// own: the client's answer to a server request (`result` or `error`),
+    /// or a `GET` (the server's stream) or `DELETE` (the end of a session).
+    /// It needs only a valid token; `label` is what the audit trail names.
+    pub fn session(label: &str) -> McpCall {
+        McpCall {
+            method: Arc::from(label),
+            target: None,
+            token_only: true,
+        }
+    }
+
+    /// Reads one JSON-RPC 2.0 message: its `method` and, for the methods
+    /// that have one, its target (`params.name` or `params.uri`, a string).
+    pub fn parse(body: &[u8]) -> Result<McpCall, McpBodyError> {
+        let first = body.iter().find(|b| !b.is_ascii_whitespace());
+        if first == Some(&b'[') {
+            return Err(McpBodyError::Batch);
+        }
+        if first != Some(&b'{') {
+            return Err(McpBodyError::Malformed(
+                "the MCP request body is not a JSON-RPC message (a JSON object)",
+            ));
+        }
+        let message: Message<'_> = serde_json::from_slice(body).map_err(|_| {
+            McpBodyError::Malformed(
+                "the MCP request body is not valid JSON-RPC: invalid JSON, a member given \
+                 twice, or a method that is not a string",
+            )
+        })?;
+        if message.jsonrpc.map(RawValue::get) != Some("\"2.0\"") {
+            return Err(McpBodyError::Malformed(
+                "the MCP request body is not JSON-RPC 2.0: \"jsonrpc\" must be \"2.0\"",
+            ));
+        }
+        let Some(method) = message.method else {
+            return match (message.result, message.error) {
+                (Some(_), None) | (None, Some(_)) => Ok(McpCall::session("response")),
+                _ => Err(McpBodyError::Malformed(
+                    "the JSON-RPC message has no method, and is not a response",
+                )),
+            };
+        };
+        let target = match McpTarget::of(&method) {
+            McpTarget::None => None,
+            McpTarget::Name => Some(target(message.params, |n: Named| n.name, NEEDS_NAME)?),
+            McpTarget::Uri => Some(target(message.params, |l: Located| l.uri, NEEDS_URI)?),
+        };
+        Ok(McpCall::new(&method, target.as_deref()))
+    }
+
+    /// The JSON-RPC method (`tools/call`), or what [`McpCall::session`] named.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The tool or prompt name, or the resource URI, for the methods that
+    /// have one.
+    pub fn target(&self) -> Option<&str> {
+        self.target.as_deref()
+    }
+
+    /// Whether the request needs only a valid token (see
+    /// [`TOKEN_ONLY_METHODS`]).
+    pub fn token_only(&self) -> bool {
+        self.token_only
+    }
+}
+
+/// The target of a call: `field` of its `params`, which must be a string.
+fn target<'a, T: Deserialize<'a>>(
+    params: Option<&'a RawValue>,
+    field: impl Fn(T) -> Option<String>,
+    needs: &'static str,
+) -> Result<String, McpBodyError> {
+    let missing = || McpBodyError::Malformed(needs);
+    let params = params.ok_or_else(missing)?;
+    let value: T = serde_json::from_str(params.get()).map_err(|_| missing())?;
+    field(value).ok_or_else(missing)
+}
+
+/// Whether the contract's MCP route target `pattern` covers `target`: the
+/// same string, or, for a pattern ending in `*`, any target it begins.
+pub(crate) fn covers(pattern: &str, target: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => target.starts_with(prefix),
+        None => pattern == target,
+    }
+}
+
+impl Contract {
+    /// The index of the MCP route deciding `method` on `target`: the route
+    /// naming it exactly, else the longest pattern (`orders://*`) covering it.
+    pub(crate) fn resolve_mcp(&self, method: &str, target: Option<&str>) -> Option<usize> {
+        let target = target.unwrap_or("");
+        self.routes()
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.mcp && r.method == method && covers(&r.path, target))
+            .max_by_key(|(_, r)| (r.path == target, r.path.len()))
+            .map(|(i, _)| i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_call_names_its_method_and_target() {
+        let call = McpCall::parse(
+            br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"get_order","arguments":{"id":"A1"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (call.method(), call.target()),
+            ("tools/call", Some("get_order"))
+        );
+        assert!(!call.token_only());
+        let read = McpCall::parse(
+            br#" {"jsonrpc":"2.0","id":"x","method":"resources/read","params":{"uri":"orders://A1"}}"#,
+        )
+        .unwrap();
+        assert_eq!(read.target(), Some("orders://A1"));
+        let prompt = McpCall::parse(
+            br#"{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"summary"}}"#,
+        )
+        .unwrap();
+        assert_eq!(prompt.target(), Some("summary"));
+    }
+
+    #[test]
+    fn the_handshake_discovery_notifications_and_responses_need_only_a_token() {
+        for body in [
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+            r#"{"jsonrpc":"2.0","id":3,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":4,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":4,"error":{"code":-1,"message":"no"}}"#,
+        ] {
+            let call = McpCall::parse(body.as_bytes()).unwrap();
+            assert!(call.token_only(), "{body}");
+            assert_eq!(call.target(), None);
+        }
+        let other =
+            McpCall::parse(br#"{"jsonrpc":"2.0","id":5,"method":"completion/complete"}"#).unwrap();
+        assert!(!other.token_only());
+    }
+
+    #[test]
+    fn batches_and_malformed_bodies_are_refused() {
+        assert_eq!(
+            McpCall::parse(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#),
+            Err(McpBodyError::Batch)
+        );
+        for body in [
+            "",
+            "null",
+            "{",
+            r#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#,
+            r#"{"id":1,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":7}"#,
+            r#"{"jsonrpc":"2.0","id":1}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":3}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"name":"x"}}"#,
+            // The server must not read another method or tool than the one decided.
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call","params":{"name":"refund_order"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_order","name":"refund_order"}}"#,
+        ] {
+            let refused = McpCall::parse(body.as_bytes());
+            assert!(
+                matches!(refused, Err(McpBodyError::Malformed(_))),
+                "{body}: {refused:?}"
+            );
+        }
+        let error = McpBodyError::Batch.error();
+        assert_eq!(error.kind().code(), "request_malformed");
+        assert_eq!(error.kind().status(), 400);
+    }
+
+    fn contract(unknown_route: &str) -> Contract {
+        Contract::parse(&format!(
+            r#"
+            version = 3
+            issuer = "https://idp.example"
+            [mcp]
+            endpoint = "/mcp"
+            [scopes]
+            "orders:read" = "Read orders"
+            "orders:refund" = "Refund orders"
+            [trust.sensitive]
+            acr_values = ["mfa"]
+            [defaults]
+            unknown_route = "{unknown_route}"
+            unknown_consumer = {{ stage = "default", scopes = ["orders:read", "orders:refund"] }}
+            [[routes]]
+            mcp = "tools/call"
+            name = "get_order"
+            scopes = ["orders:read"]
+            [[routes]]
+            mcp = "tools/call"
+            name = "refund_order"
+            scopes = ["orders:refund"]
+            trust = "sensitive"
+            [[routes]]
+            mcp = "resources/read"
+            uri = "orders://*"
+            scopes = ["orders:read"]
+            mode = "observe"
+            [[consumers]]
+            client_id = "support-bot"
+            stage = "read"
+            stages = [{{ name = "read", scopes = ["orders:read"] }}, {{ name = "refund", scopes = ["orders:read", "orders:refund"] }}]
+            "#
+        ))
+        .unwrap()
+    }
+
+    fn decide(
+        contract: &Contract,
+        call: McpCall,
+        client: &str,
+        scopes: &[&str],
+    ) -> crate::contract::Decision {
+        let scopes: crate::Scopes = scopes.iter().copied().collect();
+        let caller = crate::contract::Caller {
+            iss: Some("https://idp.example"),
+            client_id: Some(client),
+            ..crate::contract::Caller::new(&scopes)
+        };
+        contract.decide_mcp_for(&call, caller)
+    }
+
+    #[test]
+    fn each_tool_is_decided_with_the_contracts_stages_modes_and_trust() {
+        use crate::contract::Outcome;
+        use crate::reason::DecisionReason;
+        let c = contract("deny");
+        let get = || McpCall::new("tools/call", Some("get_order"));
+        let refund = || McpCall::new("tools/call", Some("refund_order"));
+        let d = decide(&c, get(), "agent", &["orders:read"]);
+        assert_eq!(
+            (d.outcome, d.reason),
+            (Outcome::Allow, DecisionReason::Allowed)
+        );
+        assert_eq!(d.route.as_deref(), Some("tools/call get_order"));
+        assert_eq!(d.mcp.as_deref(), Some(&get()));
+        assert!(d.step_up.is_none());
+        let d = decide(&c, refund(), "agent", &["orders:read"]);
+        assert_eq!(d.outcome, Outcome::Deny);
+        assert_eq!(d.reason, DecisionReason::ScopeInsufficient);
+        assert_eq!(&*d.required, "orders:refund");
+        // Allowed by scope; the trust level's policy goes with the decision.
+        let d = decide(&c, refund(), "agent", &["orders:refund"]);
+        assert_eq!(d.outcome, Outcome::Allow);
+        assert_eq!(d.trust.as_deref(), Some("sensitive"));
+        assert!(d.step_up.is_some());
+        // The agent's ramp: its stage does not allow refunds yet.
+        let d = decide(&c, refund(), "support-bot", &["orders:refund"]);
+        assert_eq!(
+            (d.outcome, d.reason),
+            (Outcome::Deny, DecisionReason::ScopeBeyondStage)
+        );
+        assert_eq!(d.stage.as_deref(), Some("read"));
+        // An observed resource lets the would-be denial through.
+        let read = McpCall::new("resources/read", Some("orders://A1"));
+        let d = decide(&c, read, "agent", &[]);
+        assert_eq!(d.outcome, Outcome::ObserveDeny);
+        assert_eq!(d.route.as_deref(), Some("resources/read orders://*"));
+    }
+
+    #[test]
+    fn unlisted_tools_follow_unknown_route_and_the_handshake_needs_a_token_only() {
+        use crate::contract::Outcome;
+        use crate::reason::DecisionReason;
+        let unlisted = || McpCall::new("tools/call", Some("delete_everything"));
+        let d = decide(&contract("deny"), unlisted(), "agent", &["orders:refund"]);
+        assert_eq!(
+            (d.outcome, d.reason),
+            (Outcome::Deny, DecisionReason::RouteUnknown)
+        );
+        let d = decide(&contract("allow"), unlisted(), "agent", &[]);
+        assert_eq!(
+            (d.outcome, d.reason),
+            (Outcome::Allow, DecisionReason::RouteUnlistedAllowed)
+        );
+        for call in [
+            McpCall::new("initialize", None),
+            McpCall::new("tools/list", None),
+            McpCall::new("notifications/initialized", None),
+            McpCall::session("GET"),
+        ] {
+            let d = decide(&contract("deny"), call.clone(), "agent", &[]);
+            assert_eq!(
+                (d.outcome, d.reason),
+                (Outcome::Allow, DecisionReason::Allowed)
+            );
+            assert_eq!(d.route, None, "{call:?}");
+        }
+        // Another issuer's token: not even the handshake.
+        let scopes = crate::Scopes::default();
+        let caller = crate::contract::Caller {
+            iss: Some("https://other.example"),
+            ..crate::contract::Caller::new(&scopes)
+        };
+        let d = contract("allow").decide_mcp_for(&McpCall::new("initialize", None), caller);
+        assert_eq!(d.reason, DecisionReason::IssuerNotInContract);
+    }
+
+    #[test]
+    fn patterns_cover_their_prefix_and_names_only_themselves() {
+        assert!(covers("orders://*", "orders://A1"));
+        assert!(!covers("orders://*", "order://A1"));
+        assert!(covers("refund_order", "refund_order"));
+        assert!(!covers("refund_order", "refund_order2"));
+    }
+}
