@@ -497,6 +497,9 @@ fn decision_record(d: &DecisionEvent) -> DecisionRecord<'_> {
     r.mode = c.and_then(|c| c.mode);
     r.trust = c.and_then(|c| c.trust.as_deref()).map(Cow::Borrowed);
     r.step_up = d.step_up;
+    let mcp = c.and_then(|c| c.mcp.as_deref());
+    r.mcp_method = mcp.map(|m| Cow::Borrowed(m.method()));
+    r.mcp_target = mcp.and_then(|m| m.target()).map(Cow::Borrowed);
     r.client_addr = d.client_addr;
     r.latency_us = d.latency_us;
     r
@@ -629,5 +632,32 @@ mod tests {
         event.write_json_line(&mut line);
         assert_eq!(line.iter().filter(|b| **b == b'\n').count(), 1);
         assert!(line.ends_with(b"\n"));
+    }
+
+    #[test]
+    fn an_mcp_decision_names_its_method_and_tool_and_reads_back() {
+        let contract = crate::contract::Contract::parse(
+            "version = 1\n[mcp]\nendpoint = \"/mcp\"\n[defaults]\nunknown_consumer = { stage = \"s\", scopes = [] }\n[[routes]]\nmcp = \"tools/call\"\nname = \"get_order\"\n",
+        )
+        .unwrap();
+        let scopes = crate::principal::Scopes::default();
+        let call = crate::contract::McpCall::new("tools/call", Some("get_order"));
+        let decision = contract.decide_mcp_for(&call, crate::contract::Caller::new(&scopes));
+        let mut event = DecisionEvent::new(
+            UNIX_EPOCH,
+            http::HeaderValue::from_static("r"),
+            http::Method::POST,
+        );
+        event.decision = Some(Arc::new(decision));
+        let json = AuditEvent::Decision(Box::new(event.clone())).to_json();
+        assert_eq!(json["mcp_method"], "tools/call");
+        assert_eq!(json["mcp_target"], "get_order");
+        assert_eq!(json["route"], "tools/call get_order");
+        let record: DecisionRecord<'_> = serde_json::from_value(json).unwrap();
+        assert_eq!(record.mcp_target.as_deref(), Some("get_order"));
+        // Not an MCP request: the fields are left out.
+        event.decision = None;
+        let json = AuditEvent::Decision(Box::new(event)).to_json();
+        assert!(json.get("mcp_method").is_none() && json.get("mcp_target").is_none());
     }
 }

@@ -133,6 +133,14 @@ pub struct DecisionRecord<'a> {
     pub trust: Option<Cow<'a, str>>,
     /// Step-up's result, when step-up applied.
     pub step_up: Option<StepUpResult>,
+    /// For a request of the MCP endpoint: its JSON-RPC method (`tools/call`)
+    /// (written only when set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_method: Option<Cow<'a, str>>,
+    /// For an MCP call: the tool or prompt name, or the resource URI
+    /// (written only when set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_target: Option<Cow<'a, str>>,
     /// The peer address.
     pub client_addr: Option<SocketAddr>,
     /// Microseconds from the audit layer to the response head.
@@ -174,6 +182,8 @@ impl<'a> DecisionRecord<'a> {
             mode: None,
             trust: None,
             step_up: None,
+            mcp_method: None,
+            mcp_target: None,
             client_addr: None,
             latency_us: 0,
         }
