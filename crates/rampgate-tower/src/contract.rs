@@ -21,6 +21,14 @@
 //!
 //! # Which path is matched
 //!
+//! - **The contract's MCP endpoint** (`[mcp] endpoint`): each request is
+//!   decided on the JSON-RPC method and tool, prompt or resource that an
+//!   [`McpLayer`](crate::mcp) outside read from its body
+//!   ([`Contract::decide_mcp`]), with the same stages, modes, trust levels
+//!   and audit as any route; a body that is not one JSON-RPC request gets
+//!   400 `request_malformed`, and a request no `McpLayer` read 500
+//!   `layers_misconfigured`. The requests it lets through carry an
+//!   [`McpAccess`] for the server's `tools/list` filter.
 //! - **A gRPC method** is decided on its exact path, `/pkg.Service/Method`,
 //!   then its service's `/pkg.Service/*`, whatever the request's method and
 //!   `content-type`, and only over gRPC: called otherwise (not a `POST` with
@@ -49,7 +57,7 @@
 use crate::audit::AuditFacts;
 use crate::gate::{Authorize, Gate, Passed, Refusal, Refused, principal};
 use http::Request;
-use rampgate_core::contract::{Contract, ContractHandle, Decision, Outcome};
+use rampgate_core::contract::{Contract, ContractHandle, Decision, McpAccess, Outcome};
 use rampgate_core::{DenialOptions, ErrorKind, Principal, Protocol, escape_control};
 use std::sync::Arc;
 use tower_layer::Layer;
@@ -249,6 +257,8 @@ fn enforce<B>(
 
 impl Authorize for ContractLayer {
     fn authorize<B>(&self, req: &mut Request<B>) -> Result<Passed, Refused> {
+        // For the MCP server's own least-privilege filter (tools/list).
+        let mut mcp_access = None;
         let (decision, step_up_passed) = {
             let principal = principal(req)?;
             let contract = self.contract.current();
@@ -266,7 +276,13 @@ impl Authorize for ContractLayer {
                     return Err(Refused::of(Refusal::Misconfigured(why), req.headers()));
                 }
             };
-            let decision = contract.decide(req.method().as_str(), Some(path), principal);
+            let decision = match crate::mcp::call_at_endpoint(req, &contract, path)? {
+                Some(call) => contract.decide_mcp(call, principal),
+                None => contract.decide(req.method().as_str(), Some(path), principal),
+            };
+            if decision.mcp.is_some() {
+                mcp_access = Some(McpAccess::new(Arc::clone(&contract), principal.clone()));
+            }
             let enforced = enforce(req, principal, &decision);
             let decision = Arc::new(decision);
             match enforced {
@@ -289,6 +305,9 @@ impl Authorize for ContractLayer {
         // The handler reads the decision from the request; the layers around
         // read it from the response. One allocation, shared by both.
         req.extensions_mut().insert(Arc::clone(&decision));
+        if let Some(access) = mcp_access {
+            req.extensions_mut().insert(access);
+        }
         let passed = Passed::new().decision(decision);
         Ok(if step_up_passed {
             passed.step_up_passed()

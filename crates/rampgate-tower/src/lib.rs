@@ -160,6 +160,8 @@ mod interceptor;
 pub mod jwt;
 #[cfg(test)]
 mod matrix;
+#[cfg_attr(not(feature = "mcp"), allow(unreachable_pub))]
+pub mod mcp;
 #[cfg(feature = "axum")]
 pub mod metadata;
 pub mod scope;
@@ -174,6 +176,8 @@ pub use gate::{Authorize, Gate, GateFuture, Passed, Refused, StepUpPassed};
 #[cfg(feature = "tonic")]
 pub use interceptor::JwtInterceptor;
 pub use jwt::{Jwt, JwtLayer};
+#[cfg(feature = "mcp")]
+pub use mcp::{McpLayer, McpResource};
 pub use scope::{Scope, ScopeLayer};
 pub use stack::AuthStack;
 pub use stepup::{StepUp, StepUpLayer};

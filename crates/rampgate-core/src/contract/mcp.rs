@@ -256,6 +256,104 @@ fn target<'a, T: Deserialize<'a>>(
     field(value).ok_or_else(missing)
 }
 
+/// What an `McpLayer` read from a request of the MCP endpoint, left in the
+/// request's extensions for the contract's gate: the call, or why the body is
+/// not one (the gate answers 400 `request_malformed`). At the endpoint, a
+/// request without it is refused with 500 `layers_misconfigured`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct McpRead(pub Result<McpCall, McpBodyError>);
+
+/// What the caller of an MCP request may do, by the same decision as its
+/// calls: for a server that hides from `tools/list` (and `prompts/list`,
+/// `resources/list`) what the caller's token and stage cannot use.
+///
+/// The contract's gate leaves it in the extensions of every request of the
+/// MCP endpoint it lets through, with the contract version that decided it;
+/// an `rmcp` handler finds it in the `http::request::Parts` of its
+/// `RequestContext`.
+///
+/// ```
+/// use rampgate_core::contract::{Contract, McpAccess};
+/// use std::sync::Arc;
+///
+/// let contract = Arc::new(Contract::parse(r#"
+///     version = 1
+///     [mcp]
+///     endpoint = "/mcp"
+///     [scopes]
+///     "orders:read" = "Read orders"
+///     "orders:refund" = "Refund orders"
+///     [defaults]
+///     unknown_consumer = { stage = "default", scopes = ["orders:read", "orders:refund"] }
+///     [[routes]]
+///     mcp = "tools/call"
+///     name = "get_order"
+///     scopes = ["orders:read"]
+///     [[routes]]
+///     mcp = "tools/call"
+///     name = "refund_order"
+///     scopes = ["orders:refund"]
+/// "#).unwrap());
+/// let principal = rampgate_core::Principal::for_tests(
+///     "https://idp.example",
+///     serde_json::json!({"sub": "a", "client_id": "agent", "scope": "orders:read"}),
+/// ).unwrap();
+/// let access = McpAccess::new(contract, principal);
+/// let tools = access.callable_tools(["get_order", "refund_order"], |t| t);
+/// assert_eq!(tools, ["get_order"]);
+/// ```
+#[derive(Clone)]
+pub struct McpAccess {
+    contract: Arc<Contract>,
+    principal: crate::Principal,
+}
+
+impl std::fmt::Debug for McpAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpAccess")
+            .field("contract_version", &self.contract.version())
+            .finish_non_exhaustive()
+    }
+}
+
+impl McpAccess {
+    /// The access of `principal` under `contract`.
+    pub fn new(contract: Arc<Contract>, principal: crate::Principal) -> Self {
+        McpAccess {
+            contract,
+            principal,
+        }
+    }
+
+    /// Whether a call of `method` on `target` would get through the gate:
+    /// allowed, or refused only in observe mode. A trust level is not
+    /// judged here: the call gets the step-up challenge, which a client can
+    /// answer, so such a tool stays listed.
+    pub fn may(&self, method: &str, target: &str) -> bool {
+        let call = McpCall::new(method, Some(target));
+        let decision = self.contract.decide_mcp(&call, &self.principal);
+        decision.outcome != super::Outcome::Deny
+    }
+
+    /// Whether the caller may call the tool `name`.
+    pub fn may_call_tool(&self, name: &str) -> bool {
+        self.may("tools/call", name)
+    }
+
+    /// The items of a `tools/list` result the caller may call, in their
+    /// order; `name` gives each one's tool name.
+    pub fn callable_tools<T>(
+        &self,
+        tools: impl IntoIterator<Item = T>,
+        name: impl Fn(&T) -> &str,
+    ) -> Vec<T> {
+        tools
+            .into_iter()
+            .filter(|t| self.may_call_tool(name(t)))
+            .collect()
+    }
+}
+
 /// Whether the contract's MCP route target `pattern` covers `target`: the
 /// same string, or, for a pattern ending in `*`, any target it begins.
 pub(crate) fn covers(pattern: &str, target: &str) -> bool {

@@ -52,7 +52,8 @@ pub use digest::{ContractDigest, DigestParseError};
 pub use handle::{ContractEvent, ContractHandle, ContractWatch, ReloadError};
 pub use inventory::{Inventory, InventoryRoute};
 pub use mcp::{
-    DEFAULT_MAX_BODY_BYTES, McpBodyError, McpCall, McpTarget, TOKEN_ONLY_METHODS, is_token_only,
+    DEFAULT_MAX_BODY_BYTES, McpAccess, McpBodyError, McpCall, McpRead, McpTarget,
+    TOKEN_ONLY_METHODS, is_token_only,
 };
 
 use crate::{Requirement, StepUpPolicy};

@@ -1,0 +1,194 @@
+//! The MCP layer with the contract's gate, in-process through a real axum
+//! router: what reaches the server, and what is refused before it.
+
+use crate::{ContractLayer, JwtLayer, McpLayer};
+use axum::body::Body;
+use axum::routing::any;
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use rampgate_core::contract::{Contract, ContractHandle, McpAccess};
+use rampgate_testkit::OfflineIssuer;
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use tower::ServiceExt;
+
+const CONTRACT: &str = r#"
+version = 1
+[mcp]
+endpoint = "/mcp"
+[scopes]
+"orders:read" = "Read orders"
+"orders:refund" = "Refund orders"
+[defaults]
+unknown_consumer = { stage = "default", scopes = ["orders:read", "orders:refund"] }
+[[routes]]
+mcp = "tools/call"
+name = "get_order"
+scopes = ["orders:read"]
+[[routes]]
+mcp = "tools/call"
+name = "refund_order"
+scopes = ["orders:refund"]
+[[routes]]
+method = "GET"
+path = "/other"
+"#;
+
+/// What the server saw: the body it read and whether an `McpAccess` came with it.
+type Seen = Arc<Mutex<Vec<(Bytes, bool)>>>;
+
+struct Fixture {
+    issuer: OfflineIssuer,
+    app: axum::Router,
+    seen: Seen,
+}
+
+async fn fixture(with_mcp_layer: bool) -> Fixture {
+    let issuer = OfflineIssuer::for_issuer("https://issuer.test", "api");
+    let verifier = issuer.verifier().await.unwrap();
+    let contract = ContractHandle::new(Contract::parse(CONTRACT).unwrap());
+    let seen = Seen::default();
+    let keep = seen.clone();
+    let server = any(move |req: Request<Body>| {
+        let keep = keep.clone();
+        async move {
+            let access = req.extensions().get::<McpAccess>().is_some();
+            let body = req.into_body().collect().await.unwrap().to_bytes();
+            keep.lock().unwrap().push((body, access));
+            "server ran"
+        }
+    });
+    let app = axum::Router::new()
+        .route("/mcp", server.clone())
+        .route("/other", server)
+        .route_layer(ContractLayer::new(contract.clone()))
+        .route_layer(JwtLayer::new(verifier));
+    let app = if with_mcp_layer {
+        app.route_layer(McpLayer::new(contract).max_body_bytes(4096))
+    } else {
+        app
+    };
+    Fixture { issuer, app, seen }
+}
+
+impl Fixture {
+    fn token(&self, scopes: &[&str]) -> String {
+        self.issuer
+            .token()
+            .sub("alice")
+            .client_id("agent")
+            .scopes(scopes.iter().copied())
+            .sign()
+    }
+
+    async fn send(&self, method: &str, path: &str, token: &str, body: &str) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if !token.is_empty() {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let req = req
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        let response = self.app.clone().oneshot(req).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, json)
+    }
+
+    fn server_calls(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+}
+
+fn call(tool: &str) -> String {
+    format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{tool}","arguments":{{"id":"A1"}}}}}}"#
+    )
+}
+
+#[tokio::test]
+async fn a_tool_call_is_decided_on_its_tool_and_the_body_reaches_the_server_intact() {
+    let f = fixture(true).await;
+    let reader = f.token(&["orders:read"]);
+    let (status, _) = f.send("POST", "/mcp", &reader, &call("get_order")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        f.seen.lock().unwrap()[0],
+        (Bytes::from(call("get_order")), true),
+        "the server reads the very body that was decided on, with the caller's access"
+    );
+    let (status, body) = f.send("POST", "/mcp", &reader, &call("refund_order")).await;
+    assert_eq!(status, 403);
+    assert_eq!(body["reason"], "scope_insufficient");
+    assert_eq!(
+        f.server_calls(),
+        1,
+        "the refused call never reached the server"
+    );
+    // Unlisted tools follow unknown_route (deny by default).
+    let (status, body) = f.send("POST", "/mcp", &reader, &call("drop_tables")).await;
+    assert_eq!(
+        (status.as_u16(), body["reason"].as_str()),
+        (403, Some("route_unknown"))
+    );
+    assert_eq!(f.server_calls(), 1);
+}
+
+#[tokio::test]
+async fn the_handshake_and_the_session_need_only_a_token_and_other_routes_are_untouched() {
+    let f = fixture(true).await;
+    let plain = f.token(&[]);
+    let init = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}"#;
+    assert_eq!(f.send("POST", "/mcp", &plain, init).await.0, 200);
+    assert_eq!(f.send("GET", "/mcp", &plain, "").await.0, 200);
+    assert_eq!(f.send("DELETE", "/mcp", &plain, "").await.0, 200);
+    // Another route: its body is not read, and no McpAccess is given.
+    assert_eq!(f.send("GET", "/other", &plain, "[not json").await.0, 200);
+    let seen = f.seen.lock().unwrap();
+    assert_eq!(seen[3], (Bytes::from_static(b"[not json"), false));
+}
+
+#[tokio::test]
+async fn batches_malformed_and_oversized_bodies_are_refused_before_the_server() {
+    let f = fixture(true).await;
+    let reader = f.token(&["orders:read"]);
+    let batch = format!("[{}]", call("get_order"));
+    let oversized = call(&"x".repeat(5000));
+    for body in [
+        batch.as_str(),
+        "{not json",
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_order","name":"refund_order"}}"#,
+        oversized.as_str(),
+    ] {
+        let (status, json) = f.send("POST", "/mcp", &reader, body).await;
+        assert_eq!(status, 400, "{body:.60}");
+        assert_eq!(json["reason"], "request_malformed");
+    }
+    let (_, json) = f.send("POST", "/mcp", &reader, &batch).await;
+    assert!(
+        json["description"].as_str().unwrap().contains("batch"),
+        "{json}"
+    );
+    assert_eq!(f.server_calls(), 0);
+    // Without a token, the 401 comes first, whatever the body.
+    let (status, json) = f.send("POST", "/mcp", "", &batch).await;
+    assert_eq!(status, 401, "{json}");
+    assert_eq!(json["reason"], "token_missing");
+}
+
+#[tokio::test]
+async fn without_the_mcp_layer_the_endpoint_is_refused_500() {
+    let f = fixture(false).await;
+    let reader = f.token(&["orders:read", "orders:refund"]);
+    let (status, json) = f.send("POST", "/mcp", &reader, &call("get_order")).await;
+    assert_eq!(status, 500);
+    assert_eq!(json["reason"], "layers_misconfigured");
+    assert!(json["description"].as_str().unwrap().contains("McpLayer"));
+    assert_eq!(f.server_calls(), 0);
+    // Other routes are decided as ever.
+    assert_eq!(f.send("GET", "/other", &reader, "").await.0, 200);
+}
