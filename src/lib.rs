@@ -55,6 +55,8 @@
 //!   a token of its own issuer, audience and scope (`admin::AdminPolicy`).
 //! - [`anomaly`]: failure counters that flag bursts (expired-token retries,
 //!   bad signatures, unknown kids, scope probing, one `jti` from many addresses).
+//! - [`mcp`] (feature `mcp`): MCP servers behind the contract, decided per
+//!   tool, prompt or resource (`docs/mcp.md`).
 //! - `rampgate::testkit` (feature `testkit`): an embedded OIDC issuer for
 //!   development and tests.
 //!
@@ -64,7 +66,8 @@
 //! audit trail's webhook sink and the alert webhook, `[alerts]`), `openapi`
 //! (OpenAPI 3.1 from the contract: `contract::openapi`), `redis` (revocations
 //! shared by every replica through Redis: `revocation::RedisRevocationStore`,
-//! `[revocation] store = "redis"`), `testkit`.
+//! `[revocation] store = "redis"`), `mcp` (MCP servers: per-tool decisions,
+//! `mcp::McpLayer`), `testkit`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The names a service needs to protect its routes; everything else lives in
@@ -176,6 +179,22 @@ pub mod contract {
 pub mod audit {
     pub use rampgate_core::audit::*;
     pub use rampgate_tower::audit::*;
+}
+
+/// MCP servers behind the contract (feature `mcp`, `docs/mcp.md`):
+/// [`McpLayer`](mcp::McpLayer) reads each request's JSON-RPC method and tool
+/// for `ContractLayer`, which decides per tool with the contract's `mcp`
+/// routes; [`McpAccess`](mcp::McpAccess) filters `tools/list`;
+/// [`McpResource`](mcp::McpResource) is the server's canonical URI (the
+/// tokens' audience) and its RFC 9728 metadata.
+#[cfg(feature = "mcp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mcp")))]
+pub mod mcp {
+    pub use rampgate_core::contract::{
+        DEFAULT_MAX_BODY_BYTES, McpAccess, McpBodyError, McpCall, McpRead, McpTarget,
+        TOKEN_ONLY_METHODS, is_token_only,
+    };
+    pub use rampgate_tower::mcp::*;
 }
 
 /// RFC 9728 protected resource metadata from the contract (feature `axum`).

@@ -10,7 +10,7 @@ use rampgate::Verifier;
 use rampgate::audit::AuditLayer;
 use rampgate::config::{Config, ConfigError};
 use rampgate::contract::ContractHandle;
-use rampgate_testkit::DevIssuer;
+use rampgate_testkit::{DevIssuer, DevIssuerBuilder};
 
 /// An example's configuration, contract and verifier.
 pub(crate) struct Setup {
@@ -39,7 +39,17 @@ pub(crate) fn init_tracing() {
 /// returns the error naming the issuers without keys. Without any configured
 /// issuer, this example asks for the development issuer and says so on stderr.
 pub(crate) async fn setup(embedded_contract: &str) -> Result<Setup, Box<dyn std::error::Error>> {
-    let config = Config::from_env()?;
+    setup_with(Config::from_env()?, embedded_contract, DevIssuer::builder()).await
+}
+
+/// [`setup`] with a configuration of the example's own reading, and the
+/// development issuer, when one is needed, started from `dev` (the MCP
+/// example's tokens name its own URL as their audience).
+pub(crate) async fn setup_with(
+    config: Config,
+    embedded_contract: &str,
+    dev: DevIssuerBuilder,
+) -> Result<Setup, Box<dyn std::error::Error>> {
     let contract = config.contract_or(embedded_contract)?;
     if config.has_issuer(Some(&contract.current())) {
         let verifier = match config.ready_verifier(Some(&contract.current())).await {
@@ -58,7 +68,7 @@ pub(crate) async fn setup(embedded_contract: &str) -> Result<Setup, Box<dyn std:
             dev: None,
         });
     }
-    let dev = DevIssuer::start().await?;
+    let dev = dev.start().await?;
     eprintln!(
         "WARNING: no issuer is configured (RAMPGATE_ISSUER, RAMPGATE_CONFIG or the contract's \
          issuer), so this EXAMPLE starts the embedded DEVELOPMENT issuer at {}: it mints a token \

@@ -222,11 +222,18 @@ impl Config {
     /// `RAMPGATE_CONFIG` (if set), then the `RAMPGATE_*` overrides (see
     /// [`Config::apply_env`]).
     pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// [`Config::from_env`] with the overrides read through `var`: a
+    /// program can give a variable a default of its own (the MCP example's
+    /// audience is its own URL) without touching the process environment.
+    pub fn from_env_with(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let base = match std::env::var_os("RAMPGATE_CONFIG") {
             Some(path) => Config::from_file(path)?,
             None => Config::default(),
         };
-        base.apply_env(|name| std::env::var(name).ok())
+        base.apply_env(var)
     }
 
     /// Parses a configuration file.
