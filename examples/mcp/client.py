@@ -7,7 +7,8 @@
 It connects over Streamable HTTP with `Authorization: Bearer TOKEN`,
 initializes, then lists the tools or calls one, and prints one JSON object:
 `tools` (their names) or `result` (the tool's text) or `error`, and `http`,
-every HTTP answer the SDK received (method, status, WWW-Authenticate), since
+every HTTP answer the SDK received (method, status, WWW-Authenticate, and a
+refusal's reason code), since
 the SDK reports a refused request only as a JSON-RPC error. Exits 0.
 """
 
@@ -24,11 +25,18 @@ async def main(url, token, command, args):
     answers = []
 
     async def record(response):
-        answers.append({
+        answer = {
             "method": response.request.method,
             "status": response.status_code,
             "www_authenticate": response.headers.get("www-authenticate"),
-        })
+        }
+        if response.status_code >= 400:  # a refusal's body: its reason code
+            await response.aread()
+            try:
+                answer["reason"] = response.json().get("reason")
+            except ValueError:
+                pass
+        answers.append(answer)
 
     out = {}
     client = httpx2.AsyncClient(

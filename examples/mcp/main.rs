@@ -47,8 +47,14 @@ use std::net::SocketAddr;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     support::init_tracing();
 
-    // The canonical URI needs the bound address (RAMPGATE_ADDR may say port 0).
-    let listener = tokio::net::TcpListener::bind(Config::from_env()?.listen_addr()).await?;
+    // The canonical URI needs the bound address (RAMPGATE_ADDR may say port
+    // 0), and the issuer's settings need the URI: the address first.
+    let listen = Config::from_env_with(|name| match name {
+        "RAMPGATE_ISSUER" | "RAMPGATE_AUDIENCE" | "RAMPGATE_JWKS_URL" => None,
+        _ => std::env::var(name).ok(),
+    })?
+    .listen_addr();
+    let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let resource = McpResource::new(format!("http://{addr}/mcp"))?;
     // RAMPGATE_AUDIENCE, else this server's own URI: tokens for another
@@ -74,8 +80,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let auditor = audit.auditor().clone();
     let issuers: Vec<String> = verifier.issuers().map(str::to_owned).collect();
 
+    let book = orders::Orders::default();
     let server = StreamableHttpService::new(
-        || Ok(orders::Orders),
+        move || Ok(book.clone()),
         LocalSessionManager::default().into(),
         StreamableHttpServerConfig::default(),
     );

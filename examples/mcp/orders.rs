@@ -10,10 +10,15 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::json;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
-/// The order book's tools.
+/// The order book's tools, and the orders refunded so far (one book for
+/// every session, so that a refund shows in a later `get_order`).
 #[derive(Clone, Default)]
-pub(crate) struct Orders;
+pub(crate) struct Orders {
+    refunded: Arc<Mutex<HashSet<String>>>,
+}
 
 fn id_schema() -> JsonObject {
     let schema = json!({
@@ -74,9 +79,20 @@ impl ServerHandler for Orders {
             .and_then(|a| a.get("id"))
             .and_then(|id| id.as_str())
             .ok_or_else(|| ErrorData::invalid_params("the order's \"id\" is missing", None))?;
+        let mut refunded = self.refunded.lock().unwrap_or_else(|e| e.into_inner());
         let text = match &*request.name {
-            "get_order" => json!({"id": id, "status": "shipped", "total": "42.00 EUR"}),
-            "refund_order" => json!({"id": id, "status": "refunded", "refunded": "42.00 EUR"}),
+            "get_order" => {
+                let status = if refunded.contains(id) {
+                    "refunded"
+                } else {
+                    "shipped"
+                };
+                json!({"id": id, "status": status, "total": "42.00 EUR"})
+            }
+            "refund_order" => {
+                refunded.insert(id.to_owned());
+                json!({"id": id, "status": "refunded", "refunded": "42.00 EUR"})
+            }
             other => {
                 return Err(ErrorData::invalid_params(
                     format!("no tool named {other:?}"),
