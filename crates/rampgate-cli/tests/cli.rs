@@ -2527,3 +2527,121 @@ fn the_contracts_guide_shows_the_real_outputs() {
         "only {checked} commands of the guide were checked"
     );
 }
+
+/// MCP routes: checked, diffed, explained and compared like HTTP routes,
+/// each tool by its own name (the contract of examples/mcp, then a version 2
+/// that adds a resource pattern, observes refunds and advances the agent).
+#[test]
+fn mcp_routes_are_checked_diffed_explained_and_compared_per_tool() {
+    expect(
+        &["contract", "check", "mcp-v1.toml"],
+        0,
+        "mcp-v1.toml: ok (version 1, 2 routes, 1 consumer, 2 scopes)\n",
+        "",
+    );
+    expect(
+        &["contract", "diff", "mcp-v1.toml", "mcp-v2.toml"],
+        0,
+        "contract version 1 -> 2\n\
+         \x20 widened   route resources/read orders://*: added (requires orders:read)\n\
+         \x20 widened   route tools/call refund_order: mode enforce -> observe\n\
+         \x20 widened   consumer support-bot: advanced read -> refund (adds orders:refund)\n",
+        "",
+    );
+    let run = rampgate(&[
+        "contract",
+        "explain",
+        "mcp-v1.toml",
+        "--client-id",
+        "support-bot",
+        "--scopes",
+        "orders:read orders:refund",
+        "tools/call",
+        "refund_order",
+    ]);
+    assert_eq!(run.status, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("route:    tools/call refund_order\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("outcome:  deny (scope_beyond_stage): the token has orders:refund, but stage read does not allow it\n"),
+        "{}",
+        run.stdout
+    );
+    let run = rampgate(&[
+        "contract",
+        "explain",
+        "mcp-v2.toml",
+        "--client-id",
+        "agent",
+        "--scopes",
+        "orders:read",
+        "resources/read",
+        "orders://A1",
+    ]);
+    assert_eq!(run.status, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("route:    resources/read orders://* (its pattern covers orders://A1)\n"),
+        "{}",
+        run.stdout
+    );
+    let run = rampgate(&[
+        "contract",
+        "explain",
+        "mcp-v1.toml",
+        "--client-id",
+        "agent",
+        "tools/list",
+        "-",
+    ]);
+    assert_eq!(run.status, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("route:    none needed: MCP tools/list needs only a valid token\n"),
+        "{}",
+        run.stdout
+    );
+    // An inventory names a tool as its MCP method and name.
+    let inventory = r#"{"routes": [
+        {"method": "tools/call", "path": "get_order", "scopes": ["orders:read"]},
+        {"method": "tools/call", "path": "refund_order", "scopes": ["orders:read"]}
+    ]}"#;
+    let run = rampgate_with_stdin(
+        &["contract", "routes", "mcp-v1.toml", "--inventory", "-"],
+        inventory,
+    );
+    assert_eq!(
+        run,
+        Run {
+            status: 1,
+            stdout: "Requirements differ (1):\n  tools/call refund_order: the contract requires orders:refund; the code requires orders:read\nmcp-v1.toml: 1 of 2 routes in code match the contract\n".to_owned(),
+            stderr: "error: 1 route has different requirements\n".to_owned(),
+        }
+    );
+}
+
+/// The ramp report groups an MCP server's requests per tool: enforcing an
+/// observed tool gets its own verdict (audit events of the mcp example).
+#[test]
+fn the_ramp_report_gives_each_tool_its_row_and_its_verdict() {
+    let run = rampgate(&[
+        "ramp",
+        "report",
+        "--contract",
+        "mcp-observe.toml",
+        "--min-requests",
+        "1",
+        "ramp/mcp-audit.jsonl",
+    ]);
+    assert_eq!(run.status, 0, "{run:?}");
+    for line in [
+        "tools/call get_order     enforce  agent-cli    -             1  1 (100.0%)    0 (0.0%)        0 (0.0%)  -\n",
+        "tools/call refund_order  observe  support-bot  read          1    0 (0.0%)  1 (100.0%)        0 (0.0%)  -\n",
+        "  [SAFE] enforce tools/call refund_order (now observe): safe to enforce: 0 observe-denials in 2 seconds over 4 requests\n",
+    ] {
+        assert!(run.stdout.contains(line), "{line}not in\n{}", run.stdout);
+    }
+}

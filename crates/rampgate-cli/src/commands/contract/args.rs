@@ -113,9 +113,10 @@ pub(crate) enum ContractCommand {
             hide_default_value = true
         )]
         scopes: String,
-        /// The request method (GET, POST...)
+        /// The request method (GET, POST...), or an MCP method (tools/call, resources/read...)
         method: String,
-        /// The request path, a concrete one (/accounts/42) or a template (/accounts/{id})
+        /// The request path, a concrete one (/accounts/42) or a template (/accounts/{id}); for an
+        /// MCP method, the tool or prompt name or the resource URI
         path: String,
         /// Print one JSON object: request, decision, route, requirement, consumer, scopes, rollout, trust_demands
         #[arg(long)]

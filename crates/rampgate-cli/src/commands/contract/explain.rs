@@ -6,8 +6,8 @@
 
 use crate::{Report, Status};
 use rampgate_core::contract::{
-    Caller, Consumer, Contract, Decision, Mode, Outcome, Route, TrustLevel, UnknownConsumer,
-    rollout_bucket,
+    Caller, Consumer, Contract, Decision, McpCall, McpTarget, Mode, Outcome, Route, TrustLevel,
+    UnknownConsumer, is_token_only, rollout_bucket,
 };
 use rampgate_core::{DecisionReason, Requirement, Scopes};
 use std::collections::BTreeSet;
@@ -46,6 +46,13 @@ fn template<'c>(contract: &'c Contract, method: &str, path: &str) -> Option<&'c 
         }
     }
     None
+}
+
+/// Whether `method` is an MCP JSON-RPC method (`tools/call`, `initialize`)
+/// rather than an HTTP one: the request is then that call of the tool,
+/// prompt or resource URI given as the path.
+fn is_mcp_method(method: &str) -> bool {
+    method.contains('/') || is_token_only(method)
 }
 
 fn matches(template: &str, path: &str) -> bool {
@@ -160,6 +167,10 @@ fn because(d: &Decision, req: &Request) -> String {
         d.required.replace(' ', ", ")
     };
     match d.reason {
+        DecisionReason::Allowed if d.mcp.as_ref().is_some_and(|c| c.token_only()) => format!(
+            "MCP {} (the handshake, ping, discovery, notifications) needs only a valid token",
+            req.method
+        ),
         DecisionReason::Allowed => {
             "the effective scopes satisfy the route's requirement".to_owned()
         }
@@ -226,9 +237,16 @@ struct Facts<'c> {
 
 impl<'c> Facts<'c> {
     fn gather(contract: &'c Contract, req: &Request) -> Facts<'c> {
-        let method = req.method.to_ascii_uppercase();
+        let mcp = is_mcp_method(&req.method);
+        let method = if mcp {
+            req.method.clone()
+        } else {
+            req.method.to_ascii_uppercase()
+        };
         let token_scopes: Scopes = req.scopes.split_ascii_whitespace().collect();
-        let template = template(contract, &method, &req.path);
+        let template = (!mcp)
+            .then(|| template(contract, &method, &req.path))
+            .flatten();
         // Without --iss, the token is taken to come from the contract's own issuer.
         let iss = req.iss.as_deref().or(contract.issuer());
         let caller = Caller {
@@ -237,7 +255,16 @@ impl<'c> Facts<'c> {
             sub: req.sub.as_deref(),
             scopes: &token_scopes,
         };
-        let decision = contract.decide_for(&method, template, caller);
+        let decision = if mcp {
+            // The same decision as the gate's at the MCP endpoint.
+            let target = match McpTarget::of(&method) {
+                McpTarget::None => None,
+                McpTarget::Name | McpTarget::Uri => Some(req.path.as_str()),
+            };
+            contract.decide_mcp_for(&McpCall::new(&method, target), caller)
+        } else {
+            contract.decide_for(&method, template, caller)
+        };
         let route = match &decision.route {
             Some(key) => contract.routes().iter().find(|r| r.key() == **key),
             None => template.and_then(|t| contract.route(&method, t)),
@@ -364,8 +391,12 @@ impl<'c> Facts<'c> {
     }
 
     fn route_line(&self, contract: &Contract, req: &Request) -> String {
+        if self.decision.mcp.as_ref().is_some_and(|c| c.token_only()) {
+            return format!("none needed: MCP {} needs only a valid token", self.method);
+        }
         match self.route {
             Some(r) if r.path == req.path => r.key(),
+            Some(r) if r.mcp => format!("{} (its pattern covers {})", r.key(), req.path),
             Some(r) => format!("{} (the template {} falls under)", r.key(), req.path),
             None => {
                 let unknown = if contract.unknown_route_allowed() {

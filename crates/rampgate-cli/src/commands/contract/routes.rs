@@ -61,7 +61,12 @@ impl RouteReport {
             in_code: 0,
         };
         for route in &inventory.routes {
-            let method = route.method.to_ascii_uppercase();
+            // An MCP method (`tools/call`, with the tool as the path) as written.
+            let method = if route.method.contains('/') {
+                route.method.clone()
+            } else {
+                route.method.to_ascii_uppercase()
+            };
             if !seen.insert((method.clone(), route.path.clone())) {
                 continue;
             }
