@@ -2645,3 +2645,26 @@ fn the_ramp_report_gives_each_tool_its_row_and_its_verdict() {
         assert!(run.stdout.contains(line), "{line}not in\n{}", run.stdout);
     }
 }
+
+/// docs/mcp.md: the contract it shows is written under the name its
+/// commands use, the audit trail is the mcp example's (a fixture), and every
+/// command gives the output the guide shows.
+#[test]
+fn the_mcp_guide_shows_the_real_outputs() {
+    let guide = include_str!("../../../docs/mcp.md");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mcp-guide");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        format!("{FIXTURES}/ramp/mcp-audit.jsonl"),
+        dir.join("audit.jsonl"),
+    )
+    .unwrap();
+    let checked = check_shown_outputs("docs/mcp.md", guide, &dir, true);
+    assert_eq!(checked, 3, "the guide's three commands are checked");
+    // The guide shows the example's own contract.
+    assert_eq!(
+        std::fs::read_to_string(dir.join("mcp.toml")).unwrap(),
+        include_str!("../../../examples/mcp/contract.toml")
+    );
+}
