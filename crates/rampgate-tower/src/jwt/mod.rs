@@ -14,6 +14,7 @@ pub(crate) use facts::{StoreHook, meet_store, note_principal, verify_noted};
 pub use future::ResponseFuture;
 
 use http::{HeaderName, Request, Response};
+use rampgate_core::binding::{ClientCertificate, Presentation};
 use rampgate_core::{
     Anonymous, DenialBody, DenialOptions, DenialResponseBody, ErrorKind, Verifier,
 };
@@ -227,10 +228,11 @@ where
             Ok(None) => Outcome::Deny(ErrorKind::TokenMissing.into()),
             Ok(Some(found)) => {
                 let facts = req.extensions().get::<TokenFacts>();
-                match verify_noted(facts, &found.token, &config.verifier) {
+                let presented = presentation(req.extensions());
+                match verify_noted(facts, &found.token, &presented, &config.verifier) {
                     Ok(principal) => Outcome::Verified(principal, found.from_query),
                     Err(e) if config.verifier.may_refresh(&e) => {
-                        Outcome::Refresh(found.into_owned())
+                        Outcome::Refresh(found.into_owned(), presented)
                     }
                     Err(e) => Outcome::Deny(token::refusal(&found.token, e)),
                 }
@@ -248,23 +250,36 @@ where
                 req.extensions_mut().insert(options);
                 ResponseFuture::inner(self.inner.call(req), false)
             }
-            Outcome::Refresh(found) => {
+            Outcome::Refresh(found, presented) => {
                 // The inner service that was polled ready moves into the future;
                 // this one keeps a fresh clone (tower-service, "Be careful when
                 // cloning inner services").
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::verifying(config.verifier.clone(), options, found, req, inner)
+                ResponseFuture::verifying(
+                    config.verifier.clone(),
+                    options,
+                    found,
+                    presented,
+                    req,
+                    inner,
+                )
             }
             Outcome::Deny(e) => ResponseFuture::denied(&options, &e),
         }
     }
 }
 
+/// What the request presented besides its token: the client certificate a
+/// TLS acceptor (or a layer trusting a TLS terminator) put in its extensions.
+pub(crate) fn presentation(extensions: &http::Extensions) -> Presentation {
+    Presentation::bearer().certificate(extensions.get::<ClientCertificate>().copied())
+}
+
 enum Outcome {
     Verified(rampgate_core::Principal, bool),
     Anonymous,
-    Refresh(token::Found<'static>),
+    Refresh(token::Found<'static>, Presentation),
     Deny(rampgate_core::Error),
 }
 
