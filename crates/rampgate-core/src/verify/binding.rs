@@ -30,7 +30,13 @@ pub struct Thumbprint([u8; 32]);
 impl Thumbprint {
     /// The SHA-256 of `der`: a certificate's `x5t#S256`.
     pub fn of_der(der: &[u8]) -> Self {
-        Thumbprint(Sha256::digest(der).into())
+        Thumbprint::sha256(der)
+    }
+
+    /// The SHA-256 of `bytes`: of a JWK's canonical members (RFC 7638), or
+    /// of an access token (a DPoP proof's `ath`).
+    pub fn sha256(bytes: &[u8]) -> Self {
+        Thumbprint(Sha256::digest(bytes).into())
     }
 
     /// The thumbprint of these 32 bytes.

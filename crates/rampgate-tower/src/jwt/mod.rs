@@ -7,14 +7,16 @@
 
 mod facts;
 mod future;
+mod sender;
 pub(crate) mod token;
 
 pub use facts::TokenFacts;
 pub(crate) use facts::{StoreHook, meet_store, note_principal, verify_noted};
 pub use future::ResponseFuture;
+pub(crate) use sender::presentation;
 
 use http::{HeaderName, Request, Response};
-use rampgate_core::binding::{ClientCertificate, Presentation};
+use rampgate_core::binding::Presentation;
 use rampgate_core::{
     Anonymous, DenialBody, DenialOptions, DenialResponseBody, ErrorKind, Verifier,
 };
@@ -268,12 +270,6 @@ where
             Outcome::Deny(e) => ResponseFuture::denied(&options, &e),
         }
     }
-}
-
-/// What the request presented besides its token: the client certificate a
-/// TLS acceptor (or a layer trusting a TLS terminator) put in its extensions.
-pub(crate) fn presentation(extensions: &http::Extensions) -> Presentation {
-    Presentation::bearer().certificate(extensions.get::<ClientCertificate>().copied())
 }
 
 enum Outcome {
