@@ -104,7 +104,8 @@ pub struct DenialOptions {
     resource_metadata: Option<Arc<str>>,
     body: Option<DenialBody>,
     protocol: Protocol,
-    dpop: Option<DpopChallenge>,
+    /// Shared: most requests' options are clones of the layer's.
+    dpop: Option<Arc<DpopChallenge>>,
 }
 
 /// The DPoP challenge (RFC 9449 §7.1) denials carry besides the Bearer one.
@@ -177,11 +178,11 @@ impl DenialOptions {
         S: AsRef<str>,
     {
         let algs: Vec<String> = algs.into_iter().map(|a| sanitize(a.as_ref())).collect();
-        self.dpop = Some(DpopChallenge {
+        self.dpop = Some(Arc::new(DpopChallenge {
             algs: Arc::from(algs.join(" ")),
             presented: false,
             nonce: None,
-        });
+        }));
         self
     }
 
@@ -190,7 +191,7 @@ impl DenialOptions {
     /// on the DPoP challenge. `JwtLayer` does this.
     pub fn dpop_presented(mut self) -> Self {
         if let Some(dpop) = &mut self.dpop {
-            dpop.presented = true;
+            Arc::make_mut(dpop).presented = true;
         }
         self
     }
@@ -199,7 +200,7 @@ impl DenialOptions {
     /// its `DPoP-Nonce` header (with [`dpop`](DenialOptions::dpop) set).
     pub fn dpop_nonce(mut self, nonce: impl AsRef<str>) -> Self {
         if let Some(dpop) = &mut self.dpop {
-            dpop.nonce = Some(Arc::from(sanitize(nonce.as_ref()).as_str()));
+            Arc::make_mut(dpop).nonce = Some(Arc::from(sanitize(nonce.as_ref()).as_str()));
         }
         self
     }
