@@ -224,7 +224,7 @@ where
         // the layers after this one, which find these options in the extensions.
         let options = config.denial.for_request(req.headers());
         // Decide while the token borrows from the request, then act on the request.
-        let outcome = match token::find(&req, &config.sources) {
+        let outcome = match token::find(&req, &config.sources, false) {
             Err(e) => Outcome::Deny(e),
             Ok(None) if config.optional => Outcome::Anonymous,
             Ok(None) => Outcome::Deny(ErrorKind::TokenMissing.into()),
