@@ -122,8 +122,24 @@ pub struct Confirmation {
 }
 
 impl Confirmation {
-    /// The confirmation of `claims`, `None` when it has no `cnf` (or a null one).
-    pub(crate) fn from_claims(claims: &Map<String, Value>) -> Result<Option<Self>> {
+    /// The confirmation of `claims`, `None` when it has no `cnf` (or a null
+    /// one), as the verifier reads it.
+    ///
+    /// # Errors
+    ///
+    /// `token_bound` for a `cnf` with another method (or none),
+    /// `claim_invalid` for one that is not an object or a thumbprint that is
+    /// not 43 base64url characters.
+    ///
+    /// ```
+    /// use rampgate_core::binding::Confirmation;
+    /// use serde_json::json;
+    ///
+    /// let claims = json!({"cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}});
+    /// let cnf = Confirmation::from_claims(claims.as_object().unwrap()).unwrap().unwrap();
+    /// assert!(cnf.jkt.is_some() && cnf.x5t_s256.is_none());
+    /// ```
+    pub fn from_claims(claims: &Map<String, Value>) -> Result<Option<Self>> {
         let cnf = match claims.get("cnf") {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::Object(cnf)) => cnf,
