@@ -64,6 +64,7 @@ use ops::revocation;
 pub use ops::{anomaly, audit};
 pub use protocol::grpc;
 pub use verify::binding;
+pub use verify::dpop;
 
 #[cfg(feature = "axum")]
 pub use protocol::axum;
@@ -74,7 +75,8 @@ pub use protocol::tonic;
 pub use alg::Algorithm;
 pub use body::DenialResponseBody;
 pub use denial::{
-    Anonymous, Denial, DenialBody, DenialOptions, GRPC_REASON_HEADER, Protocol, RETRY_AFTER_SECS,
+    Anonymous, DPOP_NONCE, Denial, DenialBody, DenialOptions, GRPC_REASON_HEADER, Protocol,
+    RETRY_AFTER_SECS,
 };
 pub use error::{BearerError, Error, ErrorCause, ErrorKind, Result};
 pub use escape::{escape_control, redact_url};

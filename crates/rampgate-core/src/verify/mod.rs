@@ -4,12 +4,13 @@
 //! library),
 //! one issuer's key material and its refresh (`keys`), the claim rules
 //! (`policy`), the verifier with its token cache (`verifier`) and what it
-//! hands the layers (`principal`), and what binds a token to its sender
-//! (`binding`).
+//! hands the layers (`principal`), what binds a token to its sender
+//! (`binding`), and the DPoP proofs that show it (`dpop`).
 
 pub(crate) mod alg;
 pub(crate) mod backend;
 pub mod binding;
+pub mod dpop;
 pub(crate) mod ed25519;
 pub(crate) mod json;
 pub(crate) mod key;
