@@ -1,6 +1,8 @@
 //! The MCP layer with the contract's gate, in-process through a real axum
 //! router: what reaches the server, and what is refused before it.
 
+#![allow(clippy::unwrap_used)] // a test module, gated on its features
+
 use crate::{ContractLayer, JwtLayer, McpLayer};
 use axum::body::Body;
 use axum::routing::any;
