@@ -110,6 +110,12 @@ impl Refused {
         self
     }
 
+    /// The denial this refusal answers with (for tests).
+    #[cfg(test)]
+    pub(crate) fn into_denial(self) -> Denial {
+        *self.denial
+    }
+
     /// The refusal a `Refusal` of the request with these `headers` answers
     /// with, over gRPC when the request is gRPC.
     pub(crate) fn of(refusal: Refusal, headers: &HeaderMap) -> Self {

@@ -37,3 +37,45 @@ pub(crate) fn call_at_endpoint<'r, B>(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampgate_core::contract::{McpBodyError, McpRead};
+
+    fn contract() -> Contract {
+        Contract::parse(
+            "version = 1\n[mcp]\nendpoint = \"/mcp\"\n[[routes]]\nmcp = \"tools/call\"\nname = \"t\"\n",
+        )
+        .unwrap()
+    }
+
+    fn status(refused: Refused) -> (u16, &'static str) {
+        let denial = refused.into_denial();
+        (denial.status().as_u16(), denial.reason().as_str())
+    }
+
+    /// In every build, with or without the `mcp` feature: the endpoint is
+    /// decided on what an McpLayer read, or refused.
+    #[test]
+    fn the_endpoint_is_decided_on_what_was_read_or_refused() {
+        let contract = contract();
+        let mut req = Request::new(());
+        assert!(matches!(
+            call_at_endpoint(&req, &contract, "/other"),
+            Ok(None)
+        ));
+        let unread = call_at_endpoint(&req, &contract, "/mcp").unwrap_err();
+        assert_eq!(status(unread), (500, "layers_misconfigured"));
+        req.extensions_mut()
+            .insert(McpRead(Err(McpBodyError::Batch)));
+        let batch = call_at_endpoint(&req, &contract, "/mcp").unwrap_err();
+        assert_eq!(status(batch), (400, "request_malformed"));
+        let call = McpCall::new("tools/call", Some("t"));
+        req.extensions_mut().insert(McpRead(Ok(call.clone())));
+        assert_eq!(
+            call_at_endpoint(&req, &contract, "/mcp").unwrap(),
+            Some(&call)
+        );
+    }
+}
