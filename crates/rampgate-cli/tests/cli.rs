@@ -90,7 +90,7 @@ errors.toml:35: error: consumer mobile-app stage ga drops accounts:write allowed
 ";
 
 const MALFORMED_TOML: &str = "\
-malformed.toml:7: error: unknown field `scope`, expected one of `method`, `path`, `scopes`, `any`, `trust`, `mode`, `audit` (see docs/contracts.md for the schema)
+malformed.toml:7: error: unknown field `scope`, expected one of `method`, `path`, `mcp`, `name`, `uri`, `scopes`, `any`, `trust`, `mode`, `audit` (see docs/contracts.md for the schema)
 ";
 
 // ---- contract check ----
@@ -2121,10 +2121,11 @@ Arguments:
           The contract (TOML)
 
   <METHOD>
-          The request method (GET, POST...)
+          The request method (GET, POST...), or an MCP method (tools/call, resources/read...)
 
   <PATH>
-          The request path, a concrete one (/accounts/42) or a template (/accounts/{id})
+          The request path, a concrete one (/accounts/42) or a template (/accounts/{id}); for an MCP
+          method, the tool or prompt name or the resource URI
 
 Options:
       --client-id <C>
@@ -2666,9 +2667,34 @@ fn the_ramp_report_gives_each_tool_its_row_and_its_verdict() {
         "tools/call get_order     enforce  agent-cli    -             1  1 (100.0%)    0 (0.0%)        0 (0.0%)  -\n",
         "tools/call refund_order  observe  support-bot  read          1    0 (0.0%)  1 (100.0%)        0 (0.0%)  -\n",
         "  [SAFE] enforce tools/call refund_order (now observe): safe to enforce: 0 observe-denials in 2 seconds over 4 requests\n",
+        "      per tool: tools/call get_order used orders:read (1); tools/call refund_order used orders:refund (1)\n",
     ] {
         assert!(run.stdout.contains(line), "{line}not in\n{}", run.stdout);
     }
+    let run = rampgate(&[
+        "ramp",
+        "report",
+        "--contract",
+        "mcp-observe.toml",
+        "--min-requests",
+        "1",
+        "--json",
+        "ramp/mcp-audit.jsonl",
+    ]);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let unknown = report["least_privilege"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|lp| lp["consumer"] == "*")
+        .unwrap();
+    assert_eq!(
+        unknown["per_tool"],
+        json!({
+            "tools/call get_order": {"orders:read": 1},
+            "tools/call refund_order": {"orders:refund": 1},
+        })
+    );
 }
 
 /// docs/mcp.md: the contract it shows is written under the name its

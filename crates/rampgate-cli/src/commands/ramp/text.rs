@@ -249,6 +249,14 @@ fn least_privilege(out: &mut String, a: &Analysis) {
                 none_if_empty(counted(&lp.over_issued_counts)),
             ),
         );
+        if !lp.per_tool.is_empty() {
+            let tools: Vec<String> = lp
+                .per_tool
+                .iter()
+                .map(|(tool, scopes)| format!("{tool} used {}", none_if_empty(counted(scopes))))
+                .collect();
+            put(out, format_args!("      per tool: {}", tools.join("; ")));
+        }
         for finding in privilege_findings(lp, a.window.seconds, a.min_requests) {
             put(out, format_args!("      {finding}"));
         }

@@ -431,6 +431,7 @@ mod tests {
             requests: 500,
             allowed: 500,
             use_counts: BTreeMap::from([("write".to_owned(), 500)]),
+            per_tool: BTreeMap::new(),
             enough_data: true,
             recommends: true,
         };

@@ -203,8 +203,11 @@ pub(crate) fn analyse(
 /// The contract route an event's `METHOD /template` key names, if this
 /// version of the contract lists it.
 fn route_named<'c>(contract: &'c Contract, key: &str) -> Option<&'c Route> {
-    let (method, path) = key.split_once(' ')?;
-    contract.route(method, path)
+    match key.split_once(' ') {
+        Some((method, path)) => contract.route(method, path),
+        // An MCP route without a target (`completion/complete`).
+        None => contract.route(key, ""),
+    }
 }
 
 /// A route's requirement: the contract's when it lists the route, else what

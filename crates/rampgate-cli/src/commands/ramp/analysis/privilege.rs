@@ -48,6 +48,10 @@ pub(crate) struct LeastPrivilege {
     pub(crate) allowed: u64,
     /// How many requests needed each used scope.
     pub(crate) use_counts: BTreeMap<String, u64>,
+    /// For an MCP server, the use grouped by tool (prompt, resource): each
+    /// MCP route the consumer's allowed requests called, with the scopes
+    /// they needed and how many times.
+    pub(crate) per_tool: BTreeMap<String, BTreeMap<String, u64>>,
     /// Whether `requests` reaches `--min-requests`: without it, no
     /// recommendation is made.
     pub(crate) enough_data: bool,
@@ -121,6 +125,7 @@ fn finding<'e>(
     let mut allowed = 0;
     let mut use_counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut over_issued: BTreeMap<String, u64> = BTreeMap::new();
+    let mut per_tool: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     for event in events {
         requests += 1;
         for scope in &event.scopes {
@@ -132,8 +137,12 @@ fn finding<'e>(
             continue;
         }
         allowed += 1;
+        let mut tool = mcp_route(contract, event).map(|key| per_tool.entry(key).or_default());
         for scope in needed(contract, event) {
             if stage.scopes.contains(&scope) {
+                if let Some(tool) = tool.as_mut() {
+                    *tool.entry(scope.clone()).or_default() += 1;
+                }
                 *use_counts.entry(scope).or_default() += 1;
             }
         }
@@ -178,8 +187,18 @@ fn finding<'e>(
         requests,
         allowed,
         use_counts,
+        per_tool,
         enough_data,
     })
+}
+
+/// The key of the MCP route (`tools/call refund_order`) that decided
+/// `event`, when it is one.
+fn mcp_route(contract: &Contract, event: &Decision) -> Option<String> {
+    let key = event.route.as_deref()?;
+    super::route_named(contract, key)
+        .filter(|r| r.mcp)
+        .map(|_| key.to_owned())
 }
 
 /// The scopes an allowed request needed: its route's requirement (from the
