@@ -584,6 +584,26 @@ mod tests {
         assert_eq!(d.reason, DecisionReason::IssuerNotInContract);
     }
 
+    #[cfg(feature = "openapi")]
+    #[test]
+    fn mcp_routes_are_left_out_of_openapi_documents() {
+        use crate::contract::openapi::{LeftOutWhy, OpenApiOptions};
+        let doc = contract("deny").openapi(&OpenApiOptions::new()).unwrap();
+        let left_out: Vec<(&str, LeftOutWhy)> = doc
+            .left_out
+            .iter()
+            .map(|l| (l.route.as_str(), l.why))
+            .collect();
+        assert_eq!(
+            left_out,
+            [
+                ("tools/call get_order", LeftOutWhy::Mcp),
+                ("tools/call refund_order", LeftOutWhy::Mcp),
+                ("resources/read orders://*", LeftOutWhy::Mcp),
+            ]
+        );
+    }
+
     #[test]
     fn patterns_cover_their_prefix_and_names_only_themselves() {
         assert!(covers("orders://*", "orders://A1"));

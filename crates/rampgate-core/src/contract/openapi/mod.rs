@@ -174,12 +174,15 @@ pub enum LeftOutWhy {
     Grpc,
     /// A method OpenAPI 3.1 has no operation for (`PURGE`...).
     Method,
+    /// An MCP route (a tool, prompt or resource of the `[mcp] endpoint`).
+    Mcp,
 }
 
 impl fmt::Display for LeftOut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.why {
             LeftOutWhy::Grpc => write!(f, "{}: a gRPC route, not an HTTP operation", self.route),
+            LeftOutWhy::Mcp => write!(f, "{}: an MCP route, not an HTTP operation", self.route),
             LeftOutWhy::Method => {
                 write!(
                     f,
@@ -214,7 +217,9 @@ fn http_routes(contract: &Contract) -> Result<(Vec<HttpRoute<'_>>, Vec<LeftOut>)
     let mut routes = Vec::new();
     let mut left_out = Vec::new();
     for route in contract.routes() {
-        let why = if is_grpc(contract, route) {
+        let why = if route.mcp {
+            LeftOutWhy::Mcp
+        } else if is_grpc(contract, route) {
             LeftOutWhy::Grpc
         } else if let Some(method) = http_method(&route.method) {
             let template = template::convert(&route.path).map_err(|why| OpenApiError::Path {
