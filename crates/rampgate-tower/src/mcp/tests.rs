@@ -33,6 +33,10 @@ mcp = "tools/call"
 name = "refund_order"
 scopes = ["orders:refund"]
 [[routes]]
+mcp = "tools/call"
+name = "audited"
+audit = "required"
+[[routes]]
 method = "GET"
 path = "/other"
 "#;
@@ -193,4 +197,15 @@ async fn without_the_mcp_layer_the_endpoint_is_refused_500() {
     assert_eq!(f.server_calls(), 0);
     // Other routes are decided as ever.
     assert_eq!(f.send("GET", "/other", &reader, "").await.0, 200);
+}
+
+#[tokio::test]
+async fn a_tool_that_requires_its_audit_event_is_refused_without_an_audit_layer() {
+    let f = fixture(true).await;
+    let token = f.token(&[]);
+    let (status, json) = f.send("POST", "/mcp", &token, &call("audited")).await;
+    assert_eq!(status, 500);
+    assert_eq!(json["reason"], "layers_misconfigured");
+    assert!(json["description"].as_str().unwrap().contains("AuditLayer"));
+    assert_eq!(f.server_calls(), 0);
 }
