@@ -2512,6 +2512,7 @@ fn the_manual_shows_the_real_outputs() {
         ("four-eyes-v2.toml", "four-eyes-v2.toml"),
         ("four-eyes-v2-noted.toml", "four-eyes-v2-noted.toml"),
         ("openapi-app.json", "openapi.json"),
+        ("mcp-v1.toml", "mcp.toml"),
     ] {
         std::fs::copy(format!("{FIXTURES}/{from}"), dir.join(to)).unwrap();
     }
