@@ -2689,6 +2689,25 @@ fn the_ramp_report_gives_each_tool_its_row_and_its_verdict() {
         .iter()
         .find(|lp| lp["consumer"] == "*")
         .unwrap();
+    let html = std::env::temp_dir().join(format!("rampgate-mcp-{}.html", std::process::id()));
+    let run = rampgate(&[
+        "ramp",
+        "report",
+        "--contract",
+        "mcp-observe.toml",
+        "--min-requests",
+        "1",
+        "--html",
+        html.to_str().unwrap(),
+        "ramp/mcp-audit.jsonl",
+    ]);
+    assert_eq!(run.status, 0, "{run:?}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    let _ = std::fs::remove_file(&html);
+    assert!(
+        page.contains("<li>per tool: <span class=\"mono\">tools/call get_order</span> used orders:read (1)</li>"),
+        "{page}"
+    );
     assert_eq!(
         unknown["per_tool"],
         json!({

@@ -382,6 +382,14 @@ fn least_privilege(out: &mut String, a: &Analysis) {
             );
         }
         out.push_str("</table>\n<ul class=\"details\">");
+        for (tool, scopes) in &lp.per_tool {
+            let _ = write!(
+                out,
+                "<li>per tool: <span class=\"mono\">{}</span> used {}</li>",
+                escape(tool),
+                escape(&counted(scopes))
+            );
+        }
         for finding in privilege_findings(lp, a.window.seconds, a.min_requests) {
             let _ = write!(out, "<li>{}</li>", escape(&finding));
         }
