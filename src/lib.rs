@@ -75,6 +75,18 @@ pub use rampgate_core::{
 };
 pub use rampgate_tower::{AuditLayer, AuthStack, ContractLayer, JwtLayer, ScopeLayer, StepUpLayer};
 
+/// Sender-constrained tokens: what a token is bound to (`cnf`), what a
+/// request presented (a DPoP key, a client certificate) and why they did not
+/// match. See `docs/sender-constrained.md`.
+pub mod binding {
+    pub use rampgate_core::binding::*;
+}
+
+/// DPoP (RFC 9449): the proof checker `JwtLayer::dpop` takes.
+pub mod dpop {
+    pub use rampgate_core::dpop::*;
+}
+
 /// Anomaly signals: failure counters per consumer, subject, address and `jti`.
 pub mod anomaly {
     pub use rampgate_core::anomaly::*;
@@ -84,7 +96,7 @@ pub mod anomaly {
 /// and body, the protocol (HTTP or gRPC), the bearer error.
 pub mod denial {
     pub use rampgate_core::{
-        Anonymous, BearerError, Denial, DenialBody, DenialOptions, DenialResponseBody,
+        Anonymous, BearerError, DPOP_NONCE, Denial, DenialBody, DenialOptions, DenialResponseBody,
         GRPC_REASON_HEADER, Protocol, RETRY_AFTER_SECS,
     };
 }
