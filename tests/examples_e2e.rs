@@ -268,7 +268,7 @@ fn printed_curl_commands_work_as_printed() {
         qs.output
     );
     let commands = printed_commands(&qs);
-    assert_eq!(commands.len(), 6, "{:?}", qs.output);
+    assert_eq!(commands.len(), 7, "{:?}", qs.output);
     for (cmd, comment) in commands {
         let status = run_printed(&cmd);
         let expected = if comment.starts_with("401") || comment.contains("401 invalid_token") {
@@ -279,6 +279,24 @@ fn printed_curl_commands_work_as_printed() {
             "200"
         };
         assert_eq!(status, expected, "{cmd} ({comment})");
+        // conformance: 9449-6. The DPoP proof is good for one request.
+        if cmd.contains("Authorization: DPoP") {
+            assert!(
+                comment.ends_with("again: 401 dpop_proof_replayed"),
+                "{comment}"
+            );
+            let again = Command::new("sh")
+                .args(["-c", &format!("{cmd} -s")])
+                .output()
+                .unwrap();
+            let body = String::from_utf8(again.stdout).unwrap();
+            assert!(body.contains("HTTP/1.1 401"), "{body}");
+            assert!(body.contains(r#""reason":"dpop_proof_replayed""#), "{body}");
+            assert!(
+                body.contains(r#"www-authenticate: DPoP realm="quickstart""#),
+                "{body}"
+            );
+        }
     }
 }
 

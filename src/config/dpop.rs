@@ -50,8 +50,13 @@ impl DpopSettings {
         Ok(options)
     }
 
-    /// `layer` with these settings' DPoP.
-    pub(super) fn apply(&self, layer: JwtLayer) -> Result<JwtLayer, ConfigError> {
+    /// `layer` with these settings' DPoP: what [`Config::jwt_layer`](super::Config::jwt_layer)
+    /// does with `[dpop]`, for a layer made otherwise.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming the setting that cannot be used.
+    pub fn apply(&self, layer: JwtLayer) -> Result<JwtLayer, ConfigError> {
         let checker = DpopChecker::new(self.options()?)
             .map_err(|e| ConfigError::Invalid(format!("[dpop] {e}")))?;
         let layer = layer.dpop(checker);
