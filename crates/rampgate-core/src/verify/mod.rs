@@ -5,11 +5,13 @@
 //! one issuer's key material and its refresh (`keys`), the claim rules
 //! (`policy`), the verifier with its token cache (`verifier`) and what it
 //! hands the layers (`principal`), and what binds a token to its sender
-//! (`binding`).
+//! (`binding`), with the client certificates TLS terminators forward
+//! (`certificate`).
 
 pub(crate) mod alg;
 pub(crate) mod backend;
 pub mod binding;
+pub(crate) mod certificate;
 pub(crate) mod ed25519;
 pub(crate) mod json;
 pub(crate) mod key;
