@@ -77,7 +77,8 @@ pub use alg::Algorithm;
 pub use body::DenialResponseBody;
 pub use certificate::CertificateError;
 pub use denial::{
-    Anonymous, Denial, DenialBody, DenialOptions, GRPC_REASON_HEADER, Protocol, RETRY_AFTER_SECS,
+    Anonymous, DPOP_NONCE, Denial, DenialBody, DenialOptions, GRPC_REASON_HEADER, Protocol,
+    RETRY_AFTER_SECS,
 };
 pub use error::{BearerError, Error, ErrorCause, ErrorKind, Result};
 pub use escape::{escape_control, redact_url};

@@ -4,6 +4,7 @@ use super::token::Found;
 use http::header::CACHE_CONTROL;
 use http::{HeaderMap, HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
+use rampgate_core::binding::Presentation;
 use rampgate_core::{Denial, DenialOptions, DenialResponseBody, Error, Principal, Verifier};
 use std::future::Future;
 use std::pin::Pin;
@@ -74,13 +75,16 @@ where
         verifier: Verifier,
         denial: DenialOptions,
         found: Found<'static>,
+        presented: Presentation,
         request: Request<ReqBody>,
         inner: S,
     ) -> Self {
         let token = found.token.into_owned();
         ResponseFuture {
             state: State::Verifying {
-                verification: Box::pin(async move { verifier.verify(&token).await }),
+                verification: Box::pin(async move {
+                    verifier.verify_presented(&token, &presented).await
+                }),
                 request: Some(request),
                 inner: Some(inner),
                 denial,

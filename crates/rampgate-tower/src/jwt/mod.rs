@@ -7,13 +7,16 @@
 
 mod facts;
 mod future;
+mod sender;
 pub(crate) mod token;
 
 pub use facts::TokenFacts;
 pub(crate) use facts::{StoreHook, meet_store, note_principal, verify_noted};
 pub use future::ResponseFuture;
+pub(crate) use sender::presentation;
 
 use http::{HeaderName, Request, Response};
+use rampgate_core::binding::Presentation;
 use rampgate_core::{
     Anonymous, DenialBody, DenialOptions, DenialResponseBody, ErrorKind, Verifier,
 };
@@ -221,16 +224,17 @@ where
         // the layers after this one, which find these options in the extensions.
         let options = config.denial.for_request(req.headers());
         // Decide while the token borrows from the request, then act on the request.
-        let outcome = match token::find(&req, &config.sources) {
+        let outcome = match token::find(&req, &config.sources, false) {
             Err(e) => Outcome::Deny(e),
             Ok(None) if config.optional => Outcome::Anonymous,
             Ok(None) => Outcome::Deny(ErrorKind::TokenMissing.into()),
             Ok(Some(found)) => {
                 let facts = req.extensions().get::<TokenFacts>();
-                match verify_noted(facts, &found.token, &config.verifier) {
+                let presented = presentation(req.extensions());
+                match verify_noted(facts, &found.token, &presented, &config.verifier) {
                     Ok(principal) => Outcome::Verified(principal, found.from_query),
                     Err(e) if config.verifier.may_refresh(&e) => {
-                        Outcome::Refresh(found.into_owned())
+                        Outcome::Refresh(found.into_owned(), presented)
                     }
                     Err(e) => Outcome::Deny(token::refusal(&found.token, e)),
                 }
@@ -248,13 +252,20 @@ where
                 req.extensions_mut().insert(options);
                 ResponseFuture::inner(self.inner.call(req), false)
             }
-            Outcome::Refresh(found) => {
+            Outcome::Refresh(found, presented) => {
                 // The inner service that was polled ready moves into the future;
                 // this one keeps a fresh clone (tower-service, "Be careful when
                 // cloning inner services").
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::verifying(config.verifier.clone(), options, found, req, inner)
+                ResponseFuture::verifying(
+                    config.verifier.clone(),
+                    options,
+                    found,
+                    presented,
+                    req,
+                    inner,
+                )
             }
             Outcome::Deny(e) => ResponseFuture::denied(&options, &e),
         }
@@ -264,7 +275,7 @@ where
 enum Outcome {
     Verified(rampgate_core::Principal, bool),
     Anonymous,
-    Refresh(token::Found<'static>),
+    Refresh(token::Found<'static>, Presentation),
     Deny(rampgate_core::Error),
 }
 
