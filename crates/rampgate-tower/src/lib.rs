@@ -169,6 +169,8 @@ pub mod stack;
 pub mod stepup;
 #[cfg(test)]
 mod tests;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use audit::{Audit, AuditLayer};
 pub use contract::{ContractGate, ContractLayer};
