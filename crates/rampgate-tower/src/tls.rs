@@ -46,6 +46,8 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// its requests' extensions.
 ///
 /// ```no_run
+/// # #[cfg(not(all(feature = "axum", feature = "aws-lc-rs")))] fn main() {}
+/// # #[cfg(all(feature = "axum", feature = "aws-lc-rs"))]
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use axum::{Router, routing::get};
 /// use rampgate_core::binding::ClientCertificate;
