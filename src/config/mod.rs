@@ -84,6 +84,7 @@
 //! scope_claims = ["permissions"]     # besides scope and scp
 //! algorithms = ["RS256"]             # default: every asymmetric algorithm
 //! leeway_secs = 30                   # default 60, at most 300
+//! sender_constrained = "required"    # default "optional": bearer tokens too (docs/sender-constrained.md)
 //! ```
 
 #[cfg(feature = "axum")]
@@ -97,7 +98,7 @@ mod settings;
 
 pub use settings::{
     AdminSettings, AlertSettings, AuditSettings, ContractSettings, IssuerSettings, PolicySettings,
-    RevocationSettings,
+    RevocationSettings, SenderConstrained,
 };
 
 use crate::contract::{Contract, ContractHandle};

@@ -97,6 +97,25 @@ pub struct IssuerSettings {
     pub algorithms: Option<Vec<String>>,
     /// Clock skew tolerated, in seconds. Defaults to 60; at most 300.
     pub leeway_secs: Option<u64>,
+    /// `"required"`: every token of this issuer must be sender-constrained
+    /// (bound to a DPoP key or a client certificate, `cnf`, and presented
+    /// with its proof); a bearer token is refused with
+    /// `sender_constraint_required`. Defaults to `"optional"`: bearer
+    /// tokens are accepted, bound ones only with their proof.
+    #[serde(default)]
+    pub sender_constrained: SenderConstrained,
+}
+
+/// Whether tokens must be sender-constrained (`sender_constrained`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum SenderConstrained {
+    /// Bearer tokens are accepted; a bound token only with its proof.
+    #[default]
+    Optional,
+    /// Only bound tokens, each with its proof.
+    Required,
 }
 
 /// The admin router (`[admin]`, see `Config::admin_router`, feature
