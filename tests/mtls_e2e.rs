@@ -299,6 +299,25 @@ async fn graceful_shutdown_stops_accepting_and_returns() {
     assert!(text(&pki.client(Some(&pki.a), false), &url).await.is_err());
 }
 
+#[tokio::test]
+async fn a_client_that_never_finishes_its_handshake_is_disconnected() {
+    use tokio::io::AsyncReadExt;
+    let pki = Pki::new();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = TlsServer::new(pki.server_config(false))
+        .handshake_timeout(std::time::Duration::from_millis(200));
+    let _server = tokio::spawn(server.serve(listener, whoami()));
+    // A TCP connection that sends nothing: closed by the server (read 0).
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), silent.read(&mut buf));
+    assert_eq!(read.await.expect("closed before 5 s").unwrap_or(0), 0);
+    // Others are served meanwhile.
+    let url = format!("https://localhost:{}/whoami", addr.port());
+    assert!(text(&pki.client(Some(&pki.a), true), &url).await.is_ok());
+}
+
 /// A router whose `/me` needs a token (JwtLayer), counting the handler's runs.
 fn protected(verifier: rampgate::Verifier, calls: Arc<AtomicUsize>) -> Router {
     Router::new()
