@@ -3,182 +3,29 @@
 //! at test time (rcgen), the in-process TLS server (`rampgate::tls`) and a
 //! real TLS client (reqwest over rustls) presenting a certificate or none;
 //! and a trusted TLS terminator's header (`rampgate::forwarded`) sent by a
-//! "proxy" on another loopback address than the client's.
+//! "proxy" on another loopback address than the client's; and gRPC (tonic)
+//! over the TLS server (grpc.rs, with the `tonic` feature).
 #![allow(clippy::unwrap_used)]
+
+#[cfg(feature = "tonic")]
+mod grpc;
+mod pki;
+
+use pki::{Identity, Pki};
 
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::routing::get;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rampgate::JwtLayer;
 use rampgate::binding::ClientCertificate;
 use rampgate::forwarded::{ForwardedCertLayer, TrustedProxies};
 use rampgate::tls::TlsServer;
 use rampgate_testkit::OfflineIssuer;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use rustls::server::WebPkiClientVerifier;
-use sha2::{Digest, Sha256};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-
-/// A certificate and its private key.
-struct Identity {
-    der: CertificateDer<'static>,
-    key: PrivatePkcs8KeyDer<'static>,
-}
-
-impl Identity {
-    /// The base64url SHA-256 of the DER, computed here (sha2), not by rampgate.
-    fn x5t(&self) -> String {
-        URL_SAFE_NO_PAD.encode(Sha256::digest(&self.der))
-    }
-
-    /// The SHA-256 of the DER in lowercase hex, as Envoy's XFCC `Hash`.
-    fn hex_hash(&self) -> String {
-        Sha256::digest(&self.der)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    }
-
-    fn pem(&self) -> String {
-        let body = base64::engine::general_purpose::STANDARD.encode(&self.der);
-        let lines: Vec<&str> = body
-            .as_bytes()
-            .chunks(64)
-            .map(|l| std::str::from_utf8(l).unwrap())
-            .collect();
-        format!(
-            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-            lines.join("\n")
-        )
-    }
-
-    fn bound_token(&self, issuer: &OfflineIssuer) -> String {
-        let certificate = ClientCertificate::from_der(&self.der);
-        issuer.token().certificate_bound(&certificate).sign()
-    }
-}
-
-/// A test CA, the server's certificate (localhost, 127.0.0.1) and two
-/// clients', A and B, issued by it; and a client the CA never issued.
-struct Pki {
-    ca: CertificateDer<'static>,
-    server: Identity,
-    a: Identity,
-    b: Identity,
-    stranger: Identity,
-}
-
-fn issue(
-    name: &str,
-    usage: ExtendedKeyUsagePurpose,
-    issuer: Option<&Issuer<'_, KeyPair>>,
-) -> Identity {
-    let key = KeyPair::generate().unwrap();
-    let mut params =
-        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.extended_key_usages = vec![usage];
-    let cert = match issuer {
-        Some(issuer) => params.signed_by(&key, issuer).unwrap(),
-        None => params.self_signed(&key).unwrap(),
-    };
-    Identity {
-        der: cert.der().clone(),
-        key: PrivatePkcs8KeyDer::from(key.serialize_der()),
-    }
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let ca_key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "rampgate test CA");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca = params.self_signed(&ca_key).unwrap().der().clone();
-        let issuer = Issuer::new(params, ca_key);
-        let client = ExtendedKeyUsagePurpose::ClientAuth;
-        Pki {
-            ca,
-            server: issue(
-                "localhost",
-                ExtendedKeyUsagePurpose::ServerAuth,
-                Some(&issuer),
-            ),
-            a: issue("client A", client.clone(), Some(&issuer)),
-            b: issue("client B", client.clone(), Some(&issuer)),
-            stranger: issue("stranger", client, None),
-        }
-    }
-
-    fn roots(&self) -> Arc<rustls::RootCertStore> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(self.ca.clone()).unwrap();
-        Arc::new(roots)
-    }
-
-    /// The server's rustls configuration: client certificates of the test CA,
-    /// `required` or optional.
-    fn server_config(&self, required: bool) -> rustls::ServerConfig {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let verifier = WebPkiClientVerifier::builder_with_provider(self.roots(), provider.clone());
-        let verifier = if required {
-            verifier.build()
-        } else {
-            verifier.allow_unauthenticated().build()
-        };
-        rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_client_cert_verifier(verifier.unwrap())
-            .with_single_cert(
-                vec![self.server.der.clone()],
-                PrivateKeyDer::Pkcs8(self.server.key.clone_key()),
-            )
-            .unwrap()
-    }
-
-    /// A client trusting the test CA, presenting `identity` (or no
-    /// certificate), over HTTP/2 when `http2`, else HTTP/1.1 (by ALPN).
-    fn client(&self, identity: Option<&Identity>, http2: bool) -> reqwest::Client {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(self.roots());
-        let mut config = match identity {
-            Some(id) => builder
-                .with_client_auth_cert(
-                    vec![id.der.clone()],
-                    PrivateKeyDer::Pkcs8(id.key.clone_key()),
-                )
-                .unwrap(),
-            None => builder.with_no_client_auth(),
-        };
-        config.alpn_protocols = if http2 {
-            vec![b"h2".to_vec()]
-        } else {
-            vec![b"http/1.1".to_vec()]
-        };
-        let client = reqwest::Client::builder().tls_backend_preconfigured(config);
-        let client = if http2 {
-            client.http2_prior_knowledge()
-        } else {
-            client.http1_only()
-        };
-        client.build().unwrap()
-    }
-}
 
 /// A TLS server of `app` on a free loopback port, stopped (gracefully) by
 /// sending on the returned channel; the task ends when it has stopped.
