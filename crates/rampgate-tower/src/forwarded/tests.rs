@@ -1,6 +1,6 @@
 //! The trusted-proxy rule in-process: which requests get a certificate from
 //! the header, which never do, and the refusal of a malformed one. Over real
-//! sockets: tests/mtls_e2e.rs.
+//! sockets: tests/mtls_e2e/.
 
 use super::*;
 use bytes::Bytes;
