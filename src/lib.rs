@@ -55,11 +55,11 @@
 //!   a token of its own issuer, audience and scope (`admin::AdminPolicy`).
 //! - [`anomaly`]: failure counters that flag bursts (expired-token retries,
 //!   bad signatures, unknown kids, scope probing, one `jti` from many addresses).
-//! - [`binding`]: certificate-bound tokens (RFC 8705): the client certificate
-//!   of the connection, from `tls::TlsServer` (feature `tls`, rustls
-//!   in-process) or from a trusted TLS terminator's header
-//!   (`forwarded::ForwardedCertLayer`, feature `axum`). See
-//!   `docs/sender-constrained.md`.
+//! - [`binding`]: sender-constrained tokens; for a certificate-bound one
+//!   (RFC 8705) the client certificate of the connection comes from
+//!   `tls::TlsServer` (feature `tls`, rustls in-process) or from a trusted TLS
+//!   terminator's header (`forwarded::ForwardedCertLayer`, feature `axum`).
+//!   See `docs/sender-constrained.md`.
 //! - `rampgate::testkit` (feature `testkit`): an embedded OIDC issuer for
 //!   development and tests.
 //!
@@ -82,6 +82,22 @@ pub use rampgate_core::{
 };
 pub use rampgate_tower::{AuditLayer, AuthStack, ContractLayer, JwtLayer, ScopeLayer, StepUpLayer};
 
+/// Sender-constrained tokens: what a token is bound to (`cnf`), what a
+/// request presented (a DPoP key, a client certificate) and why they did not
+/// match. See `docs/sender-constrained.md`. A client certificate forwarded by
+/// a TLS terminator is read with
+/// [`ClientCertificate::from_xfcc`](binding::ClientCertificate::from_xfcc) and
+/// its siblings ([`CertificateError`](binding::CertificateError)).
+pub mod binding {
+    pub use rampgate_core::CertificateError;
+    pub use rampgate_core::binding::*;
+}
+
+/// DPoP (RFC 9449): the proof checker `JwtLayer::dpop` takes.
+pub mod dpop {
+    pub use rampgate_core::dpop::*;
+}
+
 /// Anomaly signals: failure counters per consumer, subject, address and `jti`.
 pub mod anomaly {
     pub use rampgate_core::anomaly::*;
@@ -91,7 +107,7 @@ pub mod anomaly {
 /// and body, the protocol (HTTP or gRPC), the bearer error.
 pub mod denial {
     pub use rampgate_core::{
-        Anonymous, BearerError, Denial, DenialBody, DenialOptions, DenialResponseBody,
+        Anonymous, BearerError, DPOP_NONCE, Denial, DenialBody, DenialOptions, DenialResponseBody,
         GRPC_REASON_HEADER, Protocol, RETRY_AFTER_SECS,
     };
 }
@@ -138,16 +154,6 @@ pub mod layers {
         Audit, Authorize, ContractGate, Gate, GateFuture, Jwt, Passed, Refused, Scope, StepUp,
         StepUpPassed,
     };
-}
-
-/// Sender-constrained tokens: what a token is bound to (`cnf`), what a
-/// request presented, and the [`ClientCertificate`](binding::ClientCertificate)
-/// of a connection (RFC 8705), read from a trusted terminator's header with
-/// [`ClientCertificate::from_xfcc`](binding::ClientCertificate::from_xfcc) and
-/// its siblings.
-pub mod binding {
-    pub use rampgate_core::CertificateError;
-    pub use rampgate_core::binding::*;
 }
 
 /// In-process TLS with rustls (feature `tls`): [`TlsServer`](tls::TlsServer)

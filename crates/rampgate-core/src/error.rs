@@ -412,7 +412,8 @@ impl ErrorKind {
             | ErrorKind::GrpcRequired
             | ErrorKind::LayersMisconfigured(_)
             | ErrorKind::Jwks { .. }
-            | ErrorKind::Config { .. } => None,
+            | ErrorKind::Config { .. }
+            | ErrorKind::DpopProof(DpopFailure::ReplayCacheFull) => None,
             ErrorKind::RequestMalformed(_) => Some(BearerError::InvalidRequest),
             ErrorKind::InsufficientScope { .. }
             | ErrorKind::ContractDenied { .. }
@@ -427,8 +428,9 @@ impl ErrorKind {
     /// The HTTP status a denial for this failure carries: 400 for a malformed
     /// request, 415 for a gRPC method called without gRPC, 500 for layers
     /// that cannot enforce the route, 403 for insufficient scope, 503 when
-    /// the issuer's keys or the audit trail are not available (the service
-    /// cannot judge the token, which may well be valid), 401 for everything
+    /// the issuer's keys or the audit trail are not available, or the DPoP
+    /// replay cache is full (the service cannot judge the token, or the
+    /// proof, which may well be valid), 401 for everything
     /// else (RFC 9068 §4: every validation failure is `invalid_token`).
     pub fn status(&self) -> StatusCode {
         match self {
@@ -442,7 +444,8 @@ impl ErrorKind {
             | ErrorKind::RevocationUnavailable
             | ErrorKind::AuditUnavailable
             | ErrorKind::Jwks { .. }
-            | ErrorKind::Config { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            | ErrorKind::Config { .. }
+            | ErrorKind::DpopProof(DpopFailure::ReplayCacheFull) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNAUTHORIZED,
         }
     }

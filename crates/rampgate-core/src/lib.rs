@@ -66,6 +66,7 @@ use ops::revocation;
 pub use ops::{anomaly, audit};
 pub use protocol::grpc;
 pub use verify::binding;
+pub use verify::dpop;
 
 #[cfg(feature = "axum")]
 pub use protocol::axum;

@@ -159,6 +159,10 @@ reason_codes! {
         /// The proof carries no nonce, or one no longer current: the client
         /// retries with the `DPoP-Nonce` of the answer (`use_dpop_nonce`).
         DpopNonceRequired = "dpop_nonce_required",
+        /// The DPoP replay cache holds as many unexpired `jti`s as it may: a
+        /// new proof cannot be recorded, so it is refused rather than a replay
+        /// let through (503, the service's fault).
+        DpopReplayCacheFull = "dpop_replay_cache_full",
         /// The proof's key is not the key the token is bound to (`cnf.jkt`).
         DpopKeyMismatch = "dpop_key_mismatch",
         /// `Authorization: DPoP` with a token that is not DPoP-bound (no `cnf.jkt`).

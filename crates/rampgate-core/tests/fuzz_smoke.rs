@@ -90,6 +90,56 @@ async fn mutated_tokens_are_always_refused_cleanly() {
 }
 
 #[test]
+fn mutated_dpop_proofs_and_urls_are_refused_cleanly() {
+    use rampgate_core::dpop::{DpopChecker, DpopOptions, DpopRequest, access_token_hash};
+    let secret = p256::ecdsa::SigningKey::from_slice(&[5u8; 32]).unwrap();
+    let point = secret.verifying_key().to_encoded_point(false);
+    let jwk = json!({"kty": "EC", "crv": "P-256",
+        "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()),
+        "y": URL_SAFE_NO_PAD.encode(point.y().unwrap())});
+    let url = "https://api.example:8443/a/b%2Fc/./d?q=1";
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": jwk}).to_string()),
+        URL_SAFE_NO_PAD.encode(
+            json!({"jti": "j", "htm": "GET", "htu": url, "iat": now,
+                   "ath": access_token_hash("t")})
+            .to_string()
+        )
+    );
+    let key = EncodingKey::from_ec_der(secret.to_pkcs8_der().unwrap().as_bytes());
+    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::ES256).unwrap();
+    let proof = format!("{input}.{sig}");
+    let checker = DpopChecker::new(DpopOptions::default()).unwrap();
+    let request = DpopRequest::new("GET", url, "t");
+    assert!(checker.verify(&proof, &request).is_ok());
+
+    let mut rng = StdRng::seed_from_u64(0x6470_6f70);
+    for n in 0..ITERATIONS / 2 {
+        // A mutated proof: refused (verify records nothing, so only a change refuses it).
+        if let Ok(mutated) = String::from_utf8(mutate(&mut rng, proof.as_bytes()))
+            && mutated != proof
+        {
+            match checker.verify(&mutated, &request) {
+                Ok(_) => panic!("iteration {n}: mutated proof accepted: {mutated}"),
+                Err(e) => assert!(e.code().starts_with("dpop_proof_"), "iteration {n}: {e}"),
+            }
+        }
+        // A mutated request URL: the proof matches it or is refused for htu.
+        if let Ok(mutated) = String::from_utf8(mutate(&mut rng, url.as_bytes())) {
+            let request = DpopRequest::new("GET", &mutated, "t");
+            if let Err(e) = checker.verify(&proof, &request) {
+                assert_eq!(e.code(), "dpop_proof_htu", "iteration {n}: {mutated:?}");
+            }
+        }
+    }
+}
+
+#[test]
 fn mutated_jwks_load_or_fail_cleanly() {
     let doc = json!({"keys": [
         {"kty": "EC", "crv": "P-256", "kid": "a", "use": "sig",

@@ -248,7 +248,7 @@ impl Presentation {
 
 /// Why a DPoP proof was refused (RFC 9449 §4.3): each failure its own reason
 /// code, all `invalid_dpop_proof` in the challenge but the nonce's
-/// (`use_dpop_nonce`).
+/// (`use_dpop_nonce`) and a full replay cache's (503, no challenge error).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DpopFailure {
@@ -278,6 +278,10 @@ pub enum DpopFailure {
     Ath,
     /// No nonce, or not a current one: retry with the answer's `DPoP-Nonce`.
     NonceRequired,
+    /// The proof is good, but the replay cache is full of `jti`s still inside
+    /// their window: it cannot be recorded, so it is refused (503) rather
+    /// than accepted without replay protection.
+    ReplayCacheFull,
 }
 
 impl DpopFailure {
@@ -297,6 +301,7 @@ impl DpopFailure {
             DpopFailure::Replayed => Reason::DpopProofReplayed,
             DpopFailure::Ath => Reason::DpopProofAth,
             DpopFailure::NonceRequired => Reason::DpopNonceRequired,
+            DpopFailure::ReplayCacheFull => Reason::DpopReplayCacheFull,
         }
     }
 }
@@ -327,6 +332,9 @@ impl fmt::Display for DpopFailure {
             DpopFailure::NonceRequired => {
                 f.write_str("the DPoP proof needs the nonce of the DPoP-Nonce header")
             }
+            DpopFailure::ReplayCacheFull => f.write_str(
+                "too many DPoP proofs in the replay window to record this one; try again later",
+            ),
         }
     }
 }

@@ -76,6 +76,21 @@ impl Key {
     }
 
     pub(crate) fn from_jwk_map(jwk: &Map<String, Value>) -> Result<Key, String> {
+        Key::from_jwk_map_as(jwk, None)
+    }
+
+    /// A DPoP proof's key (RFC 9449 §4.3): the JWK of the proof's header,
+    /// bound to the header's `alg` rather than to the one its type implies
+    /// (an RSA key signs PS256 proofs as well as RS256 ones). The JWK must fit
+    /// `alg`, and an `alg` member of its own must name it.
+    pub(crate) fn from_jwk_map_for(
+        jwk: &Map<String, Value>,
+        alg: Algorithm,
+    ) -> Result<Key, String> {
+        Key::from_jwk_map_as(jwk, Some(alg))
+    }
+
+    fn from_jwk_map_as(jwk: &Map<String, Value>, forced: Option<Algorithm>) -> Result<Key, String> {
         let kty = str_member(jwk, "kty")?.ok_or("missing kty")?;
         if let Some(usage) = str_member(jwk, "use")?
             && usage != "sig"
@@ -95,6 +110,12 @@ impl Key {
                     .map_err(|_| format!("unsupported alg {alg:?}"))?,
             ),
             None => None,
+        };
+        let declared = match (declared, forced) {
+            (Some(own), Some(forced)) if own != forced => {
+                return Err(format!("the key's alg is {own}, not {forced}"));
+            }
+            (own, forced) => forced.or(own),
         };
 
         let (alg, verifying) = match kty {

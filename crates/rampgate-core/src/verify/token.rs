@@ -18,6 +18,9 @@ pub(crate) struct Header {
     pub(crate) alg: Algorithm,
     pub(crate) kid: Option<String>,
     pub(crate) typ: Option<String>,
+    /// The `jwk` member, as it came: only a DPoP proof's key travels in its
+    /// header (RFC 9449 §4.2). An access token's is never used.
+    pub(crate) jwk: Option<Value>,
 }
 
 /// A compact JWS split and decoded, signature not yet verified.
@@ -146,9 +149,12 @@ fn parse_header(mut map: Map<String, Value>) -> Result<Header> {
     }
     let kid = optional_string(&mut map, "kid", "kid is not a string")?;
     let typ = optional_string(&mut map, "typ", "typ is not a string")?;
-    // `jku`, `x5u`, `x5c` and `jwk` are deliberately ignored: keys come only from
-    // the issuer's configured source (RFC 8725 §3.10), never from the token.
-    Ok(Header { alg, kid, typ })
+    // `jku`, `x5u`, `x5c` and `jwk` are deliberately ignored for access tokens:
+    // their keys come only from the issuer's configured source (RFC 8725
+    // §3.10), never from the token. A DPoP proof is signed by the key of its
+    // own `jwk`, so that one is kept for the proof checker.
+    let jwk = map.remove("jwk");
+    Ok(Header { alg, kid, typ, jwk })
 }
 
 fn optional_string(

@@ -1,8 +1,49 @@
 //! What a request presents besides its token, for a sender-constrained one:
-//! the client certificate of its connection.
+//! the client certificate of its connection, and for `Authorization: DPoP`
+//! its DPoP proof (RFC 9449 §7.1), checked against the request.
 
-use http::Extensions;
-use rampgate_core::binding::{ClientCertificate, Presentation};
+use super::token::Found;
+use http::header::HOST;
+use http::{Extensions, HeaderValue, Request};
+use rampgate_core::binding::{ClientCertificate, DpopFailure, Presentation};
+use rampgate_core::dpop::{DpopChecker, DpopProof, DpopRequest};
+use rampgate_core::{DenialOptions, Error, ErrorKind};
+use std::sync::Arc;
+
+/// The header of a DPoP proof (RFC 9449 §4.1).
+const DPOP: &str = "dpop";
+
+/// How `JwtLayer` checks DPoP proofs.
+#[derive(Debug, Clone)]
+pub(crate) struct DpopConfig {
+    pub(crate) checker: DpopChecker,
+    /// The service's URL as clients reach it (`https://api.example.com`,
+    /// with a path prefix when a proxy adds one), without a trailing `/`:
+    /// the `htu` of a proof is this and the request's path.
+    pub(crate) public_url: Option<Arc<str>>,
+}
+
+/// A DPoP proof that passed every check but the replay check, which waits
+/// until the token it goes with is verified (so that only the proofs of
+/// valid tokens take room in the replay cache).
+pub(crate) struct Pending {
+    checker: DpopChecker,
+    proof: DpopProof,
+}
+
+impl Pending {
+    /// Records the proof's `jti`, refusing a replay; the `DPoP-Nonce` the
+    /// answer must carry when the proof's nonce is no longer the current one.
+    pub(crate) fn record(self) -> Result<Option<HeaderValue>, Error> {
+        self.checker.record(&self.proof)?;
+        Ok(self
+            .proof
+            .needs_fresh_nonce()
+            .then(|| self.checker.nonce())
+            .flatten()
+            .and_then(|nonce| HeaderValue::from_str(&nonce).ok()))
+    }
+}
 
 /// What the request presented besides its token: the client certificate a
 /// TLS acceptor (or a layer trusting a TLS terminator) put in its extensions.
@@ -10,112 +51,80 @@ pub(crate) fn presentation(extensions: &Extensions) -> Presentation {
     Presentation::bearer().certificate(extensions.get::<ClientCertificate>().copied())
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::tests::{Seen, bearer, body, challenge, issuer, reason, run};
-    use crate::{ContractLayer, JwtLayer};
-    use bytes::Bytes;
-    use http::{Request, Response};
-    use rampgate_core::binding::ClientCertificate;
-    use rampgate_core::contract::{Contract, ContractHandle};
+/// [`presentation`], and for a token sent as `Authorization: DPoP` the key of
+/// its proof, which must be the one `DPoP` header of the request and match
+/// its method, URL and token.
+pub(crate) fn presented<B>(
+    req: &Request<B>,
+    found: &Found<'_>,
+    dpop: Option<&DpopConfig>,
+) -> Result<(Presentation, Option<Pending>), Error> {
+    let presentation = presentation(req.extensions());
+    // `found.dpop` only when the layer checks DPoP proofs.
+    let (true, Some(dpop)) = (found.dpop, dpop) else {
+        return Ok((presentation, None));
+    };
+    let mut proofs = req.headers().get_all(DPOP).iter();
+    let proof = match (proofs.next(), proofs.next()) {
+        (None, _) => return Err(DpopFailure::Missing.into()),
+        (Some(_), Some(_)) => return Err(DpopFailure::Multiple.into()),
+        (Some(proof), None) => proof
+            .to_str()
+            .map_err(|_| DpopFailure::Malformed("the DPoP header is not visible ASCII"))?,
+    };
+    let htu = dpop.htu(req);
+    let request = DpopRequest::new(req.method().as_str(), &htu, &found.token);
+    let proof = dpop.checker.verify(proof, &request)?;
+    let presentation = presentation.dpop(proof.thumbprint());
+    let pending = Pending {
+        checker: dpop.checker.clone(),
+        proof,
+    };
+    Ok((presentation, Some(pending)))
+}
 
-    fn with_certificate(mut req: Request<()>, der: Option<&[u8]>) -> Request<()> {
-        if let Some(der) = der {
-            req.extensions_mut()
-                .insert(ClientCertificate::from_der(der));
+impl DpopConfig {
+    /// The request's URL as its proof must name it (`htu`), without query:
+    /// the configured public URL and the path, or else the request's own
+    /// scheme and `Host`.
+    fn htu<B>(&self, req: &Request<B>) -> String {
+        // A nested axum router sees its own part of the path: the client
+        // signed the whole one.
+        #[cfg(feature = "axum")]
+        let uri = req
+            .extensions()
+            .get::<axum::extract::OriginalUri>()
+            .map_or(req.uri(), |original| &original.0);
+        #[cfg(not(feature = "axum"))]
+        let uri = req.uri();
+        let path = uri.path();
+        if let Some(base) = &self.public_url {
+            return format!("{base}{path}");
         }
-        req
-    }
-
-    fn assert_refused(response: &Response<Bytes>, seen: &Seen, code: &str) {
-        assert_eq!(response.status(), 401);
-        assert_eq!(reason(response), code);
-        assert_eq!(body(response)["error"], "invalid_token");
-        assert!(challenge(response).starts_with("Bearer error=\"invalid_token\""));
-        assert_eq!(seen.calls(), 0, "the inner service must not run");
-    }
-
-    // conformance: 8705-1
-    #[tokio::test]
-    async fn a_certificate_bound_token_passes_only_with_its_certificate() {
-        let (issuer, verifier) = issuer().await;
-        let layer = JwtLayer::new(verifier);
-        let client = ClientCertificate::from_der(b"client A's leaf");
-        let token = issuer.token().certificate_bound(&client).sign();
-        let call = |der: Option<&'static [u8]>| {
-            let seen = Seen::default();
-            let req = with_certificate(bearer("GET", "/", &token), der);
-            let layer = &layer;
-            async move { (run(layer, &seen, req).await, seen) }
-        };
-        let (response, seen) = call(Some(b"client A's leaf")).await;
-        assert_eq!(response.status(), 200);
-        let principal = seen.principal().unwrap();
-        assert_eq!(
-            principal.confirmation().unwrap().x5t_s256,
-            Some(client.thumbprint())
-        );
-        // The token is cached now: each later request is checked again.
-        let (response, seen) = call(Some(b"client B's leaf")).await;
-        assert_refused(&response, &seen, "certificate_mismatch");
-        let (response, seen) = call(None).await;
-        assert_refused(&response, &seen, "certificate_missing");
-        let (response, _) = call(Some(b"client A's leaf")).await;
-        assert_eq!(response.status(), 200);
-    }
-
-    #[tokio::test]
-    async fn a_certificate_does_not_make_a_bearer_token_bound() {
-        let (issuer, verifier) = issuer().await;
-        let token = issuer.token().sign();
-        let seen = Seen::default();
-        let req = with_certificate(bearer("GET", "/", &token), Some(b"leaf"));
-        let response = run(&JwtLayer::new(verifier), &seen, req).await;
-        assert_eq!(response.status(), 200);
-        assert!(!seen.principal().unwrap().is_sender_constrained());
-    }
-
-    const BOUND_CONTRACT: &str = r#"
-version = 1
-
-[scopes]
-"pay:write" = "make payments"
-
-[trust.bound]
-sender_constrained = "required"
-
-[[routes]]
-method = "POST"
-path = "/pay"
-scopes = ["pay:write"]
-trust = "bound"
-
-[defaults]
-unknown_consumer = { stage = "all", scopes = ["pay:write"] }
-"#;
-
-    #[tokio::test]
-    async fn a_route_requiring_binding_refuses_a_bearer_token_and_takes_a_bound_one() {
-        let (issuer, verifier) = issuer().await;
-        let contract = ContractHandle::new(Contract::parse(BOUND_CONTRACT).unwrap());
-        let jwt = JwtLayer::new(verifier);
-        let contract = ContractLayer::new(contract);
-        let stack = tower::layer::util::Stack::new(contract, jwt);
-        let client = ClientCertificate::from_der(b"leaf");
-        let bearer_token = issuer.token().scopes(["pay:write"]).sign();
-        let seen = Seen::default();
-        let req = with_certificate(bearer("POST", "/pay", &bearer_token), Some(b"leaf"));
-        let response = run(&stack, &seen, req).await;
-        assert_refused(&response, &seen, "sender_constraint_required");
-        let bound = issuer
-            .token()
-            .scopes(["pay:write"])
-            .certificate_bound(&client)
-            .sign();
-        let seen = Seen::default();
-        let req = with_certificate(bearer("POST", "/pay", &bound), Some(b"leaf"));
-        let response = run(&stack, &seen, req).await;
-        assert_eq!(response.status(), 200, "{:?}", body(&response));
-        assert_eq!(seen.calls(), 1);
+        let scheme = uri.scheme_str().unwrap_or("http");
+        let host = uri
+            .authority()
+            .map(|a| a.as_str())
+            .or_else(|| req.headers().get(HOST).and_then(|h| h.to_str().ok()))
+            .unwrap_or_default();
+        format!("{scheme}://{host}{path}")
     }
 }
+
+/// `options` for a refusal with `error`: a `use_dpop_nonce` refusal sends
+/// the current nonce.
+pub(crate) fn denial_options(
+    options: DenialOptions,
+    error: &Error,
+    dpop: Option<&DpopConfig>,
+) -> DenialOptions {
+    match (error.kind(), dpop.and_then(|d| d.checker.nonce())) {
+        (ErrorKind::DpopProof(DpopFailure::NonceRequired), Some(nonce)) => {
+            options.dpop_nonce(nonce)
+        }
+        _ => options,
+    }
+}
+
+#[cfg(test)]
+mod tests;
