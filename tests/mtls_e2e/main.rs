@@ -245,7 +245,7 @@ fn from(source: &str) -> reqwest::Client {
 
 const PROXY: &str = "127.0.0.2";
 
-// conformance: 8705-1
+// conformance: 8705-2
 #[tokio::test]
 async fn a_trusted_terminator_s_header_binds_and_a_client_s_own_header_never_does() {
     let pki = Pki::new();
@@ -294,6 +294,7 @@ async fn a_trusted_terminator_s_header_binds_and_a_client_s_own_header_never_doe
     );
 }
 
+// conformance: 8705-2
 #[tokio::test]
 async fn a_trusted_nginx_header_sets_the_certificate_of_the_request() {
     let pki = Pki::new();
