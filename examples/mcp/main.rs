@@ -87,7 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         StreamableHttpServerConfig::default(),
     );
     let jwt = config
-        .jwt_layer(verifier)
+        .jwt_layer(verifier)?
         .realm("mcp")
         .resource_metadata(resource.metadata_url());
     // Route layers run from the last added: McpLayer reads the JSON-RPC

@@ -52,13 +52,16 @@ mod hex;
 mod ops;
 mod protocol;
 mod reason;
+mod sender;
 mod sync;
 pub mod time;
 mod verify;
 
 use contract::{requirement, stepup};
 use protocol::{body, denial};
-use verify::{alg, backend, ed25519, json, key, keys, pem, policy, principal, token, verifier};
+use verify::{
+    alg, backend, certificate, ed25519, json, key, keys, pem, policy, principal, token, verifier,
+};
 
 use ops::revocation;
 pub use ops::{anomaly, audit};
@@ -74,6 +77,7 @@ pub use protocol::tonic;
 
 pub use alg::Algorithm;
 pub use body::DenialResponseBody;
+pub use certificate::CertificateError;
 pub use denial::{
     Anonymous, DPOP_NONCE, Denial, DenialBody, DenialOptions, GRPC_REASON_HEADER, Protocol,
     RETRY_AFTER_SECS,

@@ -14,6 +14,7 @@ pub use facts::TokenFacts;
 pub(crate) use facts::{StoreHook, meet_store, note_principal, verify_noted};
 pub use future::ResponseFuture;
 use future::{After, Verification};
+#[cfg(feature = "tonic")]
 pub(crate) use sender::presentation;
 use sender::{DpopConfig, Pending};
 

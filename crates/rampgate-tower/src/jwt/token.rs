@@ -103,6 +103,7 @@ fn authorization<B>(req: &Request<B>, dpop: bool) -> Result<Option<(&str, bool)>
 /// The token of the `Authorization` values `values` (each `None` when it is
 /// not visible ASCII), by the rules of [`authorization`] without DPoP: for
 /// HTTP headers and gRPC metadata alike.
+#[cfg(feature = "tonic")]
 pub(crate) fn bearer_of<'v>(
     values: impl Iterator<Item = Option<&'v str>>,
 ) -> Result<Option<&'v str>, Error> {
