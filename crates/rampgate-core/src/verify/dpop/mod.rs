@@ -330,7 +330,7 @@ impl DpopChecker {
     /// The nonce to send now in `DPoP-Nonce`, when nonces are required.
     pub fn nonce(&self) -> Option<String> {
         let now = now_secs();
-        self.inner.nonces.as_ref().map(|n| n.current(now))
+        self.inner.nonces.as_ref().and_then(|n| n.current(now))
     }
 
     /// Every check of RFC 9449 §4.3, the replay check included: the proof

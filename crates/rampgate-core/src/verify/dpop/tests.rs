@@ -351,14 +351,14 @@ fn nonces_when_required() {
     let wrong = client.proof("j2", |c| c["nonce"] = json!("not-the-servers-nonce"));
     assert_eq!(check(&c, &wrong).unwrap_err(), DpopFailure::NonceRequired);
 
-    let current = nonces.current(NOW);
+    let current = nonces.current(NOW).unwrap();
     let proof = check(&c, &client.proof("j3", |c| c["nonce"] = json!(current))).unwrap();
     assert!(!proof.needs_fresh_nonce());
     // The previous epoch's nonce still passes, and asks for a fresh one.
-    let previous = nonces.current(NOW - 60.0);
+    let previous = nonces.current(NOW - 60.0).unwrap();
     let proof = check(&c, &client.proof("j4", |c| c["nonce"] = json!(previous))).unwrap();
     assert!(proof.needs_fresh_nonce());
-    let older = nonces.current(NOW - 120.0);
+    let older = nonces.current(NOW - 120.0).unwrap();
     let proof = client.proof("j5", |c| c["nonce"] = json!(older));
     assert_eq!(check(&c, &proof).unwrap_err(), DpopFailure::NonceRequired);
     // Without nonces, a nonce in a proof is ignored.
