@@ -25,10 +25,14 @@
 //! window; `ath`; and last the `jti`, which must not have been seen with
 //! this key within the window.
 //!
-//! The replay cache is in memory, one per checker and its clones: replicas
-//! of a service do not see each other's proofs. Nonces shared by the fleet
-//! ([`DpopOptions::nonce_secret`]) narrow what a replay to another replica
-//! can do to the nonce's lifetime; the `iat` window bounds it in any case.
+//! The replay cache is in memory, shared by a checker and its clones but not
+//! by the replicas of a service: a proof captured and replayed to another
+//! replica within its `iat` window (60 seconds by default, and only for the
+//! method and URL it names, with the token it names) is not caught. Keep
+//! [`DpopOptions::max_age`] short where that matters. Nonces
+//! ([`DpopOptions::require_nonce`]) keep clients from making proofs ahead of
+//! time; replicas that share [`DpopOptions::nonce_secret`] accept each
+//! other's.
 
 mod htu;
 mod nonce;

@@ -445,3 +445,18 @@ fn every_failure_is_an_invalid_dpop_proof_but_nonce_and_room() {
     );
     assert_eq!(err.kind().status(), http::StatusCode::UNAUTHORIZED);
 }
+
+#[test]
+fn a_checker_is_shared_across_threads() {
+    fn shared<T: Send + Sync + Clone + 'static>() {}
+    shared::<DpopChecker>();
+    // Clones share one replay cache, from any thread.
+    let c = checker(DpopOptions::default());
+    let proof = Client::ed25519(4).proof("j1", |_| {});
+    let other = c.clone();
+    let first = std::thread::spawn(move || check(&other, &proof).map(|p| p.thumbprint()))
+        .join()
+        .unwrap();
+    assert!(first.is_ok());
+    assert_eq!(c.replay_entries(), 1);
+}
