@@ -198,7 +198,6 @@ mod imp {
     }
 
     pub(super) fn hmac_tag(key: &Key, message: &[u8]) -> Option<Vec<u8>> {
-        use jsonwebtoken::signature::Signer as _;
         let hmac = matches!(
             key.alg,
             jsonwebtoken::Algorithm::HS256
