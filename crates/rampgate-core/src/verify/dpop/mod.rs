@@ -125,7 +125,7 @@ impl DpopOptions {
 
     /// How old a proof's `iat` may be, clock skew included: a proof is
     /// refused after that, and its `jti` is held as long (§11.1). Defaults to
-    /// 60 seconds. A longer window holds more `jti`s, and lets a captured
+    /// 60 seconds; at least 1. A longer window holds more `jti`s, and lets a captured
     /// proof be used for longer (within its one request's method and URL).
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = max_age;
@@ -297,6 +297,10 @@ impl DpopChecker {
             return Err(Error::config(format!(
                 "{alg} is symmetric: a DPoP proof is signed with the client's private key (RFC 9449 §4.3)"
             )));
+        }
+        if options.max_age < Duration::from_secs(1) {
+            // iat is in whole seconds: a shorter window refuses good proofs.
+            return Err(Error::config("the DPoP max_age must be 1 second or more"));
         }
         if options.replay_capacity == 0 {
             return Err(Error::config(

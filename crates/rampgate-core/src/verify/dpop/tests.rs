@@ -404,6 +404,7 @@ fn options_refuse_what_would_weaken_the_checks() {
         DpopOptions::default().algorithms([Algorithm::ES256, Algorithm::HS256]),
         DpopOptions::default().algorithms([]),
         DpopOptions::default().replay_capacity(0),
+        DpopOptions::default().max_age(Duration::from_millis(999)),
         DpopOptions::default().nonce_secret([1u8; 32]),
         DpopOptions::default()
             .require_nonce(Duration::from_secs(60))
