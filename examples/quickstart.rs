@@ -8,6 +8,8 @@
 //! - `GET /ready`: public; the verifier's key health as JSON, 200 when every
 //!   issuer has usable keys, 503 otherwise.
 //! - `GET /me`: any valid token; answers its `sub`, `client_id` and `scopes`.
+//!   Bearer tokens, and DPoP-bound tokens with their proofs (RFC 9449): DPoP
+//!   is on by default here, tuned by `[dpop]` in the `RAMPGATE_CONFIG` file.
 //! - `GET /profile`: requires the scope `profile:read` (403 `insufficient_scope`).
 //!
 //! Configuration (`rampgate::config`: the file named by `RAMPGATE_CONFIG`, then
@@ -46,7 +48,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use rampgate::contract::Inventory;
 use rampgate::{ContractLayer, JwtLayer, Principal, ScopeLayer};
-use rampgate_testkit::DevIssuer;
+use rampgate_testkit::{DevIssuer, DpopKey};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 
@@ -87,15 +89,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // first (it records JwtLayer's refusals too), JwtLayer, then the contract;
     // ScopeLayer on /profile states the code's own requirement.
     let api_verifier = verifier.clone();
+    // DPoP is on here by default; `[dpop]` in the RAMPGATE_CONFIG file tunes it.
+    let jwt = config.dpop.clone().unwrap_or_default().apply(
+        JwtLayer::new(verifier)
+            .realm("quickstart")
+            .resource_metadata(&metadata_url),
+    )?;
     let app = Router::new()
         .route("/profile", get(profile).route_layer(read_profile))
         .route("/me", get(me))
         .route_layer(ContractLayer::new(contract.clone()))
-        .route_layer(
-            JwtLayer::new(verifier)
-                .realm("quickstart")
-                .resource_metadata(&metadata_url),
-        )
+        .route_layer(jwt)
         .route_layer(audit)
         .route("/ready", ready)
         .route("/metrics", metrics)
@@ -159,6 +163,19 @@ fn print_try_it(dev: &DevIssuer, addr: SocketAddr) {
         .expires_in(3600)
         .sign();
     let expired = dev.token().sub("carol").expires_in(-3600).sign();
+    // DPoP (RFC 9449): a token bound to a key made here, and one proof of it.
+    let client = DpopKey::generate();
+    let bound = dev
+        .token()
+        .sub("dora")
+        .client_id("quickstart-agent")
+        .dpop_bound(&client)
+        .expires_in(3600)
+        .sign();
+    let proof = client
+        .proof("GET", &format!("http://{addr}/me"))
+        .access_token(&bound)
+        .sign();
     println!(
         "\nembedded dev issuer: {} (audience {})\n\nTry it:\n\
          \x20 curl -i http://{addr}/health\n\
@@ -166,7 +183,10 @@ fn print_try_it(dev: &DevIssuer, addr: SocketAddr) {
          \x20 curl -i -H 'Authorization: Bearer {reader}' http://{addr}/me\n\
          \x20 curl -i -H 'Authorization: Bearer {reader}' http://{addr}/profile   # 200\n\
          \x20 curl -i -H 'Authorization: Bearer {plain}' http://{addr}/profile    # 403 insufficient_scope\n\
-         \x20 curl -i -H 'Authorization: Bearer {expired}' http://{addr}/me       # 401 invalid_token (expired)\n",
+         \x20 curl -i -H 'Authorization: DPoP {bound}' -H 'DPoP: {proof}' http://{addr}/me   # 200 once, within 60 s; again: 401 dpop_proof_replayed\n\
+         \x20 curl -i -H 'Authorization: Bearer {expired}' http://{addr}/me       # 401 invalid_token (expired)\n\n\
+         The DPoP token is bound to a key this process made (cnf.jkt), and each proof is good\n\
+         for one request: docs/sender-constrained.md shows a client that makes its own.\n",
         dev.issuer(),
         dev.audience(),
     );

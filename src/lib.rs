@@ -55,6 +55,11 @@
 //!   a token of its own issuer, audience and scope (`admin::AdminPolicy`).
 //! - [`anomaly`]: failure counters that flag bursts (expired-token retries,
 //!   bad signatures, unknown kids, scope probing, one `jti` from many addresses).
+//! - [`binding`]: sender-constrained tokens; for a certificate-bound one
+//!   (RFC 8705) the client certificate of the connection comes from
+//!   `tls::TlsServer` (feature `tls`, rustls in-process) or from a trusted TLS
+//!   terminator's header (`forwarded::ForwardedCertLayer`, feature `axum`).
+//!   See `docs/sender-constrained.md`.
 //! - `rampgate::testkit` (feature `testkit`): an embedded OIDC issuer for
 //!   development and tests.
 //!
@@ -64,7 +69,9 @@
 //! audit trail's webhook sink and the alert webhook, `[alerts]`), `openapi`
 //! (OpenAPI 3.1 from the contract: `contract::openapi`), `redis` (revocations
 //! shared by every replica through Redis: `revocation::RedisRevocationStore`,
-//! `[revocation] store = "redis"`), `testkit`.
+//! `[revocation] store = "redis"`), `tls` (in-process TLS with rustls, the
+//! client certificate of each connection for certificate-bound tokens:
+//! `tls::TlsServer`), `testkit`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The names a service needs to protect its routes; everything else lives in
@@ -75,6 +82,22 @@ pub use rampgate_core::{
 };
 pub use rampgate_tower::{AuditLayer, AuthStack, ContractLayer, JwtLayer, ScopeLayer, StepUpLayer};
 
+/// Sender-constrained tokens: what a token is bound to (`cnf`), what a
+/// request presented (a DPoP key, a client certificate) and why they did not
+/// match. See `docs/sender-constrained.md`. A client certificate forwarded by
+/// a TLS terminator is read with
+/// [`ClientCertificate::from_xfcc`](binding::ClientCertificate::from_xfcc) and
+/// its siblings ([`CertificateError`](binding::CertificateError)).
+pub mod binding {
+    pub use rampgate_core::CertificateError;
+    pub use rampgate_core::binding::*;
+}
+
+/// DPoP (RFC 9449): the proof checker `JwtLayer::dpop` takes.
+pub mod dpop {
+    pub use rampgate_core::dpop::*;
+}
+
 /// Anomaly signals: failure counters per consumer, subject, address and `jti`.
 pub mod anomaly {
     pub use rampgate_core::anomaly::*;
@@ -84,7 +107,7 @@ pub mod anomaly {
 /// and body, the protocol (HTTP or gRPC), the bearer error.
 pub mod denial {
     pub use rampgate_core::{
-        Anonymous, BearerError, Denial, DenialBody, DenialOptions, DenialResponseBody,
+        Anonymous, BearerError, DPOP_NONCE, Denial, DenialBody, DenialOptions, DenialResponseBody,
         GRPC_REASON_HEADER, Protocol, RETRY_AFTER_SECS,
     };
 }
@@ -132,6 +155,17 @@ pub mod layers {
         StepUpPassed,
     };
 }
+
+/// In-process TLS with rustls (feature `tls`): [`TlsServer`](tls::TlsServer)
+/// serves a router over HTTP/1.1 and HTTP/2 with each connection's client
+/// certificate in its requests' extensions.
+#[cfg(feature = "tls")]
+pub use rampgate_tower::tls;
+
+/// The client certificate a trusted TLS terminator forwards in a header
+/// (feature `axum`): [`ForwardedCertLayer`](forwarded::ForwardedCertLayer).
+#[cfg(feature = "axum")]
+pub use rampgate_tower::forwarded;
 
 /// RFC 3339 timestamps, as audit events and the admin router write them.
 pub mod time {

@@ -268,7 +268,7 @@ fn printed_curl_commands_work_as_printed() {
         qs.output
     );
     let commands = printed_commands(&qs);
-    assert_eq!(commands.len(), 6, "{:?}", qs.output);
+    assert_eq!(commands.len(), 7, "{:?}", qs.output);
     for (cmd, comment) in commands {
         let status = run_printed(&cmd);
         let expected = if comment.starts_with("401") || comment.contains("401 invalid_token") {
@@ -279,6 +279,24 @@ fn printed_curl_commands_work_as_printed() {
             "200"
         };
         assert_eq!(status, expected, "{cmd} ({comment})");
+        // conformance: 9449-6. The DPoP proof is good for one request.
+        if cmd.contains("Authorization: DPoP") {
+            assert!(
+                comment.ends_with("again: 401 dpop_proof_replayed"),
+                "{comment}"
+            );
+            let again = Command::new("sh")
+                .args(["-c", &format!("{cmd} -s")])
+                .output()
+                .unwrap();
+            let body = String::from_utf8(again.stdout).unwrap();
+            assert!(body.contains("HTTP/1.1 401"), "{body}");
+            assert!(body.contains(r#""reason":"dpop_proof_replayed""#), "{body}");
+            assert!(
+                body.contains(r#"www-authenticate: DPoP realm="quickstart""#),
+                "{body}"
+            );
+        }
     }
 }
 
@@ -972,4 +990,44 @@ async fn the_contracts_walkthrough_shows_the_answers_the_quickstart_gives() {
     );
     drop(qs);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The done-when of RFC 9449 against the quickstart as shipped, with a
+/// client that is not rampgate: examples/dpop_client.py makes its key and
+/// proofs with joserfc (installed by .ci/run), gets a token bound to its key
+/// from the dev issuer, and tries each thing the RFC refuses.
+#[test]
+fn an_independent_dpop_client_is_answered_as_rfc_9449_says() {
+    // conformance: 9449-1, 9449-5, 9449-6, 9449-7, 9449-8, 9449-9, 9449-10
+    let qs = start(&[]);
+    let issuer = qs
+        .output
+        .iter()
+        .find_map(|l| l.strip_prefix("embedded dev issuer: "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let client = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/dpop_client.py");
+    let out = Command::new("python3")
+        .args([client, &format!("http://{}", qs.addr), &issuer])
+        .output()
+        .expect("python3 with joserfc (.ci/run installs it)");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stdout,
+        "fresh_proof 200 -\n\
+         query_ignored 200 -\n\
+         replayed_proof 401 dpop_proof_replayed\n\
+         other_method 401 dpop_proof_htm\n\
+         other_url 401 dpop_proof_htu\n\
+         other_token 401 dpop_proof_ath\n\
+         foreign_key 401 dpop_key_mismatch\n\
+         stale_iat 401 dpop_proof_iat\n\
+         two_proofs 401 dpop_proof_multiple\n\
+         no_proof 401 dpop_proof_missing\n\
+         as_bearer 401 token_bound\n",
+        "{stderr}"
+    );
+    assert!(out.status.success(), "{stderr}");
 }

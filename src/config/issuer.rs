@@ -1,6 +1,6 @@
 //! One `[[issuers]]` entry as the verifier takes it.
 
-use super::{Config, ConfigError, IssuerSettings};
+use super::{Config, ConfigError, IssuerSettings, SenderConstrained};
 use crate::keys::Algorithm;
 use crate::{IssuerConfig, ValidationPolicy};
 use std::time::Duration;
@@ -62,6 +62,47 @@ impl IssuerSettings {
         if let Some(secs) = self.leeway_secs {
             policy = policy.leeway(Duration::from_secs(secs));
         }
+        if self.sender_constrained == SenderConstrained::Required {
+            policy = policy.require_sender_constrained();
+        }
         Ok(config.policy(policy))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use rampgate_core::binding::{ClientCertificate, Presentation};
+
+    #[tokio::test]
+    async fn an_issuer_may_require_sender_constrained_tokens() {
+        let idp = rampgate_testkit::DevIssuer::start().await.unwrap();
+        let file = format!(
+            "[[issuers]]\nissuer = {:?}\naudiences = [{:?}]\njwks_url = {:?}\nsender_constrained = \"required\"\n",
+            idp.issuer(),
+            idp.audience(),
+            idp.jwks_url()
+        );
+        let verifier = Config::from_toml(&file)
+            .unwrap()
+            .verifier(None)
+            .await
+            .unwrap();
+        let bearer = verifier.verify_cached(&idp.token().sign()).unwrap_err();
+        assert_eq!(bearer.code(), "sender_constraint_required");
+        let cert = ClientCertificate::from_der(b"leaf");
+        let bound = idp.token().certificate_bound(&cert).sign();
+        let presented = Presentation::bearer().certificate(Some(cert));
+        let principal = verifier
+            .verify_cached_presented(&bound, &presented)
+            .unwrap();
+        assert!(principal.is_sender_constrained());
+
+        let typo = file.replace("\"required\"", "\"always\"");
+        let err = Config::from_toml(&typo).unwrap_err().to_string();
+        assert!(
+            err.contains("unknown variant `always`, expected `optional` or `required`"),
+            "{err}"
+        );
     }
 }

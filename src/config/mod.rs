@@ -84,11 +84,21 @@
 //! scope_claims = ["permissions"]     # besides scope and scp
 //! algorithms = ["RS256"]             # default: every asymmetric algorithm
 //! leeway_secs = 30                   # default 60, at most 300
+//! sender_constrained = "required"    # default "optional": bearer tokens too (docs/sender-constrained.md)
+//!
+//! [dpop]                             # off without the table; docs/sender-constrained.md
+//! public_url = "https://api.example.com"   # what proofs sign (htu); default: the request's scheme and Host
+//! algorithms = ["ES256", "EdDSA"]    # default: every asymmetric algorithm
+//! max_age_secs = 60                  # how old a proof may be; its jti is held as long
+//! replay_capacity = 1000000          # proofs held against replay; full: 503, never forgotten early
+//! nonce_interval_secs = 300          # require server nonces, rotated this often (default: none)
+//! nonce_secret = "32 bytes or more, the same on every replica"
 //! ```
 
 #[cfg(feature = "axum")]
 mod admin;
 mod alerts;
+mod dpop;
 mod env;
 mod issuer;
 mod revocation;
@@ -96,8 +106,8 @@ mod serve;
 mod settings;
 
 pub use settings::{
-    AdminSettings, AlertSettings, AuditSettings, ContractSettings, IssuerSettings, PolicySettings,
-    RevocationSettings,
+    AdminSettings, AlertSettings, AuditSettings, ContractSettings, DpopSettings, IssuerSettings,
+    PolicySettings, RevocationSettings, SenderConstrained,
 };
 
 use crate::contract::{Contract, ContractHandle};
@@ -215,6 +225,9 @@ pub struct Config {
     /// The admin router (`Config::admin_router`, feature `axum`). Defaults
     /// to none: no admin routes.
     pub admin: Option<AdminSettings>,
+    /// DPoP on [`Config::jwt_layer`]. Defaults to none: bearer tokens only
+    /// (a DPoP-bound token is refused as `token_bound`).
+    pub dpop: Option<DpopSettings>,
 }
 
 impl Config {
@@ -459,9 +472,13 @@ impl Config {
         Ok(builder)
     }
 
-    /// A [`JwtLayer`] over `verifier` with the configured realm and resource
-    /// metadata URL.
-    pub fn jwt_layer(&self, verifier: Verifier) -> JwtLayer {
+    /// A [`JwtLayer`] over `verifier` with the configured realm, resource
+    /// metadata URL and DPoP (`[dpop]`).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] for a `[dpop]` table that cannot be used.
+    pub fn jwt_layer(&self, verifier: Verifier) -> Result<JwtLayer, ConfigError> {
         let mut layer = JwtLayer::new(verifier);
         if let Some(realm) = &self.realm {
             layer = layer.realm(realm);
@@ -469,7 +486,10 @@ impl Config {
         if let Some(url) = &self.resource_metadata {
             layer = layer.resource_metadata(url);
         }
-        layer
+        if let Some(dpop) = &self.dpop {
+            layer = dpop.apply(layer)?;
+        }
+        Ok(layer)
     }
 }
 

@@ -1,5 +1,5 @@
 //! The sections of the configuration file, as they are read: `[alerts]`,
-//! `[audit]`, `[policy]`, `[[issuers]]`, `[contract]` and `[revocation]`.
+//! `[audit]`, `[dpop]`, `[policy]`, `[[issuers]]`, `[contract]` and `[revocation]`.
 
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -44,6 +44,36 @@ pub struct AuditSettings {
     pub keep: Option<usize>,
     /// The queue's capacity in events. Defaults to 8192.
     pub queue: Option<usize>,
+}
+
+/// DPoP (RFC 9449) on the [`JwtLayer`](crate::JwtLayer) of
+/// [`Config::jwt_layer`] (`[dpop]`): `Authorization: DPoP` tokens with their
+/// proofs are accepted besides bearer tokens. Off without the table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DpopSettings {
+    /// The service's URL as clients reach it (`https://api.example.com`):
+    /// a proof's `htu` must be it followed by the request's path. Set it
+    /// behind a proxy, a load balancer or TLS termination. Defaults to the
+    /// request's own scheme and `Host`.
+    pub public_url: Option<String>,
+    /// The proof algorithms accepted (JOSE names, asymmetric only).
+    /// Defaults to every asymmetric algorithm.
+    pub algorithms: Option<Vec<String>>,
+    /// How old a proof's `iat` may be, in seconds; its `jti` is held as
+    /// long against replay. Defaults to 60.
+    pub max_age_secs: Option<u64>,
+    /// How many proofs the replay cache holds at most; when full, proofs
+    /// are refused (503) rather than old ones forgotten. Defaults to 1,000,000.
+    pub replay_capacity: Option<usize>,
+    /// Require server nonces (RFC 9449 §9), rotated every this many
+    /// seconds. Defaults to none: no nonces.
+    pub nonce_interval_secs: Option<u64>,
+    /// The secret nonces are derived from, shared by every replica so that
+    /// each accepts the others' nonces (at least 32 bytes). Defaults to a
+    /// random one per process.
+    pub nonce_secret: Option<String>,
 }
 
 /// The validation rules every issuer's tokens must meet (`[policy]`).
@@ -97,6 +127,25 @@ pub struct IssuerSettings {
     pub algorithms: Option<Vec<String>>,
     /// Clock skew tolerated, in seconds. Defaults to 60; at most 300.
     pub leeway_secs: Option<u64>,
+    /// `"required"`: every token of this issuer must be sender-constrained
+    /// (bound to a DPoP key or a client certificate, `cnf`, and presented
+    /// with its proof); a bearer token is refused with
+    /// `sender_constraint_required`. Defaults to `"optional"`: bearer
+    /// tokens are accepted, bound ones only with their proof.
+    #[serde(default)]
+    pub sender_constrained: SenderConstrained,
+}
+
+/// Whether tokens must be sender-constrained (`sender_constrained`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum SenderConstrained {
+    /// Bearer tokens are accepted; a bound token only with its proof.
+    #[default]
+    Optional,
+    /// Only bound tokens, each with its proof.
+    Required,
 }
 
 /// The admin router (`[admin]`, see `Config::admin_router`, feature

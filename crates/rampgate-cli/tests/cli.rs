@@ -1398,11 +1398,36 @@ fn inspect_reads_the_token_from_standard_input() {
 }
 
 #[test]
+fn inspect_shows_what_a_sender_constrained_token_is_bound_to() {
+    let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+    for (cnf, shown) in [
+        (
+            json!({"jkt": jkt}),
+            format!("  ok    cnf: DPoP-bound (jkt {jkt}): accepted only as Authorization: DPoP with a proof by that key"),
+        ),
+        (
+            json!({"x5t#S256": jkt}),
+            format!("  ok    cnf: certificate-bound (x5t#S256 {jkt}): accepted only over TLS with that client certificate"),
+        ),
+        (
+            json!({"jkt": "short"}),
+            "  FAIL  cnf: claim cnf.jkt is invalid: must be a base64url SHA-256 thumbprint (43 characters) (claim_invalid)".to_owned(),
+        ),
+    ] {
+        let claims = json!({"iss": ISS, "aud": AUD, "exp": now() + 600, "cnf": cnf});
+        let token = sign(&signer(1, "k1"), &json!({"alg": "ES256"}), &claims);
+        let run = rampgate(&["token", "inspect", &token]);
+        let out = lines(&run.stdout);
+        assert!(out.contains(&shown.as_str()), "{out:#?}");
+    }
+}
+
+#[test]
 fn inspect_names_each_failing_check_with_its_reason_code() {
     let claims = json!({
         "iss": "https://evil.example/", "aud": ["other-api"], "sub": "alice",
         "exp": now() - 3 * 3600, "nbf": now() + 600, "iat": now() - 4 * 3600,
-        "auth_time": now() - 4 * 3600, "cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"},
+        "auth_time": now() - 4 * 3600, "cnf": {"jwk": {"kty": "EC"}},
     });
     let token = sign(
         &signer(1, "k1"),
@@ -1432,7 +1457,7 @@ fn inspect_names_each_failing_check_with_its_reason_code() {
     assert!(out.contains(&"  FAIL  iss: iss is \"https://evil.example/\", not \"https://login.example.com/\" (issuer_unknown)"));
     assert!(out.contains(&"  FAIL  aud: aud is \"other-api\", which does not name \"https://api.example.com/accounts\" (audience_mismatch)"));
     assert!(out.contains(
-        &"  FAIL  cnf: bound to a key (cnf, DPoP or mTLS): refused as a bearer token (token_bound)"
+        &"  FAIL  cnf: the token is bound to a key (cnf) and cannot be used as a bearer token (token_bound)"
     ));
     let exp = out
         .iter()

@@ -58,7 +58,9 @@ mod verify;
 
 use contract::{requirement, stepup};
 use protocol::{body, denial};
-use verify::{alg, backend, ed25519, json, key, keys, pem, policy, principal, token, verifier};
+use verify::{
+    alg, backend, certificate, ed25519, json, key, keys, pem, policy, principal, token, verifier,
+};
 
 use ops::revocation;
 pub use ops::{anomaly, audit};
@@ -74,8 +76,10 @@ pub use protocol::tonic;
 
 pub use alg::Algorithm;
 pub use body::DenialResponseBody;
+pub use certificate::CertificateError;
 pub use denial::{
-    Anonymous, Denial, DenialBody, DenialOptions, GRPC_REASON_HEADER, Protocol, RETRY_AFTER_SECS,
+    Anonymous, DPOP_NONCE, Denial, DenialBody, DenialOptions, GRPC_REASON_HEADER, Protocol,
+    RETRY_AFTER_SECS,
 };
 pub use error::{BearerError, Error, ErrorCause, ErrorKind, Result};
 pub use escape::{escape_control, redact_url};

@@ -7,6 +7,7 @@
 mod common;
 
 use common::{AUD, ISS, Signer, signer};
+use rampgate_core::binding::Presentation;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -77,7 +78,9 @@ async fn every_refusal_that_decoded_the_payload_says_what_the_token_claimed() {
         ),
     ];
     for (token, code) in &cases {
-        let refused = verifier.verify_cached_claimed(token).unwrap_err();
+        let refused = verifier
+            .verify_cached_claimed(token, &Presentation::bearer())
+            .unwrap_err();
         assert_eq!(refused.error.code(), *code);
         // The same refusal as verify_cached gives.
         assert_eq!(verifier.verify_cached(token).unwrap_err(), refused.error);
@@ -90,7 +93,7 @@ async fn every_refusal_that_decoded_the_payload_says_what_the_token_claimed() {
     }
     // A claim of the wrong type: what is a string is still told.
     let refused = verifier
-        .verify_cached_claimed(&es256(&k1, "k1", &wrong_type))
+        .verify_cached_claimed(&es256(&k1, "k1", &wrong_type), &Presentation::bearer())
         .unwrap_err();
     assert_eq!(refused.error.code(), "claim_invalid");
     let told = refused.claimed.unwrap();
@@ -101,7 +104,11 @@ async fn every_refusal_that_decoded_the_payload_says_what_the_token_claimed() {
     assert_eq!(told.client_id, None);
     // Revoked: refused after the signature, from a cached verification
     // (j-1, verified before it was revoked) and from a full one (j-2).
-    assert!(verifier.verify_cached_claimed(&valid).is_ok());
+    assert!(
+        verifier
+            .verify_cached_claimed(&valid, &Presentation::bearer())
+            .is_ok()
+    );
     let mut never_seen = claims(ISS, now() + 300);
     never_seen["jti"] = json!("j-2");
     let never_seen = es256(&k1, "k1", &never_seen);
@@ -109,13 +116,17 @@ async fn every_refusal_that_decoded_the_payload_says_what_the_token_claimed() {
         revocations.revoke(Revocation::jti(jti), None).unwrap();
     }
     for token in [&valid, &never_seen] {
-        let refused = verifier.verify_cached_claimed(token).unwrap_err();
+        let refused = verifier
+            .verify_cached_claimed(token, &Presentation::bearer())
+            .unwrap_err();
         assert_eq!(refused.error.code(), "token_revoked_jti");
         assert_eq!(refused.claimed, claimed(ISS));
     }
     // Nothing decoded, nothing claimed.
     for garbage in ["not-a-token", "a.b.c", ""] {
-        let refused = verifier.verify_cached_claimed(garbage).unwrap_err();
+        let refused = verifier
+            .verify_cached_claimed(garbage, &Presentation::bearer())
+            .unwrap_err();
         assert_eq!(refused.claimed, None, "{garbage:?}");
     }
 }
@@ -132,7 +143,7 @@ async fn a_claimed_value_is_cut_to_256_bytes_on_a_character_boundary() {
     let mut long = claims(ISS, now() - 600);
     long["sub"] = json!("é".repeat(300));
     let refused = verifier
-        .verify_cached_claimed(&es256(&k1, "k1", &long))
+        .verify_cached_claimed(&es256(&k1, "k1", &long), &Presentation::bearer())
         .unwrap_err();
     let sub = refused.claimed.unwrap().sub.unwrap();
     assert_eq!(sub.len(), 256);

@@ -26,7 +26,8 @@
 //!
 //! It also mints tokens over HTTP for curl walkthroughs:
 //! `GET {issuer}/mint?sub=alice&client_id=cli&scope=a%20b&acr=mfa&amr=mfa,otp&auth_time_ago=10&expires_in=600`
-//! answers a signed token as plain text (every parameter optional).
+//! answers a signed token as plain text (every parameter optional); `jkt=`
+//! (a [`DpopKey`]'s thumbprint) or `x5t=` (a client certificate's) binds it.
 //!
 //! Without a server, [`OfflineIssuer`] holds a key pair and signs tokens that a
 //! verifier with its static key set accepts: for unit tests that must not
@@ -38,6 +39,7 @@
 
 mod audit;
 mod dev;
+mod dpop;
 mod key;
 mod offline;
 mod redis;
@@ -47,6 +49,7 @@ mod token;
 
 pub use audit::MemorySink;
 pub use dev::{DevIssuer, DevIssuerBuilder};
+pub use dpop::{DpopKey, ProofBuilder};
 pub use key::SigningAlg;
 pub use offline::{OFFLINE_ISSUER, OfflineIssuer};
 pub use redis::RedisServer;

@@ -6,6 +6,7 @@ use crate::{
     token::TokenBuilder,
 };
 use crate::{lock, now};
+use rampgate_core::binding::Thumbprint;
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -78,9 +79,11 @@ impl Shared {
     }
 }
 
-/// `GET /mint?sub=&client_id=&scope=&acr=&amr=&auth_time_ago=&expires_in=&aud=`:
+/// `GET /mint?sub=&client_id=&scope=&acr=&amr=&auth_time_ago=&expires_in=&aud=&jkt=&x5t=`:
 /// a freshly signed token as plain text, for curl walkthroughs. `amr` is
-/// comma-separated; every parameter is optional.
+/// comma-separated; `jkt` (a DPoP key's RFC 7638 thumbprint) or `x5t` (a
+/// client certificate's SHA-256 thumbprint, base64url) binds the token
+/// (`cnf.jkt`, `cnf.x5t#S256`); every parameter is optional.
 pub(crate) async fn mint(
     State(s): State<Arc<Shared>>,
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
@@ -108,6 +111,16 @@ pub(crate) async fn mint(
     ] {
         if let Some(v) = q.get(param) {
             token = token.claim(claim, json!(v));
+        }
+    }
+    for (param, member) in [("jkt", "jkt"), ("x5t", "x5t#S256")] {
+        if let Some(v) = q.get(param) {
+            if Thumbprint::from_base64url(v).is_none() {
+                let why =
+                    format!("{param} must be a base64url SHA-256 thumbprint (43 characters)\n");
+                return (StatusCode::BAD_REQUEST, why).into_response();
+            }
+            token = token.claim("cnf", json!({ member: v }));
         }
     }
     if let Some(amr) = q.get("amr") {

@@ -92,6 +92,23 @@ impl TokenBuilder<'_> {
         self
     }
 
+    /// Binds the token to a DPoP key (RFC 9449 §6): `cnf.jkt` is the key's
+    /// thumbprint, and the token is accepted only with a proof by that key.
+    pub fn dpop_bound(self, key: &crate::DpopKey) -> Self {
+        self.claim("cnf", json!({ "jkt": key.thumbprint().to_string() }))
+    }
+
+    /// Binds the token to a client certificate (RFC 8705 §3):
+    /// `cnf.x5t#S256` is the certificate's thumbprint, and the token is
+    /// accepted only over a connection that presents it.
+    pub fn certificate_bound(
+        self,
+        certificate: &rampgate_core::binding::ClientCertificate,
+    ) -> Self {
+        let x5t = certificate.thumbprint().to_string();
+        self.claim("cnf", json!({ "x5t#S256": x5t }))
+    }
+
     /// Sets any claim; `Value::Null` removes it.
     pub fn claim(mut self, name: &str, value: Value) -> Self {
         if value.is_null() {

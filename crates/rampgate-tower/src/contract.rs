@@ -231,10 +231,10 @@ fn enforce<B>(
             ),
         });
     }
-    let step_up_passed = match decision.step_up.as_deref().map(|p| p.check(principal)) {
+    let step_up_passed = match decision.step_up.as_deref().map(|p| p.enforce(principal)) {
         None => false,
         Some(Ok(())) => true,
-        Some(Err(failure)) => return Err(refuse(&failure.into_error())),
+        Some(Err(error)) => return Err(refuse(&error)),
     };
     if decision.audit_required && !facts.is_some_and(AuditFacts::reserve) {
         tracing::warn!(

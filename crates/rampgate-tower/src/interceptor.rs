@@ -1,6 +1,7 @@
 //! `JwtInterceptor`: the JWT check as a `tonic::service::Interceptor`
 //! (feature `tonic`), for services that prefer interceptors to layers.
 
+use crate::jwt::presentation;
 use crate::jwt::token::{bearer_of, refusal};
 use rampgate_core::{Anonymous, DenialOptions, ErrorKind, Protocol, Verifier};
 use tonic::{Request, Status};
@@ -81,10 +82,16 @@ impl tonic::service::Interceptor for JwtInterceptor {
             // keeps them): the fingerprint, the principal or what a refused
             // token claimed, and the verifier's revocation store, go there.
             Ok(Some(token)) => {
-                crate::jwt::verify_noted(request.extensions().get(), token, &self.verifier)
-                    .map(Some)
-                    .map_err(|e| refusal(token, e))
+                let presented = presentation(request.extensions());
+                crate::jwt::verify_noted(
+                    request.extensions().get(),
+                    token,
+                    &presented,
+                    &self.verifier,
+                )
             }
+            .map(Some)
+            .map_err(|e| refusal(token, e)),
             Ok(None) if self.optional => Ok(None),
             Ok(None) => Err(ErrorKind::TokenMissing.into()),
             Err(e) => Err(e),

@@ -153,6 +153,8 @@ macro_rules! define_inner_service_accessors {
 pub mod admin;
 pub mod audit;
 pub mod contract;
+#[cfg(feature = "axum")]
+pub mod forwarded;
 mod gate;
 mod grpc;
 #[cfg(feature = "tonic")]
@@ -167,9 +169,13 @@ pub mod stack;
 pub mod stepup;
 #[cfg(test)]
 mod tests;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use audit::{Audit, AuditLayer};
 pub use contract::{ContractGate, ContractLayer};
+#[cfg(feature = "axum")]
+pub use forwarded::{ForwardedCert, ForwardedCertLayer};
 pub use gate::{Authorize, Gate, GateFuture, Passed, Refused, StepUpPassed};
 #[cfg(feature = "tonic")]
 pub use interceptor::JwtInterceptor;

@@ -70,11 +70,11 @@ pub type StepUp<S> = Gate<S, StepUpLayer>;
 impl Authorize for StepUpLayer {
     fn authorize<B>(&self, req: &mut Request<B>) -> Result<Passed, Refused> {
         let principal = principal(req)?;
-        match self.policy.check(principal) {
+        match self.policy.enforce(principal) {
             Ok(()) => Ok(Passed::new().step_up_passed()),
-            Err(failure) => Err(Refused::new(DenialOptions::deny_in(
+            Err(error) => Err(Refused::new(DenialOptions::deny_in(
                 req.extensions(),
-                &failure.into_error(),
+                &error,
             ))),
         }
     }

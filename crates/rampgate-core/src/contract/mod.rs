@@ -276,6 +276,12 @@ pub struct TrustLevel {
     pub amr: Vec<String>,
     /// Largest age of the authentication (`auth_time`), in seconds.
     pub max_age: Option<u64>,
+    /// Whether the token must be sender-constrained (`sender_constrained =
+    /// "required"`): bound to a DPoP key or a client certificate and
+    /// presented with its proof. A bearer token is refused with 401
+    /// `sender_constraint_required`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sender_constrained: bool,
 }
 
 impl TrustLevel {
@@ -285,6 +291,11 @@ impl TrustLevel {
             .acr_values(self.acr_values.iter().cloned())
             .acr_hierarchy(self.acr_hierarchy.iter().cloned())
             .amr_all(self.amr.iter().cloned());
+        let policy = if self.sender_constrained {
+            policy.require_sender_constrained()
+        } else {
+            policy
+        };
         match self.max_age {
             Some(secs) => policy.max_age(std::time::Duration::from_secs(secs)),
             None => policy,

@@ -1,6 +1,8 @@
 //! Step-up authentication (RFC 9470): a route demands a stronger or fresher user
 //! authentication than a valid token alone proves.
 
+use crate::binding::BindingFailure;
+use crate::error::Error;
 use crate::principal::Principal;
 use crate::reason::{StepUpFailure, StepUpReason};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -31,9 +33,46 @@ pub struct StepUpPolicy {
     amr_all: Vec<String>,
     amr_any: Vec<String>,
     max_age: Option<Duration>,
+    sender_constrained: bool,
 }
 
 impl StepUpPolicy {
+    /// Also requires a sender-constrained token: bound (`cnf`) to a DPoP key
+    /// or a client certificate, presented with its proof. A bearer token is
+    /// refused by [`StepUpPolicy::enforce`] with 401
+    /// `sender_constraint_required` before any step-up condition is looked at.
+    ///
+    /// ```
+    /// use rampgate_core::{Principal, StepUpPolicy};
+    /// use serde_json::json;
+    ///
+    /// let policy = StepUpPolicy::default().require_sender_constrained();
+    /// let bearer = Principal::for_tests("https://issuer.example", json!({"sub": "a"})).unwrap();
+    /// let err = policy.enforce(&bearer).unwrap_err();
+    /// assert_eq!(err.code(), "sender_constraint_required");
+    /// assert_eq!(err.kind().status(), 401);
+    /// ```
+    pub fn require_sender_constrained(mut self) -> Self {
+        self.sender_constrained = true;
+        self
+    }
+
+    /// Whether a sender-constrained token is required.
+    pub fn requires_sender_constrained(&self) -> bool {
+        self.sender_constrained
+    }
+
+    /// Everything this policy demands of the principal, now: a
+    /// sender-constrained token when required
+    /// ([`StepUpPolicy::require_sender_constrained`]), then the step-up
+    /// conditions ([`StepUpPolicy::check`]). What the layers call.
+    pub fn enforce(&self, principal: &Principal) -> Result<(), Error> {
+        if self.sender_constrained && !principal.is_sender_constrained() {
+            return Err(BindingFailure::SenderConstraintRequired.into());
+        }
+        self.check(principal).map_err(StepUpFailure::into_error)
+    }
+
     /// Acceptable `acr` values, in order of preference. Defaults to none (no
     /// `acr` condition).
     pub fn acr_values<I: IntoIterator<Item = S>, S: Into<String>>(mut self, values: I) -> Self {

@@ -67,6 +67,9 @@ impl fmt::Debug for DenialBody {
     }
 }
 
+/// The header of the server's DPoP nonce (RFC 9449 §8.1).
+pub const DPOP_NONCE: &str = "dpop-nonce";
+
 /// The metadata key of a gRPC denial's reason code (`token_expired`, ...).
 pub const GRPC_REASON_HEADER: &str = "rampgate-reason";
 
@@ -101,6 +104,20 @@ pub struct DenialOptions {
     resource_metadata: Option<Arc<str>>,
     body: Option<DenialBody>,
     protocol: Protocol,
+    /// Shared: most requests' options are clones of the layer's.
+    dpop: Option<Arc<DpopChallenge>>,
+}
+
+/// The DPoP challenge (RFC 9449 §7.1) denials carry besides the Bearer one.
+#[derive(Debug, Clone)]
+struct DpopChallenge {
+    /// `algs`: the proof algorithms accepted, space-delimited.
+    algs: Arc<str>,
+    /// Whether this request used `Authorization: DPoP`: its refusals put the
+    /// error on the DPoP challenge.
+    presented: bool,
+    /// The nonce a `use_dpop_nonce` refusal sends in `DPoP-Nonce`.
+    nonce: Option<Arc<str>>,
 }
 
 impl DenialOptions {
@@ -132,6 +149,59 @@ impl DenialOptions {
     /// Sets `resource_metadata` (RFC 9728 §5.1) on every challenge.
     pub fn resource_metadata(mut self, url: impl AsRef<str>) -> Self {
         self.resource_metadata = Some(Arc::from(sanitize(url.as_ref()).as_str()));
+        self
+    }
+
+    /// Offers DPoP (RFC 9449) on every challenge: denials carry a second
+    /// challenge, `DPoP algs="..."`, beside the Bearer one, and put the error
+    /// on it when the request used `Authorization: DPoP` or its proof failed.
+    ///
+    /// ```
+    /// use rampgate_core::binding::DpopFailure;
+    /// use rampgate_core::{DenialOptions, Error};
+    ///
+    /// let options = DenialOptions::default().dpop(["ES256", "EdDSA"]);
+    /// let denial = options.deny(&Error::from(DpopFailure::Replayed));
+    /// assert_eq!(
+    ///     denial.www_authenticate(),
+    ///     "DPoP algs=\"ES256 EdDSA\", error=\"invalid_dpop_proof\", \
+    ///      error_description=\"the DPoP proof was used before: make a new one per request\""
+    /// );
+    /// let response = denial.into_response::<bytes::Bytes>();
+    /// let challenges: Vec<_> = response.headers().get_all("www-authenticate").iter().collect();
+    /// assert_eq!(challenges.len(), 2);
+    /// assert_eq!(challenges[1], "Bearer");
+    /// ```
+    pub fn dpop<I, S>(mut self, algs: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let algs: Vec<String> = algs.into_iter().map(|a| sanitize(a.as_ref())).collect();
+        self.dpop = Some(Arc::new(DpopChallenge {
+            algs: Arc::from(algs.join(" ")),
+            presented: false,
+            nonce: None,
+        }));
+        self
+    }
+
+    /// Marks these options as a request's that used `Authorization: DPoP`
+    /// (with [`dpop`](DenialOptions::dpop) set): every refusal's error goes
+    /// on the DPoP challenge. `JwtLayer` does this.
+    pub fn dpop_presented(mut self) -> Self {
+        if let Some(dpop) = &mut self.dpop {
+            Arc::make_mut(dpop).presented = true;
+        }
+        self
+    }
+
+    /// The server nonce (RFC 9449 §9) a `use_dpop_nonce` refusal sends in
+    /// its `DPoP-Nonce` header (with [`dpop`](DenialOptions::dpop) set).
+    pub fn dpop_nonce(mut self, nonce: impl AsRef<str>) -> Self {
+        if let Some(dpop) = &mut self.dpop {
+            Arc::make_mut(dpop).nonce = Some(Arc::from(sanitize(nonce.as_ref()).as_str()));
+        }
         self
     }
 
@@ -236,12 +306,60 @@ impl Denial {
         &self.description
     }
 
-    /// The `WWW-Authenticate` value: `Bearer realm="..", error="..",
-    /// error_description="..", resource_metadata=".."`, each parameter at most once.
+    /// The `WWW-Authenticate` value of the challenge that carries the error:
+    /// `Bearer realm="..", error="..", error_description="..",
+    /// resource_metadata=".."`, each parameter at most once; `DPoP
+    /// algs="..", error=".."...` instead when DPoP is offered and the request
+    /// used it or its proof failed. The answer carries every challenge
+    /// ([`Denial::www_authenticate_all`]).
     pub fn www_authenticate(&self) -> HeaderValue {
+        self.challenge(self.error_on_dpop(), true)
+    }
+
+    /// Every `WWW-Authenticate` value of the answer, the one with the error
+    /// first: the Bearer challenge, and the DPoP one when DPoP is offered.
+    pub fn www_authenticate_all(&self) -> impl Iterator<Item = HeaderValue> + '_ {
+        let dpop_first = self.error_on_dpop();
+        let other = self
+            .options
+            .dpop
+            .is_some()
+            .then(|| self.challenge(!dpop_first, false));
+        std::iter::once(self.www_authenticate()).chain(other)
+    }
+
+    /// The `DPoP-Nonce` this answer carries: the server's current nonce, for
+    /// a `use_dpop_nonce` refusal.
+    pub fn dpop_nonce(&self) -> Option<&str> {
+        match (self.error, &self.options.dpop) {
+            (Some(BearerError::UseDpopNonce), Some(dpop)) => dpop.nonce.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether the error belongs on the DPoP challenge: DPoP is offered, and
+    /// the request used it or the refusal is about its proof.
+    fn error_on_dpop(&self) -> bool {
+        self.options.dpop.as_ref().is_some_and(|dpop| {
+            dpop.presented
+                || matches!(
+                    self.error,
+                    Some(BearerError::InvalidDpopProof | BearerError::UseDpopNonce)
+                )
+        })
+    }
+
+    /// One challenge: `scheme` DPoP or Bearer, with the error or bare.
+    fn challenge(&self, dpop: bool, with_error: bool) -> HeaderValue {
         let mut params: Vec<String> = Vec::with_capacity(4);
         if let Some(realm) = &self.options.realm {
             params.push(format!("realm=\"{realm}\""));
+        }
+        if let (true, Some(challenge)) = (dpop, &self.options.dpop) {
+            params.push(format!("algs=\"{}\"", challenge.algs));
+        }
+        if !with_error {
+            return challenge_value(dpop, &params);
         }
         if let Some(error) = self.error {
             params.push(format!("error=\"{error}\""));
@@ -259,13 +377,7 @@ impl Denial {
         if let Some(url) = &self.options.resource_metadata {
             params.push(format!("resource_metadata=\"{url}\""));
         }
-        let value = if params.is_empty() {
-            "Bearer".to_owned()
-        } else {
-            format!("Bearer {}", params.join(", "))
-        };
-        // Every part was sanitised to visible ASCII, so this cannot fail.
-        HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
+        challenge_value(dpop, &params)
     }
 
     /// Whether the answer carries a `WWW-Authenticate` challenge: for the
@@ -274,6 +386,19 @@ impl Denial {
     /// which a new token would not cure.
     fn challenges(&self) -> bool {
         matches!(self.status.as_u16(), 400 | 401 | 403)
+    }
+
+    /// Adds every challenge, and the `DPoP-Nonce` of a `use_dpop_nonce` refusal.
+    fn add_challenges(&self, headers: &mut HeaderMap) {
+        for challenge in self.www_authenticate_all() {
+            headers.append(WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(nonce) = self
+            .dpop_nonce()
+            .and_then(|n| HeaderValue::from_str(n).ok())
+        {
+            headers.insert(DPOP_NONCE, nonce);
+        }
     }
 
     /// The default body: `{"error":..,"reason":..,"description":..}`.
@@ -359,9 +484,7 @@ impl Denial {
             Some(secs) => {
                 headers.insert("grpc-retry-pushback-ms", HeaderValue::from(secs * 1000));
             }
-            None if self.challenges() => {
-                headers.insert(WWW_AUTHENTICATE, self.www_authenticate());
-            }
+            None if self.challenges() => self.add_challenges(headers),
             None => {}
         }
         // A refusal is an HTTP 200 over gRPC: no cache may keep it for a
@@ -392,9 +515,7 @@ impl Denial {
             Some(secs) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(secs));
             }
-            None if self.challenges() => {
-                headers.insert(WWW_AUTHENTICATE, self.www_authenticate());
-            }
+            None if self.challenges() => self.add_challenges(headers),
             None => {}
         }
         headers.insert(CONTENT_TYPE, content_type);
@@ -404,6 +525,18 @@ impl Denial {
         response.extensions_mut().insert(self);
         response
     }
+}
+
+/// `scheme params`, the scheme DPoP or Bearer.
+fn challenge_value(dpop: bool, params: &[String]) -> HeaderValue {
+    let scheme = if dpop { "DPoP" } else { "Bearer" };
+    let value = if params.is_empty() {
+        scheme.to_owned()
+    } else {
+        format!("{scheme} {}", params.join(", "))
+    };
+    // Every part was sanitised to visible ASCII, so this cannot fail.
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(scheme))
 }
 
 /// The description: what was refused and why, safe to show to the client (it
@@ -436,7 +569,97 @@ fn sanitize(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::binding::{BindingFailure, DpopFailure};
     use crate::reason::{RevokedBy, StepUpReason};
+
+    fn challenges_of(response: &Response<Bytes>) -> Vec<&str> {
+        response
+            .headers()
+            .get_all(WWW_AUTHENTICATE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect()
+    }
+
+    // conformance: 9449-11
+    #[test]
+    fn dpop_challenges_carry_algs_and_the_error_where_the_client_looks() {
+        let offered = DenialOptions::default()
+            .realm("api")
+            .dpop(["ES256", "EdDSA"]);
+        // A bearer token refused: the error on Bearer, DPoP offered beside it.
+        let bearer: Response<Bytes> = offered
+            .deny(&ErrorKind::TokenExpired.into())
+            .into_response();
+        let expired = "error_description=\"token expired\"";
+        assert_eq!(
+            challenges_of(&bearer),
+            [
+                format!("Bearer realm=\"api\", error=\"invalid_token\", {expired}").as_str(),
+                "DPoP realm=\"api\", algs=\"ES256 EdDSA\"",
+            ]
+        );
+        // The same refusal of a DPoP request: the error on DPoP, first.
+        let dpop: Response<Bytes> = offered
+            .clone()
+            .dpop_presented()
+            .deny(&ErrorKind::TokenExpired.into())
+            .into_response();
+        assert_eq!(
+            challenges_of(&dpop),
+            [
+                format!(
+                    "DPoP realm=\"api\", algs=\"ES256 EdDSA\", error=\"invalid_token\", {expired}"
+                )
+                .as_str(),
+                "Bearer realm=\"api\"",
+            ]
+        );
+        // A proof's failure is invalid_dpop_proof on DPoP, whatever the scheme.
+        let proof = offered.deny(&DpopFailure::Htu.into());
+        assert_eq!(proof.error(), Some(BearerError::InvalidDpopProof));
+        assert!(
+            proof.www_authenticate().to_str().unwrap().starts_with(
+                "DPoP realm=\"api\", algs=\"ES256 EdDSA\", error=\"invalid_dpop_proof\""
+            )
+        );
+        assert_eq!(proof.dpop_nonce(), None);
+        // A binding failure of a DPoP request is invalid_token (RFC 9449 §7.1).
+        let key = offered
+            .clone()
+            .dpop_presented()
+            .deny(&BindingFailure::DpopKeyMismatch.into());
+        assert_eq!(key.status(), 401);
+        assert!(
+            key.www_authenticate()
+                .to_str()
+                .unwrap()
+                .starts_with("DPoP realm=\"api\", algs=\"ES256 EdDSA\", error=\"invalid_token\"")
+        );
+        // Without DPoP offered, nothing changes: one Bearer challenge.
+        let plain: Response<Bytes> = DenialOptions::default()
+            .deny(&ErrorKind::TokenExpired.into())
+            .into_response();
+        assert_eq!(challenges_of(&plain).len(), 1);
+        assert!(challenges_of(&plain)[0].starts_with("Bearer error="));
+    }
+
+    // conformance: 9449-12
+    #[test]
+    fn a_nonce_refusal_carries_the_current_nonce_in_dpop_nonce() {
+        let options = DenialOptions::default().dpop(["ES256"]).dpop_nonce("n-1");
+        let denial = options.deny(&DpopFailure::NonceRequired.into());
+        assert_eq!(denial.error(), Some(BearerError::UseDpopNonce));
+        assert_eq!(denial.status(), 401);
+        for protocol in [Protocol::Http, Protocol::Grpc] {
+            let response: Response<Bytes> = denial.clone().in_protocol(protocol).into_response();
+            assert_eq!(response.headers()[DPOP_NONCE], "n-1", "{protocol:?}");
+            assert!(challenges_of(&response)[0].contains("error=\"use_dpop_nonce\""));
+        }
+        // Any other refusal sends no nonce.
+        let other: Response<Bytes> = options.deny(&DpopFailure::Ath.into()).into_response();
+        assert!(!other.headers().contains_key(DPOP_NONCE));
+    }
 
     fn challenge(err: ErrorKind, options: &DenialOptions) -> String {
         let d = options.deny(&err.into());
@@ -553,6 +776,24 @@ mod tests {
             ErrorKind::CritUnsupported,
             ErrorKind::NestedTokenUnsupported,
             ErrorKind::TokenBound,
+            ErrorKind::DpopProof(DpopFailure::Missing),
+            ErrorKind::DpopProof(DpopFailure::Multiple),
+            ErrorKind::DpopProof(DpopFailure::Malformed("no jti")),
+            ErrorKind::DpopProof(DpopFailure::Typ),
+            ErrorKind::DpopProof(DpopFailure::Alg),
+            ErrorKind::DpopProof(DpopFailure::Jwk("a private key")),
+            ErrorKind::DpopProof(DpopFailure::Signature),
+            ErrorKind::DpopProof(DpopFailure::Htm),
+            ErrorKind::DpopProof(DpopFailure::Htu),
+            ErrorKind::DpopProof(DpopFailure::Iat),
+            ErrorKind::DpopProof(DpopFailure::Replayed),
+            ErrorKind::DpopProof(DpopFailure::Ath),
+            ErrorKind::DpopProof(DpopFailure::NonceRequired),
+            ErrorKind::Binding(BindingFailure::DpopKeyMismatch),
+            ErrorKind::Binding(BindingFailure::DpopTokenUnbound),
+            ErrorKind::Binding(BindingFailure::CertificateMissing),
+            ErrorKind::Binding(BindingFailure::CertificateMismatch),
+            ErrorKind::Binding(BindingFailure::SenderConstraintRequired),
             ErrorKind::KeysUnavailable,
             ErrorKind::InsufficientScope {
                 required: "a b".into(),
@@ -646,6 +887,7 @@ mod tests {
             if !matches!(
                 kind,
                 ErrorKind::TokenMissing
+                    | ErrorKind::DpopProof(_)
                     | ErrorKind::RequestMalformed(_)
                     | ErrorKind::InsufficientScope { .. }
                     | ErrorKind::ContractDenied { .. }

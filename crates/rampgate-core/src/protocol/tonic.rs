@@ -40,8 +40,10 @@ impl Denial {
                 metadata.insert("grpc-retry-pushback-ms", MetadataValue::from(secs * 1000));
             }
             None => {
-                if let Ok(challenge) = MetadataValue::try_from(self.www_authenticate().as_bytes()) {
-                    metadata.insert("www-authenticate", challenge);
+                for challenge in self.www_authenticate_all() {
+                    if let Ok(challenge) = MetadataValue::try_from(challenge.as_bytes()) {
+                        metadata.append("www-authenticate", challenge);
+                    }
                 }
             }
         }

@@ -30,7 +30,13 @@ pub struct Thumbprint([u8; 32]);
 impl Thumbprint {
     /// The SHA-256 of `der`: a certificate's `x5t#S256`.
     pub fn of_der(der: &[u8]) -> Self {
-        Thumbprint(Sha256::digest(der).into())
+        Thumbprint::sha256(der)
+    }
+
+    /// The SHA-256 of `bytes`: of a JWK's canonical members (RFC 7638), or
+    /// of an access token (a DPoP proof's `ath`).
+    pub fn sha256(bytes: &[u8]) -> Self {
+        Thumbprint(Sha256::digest(bytes).into())
     }
 
     /// The thumbprint of these 32 bytes.
@@ -116,8 +122,24 @@ pub struct Confirmation {
 }
 
 impl Confirmation {
-    /// The confirmation of `claims`, `None` when it has no `cnf` (or a null one).
-    pub(crate) fn from_claims(claims: &Map<String, Value>) -> Result<Option<Self>> {
+    /// The confirmation of `claims`, `None` when it has no `cnf` (or a null
+    /// one), as the verifier reads it.
+    ///
+    /// # Errors
+    ///
+    /// `token_bound` for a `cnf` with another method (or none),
+    /// `claim_invalid` for one that is not an object or a thumbprint that is
+    /// not 43 base64url characters.
+    ///
+    /// ```
+    /// use rampgate_core::binding::Confirmation;
+    /// use serde_json::json;
+    ///
+    /// let claims = json!({"cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}});
+    /// let cnf = Confirmation::from_claims(claims.as_object().unwrap()).unwrap().unwrap();
+    /// assert!(cnf.jkt.is_some() && cnf.x5t_s256.is_none());
+    /// ```
+    pub fn from_claims(claims: &Map<String, Value>) -> Result<Option<Self>> {
         let cnf = match claims.get("cnf") {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::Object(cnf)) => cnf,

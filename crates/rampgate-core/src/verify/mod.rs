@@ -5,11 +5,13 @@
 //! one issuer's key material and its refresh (`keys`), the claim rules
 //! (`policy`), the verifier with its token cache (`verifier`) and what it
 //! hands the layers (`principal`), what binds a token to its sender
-//! (`binding`), and the DPoP proofs that show it (`dpop`).
+//! (`binding`), the DPoP proofs that show it (`dpop`), and the client
+//! certificates TLS terminators forward (`certificate`).
 
 pub(crate) mod alg;
 pub(crate) mod backend;
 pub mod binding;
+pub(crate) mod certificate;
 pub mod dpop;
 pub(crate) mod ed25519;
 pub(crate) mod json;

@@ -13,9 +13,9 @@ use crate::alg::Algorithm;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-const SEQUENCE: u8 = 0x30;
+pub(crate) const SEQUENCE: u8 = 0x30;
 const INTEGER: u8 = 0x02;
-const BIT_STRING: u8 = 0x03;
+pub(crate) const BIT_STRING: u8 = 0x03;
 const NULL: u8 = 0x05;
 const OID: u8 = 0x06;
 
@@ -128,51 +128,56 @@ fn spki_der(pem: &[u8], kind: &str) -> Result<Vec<u8>, String> {
 
 /// The label and the decoded body of a PEM holding exactly one public key.
 fn decode(pem: &[u8]) -> Result<(Label, Vec<u8>), String> {
+    armoured(pem, "key", |label| match label {
+        "PUBLIC KEY" => Ok(Label::Spki),
+        "RSA PUBLIC KEY" => Ok(Label::Pkcs1),
+        _ if label.contains("PRIVATE KEY") => Err(format!(
+            "a private key PEM ({label}); give the public key \
+             (`openssl pkey -pubout` prints it)"
+        )),
+        "CERTIFICATE" => Err("a certificate PEM; give its public key \
+                              (`openssl x509 -pubkey -noout` prints it)"
+            .into()),
+        _ => Err(format!(
+            "a PEM of {label:?}; expected PUBLIC KEY or RSA PUBLIC KEY"
+        )),
+    })
+}
+
+/// The decoded body of a PEM holding exactly one block (RFC 7468), and what
+/// `label` makes of its label (it refuses the labels not wanted); `what`
+/// ("key", "certificate") names the one thing a PEM must hold in errors.
+pub(crate) fn armoured<T>(
+    pem: &[u8],
+    what: &str,
+    label: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<(T, Vec<u8>), String> {
     let text = std::str::from_utf8(pem)
         .map_err(|_| "not PEM text (a DER file? give the PEM form)".to_owned())?;
     let mut lines = text.trim().lines().map(str::trim_end);
-    let label = lines
+    let name = lines
         .next()
         .and_then(|line| line.strip_prefix("-----BEGIN "))
         .and_then(|line| line.strip_suffix("-----"))
         .ok_or("does not start with a -----BEGIN ...----- line")?;
-    let kind = match label {
-        "PUBLIC KEY" => Label::Spki,
-        "RSA PUBLIC KEY" => Label::Pkcs1,
-        _ if label.contains("PRIVATE KEY") => {
-            return Err(format!(
-                "a private key PEM ({label}); give the public key \
-                 (`openssl pkey -pubout` prints it)"
-            ));
-        }
-        "CERTIFICATE" => {
-            return Err("a certificate PEM; give its public key \
-                        (`openssl x509 -pubkey -noout` prints it)"
-                .into());
-        }
-        _ => {
-            return Err(format!(
-                "a PEM of {label:?}; expected PUBLIC KEY or RSA PUBLIC KEY"
-            ));
-        }
-    };
+    let kind = label(name)?;
     let end = lines.next_back().unwrap_or_default();
-    if end != format!("-----END {label}-----") {
+    if end != format!("-----END {name}-----") {
         return Err(format!(
-            "the last line must be -----END {label}-----; one key per PEM"
+            "the last line must be -----END {name}-----; one {what} per PEM"
         ));
     }
     let mut body = String::new();
     for line in lines {
         if line.starts_with("-----") {
             return Err(format!(
-                "{line:?} inside the {label} block; one key per PEM"
+                "{line:?} inside the {name} block; one {what} per PEM"
             ));
         }
         body.extend(line.chars().filter(|c| !c.is_ascii_whitespace()));
     }
     if body.is_empty() {
-        return Err(format!("the {label} block is empty"));
+        return Err(format!("the {name} block is empty"));
     }
     let der = STANDARD
         .decode(body)
@@ -291,12 +296,12 @@ fn dotted(oid: &[u8]) -> String {
 }
 
 /// A DER reader over the bytes not yet read.
-struct Der<'a>(&'a [u8]);
+pub(crate) struct Der<'a>(pub(crate) &'a [u8]);
 
 impl<'a> Der<'a> {
     /// The contents of the next element, which must have tag `tag`; `what`
     /// names it in errors.
-    fn read(&mut self, tag: u8, what: &str) -> Result<&'a [u8], String> {
+    pub(crate) fn read(&mut self, tag: u8, what: &str) -> Result<&'a [u8], String> {
         let (&found, rest) = self
             .0
             .split_first()
@@ -319,7 +324,7 @@ impl<'a> Der<'a> {
     }
 
     /// Refuses bytes left after `what`.
-    fn finish(&self, what: &str) -> Result<(), String> {
+    pub(crate) fn finish(&self, what: &str) -> Result<(), String> {
         if self.0.is_empty() {
             Ok(())
         } else {

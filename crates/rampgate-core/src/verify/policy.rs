@@ -74,6 +74,14 @@ pub struct ValidationPolicy {
     ///
     /// Defaults to `None`. See [`ValidationPolicy::max_lifetime`].
     pub max_lifetime: Option<Duration>,
+    /// Whether every token of the issuer must be sender-constrained (a `cnf`
+    /// proved by DPoP or by the client certificate): a bearer token is then
+    /// refused with `sender_constraint_required`.
+    ///
+    /// Defaults to `false`: bearer tokens are accepted, and a bound token
+    /// only with its proof. A contract can require binding per route
+    /// (`sender_constrained = "required"` in a trust level).
+    pub require_sender_constrained: bool,
 }
 
 impl Default for ValidationPolicy {
@@ -86,6 +94,7 @@ impl Default for ValidationPolicy {
             required_claims: Vec::new(),
             scope_claims: vec!["scope".into(), "scp".into()],
             max_lifetime: None,
+            require_sender_constrained: false,
         }
     }
 }
@@ -151,6 +160,19 @@ impl ValidationPolicy {
         self
     }
 
+    /// Refuses bearer tokens of this issuer: each token must be bound to a
+    /// DPoP key or a client certificate (`cnf`) and presented with its proof.
+    ///
+    /// ```
+    /// use rampgate_core::ValidationPolicy;
+    ///
+    /// assert!(ValidationPolicy::default().require_sender_constrained().require_sender_constrained);
+    /// ```
+    pub fn require_sender_constrained(mut self) -> Self {
+        self.require_sender_constrained = true;
+        self
+    }
+
     /// Restricts the algorithms. JOSE names parse with `"ES256".parse::<Algorithm>()`.
     pub fn algorithms(mut self, algs: impl IntoIterator<Item = Algorithm>) -> Self {
         self.algorithms = algs.into_iter().collect();
@@ -210,6 +232,7 @@ impl ValidationPolicy {
                 .map(|p| p.split('.').map(str::to_owned).collect())
                 .collect(),
             max_lifetime: self.max_lifetime.map(|max| max.as_secs_f64()),
+            require_sender_constrained: self.require_sender_constrained,
         })
     }
 }
@@ -224,6 +247,7 @@ pub(crate) struct CompiledPolicy {
     pub(crate) scope_claims: Vec<Vec<String>>,
     /// The longest `exp - iat` accepted, in seconds.
     pub(crate) max_lifetime: Option<f64>,
+    pub(crate) require_sender_constrained: bool,
 }
 
 /// Claims that only OpenID Connect ID tokens carry (OIDC Core §2, §3.3.2.11).

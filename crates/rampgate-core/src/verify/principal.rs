@@ -1,5 +1,6 @@
 //! Who a verified token speaks for.
 
+use crate::binding::Confirmation;
 use crate::error::{ErrorKind, Result};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -78,6 +79,8 @@ struct Inner {
     auth_time: Option<i64>,
     jti: Option<String>,
     exp: i64,
+    /// What the token is bound to (`cnf`), if anything.
+    confirmation: Option<Confirmation>,
     claims: Map<String, Value>,
     /// The start of SHA-256 over the token this principal was verified from,
     /// once someone asked ([`Principal::token_digest_prefix`]).
@@ -172,6 +175,7 @@ impl Principal {
             .get("exp")
             .and_then(Value::as_f64)
             .unwrap_or_default() as i64;
+        let confirmation = Confirmation::from_claims(&claims)?;
         Ok(Principal(Arc::new(Inner {
             iss,
             sub,
@@ -182,6 +186,7 @@ impl Principal {
             auth_time,
             jti: opt_str(&claims, "jti")?,
             exp,
+            confirmation,
             claims,
             digest_prefix: OnceLock::new(),
         })))
@@ -228,6 +233,20 @@ impl Principal {
         // The verifier's own default, so that tests read scopes as production does.
         let policy = crate::ValidationPolicy::default().compile()?;
         Principal::from_claims(claims, &policy.scope_claims)
+    }
+
+    /// What the token is bound to (its `cnf` claim, RFC 7800): a DPoP key
+    /// (`jkt`) or a client certificate (`x5t#S256`). A principal the verifier
+    /// hands out with a confirmation was presented with its proof: the DPoP
+    /// proof's key or the connection's certificate matched.
+    pub fn confirmation(&self) -> Option<&Confirmation> {
+        self.0.confirmation.as_ref()
+    }
+
+    /// Whether the token is sender-constrained (bound to a key or a
+    /// certificate the request proved it holds), not a bearer token.
+    pub fn is_sender_constrained(&self) -> bool {
+        self.0.confirmation.is_some()
     }
 
     /// The issuer (`iss`), exactly as configured.

@@ -3,6 +3,7 @@
 
 use http::Extensions;
 use rampgate_core::audit::{Claimed, TokenFingerprint};
+use rampgate_core::binding::Presentation;
 use rampgate_core::{Error, Principal, RevocationStore, Verifier};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -96,23 +97,24 @@ impl TokenFacts {
 /// outside asked for the facts, also records the token's fingerprint, the
 /// time taken, the principal or, for a refusal, what the token claimed (from
 /// the payload the verification decoded: nothing is decoded twice). Without
-/// them, this is [`Verifier::verify_cached`] and nothing else.
+/// them, this is [`Verifier::verify_cached_presented`] and nothing else.
 ///
 /// `facts` are the request's (`JwtLayer`'s HTTP request, `JwtInterceptor`'s
 /// tonic request: tonic keeps the extensions).
 pub(crate) fn verify_noted(
     facts: Option<&TokenFacts>,
     token: &str,
+    presented: &Presentation,
     verifier: &Verifier,
 ) -> Result<Principal, Error> {
     let Some(facts) = facts else {
-        return verifier.verify_cached(token);
+        return verifier.verify_cached_presented(token, presented);
     };
     if let Some(store) = verifier.revocations() {
         facts.meet_store(store);
     }
     let started = Instant::now();
-    let result = verifier.verify_cached_claimed(token);
+    let result = verifier.verify_cached_claimed(token, presented);
     let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX - 1);
     facts.0.verify_us.store(us + 1, Ordering::Relaxed);
     let (fingerprint, result) = match result {

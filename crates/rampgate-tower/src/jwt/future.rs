@@ -1,16 +1,64 @@
 //! The response future of [`Jwt`](super::Jwt).
 
+use super::sender::Pending;
 use super::token::Found;
 use http::header::CACHE_CONTROL;
 use http::{HeaderMap, HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
-use rampgate_core::{Denial, DenialOptions, DenialResponseBody, Error, Principal, Verifier};
+use rampgate_core::binding::Presentation;
+use rampgate_core::{
+    DPOP_NONCE, Denial, DenialOptions, DenialResponseBody, Error, Principal, Verifier,
+};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use tower_service::Service;
 
-type Verification = Pin<Box<dyn Future<Output = Result<Principal, Error>> + Send>>;
+type Verifying = Pin<Box<dyn Future<Output = Result<(Principal, After), Error>> + Send>>;
+
+/// What the layer adds to the inner service's answer.
+#[derive(Debug, Default)]
+pub(crate) struct After {
+    /// The token came in the query: the answer must be `private`.
+    pub(crate) cache_private: bool,
+    /// The proof's nonce was the previous one: the current one, for the
+    /// client's next proof (RFC 9449 §8.2).
+    pub(crate) dpop_nonce: Option<HeaderValue>,
+}
+
+impl After {
+    fn apply(self, headers: &mut HeaderMap) {
+        if self.cache_private {
+            make_private(headers);
+        }
+        if let Some(nonce) = self.dpop_nonce {
+            headers.insert(DPOP_NONCE, nonce);
+        }
+    }
+}
+
+/// A verification that waits for one refresh of the issuer's keys.
+pub(crate) struct Verification {
+    pub(crate) verifier: Verifier,
+    pub(crate) found: Found<'static>,
+    pub(crate) presented: Presentation,
+    pub(crate) pending: Option<Pending>,
+}
+
+impl Verification {
+    async fn run(self) -> Result<(Principal, After), Error> {
+        let principal = self
+            .verifier
+            .verify_presented(&self.found.token, &self.presented)
+            .await?;
+        let dpop_nonce = self.pending.map(Pending::record).transpose()?.flatten();
+        let after = After {
+            cache_private: self.found.from_query,
+            dpop_nonce,
+        };
+        Ok((principal, after))
+    }
+}
 
 pin_project! {
     /// Response future of [`Jwt`](super::Jwt): the inner service's answer, or a denial.
@@ -32,15 +80,14 @@ pin_project! {
         Inner {
             #[pin]
             future: S::Future,
-            cache_private: bool,
+            after: Option<After>,
         },
         // The token named a key not held yet: one refresh of the key set, then on.
         Verifying {
-            verification: Verification,
+            verification: Verifying,
             request: Option<Request<ReqBody>>,
             inner: Option<S>,
             denial: DenialOptions,
-            cache_private: bool,
         },
         Denied {
             denial: Option<Denial>,
@@ -52,11 +99,11 @@ impl<S, ReqBody> ResponseFuture<S, ReqBody>
 where
     S: Service<Request<ReqBody>>,
 {
-    pub(super) fn inner(future: S::Future, cache_private: bool) -> Self {
+    pub(super) fn inner(future: S::Future, after: After) -> Self {
         ResponseFuture {
             state: State::Inner {
                 future,
-                cache_private,
+                after: Some(after),
             },
         }
     }
@@ -71,20 +118,17 @@ where
     }
 
     pub(super) fn verifying(
-        verifier: Verifier,
+        verification: Verification,
         denial: DenialOptions,
-        found: Found<'static>,
         request: Request<ReqBody>,
         inner: S,
     ) -> Self {
-        let token = found.token.into_owned();
         ResponseFuture {
             state: State::Verifying {
-                verification: Box::pin(async move { verifier.verify(&token).await }),
+                verification: Box::pin(verification.run()),
                 request: Some(request),
                 inner: Some(inner),
                 denial,
-                cache_private: found.from_query,
             },
         }
     }
@@ -101,13 +145,10 @@ where
         loop {
             let mut this = self.as_mut().project();
             let next = match this.state.as_mut().project() {
-                StateProj::Inner {
-                    future,
-                    cache_private,
-                } => {
+                StateProj::Inner { future, after } => {
                     let mut response = ready!(future.poll(cx))?;
-                    if *cache_private {
-                        make_private(response.headers_mut());
+                    if let Some(after) = after.take() {
+                        after.apply(response.headers_mut());
                     }
                     return Poll::Ready(Ok(response));
                 }
@@ -122,11 +163,10 @@ where
                     request,
                     inner,
                     denial,
-                    cache_private,
                 } => {
                     let result = ready!(verification.as_mut().poll(cx));
                     match result {
-                        Ok(principal) => {
+                        Ok((principal, after)) => {
                             let mut request = request
                                 .take()
                                 .expect("ResponseFuture polled after completion");
@@ -138,7 +178,7 @@ where
                             request.extensions_mut().insert(denial.clone());
                             State::Inner {
                                 future: inner.call(request),
-                                cache_private: *cache_private,
+                                after: Some(after),
                             }
                         }
                         Err(error) => {

@@ -7,13 +7,20 @@
 
 mod facts;
 mod future;
+mod sender;
 pub(crate) mod token;
 
 pub use facts::TokenFacts;
 pub(crate) use facts::{StoreHook, meet_store, note_principal, verify_noted};
 pub use future::ResponseFuture;
+use future::{After, Verification};
+#[cfg(feature = "tonic")]
+pub(crate) use sender::presentation;
+use sender::{DpopConfig, Pending};
 
 use http::{HeaderName, Request, Response};
+use rampgate_core::binding::Presentation;
+use rampgate_core::dpop::DpopChecker;
 use rampgate_core::{
     Anonymous, DenialBody, DenialOptions, DenialResponseBody, ErrorKind, Verifier,
 };
@@ -36,6 +43,7 @@ pub(crate) struct Config {
     pub(crate) sources: TokenSources,
     pub(crate) optional: bool,
     pub(crate) denial: DenialOptions,
+    pub(crate) dpop: Option<DpopConfig>,
 }
 
 /// A tower [`Layer`] that requires a valid JWT access token on every request.
@@ -79,6 +87,7 @@ impl JwtLayer {
                 sources: TokenSources::default(),
                 optional: false,
                 denial: DenialOptions::default(),
+                dpop: None,
             }),
         }
     }
@@ -104,6 +113,74 @@ impl JwtLayer {
     #[must_use = "a builder method returns the changed layer"]
     pub fn resource_metadata(self, url: impl AsRef<str>) -> Self {
         self.with(|c| c.denial = c.denial.clone().resource_metadata(url))
+    }
+
+    /// Accepts DPoP-bound tokens (RFC 9449) as `Authorization: DPoP <token>`
+    /// with exactly one `DPoP` proof header, checked by `checker` against the
+    /// request's method, URL and token, its key then matched with the token's
+    /// `cnf.jkt`, on every request (a cached token included). Every
+    /// challenge offers `DPoP algs="..."` beside `Bearer`; a refused proof is
+    /// 401 `invalid_dpop_proof` (or `use_dpop_nonce` with a `DPoP-Nonce`).
+    /// Bearer tokens are still accepted, unless the issuer or the route
+    /// requires a sender-constrained token.
+    ///
+    /// The proof's `htu` must be the request's URL: set
+    /// [`dpop_public_url`](JwtLayer::dpop_public_url) behind a proxy, a load
+    /// balancer or TLS termination; without it, the request's own scheme
+    /// (`http` unless the URI says otherwise) and `Host` are used.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use rampgate_core::dpop::{DpopChecker, DpopOptions};
+    /// use rampgate_core::{IssuerConfig, Key, KeySet, Verifier};
+    /// use rampgate_tower::JwtLayer;
+    ///
+    /// # let key = Key::from_jwk_json(r#"{"kty":"OKP","crv":"Ed25519","kid":"k1",
+    /// #     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#).unwrap();
+    /// # let verifier = Verifier::builder()
+    /// #     .issuer(IssuerConfig::new("https://issuer.example", ["api"])
+    /// #         .keys(KeySet::from_keys([key]).unwrap()))
+    /// #     .build().await.unwrap();
+    /// let checker = DpopChecker::new(DpopOptions::default()).unwrap();
+    /// let layer = JwtLayer::new(verifier)
+    ///     .dpop(checker)
+    ///     .dpop_public_url("https://api.example.com");
+    /// # let _ = layer;
+    /// # }
+    /// ```
+    #[must_use = "a builder method returns the changed layer"]
+    pub fn dpop(self, checker: DpopChecker) -> Self {
+        self.with(|c| {
+            c.denial = c
+                .denial
+                .clone()
+                .dpop(checker.algs().iter().map(|a| a.as_str()));
+            let public_url = c.dpop.take().and_then(|d| d.public_url);
+            c.dpop = Some(DpopConfig {
+                checker,
+                public_url,
+            });
+        })
+    }
+
+    /// The service's URL as its clients reach it (`https://api.example.com`,
+    /// or with the path prefix a proxy adds): a DPoP proof's `htu` must be it
+    /// followed by the request's path. Never taken from the request's
+    /// `X-Forwarded-*` headers, which are the client's to choose.
+    ///
+    /// # Panics
+    ///
+    /// Before [`dpop`](JwtLayer::dpop): there is no DPoP to configure.
+    #[must_use = "a builder method returns the changed layer"]
+    pub fn dpop_public_url(self, url: impl AsRef<str>) -> Self {
+        let url: Arc<str> = Arc::from(url.as_ref().trim_end_matches('/'));
+        self.with(|c| {
+            let dpop = c
+                .dpop
+                .as_mut()
+                .expect("JwtLayer::dpop_public_url needs JwtLayer::dpop first");
+            dpop.public_url = Some(url);
+        })
     }
 
     /// Replaces the JSON body of denials (status and challenge stay).
@@ -219,52 +296,84 @@ where
         let config = &self.config;
         // Denials answer in the request's protocol (HTTP or gRPC), here and in
         // the layers after this one, which find these options in the extensions.
-        let options = config.denial.for_request(req.headers());
+        let mut options = config.denial.for_request(req.headers());
         // Decide while the token borrows from the request, then act on the request.
-        let outcome = match token::find(&req, &config.sources) {
+        let outcome = match token::find(&req, &config.sources, config.dpop.is_some()) {
             Err(e) => Outcome::Deny(e),
             Ok(None) if config.optional => Outcome::Anonymous,
             Ok(None) => Outcome::Deny(ErrorKind::TokenMissing.into()),
             Ok(Some(found)) => {
-                let facts = req.extensions().get::<TokenFacts>();
-                match verify_noted(facts, &found.token, &config.verifier) {
-                    Ok(principal) => Outcome::Verified(principal, found.from_query),
-                    Err(e) if config.verifier.may_refresh(&e) => {
-                        Outcome::Refresh(found.into_owned())
-                    }
-                    Err(e) => Outcome::Deny(token::refusal(&found.token, e)),
+                if found.dpop {
+                    options = options.dpop_presented();
                 }
+                verify(&req, found, config)
             }
         };
         match outcome {
-            Outcome::Verified(principal, from_query) => {
+            Outcome::Verified(principal, after) => {
                 req.extensions_mut().insert(principal);
                 req.extensions_mut().insert(options);
-                ResponseFuture::inner(self.inner.call(req), from_query)
+                ResponseFuture::inner(self.inner.call(req), after)
             }
             Outcome::Anonymous => {
                 let challenge = options.deny(&ErrorKind::TokenMissing.into());
                 req.extensions_mut().insert(Anonymous(challenge));
                 req.extensions_mut().insert(options);
-                ResponseFuture::inner(self.inner.call(req), false)
+                ResponseFuture::inner(self.inner.call(req), After::default())
             }
-            Outcome::Refresh(found) => {
+            Outcome::Refresh(found, presented, pending) => {
                 // The inner service that was polled ready moves into the future;
                 // this one keeps a fresh clone (tower-service, "Be careful when
                 // cloning inner services").
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::verifying(config.verifier.clone(), options, found, req, inner)
+                let verification = Verification {
+                    verifier: config.verifier.clone(),
+                    found,
+                    presented,
+                    pending,
+                };
+                ResponseFuture::verifying(verification, options, req, inner)
             }
-            Outcome::Deny(e) => ResponseFuture::denied(&options, &e),
+            Outcome::Deny(e) => {
+                let options = sender::denial_options(options, &e, config.dpop.as_ref());
+                ResponseFuture::denied(&options, &e)
+            }
         }
     }
 }
 
+/// Verifies the request's token with what it presented (its DPoP proof
+/// checked first), against the keys held now.
+fn verify<B>(req: &Request<B>, found: token::Found<'_>, config: &Config) -> Outcome {
+    let (presented, pending) = match sender::presented(req, &found, config.dpop.as_ref()) {
+        Ok(presented) => presented,
+        Err(e) => return Outcome::Deny(e),
+    };
+    let facts = req.extensions().get::<TokenFacts>();
+    match verify_noted(facts, &found.token, &presented, &config.verifier) {
+        Ok(principal) => {
+            let dpop_nonce = match pending.map(Pending::record).transpose() {
+                Ok(nonce) => nonce.flatten(),
+                Err(e) => return Outcome::Deny(e),
+            };
+            let after = After {
+                cache_private: found.from_query,
+                dpop_nonce,
+            };
+            Outcome::Verified(principal, after)
+        }
+        Err(e) if config.verifier.may_refresh(&e) => {
+            Outcome::Refresh(found.into_owned(), presented, pending)
+        }
+        Err(e) => Outcome::Deny(token::refusal(&found.token, e)),
+    }
+}
+
 enum Outcome {
-    Verified(rampgate_core::Principal, bool),
+    Verified(rampgate_core::Principal, After),
     Anonymous,
-    Refresh(token::Found<'static>),
+    Refresh(token::Found<'static>, Presentation, Option<Pending>),
     Deny(rampgate_core::Error),
 }
 

@@ -11,6 +11,8 @@ pub(crate) struct Found<'r> {
     pub(crate) token: Cow<'r, str>,
     /// Sent in the query: the answer must carry `Cache-Control: private`.
     pub(crate) from_query: bool,
+    /// Sent as `Authorization: DPoP` (RFC 9449 §7.1): it goes with a proof.
+    pub(crate) dpop: bool,
 }
 
 impl Found<'_> {
@@ -18,33 +20,42 @@ impl Found<'_> {
         Found {
             token: Cow::Owned(self.token.into_owned()),
             from_query: self.from_query,
+            dpop: self.dpop,
+        }
+    }
+
+    fn other(token: Cow<'_, str>, from_query: bool) -> Found<'_> {
+        Found {
+            token,
+            from_query,
+            dpop: false,
         }
     }
 }
 
 /// The request's token, `None` when it has none, or an error for a malformed
-/// request (two `Authorization` headers, a token sent by two methods).
+/// request (two `Authorization` headers, a token sent by two methods). The
+/// `DPoP` scheme is one only when `dpop` (the layer accepts DPoP proofs).
 pub(crate) fn find<'r, B>(
     req: &'r Request<B>,
     sources: &TokenSources,
+    dpop: bool,
 ) -> Result<Option<Found<'r>>, Error> {
-    let from_header = bearer(req)?;
+    let from_header = authorization(req, dpop)?;
     let from_query = match &sources.query {
         Some(param) => query_param(req.uri().query().unwrap_or(""), param)?,
         None => None,
     };
     match (from_header, from_query) {
         (Some(_), Some(_)) => Err(malformed("the token was sent by more than one method")),
-        (Some(token), None) => Ok(Some(Found {
+        (Some((token, dpop)), None) => Ok(Some(Found {
             token: Cow::Borrowed(token),
             from_query: false,
+            dpop,
         })),
         (None, Some(token)) => {
             check_b64token(&token)?;
-            Ok(Some(Found {
-                token,
-                from_query: true,
-            }))
+            Ok(Some(Found::other(token, true)))
         }
         (None, None) => {
             if let Some(name) = &sources.header {
@@ -59,19 +70,13 @@ pub(crate) fn find<'r, B>(
                             ErrorKind::TokenMalformed("the token header is not visible ASCII")
                         })?
                         .trim();
-                    return Ok(Some(Found {
-                        token: Cow::Borrowed(token),
-                        from_query: false,
-                    }));
+                    return Ok(Some(Found::other(Cow::Borrowed(token), false)));
                 }
             }
             if let Some(name) = &sources.cookie
                 && let Some(token) = cookie(req, name)
             {
-                return Ok(Some(Found {
-                    token: Cow::Borrowed(token),
-                    from_query: false,
-                }));
+                return Ok(Some(Found::other(Cow::Borrowed(token), false)));
             }
             Ok(None)
         }
@@ -82,23 +87,34 @@ fn malformed(why: &'static str) -> Error {
     ErrorKind::RequestMalformed(why).into()
 }
 
-/// The token of a single `Authorization: Bearer` header (scheme matched without
-/// regard to case). Other schemes are not ours and count as no token.
-fn bearer<B>(req: &Request<B>) -> Result<Option<&str>, Error> {
-    bearer_of(
+/// The token of a single `Authorization: Bearer` header, or `DPoP` when
+/// `dpop` (schemes matched without regard to case), and whether it is DPoP.
+/// Other schemes are not ours and count as no token.
+fn authorization<B>(req: &Request<B>, dpop: bool) -> Result<Option<(&str, bool)>, Error> {
+    authorization_of(
         req.headers()
             .get_all(AUTHORIZATION)
             .iter()
             .map(|v| v.to_str().ok()),
+        dpop,
     )
 }
 
 /// The token of the `Authorization` values `values` (each `None` when it is
-/// not visible ASCII), by the rules of [`bearer`]: for HTTP headers and gRPC
-/// metadata alike.
+/// not visible ASCII), by the rules of [`authorization`] without DPoP: for
+/// HTTP headers and gRPC metadata alike.
+#[cfg(feature = "tonic")]
 pub(crate) fn bearer_of<'v>(
-    mut values: impl Iterator<Item = Option<&'v str>>,
+    values: impl Iterator<Item = Option<&'v str>>,
 ) -> Result<Option<&'v str>, Error> {
+    Ok(authorization_of(values, false)?.map(|(token, _)| token))
+}
+
+/// The rules of [`authorization`] on the header's values.
+fn authorization_of<'v>(
+    mut values: impl Iterator<Item = Option<&'v str>>,
+    dpop: bool,
+) -> Result<Option<(&'v str, bool)>, Error> {
     let Some(value) = values.next() else {
         return Ok(None);
     };
@@ -107,15 +123,21 @@ pub(crate) fn bearer_of<'v>(
     }
     let value = value.ok_or_else(|| malformed("the Authorization header is not visible ASCII"))?;
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let is_dpop = dpop && scheme.eq_ignore_ascii_case("dpop");
+    if !is_dpop && !scheme.eq_ignore_ascii_case("bearer") {
         return Ok(None);
     }
     let token = rest.trim_matches(' ');
     if token.is_empty() {
-        // The scheme without its credentials is a malformed request (RFC 6750 §3.1).
-        return Err(malformed("the Bearer scheme without a token"));
+        // The scheme without its credentials is a malformed request (RFC 6750
+        // §3.1, RFC 9449 §7.1).
+        return Err(malformed(if is_dpop {
+            "the DPoP scheme without a token"
+        } else {
+            "the Bearer scheme without a token"
+        }));
     }
-    Ok(Some(token))
+    Ok(Some((token, is_dpop)))
 }
 
 /// The bytes RFC 6750 §2.1 allows in a `b64token` before its trailing `=`s.
@@ -259,8 +281,8 @@ mod tests {
         }
     }
 
-    fn code(r: &Request<()>, s: &TokenSources) -> &'static str {
-        find(r, s).unwrap_err().code()
+    fn code(r: &Request<()>, s: &TokenSources, dpop: bool) -> &'static str {
+        find(r, s, dpop).unwrap_err().code()
     }
 
     #[test]
@@ -268,7 +290,7 @@ mod tests {
         // conformance: 6750-1
         for scheme in ["Bearer", "bearer", "BEARER"] {
             let r = req(&[("authorization", &format!("{scheme} abc.def.ghi"))], "/");
-            let found = find(&r, &TokenSources::default()).unwrap().unwrap();
+            let found = find(&r, &TokenSources::default(), false).unwrap().unwrap();
             assert_eq!(found.token, "abc.def.ghi");
         }
     }
@@ -276,7 +298,33 @@ mod tests {
     #[test]
     fn other_schemes_are_no_token() {
         let r = req(&[("authorization", "Basic dXNlcjpwYXNz")], "/");
-        assert!(find(&r, &TokenSources::default()).unwrap().is_none());
+        assert!(find(&r, &TokenSources::default(), false).unwrap().is_none());
+        // DPoP is a scheme only for a layer that checks DPoP proofs.
+        let r = req(&[("authorization", "DPoP a.b.c")], "/");
+        assert!(find(&r, &TokenSources::default(), false).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_dpop_scheme_is_found_when_dpop_is_on() {
+        // conformance: 9449-9
+        for scheme in ["DPoP", "dpop", "DPOP"] {
+            let r = req(&[("authorization", &format!("{scheme} abc.def.ghi"))], "/");
+            let found = find(&r, &TokenSources::default(), true).unwrap().unwrap();
+            assert_eq!(found.token, "abc.def.ghi");
+            assert!(found.dpop);
+        }
+        let r = req(&[("authorization", "Bearer abc.def.ghi")], "/");
+        assert!(
+            !find(&r, &TokenSources::default(), true)
+                .unwrap()
+                .unwrap()
+                .dpop
+        );
+        let r = req(&[("authorization", "DPoP ")], "/");
+        assert_eq!(
+            code(&r, &TokenSources::default(), true),
+            "request_malformed"
+        );
     }
 
     #[test]
@@ -288,25 +336,28 @@ mod tests {
             ],
             "/",
         );
-        assert_eq!(code(&r, &TokenSources::default()), "request_malformed");
+        assert_eq!(
+            code(&r, &TokenSources::default(), false),
+            "request_malformed"
+        );
     }
 
     #[test]
     fn header_and_query_token_is_malformed() {
         // conformance: 6750-4
         let r = req(&[("authorization", "Bearer a.b.c")], "/?access_token=a.b.c");
-        assert_eq!(code(&r, &all_sources()), "request_malformed");
+        assert_eq!(code(&r, &all_sources(), false), "request_malformed");
     }
 
     #[test]
     fn query_token_only_when_enabled() {
         let r = req(&[], "/x?a=1&access_token=a.b.c");
-        assert!(find(&r, &TokenSources::default()).unwrap().is_none());
-        let found = find(&r, &all_sources()).unwrap().unwrap();
+        assert!(find(&r, &TokenSources::default(), false).unwrap().is_none());
+        let found = find(&r, &all_sources(), false).unwrap().unwrap();
         assert_eq!(found.token, "a.b.c");
         assert!(found.from_query);
         let r = req(&[], "/x?access_token=a&access_token=b");
-        assert_eq!(code(&r, &all_sources()), "request_malformed");
+        assert_eq!(code(&r, &all_sources(), false), "request_malformed");
     }
 
     #[test]
@@ -315,10 +366,16 @@ mod tests {
             &[("x-access-token", "h.h.h"), ("cookie", "a=1; at=c.c.c")],
             "/",
         );
-        assert_eq!(find(&r, &all_sources()).unwrap().unwrap().token, "h.h.h");
+        assert_eq!(
+            find(&r, &all_sources(), false).unwrap().unwrap().token,
+            "h.h.h"
+        );
         let r = req(&[("cookie", "a=1; at=c.c.c")], "/");
-        assert_eq!(find(&r, &all_sources()).unwrap().unwrap().token, "c.c.c");
-        assert!(find(&r, &TokenSources::default()).unwrap().is_none());
+        assert_eq!(
+            find(&r, &all_sources(), false).unwrap().unwrap().token,
+            "c.c.c"
+        );
+        assert!(find(&r, &TokenSources::default(), false).unwrap().is_none());
     }
 
     #[test]
@@ -329,7 +386,7 @@ mod tests {
             &[("cookie", "at=first.f.f; theme=dark; at=second.s.s")],
             "/",
         );
-        let found = find(&r, &all_sources()).unwrap().unwrap();
+        let found = find(&r, &all_sources(), false).unwrap().unwrap();
         assert_eq!(found.token, "first.f.f");
         assert!(!found.from_query);
         // HTTP/2 may split the cookies over several headers; their order holds.
@@ -338,7 +395,7 @@ mod tests {
             "/",
         );
         assert_eq!(
-            find(&r, &all_sources()).unwrap().unwrap().token,
+            find(&r, &all_sources(), false).unwrap().unwrap().token,
             "first.f.f"
         );
     }
@@ -349,7 +406,7 @@ mod tests {
             &[("cookie", "at=tokA.aa.aa; at=tokB.bb.bb; at=tokC.cc.cc")],
             "/",
         );
-        let (found, logs) = crate::tests::capture_logs(|| find(&r, &all_sources()));
+        let (found, logs) = crate::tests::capture_logs(|| find(&r, &all_sources(), false));
         assert_eq!(found.unwrap().unwrap().token, "tokA.aa.aa");
         assert_eq!(logs.len(), 1, "{logs:?}");
         let line = &logs[0];
@@ -361,7 +418,7 @@ mod tests {
         }
         // A single cookie logs nothing.
         let r = req(&[("cookie", "at=first.f.f")], "/");
-        let (_, logs) = crate::tests::capture_logs(|| find(&r, &all_sources()));
+        let (_, logs) = crate::tests::capture_logs(|| find(&r, &all_sources(), false));
         assert!(logs.is_empty(), "{logs:?}");
     }
 
@@ -373,7 +430,7 @@ mod tests {
         let verifier_said = || Error::from(ErrorKind::SignatureInvalid);
         for bad in ["a.b.c d", "\"a.b.c\"", "a.b,c", "a=b.c"] {
             let r = req(&[("authorization", &format!("Bearer {bad}"))], "/");
-            let found = find(&r, &TokenSources::default()).unwrap().unwrap();
+            let found = find(&r, &TokenSources::default(), false).unwrap().unwrap();
             assert_eq!(found.token, bad);
             let error = refusal(&found.token, verifier_said());
             assert_eq!(error.code(), "token_malformed", "{bad}");
@@ -388,8 +445,14 @@ mod tests {
             assert_eq!(refusal(good, verifier_said()).code(), "signature_invalid");
         }
         let r = req(&[("authorization", "Bearer")], "/");
-        assert_eq!(code(&r, &TokenSources::default()), "request_malformed");
+        assert_eq!(
+            code(&r, &TokenSources::default(), false),
+            "request_malformed"
+        );
         let r = req(&[("authorization", "Bearer ")], "/");
-        assert_eq!(code(&r, &TokenSources::default()), "request_malformed");
+        assert_eq!(
+            code(&r, &TokenSources::default(), false),
+            "request_malformed"
+        );
     }
 }

@@ -135,6 +135,9 @@ fn trust_words(level: &TrustLevel) -> String {
     if let Some(secs) = level.max_age {
         parts.push(format!("authenticated within the last {secs}s (auth_time)"));
     }
+    if level.sender_constrained {
+        parts.push("a sender-constrained token (DPoP or a client certificate)".to_owned());
+    }
     if parts.is_empty() {
         "nothing beyond a valid token".to_owned()
     } else {

@@ -4,6 +4,7 @@
 use super::{Decoded, decode, read_token};
 use crate::time::{human, now_secs};
 use crate::{Report, Status};
+use rampgate_core::binding::Confirmation;
 use rampgate_core::inspect;
 use rampgate_core::{Algorithm, Reason, escape_control};
 use serde_json::{Map, Value};
@@ -252,14 +253,7 @@ fn claim_checks(claims: &Map<String, Value>, options: &InspectOptions) -> Vec<Ch
         None => skip("aud", "not checked (--audience AUD checks it)"),
         Some(expected) => audience(claims.get("aud"), expected),
     });
-    out.push(match claims.get("cnf") {
-        Some(c) if !c.is_null() => fail(
-            "cnf",
-            Reason::TokenBound,
-            "bound to a key (cnf, DPoP or mTLS): refused as a bearer token",
-        ),
-        _ => pass("cnf", "absent: a bearer token"),
-    });
+    out.push(binding(claims));
     if let Some(name) = inspect::ID_TOKEN_CLAIMS
         .iter()
         .find(|name| claims.get(**name).is_some_and(|v| !v.is_null()))
@@ -271,6 +265,29 @@ fn claim_checks(claims: &Map<String, Value>, options: &InspectOptions) -> Vec<Ch
         ));
     }
     out
+}
+
+/// `cnf` as the verifier reads it: what the token is bound to, and what it
+/// must be presented with.
+fn binding(claims: &Map<String, Value>) -> Check {
+    match Confirmation::from_claims(claims) {
+        Ok(None) => pass("cnf", "absent: a bearer token"),
+        Ok(Some(cnf)) => {
+            let mut bound = Vec::new();
+            if let Some(jkt) = cnf.jkt {
+                bound.push(format!(
+                    "DPoP-bound (jkt {jkt}): accepted only as Authorization: DPoP with a proof by that key"
+                ));
+            }
+            if let Some(x5t) = cnf.x5t_s256 {
+                bound.push(format!(
+                    "certificate-bound (x5t#S256 {x5t}): accepted only over TLS with that client certificate"
+                ));
+            }
+            pass("cnf", bound.join("; "))
+        }
+        Err(e) => fail("cnf", e.reason(), e.to_string()),
+    }
 }
 
 /// `aud` as the verifier checks it: a string or an array of strings, naming

@@ -71,6 +71,7 @@ struct RawTrust {
     #[serde(default)]
     amr: Vec<String>,
     max_age: Option<i64>,
+    sender_constrained: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

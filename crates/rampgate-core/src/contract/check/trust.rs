@@ -33,10 +33,29 @@ impl Checker<'_> {
             }
             other => other.map(|a| a as u64),
         };
-        if l.acr_values.is_empty() && l.amr.is_empty() && l.max_age.is_none() {
+        let sender_constrained = match &l.sender_constrained {
+            None => false,
+            Some(value) => match value.get_ref().as_str() {
+                "required" => true,
+                "optional" => false,
+                other => {
+                    self.error(
+                        Some(value.span()),
+                        format!(
+                            "[trust.{name}] sender_constrained is {other:?}: say \"required\" (DPoP or a client certificate) or \"optional\""
+                        ),
+                    );
+                    false
+                }
+            },
+        };
+        if l.acr_values.is_empty() && l.amr.is_empty() && l.max_age.is_none() && !sender_constrained
+        {
             self.error(
                 Some(span.clone()),
-                format!("[trust.{name}] demands nothing: set acr_values, amr or max_age"),
+                format!(
+                    "[trust.{name}] demands nothing: set acr_values, amr, max_age or sender_constrained = \"required\""
+                ),
             );
         }
         if !l.acr_hierarchy.is_empty() && l.acr_values.is_empty() {
@@ -68,6 +87,7 @@ impl Checker<'_> {
             acr_hierarchy: l.acr_hierarchy.clone(),
             amr: l.amr.clone(),
             max_age,
+            sender_constrained,
         }
     }
 }
@@ -97,11 +117,28 @@ mod tests {
             acr_hierarchy: vec!["pwd".into(), "mfa".into()],
             amr: vec!["otp".into()],
             max_age: Some(300),
+            sender_constrained: false,
         };
         assert_eq!(levels.get("sensitive"), Some(&expected));
         let policies = step_up(&levels);
         assert_eq!(policies.len(), 1);
         assert_eq!(*policies["sensitive"], expected.policy());
+    }
+
+    #[test]
+    fn a_level_may_require_a_sender_constrained_token_and_nothing_else() {
+        let text = "version = 1\n[trust.bound]\nsender_constrained = \"required\"\n[trust.typo]\nmax_age = 60\nsender_constrained = \"yes\"\n";
+        let mut c = Checker::new(text);
+        let levels = c.trust_levels(&raw(text).trust);
+        assert_eq!(
+            messages(&c),
+            [
+                "line 6: [trust.typo] sender_constrained is \"yes\": say \"required\" (DPoP or a client certificate) or \"optional\""
+            ]
+        );
+        assert!(levels["bound"].sender_constrained);
+        assert!(levels["bound"].policy().requires_sender_constrained());
+        assert!(!levels["typo"].sender_constrained);
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub(super) fn level_changed(name: &str, before: &TrustLevel, level: &TrustLevel)
     let (amr_a, amr_b) = (set(&before.amr), set(&level.amr));
     let (wider, narrower) = compare(before, level);
     let age = |a: Option<u64>| a.map_or_else(|| "none".to_owned(), |a| format!("{a}s"));
-    let detail = format!(
+    let mut detail = format!(
         "acr [{}] -> [{}], acr_hierarchy [{}] -> [{}], amr [{}] -> [{}], max_age {} -> {}",
         list(&acr_a),
         list(&acr_b),
@@ -57,6 +57,14 @@ pub(super) fn level_changed(name: &str, before: &TrustLevel, level: &TrustLevel)
         age(before.max_age),
         age(level.max_age)
     );
+    if before.sender_constrained || level.sender_constrained {
+        let bound = |b: bool| if b { "required" } else { "optional" };
+        detail += &format!(
+            ", sender_constrained {} -> {}",
+            bound(before.sender_constrained),
+            bound(level.sender_constrained)
+        );
+    }
     // Neither wider nor narrower: the same requirement in effect (acr_values
     // reordered, say), still a change of the file.
     both_ways(wider, narrower, subject, detail)
@@ -80,7 +88,8 @@ pub(super) fn compare(before: &TrustLevel, level: &TrustLevel) -> (bool, bool) {
             _ => false,
         }
         // A reordered ladder may let a weaker level through: review it as wider.
-        || before.acr_hierarchy != level.acr_hierarchy;
+        || before.acr_hierarchy != level.acr_hierarchy
+        || (before.sender_constrained && !level.sender_constrained);
     let narrower = (!acr_a.is_subset(&acr_b) && !acr_b.is_empty())
         || (acr_a.is_empty() && !acr_b.is_empty())
         || !amr_b.is_subset(&amr_a)
@@ -88,7 +97,8 @@ pub(super) fn compare(before: &TrustLevel, level: &TrustLevel) -> (bool, bool) {
             (None, Some(_)) => true,
             (Some(a), Some(b)) => b < a,
             _ => false,
-        };
+        }
+        || (!before.sender_constrained && level.sender_constrained);
     (wider, narrower)
 }
 
@@ -104,7 +114,27 @@ mod tests {
             acr_hierarchy: Vec::new(),
             amr: owned(amr),
             max_age,
+            sender_constrained: false,
         }
+    }
+
+    #[test]
+    fn requiring_a_sender_constrained_token_narrows_dropping_it_widens() {
+        let before = level(&["mfa"], &[], Some(300));
+        let after = TrustLevel {
+            sender_constrained: true,
+            ..before.clone()
+        };
+        let detail = "acr [mfa] -> [mfa], acr_hierarchy [] -> [], amr [] -> [], max_age 300s -> 300s, sender_constrained optional -> required";
+        assert_eq!(
+            level_changed("sensitive", &before, &after),
+            [change(ChangeKind::Narrowed, "trust sensitive", detail)]
+        );
+        let back = detail.replace("optional -> required", "required -> optional");
+        assert_eq!(
+            level_changed("sensitive", &after, &before),
+            [change(ChangeKind::Widened, "trust sensitive", &back)]
+        );
     }
 
     #[test]

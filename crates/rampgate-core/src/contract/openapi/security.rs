@@ -155,6 +155,9 @@ fn trust_value(name: &str, level: &TrustLevel) -> serde_json::Value {
     if let Some(max_age) = level.max_age {
         value["max_age"] = serde_json::json!(max_age);
     }
+    if level.sender_constrained {
+        value["sender_constrained"] = serde_json::json!("required");
+    }
     value
 }
 

@@ -2,6 +2,7 @@
 //! a token's claims against it (routing by `iss` is the verifier's).
 
 use crate::alg::Algorithm;
+use crate::binding::BindingFailure;
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::Key;
 use crate::keys::{HttpClient, IssuerKeys, JwksOptions, KeySet, KeySource};
@@ -246,10 +247,11 @@ impl IssuerState {
             times.check_lifetime(max)?;
         }
         self.check_audience(claims.get("aud"))?;
-        // conformance: 9449-10. A sender-constrained token is only as safe as the
-        // proof that goes with it; without checking that proof, refuse it.
-        if claims.get("cnf").is_some_and(|c| !c.is_null()) {
-            return Err(ErrorKind::TokenBound.into());
+        // A sender-constrained token (`cnf`) is only as safe as the proof that
+        // goes with it: the verifier compares it with what the request
+        // presented (`Presentation::check`), after the cache, on every request.
+        if policy.require_sender_constrained && claims.get("cnf").is_none_or(Value::is_null) {
+            return Err(BindingFailure::SenderConstraintRequired.into());
         }
         for name in &policy.required_claims {
             if matches!(claims.get(name.as_str()), None | Some(Value::Null)) {

@@ -4,6 +4,7 @@
 //! keys, and whether refreshing them could help, are [`IssuerKeys`]'s business.
 
 use crate::audit::Claimed;
+use crate::binding::Presentation;
 use crate::error::{Error, ErrorKind, Result};
 use crate::keys::{IssuerHealth, IssuerKeys, KeyStats};
 use crate::principal::Principal;
@@ -403,6 +404,17 @@ impl From<Error> for Refused<'_> {
     }
 }
 
+/// Refuses a verified token whose binding (`cnf`) `presented` does not
+/// prove: the same check for a cache hit and a full verification.
+fn check_presented(
+    principal: &Principal,
+    presented: &Presentation,
+) -> Result<(), Refusal<'static>> {
+    presented
+        .check(principal.confirmation())
+        .map_err(Refusal::Final)
+}
+
 /// A token [`Verifier::verify_cached_claimed`] refused: why, and what it
 /// claimed.
 #[derive(Debug, Clone)]
@@ -428,8 +440,44 @@ impl Verifier {
     /// This is the whole check; [`Verifier::verify`] only adds one single-flight,
     /// rate-limited refresh of the issuer's remote key set when the token names a
     /// key that is not (yet) known.
+    ///
+    /// The token is a bearer token here: a sender-constrained one (`cnf`) is
+    /// refused with `token_bound`. See [`Verifier::verify_cached_presented`].
     pub fn verify_cached(&self, token: &str) -> Result<Principal> {
-        self.verify_inner(token)
+        self.verify_cached_presented(token, &Presentation::bearer())
+    }
+
+    /// [`Verifier::verify_cached`] for a token presented with a proof: a
+    /// verified DPoP proof's key, the connection's client certificate. A
+    /// token bound to a key or certificate (`cnf.jkt`, `cnf.x5t#S256`) is
+    /// accepted only when `presented` proves it, on every request, cache
+    /// hits included; a DPoP presentation needs a DPoP-bound token.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use rampgate_core::binding::{ClientCertificate, Presentation};
+    /// use rampgate_core::{IssuerConfig, Key, KeySet, Verifier};
+    ///
+    /// let key = Key::from_jwk_json(r#"{"kty":"OKP","crv":"Ed25519","kid":"k1",
+    ///     "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#).unwrap();
+    /// let verifier = Verifier::builder()
+    ///     .issuer(IssuerConfig::new("https://issuer.example", ["api"])
+    ///         .keys(KeySet::from_keys([key]).unwrap()))
+    ///     .build()
+    ///     .await
+    ///     .unwrap();
+    /// let cert = ClientCertificate::from_der(b"the client's leaf certificate");
+    /// let presented = Presentation::bearer().certificate(Some(cert));
+    /// let err = verifier.verify_cached_presented("not-a-token", &presented).unwrap_err();
+    /// assert_eq!(err.code(), "token_malformed");
+    /// # }
+    /// ```
+    pub fn verify_cached_presented(
+        &self,
+        token: &str,
+        presented: &Presentation,
+    ) -> Result<Principal> {
+        self.verify_inner(token, presented)
             .map_err(|refused| refused.refusal.into_error())
     }
 
@@ -440,6 +488,7 @@ impl Verifier {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use rampgate_core::binding::Presentation;
     /// use rampgate_core::{IssuerConfig, Key, KeySet, Verifier};
     ///
     /// let key = Key::from_jwk_json(r#"{"kty":"OKP","crv":"Ed25519","kid":"k1",
@@ -455,29 +504,49 @@ impl Verifier {
     /// let forged = "eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIn0.\
     ///     eyJpc3MiOiJodHRwczovL2lzc3Vlci5leGFtcGxlIiwiYXVkIjoiYXBpIiwiZXhwIjo0MTAyNDQ0ODAwLCJzdWIiOiJhbGljZSJ9.\
     ///     AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-    /// let refused = verifier.verify_cached_claimed(forged).unwrap_err();
+    /// let refused = verifier.verify_cached_claimed(forged, &Presentation::bearer()).unwrap_err();
     /// assert_eq!(refused.error.code(), "signature_invalid");
     /// let claimed = refused.claimed.unwrap();
     /// assert_eq!(claimed.iss.as_deref(), Some("https://issuer.example"));
     /// assert_eq!(claimed.sub.as_deref(), Some("alice"));
     /// # }
     /// ```
-    pub fn verify_cached_claimed(&self, token: &str) -> Result<Principal, RefusedToken> {
-        self.verify_inner(token).map_err(|refused| RefusedToken {
-            claimed: refused.decoded.claimed(token),
-            error: refused.refusal.into_error(),
-        })
+    pub fn verify_cached_claimed(
+        &self,
+        token: &str,
+        presented: &Presentation,
+    ) -> Result<Principal, RefusedToken> {
+        self.verify_inner(token, presented)
+            .map_err(|refused| RefusedToken {
+                claimed: refused.decoded.claimed(token),
+                error: refused.refusal.into_error(),
+            })
     }
 
     /// Verifies `token`. When the token's `kid` is unknown (or no keys were ever
     /// fetched) and the issuer's keys are remote, refreshes them once, at most once
     /// per [`JwksOptions::unknown_kid_cooldown`](crate::JwksOptions::unknown_kid_cooldown), and tries again.
+    ///
+    /// The token is a bearer token here, as for [`Verifier::verify_cached`].
     pub async fn verify(&self, token: &str) -> Result<Principal> {
-        match self.verify_inner(token).map_err(|refused| refused.refusal) {
+        self.verify_presented(token, &Presentation::bearer()).await
+    }
+
+    /// [`Verifier::verify`] for a token presented with a proof, as
+    /// [`Verifier::verify_cached_presented`] says.
+    pub async fn verify_presented(
+        &self,
+        token: &str,
+        presented: &Presentation,
+    ) -> Result<Principal> {
+        match self
+            .verify_inner(token, presented)
+            .map_err(|refused| refused.refusal)
+        {
             Ok(p) => Ok(p),
             Err(Refusal::KeysMayCure(e, keys)) => {
                 if keys.refresh_for_unknown_kid().await {
-                    self.verify_cached(token)
+                    self.verify_cached_presented(token, presented)
                 } else {
                     Err(e)
                 }
@@ -492,7 +561,11 @@ impl Verifier {
         refresh_may_help(error) && self.inner.issuers.iter().any(|i| i.keys.is_refreshable())
     }
 
-    fn verify_inner(&self, token: &str) -> Result<Principal, Refused<'_>> {
+    fn verify_inner(
+        &self,
+        token: &str,
+        presented: &Presentation,
+    ) -> Result<Principal, Refused<'_>> {
         // An oversized token is never looked up (nor hashed): the parse refuses it.
         let cache = match &self.inner.cache {
             Some(cache) if token.len() <= self.inner.max_token_bytes => {
@@ -503,7 +576,10 @@ impl Verifier {
                         // token revoked after it was cached is refused at once
                         // (and stays cached, for when it is un-revoked).
                         let kid = hit.key.kid().or(hit.kid.as_deref());
-                        return match self.check_revoked(&principal, kid, hit.times.iat) {
+                        let checked = self
+                            .check_revoked(&principal, kid, hit.times.iat)
+                            .and_then(|()| check_presented(&principal, presented));
+                        return match checked {
                             Ok(()) => Ok(principal),
                             Err(refusal) => Err(Refused {
                                 refusal,
@@ -569,7 +645,15 @@ impl Verifier {
             };
             cache.insert(hash, token, entry, now);
         }
-        Ok(principal)
+        // After the cache: the token is genuine whatever was presented with
+        // it, and its next presentation is checked again.
+        match check_presented(&principal, presented) {
+            Ok(()) => Ok(principal),
+            Err(refusal) => Err(Refused {
+                refusal,
+                decoded: Decoded::Principal(principal),
+            }),
+        }
     }
 
     /// The index of the issuer `claims` name by `iss`.
