@@ -789,6 +789,7 @@ mod tests {
             ErrorKind::DpopProof(DpopFailure::Replayed),
             ErrorKind::DpopProof(DpopFailure::Ath),
             ErrorKind::DpopProof(DpopFailure::NonceRequired),
+            ErrorKind::DpopProof(DpopFailure::ReplayCacheFull),
             ErrorKind::Binding(BindingFailure::DpopKeyMismatch),
             ErrorKind::Binding(BindingFailure::DpopTokenUnbound),
             ErrorKind::Binding(BindingFailure::CertificateMissing),
@@ -862,7 +863,8 @@ mod tests {
                 | ErrorKind::SeparationOfDuties { .. } => 403,
                 ErrorKind::KeysUnavailable
                 | ErrorKind::RevocationUnavailable
-                | ErrorKind::AuditUnavailable => 503,
+                | ErrorKind::AuditUnavailable
+                | ErrorKind::DpopProof(DpopFailure::ReplayCacheFull) => 503,
                 ErrorKind::GrpcRequired => 415,
                 ErrorKind::LayersMisconfigured(_) => 500,
                 _ => 401,
