@@ -4,8 +4,8 @@
 //! `token_expired`) that appears in denial bodies and logs, and maps to
 //! the RFC 6750 error it is reported as ([`ErrorKind::bearer_error`]).
 
-use crate::binding::{BindingFailure, DpopFailure};
 use crate::reason::{Reason, RevokedBy, StepUpFailure};
+use crate::sender::{BindingFailure, DpopFailure};
 use http::StatusCode;
 use std::fmt;
 use std::sync::Arc;
@@ -563,6 +563,18 @@ impl StepUpFailure {
 impl From<StepUpFailure> for Error {
     fn from(failure: StepUpFailure) -> Self {
         failure.into_error()
+    }
+}
+
+impl From<BindingFailure> for Error {
+    fn from(failure: BindingFailure) -> Self {
+        ErrorKind::Binding(failure).into()
+    }
+}
+
+impl From<DpopFailure> for Error {
+    fn from(failure: DpopFailure) -> Self {
+        ErrorKind::DpopProof(failure).into()
     }
 }
 

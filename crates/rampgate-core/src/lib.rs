@@ -52,6 +52,7 @@ mod hex;
 mod ops;
 mod protocol;
 mod reason;
+mod sender;
 mod sync;
 pub mod time;
 mod verify;
