@@ -95,6 +95,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .realm("quickstart")
             .resource_metadata(&metadata_url),
     )?;
+    // Public, outside JwtLayer: RFC 9728 metadata, with the DPoP algorithms.
+    let metadata = rampgate::metadata::MetadataRouter::new(contract.clone())
+        .resource(format!("http://{addr}"))
+        .authorization_servers(issuers)
+        .bearer_methods_of(&jwt)
+        .build();
     let app = Router::new()
         .route("/profile", get(profile).route_layer(read_profile))
         .route("/me", get(me))
@@ -104,12 +110,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/ready", ready)
         .route("/metrics", metrics)
         .route("/health", get(|| async { "ok" }))
-        .merge(
-            rampgate::metadata::MetadataRouter::new(contract)
-                .resource(format!("http://{addr}"))
-                .authorization_servers(issuers)
-                .build(),
-        );
+        .merge(metadata);
 
     // `[admin]`: the admin router, for the operators' issuer and scope only.
     let app = support::with_admin(app, &config, &api_verifier).await?;

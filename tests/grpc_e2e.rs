@@ -680,3 +680,82 @@ async fn the_interceptor_leaves_the_audit_layer_its_facts_and_its_revocation_sto
     assert_eq!(events[2]["value"], "leaked-grpc");
     task.abort();
 }
+
+/// RFC 9449 over gRPC with a real tonic client: `authorization: DPoP` and the
+/// proof in the `dpop` metadata, whose `htu` is the service's URL and the
+/// method's path and whose `htm` is POST.
+#[tokio::test]
+async fn a_dpop_bound_token_calls_with_its_proof_in_metadata() {
+    use rampgate::dpop::{DpopChecker, DpopOptions};
+    use rampgate_testkit::DpopKey;
+    let dev = DevIssuer::start().await.unwrap();
+    let verifier = rampgate::Verifier::builder()
+        .issuer(dev.issuer_config())
+        .build()
+        .await
+        .unwrap();
+    let greeter = CountingGreeter::default();
+    let calls = greeter.calls.clone();
+    let checker = DpopChecker::new(DpopOptions::default()).unwrap();
+    let service = JwtLayer::new(verifier)
+        .dpop(checker)
+        .dpop_public_url("https://greeter.example")
+        .named_layer(GreeterServer::new(greeter));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    let mut client = GreeterClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let key = DpopKey::generate();
+    let token = dev.token().dpop_bound(&key).sign();
+    let call = |proof: &str| {
+        let mut request = Request::new(HelloRequest {
+            name: "agent".into(),
+            times: 1,
+        });
+        let metadata = request.metadata_mut();
+        metadata.insert("authorization", format!("DPoP {token}").parse().unwrap());
+        metadata.insert("dpop", proof.parse().unwrap());
+        request
+    };
+    let method = "https://greeter.example/helloworld.Greeter/SayHello";
+    let proof = key.proof("POST", method).access_token(&token).sign();
+    let reply = client.say_hello(call(&proof)).await.unwrap();
+    assert_eq!(
+        reply.into_inner().message,
+        "hello agent from dev-user (decided: false)"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    // The same proof again, a proof for another method, another key's proof.
+    let other_method = key
+        .proof(
+            "POST",
+            "https://greeter.example/helloworld.Greeter/SayHelloStream",
+        )
+        .access_token(&token)
+        .sign();
+    let stranger = DpopKey::generate()
+        .proof("POST", method)
+        .access_token(&token)
+        .sign();
+    for (proof, reason) in [
+        (proof, "dpop_proof_replayed"),
+        (other_method, "dpop_proof_htu"),
+        (stranger, "dpop_key_mismatch"),
+    ] {
+        let status = client.say_hello(call(&proof)).await.unwrap_err();
+        let challenge = refused(&status, Code::Unauthenticated, reason);
+        assert!(challenge.starts_with("DPoP algs="), "{challenge}");
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "no refused call reached the greeter"
+    );
+    task.abort();
+}

@@ -80,6 +80,9 @@ async fn code(v: &Verifier, token: &str) -> &'static str {
     v.verify(token).await.unwrap_err().code()
 }
 
+/// A SHA-256 thumbprint, base64url (43 characters).
+const THUMBPRINT: &str = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+
 #[tokio::test]
 async fn a_good_token_verifies_and_yields_its_principal() {
     let k = signer(1, "k1");
@@ -109,6 +112,11 @@ async fn every_token_reason_code() {
     let two_keys = verifier(ValidationPolicy::default(), &[&k1, &k2]).await;
     let day = verifier(
         ValidationPolicy::default().max_lifetime(Duration::from_secs(86_400)),
+        &[&k1],
+    )
+    .await;
+    let bound_only = verifier(
+        ValidationPolicy::default().require_sender_constrained(),
         &[&k1],
     )
     .await;
@@ -250,10 +258,19 @@ async fn every_token_reason_code() {
             ),
         ),
         (
+            // A confirmation method whose proof cannot be checked here.
             "token_bound",
             &v,
-            es(&h, &with(claims(), "cnf", json!({"x5t#S256": "abc"}))),
+            es(&h, &with(claims(), "cnf", json!({"jwk": {"kty": "EC"}}))),
         ),
+        (
+            // A certificate-bound token without its certificate (verify: a
+            // bearer presentation).
+            "certificate_missing",
+            &v,
+            es(&h, &with(claims(), "cnf", json!({"x5t#S256": THUMBPRINT}))),
+        ),
+        ("sender_constraint_required", &bound_only, es(&h, &claims())),
     ];
     let mut seen: Vec<&str> = Vec::new();
     for (expected, verifier, token) in &cases {
@@ -324,6 +341,26 @@ async fn every_token_reason_code() {
             // gRPC, layers that cannot enforce the route (tested with them).
             "grpc_required",
             "layers_misconfigured",
+            // A DPoP proof's refusals, and a binding that needs a proof:
+            // tests/dpop.rs (proofs made by joserfc) and the JWT layer's
+            // sender tests (crates/rampgate-tower/src/jwt/sender/tests.rs).
+            "dpop_proof_missing",
+            "dpop_proof_multiple",
+            "dpop_proof_malformed",
+            "dpop_proof_typ",
+            "dpop_proof_alg",
+            "dpop_proof_jwk",
+            "dpop_proof_signature",
+            "dpop_proof_htm",
+            "dpop_proof_htu",
+            "dpop_proof_iat",
+            "dpop_proof_replayed",
+            "dpop_proof_ath",
+            "dpop_nonce_required",
+            "dpop_replay_cache_full",
+            "dpop_key_mismatch",
+            "dpop_token_unbound",
+            "certificate_mismatch",
         ]
         .contains(code)
         {

@@ -110,6 +110,8 @@ pub struct MetadataRouter {
     contract: ContractHandle,
     servers: Vec<String>,
     bearer_methods: &'static [&'static str],
+    /// `dpop_signing_alg_values_supported` (RFC 9728 §2), when DPoP is on.
+    dpop_algs: Vec<&'static str>,
     resource: Option<String>,
     from_request_host: bool,
 }
@@ -122,6 +124,7 @@ impl MetadataRouter {
             contract,
             servers: Vec::new(),
             bearer_methods: &["header"],
+            dpop_algs: Vec::new(),
             resource: None,
             from_request_host: false,
         }
@@ -142,9 +145,11 @@ impl MetadataRouter {
     /// Announces the bearer methods `jwt` accepts
     /// ([`JwtLayer::bearer_methods`](crate::JwtLayer::bearer_methods)): `header`,
     /// and `query` when it allows query tokens. Cookies and custom headers are
-    /// not RFC 6750 methods and are never announced.
+    /// not RFC 6750 methods and are never announced. When `jwt` checks DPoP
+    /// proofs, also their algorithms, as `dpop_signing_alg_values_supported`.
     pub fn bearer_methods_of(mut self, jwt: &crate::JwtLayer) -> Self {
         self.bearer_methods = jwt.bearer_methods();
+        self.dpop_algs = jwt.dpop_algs();
         self
     }
 
@@ -251,7 +256,10 @@ fn serve(config: &MetadataRouter, headers: &HeaderMap, inserted_path: &str) -> R
             );
         }
     };
-    let doc = metadata_document(&contract, &resource, config.bearer_methods, &config.servers);
+    let mut doc = metadata_document(&contract, &resource, config.bearer_methods, &config.servers);
+    if !config.dpop_algs.is_empty() {
+        doc["dpop_signing_alg_values_supported"] = json!(config.dpop_algs);
+    }
     (
         [
             (header::CONTENT_TYPE, "application/json"),
@@ -373,6 +381,21 @@ mod tests {
         let jwt = crate::JwtLayer::new(verifier).token_from_cookie("at");
         assert_eq!(methods(jwt.clone()).await, json!(["header"]));
         let jwt = jwt.allow_query_token("access_token");
-        assert_eq!(methods(jwt).await, json!(["header", "query"]));
+        assert_eq!(methods(jwt.clone()).await, json!(["header", "query"]));
+        // With DPoP, its algorithms too (RFC 9728 §2).
+        let options = rampgate_core::dpop::DpopOptions::default().algorithms([
+            rampgate_core::Algorithm::ES256,
+            rampgate_core::Algorithm::EdDSA,
+        ]);
+        let jwt = jwt.dpop(rampgate_core::dpop::DpopChecker::new(options).unwrap());
+        let app = MetadataRouter::new(handle(NO_RESOURCE))
+            .resource("https://api.example.com")
+            .bearer_methods_of(&jwt)
+            .build();
+        let doc = get(app, WELL_KNOWN).await.2;
+        assert_eq!(
+            doc["dpop_signing_alg_values_supported"],
+            json!(["ES256", "EdDSA"])
+        );
     }
 }

@@ -51,6 +51,13 @@ impl VerifyingKey {
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         imp::verify(&self.0, message, signature)
     }
+
+    /// The HMAC tag of `message` under this key's secret, for values the
+    /// service makes and checks itself (DPoP nonces); `None` for a public key.
+    /// Check a tag with [`verify`](VerifyingKey::verify), in constant time.
+    pub(crate) fn hmac_tag(&self, message: &[u8]) -> Option<Vec<u8>> {
+        imp::hmac_tag(&self.0, message)
+    }
 }
 
 fn rejected(e: impl std::fmt::Display) -> String {
@@ -125,6 +132,13 @@ mod imp {
             Key::Hmac(key) => hmac::verify(key, message, signature).is_ok(),
         }
     }
+
+    pub(super) fn hmac_tag(key: &Key, message: &[u8]) -> Option<Vec<u8>> {
+        match key {
+            Key::Public(_) => None,
+            Key::Hmac(key) => Some(hmac::sign(key, message).as_ref().to_vec()),
+        }
+    }
 }
 
 #[cfg(all(feature = "rust-crypto", not(feature = "aws-lc-rs")))]
@@ -183,6 +197,19 @@ mod imp {
         }
     }
 
+    pub(super) fn hmac_tag(key: &Key, message: &[u8]) -> Option<Vec<u8>> {
+        let hmac = matches!(
+            key.alg,
+            jsonwebtoken::Algorithm::HS256
+                | jsonwebtoken::Algorithm::HS384
+                | jsonwebtoken::Algorithm::HS512
+        );
+        let secret = key.decoding.try_get_as_bytes().ok().filter(|_| hmac)?;
+        let encoding = jsonwebtoken::EncodingKey::from_secret(secret);
+        let signer = (DEFAULT_PROVIDER.signer_factory)(&key.alg, &encoding).ok()?;
+        signer.try_sign(message).ok()
+    }
+
     /// The provider's name for the algorithm.
     const fn backend_alg(alg: Algorithm) -> jsonwebtoken::Algorithm {
         match alg {
@@ -215,5 +242,34 @@ mod imp {
                 assert_eq!(format!("{:?}", backend_alg(alg)), alg.as_str());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_tags_are_hmac_sha256_and_verify() {
+        // RFC 4231 §4.3, test case 2.
+        let key = VerifyingKey::hmac(Algorithm::HS256, b"Jefe").unwrap();
+        let message = b"what do ya want for nothing?";
+        let tag = key.hmac_tag(message).unwrap();
+        let expected = crate::hex::parse::<32>(
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+        );
+        assert_eq!(
+            Some(tag.as_slice()),
+            expected.as_ref().map(|e| e.as_slice())
+        );
+        assert!(key.verify(message, &tag));
+        assert!(!key.verify(b"what do ya want for something?", &tag));
+        let public = VerifyingKey::ed25519(&[
+            0xd7, 0x5a, 0x98, 0x01, 0x82, 0xb1, 0x0a, 0xb7, 0xd5, 0x4b, 0xfe, 0xd3, 0xc9, 0x64,
+            0x07, 0x3a, 0x0e, 0xe1, 0x72, 0xf3, 0xda, 0xa6, 0x23, 0x25, 0xaf, 0x02, 0x1a, 0x68,
+            0xf7, 0x07, 0x51, 0x1a,
+        ])
+        .unwrap();
+        assert_eq!(public.hmac_tag(message), None);
     }
 }

@@ -247,6 +247,15 @@ impl JwtLayer {
         }
     }
 
+    /// The algorithms DPoP proofs may use, when [`dpop`](JwtLayer::dpop) is
+    /// on (none otherwise): what RFC 9728 metadata announces as
+    /// `dpop_signing_alg_values_supported`.
+    pub fn dpop_algs(&self) -> Vec<&'static str> {
+        self.config.dpop.as_ref().map_or_else(Vec::new, |d| {
+            d.checker.algs().iter().map(|a| a.as_str()).collect()
+        })
+    }
+
     /// Lets requests without any token through as anonymous: the handler sees no
     /// [`Principal`](rampgate_core::Principal) (`Option<Principal>` is `None`). A
     /// token that is present but invalid is still refused.

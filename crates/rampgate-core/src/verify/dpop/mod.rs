@@ -25,10 +25,14 @@
 //! window; `ath`; and last the `jti`, which must not have been seen with
 //! this key within the window.
 //!
-//! The replay cache is in memory, one per checker and its clones: replicas
-//! of a service do not see each other's proofs. Nonces shared by the fleet
-//! ([`DpopOptions::nonce_secret`]) narrow what a replay to another replica
-//! can do to the nonce's lifetime; the `iat` window bounds it in any case.
+//! The replay cache is in memory, shared by a checker and its clones but not
+//! by the replicas of a service: a proof captured and replayed to another
+//! replica within its `iat` window (60 seconds by default, and only for the
+//! method and URL it names, with the token it names) is not caught. Keep
+//! [`DpopOptions::max_age`] short where that matters. Nonces
+//! ([`DpopOptions::require_nonce`]) keep clients from making proofs ahead of
+//! time; replicas that share [`DpopOptions::nonce_secret`] accept each
+//! other's.
 
 mod htu;
 mod nonce;
@@ -121,7 +125,7 @@ impl DpopOptions {
 
     /// How old a proof's `iat` may be, clock skew included: a proof is
     /// refused after that, and its `jti` is held as long (§11.1). Defaults to
-    /// 60 seconds. A longer window holds more `jti`s, and lets a captured
+    /// 60 seconds; at least 1. A longer window holds more `jti`s, and lets a captured
     /// proof be used for longer (within its one request's method and URL).
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = max_age;
@@ -294,6 +298,10 @@ impl DpopChecker {
                 "{alg} is symmetric: a DPoP proof is signed with the client's private key (RFC 9449 §4.3)"
             )));
         }
+        if options.max_age < Duration::from_secs(1) {
+            // iat is in whole seconds: a shorter window refuses good proofs.
+            return Err(Error::config("the DPoP max_age must be 1 second or more"));
+        }
         if options.replay_capacity == 0 {
             return Err(Error::config(
                 "the DPoP replay cache needs room for one jti at least",
@@ -330,7 +338,7 @@ impl DpopChecker {
     /// The nonce to send now in `DPoP-Nonce`, when nonces are required.
     pub fn nonce(&self) -> Option<String> {
         let now = now_secs();
-        self.inner.nonces.as_ref().map(|n| n.current(now))
+        self.inner.nonces.as_ref().and_then(|n| n.current(now))
     }
 
     /// Every check of RFC 9449 §4.3, the replay check included: the proof

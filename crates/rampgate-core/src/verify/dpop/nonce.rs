@@ -1,16 +1,17 @@
 //! Server nonces (RFC 9449 §8, §9), without state: the nonce of an epoch
 //! (the time divided by the rotation interval) is the HMAC-SHA-256 of that
-//! epoch under a secret key. A proof may carry the current epoch's nonce or
-//! the previous one's, so a nonce lives between one and two intervals.
+//! epoch under a secret key, computed by the crypto backend. A proof may
+//! carry the current epoch's nonce or the previous one's, so a nonce lives
+//! between one and two intervals.
 //!
 //! Replicas that share the secret (and whose clocks roughly agree) accept
 //! each other's nonces. Nonces are unpredictable without the secret, and
 //! say nothing but what any client sees anyway: that time passed.
 
+use crate::alg::Algorithm;
+use crate::backend::VerifyingKey;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 /// What the secret's MAC covers before the epoch, so that the key never
 /// signs anything else that could pass for a nonce.
@@ -34,16 +35,20 @@ pub(super) enum NonceCheck {
 /// The nonces of one secret and one interval.
 #[derive(Clone)]
 pub(super) struct Nonces {
-    mac: Hmac<Sha256>,
+    /// HMAC-SHA-256 under the secret.
+    mac: VerifyingKey,
     interval_secs: u64,
 }
 
 impl Nonces {
     /// Nonces rotated every `interval_secs` (at least 1), under `secret` (at
-    /// least [`MIN_SECRET`] bytes: checked by the options).
+    /// least [`MIN_SECRET`] bytes).
     pub(super) fn new(secret: &[u8], interval_secs: u64) -> Option<Nonces> {
-        let mac = Hmac::<Sha256>::new_from_slice(secret).ok()?;
-        (interval_secs > 0 && secret.len() >= MIN_SECRET).then_some(Nonces { mac, interval_secs })
+        if interval_secs == 0 || secret.len() < MIN_SECRET {
+            return None;
+        }
+        let mac = VerifyingKey::hmac(Algorithm::HS256, secret).ok()?;
+        Some(Nonces { mac, interval_secs })
     }
 
     fn epoch(&self, now: f64) -> u64 {
@@ -51,16 +56,19 @@ impl Nonces {
         (now as u64) / self.interval_secs
     }
 
-    fn mac_of(&self, epoch: u64) -> Hmac<Sha256> {
-        let mut mac = self.mac.clone();
-        mac.update(DOMAIN);
-        mac.update(&epoch.to_be_bytes());
-        mac
+    /// What the MAC of an epoch covers.
+    fn message(epoch: u64) -> [u8; DOMAIN.len() + 8] {
+        let mut message = [0; DOMAIN.len() + 8];
+        message[..DOMAIN.len()].copy_from_slice(DOMAIN);
+        message[DOMAIN.len()..].copy_from_slice(&epoch.to_be_bytes());
+        message
     }
 
-    /// The nonce to hand out now (base64url, 43 characters).
-    pub(super) fn current(&self, now: f64) -> String {
-        URL_SAFE_NO_PAD.encode(self.mac_of(self.epoch(now)).finalize().into_bytes())
+    /// The nonce to hand out now (base64url, 43 characters); `None` only if
+    /// the backend could not compute an HMAC, which it always can.
+    pub(super) fn current(&self, now: f64) -> Option<String> {
+        let tag = self.mac.hmac_tag(&Nonces::message(self.epoch(now)))?;
+        Some(URL_SAFE_NO_PAD.encode(tag))
     }
 
     /// Whether `nonce` is this epoch's or the previous one's. The comparison
@@ -73,9 +81,9 @@ impl Nonces {
             return NonceCheck::Refused;
         };
         let epoch = self.epoch(now);
-        if self.mac_of(epoch).verify_slice(&bytes).is_ok() {
+        if self.mac.verify(&Nonces::message(epoch), &bytes) {
             NonceCheck::Current
-        } else if epoch > 0 && self.mac_of(epoch - 1).verify_slice(&bytes).is_ok() {
+        } else if epoch > 0 && self.mac.verify(&Nonces::message(epoch - 1), &bytes) {
             NonceCheck::Previous
         } else {
             NonceCheck::Refused
@@ -93,10 +101,10 @@ mod tests {
     fn a_nonce_lives_for_its_epoch_and_the_next() {
         let nonces = Nonces::new(SECRET, 60).unwrap();
         let t = 6_000_000.0;
-        let nonce = nonces.current(t);
+        let nonce = nonces.current(t).unwrap();
         assert_eq!(nonce.len(), 43);
-        assert_eq!(nonces.current(t + 59.0), nonce);
-        assert_ne!(nonces.current(t + 60.0), nonce);
+        assert_eq!(nonces.current(t + 59.0), Some(nonce.clone()));
+        assert_ne!(nonces.current(t + 60.0), Some(nonce.clone()));
         assert_eq!(nonces.check(Some(&nonce), t + 30.0), NonceCheck::Current);
         assert_eq!(nonces.check(Some(&nonce), t + 61.0), NonceCheck::Previous);
         assert_eq!(nonces.check(Some(&nonce), t + 120.0), NonceCheck::Refused);
@@ -112,20 +120,20 @@ mod tests {
         // Replicas sharing the secret agree.
         let replica = Nonces::new(SECRET, 60).unwrap();
         assert_eq!(
-            replica.check(Some(&nonces.current(t)), t),
+            replica.check(nonces.current(t).as_deref(), t),
             NonceCheck::Current
         );
         assert_eq!(
-            nonces.check(Some(&other.current(t)), t),
+            nonces.check(other.current(t).as_deref(), t),
             NonceCheck::Refused
         );
         assert_eq!(nonces.check(None, t), NonceCheck::Refused);
         assert_eq!(nonces.check(Some(""), t), NonceCheck::Refused);
-        let mut tampered = nonces.current(t).into_bytes();
+        let mut tampered = nonces.current(t).unwrap().into_bytes();
         tampered[0] = if tampered[0] == b'A' { b'B' } else { b'A' };
         let tampered = String::from_utf8(tampered).unwrap();
         assert_eq!(nonces.check(Some(&tampered), t), NonceCheck::Refused);
-        let padded = format!("{}=", nonces.current(t));
+        let padded = format!("{}=", nonces.current(t).unwrap());
         assert_eq!(nonces.check(Some(&padded), t), NonceCheck::Refused);
     }
 

@@ -351,14 +351,14 @@ fn nonces_when_required() {
     let wrong = client.proof("j2", |c| c["nonce"] = json!("not-the-servers-nonce"));
     assert_eq!(check(&c, &wrong).unwrap_err(), DpopFailure::NonceRequired);
 
-    let current = nonces.current(NOW);
+    let current = nonces.current(NOW).unwrap();
     let proof = check(&c, &client.proof("j3", |c| c["nonce"] = json!(current))).unwrap();
     assert!(!proof.needs_fresh_nonce());
     // The previous epoch's nonce still passes, and asks for a fresh one.
-    let previous = nonces.current(NOW - 60.0);
+    let previous = nonces.current(NOW - 60.0).unwrap();
     let proof = check(&c, &client.proof("j4", |c| c["nonce"] = json!(previous))).unwrap();
     assert!(proof.needs_fresh_nonce());
-    let older = nonces.current(NOW - 120.0);
+    let older = nonces.current(NOW - 120.0).unwrap();
     let proof = client.proof("j5", |c| c["nonce"] = json!(older));
     assert_eq!(check(&c, &proof).unwrap_err(), DpopFailure::NonceRequired);
     // Without nonces, a nonce in a proof is ignored.
@@ -404,6 +404,7 @@ fn options_refuse_what_would_weaken_the_checks() {
         DpopOptions::default().algorithms([Algorithm::ES256, Algorithm::HS256]),
         DpopOptions::default().algorithms([]),
         DpopOptions::default().replay_capacity(0),
+        DpopOptions::default().max_age(Duration::from_millis(999)),
         DpopOptions::default().nonce_secret([1u8; 32]),
         DpopOptions::default()
             .require_nonce(Duration::from_secs(60))
@@ -444,4 +445,19 @@ fn every_failure_is_an_invalid_dpop_proof_but_nonce_and_room() {
         Some(crate::BearerError::InvalidDpopProof)
     );
     assert_eq!(err.kind().status(), http::StatusCode::UNAUTHORIZED);
+}
+
+#[test]
+fn a_checker_is_shared_across_threads() {
+    fn shared<T: Send + Sync + Clone + 'static>() {}
+    shared::<DpopChecker>();
+    // Clones share one replay cache, from any thread.
+    let c = checker(DpopOptions::default());
+    let proof = Client::ed25519(4).proof("j1", |_| {});
+    let other = c.clone();
+    let first = std::thread::spawn(move || check(&other, &proof).map(|p| p.thumbprint()))
+        .join()
+        .unwrap();
+    assert!(first.is_ok());
+    assert_eq!(c.replay_entries(), 1);
 }
