@@ -192,8 +192,8 @@ fn grpc_example_commands_work_as_printed() {
 #[test]
 fn rampgate_audit_makes_the_examples_write_one_json_line_per_request() {
     for (name, last_line, requests) in [
-        // Of the quickstart's six commands, /health is public, outside the layers.
-        ("quickstart", "invalid_token (expired)", 5),
+        // Of the quickstart's seven commands, /health is public, outside the layers.
+        ("quickstart", "invalid_token (expired)", 6),
         ("payments", "200 approved after step-up", 4),
     ] {
         let dir =
