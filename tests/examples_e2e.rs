@@ -234,6 +234,11 @@ fn rampgate_audit_makes_the_examples_write_one_json_line_per_request() {
             assert_eq!(lines[2]["step_up"], "failed");
             assert_eq!(lines[3]["step_up"], "passed");
         }
+        // The DPoP request's line says what its token was bound to; the
+        // bearer tokens' lines have no `bound`.
+        let bound: Vec<&serde_json::Value> = lines.iter().filter_map(|l| l.get("bound")).collect();
+        let expected: &[&str] = if name == "quickstart" { &["dpop"] } else { &[] };
+        assert_eq!(bound, expected, "{name}: {lines:?}");
         let metrics = Command::new("curl")
             .args(["-s", &format!("http://{}/metrics", qs.addr)])
             .output()
