@@ -192,8 +192,8 @@ fn grpc_example_commands_work_as_printed() {
 #[test]
 fn rampgate_audit_makes_the_examples_write_one_json_line_per_request() {
     for (name, last_line, requests) in [
-        // Of the quickstart's six commands, /health is public, outside the layers.
-        ("quickstart", "invalid_token (expired)", 5),
+        // Of the quickstart's seven commands, /health is public, outside the layers.
+        ("quickstart", "invalid_token (expired)", 6),
         ("payments", "200 approved after step-up", 4),
     ] {
         let dir =
@@ -234,6 +234,11 @@ fn rampgate_audit_makes_the_examples_write_one_json_line_per_request() {
             assert_eq!(lines[2]["step_up"], "failed");
             assert_eq!(lines[3]["step_up"], "passed");
         }
+        // The DPoP request's line says what its token was bound to; the
+        // bearer tokens' lines have no `bound`.
+        let bound: Vec<&serde_json::Value> = lines.iter().filter_map(|l| l.get("bound")).collect();
+        let expected: &[&str] = if name == "quickstart" { &["dpop"] } else { &[] };
+        assert_eq!(bound, expected, "{name}: {lines:?}");
         let metrics = Command::new("curl")
             .args(["-s", &format!("http://{}/metrics", qs.addr)])
             .output()

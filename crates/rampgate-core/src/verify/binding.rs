@@ -173,6 +173,44 @@ impl Confirmation {
     }
 }
 
+/// What a verified token was bound to, and so what its request proved: the
+/// audit trail's `bound` (`"dpop"`, `"mtls"` or `"dpop+mtls"`).
+///
+/// ```
+/// use rampgate_core::binding::{BoundBy, Confirmation};
+/// use serde_json::json;
+///
+/// let claims = json!({"cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}});
+/// let cnf = Confirmation::from_claims(claims.as_object().unwrap()).unwrap().unwrap();
+/// assert_eq!(cnf.bound_by(), BoundBy::Dpop);
+/// assert_eq!(serde_json::to_value(BoundBy::Dpop).unwrap(), "dpop");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum BoundBy {
+    /// A DPoP key (`cnf.jkt`), proved by the request's DPoP proof.
+    #[serde(rename = "dpop")]
+    Dpop,
+    /// A client certificate (`cnf.x5t#S256`), proved by the connection.
+    #[serde(rename = "mtls")]
+    Mtls,
+    /// Both.
+    #[serde(rename = "dpop+mtls")]
+    DpopAndMtls,
+}
+
+impl Confirmation {
+    /// What the token is bound to.
+    pub const fn bound_by(&self) -> BoundBy {
+        match (self.jkt.is_some(), self.x5t_s256.is_some()) {
+            (true, true) => BoundBy::DpopAndMtls,
+            (true, false) => BoundBy::Dpop,
+            // A confirmation has one method at least.
+            (false, _) => BoundBy::Mtls,
+        }
+    }
+}
+
 /// What a request presented besides its token: the key of its DPoP proof,
 /// once that proof verified, and its TLS client certificate. Empty for a
 /// plain bearer token.

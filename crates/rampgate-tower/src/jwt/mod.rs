@@ -43,7 +43,7 @@ pub(crate) struct Config {
     pub(crate) sources: TokenSources,
     pub(crate) optional: bool,
     pub(crate) denial: DenialOptions,
-    pub(crate) dpop: Option<DpopConfig>,
+    pub(crate) dpop: DpopConfig,
 }
 
 /// A tower [`Layer`] that requires a valid JWT access token on every request.
@@ -87,7 +87,7 @@ impl JwtLayer {
                 sources: TokenSources::default(),
                 optional: false,
                 denial: DenialOptions::default(),
-                dpop: None,
+                dpop: DpopConfig::default(),
             }),
         }
     }
@@ -155,32 +155,19 @@ impl JwtLayer {
                 .denial
                 .clone()
                 .dpop(checker.algs().iter().map(|a| a.as_str()));
-            let public_url = c.dpop.take().and_then(|d| d.public_url);
-            c.dpop = Some(DpopConfig {
-                checker,
-                public_url,
-            });
+            c.dpop.checker = Some(checker);
         })
     }
 
     /// The service's URL as its clients reach it (`https://api.example.com`,
     /// or with the path prefix a proxy adds): a DPoP proof's `htu` must be it
     /// followed by the request's path. Never taken from the request's
-    /// `X-Forwarded-*` headers, which are the client's to choose.
-    ///
-    /// # Panics
-    ///
-    /// Before [`dpop`](JwtLayer::dpop): there is no DPoP to configure.
+    /// `X-Forwarded-*` headers, which are the client's to choose. Used only
+    /// with [`dpop`](JwtLayer::dpop).
     #[must_use = "a builder method returns the changed layer"]
     pub fn dpop_public_url(self, url: impl AsRef<str>) -> Self {
         let url: Arc<str> = Arc::from(url.as_ref().trim_end_matches('/'));
-        self.with(|c| {
-            let dpop = c
-                .dpop
-                .as_mut()
-                .expect("JwtLayer::dpop_public_url needs JwtLayer::dpop first");
-            dpop.public_url = Some(url);
-        })
+        self.with(|c| c.dpop.public_url = Some(url))
     }
 
     /// Replaces the JSON body of denials (status and challenge stay).
@@ -251,9 +238,11 @@ impl JwtLayer {
     /// on (none otherwise): what RFC 9728 metadata announces as
     /// `dpop_signing_alg_values_supported`.
     pub fn dpop_algs(&self) -> Vec<&'static str> {
-        self.config.dpop.as_ref().map_or_else(Vec::new, |d| {
-            d.checker.algs().iter().map(|a| a.as_str()).collect()
-        })
+        self.config
+            .dpop
+            .checker
+            .as_ref()
+            .map_or_else(Vec::new, |c| c.algs().iter().map(|a| a.as_str()).collect())
     }
 
     /// Lets requests without any token through as anonymous: the handler sees no
@@ -307,7 +296,7 @@ where
         // the layers after this one, which find these options in the extensions.
         let mut options = config.denial.for_request(req.headers());
         // Decide while the token borrows from the request, then act on the request.
-        let outcome = match token::find(&req, &config.sources, config.dpop.is_some()) {
+        let outcome = match token::find(&req, &config.sources, config.dpop.checker.is_some()) {
             Err(e) => Outcome::Deny(e),
             Ok(None) if config.optional => Outcome::Anonymous,
             Ok(None) => Outcome::Deny(ErrorKind::TokenMissing.into()),
@@ -345,7 +334,7 @@ where
                 ResponseFuture::verifying(verification, options, req, inner)
             }
             Outcome::Deny(e) => {
-                let options = sender::denial_options(options, &e, config.dpop.as_ref());
+                let options = sender::denial_options(options, &e, &config.dpop);
                 ResponseFuture::denied(&options, &e)
             }
         }
@@ -355,7 +344,7 @@ where
 /// Verifies the request's token with what it presented (its DPoP proof
 /// checked first), against the keys held now.
 fn verify<B>(req: &Request<B>, found: token::Found<'_>, config: &Config) -> Outcome {
-    let (presented, pending) = match sender::presented(req, &found, config.dpop.as_ref()) {
+    let (presented, pending) = match sender::presented(req, &found, &config.dpop) {
         Ok(presented) => presented,
         Err(e) => return Outcome::Deny(e),
     };

@@ -13,10 +13,10 @@ use std::sync::Arc;
 /// The header of a DPoP proof (RFC 9449 §4.1).
 const DPOP: &str = "dpop";
 
-/// How `JwtLayer` checks DPoP proofs.
-#[derive(Debug, Clone)]
+/// How `JwtLayer` checks DPoP proofs: not at all without a checker.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct DpopConfig {
-    pub(crate) checker: DpopChecker,
+    pub(crate) checker: Option<DpopChecker>,
     /// The service's URL as clients reach it (`https://api.example.com`,
     /// with a path prefix when a proxy adds one), without a trailing `/`:
     /// the `htu` of a proof is this and the request's path.
@@ -57,11 +57,11 @@ pub(crate) fn presentation(extensions: &Extensions) -> Presentation {
 pub(crate) fn presented<B>(
     req: &Request<B>,
     found: &Found<'_>,
-    dpop: Option<&DpopConfig>,
+    dpop: &DpopConfig,
 ) -> Result<(Presentation, Option<Pending>), Error> {
     let presentation = presentation(req.extensions());
     // `found.dpop` only when the layer checks DPoP proofs.
-    let (true, Some(dpop)) = (found.dpop, dpop) else {
+    let (true, Some(checker)) = (found.dpop, &dpop.checker) else {
         return Ok((presentation, None));
     };
     let mut proofs = req.headers().get_all(DPOP).iter();
@@ -74,10 +74,10 @@ pub(crate) fn presented<B>(
     };
     let htu = dpop.htu(req);
     let request = DpopRequest::new(req.method().as_str(), &htu, &found.token);
-    let proof = dpop.checker.verify(proof, &request)?;
+    let proof = checker.verify(proof, &request)?;
     let presentation = presentation.dpop(proof.thumbprint());
     let pending = Pending {
-        checker: dpop.checker.clone(),
+        checker: checker.clone(),
         proof,
     };
     Ok((presentation, Some(pending)))
@@ -116,9 +116,12 @@ impl DpopConfig {
 pub(crate) fn denial_options(
     options: DenialOptions,
     error: &Error,
-    dpop: Option<&DpopConfig>,
+    dpop: &DpopConfig,
 ) -> DenialOptions {
-    match (error.kind(), dpop.and_then(|d| d.checker.nonce())) {
+    match (
+        error.kind(),
+        dpop.checker.as_ref().and_then(DpopChecker::nonce),
+    ) {
         (ErrorKind::DpopProof(DpopFailure::NonceRequired), Some(nonce)) => {
             options.dpop_nonce(nonce)
         }

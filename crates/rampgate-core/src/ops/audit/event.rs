@@ -5,6 +5,7 @@
 //! and serialised later, by the writer task: no formatting on the request path.
 
 use super::record::{AuditRecord, ContractChangedRecord, ContractRefusedRecord, DecisionRecord};
+use crate::binding::Confirmation;
 use crate::contract::{ChangeKind, ChangeNote, ContractDiff, ContractDigest, Decision, StageMove};
 use crate::principal::Principal;
 use crate::reason::EventReason;
@@ -497,6 +498,9 @@ fn decision_record(d: &DecisionEvent) -> DecisionRecord<'_> {
     r.mode = c.and_then(|c| c.mode);
     r.trust = c.and_then(|c| c.trust.as_deref()).map(Cow::Borrowed);
     r.step_up = d.step_up;
+    r.bound = p
+        .and_then(Principal::confirmation)
+        .map(Confirmation::bound_by);
     let mcp = c.and_then(|c| c.mcp.as_deref());
     r.mcp_method = mcp.map(|m| Cow::Borrowed(m.method()));
     r.mcp_target = mcp.and_then(|m| m.target()).map(Cow::Borrowed);

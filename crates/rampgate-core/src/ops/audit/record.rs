@@ -6,6 +6,7 @@
 //! the reader cannot drift from the writer.
 
 use super::event::{AuditOutcome, Claimed, ContractChangeEntry, StepUpResult, TokenFingerprint};
+use crate::binding::BoundBy;
 use crate::contract::{ChangeNote, ContractDigest, Mode};
 use crate::reason::EventReason;
 use serde::{Deserialize, Serialize};
@@ -133,6 +134,10 @@ pub struct DecisionRecord<'a> {
     pub trust: Option<Cow<'a, str>>,
     /// Step-up's result, when step-up applied.
     pub step_up: Option<StepUpResult>,
+    /// What the verified token was bound to, and its request proved
+    /// (written only for a sender-constrained token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound: Option<BoundBy>,
     /// For a request of the MCP endpoint: its JSON-RPC method (`tools/call`)
     /// (written only when set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -181,6 +186,7 @@ impl<'a> DecisionRecord<'a> {
             stage: None,
             mode: None,
             trust: None,
+            bound: None,
             step_up: None,
             mcp_method: None,
             mcp_target: None,
