@@ -38,6 +38,17 @@ fn printed_commands(qs: &Quickstart) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The URL of the embedded dev issuer an example printed.
+fn dev_issuer_of(example: &Quickstart) -> String {
+    example
+        .output
+        .iter()
+        .find_map(|l| l.strip_prefix("embedded dev issuer: "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the example prints its dev issuer")
+        .to_owned()
+}
+
 /// Runs `cmd` exactly as printed, through a shell; returns the HTTP status.
 fn run_printed(cmd: &str) -> String {
     let out = Command::new("sh")
@@ -70,13 +81,7 @@ fn the_step_up_guide_walkthrough_is_the_real_output() {
         .and_then(|rest| rest.split("## 6.").next())
         .unwrap();
     let qs = start_example("payments", &[], "200 approved after step-up");
-    let issuer = qs
-        .output
-        .iter()
-        .find_map(|l| l.strip_prefix("embedded dev issuer: "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap()
-        .to_owned();
+    let issuer = dev_issuer_of(&qs);
     let dir = std::env::temp_dir().join(format!("rampgate-stepup-guide-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut script = String::new();
@@ -805,13 +810,7 @@ async fn the_examples_refuse_a_token_living_thirty_days() {
 async fn the_embedded_dev_issuer_is_held_to_the_same_lifetime() {
     // conformance: JWT-13
     let qs = tokio::task::block_in_place(|| start(&[]));
-    let issuer = qs
-        .output
-        .iter()
-        .find_map(|l| l.strip_prefix("embedded dev issuer: "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap()
-        .to_owned();
+    let issuer = dev_issuer_of(&qs);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
@@ -1005,13 +1004,7 @@ async fn the_contracts_walkthrough_shows_the_answers_the_quickstart_gives() {
 fn an_independent_dpop_client_is_answered_as_rfc_9449_says() {
     // conformance: 9449-1, 9449-5, 9449-6, 9449-7, 9449-8, 9449-9, 9449-10
     let qs = start(&[]);
-    let issuer = qs
-        .output
-        .iter()
-        .find_map(|l| l.strip_prefix("embedded dev issuer: "))
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap()
-        .to_owned();
+    let issuer = dev_issuer_of(&qs);
     let client = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/dpop_client.py");
     let out = Command::new("python3")
         .args([client, &format!("http://{}", qs.addr), &issuer])

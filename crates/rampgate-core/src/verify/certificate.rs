@@ -227,20 +227,9 @@ fn hex_thumbprint(hex: &str) -> Result<Thumbprint, CertificateError> {
 mod tests {
     use super::*;
 
-    /// Made with `openssl req -x509 -newkey ec`; its thumbprint below is
-    /// openssl's: `openssl x509 -outform DER | openssl dgst -sha256`.
-    const PEM: &str = "-----BEGIN CERTIFICATE-----
-MIIBlTCCATugAwIBAgIUPodegvVCz15BTn/Xj4zNI6WGXOowCgYIKoZIzj0EAwIw
-HzEdMBsGA1UEAwwUcmFtcGdhdGUgdGVzdCBjbGllbnQwIBcNMjYxMjA1MTk1OTIw
-WhgPMjEyNjExMTExOTU5MjBaMB8xHTAbBgNVBAMMFHJhbXBnYXRlIHRlc3QgY2xp
-ZW50MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEI0JAl9j3++dHtNY74REaCqgh
-TKpgAnD9qGFUAhhnjKoSOeorwELBjq97c3apYtjz+BOBiBgA46jHQabuDEkbCKNT
-MFEwHQYDVR0OBBYEFCb7jm/c2mZyavsQw3anyy25yzQNMB8GA1UdIwQYMBaAFCb7
-jm/c2mZyavsQw3anyy25yzQNMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwID
-SAAwRQIhAPCVqO00U3SybO1hMYeTo3jKH8IJdXDGagYQncYSKoWKAiBdx7MT6aAl
-o97ZvTGJAFxif7gzxGr2wMVxNaO5zWW06A==
------END CERTIFICATE-----
-";
+    /// `tests/pem/client-cert.pem`; its thumbprint below is openssl's:
+    /// `openssl x509 -outform DER | openssl dgst -sha256`.
+    const PEM: &str = include_str!("../../tests/pem/client-cert.pem");
     const X5T: &str = "4N9T7W2sPR5xoLOzMVW4oDTIOBkadffwY7ciW9lozsk";
     const HASH: &str = "e0df53ed6dac3d1e71a0b3b33155b8a034c838191a75f7f063b7225bd968cec9";
 
