@@ -239,10 +239,12 @@ fn enforce<B>(
             ),
         });
     }
-    let step_up_passed = match decision.step_up.as_deref().map(|p| p.enforce(principal)) {
+    let step_up_passed = match decision.step_up.as_deref() {
         None => false,
-        Some(Ok(())) => true,
-        Some(Err(error)) => return Err(refuse(&error)),
+        Some(policy) => match policy.enforce(principal) {
+            Ok(()) => policy.steps_up(),
+            Err(error) => return Err(refuse(&error)),
+        },
     };
     if decision.audit_required && !facts.is_some_and(AuditFacts::reserve) {
         tracing::warn!(

@@ -71,7 +71,8 @@ impl Authorize for StepUpLayer {
     fn authorize<B>(&self, req: &mut Request<B>) -> Result<Passed, Refused> {
         let principal = principal(req)?;
         match self.policy.enforce(principal) {
-            Ok(()) => Ok(Passed::new().step_up_passed()),
+            Ok(()) if self.policy.steps_up() => Ok(Passed::new().step_up_passed()),
+            Ok(()) => Ok(Passed::new()),
             Err(error) => Err(Refused::new(DenialOptions::deny_in(
                 req.extensions(),
                 &error,

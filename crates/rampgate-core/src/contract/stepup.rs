@@ -62,6 +62,16 @@ impl StepUpPolicy {
         self.sender_constrained
     }
 
+    /// Whether the policy has a step-up condition (`acr`, `amr` or
+    /// `max_age`), not only a sender constraint: whether passing it is a
+    /// step-up passed (the audit trail's `step_up`).
+    pub fn steps_up(&self) -> bool {
+        !self.acr_values.is_empty()
+            || !self.amr_all.is_empty()
+            || !self.amr_any.is_empty()
+            || self.max_age.is_some()
+    }
+
     /// Everything this policy demands of the principal, now: a
     /// sender-constrained token when required
     /// ([`StepUpPolicy::require_sender_constrained`]), then the step-up
@@ -146,7 +156,9 @@ impl StepUpPolicy {
         }
     }
 
-    /// Checks the principal's authentication, now.
+    /// Checks the principal's authentication, now: the step-up conditions
+    /// only. [`StepUpPolicy::enforce`] checks everything the policy demands
+    /// (a sender-constrained token too): what a layer or an extractor calls.
     pub fn check(&self, principal: &Principal) -> Result<(), StepUpFailure> {
         // A clock before 1970 fails closed: every authentication looks stale.
         let now = SystemTime::now()

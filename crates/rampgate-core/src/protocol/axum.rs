@@ -130,10 +130,15 @@ pub mod rejection {
         /// The authentication is too weak or too old (401, RFC 9470).
         #[error("the user must authenticate again, more strongly or more recently: {0}")]
         StepUpRequired(Box<Denial>),
+        /// The policy requires a sender-constrained token and a bearer token
+        /// came (401 `sender_constraint_required`).
+        #[error("a sender-constrained token is required: {0}")]
+        SenderConstraintRequired(Box<Denial>),
     }
     answered_by_variants!(SteppedUpRejection {
         Principal,
-        StepUpRequired
+        StepUpRequired,
+        SenderConstraintRequired
     });
 }
 
@@ -353,12 +358,17 @@ impl<S: Send + Sync, R: StepUpRequirement> FromRequestParts<S> for SteppedUp<R> 
         let principal = <Principal as FromRequestParts<S>>::from_request_parts(parts, state)
             .await
             .map_err(SteppedUpRejection::Principal)?;
-        match R::policy().check(&principal) {
-            Ok(()) => Ok(SteppedUp(principal, std::marker::PhantomData)),
-            Err(failure) => Err(SteppedUpRejection::StepUpRequired(Box::new(
-                crate::DenialOptions::deny_in(&parts.extensions, &failure.into_error()),
-            ))),
-        }
+        // All the policy demands, a sender-constrained token included.
+        let Err(error) = R::policy().enforce(&principal) else {
+            return Ok(SteppedUp(principal, std::marker::PhantomData));
+        };
+        let denial = Box::new(crate::DenialOptions::deny_in(&parts.extensions, &error));
+        Err(match error.reason() {
+            crate::Reason::SenderConstraintRequired => {
+                SteppedUpRejection::SenderConstraintRequired(denial)
+            }
+            _ => SteppedUpRejection::StepUpRequired(denial),
+        })
     }
 }
 
@@ -450,5 +460,37 @@ mod tests {
         let stepped: rejection::SteppedUpRejection = stepped;
         assert!(stepped.to_string().contains("(acr)"), "{stepped}");
         assert_eq!(stepped.into_response().status(), 401);
+    }
+
+    #[tokio::test]
+    async fn stepped_up_enforces_a_required_sender_constraint() {
+        #[derive(Debug)]
+        struct Bound;
+        impl StepUpRequirement for Bound {
+            fn policy() -> crate::StepUpPolicy {
+                crate::StepUpPolicy::default().require_sender_constrained()
+            }
+        }
+        let extract = |claims: serde_json::Value| async move {
+            let principal = Principal::for_tests("https://issuer.example", claims).unwrap();
+            let mut extensions = http::Extensions::new();
+            extensions.insert(principal);
+            let mut parts = parts_with(extensions);
+            <SteppedUp<Bound> as FromRequestParts<()>>::from_request_parts(&mut parts, &()).await
+        };
+        let refused = extract(serde_json::json!({"sub": "a"})).await.unwrap_err();
+        assert!(matches!(
+            refused,
+            rejection::SteppedUpRejection::SenderConstraintRequired(_)
+        ));
+        let response = refused.into_response();
+        assert_eq!(response.status(), 401);
+        assert_eq!(
+            response.extensions().get::<Denial>().unwrap().reason(),
+            crate::Reason::SenderConstraintRequired
+        );
+        let jkt = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+        let bound = serde_json::json!({"sub": "a", "cnf": {"jkt": jkt}});
+        assert!(extract(bound).await.is_ok());
     }
 }

@@ -105,6 +105,8 @@ async fn a_route_requiring_binding_refuses_a_bearer_token_and_takes_a_bound_one(
     let response = run(&stack, &seen, req).await;
     assert_eq!(response.status(), 200, "{:?}", body(&response));
     assert_eq!(seen.calls(), 1);
+    // A binding alone is no step-up: the answer is not marked as one.
+    assert!(response.extensions().get::<crate::StepUpPassed>().is_none());
 }
 
 mod dpop {
