@@ -134,8 +134,8 @@ pub struct DecisionRecord<'a> {
     pub trust: Option<Cow<'a, str>>,
     /// Step-up's result, when step-up applied.
     pub step_up: Option<StepUpResult>,
-    /// What the verified token was bound to, and its request proved
-    /// (written only for a sender-constrained token).
+    /// What the verified token was bound to; on an allowed request its
+    /// proof was checked (written only for a sender-constrained token).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bound: Option<BoundBy>,
     /// For a request of the MCP endpoint: its JSON-RPC method (`tools/call`)

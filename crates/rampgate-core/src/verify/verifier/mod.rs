@@ -442,7 +442,8 @@ impl Verifier {
     /// key that is not (yet) known.
     ///
     /// The token is a bearer token here: a sender-constrained one (`cnf`) is
-    /// refused with `token_bound`. See [`Verifier::verify_cached_presented`].
+    /// refused (`token_bound`, or `certificate_missing` for a
+    /// certificate-bound one). See [`Verifier::verify_cached_presented`].
     pub fn verify_cached(&self, token: &str) -> Result<Principal> {
         self.verify_cached_presented(token, &Presentation::bearer())
     }
