@@ -60,18 +60,12 @@ impl DpopSettings {
         let checker = DpopChecker::new(self.options()?)
             .map_err(|e| ConfigError::Invalid(format!("[dpop] {e}")))?;
         let layer = layer.dpop(checker);
-        Ok(match &self.public_url {
-            Some(url) => {
-                let http = url.starts_with("https://") || url.starts_with("http://");
-                if !http || url.contains(['?', '#']) {
-                    return Err(ConfigError::Invalid(format!(
-                        "[dpop] public_url {url:?} must be an http(s) URL without query or fragment"
-                    )));
-                }
-                layer.dpop_public_url(url)
-            }
-            None => layer,
-        })
+        match &self.public_url {
+            Some(url) => layer
+                .try_dpop_public_url(url)
+                .map_err(|e| ConfigError::Invalid(format!("[dpop] public_url: {e}"))),
+            None => Ok(layer),
+        }
     }
 }
 
@@ -88,7 +82,7 @@ mod tests {
         for (table, expected) in [
             (
                 "public_url = \"api.example.com\"",
-                "[dpop] public_url \"api.example.com\" must be an http(s) URL without query or fragment",
+                "[dpop] public_url: configuration: the DPoP public URL \"api.example.com\" must be an http(s) URL naming a host",
             ),
             (
                 "algorithms = [\"HS256\"]",

@@ -25,7 +25,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
-use rampgate_core::binding::ClientCertificate;
+use rampgate_core::binding::{ClientCertificate, TlsConnection};
 use std::error::Error as StdError;
 use std::future::{Future, poll_fn};
 use std::io;
@@ -241,6 +241,7 @@ impl Connection {
             .map(|leaf| ClientCertificate::from_der(leaf));
         let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
             let extensions = req.extensions_mut();
+            extensions.insert(TlsConnection);
             if let Some(certificate) = certificate {
                 extensions.insert(certificate);
             }

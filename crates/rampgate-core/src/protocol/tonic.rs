@@ -45,6 +45,12 @@ impl Denial {
                         metadata.append("www-authenticate", challenge);
                     }
                 }
+                if let Some(nonce) = self
+                    .dpop_nonce()
+                    .and_then(|n| MetadataValue::try_from(n).ok())
+                {
+                    metadata.insert(crate::DPOP_NONCE, nonce);
+                }
             }
         }
         // A gRPC refusal is an HTTP 200: never kept by a cache.

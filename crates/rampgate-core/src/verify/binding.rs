@@ -173,6 +173,15 @@ impl Confirmation {
     }
 }
 
+/// The marker a TLS acceptor puts in each request's extensions when it
+/// terminated TLS in this process ([`TlsServer`] does): a DPoP proof's `htu`
+/// then starts with `https` for an HTTP/1.1 request too, whose URI carries no
+/// scheme.
+///
+/// [`TlsServer`]: https://docs.rs/rampgate-tower/latest/rampgate_tower/tls/struct.TlsServer.html
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TlsConnection;
+
 /// What a verified token was bound to, and so what its request proved: the
 /// audit trail's `bound` (`"dpop"`, `"mtls"` or `"dpop+mtls"`).
 ///
@@ -223,14 +232,14 @@ impl Confirmation {
 /// let mtls = Presentation::bearer().certificate(Some(ClientCertificate::from_der(b"leaf")));
 /// assert!(!mtls.is_bearer());
 /// ```
+///
+/// A DPoP key comes only from a verified proof
+/// ([`DpopProof::presented`](crate::dpop::DpopProof::presented)): no caller
+/// can claim one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
 pub struct Presentation {
-    /// The thumbprint of the DPoP proof's key: set only when the request used
-    /// `Authorization: DPoP` and its proof verified.
-    pub dpop_key: Option<Thumbprint>,
-    /// The client certificate of the connection, when there is one.
-    pub certificate: Option<ClientCertificate>,
+    dpop_key: Option<Thumbprint>,
+    certificate: Option<ClientCertificate>,
 }
 
 impl Presentation {
@@ -243,9 +252,20 @@ impl Presentation {
     }
 
     /// With the key of a verified DPoP proof (`Authorization: DPoP`).
-    pub const fn dpop(mut self, key: Thumbprint) -> Self {
+    pub(crate) const fn dpop(mut self, key: Thumbprint) -> Self {
         self.dpop_key = Some(key);
         self
+    }
+
+    /// The thumbprint of the DPoP proof's key: set only when the request
+    /// used `Authorization: DPoP` and its proof verified.
+    pub const fn dpop_key(&self) -> Option<Thumbprint> {
+        self.dpop_key
+    }
+
+    /// The connection's client certificate, when there is one.
+    pub const fn client_certificate(&self) -> Option<ClientCertificate> {
+        self.certificate
     }
 
     /// With the connection's client certificate, if any.

@@ -27,6 +27,16 @@ pub(crate) struct After {
 }
 
 impl After {
+    /// What to add to the answer of a verified token, once its DPoP proof
+    /// (if any) is recorded against replay, which may still refuse it.
+    pub(crate) fn recorded(cache_private: bool, pending: Option<Pending>) -> Result<Self, Error> {
+        let dpop_nonce = pending.map(Pending::record).transpose()?.flatten();
+        Ok(After {
+            cache_private,
+            dpop_nonce,
+        })
+    }
+
     fn apply(self, headers: &mut HeaderMap) {
         if self.cache_private {
             make_private(headers);
@@ -51,11 +61,7 @@ impl Verification {
             .verifier
             .verify_presented(&self.found.token, &self.presented)
             .await?;
-        let dpop_nonce = self.pending.map(Pending::record).transpose()?.flatten();
-        let after = After {
-            cache_private: self.found.from_query,
-            dpop_nonce,
-        };
+        let after = After::recorded(self.found.from_query, self.pending)?;
         Ok((principal, after))
     }
 }
@@ -286,6 +292,40 @@ mod tests {
         assert_eq!(dev.jwks_fetches(), 2, "one refresh for the new kid");
         assert_eq!(seen.calls(), 1);
         assert_eq!(seen.principal().unwrap().sub(), Some("bob"));
+    }
+
+    /// A DPoP-bound token signed by a key the verifier does not hold yet:
+    /// its proof is recorded after the refresh, so a replay is refused.
+    #[tokio::test]
+    async fn a_dpop_proof_is_recorded_across_a_refresh() {
+        use rampgate_core::dpop::{DpopChecker, DpopOptions};
+        let (dev, verifier) = dev().await;
+        dev.rotate().await;
+        let client = rampgate_testkit::DpopKey::generate();
+        let token = dev.token().dpop_bound(&client).sign();
+        let proof = client
+            .proof("GET", "https://api.example/")
+            .access_token(&token)
+            .sign();
+        let layer = JwtLayer::new(verifier)
+            .dpop(DpopChecker::new(DpopOptions::default()).unwrap())
+            .dpop_public_url("https://api.example");
+        let request = || {
+            http::Request::builder()
+                .uri("/")
+                .header("authorization", format!("DPoP {token}"))
+                .header("dpop", &proof)
+                .body(())
+                .unwrap()
+        };
+        let seen = Seen::default();
+        let response = run(&layer, &seen, request()).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(dev.jwks_fetches(), 2, "one refresh for the new kid");
+        let seen = Seen::default();
+        let response = run(&layer, &seen, request()).await;
+        assert_eq!(reason(&response), "dpop_proof_replayed");
+        assert_eq!(seen.calls(), 0);
     }
 
     #[tokio::test]

@@ -164,10 +164,43 @@ impl JwtLayer {
     /// followed by the request's path. Never taken from the request's
     /// `X-Forwarded-*` headers, which are the client's to choose. Used only
     /// with [`dpop`](JwtLayer::dpop).
+    ///
+    /// # Panics
+    ///
+    /// When `url` is not an absolute `http`/`https` URL naming a host, or has
+    /// userinfo, a query or a fragment: a constant of the program, wrong
+    /// before any request (`[dpop] public_url` in the configuration is
+    /// checked with an error instead).
     #[must_use = "a builder method returns the changed layer"]
     pub fn dpop_public_url(self, url: impl AsRef<str>) -> Self {
-        let url: Arc<str> = Arc::from(url.as_ref().trim_end_matches('/'));
-        self.with(|c| c.dpop.public_url = Some(url))
+        match self.try_dpop_public_url(url) {
+            Ok(layer) => layer,
+            Err(e) => panic!("JwtLayer::dpop_public_url: {e}"),
+        }
+    }
+
+    /// [`dpop_public_url`](JwtLayer::dpop_public_url), with a configuration
+    /// error (`config_invalid`) instead of a panic for a URL that cannot be
+    /// one: for a URL read at run time.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let verifier = rampgate_testkit::OfflineIssuer::new().verifier().await.unwrap();
+    /// use rampgate_tower::JwtLayer;
+    ///
+    /// let err = JwtLayer::new(verifier).try_dpop_public_url("https://api.example.com?x=1").unwrap_err();
+    /// assert_eq!(err.code(), "config_invalid");
+    /// # }
+    /// ```
+    pub fn try_dpop_public_url(self, url: impl AsRef<str>) -> Result<Self, rampgate_core::Error> {
+        let url = url.as_ref();
+        let checked = DpopConfig::public_url(url).ok_or_else(|| ErrorKind::Config {
+            message: format!(
+                "the DPoP public URL {url:?} must be an http(s) URL naming a host, without userinfo, query or fragment"
+            ),
+            source: None,
+        })?;
+        Ok(self.with(|c| c.dpop.public_url = Some(checked)))
     }
 
     /// Replaces the JSON body of denials (status and challenge stay).
@@ -350,17 +383,10 @@ fn verify<B>(req: &Request<B>, found: token::Found<'_>, config: &Config) -> Outc
     };
     let facts = req.extensions().get::<TokenFacts>();
     match verify_noted(facts, &found.token, &presented, &config.verifier) {
-        Ok(principal) => {
-            let dpop_nonce = match pending.map(Pending::record).transpose() {
-                Ok(nonce) => nonce.flatten(),
-                Err(e) => return Outcome::Deny(e),
-            };
-            let after = After {
-                cache_private: found.from_query,
-                dpop_nonce,
-            };
-            Outcome::Verified(principal, after)
-        }
+        Ok(principal) => match After::recorded(found.from_query, pending) {
+            Ok(after) => Outcome::Verified(principal, after),
+            Err(e) => Outcome::Deny(e),
+        },
         Err(e) if config.verifier.may_refresh(&e) => {
             Outcome::Refresh(found.into_owned(), presented, pending)
         }

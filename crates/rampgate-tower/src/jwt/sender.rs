@@ -4,8 +4,9 @@
 
 use super::token::Found;
 use http::header::HOST;
+use http::uri::Authority;
 use http::{Extensions, HeaderValue, Request};
-use rampgate_core::binding::{ClientCertificate, DpopFailure, Presentation};
+use rampgate_core::binding::{ClientCertificate, DpopFailure, Presentation, TlsConnection};
 use rampgate_core::dpop::{DpopChecker, DpopProof, DpopRequest};
 use rampgate_core::{DenialOptions, Error, ErrorKind};
 use std::sync::Arc;
@@ -72,10 +73,10 @@ pub(crate) fn presented<B>(
             .to_str()
             .map_err(|_| DpopFailure::Malformed("the DPoP header is not visible ASCII"))?,
     };
-    let htu = dpop.htu(req);
+    let htu = dpop.htu(req)?;
     let request = DpopRequest::new(req.method().as_str(), &htu, &found.token);
     let proof = checker.verify(proof, &request)?;
-    let presentation = presentation.dpop(proof.thumbprint());
+    let presentation = proof.presented(presentation);
     let pending = Pending {
         checker: checker.clone(),
         proof,
@@ -86,8 +87,12 @@ pub(crate) fn presented<B>(
 impl DpopConfig {
     /// The request's URL as its proof must name it (`htu`), without query:
     /// the configured public URL and the path, or else the request's own
-    /// scheme and `Host`.
-    fn htu<B>(&self, req: &Request<B>) -> String {
+    /// scheme (`https` over TLS terminated here) and host.
+    ///
+    /// A path with dot segments (`..`, `%2e`) is refused: the proof would be
+    /// compared with the path they resolve to, the router sees another one.
+    /// A `Host` that is not `host[:port]` is a malformed request.
+    fn htu<B>(&self, req: &Request<B>) -> Result<String, Error> {
         // A nested axum router sees its own part of the path: the client
         // signed the whole one.
         #[cfg(feature = "axum")]
@@ -98,16 +103,49 @@ impl DpopConfig {
         #[cfg(not(feature = "axum"))]
         let uri = req.uri();
         let path = uri.path();
-        if let Some(base) = &self.public_url {
-            return format!("{base}{path}");
+        if path.split('/').any(is_dot_segment) {
+            return Err(DpopFailure::Htu.into());
         }
-        let scheme = uri.scheme_str().unwrap_or("http");
-        let host = uri
-            .authority()
-            .map(|a| a.as_str())
-            .or_else(|| req.headers().get(HOST).and_then(|h| h.to_str().ok()))
-            .unwrap_or_default();
-        format!("{scheme}://{host}{path}")
+        if let Some(base) = &self.public_url {
+            return Ok(format!("{base}{path}"));
+        }
+        let tls = req.extensions().get::<TlsConnection>().is_some();
+        let scheme = uri
+            .scheme_str()
+            .unwrap_or(if tls { "https" } else { "http" });
+        let host = match uri.authority() {
+            Some(authority) => authority.as_str(),
+            None => req
+                .headers()
+                .get(HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or_default(),
+        };
+        // `host[:port]` only: no userinfo, nothing that would end the URL early.
+        if host.parse::<Authority>().is_err() || host.contains('@') {
+            return Err(ErrorKind::RequestMalformed(
+                "a DPoP request needs a Host header naming host[:port]",
+            )
+            .into());
+        }
+        Ok(format!("{scheme}://{host}{path}"))
+    }
+}
+
+/// A `.` or `..` path segment, plain or percent-encoded.
+fn is_dot_segment(segment: &str) -> bool {
+    let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+    decoded == "." || decoded == ".."
+}
+
+impl DpopConfig {
+    /// The public URL, checked: an absolute `http(s)` URL naming a host,
+    /// without userinfo, query or fragment; without a trailing `/`.
+    pub(crate) fn public_url(url: &str) -> Option<Arc<str>> {
+        let (scheme, rest) = url.split_once("://")?;
+        let host = rest.split('/').next().unwrap_or_default();
+        let plain = !url.contains(['?', '#', '@']) && host.parse::<Authority>().is_ok();
+        (matches!(scheme, "http" | "https") && plain).then(|| Arc::from(url.trim_end_matches('/')))
     }
 }
 
@@ -118,14 +156,16 @@ pub(crate) fn denial_options(
     error: &Error,
     dpop: &DpopConfig,
 ) -> DenialOptions {
-    match (
+    // The nonce (an HMAC) only for the refusal that sends it.
+    if !matches!(
         error.kind(),
-        dpop.checker.as_ref().and_then(DpopChecker::nonce),
+        ErrorKind::DpopProof(DpopFailure::NonceRequired)
     ) {
-        (ErrorKind::DpopProof(DpopFailure::NonceRequired), Some(nonce)) => {
-            options.dpop_nonce(nonce)
-        }
-        _ => options,
+        return options;
+    }
+    match dpop.checker.as_ref().and_then(DpopChecker::nonce) {
+        Some(nonce) => options.dpop_nonce(nonce),
+        None => options,
     }
 }
 

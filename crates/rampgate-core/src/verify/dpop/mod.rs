@@ -41,7 +41,7 @@ mod replay;
 mod thumbprint;
 
 use crate::alg::Algorithm;
-use crate::binding::{DpopFailure, Thumbprint};
+use crate::binding::{DpopFailure, Presentation, Thumbprint};
 use crate::error::{Error, Result};
 use crate::json::parse_strict;
 use base64::Engine as _;
@@ -243,6 +243,14 @@ impl DpopProof {
     /// `cnf.jkt` must be.
     pub const fn thumbprint(&self) -> Thumbprint {
         self.thumbprint
+    }
+
+    /// What the request presented: `base` (its connection's certificate, if
+    /// any) and this proof's key, for
+    /// [`Verifier::verify_cached_presented`](crate::Verifier::verify_cached_presented):
+    /// the token's `cnf.jkt` must then be this proof's thumbprint.
+    pub const fn presented(&self, base: Presentation) -> Presentation {
+        base.dpop(self.thumbprint)
     }
 
     /// Whether the proof carried the previous nonce, still accepted: the

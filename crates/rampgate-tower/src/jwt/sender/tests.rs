@@ -321,4 +321,71 @@ mod dpop {
         assert_eq!(response.headers()["rampgate-reason"], "dpop_proof_htu");
         assert_eq!(seen.calls(), 0);
     }
+
+    /// Without a public URL, `htu` is the request's own scheme and `Host`,
+    /// which must be a plain `host[:port]`; over TLS terminated here, https.
+    #[tokio::test]
+    async fn without_a_public_url_the_host_must_be_a_host() {
+        let (issuer, verifier) = issuer().await;
+        let layer = JwtLayer::new(verifier).dpop(DpopChecker::new(DpopOptions::default()).unwrap());
+        let client = DpopKey::generate();
+        let token = issuer.token().dpop_bound(&client).sign();
+        let request = |host: Option<&str>, path: &str, url: &str, tls: bool| {
+            let proof = client.proof("GET", url).access_token(&token).sign();
+            let mut req = Request::builder()
+                .uri(path)
+                .header(AUTHORIZATION, format!("DPoP {token}"))
+                .header("dpop", proof);
+            if let Some(host) = host {
+                req = req.header("host", host);
+            }
+            let mut req = req.body(()).unwrap();
+            if tls {
+                req.extensions_mut()
+                    .insert(rampgate_core::binding::TlsConnection);
+            }
+            req
+        };
+        let plain = request(
+            Some("api.example:8080"),
+            "/me",
+            "http://api.example:8080/me",
+            false,
+        );
+        assert_eq!(call(&layer, plain).await.0.status(), 200);
+        let tls = request(Some("api.example"), "/me", "https://api.example/me", true);
+        assert_eq!(call(&layer, tls).await.0.status(), 200);
+        let not_https = request(Some("api.example"), "/me", "http://api.example/me", true);
+        assert_eq!(reason(&call(&layer, not_https).await.0), "dpop_proof_htu");
+        // A Host that would end the URL early, userinfo, no Host: 400.
+        for host in [Some("api.example?"), Some("user@api.example"), None] {
+            let req = request(host, "/admin/x", "http://api.example/", false);
+            let (response, seen) = call(&layer, req).await;
+            assert_eq!(response.status(), 400, "{host:?}");
+            assert_eq!(reason(&response), "request_malformed");
+            assert_eq!(seen.calls(), 0);
+        }
+        // Dot segments never reach the comparison: the router sees the raw path.
+        for path in ["/admin/../me", "/admin/%2E%2e/me", "/./me"] {
+            let req = request(Some("api.example"), path, "http://api.example/me", false);
+            let (response, seen) = call(&layer, req).await;
+            assert_eq!(reason(&response), "dpop_proof_htu", "{path}");
+            assert_eq!(seen.calls(), 0);
+        }
+    }
+
+    #[test]
+    fn a_public_url_must_be_one() {
+        for bad in [
+            "api.example.com",
+            "ftp://api.example",
+            "https://u@api.example",
+            "https://api.example/?q",
+            "https://",
+        ] {
+            assert!(super::super::DpopConfig::public_url(bad).is_none(), "{bad}");
+        }
+        let good = super::super::DpopConfig::public_url("https://api.example.com/v1/").unwrap();
+        assert_eq!(&*good, "https://api.example.com/v1");
+    }
 }
