@@ -4,7 +4,7 @@
 //! A [`DpopChecker`] reads the `DPoP` header's proof, checks it against the
 //! request's method, URL and access token, and returns the thumbprint of the
 //! proof's key: the access token is accepted only if its `cnf.jkt` is that
-//! thumbprint ([`Presentation::dpop`](crate::binding::Presentation::dpop)).
+//! thumbprint ([`DpopProof::presented`], then the verifier).
 //! The token's own validity is the verifier's business, not this module's.
 //!
 //! ```
