@@ -183,7 +183,7 @@ pub use gate::{Authorize, Gate, GateFuture, Passed, Refused, StepUpPassed};
 pub use interceptor::JwtInterceptor;
 pub use jwt::{Jwt, JwtLayer};
 #[cfg(feature = "mcp")]
-pub use mcp::{McpLayer, McpResource};
+pub use mcp::{McpGuard, McpGuardLayer, McpLayer, McpResource};
 pub use scope::{Scope, ScopeLayer};
 pub use stack::AuthStack;
 pub use stepup::{StepUp, StepUpLayer};
