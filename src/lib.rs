@@ -228,7 +228,7 @@ pub mod audit {
 pub mod mcp {
     pub use rampgate_core::contract::{
         DEFAULT_MAX_BODY_BYTES, McpAccess, McpBodyError, McpCall, McpRead, McpTarget,
-        TOKEN_ONLY_METHODS, is_token_only,
+        TOKEN_ONLY_METHODS, TOKEN_ONLY_NOTIFICATIONS, is_token_only,
     };
     pub use rampgate_tower::mcp::*;
 }

@@ -49,8 +49,9 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The methods that need only a valid token: the handshake, `ping`, and
 /// discovery (whose results the server filters, see `docs/mcp.md`). The
-/// client's notifications (`notifications/...`) and its answers to the
-/// server's own requests need only a valid token too.
+/// client's notifications of the specification ([`TOKEN_ONLY_NOTIFICATIONS`],
+/// without an `id`) and its answers to the server's own requests need only a
+/// valid token too.
 pub const TOKEN_ONLY_METHODS: &[&str] = &[
     "initialize",
     "ping",
@@ -59,6 +60,17 @@ pub const TOKEN_ONLY_METHODS: &[&str] = &[
     "prompts/list",
     "resources/list",
     "resources/templates/list",
+];
+
+/// The client notifications of the MCP specification, which need only a
+/// valid token when sent as notifications (without an `id`). Any other
+/// `notifications/...` method, or one of these with an `id` (a request to
+/// the server, such as `rmcp`'s custom requests), is decided by its route.
+pub const TOKEN_ONLY_NOTIFICATIONS: &[&str] = &[
+    "notifications/initialized",
+    "notifications/cancelled",
+    "notifications/progress",
+    "notifications/roots/list_changed",
 ];
 
 /// What names a method's target: the `name` of a tool or prompt, the `uri`
@@ -85,9 +97,10 @@ impl McpTarget {
     }
 }
 
-/// Whether `method` needs only a valid token (see [`TOKEN_ONLY_METHODS`]).
+/// Whether `method` needs only a valid token (see [`TOKEN_ONLY_METHODS`] and
+/// [`TOKEN_ONLY_NOTIFICATIONS`], the latter only when sent without an `id`).
 pub fn is_token_only(method: &str) -> bool {
-    TOKEN_ONLY_METHODS.contains(&method) || method.starts_with("notifications/")
+    TOKEN_ONLY_METHODS.contains(&method) || TOKEN_ONLY_NOTIFICATIONS.contains(&method)
 }
 
 /// One MCP request: its JSON-RPC `method` and target, as read from its body.
@@ -145,6 +158,9 @@ impl McpBodyError {
 struct Message<'a> {
     #[serde(borrow)]
     jsonrpc: Option<&'a RawValue>,
+    /// Whether the message has an `id` (`null` included): a request.
+    #[serde(default, deserialize_with = "present")]
+    id: Option<()>,
     method: Option<String>,
     #[serde(borrow)]
     params: Option<&'a RawValue>,
@@ -152,6 +168,11 @@ struct Message<'a> {
     result: Option<&'a RawValue>,
     #[serde(borrow)]
     error: Option<&'a RawValue>,
+}
+
+/// `Some` for a member that is there, whatever its value.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<()>, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| Some(()))
 }
 
 #[derive(Deserialize)]
@@ -223,7 +244,10 @@ impl McpCall {
             McpTarget::Name => Some(target(message.params, |n: Named| n.name, NEEDS_NAME)?),
             McpTarget::Uri => Some(target(message.params, |l: Located| l.uri, NEEDS_URI)?),
         };
-        Ok(McpCall::new(&method, target.as_deref()))
+        let mut call = McpCall::new(&method, target.as_deref());
+        // A notification's method with an id is a request to the server.
+        call.token_only &= !(message.id.is_some() && method.starts_with("notifications/"));
+        Ok(call)
     }
 
     /// The JSON-RPC method (`tools/call`), or what [`McpCall::session`] named.
@@ -404,6 +428,8 @@ mod tests {
         assert_eq!(prompt.target(), Some("summary"));
     }
 
+    use crate::reason::DecisionReason;
+
     #[test]
     fn the_handshake_discovery_notifications_and_responses_need_only_a_token() {
         for body in [
@@ -421,6 +447,50 @@ mod tests {
         let other =
             McpCall::parse(br#"{"jsonrpc":"2.0","id":5,"method":"completion/complete"}"#).unwrap();
         assert!(!other.token_only());
+    }
+
+    /// `notifications/...` with an `id` is a request to the server (rmcp
+    /// makes it a custom request): only the specification's notifications,
+    /// sent as notifications, need only a token.
+    #[test]
+    fn only_the_specifications_notifications_without_an_id_need_only_a_token() {
+        for method in TOKEN_ONLY_NOTIFICATIONS {
+            let note = format!(r#"{{"jsonrpc":"2.0","method":"{method}","params":{{}}}}"#);
+            assert!(
+                McpCall::parse(note.as_bytes()).unwrap().token_only(),
+                "{note}"
+            );
+            for id in ["1", "null", "\"x\""] {
+                let request =
+                    format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"{method}","params":{{}}}}"#);
+                let call = McpCall::parse(request.as_bytes()).unwrap();
+                assert!(!call.token_only(), "{request}");
+            }
+        }
+        for body in [
+            r#"{"jsonrpc":"2.0","method":"notifications/refund_everything"}"#,
+            r#"{"jsonrpc":"2.0","id":9,"method":"notifications/refund_everything"}"#,
+        ] {
+            let call = McpCall::parse(body.as_bytes()).unwrap();
+            assert!(!call.token_only(), "{body}");
+            for unknown_route in ["deny", "allow"] {
+                let d = decide(&contract(unknown_route), call.clone(), "agent", &[]);
+                let expected = if unknown_route == "deny" {
+                    (crate::contract::Outcome::Deny, DecisionReason::RouteUnknown)
+                } else {
+                    (
+                        crate::contract::Outcome::Allow,
+                        DecisionReason::RouteUnlistedAllowed,
+                    )
+                };
+                assert_eq!((d.outcome, d.reason), expected, "{body}");
+            }
+        }
+        let with_id =
+            McpCall::parse(br#"{"jsonrpc":"2.0","id":1,"method":"notifications/initialized"}"#)
+                .unwrap();
+        let d = decide(&contract("deny"), with_id, "agent", &[]);
+        assert_eq!(d.reason, DecisionReason::RouteUnknown);
     }
 
     #[test]
@@ -511,7 +581,7 @@ mod tests {
     #[test]
     fn each_tool_is_decided_with_the_contracts_stages_modes_and_trust() {
         use crate::contract::Outcome;
-        use crate::reason::DecisionReason;
+
         let c = contract("deny");
         let get = || McpCall::new("tools/call", Some("get_order"));
         let refund = || McpCall::new("tools/call", Some("refund_order"));
@@ -549,7 +619,7 @@ mod tests {
     #[test]
     fn unlisted_tools_follow_unknown_route_and_the_handshake_needs_a_token_only() {
         use crate::contract::Outcome;
-        use crate::reason::DecisionReason;
+
         let unlisted = || McpCall::new("tools/call", Some("delete_everything"));
         let d = decide(&contract("deny"), unlisted(), "agent", &["orders:refund"]);
         assert_eq!(
