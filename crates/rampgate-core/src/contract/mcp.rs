@@ -73,6 +73,9 @@ pub const TOKEN_ONLY_NOTIFICATIONS: &[&str] = &[
     "notifications/roots/list_changed",
 ];
 
+/// `subscriptions/listen`: refused unless the contract lists it.
+pub(crate) const LISTEN: &str = "subscriptions/listen";
+
 /// What names a method's target: the `name` of a tool or prompt, the `uri`
 /// of a resource, or nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,7 +83,7 @@ pub enum McpTarget {
     /// `params.name`: `tools/call`, `prompts/get`.
     Name,
     /// `params.uri`: `resources/read`, `resources/subscribe`,
-    /// `resources/unsubscribe`.
+    /// `resources/unsubscribe`, `resources/directory/read`, `skills/get`.
     Uri,
     /// The method has no target.
     None,
@@ -91,7 +94,11 @@ impl McpTarget {
     pub fn of(method: &str) -> McpTarget {
         match method {
             "tools/call" | "prompts/get" => McpTarget::Name,
-            "resources/read" | "resources/subscribe" | "resources/unsubscribe" => McpTarget::Uri,
+            "resources/read"
+            | "resources/subscribe"
+            | "resources/unsubscribe"
+            | "resources/directory/read"
+            | "skills/get" => McpTarget::Uri,
             _ => McpTarget::None,
         }
     }
@@ -491,6 +498,85 @@ mod tests {
                 .unwrap();
         let d = decide(&contract("deny"), with_id, "agent", &[]);
         assert_eq!(d.reason, DecisionReason::RouteUnknown);
+    }
+
+    /// rmcp 3.11 serves `resources/directory/read` and `skills/get` on a
+    /// `params.uri`: `uri` routes cover them. `subscriptions/listen` is
+    /// refused unless listed, `unknown_route = "allow"` or not.
+    #[test]
+    fn directory_reads_and_skills_are_decided_on_their_uri_and_listen_only_when_listed() {
+        use crate::contract::Outcome;
+        for method in ["resources/directory/read", "skills/get"] {
+            let body = format!(
+                r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{{"uri":"orders://A1/"}}}}"#
+            );
+            let call = McpCall::parse(body.as_bytes()).unwrap();
+            assert_eq!(call.target(), Some("orders://A1/"));
+            let no_uri = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{{}}}}"#);
+            assert_eq!(
+                McpCall::parse(no_uri.as_bytes()),
+                Err(McpBodyError::Malformed(NEEDS_URI))
+            );
+        }
+        let c = Contract::parse(
+            r#"
+            version = 1
+            [mcp]
+            endpoint = "/mcp"
+            [scopes]
+            "orders:read" = "Read orders"
+            [defaults]
+            unknown_route = "allow"
+            unknown_consumer = { stage = "default", scopes = ["orders:read"] }
+            [[routes]]
+            mcp = "skills/get"
+            uri = "orders://*"
+            scopes = ["orders:read"]
+            "#,
+        )
+        .unwrap();
+        let skill = McpCall::new("skills/get", Some("orders://refunds/SKILL.md"));
+        let d = decide(&c, skill.clone(), "agent", &[]);
+        assert_eq!(
+            (d.outcome, d.reason),
+            (Outcome::Deny, DecisionReason::ScopeInsufficient)
+        );
+        assert_eq!(d.route.as_deref(), Some("skills/get orders://*"));
+        assert_eq!(
+            decide(&c, skill, "agent", &["orders:read"]).outcome,
+            Outcome::Allow
+        );
+        let listen = McpCall::parse(
+            br#"{"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{"notifications":{"resourceSubscriptions":["orders://A1"]}}}"#,
+        )
+        .unwrap();
+        assert!(!listen.token_only());
+        let d = decide(&c, listen.clone(), "agent", &["orders:read"]);
+        assert_eq!(
+            (d.outcome, d.reason),
+            (Outcome::Deny, DecisionReason::RouteUnknown)
+        );
+        let listed = Contract::parse(
+            r#"
+            version = 1
+            [mcp]
+            endpoint = "/mcp"
+            [scopes]
+            "orders:read" = "Read orders"
+            [defaults]
+            unknown_consumer = { stage = "default", scopes = ["orders:read"] }
+            [[routes]]
+            mcp = "subscriptions/listen"
+            scopes = ["orders:read"]
+            "#,
+        )
+        .unwrap();
+        let d = decide(&listed, listen, "agent", &["orders:read"]);
+        assert_eq!(
+            (d.outcome, d.reason),
+            (Outcome::Allow, DecisionReason::Allowed)
+        );
+        assert_eq!(d.route.as_deref(), Some("subscriptions/listen"));
     }
 
     #[test]

@@ -129,6 +129,9 @@ mod tests {
              [[routes]]\nmcp = \"tools/call\"\nname = \"refund_order\"\nscopes = [\"a\"]\n\
              [[routes]]\nmcp = \"resources/read\"\nuri = \"orders://*\"\nmode = \"observe\"\n\
              [[routes]]\nmcp = \"completion/complete\"\n\
+             [[routes]]\nmcp = \"resources/directory/read\"\nuri = \"orders://*\"\n\
+             [[routes]]\nmcp = \"skills/get\"\nuri = \"skill://refunds/SKILL.md\"\n\
+             [[routes]]\nmcp = \"subscriptions/listen\"\n\
              [[routes]]\nmcp = \"notifications/custom\"\n",
         )
         .unwrap();
@@ -139,6 +142,9 @@ mod tests {
                 "tools/call refund_order",
                 "resources/read orders://*",
                 "completion/complete",
+                "resources/directory/read orders://*",
+                "skills/get skill://refunds/SKILL.md",
+                "subscriptions/listen",
                 "notifications/custom",
             ]
         );
@@ -160,6 +166,14 @@ mod tests {
         );
         assert_eq!(contract.resolve_mcp("tools/call", Some("refund")), None);
         assert_eq!(contract.resolve_mcp("completion/complete", None), Some(2));
+        assert_eq!(
+            contract.resolve_mcp("resources/directory/read", Some("orders://A1/")),
+            Some(3)
+        );
+        assert_eq!(
+            contract.resolve_mcp("skills/get", Some("skill://refunds/SKILL.md")),
+            Some(4)
+        );
     }
 
     #[test]
