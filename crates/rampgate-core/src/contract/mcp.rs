@@ -246,6 +246,11 @@ impl McpCall {
                 )),
             };
         };
+        if message.params.is_some_and(|p| !p.get().starts_with('{')) {
+            return Err(McpBodyError::Malformed(
+                "the MCP request's params must be an object (MCP has no positional params)",
+            ));
+        }
         let target = match McpTarget::of(&method) {
             McpTarget::None => None,
             McpTarget::Name => Some(target(message.params, |n: Named| n.name, NEEDS_NAME)?),
@@ -498,6 +503,24 @@ mod tests {
                 .unwrap();
         let d = decide(&contract("deny"), with_id, "agent", &[]);
         assert_eq!(d.reason, DecisionReason::RouteUnknown);
+    }
+
+    /// serde reads a struct from an array: `["refund_order"]` must not name
+    /// a tool the server reads differently.
+    #[test]
+    fn positional_params_are_refused() {
+        for body in [
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":["refund_order"]}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":["orders://A1"]}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":[]}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":"refund_order"}"#,
+        ] {
+            let refused = McpCall::parse(body.as_bytes());
+            assert!(
+                matches!(refused, Err(McpBodyError::Malformed(why)) if why.contains("params")),
+                "{body}: {refused:?}"
+            );
+        }
     }
 
     /// rmcp 3.11 serves `resources/directory/read` and `skills/get` on a
