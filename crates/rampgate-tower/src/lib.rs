@@ -149,6 +149,10 @@ macro_rules! define_inner_service_accessors {
     };
 }
 
+/// Where RFC 9728 metadata is served, before the resource's path (§3.1).
+#[cfg(any(feature = "axum", feature = "mcp"))]
+pub(crate) const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
+
 #[cfg(feature = "axum")]
 pub mod admin;
 pub mod audit;

@@ -350,3 +350,26 @@ async fn the_guard_lets_through_every_request_the_contract_decided() {
     assert_eq!(f.send("GET", "/mcp", &refunder, "").await.0, 200);
     assert_eq!(f.server_calls(), 3);
 }
+
+/// The metadata document names the resource the 401s point to, the
+/// McpResource's URI, even when the contract names another `resource`.
+#[tokio::test]
+async fn the_metadata_names_the_mcp_servers_uri_over_the_contracts_resource() {
+    let contract = Contract::parse(&CONTRACT.replace(
+        "version = 1\n",
+        "version = 1\nresource = \"https://other.example/mcp\"\n",
+    ))
+    .unwrap();
+    let resource = crate::McpResource::new("https://mcp.example.com/mcp").unwrap();
+    let app: axum::Router =
+        resource.metadata_router(ContractHandle::new(contract), ["https://issuer.test"]);
+    let req = Request::get("/.well-known/oauth-protected-resource/mcp")
+        .body(Body::empty())
+        .unwrap();
+    let response = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let doc: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(doc["resource"], "https://mcp.example.com/mcp");
+    assert_eq!(doc["scopes_supported"][0], "orders:read");
+}
