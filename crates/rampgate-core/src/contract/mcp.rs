@@ -133,6 +133,10 @@ pub enum McpBodyError {
     /// Longer than the layer's limit.
     #[error("{}", MCP_TOO_LARGE)]
     TooLarge,
+    /// Not read: the request has no `Authorization` header, where MCP
+    /// clients send their access token, and no body is read before one.
+    #[error("{}", MCP_UNREAD)]
+    Unread,
     /// Not one JSON-RPC 2.0 message with the members its method needs; the
     /// text says what is wrong.
     #[error("{0}")]
@@ -144,6 +148,8 @@ const MCP_BATCH: &str = "the body is a JSON-RPC batch, which MCP does not allow 
 const NEEDS_NAME: &str = "this MCP method needs params.name, a string";
 const NEEDS_URI: &str = "this MCP method needs params.uri, a string";
 const MCP_TOO_LARGE: &str = "the MCP request body is larger than this server accepts";
+const MCP_UNREAD: &str = "an MCP request carries its access token in the Authorization header \
+    (MCP authorization specification), and this one has none: its body was not read";
 
 impl McpBodyError {
     /// The error a refusal answers with: 400 `request_malformed`, its
@@ -152,6 +158,7 @@ impl McpBodyError {
         ErrorKind::RequestMalformed(match self {
             McpBodyError::Batch => MCP_BATCH,
             McpBodyError::TooLarge => MCP_TOO_LARGE,
+            McpBodyError::Unread => MCP_UNREAD,
             McpBodyError::Malformed(why) => why,
         })
         .into()
@@ -629,9 +636,11 @@ mod tests {
                 "{body}: {refused:?}"
             );
         }
-        let error = McpBodyError::Batch.error();
-        assert_eq!(error.kind().code(), "request_malformed");
-        assert_eq!(error.kind().status(), 400);
+        for refused in [McpBodyError::Batch, McpBodyError::Unread] {
+            let error = refused.error();
+            assert_eq!(error.kind().code(), "request_malformed");
+            assert_eq!(error.kind().status(), 400);
+        }
     }
 
     fn contract(unknown_route: &str) -> Contract {

@@ -56,12 +56,15 @@ struct Layers {
     mcp: bool,
     jwt: bool,
     contract: bool,
+    /// JwtLayer also takes a token from the `access_token` query parameter.
+    query_token: bool,
 }
 
 const ALL: Layers = Layers {
     mcp: true,
     jwt: true,
     contract: true,
+    query_token: false,
 };
 
 async fn fixture(with_mcp_layer: bool) -> Fixture {
@@ -96,7 +99,12 @@ async fn fixture_with(contract: &str, layers: Layers, nest: Option<&str>) -> Fix
         app = app.route_layer(ContractLayer::new(contract.clone()));
     }
     if layers.jwt {
-        app = app.route_layer(JwtLayer::new(verifier));
+        let jwt = JwtLayer::new(verifier);
+        app = app.route_layer(if layers.query_token {
+            jwt.allow_query_token("access_token")
+        } else {
+            jwt
+        });
     }
     if layers.mcp {
         app = app.route_layer(McpLayer::new(contract).max_body_bytes(4096));
@@ -330,6 +338,7 @@ async fn without_the_jwt_layer_or_any_layer_the_server_is_never_called() {
         mcp: false,
         jwt: false,
         contract: false,
+        query_token: false,
     };
     let f = fixture_with(ALLOW_UNKNOWN, bare, None).await;
     assert_undecided(&f, f.send("POST", "/mcp", "", &call("refund_order")).await);
@@ -372,4 +381,88 @@ async fn the_metadata_names_the_mcp_servers_uri_over_the_contracts_resource() {
     let doc: Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(doc["resource"], "https://mcp.example.com/mcp");
     assert_eq!(doc["scopes_supported"][0], "orders:read");
+}
+
+/// A request body, a call of `get_order`, that records whether anything
+/// read it.
+struct Watched(Arc<std::sync::atomic::AtomicBool>, Option<Bytes>);
+
+impl http_body::Body for Watched {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        std::task::Poll::Ready(self.1.take().map(|data| Ok(http_body::Frame::data(data))))
+    }
+}
+
+/// Sends a `POST` of a watched body to `uri`, with `token` in the
+/// `Authorization` header unless empty: the answer's status and reason, and
+/// whether the body was read.
+async fn post_watched(f: &Fixture, uri: &str, token: &str) -> (u16, Value, bool) {
+    let read = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut req = Request::post(uri).header("content-type", "application/json");
+    if !token.is_empty() {
+        req = req.header("authorization", format!("Bearer {token}"));
+    }
+    let req = req
+        .body(Body::new(Watched(
+            read.clone(),
+            Some(call("get_order").into()),
+        )))
+        .unwrap();
+    let response = f.app.clone().oneshot(req).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, json, read.load(std::sync::atomic::Ordering::SeqCst))
+}
+
+/// No body is buffered before there is a token to verify: without an
+/// `Authorization` header, the body is never read, and the 401 follows.
+#[tokio::test]
+async fn without_an_authorization_header_the_body_is_not_read() {
+    let f = fixture(true).await;
+    let (status, json, read) = post_watched(&f, "/mcp", "").await;
+    assert_eq!(
+        (status, json["reason"].as_str()),
+        (401, Some("token_missing"))
+    );
+    assert!(!read, "the body was read before authentication");
+    assert_eq!(f.server_calls(), 0);
+    // With the header, it is read (and the watched body is a call).
+    let (status, _, read) = post_watched(&f, "/mcp", &f.token(&["orders:read"])).await;
+    assert_eq!(status, 200);
+    assert!(read);
+}
+
+/// A token JwtLayer takes from elsewhere than the `Authorization` header
+/// does not make the unread body a bypass: the contract's gate refuses it.
+#[tokio::test]
+async fn a_token_from_the_query_gets_no_tool_without_a_read_body() {
+    let layers = Layers {
+        query_token: true,
+        ..ALL
+    };
+    let f = fixture_with(ALLOW_UNKNOWN, layers, None).await;
+    let token = f.token(&["orders:refund"]);
+    let uri = format!("/mcp?access_token={token}");
+    let (status, json, read) = post_watched(&f, &uri, "").await;
+    assert_eq!(
+        (status, json["reason"].as_str()),
+        (400, Some("request_malformed")),
+        "{json}"
+    );
+    assert!(
+        json["description"]
+            .as_str()
+            .unwrap()
+            .contains("Authorization")
+    );
+    assert!(!read);
+    assert_eq!(f.server_calls(), 0, "the tool must not run");
 }
