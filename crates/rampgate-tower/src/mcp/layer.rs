@@ -27,14 +27,15 @@ use tower_service::Service;
 /// limit is refused by the contract's gate (400 `request_malformed`), after
 /// `JwtLayer`, so that a request without a token gets its 401 first and every
 /// refusal has its audit event. Add it outside the other layers, on the
-/// endpoint's route (in axum, the last `route_layer`):
+/// endpoint's route (in axum, the last `route_layer`), with
+/// [`McpGuard`](crate::McpGuard) around the server itself:
 ///
 /// ```no_run
 /// # async fn run(contract: rampgate_core::contract::ContractHandle, verifier: rampgate_core::Verifier, mcp: axum::routing::MethodRouter) {
-/// use rampgate_tower::{AuthStack, McpLayer};
+/// use rampgate_tower::{AuthStack, McpGuard, McpLayer};
 ///
 /// let app: axum::Router = axum::Router::new()
-///     .route("/mcp", mcp)
+///     .route_service("/mcp", McpGuard::new(mcp))
 ///     .route_layer(AuthStack::new(verifier).contract(contract.clone()))
 ///     .route_layer(McpLayer::new(contract)); // runs first
 /// # }
