@@ -17,11 +17,12 @@ use tower_service::Service;
 
 /// A tower [`Layer`] that reads the body of every `POST` to the contract's
 /// `[mcp] endpoint` that has an `Authorization` header (up to a limit,
-/// [`DEFAULT_MAX_BODY_BYTES`] unless set) and leaves its JSON-RPC method and target in the request's extensions
-/// ([`McpRead`]) for [`ContractLayer`](crate::ContractLayer), which decides
-/// on them per tool, prompt or resource. The body is handed on intact. A
-/// `GET` (the server's stream) or `DELETE` (the end of a session) of the
-/// endpoint needs only a valid token; other paths pass untouched.
+/// [`DEFAULT_MAX_BODY_BYTES`] unless set) and leaves its JSON-RPC method
+/// and target in the request's extensions ([`McpRead`]) for
+/// [`ContractLayer`](crate::ContractLayer), which decides on them per tool,
+/// prompt or resource. The body is handed on intact. A `GET` (the server's
+/// stream) or `DELETE` (the end of a session) of the endpoint needs only a
+/// valid token; other paths pass untouched.
 ///
 /// It decides nothing itself: a malformed body, a batch or a body over the
 /// limit is refused by the contract's gate (400 `request_malformed`), after

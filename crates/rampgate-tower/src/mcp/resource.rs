@@ -97,8 +97,8 @@ impl McpResource {
         {
             return refuse("its path has a dot segment");
         }
-        if path.contains('%') {
-            return refuse("its path has a percent-escape");
+        if uri.contains('%') {
+            return refuse("it has a percent-escape");
         }
         let path_at = uri.len() - path.len();
         Ok(McpResource { uri, path_at })
@@ -262,10 +262,8 @@ mod tests {
                 "https://mcp.example.com/mcp/..",
                 "its path has a dot segment",
             ),
-            (
-                "https://mcp.example.com/%6dcp",
-                "its path has a percent-escape",
-            ),
+            ("https://mcp.example.com/%6dcp", "it has a percent-escape"),
+            ("https://mcp.ex%61mple.com/mcp", "it has a percent-escape"),
         ] {
             let error = McpResource::new(uri).unwrap_err();
             assert_eq!(error.why, why, "{uri}");
