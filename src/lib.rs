@@ -218,7 +218,9 @@ pub mod audit {
 /// MCP servers behind the contract (feature `mcp`, `docs/mcp.md`):
 /// [`McpLayer`](mcp::McpLayer) reads each request's JSON-RPC method and tool
 /// for `ContractLayer`, which decides per tool with the contract's `mcp`
-/// routes; [`McpAccess`](mcp::McpAccess) filters `tools/list`;
+/// routes; [`McpGuard`](mcp::McpGuard), around the server, refuses what the
+/// contract did not decide per tool; [`McpAccess`](mcp::McpAccess) filters
+/// `tools/list`;
 /// [`McpResource`](mcp::McpResource) is the server's canonical URI (the
 /// tokens' audience) and its RFC 9728 metadata.
 #[cfg(feature = "mcp")]
@@ -226,7 +228,7 @@ pub mod audit {
 pub mod mcp {
     pub use rampgate_core::contract::{
         DEFAULT_MAX_BODY_BYTES, McpAccess, McpBodyError, McpCall, McpRead, McpTarget,
-        TOKEN_ONLY_METHODS, is_token_only,
+        TOKEN_ONLY_METHODS, TOKEN_ONLY_NOTIFICATIONS, is_token_only,
     };
     pub use rampgate_tower::mcp::*;
 }

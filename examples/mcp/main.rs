@@ -37,7 +37,7 @@ mod orders;
 use axum::Router;
 use rampgate::AuthStack;
 use rampgate::config::Config;
-use rampgate::mcp::{McpLayer, McpResource};
+use rampgate::mcp::{McpGuard, McpLayer, McpResource};
 use rampgate_testkit::DevIssuer;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -92,8 +92,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .resource_metadata(resource.metadata_url());
     // Route layers run from the last added: McpLayer reads the JSON-RPC
     // message first, then audit → JWT → the contract decide on its tool.
+    // McpGuard, around the server itself, refuses (500) any request the
+    // contract did not decide per tool: a missing layer, or a nested router
+    // whose path the contract's [mcp] endpoint does not name.
     let app = Router::new()
-        .route_service("/mcp", server)
+        .route_service("/mcp", McpGuard::new(server))
         .route_layer(
             AuthStack::from_jwt(jwt)
                 .contract(contract.clone())

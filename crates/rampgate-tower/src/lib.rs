@@ -149,6 +149,10 @@ macro_rules! define_inner_service_accessors {
     };
 }
 
+/// Where RFC 9728 metadata is served, before the resource's path (§3.1).
+#[cfg(any(feature = "axum", feature = "mcp"))]
+pub(crate) const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
+
 #[cfg(feature = "axum")]
 pub mod admin;
 pub mod audit;
@@ -183,7 +187,7 @@ pub use gate::{Authorize, Gate, GateFuture, Passed, Refused, StepUpPassed};
 pub use interceptor::JwtInterceptor;
 pub use jwt::{Jwt, JwtLayer};
 #[cfg(feature = "mcp")]
-pub use mcp::{McpLayer, McpResource};
+pub use mcp::{McpGuard, McpGuardLayer, McpLayer, McpResource};
 pub use scope::{Scope, ScopeLayer};
 pub use stack::AuthStack;
 pub use stepup::{StepUp, StepUpLayer};

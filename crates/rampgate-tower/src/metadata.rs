@@ -4,6 +4,7 @@
 //! [`MetadataRouter`] also takes the resource identifier, the authorization
 //! servers and the `JwtLayer`'s bearer methods.
 
+use crate::WELL_KNOWN;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -12,9 +13,6 @@ use axum::routing::get;
 use rampgate_core::contract::{Contract, ContractHandle};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
-
-/// Where the metadata is served (RFC 9728 §3).
-const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
 
 /// The metadata document (RFC 9728 §2) for `resource`: `resource`,
 /// `authorization_servers`, `scopes_supported` (the contract's catalog) and
@@ -113,6 +111,9 @@ pub struct MetadataRouter {
     /// `dpop_signing_alg_values_supported` (RFC 9728 §2), when DPoP is on.
     dpop_algs: Vec<&'static str>,
     resource: Option<String>,
+    /// `resource` wins over the contract's (an MCP server's URI, which its
+    /// 401s point to).
+    resource_wins: bool,
     from_request_host: bool,
 }
 
@@ -126,6 +127,7 @@ impl MetadataRouter {
             bearer_methods: &["header"],
             dpop_algs: Vec::new(),
             resource: None,
+            resource_wins: false,
             from_request_host: false,
         }
     }
@@ -158,6 +160,15 @@ impl MetadataRouter {
     /// reload.
     pub fn resource(mut self, url: impl Into<String>) -> Self {
         self.resource = Some(url.into());
+        self
+    }
+
+    /// The resource identifier, whatever the contract's `resource` says:
+    /// the URI the 401s of `McpResource` point to.
+    #[cfg(feature = "mcp")]
+    pub(crate) fn resource_over_contract(mut self, url: String) -> Self {
+        self.resource = Some(url);
+        self.resource_wins = true;
         self
     }
 
@@ -217,7 +228,11 @@ fn misconfigured(description: &'static str) -> Response {
 
 fn serve(config: &MetadataRouter, headers: &HeaderMap, inserted_path: &str) -> Response {
     let contract = config.contract.current();
-    let configured = contract.resource().or(config.resource.as_deref());
+    let configured = if config.resource_wins {
+        config.resource.as_deref()
+    } else {
+        contract.resource().or(config.resource.as_deref())
+    };
     let (resource, cache_control) = match configured {
         Some(resource) => {
             if !resource.contains("://") || resource.contains('#') {

@@ -240,7 +240,7 @@ impl Contract {
     /// [`Contract::decide`] for a [`Caller`] given by its values.
     pub fn decide_for(&self, method: &str, path: Option<&str>, caller: Caller<'_>) -> Decision {
         let route = path.and_then(|p| self.resolve(method, p));
-        self.decide_route(route, false, caller)
+        self.decide_route(route, Unlisted::ByDefault, caller)
     }
 
     /// Decides an MCP request (`tools/call` of a tool, `resources/read` of a
@@ -249,7 +249,9 @@ impl Contract {
     /// [`Contract::decide`]. A tool the contract does not list follows
     /// `unknown_route`; the handshake, `ping`, discovery and notifications
     /// ([`McpCall::token_only`]) are allowed to any valid token the contract
-    /// applies to.
+    /// applies to. `subscriptions/listen` is refused unless listed, whatever
+    /// `unknown_route` says: its stream carries the updates of any resource
+    /// it names.
     pub fn decide_mcp(&self, call: &McpCall, principal: &Principal) -> Decision {
         self.decide_mcp_for(call, Caller::of(principal))
     }
@@ -259,14 +261,27 @@ impl Contract {
         let route = (!call.token_only())
             .then(|| self.resolve_mcp(call.method(), call.target()))
             .flatten();
-        let mut decision = self.decide_route(route, call.token_only(), caller);
+        let unlisted = if call.token_only() {
+            Unlisted::Allowed
+        } else if call.method() == super::mcp::LISTEN {
+            Unlisted::Refused
+        } else {
+            Unlisted::ByDefault
+        };
+        let mut decision = self.decide_route(route, unlisted, caller);
         decision.mcp = Some(Arc::new(call.clone()));
         decision
     }
 
     /// The decision on the route at `index` (`None`: no listed route), the
-    /// one body of every kind of decision. `token_only`: no route is needed.
-    fn decide_route(&self, index: Option<usize>, token_only: bool, caller: Caller<'_>) -> Decision {
+    /// one body of every kind of decision. `unlisted`: what a request of no
+    /// listed route gets.
+    fn decide_route(
+        &self,
+        index: Option<usize>,
+        unlisted: Unlisted,
+        caller: Caller<'_>,
+    ) -> Decision {
         // A contract that names its issuer speaks for that issuer's consumers
         // only: another trusted issuer could mint the same client_id.
         let applies = self.applies_to(caller.iss);
@@ -274,8 +289,10 @@ impl Contract {
         let stage = route.as_ref().and_then(|_| self.stage_facts(caller));
         let verdict = match (&route, &stage) {
             _ if !applies => Verdict::of(Outcome::Deny, DecisionReason::IssuerNotInContract),
-            (None, _) if token_only => Verdict::of(Outcome::Allow, DecisionReason::Allowed),
-            (None, _) if self.unknown_route_allowed => {
+            (None, _) if unlisted == Unlisted::Allowed => {
+                Verdict::of(Outcome::Allow, DecisionReason::Allowed)
+            }
+            (None, _) if unlisted == Unlisted::ByDefault && self.unknown_route_allowed => {
                 Verdict::of(Outcome::Allow, DecisionReason::RouteUnlistedAllowed)
             }
             (None, _) => Verdict::of(Outcome::Deny, DecisionReason::RouteUnknown),
@@ -421,6 +438,17 @@ fn refusal(mode: Mode, stage: &StageFacts<'_>) -> Outcome {
             _ => Outcome::Deny,
         },
     }
+}
+
+/// What a request no listed route decides gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unlisted {
+    /// Allowed: it needs no route (the MCP handshake, discovery...).
+    Allowed,
+    /// What `defaults.unknown_route` says.
+    ByDefault,
+    /// Refused (`route_unknown`), whatever `unknown_route` says.
+    Refused,
 }
 
 #[cfg(test)]

@@ -49,8 +49,9 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The methods that need only a valid token: the handshake, `ping`, and
 /// discovery (whose results the server filters, see `docs/mcp.md`). The
-/// client's notifications (`notifications/...`) and its answers to the
-/// server's own requests need only a valid token too.
+/// client's notifications of the specification ([`TOKEN_ONLY_NOTIFICATIONS`],
+/// without an `id`) and its answers to the server's own requests need only a
+/// valid token too.
 pub const TOKEN_ONLY_METHODS: &[&str] = &[
     "initialize",
     "ping",
@@ -61,6 +62,20 @@ pub const TOKEN_ONLY_METHODS: &[&str] = &[
     "resources/templates/list",
 ];
 
+/// The client notifications of the MCP specification, which need only a
+/// valid token when sent as notifications (without an `id`). Any other
+/// `notifications/...` method, or one of these with an `id` (a request to
+/// the server, such as `rmcp`'s custom requests), is decided by its route.
+pub const TOKEN_ONLY_NOTIFICATIONS: &[&str] = &[
+    "notifications/initialized",
+    "notifications/cancelled",
+    "notifications/progress",
+    "notifications/roots/list_changed",
+];
+
+/// `subscriptions/listen`: refused unless the contract lists it.
+pub(crate) const LISTEN: &str = "subscriptions/listen";
+
 /// What names a method's target: the `name` of a tool or prompt, the `uri`
 /// of a resource, or nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +83,7 @@ pub enum McpTarget {
     /// `params.name`: `tools/call`, `prompts/get`.
     Name,
     /// `params.uri`: `resources/read`, `resources/subscribe`,
-    /// `resources/unsubscribe`.
+    /// `resources/unsubscribe`, `resources/directory/read`, `skills/get`.
     Uri,
     /// The method has no target.
     None,
@@ -79,15 +94,20 @@ impl McpTarget {
     pub fn of(method: &str) -> McpTarget {
         match method {
             "tools/call" | "prompts/get" => McpTarget::Name,
-            "resources/read" | "resources/subscribe" | "resources/unsubscribe" => McpTarget::Uri,
+            "resources/read"
+            | "resources/subscribe"
+            | "resources/unsubscribe"
+            | "resources/directory/read"
+            | "skills/get" => McpTarget::Uri,
             _ => McpTarget::None,
         }
     }
 }
 
-/// Whether `method` needs only a valid token (see [`TOKEN_ONLY_METHODS`]).
+/// Whether `method` needs only a valid token (see [`TOKEN_ONLY_METHODS`] and
+/// [`TOKEN_ONLY_NOTIFICATIONS`], the latter only when sent without an `id`).
 pub fn is_token_only(method: &str) -> bool {
-    TOKEN_ONLY_METHODS.contains(&method) || method.starts_with("notifications/")
+    TOKEN_ONLY_METHODS.contains(&method) || TOKEN_ONLY_NOTIFICATIONS.contains(&method)
 }
 
 /// One MCP request: its JSON-RPC `method` and target, as read from its body.
@@ -113,6 +133,10 @@ pub enum McpBodyError {
     /// Longer than the layer's limit.
     #[error("{}", MCP_TOO_LARGE)]
     TooLarge,
+    /// Not read: the request has no `Authorization` header, where MCP
+    /// clients send their access token, and no body is read before one.
+    #[error("{}", MCP_UNREAD)]
+    Unread,
     /// Not one JSON-RPC 2.0 message with the members its method needs; the
     /// text says what is wrong.
     #[error("{0}")]
@@ -124,6 +148,8 @@ const MCP_BATCH: &str = "the body is a JSON-RPC batch, which MCP does not allow 
 const NEEDS_NAME: &str = "this MCP method needs params.name, a string";
 const NEEDS_URI: &str = "this MCP method needs params.uri, a string";
 const MCP_TOO_LARGE: &str = "the MCP request body is larger than this server accepts";
+const MCP_UNREAD: &str = "an MCP request carries its access token in the Authorization header \
+    (MCP authorization specification), and this one has none: its body was not read";
 
 impl McpBodyError {
     /// The error a refusal answers with: 400 `request_malformed`, its
@@ -132,6 +158,7 @@ impl McpBodyError {
         ErrorKind::RequestMalformed(match self {
             McpBodyError::Batch => MCP_BATCH,
             McpBodyError::TooLarge => MCP_TOO_LARGE,
+            McpBodyError::Unread => MCP_UNREAD,
             McpBodyError::Malformed(why) => why,
         })
         .into()
@@ -145,6 +172,9 @@ impl McpBodyError {
 struct Message<'a> {
     #[serde(borrow)]
     jsonrpc: Option<&'a RawValue>,
+    /// Whether the message has an `id` (`null` included): a request.
+    #[serde(default, deserialize_with = "present")]
+    id: Option<()>,
     method: Option<String>,
     #[serde(borrow)]
     params: Option<&'a RawValue>,
@@ -152,6 +182,11 @@ struct Message<'a> {
     result: Option<&'a RawValue>,
     #[serde(borrow)]
     error: Option<&'a RawValue>,
+}
+
+/// `Some` for a member that is there, whatever its value.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<()>, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| Some(()))
 }
 
 #[derive(Deserialize)]
@@ -218,12 +253,20 @@ impl McpCall {
                 )),
             };
         };
+        if message.params.is_some_and(|p| !p.get().starts_with('{')) {
+            return Err(McpBodyError::Malformed(
+                "the MCP request's params must be an object (MCP has no positional params)",
+            ));
+        }
         let target = match McpTarget::of(&method) {
             McpTarget::None => None,
             McpTarget::Name => Some(target(message.params, |n: Named| n.name, NEEDS_NAME)?),
             McpTarget::Uri => Some(target(message.params, |l: Located| l.uri, NEEDS_URI)?),
         };
-        Ok(McpCall::new(&method, target.as_deref()))
+        let mut call = McpCall::new(&method, target.as_deref());
+        // A notification's method with an id is a request to the server.
+        call.token_only &= !(message.id.is_some() && method.starts_with("notifications/"));
+        Ok(call)
     }
 
     /// The JSON-RPC method (`tools/call`), or what [`McpCall::session`] named.
@@ -404,6 +447,8 @@ mod tests {
         assert_eq!(prompt.target(), Some("summary"));
     }
 
+    use crate::reason::DecisionReason;
+
     #[test]
     fn the_handshake_discovery_notifications_and_responses_need_only_a_token() {
         for body in [
@@ -421,6 +466,147 @@ mod tests {
         let other =
             McpCall::parse(br#"{"jsonrpc":"2.0","id":5,"method":"completion/complete"}"#).unwrap();
         assert!(!other.token_only());
+    }
+
+    /// `notifications/...` with an `id` is a request to the server (rmcp
+    /// makes it a custom request): only the specification's notifications,
+    /// sent as notifications, need only a token.
+    #[test]
+    fn only_the_specifications_notifications_without_an_id_need_only_a_token() {
+        for method in TOKEN_ONLY_NOTIFICATIONS {
+            let note = format!(r#"{{"jsonrpc":"2.0","method":"{method}","params":{{}}}}"#);
+            assert!(
+                McpCall::parse(note.as_bytes()).unwrap().token_only(),
+                "{note}"
+            );
+            for id in ["1", "null", "\"x\""] {
+                let request =
+                    format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"{method}","params":{{}}}}"#);
+                let call = McpCall::parse(request.as_bytes()).unwrap();
+                assert!(!call.token_only(), "{request}");
+            }
+        }
+        for body in [
+            r#"{"jsonrpc":"2.0","method":"notifications/refund_everything"}"#,
+            r#"{"jsonrpc":"2.0","id":9,"method":"notifications/refund_everything"}"#,
+        ] {
+            let call = McpCall::parse(body.as_bytes()).unwrap();
+            assert!(!call.token_only(), "{body}");
+            for unknown_route in ["deny", "allow"] {
+                let d = decide(&contract(unknown_route), call.clone(), "agent", &[]);
+                let expected = if unknown_route == "deny" {
+                    (crate::contract::Outcome::Deny, DecisionReason::RouteUnknown)
+                } else {
+                    (
+                        crate::contract::Outcome::Allow,
+                        DecisionReason::RouteUnlistedAllowed,
+                    )
+                };
+                assert_eq!((d.outcome, d.reason), expected, "{body}");
+            }
+        }
+        let with_id =
+            McpCall::parse(br#"{"jsonrpc":"2.0","id":1,"method":"notifications/initialized"}"#)
+                .unwrap();
+        let d = decide(&contract("deny"), with_id, "agent", &[]);
+        assert_eq!(d.reason, DecisionReason::RouteUnknown);
+    }
+
+    /// serde reads a struct from an array: `["refund_order"]` must not name
+    /// a tool the server reads differently.
+    #[test]
+    fn positional_params_are_refused() {
+        for body in [
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":["refund_order"]}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":["orders://A1"]}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":[]}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":"refund_order"}"#,
+        ] {
+            let refused = McpCall::parse(body.as_bytes());
+            assert!(
+                matches!(refused, Err(McpBodyError::Malformed(why)) if why.contains("params")),
+                "{body}: {refused:?}"
+            );
+        }
+    }
+
+    /// rmcp 3.11 serves `resources/directory/read` and `skills/get` on a
+    /// `params.uri`: `uri` routes cover them. `subscriptions/listen` is
+    /// refused unless listed, `unknown_route = "allow"` or not.
+    #[test]
+    fn directory_reads_and_skills_are_decided_on_their_uri_and_listen_only_when_listed() {
+        use crate::contract::Outcome;
+        for method in ["resources/directory/read", "skills/get"] {
+            let body = format!(
+                r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{{"uri":"orders://A1/"}}}}"#
+            );
+            let call = McpCall::parse(body.as_bytes()).unwrap();
+            assert_eq!(call.target(), Some("orders://A1/"));
+            let no_uri = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{{}}}}"#);
+            assert_eq!(
+                McpCall::parse(no_uri.as_bytes()),
+                Err(McpBodyError::Malformed(NEEDS_URI))
+            );
+        }
+        let c = Contract::parse(
+            r#"
+            version = 1
+            [mcp]
+            endpoint = "/mcp"
+            [scopes]
+            "orders:read" = "Read orders"
+            [defaults]
+            unknown_route = "allow"
+            unknown_consumer = { stage = "default", scopes = ["orders:read"] }
+            [[routes]]
+            mcp = "skills/get"
+            uri = "orders://*"
+            scopes = ["orders:read"]
+            "#,
+        )
+        .unwrap();
+        let skill = McpCall::new("skills/get", Some("orders://refunds/SKILL.md"));
+        let d = decide(&c, skill.clone(), "agent", &[]);
+        assert_eq!(
+            (d.outcome, d.reason),
+            (Outcome::Deny, DecisionReason::ScopeInsufficient)
+        );
+        assert_eq!(d.route.as_deref(), Some("skills/get orders://*"));
+        assert_eq!(
+            decide(&c, skill, "agent", &["orders:read"]).outcome,
+            Outcome::Allow
+        );
+        let listen = McpCall::parse(
+            br#"{"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{"notifications":{"resourceSubscriptions":["orders://A1"]}}}"#,
+        )
+        .unwrap();
+        assert!(!listen.token_only());
+        let d = decide(&c, listen.clone(), "agent", &["orders:read"]);
+        assert_eq!(
+            (d.outcome, d.reason),
+            (Outcome::Deny, DecisionReason::RouteUnknown)
+        );
+        let listed = Contract::parse(
+            r#"
+            version = 1
+            [mcp]
+            endpoint = "/mcp"
+            [scopes]
+            "orders:read" = "Read orders"
+            [defaults]
+            unknown_consumer = { stage = "default", scopes = ["orders:read"] }
+            [[routes]]
+            mcp = "subscriptions/listen"
+            scopes = ["orders:read"]
+            "#,
+        )
+        .unwrap();
+        let d = decide(&listed, listen, "agent", &["orders:read"]);
+        assert_eq!(
+            (d.outcome, d.reason),
+            (Outcome::Allow, DecisionReason::Allowed)
+        );
+        assert_eq!(d.route.as_deref(), Some("subscriptions/listen"));
     }
 
     #[test]
@@ -450,9 +636,11 @@ mod tests {
                 "{body}: {refused:?}"
             );
         }
-        let error = McpBodyError::Batch.error();
-        assert_eq!(error.kind().code(), "request_malformed");
-        assert_eq!(error.kind().status(), 400);
+        for refused in [McpBodyError::Batch, McpBodyError::Unread] {
+            let error = refused.error();
+            assert_eq!(error.kind().code(), "request_malformed");
+            assert_eq!(error.kind().status(), 400);
+        }
     }
 
     fn contract(unknown_route: &str) -> Contract {
@@ -511,7 +699,7 @@ mod tests {
     #[test]
     fn each_tool_is_decided_with_the_contracts_stages_modes_and_trust() {
         use crate::contract::Outcome;
-        use crate::reason::DecisionReason;
+
         let c = contract("deny");
         let get = || McpCall::new("tools/call", Some("get_order"));
         let refund = || McpCall::new("tools/call", Some("refund_order"));
@@ -549,7 +737,7 @@ mod tests {
     #[test]
     fn unlisted_tools_follow_unknown_route_and_the_handshake_needs_a_token_only() {
         use crate::contract::Outcome;
-        use crate::reason::DecisionReason;
+
         let unlisted = || McpCall::new("tools/call", Some("delete_everything"));
         let d = decide(&contract("deny"), unlisted(), "agent", &["orders:refund"]);
         assert_eq!(

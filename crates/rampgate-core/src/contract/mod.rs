@@ -53,7 +53,7 @@ pub use handle::{ContractEvent, ContractHandle, ContractWatch, ReloadError};
 pub use inventory::{Inventory, InventoryRoute};
 pub use mcp::{
     DEFAULT_MAX_BODY_BYTES, McpAccess, McpBodyError, McpCall, McpRead, McpTarget,
-    TOKEN_ONLY_METHODS, is_token_only,
+    TOKEN_ONLY_METHODS, TOKEN_ONLY_NOTIFICATIONS, is_token_only,
 };
 
 use crate::{Requirement, StepUpPolicy};

@@ -2,6 +2,7 @@
 //! endpoint, for the contract's gate to decide on.
 
 use bytes::Bytes;
+use http::header::AUTHORIZATION;
 use http::{Method, Request};
 use http_body::Body;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -15,29 +16,38 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 /// A tower [`Layer`] that reads the body of every `POST` to the contract's
-/// `[mcp] endpoint` (up to a limit, [`DEFAULT_MAX_BODY_BYTES`] unless set)
-/// and leaves its JSON-RPC method and target in the request's extensions
-/// ([`McpRead`]) for [`ContractLayer`](crate::ContractLayer), which decides
-/// on them per tool, prompt or resource. The body is handed on intact. A
-/// `GET` (the server's stream) or `DELETE` (the end of a session) of the
-/// endpoint needs only a valid token; other paths pass untouched.
+/// `[mcp] endpoint` that has an `Authorization` header (up to a limit,
+/// [`DEFAULT_MAX_BODY_BYTES`] unless set) and leaves its JSON-RPC method
+/// and target in the request's extensions ([`McpRead`]) for
+/// [`ContractLayer`](crate::ContractLayer), which decides on them per tool,
+/// prompt or resource. The body is handed on intact. A `GET` (the server's
+/// stream) or `DELETE` (the end of a session) of the endpoint needs only a
+/// valid token; other paths pass untouched.
 ///
 /// It decides nothing itself: a malformed body, a batch or a body over the
 /// limit is refused by the contract's gate (400 `request_malformed`), after
 /// `JwtLayer`, so that a request without a token gets its 401 first and every
 /// refusal has its audit event. Add it outside the other layers, on the
-/// endpoint's route (in axum, the last `route_layer`):
+/// endpoint's route (in axum, the last `route_layer`), with
+/// [`McpGuard`](crate::McpGuard) around the server itself:
 ///
 /// ```no_run
 /// # async fn run(contract: rampgate_core::contract::ContractHandle, verifier: rampgate_core::Verifier, mcp: axum::routing::MethodRouter) {
-/// use rampgate_tower::{AuthStack, McpLayer};
+/// use rampgate_tower::{AuthStack, McpGuard, McpLayer};
 ///
 /// let app: axum::Router = axum::Router::new()
-///     .route("/mcp", mcp)
+///     .route_service("/mcp", McpGuard::new(mcp))
 ///     .route_layer(AuthStack::new(verifier).contract(contract.clone()))
 ///     .route_layer(McpLayer::new(contract)); // runs first
 /// # }
 /// ```
+///
+/// A `POST` without an `Authorization` header (where MCP clients send their
+/// token) is passed on unread: `JwtLayer` answers 401, and a token taken
+/// from elsewhere gets 400 `request_malformed` from the contract's gate. A
+/// request with the header is read before its token is verified, so put a
+/// timeout in front of the whole stack for a client that sends its body
+/// slowly (tower-http's `TimeoutLayer`, or the server's own).
 ///
 /// The request body type must be rebuildable from the bytes read
 /// (`From<Bytes>`), as axum's `Body` and `Full<Bytes>` are.
@@ -118,6 +128,14 @@ where
         if req.method() != Method::POST {
             let call = McpCall::session(req.method().as_str());
             req.extensions_mut().insert(McpRead(Ok(call)));
+            return Box::pin(self.inner.call(req));
+        }
+        if !req.headers().contains_key(AUTHORIZATION) {
+            // Nothing is buffered for a request without a token: JwtLayer
+            // answers 401, or, for a token it took from elsewhere (a query,
+            // a cookie), the contract's gate refuses what was not read.
+            req.extensions_mut()
+                .insert(McpRead(Err(McpBodyError::Unread)));
             return Box::pin(self.inner.call(req));
         }
         // The clone that was not driven to readiness stays here; the ready

@@ -1,10 +1,8 @@
 //! `McpResource`: an MCP server's canonical URI, the audience its tokens must
 //! name (RFC 8707) and where its RFC 9728 metadata is served.
 
+use crate::WELL_KNOWN;
 use rampgate_core::IssuerConfig;
-
-/// Where RFC 9728 metadata is served, before the resource's path (§3.1).
-const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
 
 /// An MCP server's canonical URI (`https://mcp.example.com/mcp`), as the MCP
 /// authorization specification asks: clients name it as their RFC 8707
@@ -14,7 +12,9 @@ const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
 ///
 /// The audience is compared byte for byte, so [`McpResource::new`] refuses
 /// a URI with surprises: an upper-case scheme or host, a trailing slash, a
-/// default port, a query, a fragment or user information.
+/// default port or one written otherwise than in shortest digits (`:0443`,
+/// an empty port), a dot segment (`/./`, `/../`), a percent-escape, a query,
+/// a fragment or user information.
 ///
 /// ```
 /// use rampgate_tower::McpResource;
@@ -45,8 +45,10 @@ pub struct McpResourceError {
 }
 
 impl McpResource {
-    /// The canonical URI `uri`: `http` or `https`, a lower-case host, no
-    /// trailing slash, default port, query, fragment or user information.
+    /// The canonical URI `uri`: `http` or `https`, a lower-case host, a port
+    /// only when it is not the default, in shortest digits; no trailing
+    /// slash, dot segment, percent-escape, query, fragment or user
+    /// information.
     pub fn new(uri: impl Into<String>) -> Result<Self, McpResourceError> {
         let uri = uri.into();
         let refuse = |why| {
@@ -71,12 +73,32 @@ impl McpResource {
         if authority.chars().any(|c| c.is_ascii_uppercase()) {
             return refuse("its host must be in lower case");
         }
-        let default_port = if scheme == "https" { ":443" } else { ":80" };
-        if authority.ends_with(default_port) {
-            return refuse("it names the scheme's default port");
+        // After an IPv6 literal's brackets, a colon starts the port.
+        let host_end = authority.rfind(']').unwrap_or(0);
+        if let Some(colon) = authority[host_end..].rfind(':') {
+            let port = &authority[host_end + colon + 1..];
+            let default_port = if scheme == "https" { "443" } else { "80" };
+            if port == default_port {
+                return refuse("it names the scheme's default port");
+            }
+            let shortest = port
+                .parse::<u16>()
+                .is_ok_and(|p| p != 0 && p.to_string() == port);
+            if !shortest {
+                return refuse("its port must be a number from 1 to 65535 in shortest digits");
+            }
         }
         if path.ends_with('/') {
             return refuse("it ends with a slash");
+        }
+        if path
+            .split('/')
+            .any(|segment| segment == "." || segment == "..")
+        {
+            return refuse("its path has a dot segment");
+        }
+        if uri.contains('%') {
+            return refuse("it has a percent-escape");
         }
         let path_at = uri.len() - path.len();
         Ok(McpResource { uri, path_at })
@@ -105,8 +127,10 @@ impl McpResource {
     }
 
     /// The router serving the metadata document at [`metadata_path`](Self::metadata_path)
-    /// from the contract in force: `resource` this URI (unless the contract
-    /// names its own), `scopes_supported` the contract's scope catalog, and
+    /// from the contract in force: `resource` this URI, always (a contract's
+    /// own `resource` is not used: the document must name the resource the
+    /// 401s point to, as clients check, RFC 9728 §3.3), `scopes_supported`
+    /// the contract's scope catalog, and
     /// `authorization_servers` the contract's or `servers`. Merge it outside
     /// `JwtLayer`: the metadata is public.
     #[cfg(feature = "axum")]
@@ -120,8 +144,18 @@ impl McpResource {
         I: IntoIterator<Item = T>,
         T: Into<String>,
     {
+        if let Some(named) = contract.current().resource()
+            && named != self.uri
+        {
+            tracing::warn!(
+                contract_resource = named,
+                mcp_resource = self.uri.as_str(),
+                "the contract's resource is not the MCP server's URI: the metadata document \
+                 names the MCP server's URI, as its 401s do"
+            );
+        }
         crate::metadata::MetadataRouter::new(contract)
-            .resource(self.uri.clone())
+            .resource_over_contract(self.uri.clone())
             .authorization_servers(servers)
             .build()
     }
@@ -145,6 +179,14 @@ mod tests {
             (
                 "https://mcp.example.com",
                 "https://mcp.example.com/.well-known/oauth-protected-resource",
+            ),
+            (
+                "http://[::1]:3000/mcp",
+                "http://[::1]:3000/.well-known/oauth-protected-resource/mcp",
+            ),
+            (
+                "https://mcp.example.com/v1/.well/mcp",
+                "https://mcp.example.com/.well-known/oauth-protected-resource/v1/.well/mcp",
             ),
         ] {
             let resource = McpResource::new(uri).unwrap();
@@ -191,6 +233,37 @@ mod tests {
                 "it needs a host, without user information",
             ),
             ("https:///mcp", "it needs a host, without user information"),
+            (
+                "https://mcp.example.com:0443/mcp",
+                "its port must be a number from 1 to 65535 in shortest digits",
+            ),
+            (
+                "https://mcp.example.com:/mcp",
+                "its port must be a number from 1 to 65535 in shortest digits",
+            ),
+            (
+                "http://127.0.0.1:03000/mcp",
+                "its port must be a number from 1 to 65535 in shortest digits",
+            ),
+            (
+                "http://127.0.0.1:70000/mcp",
+                "its port must be a number from 1 to 65535 in shortest digits",
+            ),
+            ("http://[::1]:80/mcp", "it names the scheme's default port"),
+            (
+                "https://mcp.example.com/a/../mcp",
+                "its path has a dot segment",
+            ),
+            (
+                "https://mcp.example.com/./mcp",
+                "its path has a dot segment",
+            ),
+            (
+                "https://mcp.example.com/mcp/..",
+                "its path has a dot segment",
+            ),
+            ("https://mcp.example.com/%6dcp", "it has a percent-escape"),
+            ("https://mcp.ex%61mple.com/mcp", "it has a percent-escape"),
         ] {
             let error = McpResource::new(uri).unwrap_err();
             assert_eq!(error.why, why, "{uri}");

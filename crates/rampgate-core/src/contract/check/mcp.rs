@@ -128,7 +128,11 @@ mod tests {
             "version = 1\n[mcp]\nendpoint = \"/mcp\"\n[scopes]\na = \"A\"\n\
              [[routes]]\nmcp = \"tools/call\"\nname = \"refund_order\"\nscopes = [\"a\"]\n\
              [[routes]]\nmcp = \"resources/read\"\nuri = \"orders://*\"\nmode = \"observe\"\n\
-             [[routes]]\nmcp = \"completion/complete\"\n",
+             [[routes]]\nmcp = \"completion/complete\"\n\
+             [[routes]]\nmcp = \"resources/directory/read\"\nuri = \"orders://*\"\n\
+             [[routes]]\nmcp = \"skills/get\"\nuri = \"skill://refunds/SKILL.md\"\n\
+             [[routes]]\nmcp = \"subscriptions/listen\"\n\
+             [[routes]]\nmcp = \"notifications/custom\"\n",
         )
         .unwrap();
         let keys: Vec<String> = contract.routes().iter().map(|r| r.key()).collect();
@@ -137,7 +141,11 @@ mod tests {
             [
                 "tools/call refund_order",
                 "resources/read orders://*",
-                "completion/complete"
+                "completion/complete",
+                "resources/directory/read orders://*",
+                "skills/get skill://refunds/SKILL.md",
+                "subscriptions/listen",
+                "notifications/custom",
             ]
         );
         assert!(contract.routes().iter().all(|r| r.mcp));
@@ -158,6 +166,14 @@ mod tests {
         );
         assert_eq!(contract.resolve_mcp("tools/call", Some("refund")), None);
         assert_eq!(contract.resolve_mcp("completion/complete", None), Some(2));
+        assert_eq!(
+            contract.resolve_mcp("resources/directory/read", Some("orders://A1/")),
+            Some(3)
+        );
+        assert_eq!(
+            contract.resolve_mcp("skills/get", Some("skill://refunds/SKILL.md")),
+            Some(4)
+        );
     }
 
     #[test]
@@ -167,6 +183,7 @@ mod tests {
                 "[mcp]\nendpoint = \"mcp\"\n\
                  [[routes]]\nmcp = \"tools/call\"\n\
                  [[routes]]\nmcp = \"tools/list\"\n\
+                 [[routes]]\nmcp = \"notifications/initialized\"\n\
                  [[routes]]\nmcp = \"resources/read\"\nuri = \"a*b\"\nname = \"x\"\n\
                  [[routes]]\nmcp = \"prompts/get\"\nname = \"p\"\npath = \"/mcp\"\n\
                  [[routes]]\nscopes = [\"a\"]\n"
@@ -175,10 +192,11 @@ mod tests {
                 "line 5: [mcp] endpoint \"mcp\" must be a path such as \"/mcp\"",
                 "line 7: mcp \"tools/call\" needs name: the one it decides",
                 "line 9: mcp \"tools/list\" needs only a valid token and cannot be listed (tools/list is filtered by the server, see docs/mcp.md); list tools/call, resources/read or prompts/get routes",
-                "line 12: uri \"a*b\" of mcp \"resources/read\" must be a non-empty name or URI, with at most one * at its end (orders://*)",
-                "line 13: mcp \"resources/read\" has no name: tools/call and prompts/get take a name, resources/read a uri",
-                "line 17: an MCP route (mcp = \"prompts/get\") has no path: it is decided on the [mcp] endpoint's JSON-RPC messages",
-                "line 18: a route needs method and path (an HTTP or gRPC route), or mcp (an MCP route)",
+                "line 11: mcp \"notifications/initialized\" needs only a valid token and cannot be listed (tools/list is filtered by the server, see docs/mcp.md); list tools/call, resources/read or prompts/get routes",
+                "line 14: uri \"a*b\" of mcp \"resources/read\" must be a non-empty name or URI, with at most one * at its end (orders://*)",
+                "line 15: mcp \"resources/read\" has no name: tools/call and prompts/get take a name, resources/read a uri",
+                "line 19: an MCP route (mcp = \"prompts/get\") has no path: it is decided on the [mcp] endpoint's JSON-RPC messages",
+                "line 20: a route needs method and path (an HTTP or gRPC route), or mcp (an MCP route)",
             ]
         );
         assert_eq!(

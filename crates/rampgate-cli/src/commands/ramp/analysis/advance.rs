@@ -105,7 +105,7 @@ fn replay(contract: &Contract, next: &Stage, events: &[&Decision]) -> Replay {
                     {
                         missing.extend(requirement.any_of().iter().cloned());
                     }
-                    let route = e.route.as_deref().map(str::to_owned);
+                    let route = super::tally::route_key(e);
                     *still.entry((route, missing)).or_default() += 1;
                 }
             }

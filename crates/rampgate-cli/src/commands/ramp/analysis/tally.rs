@@ -4,6 +4,7 @@
 use crate::commands::ramp::audit::{Decision, ts_ms};
 use rampgate_core::audit::AuditOutcome as Outcome;
 use rampgate_core::contract::{Consumer, Contract};
+use rampgate_core::{EventReason, Reason};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Requests by outcome.
@@ -154,7 +155,7 @@ pub(crate) fn tally(contract: &Contract, events: &[&Decision]) -> Tally {
     let mut versions = BTreeSet::new();
     for e in events {
         versions.extend(e.contract_version);
-        let (route, consumer) = (owned(&e.route), owned(&e.consumer));
+        let (route, consumer) = (route_key(e), owned(&e.consumer));
         let (counts, timeline) = by_route.entry(route.clone()).or_default();
         counts.add(e.outcome);
         timeline.push((ts_ms(e), e.outcome));
@@ -174,6 +175,24 @@ pub(crate) fn tally(contract: &Contract, events: &[&Decision]) -> Tally {
         routes: routes(contract, by_route, &by_pair),
         consumers: consumers(contract, by_consumer),
         versions,
+    }
+}
+
+/// The route an event is counted on: the one it names, except for an MCP
+/// request no contract route listed (`route_unknown`, or let through by
+/// `unknown_route = "allow"`), counted on its method and target
+/// (`tools/call drop_tables`), so that each unlisted tool in use has its
+/// own row rather than sharing the endpoint's (`POST /mcp`) with the
+/// handshake.
+pub(crate) fn route_key(e: &Decision) -> Option<String> {
+    let unlisted = matches!(
+        e.event_reason(),
+        Some(EventReason::Refused(Reason::RouteUnknown) | EventReason::RouteUnlistedAllowed)
+    );
+    match (&e.mcp_method, &e.mcp_target) {
+        (Some(method), Some(target)) if unlisted => Some(format!("{method} {target}")),
+        (Some(method), None) if unlisted => Some(method.to_string()),
+        _ => owned(&e.route),
     }
 }
 
@@ -263,4 +282,79 @@ pub(crate) fn owned(text: &Option<std::borrow::Cow<'_, str>>) -> Option<String> 
 
 fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
     *map.entry(key.to_owned()).or_default() += 1;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampgate_core::audit::AuditRecord;
+
+    fn event(route: &str, outcome: &str, reason: &str, mcp: &str) -> Decision {
+        let line = format!(
+            r#"{{"type":"decision","ts":"2026-12-05T20:00:00Z","method":"POST","route":"{route}","consumer":"agent","outcome":"{outcome}","reason":"{reason}","contract_version":1{mcp}}}"#
+        );
+        match AuditRecord::parse(&line) {
+            Ok(AuditRecord::Decision(event)) => *event,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// An unlisted tool in use has its own row, named by its method and
+    /// tool, not the endpoint's shared with the handshake.
+    #[test]
+    fn unlisted_mcp_calls_are_counted_on_their_method_and_target() {
+        let contract = Contract::parse(
+            "version = 1\n[mcp]\nendpoint = \"/mcp\"\n[[routes]]\nmcp = \"tools/call\"\nname = \"get_order\"\n",
+        )
+        .unwrap();
+        let tool = |name: &str| format!(r#","mcp_method":"tools/call","mcp_target":"{name}""#);
+        let events = [
+            event(
+                "POST /mcp",
+                "allow",
+                "allowed",
+                r#","mcp_method":"initialize""#,
+            ),
+            event(
+                "tools/call get_order",
+                "allow",
+                "allowed",
+                &tool("get_order"),
+            ),
+            event("POST /mcp", "deny", "route_unknown", &tool("drop_tables")),
+            event("POST /mcp", "deny", "route_unknown", &tool("drop_tables")),
+            event(
+                "POST /mcp",
+                "allow",
+                "route_unlisted_allowed",
+                &tool("export_all"),
+            ),
+            event(
+                "POST /mcp",
+                "deny",
+                "route_unknown",
+                r#","mcp_method":"completion/complete""#,
+            ),
+        ];
+        let refs: Vec<&Decision> = events.iter().collect();
+        let tally = tally(&contract, &refs);
+        let rows: Vec<(Option<&str>, bool, u64, u64)> = tally
+            .routes
+            .iter()
+            .map(|r| {
+                let c = r.counts;
+                (r.route.as_deref(), r.in_contract, c.allowed, c.denied)
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (Some("tools/call get_order"), true, 1, 0),
+                (Some("POST /mcp"), false, 1, 0),
+                (Some("completion/complete"), false, 0, 1),
+                (Some("tools/call drop_tables"), false, 0, 2),
+                (Some("tools/call export_all"), false, 1, 0),
+            ]
+        );
+    }
 }
