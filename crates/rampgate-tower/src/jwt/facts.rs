@@ -79,6 +79,7 @@ impl TokenFacts {
 
 /// Hands `store` to the hook of the request's facts, if any: called before
 /// the store is consulted or changed for this request.
+#[cfg(feature = "axum")]
 pub(crate) fn meet_store(extensions: &Extensions, store: &Arc<dyn RevocationStore>) {
     if let Some(facts) = extensions.get::<TokenFacts>() {
         facts.meet_store(store);

@@ -11,7 +11,9 @@ mod sender;
 pub(crate) mod token;
 
 pub use facts::TokenFacts;
-pub(crate) use facts::{StoreHook, meet_store, note_principal, verify_noted};
+#[cfg(feature = "axum")]
+pub(crate) use facts::meet_store;
+pub(crate) use facts::{StoreHook, note_principal, verify_noted};
 pub use future::ResponseFuture;
 use future::{After, Verification};
 #[cfg(feature = "tonic")]
