@@ -179,7 +179,7 @@ fn path_to_match<'r>(
 }
 
 /// The template axum matched for `req` (always `None` without the `axum` feature).
-fn matched_template<B>(req: &Request<B>) -> Option<&str> {
+pub(crate) fn matched_template<B>(req: &Request<B>) -> Option<&str> {
     #[cfg(feature = "axum")]
     {
         req.extensions()

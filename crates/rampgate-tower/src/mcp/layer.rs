@@ -155,11 +155,7 @@ where
 /// The route a request is on: axum's matched template when there is one,
 /// else its path (as the contract's gate matches it).
 fn path_of<B>(req: &Request<B>) -> &str {
-    #[cfg(feature = "axum")]
-    if let Some(matched) = req.extensions().get::<axum::extract::MatchedPath>() {
-        return matched.as_str();
-    }
-    req.uri().path()
+    crate::contract::matched_template(req).unwrap_or_else(|| req.uri().path())
 }
 
 /// The body's bytes and the call they make, or why they make none (with
