@@ -3,7 +3,6 @@
 use super::{ConfigError, DpopSettings};
 use crate::JwtLayer;
 use crate::dpop::{DpopChecker, DpopOptions};
-use crate::keys::Algorithm;
 use std::time::Duration;
 
 impl DpopSettings {
@@ -12,13 +11,8 @@ impl DpopSettings {
         let invalid = |what: String| ConfigError::Invalid(format!("[dpop] {what}"));
         let mut options = DpopOptions::default();
         if let Some(names) = &self.algorithms {
-            let algorithms = names
-                .iter()
-                .map(|name| {
-                    name.parse::<Algorithm>()
-                        .map_err(|_| invalid(format!("algorithms: unknown algorithm {name:?}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let algorithms = super::issuer::algorithms(names)
+                .map_err(|why| invalid(format!("algorithms: {why}")))?;
             options = options.algorithms(algorithms);
         }
         if let Some(secs) = self.max_age_secs {

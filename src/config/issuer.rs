@@ -50,14 +50,7 @@ impl IssuerSettings {
             policy = policy.scope_claim(path);
         }
         if let Some(names) = &self.algorithms {
-            let algorithms = names
-                .iter()
-                .map(|name| {
-                    name.parse::<Algorithm>()
-                        .map_err(|_| invalid(format!("unknown algorithm {name:?}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            policy = policy.algorithms(algorithms);
+            policy = policy.algorithms(algorithms(names).map_err(invalid)?);
         }
         if let Some(secs) = self.leeway_secs {
             policy = policy.leeway(Duration::from_secs(secs));
@@ -67,6 +60,17 @@ impl IssuerSettings {
         }
         Ok(config.policy(policy))
     }
+}
+
+/// The algorithms of a setting's JOSE names, or which name is unknown.
+pub(super) fn algorithms(names: &[String]) -> Result<Vec<Algorithm>, String> {
+    names
+        .iter()
+        .map(|name| {
+            name.parse::<Algorithm>()
+                .map_err(|_| format!("unknown algorithm {name:?}"))
+        })
+        .collect()
 }
 
 #[cfg(test)]
