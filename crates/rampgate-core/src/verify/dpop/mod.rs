@@ -44,12 +44,9 @@ use crate::alg::Algorithm;
 use crate::binding::{DpopFailure, Presentation, Thumbprint};
 use crate::error::{Error, Result};
 use crate::json::parse_strict;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use nonce::{NonceCheck, Nonces};
 use replay::{ReplayCache, ReplayKey};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -441,7 +438,7 @@ impl DpopChecker {
 /// );
 /// ```
 pub fn access_token_hash(access_token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(access_token.as_bytes()))
+    Thumbprint::sha256(access_token.as_bytes()).to_string()
 }
 
 /// The RFC 7638 thumbprint of a public JWK (EC, RSA or OKP): what a

@@ -4,6 +4,8 @@
 
 use super::*;
 use crate::ErrorKind;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::Signer as _;
 use jsonwebtoken::EncodingKey;
 use p256::pkcs8::EncodePrivateKey as _;

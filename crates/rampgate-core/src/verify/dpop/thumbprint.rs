@@ -4,7 +4,6 @@
 
 use crate::binding::Thumbprint;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 /// The required members of each key type (RFC 7638 §3.2), already in
 /// lexicographic order. Symmetric keys have no place in DPoP.
@@ -42,13 +41,14 @@ pub(super) fn of_jwk(jwk: &Map<String, Value>) -> Result<Thumbprint, &'static st
         serde_json::to_writer(&mut canonical, value).map_err(|_| "a member is not JSON")?;
     }
     canonical.push(b'}');
-    Ok(Thumbprint::from_bytes(Sha256::digest(&canonical).into()))
+    Ok(Thumbprint::sha256(&canonical))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use sha2::{Digest, Sha256};
 
     fn thumbprint(jwk: Value) -> Result<String, &'static str> {
         let Value::Object(map) = jwk else {
