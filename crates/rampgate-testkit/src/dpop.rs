@@ -41,10 +41,9 @@ impl DpopKey {
     pub fn generate() -> DpopKey {
         let key = SigningKey::generate(SigningAlg::Es256, String::new());
         let member = |name: &str| key.public_jwk[name].clone();
-        // The members of RFC 7638 §3.2, in lexicographic order, no spaces:
-        // serde_json's map keeps keys sorted, which is that order.
         let public = json!({"crv": "P-256", "kty": "EC", "x": member("x"), "y": member("y")});
-        let thumbprint = Thumbprint::sha256(public.to_string().as_bytes());
+        let thumbprint = rampgate_core::dpop::jwk_thumbprint(&public.to_string())
+            .expect("a fresh P-256 key has every member a thumbprint covers");
         DpopKey {
             key,
             public,
