@@ -172,6 +172,8 @@ impl AuditorBuilder {
             Main {
                 anomalies: self.anomalies.clone(),
                 alerts: alerts.clone(),
+                #[cfg(feature = "metrics")]
+                metrics: super::metrics::DecisionMetrics::new(),
             },
         );
         tasks.insert(0, Box::pin(writer(rx, self.sink, main)));

@@ -21,6 +21,9 @@ pub(super) struct Main {
     pub(super) anomalies: Option<Arc<AnomalyDetector>>,
     /// Where the anomaly events the writer raises go too.
     pub(super) alerts: Option<Arc<AlertQueue>>,
+    /// The handles of the decision metrics, kept between batches.
+    #[cfg(feature = "metrics")]
+    pub(super) metrics: super::metrics::DecisionMetrics,
 }
 
 /// How one writer task works: the main one, or the alerts' one.
@@ -62,7 +65,7 @@ pub(super) async fn writer(mut rx: mpsc::Receiver<Msg>, mut sink: Box<dyn AuditS
         stats,
         linger,
         batch: most,
-        main,
+        mut main,
     } = w;
     let mut msgs = Vec::with_capacity(most);
     let mut batch: Vec<AuditEvent> = Vec::with_capacity(most);
@@ -82,7 +85,7 @@ pub(super) async fn writer(mut rx: mpsc::Receiver<Msg>, mut sink: Box<dyn AuditS
                         &mut batch,
                         &stats,
                         &mut last_error_log,
-                        main.as_ref(),
+                        main.as_mut(),
                     )
                     .await;
                     flush(&mut sink).await;
@@ -95,7 +98,7 @@ pub(super) async fn writer(mut rx: mpsc::Receiver<Msg>, mut sink: Box<dyn AuditS
             &mut batch,
             &stats,
             &mut last_error_log,
-            main.as_ref(),
+            main.as_mut(),
         )
         .await;
         // Let the next events gather instead of being woken for each one.
@@ -118,19 +121,21 @@ pub(super) async fn write(
     batch: &mut Vec<AuditEvent>,
     stats: &Stats,
     last_error_log: &mut Option<Instant>,
-    main: Option<&Main>,
+    mut main: Option<&mut Main>,
 ) {
     if batch.is_empty() {
         return;
     }
     #[cfg(feature = "metrics")]
-    if main.is_some() {
+    if let Some(main) = main.as_deref_mut() {
+        main.metrics.refresh();
         for event in batch.iter() {
             if let AuditEvent::Decision(d) = event {
-                super::metrics::decision(d);
+                main.metrics.decision(d);
             }
         }
     }
+    let main = main.as_deref();
     if let Some(detector) = main.and_then(|m| m.anomalies.as_deref()) {
         let alerts = main.and_then(|m| m.alerts.as_deref());
         // Each anomaly right after the decision that crossed its threshold.
