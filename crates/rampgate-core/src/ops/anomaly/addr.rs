@@ -195,12 +195,19 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
 /// assert_eq!(address_key("2001:db8:1:2:aaaa::1".parse().unwrap()), "2001:db8:1:2::/64");
 /// ```
 pub fn address_key(ip: IpAddr) -> String {
-    match canonical(ip) {
+    match address_block(ip) {
         IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
-            let block = Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1));
-            format!("{block}/64")
-        }
+        IpAddr::V6(block) => format!("{block}/64"),
+    }
+}
+
+/// The address group [`address_key`] names, as an address: the IPv4 address,
+/// or the IPv6 address with its last 64 bits zero. For counting distinct
+/// groups by hash without writing each one out.
+pub(crate) fn address_block(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        v4 => v4,
     }
 }
 

@@ -135,7 +135,8 @@ impl AnomalyDetector {
         if self.options.jti_addrs > 0
             && let (Some(jti), Some(addr)) = (o.jti, o.client_addr)
         {
-            let addr = Some(self.hasher.hash_one(super::address_key(addr)));
+            // Only the group's hash is kept: no need to write the address out.
+            let addr = Some(self.hasher.hash_one(super::addr::address_block(addr)));
             self.count(
                 Signal::JtiMultiAddr,
                 KeyKind::Jti,
