@@ -67,8 +67,27 @@ BADSIG=$(cat "$OUT/badsig.txt")
 GARBAGE=$(cat "$OUT/garbage.txt")
 URL="http://127.0.0.1:$PORT/me"
 JWKS_URL="http://127.0.0.1:$JWKS_PORT/jwks"
+# Every run is a wrk script ending in DONE, which prints the latency
+# percentiles that --latency does not (p99.9), in us, on one line:
+#   latency_us p50 N p99 N p99.9 N
+DONE='
+function done(summary, latency, requests)
+  io.write(string.format("latency_us p50 %d p99 %d p99.9 %d\n",
+    latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
+  if report then report() end
+end'
+# One token, the file's first line, on every request: wrk builds the request
+# once, as with -H.
+cat > "$OUT/static.lua" <<LUA
+function init(args)
+  local f = assert(io.open(args[1]))
+  wrk.headers["Authorization"] = "Bearer " .. f:read("*l")
+  f:close()
+end
+$DONE
+LUA
 # A different token on every request, in order, from tokens.txt.
-cat > "$OUT/fresh.lua" <<'LUA'
+cat > "$OUT/fresh.lua" <<LUA
 local tokens = {}
 local i = 0
 function init(args)
@@ -79,6 +98,7 @@ function request()
   if i > #tokens then i = 1 end
   return wrk.format("GET", nil, { ["Authorization"] = tokens[i] })
 end
+$DONE
 LUA
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -161,47 +181,42 @@ preflight() {
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# to_ms "1.23ms" -> 1.23 (wrk prints us, ms or s)
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
-    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
-    else if (v ~ /m$/) { sub(/m$/, "", v); printf "%.3f", v * 60000 }
-    else { sub(/s$/, "", v); printf "%.3f", v * 1000 }
-  }'
+# latency_ms FILE PERCENTILE -> that percentile in ms, from the DONE line
+latency_ms() {
+  awk -v p="$2" '$1 == "latency_us" { for (i = 2; i < NF; i += 2) if ($i == p) printf "%.3f", $(i + 1) / 1000 }' "$1"
 }
 
 FAILED=0
-printf 'server\tcase\trun\treq_s\tp50_ms\tp99_ms\trequests\tnon2xx\tsocket_errors\tserver_cpu_pct\twrk_cpu_pct\tloadavg1\n' > "$RES/raw.tsv"
+printf 'server\tcase\trun\treq_s\tp50_ms\tp99_ms\tp999_ms\trequests\tnon2xx\tsocket_errors\tserver_cpu_pct\twrk_cpu_pct\tloadavg1\n' > "$RES/raw.tsv"
 
-# run_wrk SERVER CASE RUN TOKEN EXPECT(ok|deny)
+# run_wrk SERVER CASE RUN EXPECT(ok|deny) SCRIPT SCRIPT_ARGS...
 run_wrk() {
-  local name=$1 case=$2 run=$3 token=$4 expect=$5
+  local name=$1 case=$2 run=$3 expect=$4 script=$5
+  shift 5
   local file="$RES/$name-$case-$run.txt" load t0 t1 s0 s1
   load=$(cut -d' ' -f1 /proc/loadavg)
   t0=$(cpu_ticks "$SERVER_PID"); s0=$(date +%s.%N)
   local TIMEFORMAT=%P wrkcpu
-  local how=(-H "Authorization: Bearer $token") after=()
-  if [ "$token" = FRESH ]; then how=(-s "$OUT/fresh.lua"); after=(-- "$OUT/tokens.txt"); fi
   wrkcpu=$( { time taskset -c "$WRK_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" --latency \
-    "${how[@]}" "$URL" "${after[@]}" > "$file" ; } 2>&1 )
+    -s "$OUT/$script" "$URL" -- "$@" > "$file" ; } 2>&1 )
   wrkcpu=$(printf '%.0f' "$wrkcpu")
   t1=$(cpu_ticks "$SERVER_PID"); s1=$(date +%s.%N)
-  local rps p50 p99 total non2xx errors cpu
+  local rps p50 p99 p999 total non2xx errors cpu
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$file")
-  p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$file")")
-  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$file")")
+  p50=$(latency_ms "$file" p50)
+  p99=$(latency_ms "$file" p99)
+  p999=$(latency_ms "$file" p99.9)
   total=$(awk '/requests in/ {print $1}' "$file")
   non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$file"); non2xx=${non2xx:-0}
   errors=$(awk '/Socket errors:/ {sub(/^ *Socket errors: */, ""); gsub(/, /, ";"); print}' "$file"); errors=${errors:-none}
   cpu=$(awk -v a="$t0" -v b="$t1" -v c="$s0" -v d="$s1" -v hz="$CLK_TCK" 'BEGIN {printf "%.0f", (b - a) / hz / (d - c) * 100}')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
-    "$name" "$case" "$run" "$rps" "$p50" "$p99" "$total" "$non2xx" "$errors" "$cpu" "$wrkcpu" "$load" >> "$RES/raw.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    "$name" "$case" "$run" "$rps" "$p50" "$p99" "$p999" "$total" "$non2xx" "$errors" "$cpu" "$wrkcpu" "$load" >> "$RES/raw.tsv"
   local verdict=ok
   if [ "$expect" = ok ] && [ "$non2xx" != 0 ]; then verdict="FAIL: $non2xx non-2xx responses"; FAILED=1; fi
   if [ "$expect" = deny ] && [ "$non2xx" != "$total" ]; then verdict="FAIL: $non2xx non-2xx of $total"; FAILED=1; fi
-  printf '  %-8s %-8s run %s: %10s req/s  p50 %8s ms  p99 %8s ms  non-2xx %s/%s  cpu server %s%% wrk %s%%  load %s  [%s]\n' \
-    "$name" "$case" "$run" "$rps" "$p50" "$p99" "$non2xx" "$total" "$cpu" "$wrkcpu" "$load" "$verdict"
+  printf '  %-21s %-8s run %s: %10s req/s  p50 %8s ms  p99 %8s ms  p99.9 %8s ms  non-2xx %s/%s  cpu server %s%% wrk %s%%  load %s  [%s]\n' \
+    "$name" "$case" "$run" "$rps" "$p50" "$p99" "$p999" "$non2xx" "$total" "$cpu" "$wrkcpu" "$load" "$verdict"
 }
 
 for name in "${SERVERS[@]}"; do
@@ -210,16 +225,16 @@ for name in "${SERVERS[@]}"; do
   head -n1 "$RES/$name.log"
   preflight "$name"
   taskset -c "$WRK_CPU" wrk -t1 -c"$CONNS" -d"$WARMUP" \
-    -H "Authorization: Bearer $TOKEN" "$URL" > "$RES/$name-warmup.txt"
+    -s "$OUT/static.lua" "$URL" -- "$OUT/token.txt" > "$RES/$name-warmup.txt"
   for run in $(seq "$RUNS"); do
-    run_wrk "$name" reused "$run" "$TOKEN" ok
+    run_wrk "$name" reused "$run" ok static.lua "$OUT/token.txt"
   done
   for run in $(seq "$RUNS"); do
-    run_wrk "$name" fresh "$run" FRESH ok
+    run_wrk "$name" fresh "$run" ok fresh.lua "$OUT/tokens.txt"
   done
   if [ "$name" != bare ]; then
-    run_wrk "$name" badsig 1 "$BADSIG" deny
-    run_wrk "$name" garbage 1 "$GARBAGE" deny
+    run_wrk "$name" badsig 1 deny static.lua "$OUT/badsig.txt"
+    run_wrk "$name" garbage 1 deny static.lua "$OUT/garbage.txt"
   fi
   stop_server
 done
@@ -242,18 +257,19 @@ awk -F"\t" -v runs="$RUNS" -v servers="${SERVERS[*]}" '
   NR == 1 { next }
   $2 == "reused" || $2 == "fresh" {
     k = $1 SUBSEP $2
-    rps[k] = rps[k] " " $4; p50[k] = p50[k] " " $5; p99[k] = p99[k] " " $6; cpu[k] = cpu[k] " " $10; wcpu[k] = wcpu[k] " " $11
+    rps[k] = rps[k] " " $4; p50[k] = p50[k] " " $5; p99[k] = p99[k] " " $6; p999[k] = p999[k] " " $7
+    cpu[k] = cpu[k] " " $11; wcpu[k] = wcpu[k] " " $12
   }
-  $2 == "badsig" || $2 == "garbage" { inv[$1, $2] = $4; invok[$1, $2] = ($8 == $7) ? "all refused" : "MISMATCH " $8 "/" $7 }
+  $2 == "badsig" || $2 == "garbage" { inv[$1, $2] = $4; invok[$1, $2] = ($9 == $8) ? "all refused" : "MISMATCH " $9 "/" $8 }
   END {
     n = split(servers, names, " ")
-    print "| Server | Token | req/s (median of " runs ") | The runs | p50 ms | p99 ms | Server CPU % | wrk CPU % |"
-    print "|---|---|---|---|---|---|---|---|"
+    print "| Server | Token | req/s (median of " runs ") | The runs | p50 ms | p99 ms | p99.9 ms | Server CPU % | wrk CPU % |"
+    print "|---|---|---|---|---|---|---|---|---|"
     for (c = 1; c <= 2; c++) {
       cs = (c == 1) ? "reused" : "fresh"
       for (i = 1; i <= n; i++) {
         s = names[i]; k = s SUBSEP cs; m[k] = median(rps[k])
-        printf "| %s | %s | %.0f |%s | %s | %s | %s | %s |\n", s, cs, m[k], rps[k], median(p50[k]), median(p99[k]), median(cpu[k]), median(wcpu[k])
+        printf "| %s | %s | %.0f |%s | %s | %s | %s | %s | %s |\n", s, cs, m[k], rps[k], median(p50[k]), median(p99[k]), median(p999[k]), median(cpu[k]), median(wcpu[k])
       }
     }
     print ""
