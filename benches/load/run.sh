@@ -2,29 +2,44 @@
 # HTTP load comparison on loopback, side by side in one run, with the same ES256
 # tokens and the same JWKS for every server (see docs/benchmarks.md, "Load runs"):
 #
-#   bare           axum 0.8, no authentication (the ceiling)
-#   quickstart     rampgate's quickstart example (audit trail, metrics,
-#                  JwtLayer, its ramp contract), trusting an external issuer
-#                  through RAMPGATE_ISSUER / RAMPGATE_AUDIENCE / RAMPGATE_JWKS_URL
-#   layers         rampgate's JwtLayer and the quickstart's contract alone,
-#                  without the audit trail and metrics
-#   jwt_authorizer axum 0.7 + jwt-authorizer 0.15
-#   axum_jwt_auth  axum 0.8 + axum-jwt-auth 0.7
+#   bare                  axum 0.8, no authentication (the ceiling)
+#   quickstart            rampgate's quickstart example (audit trail, metrics,
+#                         JwtLayer, its ramp contract), trusting an external
+#                         issuer through RAMPGATE_ISSUER / RAMPGATE_AUDIENCE /
+#                         RAMPGATE_JWKS_URL
+#   layers                rampgate's JwtLayer and the quickstart's contract
+#                         alone, without the audit trail and metrics
+#   jwt_authorizer        axum 0.7 + jwt-authorizer 0.15
+#   axum_jwt_auth         axum 0.8 + axum-jwt-auth 0.7
+#   oauth_resource_server axum 0.8 + oauth-resource-server 0.3 (its jwks_uri
+#                         set, so no discovery; the token's scope required)
 #
 # all serving `GET /me` (the same JSON body), each verifier taking its keys from
 # the same JWKS endpoint (`jwks`, serving the issuer's public keys).
 #
 #   benches/load/run.sh            # from anywhere, on a fresh machine
+#   SERVERS="bare layers" DURATION=2s RUNS=1 benches/load/run.sh   # a subset
 #
 # Needs: cargo, curl, taskset, awk and wrk; wrk is installed with apt-get when
 # it is missing and this runs as root. 2 cores: each server runs alone pinned to
 # core 0, wrk (and the JWKS endpoint) on core 1.
 # Cases, per server, after a warm-up: `reused` (one valid token on every request,
-# RUNS runs), `fresh` (a different valid token on every request, from
-# FRESH distinct tokens, RUNS runs); verifying servers also get one `badsig` run
-# (a validly formed token with a forged signature) and one `garbage` run, where
-# every answer must be a 401. In the valid runs every answer must be a 2xx.
-# Results: out/results/ (raw wrk output, raw.tsv, machine.txt, summary.md).
+# RUNS runs); `mixed`, verifying servers only (the reused token, and on every
+# 100th request a fresh one from mixed.txt, never one the server has seen:
+# does a cache miss stall the other requests? RUNS runs); `fresh` (a different
+# valid token on every request, from FRESH distinct tokens, RUNS runs);
+# verifying servers also get one `badsig` run (a validly formed token with a
+# forged signature) and one `garbage` run, where every answer must be a 401
+# (another refusal from a peer is noted in notes.txt). In the valid runs every
+# answer must be a 2xx.
+# Every run is `wrk -t1 -cCONNS` with a Lua script whose done() prints p50, p99
+# and p99.9 (closed loop: latency as wrk measures it, no coordinated-omission
+# correction).
+# Results: out/results/ (raw wrk output; raw.tsv, one line per run: server,
+# case, run, req_s, p50_ms, p99_ms, p999_ms, requests, non2xx, socket_errors,
+# server_cpu_pct, wrk_cpu_pct, loadavg1; machine.txt; summary.md: a heading
+# with the date and cpu, medians per case, the mixed case's latency beside the
+# reused case's, ratios to the quickstart and the targets).
 # Traffic goes to 127.0.0.1 only, and every run is bounded by its duration.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -38,7 +53,7 @@ CONNS=${CONNS:-16}
 FRESH=${FRESH:-50000}
 SERVER_CPU=${SERVER_CPU:-0}
 WRK_CPU=${WRK_CPU:-1}
-read -r -a SERVERS <<< "${SERVERS:-bare quickstart layers jwt_authorizer axum_jwt_auth}"
+read -r -a SERVERS <<< "${SERVERS:-bare quickstart layers jwt_authorizer axum_jwt_auth oauth_resource_server}"
 
 if ! command -v wrk >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get update -qq && apt-get install -y -qq wrk >/dev/null
@@ -145,11 +160,11 @@ CLK_TCK=$(getconf CLK_TCK)
   echo "rustc: $(rustc -V)"
   echo "cargo: $(cargo -V)"
   echo "wrk: $(wrk -v 2>&1 | head -n1 || true)"
-  for crate in axum jwt-authorizer axum-jwt-auth jsonwebtoken aws-lc-rs ring; do
+  for crate in axum jwt-authorizer axum-jwt-auth oauth-resource-server jsonwebtoken aws-lc-rs ring; do
     echo "$crate: $(grep -A1 "^name = \"$crate\"\$" Cargo.lock ../../Cargo.lock | sed -n 's/.*version = "\(.*\)"/\1/p' | sort -u | tr '\n' ' ')"
   done
   echo "loadavg at start: $(cat /proc/loadavg)"
-  echo "settings: wrk -t1 -c$CONNS -d$DURATION --latency, warm-up $WARMUP, $RUNS runs per case, $FRESH fresh tokens, server on cpu $SERVER_CPU, wrk and jwks on cpu $WRK_CPU"
+  echo "settings: wrk -t1 -c$CONNS -d$DURATION --latency, warm-up $WARMUP, $RUNS runs per case, $FRESH fresh tokens (and $FRESH more for mixed, 1 % of its requests), server on cpu $SERVER_CPU, wrk and jwks on cpu $WRK_CPU"
 } > "$RES/machine.txt"
 cat "$RES/machine.txt"
 
