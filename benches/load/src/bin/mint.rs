@@ -4,6 +4,9 @@
 //! - `token.txt`: a valid token, `exp` now + 1 day (the "reused token" runs);
 //! - `tokens.txt`: `FRESH` distinct valid tokens, one per line (each has its
 //!   own `jti`), for the "fresh token per request" runs;
+//! - `mixed.txt`: `FRESH` more, for the 1 % of fresh tokens in the "mixed"
+//!   runs: a set of their own, so that none of them is a token the `fresh`
+//!   runs already put in a server's cache;
 //! - `badsig.txt`: the same claims and `kid`, signed by another P-256 key, so it
 //!   parses, names a known key and fails only the signature check;
 //! - `garbage.txt`: `not.a.token`, refused before any crypto.
@@ -47,14 +50,16 @@ async fn main() {
     write("token.txt", mint(&good));
     write("badsig.txt", mint(&other));
     write("garbage.txt", "not.a.token".to_owned());
-    let file = std::fs::File::create(out.join("tokens.txt")).expect("tokens.txt");
-    let mut file = std::io::BufWriter::new(file);
-    for _ in 0..fresh {
-        writeln!(file, "{}", mint(&good)).expect("write");
+    for name in ["tokens.txt", "mixed.txt"] {
+        let file = std::fs::File::create(out.join(name)).expect(name);
+        let mut file = std::io::BufWriter::new(file);
+        for _ in 0..fresh {
+            writeln!(file, "{}", mint(&good)).expect("write");
+        }
+        file.flush().expect("flush");
     }
-    file.flush().expect("flush");
     eprintln!(
-        "wrote jwks.json, token.txt, tokens.txt ({fresh} tokens), badsig.txt, garbage.txt to {}",
+        "wrote jwks.json, token.txt, tokens.txt and mixed.txt ({fresh} tokens each), badsig.txt, garbage.txt to {}",
         out.display()
     );
 }
