@@ -294,8 +294,44 @@ async fn the_entry_count_never_exceeds_max_entries() {
     }
     let s = stats(&v);
     assert_eq!(s.entries, 1_000, "{s:?}");
-    assert_eq!(s.insertions, 20_000);
-    assert_eq!(s.evictions, 19_000);
+    // Once full, a token seen once is not kept: it would displace another.
+    assert_eq!((s.insertions, s.evictions, s.deferred), (1_000, 0, 19_000));
+}
+
+#[tokio::test]
+async fn a_full_cache_keeps_a_new_token_on_its_second_verification() {
+    let v = hmac_verifier(1_000).await;
+    // Filled: the shards fill unevenly, and a full shard defers its new tokens.
+    let mut i = 0;
+    while stats(&v).entries < 1_000 {
+        assert!(v.verify_cached(&hs256(&format!("t{i}"))).is_ok());
+        i += 1;
+    }
+    let s = stats(&v);
+    assert_eq!((s.insertions, s.evictions), (1_000, 0), "{s:?}");
+    let deferred = s.deferred;
+    let late = hs256("late");
+    // First sight: verified, not kept.
+    assert_eq!(outcome(&v, &late), Ok(Some("alice".into())));
+    let s = stats(&v);
+    assert_eq!(
+        (s.insertions, s.deferred, s.evictions),
+        (1_000, deferred + 1, 0),
+        "{s:?}"
+    );
+    // Second: verified again, kept in a victim's place.
+    assert_eq!(outcome(&v, &late), Ok(Some("alice".into())));
+    let s = stats(&v);
+    assert_eq!(
+        (s.insertions, s.deferred, s.evictions),
+        (1_001, deferred + 1, 1),
+        "{s:?}"
+    );
+    assert_eq!(s.entries, 1_000);
+    // Third: a hit.
+    let hits = s.hits;
+    assert_eq!(outcome(&v, &late), Ok(Some("alice".into())));
+    assert_eq!(stats(&v).hits, hits + 1);
 }
 
 #[tokio::test]
@@ -316,7 +352,14 @@ async fn a_hot_token_survives_a_scan_of_one_shot_tokens() {
         s.hits, checks,
         "every look at the hot token was a hit: {s:?}"
     );
-    assert_eq!(s.insertions, 10_001, "and it was never verified again");
+    assert_eq!(
+        s.insertions, 1_000,
+        "and it was never verified again: {s:?}"
+    );
+    assert_eq!(
+        s.deferred, 9_001,
+        "one-shot tokens in a full cache are not kept"
+    );
 }
 
 /// A JWKS server on loopback whose document can change at any time (plain

@@ -23,6 +23,16 @@
 //! of one-shot tokens evicts its own earlier members, not the hot entries.
 //! Entries past their `exp` or TTL are taken first.
 //!
+//! Admission: while a shard has room, every verified token is kept. Once it
+//! is full, a new token is kept only on its second verification: the first
+//! one notes its hash in the shard's doorkeeper (one `u64` per entry,
+//! direct-mapped), and a token whose hash is there when it is verified again
+//! takes a victim's place. A one-shot token (a client minting one per
+//! request) then costs no copy of the token, no eviction of an entry that
+//! is being reused, and no freeing of the evicted claims, long out of the
+//! CPU's caches; a token that is reused costs one more full verification
+//! before it is cached.
+//!
 //! Only the lookup and the insertion hold a shard's lock; verification never does.
 
 use super::TimeClaims;
@@ -40,6 +50,13 @@ use std::time::{Duration, Instant};
 
 /// How many verified tokens a [`Verifier`](crate::Verifier) keeps, and for how
 /// long at most (never past a token's own `exp`).
+///
+/// Admission: while the cache has room, every verified token is kept. Once it
+/// is full, a new token is kept on its second verification, in place of an
+/// entry that is not being reused: one-shot tokens then never displace
+/// reused ones, nor cost a copy, an eviction and the freeing of the evicted
+/// claims; a reused token costs one more full verification before it is
+/// cached ([`TokenCacheStats::deferred`] counts the tokens not kept).
 ///
 /// ```
 /// use rampgate_core::TokenCacheOptions;
@@ -87,6 +104,10 @@ pub struct TokenCacheStats {
     pub insertions: u64,
     /// Entries pushed out to make room.
     pub evictions: u64,
+    /// Verified tokens not kept because the cache was full and the token was
+    /// new to it: it is kept when verified again ([`TokenCacheOptions`],
+    /// "Admission").
+    pub deferred: u64,
 }
 
 /// What a verification established, kept for the next identical token.
@@ -130,11 +151,15 @@ struct Shard {
     capacity: usize,
     hand: usize,
     len: usize,
+    /// The hashes of tokens verified once while the shard was full, each at
+    /// `hash % len` (empty until the shard first fills).
+    seen: Box<[u64]>,
     hits: u64,
     misses: u64,
     invalidated: u64,
     insertions: u64,
     evictions: u64,
+    deferred: u64,
 }
 
 impl TokenCache {
@@ -215,38 +240,53 @@ impl TokenCache {
         }
     }
 
-    /// Keeps a verified token. `now` is the wall clock in seconds, to find
-    /// expired entries first when making room.
-    pub(crate) fn insert(&self, hash: u64, token: &str, value: CachedToken, now: f64) {
-        let entry = Entry {
-            hash,
-            token: token.into(),
-            value: Arc::new(value),
-            until: Instant::now() + self.ttl,
-            referenced: false,
-        };
+    /// Keeps a verified token, made by `value` when it is admitted (see the
+    /// module docs). `now` is the wall clock in seconds, to find expired
+    /// entries first when making room.
+    pub(crate) fn insert(
+        &self,
+        hash: u64,
+        token: &str,
+        value: impl FnOnce() -> CachedToken,
+        now: f64,
+    ) {
         let mut shard = lock(self.shard(hash));
-        shard.insertions += 1;
-        if let Some(&i) = shard.index.get(&hash) {
-            // The same token verified twice at once, or (2^-64) another token
-            // with the same hash: either way the newer verification stands.
-            shard.slots[i] = Some(entry);
+        let replaced = shard.index.get(&hash).copied();
+        let full = shard.slots.len() >= shard.capacity;
+        if replaced.is_none() && full && !shard.admits(hash) {
+            shard.deferred += 1;
             return;
         }
-        let i = if shard.slots.len() < shard.capacity {
-            shard.slots.push(None);
-            shard.slots.len() - 1
-        } else {
-            let i = shard.victim(now);
-            if shard.slots[i].is_some() {
-                shard.take(i);
-                shard.evictions += 1;
+        let entry = Some(Entry {
+            hash,
+            token: token.into(),
+            value: Arc::new(value()),
+            until: Instant::now() + self.ttl,
+            referenced: false,
+        });
+        shard.insertions += 1;
+        // An evicted or replaced entry is freed after the lock is released.
+        let _old = match replaced {
+            // The same token verified twice at once, or (2^-64) another token
+            // with the same hash: either way the newer verification stands.
+            Some(i) => std::mem::replace(&mut shard.slots[i], entry),
+            None => {
+                let (i, evicted) = if full {
+                    let i = shard.victim(now);
+                    let evicted = shard.take(i);
+                    shard.evictions += u64::from(evicted.is_some());
+                    (i, evicted)
+                } else {
+                    shard.slots.push(None);
+                    (shard.slots.len() - 1, None)
+                };
+                shard.slots[i] = entry;
+                shard.index.insert(hash, i);
+                shard.len += 1;
+                evicted
             }
-            i
         };
-        shard.slots[i] = Some(entry);
-        shard.index.insert(hash, i);
-        shard.len += 1;
+        drop(shard);
     }
 
     pub(crate) fn stats(&self) -> TokenCacheStats {
@@ -262,16 +302,35 @@ impl TokenCache {
             stats.invalidated += s.invalidated;
             stats.insertions += s.insertions;
             stats.evictions += s.evictions;
+            stats.deferred += s.deferred;
         }
         stats
     }
 }
 
 impl Shard {
-    fn take(&mut self, i: usize) {
-        if let Some(e) = self.slots[i].take() {
-            self.index.remove(&e.hash);
-            self.len -= 1;
+    /// Takes the entry out of slot `i`, if any.
+    fn take(&mut self, i: usize) -> Option<Entry> {
+        let e = self.slots[i].take()?;
+        self.index.remove(&e.hash);
+        self.len -= 1;
+        Some(e)
+    }
+
+    /// Whether a new token may displace an entry of this full shard: when its
+    /// hash is in the doorkeeper (it was verified once already), which it
+    /// leaves; otherwise the hash is noted there for next time.
+    fn admits(&mut self, hash: u64) -> bool {
+        if self.seen.is_empty() {
+            self.seen = vec![0; self.capacity.max(1)].into_boxed_slice();
+        }
+        let at = (hash % self.seen.len() as u64) as usize;
+        if self.seen[at] == hash {
+            self.seen[at] = 0;
+            true
+        } else {
+            self.seen[at] = hash;
+            false
         }
     }
 

@@ -636,7 +636,7 @@ impl Verifier {
             });
         }
         if let Some((cache, hash)) = cache {
-            let entry = CachedToken {
+            let entry = || CachedToken {
                 issuer: index,
                 kid: header.kid,
                 alg: header.alg,
