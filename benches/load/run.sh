@@ -29,15 +29,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PORT=${PORT:-18080}
-JWKS_PORT=${JWKS_PORT:-18081}
-DURATION=${DURATION:-10s}
-WARMUP=${WARMUP:-3s}
-RUNS=${RUNS:-3}
+# PORT, JWKS_PORT, DURATION, WARMUP, RUNS, FRESH, SERVER_CPU, WRK_CPU, the
+# paths, cpu_ticks and start_jwks, in common.sh.
+. ./common.sh
 CONNS=${CONNS:-16}
-FRESH=${FRESH:-50000}
-SERVER_CPU=${SERVER_CPU:-0}
-WRK_CPU=${WRK_CPU:-1}
 read -r -a SERVERS <<< "${SERVERS:-bare quickstart layers jwt_authorizer axum_jwt_auth}"
 
 if ! command -v wrk >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -55,10 +50,7 @@ cargo build --release --bins
 # The quickstart is the main workspace's example, built in release into its own
 # target directory here so that this never touches the workspace's.
 CARGO_TARGET_DIR=target/main cargo build --release --manifest-path ../../Cargo.toml --example quickstart
-BIN=target/release
 QUICKSTART=target/main/release/examples/quickstart
-OUT=out
-RES=$OUT/results
 rm -rf "$RES"
 mkdir -p "$RES"
 "$BIN/mint" "$OUT" "$FRESH"
@@ -66,7 +58,6 @@ TOKEN=$(cat "$OUT/token.txt")
 BADSIG=$(cat "$OUT/badsig.txt")
 GARBAGE=$(cat "$OUT/garbage.txt")
 URL="http://127.0.0.1:$PORT/me"
-JWKS_URL="http://127.0.0.1:$JWKS_PORT/jwks"
 # A different token on every request, in order, from tokens.txt.
 cat > "$OUT/fresh.lua" <<'LUA'
 local tokens = {}
@@ -80,8 +71,6 @@ function request()
   return wrk.format("GET", nil, { ["Authorization"] = tokens[i] })
 end
 LUA
-CLK_TCK=$(getconf CLK_TCK)
-
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "nproc: $(nproc)"
@@ -113,10 +102,7 @@ stop_all() {
 }
 trap stop_all EXIT
 
-taskset -c "$WRK_CPU" "$BIN/jwks" "$JWKS_PORT" "$OUT/jwks.json" 2>"$RES/jwks.log" &
-JWKS_PID=$!
-for _ in $(seq 50); do curl -sf -o /dev/null "$JWKS_URL" && break; sleep 0.1; done
-curl -sf -o /dev/null "$JWKS_URL" || { echo "the JWKS endpoint did not start" >&2; exit 1; }
+start_jwks "$RES/jwks.log"
 
 start_server() {
   local name=$1
@@ -158,8 +144,6 @@ preflight() {
     done
   fi
 }
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # to_ms "1.23ms" -> 1.23 (wrk prints us, ms or s)
 to_ms() {
