@@ -26,11 +26,20 @@
 # every answer must be a 401. In the valid runs every answer must be a 2xx.
 # Results: out/results/ (raw wrk output, raw.tsv, machine.txt, summary.md).
 # Traffic goes to 127.0.0.1 only, and every run is bounded by its duration.
+#
+# gRPC: then, unless GRPC=0, grpc.sh (also runnable alone; its header says
+# more) runs the gRPC servers the same way, on the same tokens' key and JWKS,
+# with its own load client (grpcload, raw HTTP/2, checking every grpc-status):
+#   grpc_example      rampgate's gRPC example (examples/grpc), tonic 0.14
+#   grpc_bare         the same greeter and health, no authentication
+#   grpc_interceptor  a tonic Interceptor verifying with jsonwebtoken per call
+# on Health/Check, SayHello (reused and fresh tokens) and SayHelloStream, and
+# appends its table, ratios and targets to summary.md.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 # PORT, JWKS_PORT, DURATION, WARMUP, RUNS, FRESH, SERVER_CPU, WRK_CPU, the
-# paths, cpu_ticks and start_jwks, in common.sh.
+# paths, cpu_ticks and start_jwks: shared with grpc.sh.
 . ./common.sh
 CONNS=${CONNS:-16}
 read -r -a SERVERS <<< "${SERVERS:-bare quickstart layers jwt_authorizer axum_jwt_auth}"
@@ -266,4 +275,13 @@ awk -F"\t" -v runs="$RUNS" -v servers="${SERVERS[*]}" '
 echo
 cat "$RES/summary.md"
 if [ -f "$RES/notes.txt" ]; then { echo; cat "$RES/notes.txt"; } | tee -a "$RES/summary.md"; fi
+GRPC_FAILED=0
+if [ "${GRPC:-1}" != 0 ]; then
+  stop_server
+  echo
+  echo "== gRPC runs (grpc.sh; GRPC=0 skips them)"
+  PORT=$PORT JWKS_PORT=$JWKS_PORT DURATION=$DURATION WARMUP=$WARMUP RUNS=$RUNS FRESH=$FRESH \
+    SERVER_CPU=$SERVER_CPU WRK_CPU=$WRK_CPU GRPC_SHARED=1 ./grpc.sh || GRPC_FAILED=1
+fi
 if [ "$FAILED" != 0 ]; then echo "some runs had unexpected status codes; see $RES/raw.tsv" >&2; exit 1; fi
+if [ "$GRPC_FAILED" != 0 ]; then echo "the gRPC runs failed; see $RES/grpc-raw.tsv" >&2; exit 1; fi
