@@ -40,9 +40,13 @@
 # is checked: a right answer for each case; on the verifying servers, no token,
 # a forged signature and a malformed token are UNAUTHENTICATED (16) and a token
 # without `greet` is PERMISSION_DENIED (7).
+# Settings (environment): those of run.sh (common.sh: PORT, JWKS_PORT,
+# DURATION, WARMUP, RUNS, FRESH, SERVER_CPU, WRK_CPU), and GRPC_PORT (PORT),
+# GRPC_CONNS, GRPC_STREAMS, STREAM_TIMES, GRPC_SERVERS (all three).
+# While developing: PORT=19080 JWKS_PORT=19081 DURATION=3s RUNS=1 ./grpc.sh
 # Results: out/results/grpc-* (each run's output, grpc-raw.tsv,
 # grpc-machine.txt, grpc-summary.md), and the gRPC section of summary.md
-# (replaced, not appended twice). Settings shared with run.sh: common.sh.
+# (replaced, not appended twice).
 # Traffic goes to 127.0.0.1 only, and every run is bounded by its duration.
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -1,7 +1,8 @@
 //! The gRPC example's services without any authentication: the ceiling of
 //! the gRPC runs. `helloworld.Greeter` (`SayHello`, `SayHelloStream`) with
 //! the example's replies, for the load identity, without reading any token,
-//! and the public `grpc.health.v1.Health`, on tonic 0.14.
+//! and the public `grpc.health.v1.Health`, on tonic 0.14. (The example's
+//! server reflection is left out: no load run calls it.)
 //!
 //! `grpc_bare PORT JWKS_URL` (the JWKS URL is not used).
 
