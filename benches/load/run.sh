@@ -41,18 +41,22 @@
 # with the date and cpu, medians per case, the mixed case's latency beside the
 # reused case's, ratios to the quickstart and the targets).
 # Traffic goes to 127.0.0.1 only, and every run is bounded by its duration.
+#
+# gRPC: then, unless GRPC=0, grpc.sh (also runnable alone; its header says
+# more) runs the gRPC servers the same way, on the same tokens' key and JWKS,
+# with its own load client (grpcload, raw HTTP/2, checking every grpc-status):
+#   grpc_example      rampgate's gRPC example (examples/grpc), tonic 0.14
+#   grpc_bare         the same greeter and health, no authentication
+#   grpc_interceptor  a tonic Interceptor verifying with jsonwebtoken per call
+# on Health/Check, SayHello (reused and fresh tokens) and SayHelloStream, and
+# appends its table, ratios and targets to summary.md.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PORT=${PORT:-18080}
-JWKS_PORT=${JWKS_PORT:-18081}
-DURATION=${DURATION:-10s}
-WARMUP=${WARMUP:-3s}
-RUNS=${RUNS:-3}
+# PORT, JWKS_PORT, DURATION, WARMUP, RUNS, FRESH, SERVER_CPU, WRK_CPU, the
+# paths, cpu_ticks and start_jwks: shared with grpc.sh.
+. ./common.sh
 CONNS=${CONNS:-16}
-FRESH=${FRESH:-50000}
-SERVER_CPU=${SERVER_CPU:-0}
-WRK_CPU=${WRK_CPU:-1}
 read -r -a SERVERS <<< "${SERVERS:-bare quickstart layers jwt_authorizer axum_jwt_auth oauth_resource_server}"
 
 if ! command -v wrk >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -70,10 +74,7 @@ cargo build --release --bins
 # The quickstart is the main workspace's example, built in release into its own
 # target directory here so that this never touches the workspace's.
 CARGO_TARGET_DIR=target/main cargo build --release --manifest-path ../../Cargo.toml --example quickstart
-BIN=target/release
 QUICKSTART=target/main/release/examples/quickstart
-OUT=out
-RES=$OUT/results
 rm -rf "$RES"
 mkdir -p "$RES"
 "$BIN/mint" "$OUT" "$FRESH"
@@ -81,7 +82,6 @@ TOKEN=$(cat "$OUT/token.txt")
 BADSIG=$(cat "$OUT/badsig.txt")
 GARBAGE=$(cat "$OUT/garbage.txt")
 URL="http://127.0.0.1:$PORT/me"
-JWKS_URL="http://127.0.0.1:$JWKS_PORT/jwks"
 # Every run is a wrk script ending in DONE, which prints the latency
 # percentiles that --latency does not (p99.9), in us, on one line:
 #   latency_us p50 N p99 N p99.9 N
@@ -150,8 +150,6 @@ function report()
 end
 $DONE
 LUA
-CLK_TCK=$(getconf CLK_TCK)
-
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "nproc: $(nproc)"
@@ -183,10 +181,7 @@ stop_all() {
 }
 trap stop_all EXIT
 
-taskset -c "$WRK_CPU" "$BIN/jwks" "$JWKS_PORT" "$OUT/jwks.json" 2>"$RES/jwks.log" &
-JWKS_PID=$!
-for _ in $(seq 50); do curl -sf -o /dev/null "$JWKS_URL" && break; sleep 0.1; done
-curl -sf -o /dev/null "$JWKS_URL" || { echo "the JWKS endpoint did not start" >&2; exit 1; }
+start_jwks "$RES/jwks.log"
 
 start_server() {
   local name=$1
@@ -228,8 +223,6 @@ preflight() {
     done
   fi
 }
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # latency_ms FILE PERCENTILE -> that percentile in ms, from the DONE line
 latency_ms() {
@@ -389,4 +382,13 @@ awk -F"\t" -v runs="$RUNS" -v servers="${SERVERS[*]}" -v peers="jwt_authorizer a
 echo
 cat "$RES/summary.md"
 if [ -f "$RES/notes.txt" ]; then { echo; cat "$RES/notes.txt"; } | tee -a "$RES/summary.md"; fi
+GRPC_FAILED=0
+if [ "${GRPC:-1}" != 0 ]; then
+  stop_server
+  echo
+  echo "== gRPC runs (grpc.sh; GRPC=0 skips them)"
+  PORT=$PORT JWKS_PORT=$JWKS_PORT DURATION=$DURATION WARMUP=$WARMUP RUNS=$RUNS FRESH=$FRESH \
+    SERVER_CPU=$SERVER_CPU WRK_CPU=$WRK_CPU GRPC_SHARED=1 ./grpc.sh || GRPC_FAILED=1
+fi
 if [ "$FAILED" != 0 ]; then echo "some runs had unexpected status codes; see $RES/raw.tsv" >&2; exit 1; fi
+if [ "$GRPC_FAILED" != 0 ]; then echo "the gRPC runs failed; see $RES/grpc-raw.tsv" >&2; exit 1; fi

@@ -79,3 +79,5 @@ pub async fn me(principal: Principal) -> Json<Value> {
         "scopes": principal.scopes(),
     }))
 }
+
+pub mod grpc;

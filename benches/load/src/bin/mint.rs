@@ -11,9 +11,16 @@
 //!   parses, names a known key and fails only the signature check;
 //! - `garbage.txt`: `not.a.token`, refused before any crypto.
 //!
+//! and, for the gRPC runs (`grpc.sh`), the same with the scope `greet` that
+//! the gRPC example's contract requires instead of `profile:read` (the HTTP
+//! servers' `/me` body prints the scopes, so the HTTP tokens stay as they are):
+//! `grpc_token.txt`, `grpc_tokens.txt` (`FRESH` distinct tokens) and
+//! `grpc_badsig.txt`, signed by the same key.
+//!
 //! Both keys come from `rampgate_testkit::DevIssuer` (ES256); its HTTP server
 //! is not used, only its signing.
 
+use rampgate_load::grpc::GRPC_SCOPE;
 use rampgate_load::{AUDIENCE, CLIENT_ID, ISSUER, SCOPE, SUBJECT};
 use rampgate_testkit::{DevIssuer, SigningAlg};
 use std::io::Write;
@@ -34,32 +41,41 @@ async fn main() {
     };
     let good = start().await.expect("dev issuer");
     let other = start().await.expect("dev issuer");
-    let mint = |issuer: &DevIssuer| {
+    let mint = |issuer: &DevIssuer, scope: &str| {
         issuer
             .token()
             .issuer(ISSUER)
             .sub(SUBJECT)
             .client_id(CLIENT_ID)
-            .scopes([SCOPE])
+            .scopes([scope])
             .expires_in(86_400)
             .kid(&good.current_kid())
             .sign()
     };
     let write = |name: &str, body: String| std::fs::write(out.join(name), body).expect("write");
     write("jwks.json", good.jwks_json());
-    write("token.txt", mint(&good));
-    write("badsig.txt", mint(&other));
     write("garbage.txt", "not.a.token".to_owned());
-    for name in ["tokens.txt", "mixed.txt"] {
+    for (prefix, scope) in [("", SCOPE), ("grpc_", GRPC_SCOPE)] {
+        write(&format!("{prefix}token.txt"), mint(&good, scope));
+        write(&format!("{prefix}badsig.txt"), mint(&other, scope));
+    }
+    // tokens.txt for the fresh case, mixed.txt for the mixed case's misses
+    // (never a token the fresh case sent); grpc_tokens.txt for gRPC.
+    for (name, scope) in [
+        ("tokens.txt", SCOPE),
+        ("mixed.txt", SCOPE),
+        ("grpc_tokens.txt", GRPC_SCOPE),
+    ] {
         let file = std::fs::File::create(out.join(name)).expect(name);
         let mut file = std::io::BufWriter::new(file);
         for _ in 0..fresh {
-            writeln!(file, "{}", mint(&good)).expect("write");
+            writeln!(file, "{}", mint(&good, scope)).expect("write");
         }
         file.flush().expect("flush");
     }
     eprintln!(
-        "wrote jwks.json, token.txt, tokens.txt and mixed.txt ({fresh} tokens each), badsig.txt, garbage.txt to {}",
+        "wrote jwks.json, token.txt, tokens.txt and mixed.txt ({fresh} tokens each), badsig.txt, \
+         garbage.txt, and grpc_token.txt, grpc_tokens.txt, grpc_badsig.txt (scope {GRPC_SCOPE}) to {}",
         out.display()
     );
 }

@@ -1,0 +1,29 @@
+# Sourced by run.sh (HTTP) and grpc.sh (gRPC), from benches/load: the settings
+# both read from the environment, where things live, and the JWKS endpoint.
+# shellcheck shell=bash
+
+PORT=${PORT:-18080}
+JWKS_PORT=${JWKS_PORT:-18081}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-3s}
+RUNS=${RUNS:-3}
+FRESH=${FRESH:-50000}
+SERVER_CPU=${SERVER_CPU:-0}
+WRK_CPU=${WRK_CPU:-1}
+BIN=target/release
+OUT=out
+RES=$OUT/results
+JWKS_URL="http://127.0.0.1:$JWKS_PORT/jwks"
+CLK_TCK=$(getconf CLK_TCK)
+
+# cpu_ticks PID -> user + system CPU time of the process so far, in clock ticks
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# start_jwks LOG: serves $OUT/jwks.json at $JWKS_URL (pinned beside the load
+# tool, on WRK_CPU), sets JWKS_PID, and returns once it answers.
+start_jwks() {
+  taskset -c "$WRK_CPU" "$BIN/jwks" "$JWKS_PORT" "$OUT/jwks.json" 2>"$1" &
+  JWKS_PID=$!
+  for _ in $(seq 50); do curl -sf -o /dev/null "$JWKS_URL" && break; sleep 0.1; done
+  curl -sf -o /dev/null "$JWKS_URL" || { echo "the JWKS endpoint did not start" >&2; exit 1; }
+}
