@@ -121,21 +121,22 @@ pub(super) async fn write(
     batch: &mut Vec<AuditEvent>,
     stats: &Stats,
     last_error_log: &mut Option<Instant>,
-    mut main: Option<&mut Main>,
+    main: Option<&mut Main>,
 ) {
     if batch.is_empty() {
         return;
     }
     #[cfg(feature = "metrics")]
-    if let Some(main) = main.as_deref_mut() {
+    let main = main.map(|main| {
         main.metrics.refresh();
         for event in batch.iter() {
             if let AuditEvent::Decision(d) = event {
                 main.metrics.decision(d);
             }
         }
-    }
-    let main = main.as_deref();
+        main
+    });
+    let main = main.map(|main| &*main);
     if let Some(detector) = main.and_then(|m| m.anomalies.as_deref()) {
         let alerts = main.and_then(|m| m.alerts.as_deref());
         // Each anomaly right after the decision that crossed its threshold.
