@@ -20,11 +20,13 @@
 //! # Memory
 //!
 //! At most [`AnomalyOptions::max_keys`] keys are tracked (16 384 by default),
-//! split over 16 shards, each behind its own mutex. A key is stored truncated
-//! to [`MAX_KEY_BYTES`], with at most [`MAX_DISTINCT`] distinct values and
-//! [`MAX_REASONS`] reason counters, so an entry never exceeds about 1 KiB and
-//! is usually near 200 bytes: the default bound is 16 MiB at worst, about
-//! 3 MiB typically. When a shard is full, the new key replaces the entry with
+//! split over 16 shards, each behind its own mutex. A key is kept as its
+//! keyed 64-bit hash (an event names the key of the observation that fired
+//! it, truncated to [`MAX_KEY_BYTES`]), with at most [`MAX_DISTINCT`]
+//! distinct values and [`MAX_REASONS`] reason counters held inline, so an
+//! entry is about 250 bytes, 760 at most with 64 distinct values: the default
+//! bound is about 12 MiB at worst, 4 MiB typically. A new key allocates
+//! nothing. When a shard is full, the new key replaces the entry with
 //! the lowest count among the next [`EVICTION_SAMPLE`] slots (an entry whose
 //! window is over goes first): a flood of distinct one-shot keys evicts its own
 //! members, which all have a count of 1, never a key that is hot (counted
