@@ -139,8 +139,8 @@ pub(crate) fn audit_layer(
 
 /// The bucket bounds of every duration histogram, in seconds.
 const DURATION_BUCKETS: [f64; 14] = [
-    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-    0.5, 1.0,
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0,
 ];
 
 /// `GET /metrics`: every rampgate metric (docs/audit.md) in the Prometheus
