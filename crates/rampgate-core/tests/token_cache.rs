@@ -287,15 +287,66 @@ async fn a_changed_issuer_configuration_starts_from_an_empty_cache() {
 async fn the_entry_count_never_exceeds_max_entries() {
     let v = hmac_verifier(1_000).await;
     for i in 0..20_000 {
-        assert!(v.verify_cached(&hs256(&format!("t{i}"))).is_ok());
+        // Twice each: once the cache is full, a token is kept on its second
+        // verification, in a victim's place.
+        let token = hs256(&format!("t{i}"));
+        assert!(v.verify_cached(&token).is_ok());
+        assert!(v.verify_cached(&token).is_ok());
         if i % 500 == 0 {
             assert!(stats(&v).entries <= 1_000, "{:?}", stats(&v));
         }
     }
     let s = stats(&v);
     assert_eq!(s.entries, 1_000, "{s:?}");
+    // 1 000 found room; each of the other 19 000 was deferred once, then kept.
+    assert_eq!(
+        (s.insertions, s.evictions, s.deferred),
+        (20_000, 19_000, 19_000),
+        "{s:?}"
+    );
+}
+
+#[tokio::test]
+async fn one_shot_tokens_in_a_full_cache_are_not_kept() {
+    let v = hmac_verifier(1_000).await;
+    for i in 0..20_000 {
+        assert!(v.verify_cached(&hs256(&format!("t{i}"))).is_ok());
+    }
+    let s = stats(&v);
+    assert_eq!(s.entries, 1_000, "{s:?}");
     // Once full, a token seen once is not kept: it would displace another.
-    assert_eq!((s.insertions, s.evictions, s.deferred), (1_000, 0, 19_000));
+    assert_eq!(
+        (s.insertions, s.evictions, s.deferred),
+        (1_000, 0, 19_000),
+        "{s:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_past_its_ttl_in_a_full_cache_is_kept_again_at_once() {
+    let key = Key::hmac(SECRET, "HS256", Some("h1")).unwrap();
+    let options = TokenCacheOptions {
+        max_entries: 100,
+        ttl: Duration::from_millis(600),
+    };
+    let v = static_verifier(KeySet::from_keys([key]).unwrap(), Some(options)).await;
+    let hot = hs256("hot");
+    assert_eq!(outcome(&v, &hot), Ok(Some("alice".into())));
+    let mut i = 0;
+    while stats(&v).entries < 100 {
+        assert!(v.verify_cached(&hs256(&format!("t{i}"))).is_ok());
+        i += 1;
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    let before = stats(&v);
+    // Past its TTL: taken out, verified in full, and kept at once in the slot
+    // it freed (the cache is not full of live entries), not deferred.
+    assert_eq!(outcome(&v, &hot), Ok(Some("alice".into())));
+    let after = stats(&v);
+    assert_eq!(after.insertions, before.insertions + 1, "{after:?}");
+    assert_eq!(after.deferred, before.deferred, "{after:?}");
+    assert_eq!(outcome(&v, &hot), Ok(Some("alice".into())));
+    assert_eq!(stats(&v).hits, after.hits + 1);
 }
 
 #[tokio::test]
@@ -338,28 +389,35 @@ async fn a_full_cache_keeps_a_new_token_on_its_second_verification() {
 async fn a_hot_token_survives_a_scan_of_one_shot_tokens() {
     let v = hmac_verifier(1_000).await;
     let hot = hs256("hot");
+    // Verified, then a hit: in use.
     assert_eq!(outcome(&v, &hot), Ok(Some("alice".into())));
+    assert_eq!(outcome(&v, &hot), Ok(Some("alice".into())));
+    // Filled by tokens seen once, which found room.
+    let mut filled = 0;
+    while stats(&v).entries < 1_000 {
+        assert!(v.verify_cached(&hs256(&format!("fill{filled}"))).is_ok());
+        filled += 1;
+    }
     let mut checks = 0;
     for i in 0..10_000 {
-        assert!(v.verify_cached(&hs256(&format!("scan{i}"))).is_ok());
+        // Twice each, so that they are kept and evict (CLOCK picks the victims).
+        let token = hs256(&format!("scan{i}"));
+        assert!(v.verify_cached(&token).is_ok());
+        assert!(v.verify_cached(&token).is_ok());
         if i % 200 == 199 {
+            let hits = stats(&v).hits;
             assert_eq!(outcome(&v, &hot), Ok(Some("alice".into())));
+            assert_eq!(stats(&v).hits, hits + 1, "a look at the hot token is a hit");
             checks += 1;
         }
     }
     let s = stats(&v);
-    assert_eq!(
-        s.hits, checks,
-        "every look at the hot token was a hit: {s:?}"
-    );
-    assert_eq!(
-        s.insertions, 1_000,
-        "and it was never verified again: {s:?}"
-    );
-    assert_eq!(
-        s.deferred, 9_001,
-        "one-shot tokens in a full cache are not kept"
-    );
+    assert_eq!(checks, 50);
+    assert!(s.evictions > 9_000, "the scan did evict: {s:?}");
+    // The hot token and the fill's 999 that found room, then every scan token
+    // once: the hot token was never verified again.
+    assert_eq!(s.insertions, 1_000 + 10_000, "{s:?}");
+    assert!(filled >= 999);
 }
 
 /// A JWKS server on loopback whose document can change at any time (plain

@@ -16,24 +16,27 @@
 //! ever enter the cache, so a shared tail costs a failed comparison, never a
 //! wrong hit or an eviction.
 //!
+//! Admission: while a shard holds fewer live entries than its capacity (an
+//! entry dropped for its TTL or a failed re-check frees its slot), every
+//! verified token is kept. Once it is full, a new token is kept only on its
+//! second verification: the first notes its hash in the shard's doorkeeper
+//! (four `u64` per entry, each hash at two places, so that two new tokens
+//! seldom push each other out), and a token found there when it is verified
+//! again takes a victim's place. A one-shot token (a client minting one per
+//! request) then costs no copy of the token, no eviction of an entry that is
+//! being reused, and no freeing of evicted claims long out of the CPU's
+//! caches; a reused token costs one more full verification before it is
+//! cached.
+//!
 //! Eviction is CLOCK (second chance) within each shard: a hit sets the entry's
 //! reference bit, and the hand clears bits as it looks for a victim, so an
 //! entry hit at least once per sweep of its shard survives any number of
-//! one-shot tokens passing through. New entries start unreferenced, so a scan
-//! of one-shot tokens evicts its own earlier members, not the hot entries.
-//! Entries past their `exp` or TTL are taken first.
+//! admitted tokens passing through. New entries start unreferenced, so tokens
+//! used twice and then dropped evict their own earlier members, not the hot
+//! entries. Entries past their `exp` or TTL are taken first.
 //!
-//! Admission: while a shard has room, every verified token is kept. Once it
-//! is full, a new token is kept only on its second verification: the first
-//! one notes its hash in the shard's doorkeeper (one `u64` per entry,
-//! direct-mapped), and a token whose hash is there when it is verified again
-//! takes a victim's place. A one-shot token (a client minting one per
-//! request) then costs no copy of the token, no eviction of an entry that
-//! is being reused, and no freeing of the evicted claims, long out of the
-//! CPU's caches; a token that is reused costs one more full verification
-//! before it is cached.
-//!
-//! Only the lookup and the insertion hold a shard's lock; verification never does.
+//! Only the lookup and the insertion hold a shard's lock; verification, and
+//! building an entry to insert, never do.
 
 use super::TimeClaims;
 
@@ -151,9 +154,13 @@ struct Shard {
     capacity: usize,
     hand: usize,
     len: usize,
-    /// The hashes of tokens verified once while the shard was full, each at
-    /// `hash % len` (empty until the shard first fills).
+    /// Slots emptied by `take`, reused before the vector grows.
+    free: Vec<usize>,
+    /// The doorkeeper: hashes of tokens verified once while the shard was
+    /// full, at two places each (empty until the shard first fills).
     seen: Box<[u64]>,
+    /// Which of a hash's two places the next note goes to.
+    flip: bool,
     hits: u64,
     misses: u64,
     invalidated: u64,
@@ -250,13 +257,16 @@ impl TokenCache {
         value: impl FnOnce() -> CachedToken,
         now: f64,
     ) {
-        let mut shard = lock(self.shard(hash));
-        let replaced = shard.index.get(&hash).copied();
-        let full = shard.slots.len() >= shard.capacity;
-        if replaced.is_none() && full && !shard.admits(hash) {
-            shard.deferred += 1;
-            return;
+        let shard = self.shard(hash);
+        {
+            let mut shard = lock(shard);
+            let known = shard.index.contains_key(&hash);
+            if !known && shard.len >= shard.capacity && !shard.admits(hash) {
+                shard.deferred += 1;
+                return;
+            }
         }
+        // Built without the lock, which the cache hits of the shard take.
         let entry = Some(Entry {
             hash,
             token: token.into(),
@@ -264,22 +274,16 @@ impl TokenCache {
             until: Instant::now() + self.ttl,
             referenced: false,
         });
+        let mut shard = lock(shard);
         shard.insertions += 1;
         // An evicted or replaced entry is freed after the lock is released.
-        let _old = match replaced {
+        let _old = match shard.index.get(&hash).copied() {
             // The same token verified twice at once, or (2^-64) another token
             // with the same hash: either way the newer verification stands.
             Some(i) => std::mem::replace(&mut shard.slots[i], entry),
             None => {
-                let (i, evicted) = if full {
-                    let i = shard.victim(now);
-                    let evicted = shard.take(i);
-                    shard.evictions += u64::from(evicted.is_some());
-                    (i, evicted)
-                } else {
-                    shard.slots.push(None);
-                    (shard.slots.len() - 1, None)
-                };
+                let (i, evicted) = shard.room(now);
+                shard.evictions += u64::from(evicted.is_some());
                 shard.slots[i] = entry;
                 shard.index.insert(hash, i);
                 shard.len += 1;
@@ -309,29 +313,55 @@ impl TokenCache {
 }
 
 impl Shard {
-    /// Takes the entry out of slot `i`, if any.
+    /// Takes the entry out of slot `i`, if any; the slot is free again.
     fn take(&mut self, i: usize) -> Option<Entry> {
+        let e = self.evict(i)?;
+        self.free.push(i);
+        Some(e)
+    }
+
+    /// Takes the entry out of slot `i`, to fill the slot at once.
+    fn evict(&mut self, i: usize) -> Option<Entry> {
         let e = self.slots[i].take()?;
         self.index.remove(&e.hash);
         self.len -= 1;
         Some(e)
     }
 
+    /// An empty slot for a new entry, and the entry evicted to make it.
+    fn room(&mut self, now: f64) -> (usize, Option<Entry>) {
+        // A free slot may have been filled again since `take` listed it.
+        while let Some(i) = self.free.pop() {
+            if self.slots[i].is_none() {
+                return (i, None);
+            }
+        }
+        if self.slots.len() < self.capacity {
+            self.slots.push(None);
+            return (self.slots.len() - 1, None);
+        }
+        let i = self.victim(now);
+        (i, self.evict(i))
+    }
+
     /// Whether a new token may displace an entry of this full shard: when its
-    /// hash is in the doorkeeper (it was verified once already), which it
-    /// leaves; otherwise the hash is noted there for next time.
+    /// hash is in the doorkeeper (it was verified once already), which then
+    /// forgets it; otherwise the hash is noted at one of its two places, in
+    /// turn, for next time.
     fn admits(&mut self, hash: u64) -> bool {
         if self.seen.is_empty() {
-            self.seen = vec![0; self.capacity.max(1)].into_boxed_slice();
+            self.seen = vec![0; self.capacity.max(1) * 4].into_boxed_slice();
         }
-        let at = (hash % self.seen.len() as u64) as usize;
-        if self.seen[at] == hash {
+        let n = self.seen.len() as u64;
+        // Not the high half's low bits: they pick the shard.
+        let places = [(hash % n) as usize, (hash.rotate_left(24) % n) as usize];
+        if let Some(&at) = places.iter().find(|&&at| self.seen[at] == hash) {
             self.seen[at] = 0;
-            true
-        } else {
-            self.seen[at] = hash;
-            false
+            return true;
         }
+        self.flip = !self.flip;
+        self.seen[places[usize::from(self.flip)]] = hash;
+        false
     }
 
     /// The slot to reuse: the first empty, expired or unreferenced one from the
