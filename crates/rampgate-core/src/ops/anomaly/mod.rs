@@ -24,9 +24,9 @@
 //! keyed 64-bit hash (an event names the key of the observation that fired
 //! it, truncated to [`MAX_KEY_BYTES`]), with at most [`MAX_DISTINCT`]
 //! distinct values and [`MAX_REASONS`] reason counters held inline, so an
-//! entry is about 250 bytes, 760 at most with 64 distinct values: the default
-//! bound is about 12 MiB at worst, 4 MiB typically. A new key allocates
-//! nothing. When a shard is full, the new key replaces the entry with
+//! entry is about 130 bytes, 650 with 64 distinct values (the allocator's
+//! share aside): the default bound is about 11 MiB at worst, 2 MiB typically.
+//! A new key allocates nothing. When a shard is full, the new key replaces the entry with
 //! the lowest count among the next [`EVICTION_SAMPLE`] slots (an entry whose
 //! window is over goes first): a flood of distinct one-shot keys evicts its own
 //! members, which all have a count of 1, never a key that is hot (counted
