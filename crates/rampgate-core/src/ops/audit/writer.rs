@@ -121,22 +121,21 @@ pub(super) async fn write(
     batch: &mut Vec<AuditEvent>,
     stats: &Stats,
     last_error_log: &mut Option<Instant>,
-    main: Option<&mut Main>,
+    #[cfg_attr(not(feature = "metrics"), allow(unused_mut))] mut main: Option<&mut Main>,
 ) {
     if batch.is_empty() {
         return;
     }
     #[cfg(feature = "metrics")]
-    let main = main.map(|main| {
+    if let Some(main) = main.as_deref_mut() {
         main.metrics.refresh();
         for event in batch.iter() {
             if let AuditEvent::Decision(d) = event {
                 main.metrics.decision(d);
             }
         }
-        main
-    });
-    let main = main.map(|main| &*main);
+    }
+    let main = main.as_deref();
     if let Some(detector) = main.and_then(|m| m.anomalies.as_deref()) {
         let alerts = main.and_then(|m| m.alerts.as_deref());
         // Each anomaly right after the decision that crossed its threshold.
