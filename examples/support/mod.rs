@@ -138,9 +138,9 @@ pub(crate) fn audit_layer(
 }
 
 /// The bucket bounds of every duration histogram, in seconds.
-const DURATION_BUCKETS: [f64; 14] = [
+const DURATION_BUCKETS: [f64; 17] = [
     0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-    1.0,
+    1.0, 2.5, 5.0, 10.0,
 ];
 
 /// `GET /metrics`: every rampgate metric (docs/audit.md) in the Prometheus
@@ -154,7 +154,7 @@ where
     // Histograms with buckets, not the exporter's default summaries: buckets
     // add up across replicas (a fleet's p99 is `histogram_quantile` over the
     // sum), and filing a sample in a bucket is cheaper than a summary's
-    // sketch. From 50 µs (a cached token) to 1 s (a JWKS fetch).
+    // sketch. From 50 µs (a cached token) to 10 s (a slow JWKS fetch).
     let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
         .set_buckets(&DURATION_BUCKETS)?
         .install_recorder()?;
