@@ -27,3 +27,19 @@ start_jwks() {
   for _ in $(seq 50); do curl -sf -o /dev/null "$JWKS_URL" && break; sleep 0.1; done
   curl -sf -o /dev/null "$JWKS_URL" || { echo "the JWKS endpoint did not start" >&2; exit 1; }
 }
+
+# The server under load (SERVER_PID) and the JWKS endpoint (JWKS_PID), if
+# started here; stop_all is the scripts' EXIT trap.
+SERVER_PID=
+JWKS_PID=
+stop_server() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+  fi
+}
+stop_all() {
+  stop_server
+  if [ -n "$JWKS_PID" ]; then kill "$JWKS_PID" 2>/dev/null || true; fi
+}

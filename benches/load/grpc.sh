@@ -95,19 +95,6 @@ if [ "$GRPC_SHARED" != 1 ]; then "$BIN/mint" "$OUT" "$FRESH"; fi
 } > "$RES/grpc-machine.txt"
 cat "$RES/grpc-machine.txt"
 
-SERVER_PID=
-JWKS_PID=
-stop_server() {
-  if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-  fi
-}
-stop_all() {
-  stop_server
-  if [ -n "$JWKS_PID" ]; then kill "$JWKS_PID" 2>/dev/null || true; fi
-}
 trap stop_all EXIT
 
 if [ "$GRPC_SHARED" != 1 ]; then start_jwks "$RES/grpc-jwks.log"; fi

@@ -166,19 +166,6 @@ LUA
 } > "$RES/machine.txt"
 cat "$RES/machine.txt"
 
-SERVER_PID=
-JWKS_PID=
-stop_server() {
-  if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
-  fi
-}
-stop_all() {
-  stop_server
-  if [ -n "$JWKS_PID" ]; then kill "$JWKS_PID" 2>/dev/null || true; fi
-}
 trap stop_all EXIT
 
 start_jwks "$RES/jwks.log"
