@@ -3,8 +3,6 @@
 
 use crate::key::{SigningAlg, SigningKey};
 use crate::now;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rampgate_core::binding::Thumbprint;
 use serde_json::{Map, Value, json};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -122,32 +120,21 @@ impl ProofBuilder<'_> {
 
     /// Sets any claim; `Value::Null` removes it.
     pub fn claim(mut self, name: &str, value: Value) -> Self {
-        if value.is_null() {
-            self.claims.remove(name);
-        } else {
-            self.claims.insert(name.into(), value);
-        }
+        crate::set_member(&mut self.claims, name, value);
         self
     }
 
     /// Sets any header member; `Value::Null` removes it.
     pub fn header(mut self, name: &str, value: Value) -> Self {
-        if value.is_null() {
-            self.header.remove(name);
-        } else {
-            self.header.insert(name.into(), value);
-        }
+        crate::set_member(&mut self.header, name, value);
         self
     }
 
     /// Signs the proof with the key.
     pub fn sign(self) -> String {
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(Value::Object(self.header).to_string()),
-            URL_SAFE_NO_PAD.encode(Value::Object(self.claims).to_string())
-        );
-        let signature = self.key.key.sign(input.as_bytes());
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+        self.key.key.compact(
+            &Value::Object(self.header).to_string(),
+            &Value::Object(self.claims).to_string(),
+        )
     }
 }

@@ -48,6 +48,18 @@ impl SigningKey {
     pub(crate) fn sign(&self, signing_input: &[u8]) -> Vec<u8> {
         imp::sign(&self.secret, signing_input)
     }
+
+    /// The JWS compact serialization of `header` and `payload` (JSON text),
+    /// signed with this key.
+    pub(crate) fn compact(&self, header: &str, payload: &str) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let signature = self.sign(input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+    }
 }
 
 /// The public half of a fresh key, as big-endian integers.

@@ -67,6 +67,20 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Sets `name` in a JSON object to `value`, or removes it for `Value::Null`:
+/// the builders' `claim` and `header`.
+fn set_member(
+    object: &mut serde_json::Map<String, serde_json::Value>,
+    name: &str,
+    value: serde_json::Value,
+) {
+    if value.is_null() {
+        object.remove(name);
+    } else {
+        object.insert(name.into(), value);
+    }
+}
+
 fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -11,8 +11,6 @@ use rampgate_core::binding::Thumbprint;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, json};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -68,14 +66,7 @@ impl Shared {
     }
 
     pub(crate) fn sign_raw(&self, header: &str, claims: &str) -> String {
-        let key = self.signing_key();
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header),
-            URL_SAFE_NO_PAD.encode(claims)
-        );
-        let signature = key.sign(input.as_bytes());
-        format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
+        self.signing_key().compact(header, claims)
     }
 }
 

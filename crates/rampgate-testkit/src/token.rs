@@ -111,11 +111,7 @@ impl TokenBuilder<'_> {
 
     /// Sets any claim; `Value::Null` removes it.
     pub fn claim(mut self, name: &str, value: Value) -> Self {
-        if value.is_null() {
-            self.claims.remove(name);
-        } else {
-            self.claims.insert(name.into(), value);
-        }
+        crate::set_member(&mut self.claims, name, value);
         self
     }
 
