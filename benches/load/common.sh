@@ -43,3 +43,18 @@ stop_all() {
   stop_server
   if [ -n "$JWKS_PID" ]; then kill "$JWKS_PID" 2>/dev/null || true; fi
 }
+
+# machine CRATE... -> the machine.txt lines both scripts begin with: date,
+# cpu, kernel, rustc, the versions of CRATEs in either lockfile, the load.
+machine() {
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "nproc: $(nproc)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+  echo "kernel: $(uname -r)"
+  echo "rustc: $(rustc -V)"
+  local crate
+  for crate in "$@"; do
+    echo "$crate: $(grep -A1 "^name = \"$crate\"\$" Cargo.lock ../../Cargo.lock | sed -n 's/.*version = "\(.*\)"/\1/p' | sort -u | tr '\n' ' ')"
+  done
+  echo "loadavg at start: $(cat /proc/loadavg)"
+}

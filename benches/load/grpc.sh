@@ -82,15 +82,7 @@ rm -f "$RES"/grpc-*
 if [ "$GRPC_SHARED" != 1 ]; then "$BIN/mint" "$OUT" "$FRESH"; fi
 
 {
-  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "nproc: $(nproc)"
-  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-  echo "kernel: $(uname -r)"
-  echo "rustc: $(rustc -V)"
-  for crate in tonic h2 hyper jsonwebtoken aws-lc-rs hdrhistogram; do
-    echo "$crate: $(grep -A1 "^name = \"$crate\"\$" Cargo.lock ../../Cargo.lock | sed -n 's/.*version = "\(.*\)"/\1/p' | sort -u | tr '\n' ' ')"
-  done
-  echo "loadavg at start: $(cat /proc/loadavg)"
+  machine tonic h2 hyper jsonwebtoken aws-lc-rs hdrhistogram
   echo "settings: grpcload -c$GRPC_CONNS -m$GRPC_STREAMS -d$DURATION, warm-up $WARMUP, $RUNS runs per case, $FRESH fresh tokens, stream times $STREAM_TIMES, server on cpu $SERVER_CPU, grpcload and jwks on cpu $WRK_CPU"
 } > "$RES/grpc-machine.txt"
 cat "$RES/grpc-machine.txt"

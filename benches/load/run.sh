@@ -151,17 +151,9 @@ end
 $DONE
 LUA
 {
-  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "nproc: $(nproc)"
-  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-  echo "kernel: $(uname -r)"
-  echo "rustc: $(rustc -V)"
+  machine axum jwt-authorizer axum-jwt-auth oauth-resource-server jsonwebtoken aws-lc-rs ring
   echo "cargo: $(cargo -V)"
   echo "wrk: $(wrk -v 2>&1 | head -n1 || true)"
-  for crate in axum jwt-authorizer axum-jwt-auth oauth-resource-server jsonwebtoken aws-lc-rs ring; do
-    echo "$crate: $(grep -A1 "^name = \"$crate\"\$" Cargo.lock ../../Cargo.lock | sed -n 's/.*version = "\(.*\)"/\1/p' | sort -u | tr '\n' ' ')"
-  done
-  echo "loadavg at start: $(cat /proc/loadavg)"
   echo "settings: wrk -t1 -c$CONNS -d$DURATION --latency, warm-up $WARMUP, $RUNS runs per case, $FRESH fresh tokens (and $FRESH more for mixed, 1 % of its requests), server on cpu $SERVER_CPU, wrk and jwks on cpu $WRK_CPU"
 } > "$RES/machine.txt"
 cat "$RES/machine.txt"
