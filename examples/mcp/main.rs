@@ -41,7 +41,6 @@ use rampgate::mcp::{McpGuard, McpLayer, McpResource};
 use rampgate_testkit::DevIssuer;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use std::net::SocketAddr;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -109,15 +108,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(dev) = &dev {
         print_try_it(dev, &resource);
     }
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
-    auditor.flush().await;
+    support::serve_audited(listener, app, &auditor).await?;
     Ok(())
 }
 

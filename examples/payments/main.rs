@@ -127,17 +127,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(dev) = &dev {
         print_walkthrough(dev, addr);
     }
-    // With the peer address, for the audit events' `client_addr`.
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
-    // Every event of the last requests reaches the sink before exiting.
-    auditor.flush().await;
+    support::serve_audited(listener, app, &auditor).await?;
     Ok(())
 }
 

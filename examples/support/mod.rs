@@ -175,6 +175,26 @@ where
     }))
 }
 
+/// Serves `app` until Ctrl-C, with each connection's peer address (the audit
+/// events' `client_addr`), then flushes `auditor`: every event of the last
+/// requests reaches the sink before the example exits.
+pub(crate) async fn serve_audited(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    auditor: &rampgate::audit::Auditor,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    auditor.flush().await;
+    Ok(())
+}
+
 /// `app` with the admin router merged when the configuration has `[admin]`
 /// (its own issuer, audience and scope; off by default).
 pub(crate) async fn with_admin(
