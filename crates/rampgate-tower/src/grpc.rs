@@ -41,6 +41,11 @@ pub(crate) fn method_of<'p>(
 /// segment on, which sits at the template's depth (axum matched it
 /// literally).
 fn method_under_template<'p>(path: &'p str, template: &str) -> Option<&'p str> {
+    // Most templates are plain routes: tell them apart without a substring
+    // search, which is run on every request.
+    if !template.ends_with('}') {
+        return None;
+    }
     let (head, wildcard) = template.rsplit_once("/{*")?;
     let name = wildcard.strip_suffix('}')?;
     if name.is_empty() || name.contains(['/', '{', '}']) {
