@@ -57,7 +57,7 @@ pub use mcp::{
 };
 
 use crate::{Requirement, StepUpPolicy};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -342,10 +342,10 @@ pub struct Contract {
     step_up: BTreeMap<String, Arc<StepUpPolicy>>,
     /// Each route's index by path, then by method (upper case): a lookup
     /// borrows the request's path and method, allocating nothing.
-    route_index: HashMap<String, Vec<(String, usize)>>,
+    route_index: foldhash::HashMap<String, Vec<(String, usize)>>,
     /// Each consumer's index by `client_id`, in file order: a lookup costs the
     /// same with ten consumers or ten thousand.
-    consumer_index: HashMap<String, Vec<usize>>,
+    consumer_index: foldhash::HashMap<String, Vec<usize>>,
     /// The strings every decision carries, made once per contract, so that a
     /// decision shares them rather than allocating its own.
     names: Names,

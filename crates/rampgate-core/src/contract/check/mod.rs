@@ -203,7 +203,7 @@ pub(super) fn parse(text: &str) -> Result<Contract, ContractErrors> {
     let change = raw.change.as_ref().map(|note| c.change_note(note));
     c.finish()?;
 
-    let mut consumer_index: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut consumer_index: foldhash::HashMap<String, Vec<usize>> = Default::default();
     for (i, consumer) in consumers.iter().enumerate() {
         consumer_index
             .entry(consumer.client_id.clone())
@@ -251,8 +251,10 @@ fn separations_of(separations: &[Separation], requirement: &Requirement) -> Vec<
 
 /// The routes' `(method, path)` index regrouped by path, for lookups that
 /// borrow the request's path.
-fn by_path(index: HashMap<(String, String), usize>) -> HashMap<String, Vec<(String, usize)>> {
-    let mut by_path: HashMap<String, Vec<(String, usize)>> = HashMap::new();
+fn by_path(
+    index: HashMap<(String, String), usize>,
+) -> foldhash::HashMap<String, Vec<(String, usize)>> {
+    let mut by_path: foldhash::HashMap<String, Vec<(String, usize)>> = Default::default();
     for ((method, path), i) in index {
         by_path.entry(path).or_default().push((method, i));
     }

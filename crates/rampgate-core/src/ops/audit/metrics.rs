@@ -3,7 +3,6 @@
 
 use super::event::{AuditOutcome, DecisionEvent};
 use crate::EventReason;
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Counts one decision and records its latencies, looking its metrics up in
@@ -47,7 +46,10 @@ const MOST_COUNTERS: usize = 4096;
 /// hashes it, which cost more than everything else the writer does with an
 /// event: the handles are kept, and looked up again every [`REFRESH`].
 pub(crate) struct DecisionMetrics {
-    counters: HashMap<(AuditOutcome, EventReason), HashMap<String, metrics::Counter>>,
+    /// foldhash, randomly seeded: a path flood without matched templates is
+    /// bounded by [`MOST_COUNTERS`] anyway.
+    counters:
+        foldhash::HashMap<(AuditOutcome, EventReason), foldhash::HashMap<String, metrics::Counter>>,
     kept: usize,
     request: metrics::Histogram,
     verify: metrics::Histogram,
@@ -57,7 +59,7 @@ pub(crate) struct DecisionMetrics {
 impl DecisionMetrics {
     pub(crate) fn new() -> Self {
         DecisionMetrics {
-            counters: HashMap::new(),
+            counters: Default::default(),
             kept: 0,
             request: metrics::histogram!("rampgate_request_duration_seconds"),
             verify: metrics::histogram!("rampgate_verify_duration_seconds"),
@@ -104,6 +106,7 @@ mod tests {
     use metrics::{
         Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
     };
+    use std::collections::HashMap;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{Arc, Mutex};
     use std::time::SystemTime;

@@ -33,7 +33,7 @@ pub struct SkippedKey {
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct KeySet {
-    by_kid: HashMap<String, Arc<Key>>,
+    by_kid: foldhash::HashMap<String, Arc<Key>>,
     all: Vec<Arc<Key>>,
 }
 

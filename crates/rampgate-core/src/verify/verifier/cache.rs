@@ -47,7 +47,7 @@ use crate::key::Key;
 use crate::principal::Principal;
 use crate::sync::{PassThrough, lock};
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -132,7 +132,9 @@ const MAX_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
 const MAX_SHARDS: usize = 32;
 
 pub(crate) struct TokenCache {
-    hasher: RandomState,
+    /// Randomly seeded, and far cheaper than SipHash on a token's tail. Only
+    /// verified tokens take a place, so no one picks the hashes a shard holds.
+    hasher: foldhash::quality::RandomState,
     ttl: Duration,
     capacity: usize,
     shards: Box<[Mutex<Shard>]>,
@@ -187,7 +189,7 @@ impl TokenCache {
             })
             .collect();
         Some(TokenCache {
-            hasher: RandomState::new(),
+            hasher: foldhash::quality::RandomState::default(),
             // `Instant + Duration::MAX` would panic on every insertion; a token's
             // own `exp` bounds an entry anyway.
             ttl: options.ttl.min(MAX_TTL),
