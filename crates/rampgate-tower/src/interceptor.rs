@@ -84,7 +84,7 @@ impl tonic::service::Interceptor for JwtInterceptor {
             Ok(Some(token)) => {
                 let presented = presentation(request.extensions());
                 crate::jwt::verify_noted(
-                    request.extensions().get(),
+                    crate::jwt::facts_of(request.extensions().get(), request.extensions().get()),
                     token,
                     &presented,
                     &self.verifier,

@@ -6,9 +6,9 @@
 //!
 //! 1. takes the request id from `x-request-id` (or generates one, and adds it
 //!    to the request) and echoes it in the response;
-//! 2. puts a [`TokenFacts`](crate::jwt::TokenFacts) record in the request
-//!    extensions, which `JwtLayer` fills with the token's fingerprint (never
-//!    the token) and the principal, and keeps it in its [`AuditFacts`];
+//! 2. puts its [`AuditFacts`] in the request extensions: they hold the
+//!    [`TokenFacts`](crate::jwt::TokenFacts) record `JwtLayer` fills with the
+//!    token's fingerprint (never the token) and the principal;
 //! 3. for a fail-closed route, reserves the event's place in the auditor's
 //!    queue first, or answers 503 `audit_unavailable` without calling the inner
 //!    service;
@@ -400,7 +400,7 @@ where
         // The revocation stores this request meets (its verifier's, the admin
         // router's) are watched: their changes become events with no call.
         facts.token().set_store_hook(self.layer.stores.clone());
-        req.extensions_mut().insert(facts.token().clone());
+        // One extension: `JwtLayer` finds its `TokenFacts` inside.
         req.extensions_mut().insert(facts.clone());
         let future = {
             let _entered = span.enter();

@@ -1,6 +1,7 @@
 //! What `JwtLayer` leaves about a request's token for the middleware around
 //! it: the `AuditLayer` reads these facts, the JWT layer knows nothing of it.
 
+use crate::audit::AuditFacts;
 use http::Extensions;
 use rampgate_core::audit::{Claimed, TokenFingerprint};
 use rampgate_core::binding::Presentation;
@@ -9,9 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-/// A small shared record that middleware outside `JwtLayer` (the
-/// [`AuditLayer`](crate::AuditLayer)) puts in the request extensions and
-/// `JwtLayer` fills in: the token's fingerprint (never the token), the
+/// A small shared record that middleware outside `JwtLayer` puts in the
+/// request extensions (the [`AuditLayer`](crate::AuditLayer) puts its
+/// [`AuditFacts`], which holds one) and `JwtLayer` fills in: the token's fingerprint (never the token), the
 /// verified principal (one reference count, no copy), what a refused token
 /// claimed (unverified) and how long verification took. Written once,
 /// without locks; read when the answer comes back, even if the request's
@@ -77,11 +78,26 @@ impl TokenFacts {
     }
 }
 
+/// The request's token facts: those of the [`AuditLayer`](crate::AuditLayer)'s
+/// record (`audit`), which holds them so that it costs the request one
+/// extension, or else a `TokenFacts` other middleware put in (`own`).
+pub(crate) fn facts_of<'a>(
+    audit: Option<&'a AuditFacts>,
+    own: Option<&'a TokenFacts>,
+) -> Option<&'a TokenFacts> {
+    audit.map(AuditFacts::token).or(own)
+}
+
+/// [`facts_of`] an HTTP request's extensions.
+pub(crate) fn in_extensions(extensions: &Extensions) -> Option<&TokenFacts> {
+    facts_of(extensions.get(), extensions.get())
+}
+
 /// Hands `store` to the hook of the request's facts, if any: called before
 /// the store is consulted or changed for this request.
 #[cfg(feature = "axum")]
 pub(crate) fn meet_store(extensions: &Extensions, store: &Arc<dyn RevocationStore>) {
-    if let Some(facts) = extensions.get::<TokenFacts>() {
+    if let Some(facts) = in_extensions(extensions) {
         facts.meet_store(store);
     }
 }
@@ -139,7 +155,7 @@ pub(crate) fn verify_noted(
 
 /// Records the principal a later verification (after a key refresh) gave.
 pub(crate) fn note_principal(extensions: &Extensions, principal: &Principal) {
-    if let Some(facts) = extensions.get::<TokenFacts>() {
+    if let Some(facts) = in_extensions(extensions) {
         let _ = facts.0.principal.set(principal.clone());
     }
 }

@@ -11,6 +11,8 @@ mod sender;
 pub(crate) mod token;
 
 pub use facts::TokenFacts;
+#[cfg(feature = "tonic")]
+pub(crate) use facts::facts_of;
 #[cfg(feature = "axum")]
 pub(crate) use facts::meet_store;
 pub(crate) use facts::{StoreHook, note_principal, verify_noted};
@@ -383,7 +385,7 @@ fn verify<B>(req: &Request<B>, found: token::Found<'_>, config: &Config) -> Outc
         Ok(presented) => presented,
         Err(e) => return Outcome::Deny(e),
     };
-    let facts = req.extensions().get::<TokenFacts>();
+    let facts = facts::in_extensions(req.extensions());
     match verify_noted(facts, &found.token, &presented, &config.verifier) {
         Ok(principal) => match After::recorded(found.from_query, pending) {
             Ok(after) => Outcome::Verified(principal, after),
