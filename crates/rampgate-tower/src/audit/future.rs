@@ -60,6 +60,10 @@ pub(super) fn request_span(request_id: &HeaderValue, method: &Method) -> tracing
     )
 }
 
+/// `rampgate-reason`, parsed once: a `&str` name is parsed on every lookup.
+static GRPC_REASON: http::HeaderName =
+    http::HeaderName::from_static(rampgate_core::GRPC_REASON_HEADER);
+
 /// What the event needs from the request, kept until the answer.
 pub(super) struct Pending {
     pub(super) auditor: Auditor,
@@ -156,7 +160,7 @@ where
                         let reason = denial.map(|d| d.reason()).or_else(|| {
                             response
                                 .headers()
-                                .get(rampgate_core::GRPC_REASON_HEADER)
+                                .get(&GRPC_REASON)
                                 .and_then(|v| v.to_str().ok())
                                 .and_then(|code| code.parse::<rampgate_core::Reason>().ok())
                         });
