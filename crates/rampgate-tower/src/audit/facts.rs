@@ -2,7 +2,7 @@
 //! leaves, and the event's reserved place for a fail-closed route.
 
 use crate::jwt::TokenFacts;
-use rampgate_core::audit::{AuditPermit, Auditor};
+use rampgate_core::audit::{AuditEvent, AuditPermit, Auditor};
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
@@ -49,13 +49,21 @@ impl AuditFacts {
         permit.is_some()
     }
 
-    /// The reserved place, if any, taken to record the event into.
-    pub(crate) fn take_permit(&self) -> Option<AuditPermit> {
-        self.0
+    /// Records the request's event: into its reserved place, if any, or
+    /// else into the queue, without waiting (dropped and counted when full).
+    pub(crate) fn record(&self, event: AuditEvent) {
+        let permit = self
+            .0
             .permit
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .take()
+            .take();
+        match permit {
+            Some(permit) => permit.record(event),
+            None => {
+                self.0.auditor.record(event);
+            }
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use super::{AuditFacts, REQUEST_ID, Template};
 use crate::gate::StepUpPassed;
 use http::{HeaderValue, Method, Response};
 use pin_project_lite::pin_project;
-use rampgate_core::audit::{AuditEvent, AuditOutcome, Auditor, DecisionEvent, StepUpResult};
+use rampgate_core::audit::{AuditEvent, AuditOutcome, DecisionEvent, StepUpResult};
 use rampgate_core::contract::{Decision, Outcome};
 use rampgate_core::{Denial, EndReason, EventReason, Reason};
 use std::future::Future;
@@ -66,7 +66,6 @@ static GRPC_REASON: http::HeaderName =
 
 /// What the event needs from the request, kept until the answer.
 pub(super) struct Pending {
-    pub(super) auditor: Auditor,
     pub(super) facts: AuditFacts,
     pub(super) started: Instant,
     pub(super) ts: SystemTime,
@@ -265,13 +264,7 @@ impl Pending {
         if current.id() != self.span.id() || self.span.is_none() {
             record_span(&current, &event);
         }
-        let event = AuditEvent::Decision(Box::new(event));
-        match self.facts.take_permit() {
-            Some(permit) => permit.record(event),
-            None => {
-                self.auditor.record(event);
-            }
-        }
+        self.facts.record(AuditEvent::Decision(Box::new(event)));
     }
 }
 

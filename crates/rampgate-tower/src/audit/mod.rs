@@ -409,7 +409,6 @@ where
         AuditFuture::new(
             future,
             future::Pending {
-                auditor: self.layer.auditor.clone(),
                 facts,
                 started,
                 ts,
