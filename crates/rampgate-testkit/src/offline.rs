@@ -158,6 +158,25 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_lifetime_is_counted_from_the_minting_whatever_the_clock_does_meanwhile() {
+        // The load bench minted 50 000 tokens with `expires_in(86_400)`; one
+        // whose minting straddled a second had exp - iat = 86 401, past the
+        // verifier's 86 400 s limit, and was refused. Here the clock surely
+        // turns a second between the builder and its times.
+        let issuer = OfflineIssuer::new();
+        let builder = issuer.token();
+        std::thread::sleep(std::time::Duration::from_millis(1_100));
+        let token = builder
+            .expires_in(86_400)
+            .not_before_in(-5)
+            .auth_time_ago(60);
+        let claim = |name: &str| token.claims[name].as_i64().unwrap();
+        assert_eq!(claim("exp") - claim("iat"), 86_400);
+        assert_eq!(claim("nbf") - claim("iat"), -5);
+        assert_eq!(claim("auth_time") - claim("iat"), -60);
+    }
+
     #[tokio::test]
     async fn another_offline_key_is_not_trusted() {
         let trusted = OfflineIssuer::new();

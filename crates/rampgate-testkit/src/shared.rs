@@ -62,6 +62,7 @@ impl Shared {
             issuer: self,
             header,
             claims,
+            now,
         }
     }
 

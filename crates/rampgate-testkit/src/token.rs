@@ -1,6 +1,5 @@
 //! Minting one token: claims and header, then `sign`.
 
-use crate::now;
 use crate::{key::alg_name, shared::Shared};
 
 use serde_json::{Map, Value, json};
@@ -12,6 +11,10 @@ pub struct TokenBuilder<'a> {
     pub(crate) issuer: &'a Shared,
     pub(crate) header: Map<String, Value>,
     pub(crate) claims: Map<String, Value>,
+    /// The instant of minting (Unix seconds), `iat`'s: the times set relative
+    /// to now count from it, so that `expires_in(86_400)` is a lifetime of
+    /// exactly 86 400 s even when the clock turns a second while minting.
+    pub(crate) now: i64,
 }
 
 impl std::fmt::Debug for TokenBuilder<'_> {
@@ -52,9 +55,10 @@ impl TokenBuilder<'_> {
         self.claim("amr", json!(amr))
     }
 
-    /// Sets `auth_time` to `seconds_ago` seconds before now.
+    /// Sets `auth_time` to `seconds_ago` seconds before now (the minting).
     pub fn auth_time_ago(self, seconds_ago: i64) -> Self {
-        self.claim("auth_time", json!(now() - seconds_ago))
+        let at = self.now - seconds_ago;
+        self.claim("auth_time", json!(at))
     }
 
     /// Sets `aud` (a string, or an array with [`TokenBuilder::claim`]).
@@ -67,14 +71,17 @@ impl TokenBuilder<'_> {
         self.claim("iss", json!(iss))
     }
 
-    /// Sets the lifetime: `exp = now + seconds` (negative for an expired token).
+    /// Sets the lifetime: `exp = now + seconds` (negative for an expired
+    /// token), now being the minting's instant, the default `iat`.
     pub fn expires_in(self, seconds: i64) -> Self {
-        self.claim("exp", json!(now() + seconds))
+        let exp = self.now + seconds;
+        self.claim("exp", json!(exp))
     }
 
-    /// Sets `nbf = now + seconds`.
+    /// Sets `nbf = now + seconds` (now: the minting's instant).
     pub fn not_before_in(self, seconds: i64) -> Self {
-        self.claim("nbf", json!(now() + seconds))
+        let nbf = self.now + seconds;
+        self.claim("nbf", json!(nbf))
     }
 
     /// Sets the header's `typ`, or removes it with `None`. Defaults to `at+jwt`.
