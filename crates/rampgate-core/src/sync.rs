@@ -16,7 +16,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// A [`Hasher`](std::hash::Hasher) for maps keyed by a `u64` that already is
-/// a keyed hash (SipHash with the owner's own random key): the map uses it as
+/// a randomly seeded hash (the owner's own key): the map uses it as
 /// is rather than hashing it again. Anything but a `u64` is folded, never a
 /// panic.
 #[derive(Default)]

@@ -33,7 +33,7 @@ impl AuditFacts {
         }))
     }
 
-    /// The token facts, to put in the request extensions for `JwtLayer`.
+    /// The token facts `JwtLayer` fills in, finding them inside these.
     pub(crate) fn token(&self) -> &TokenFacts {
         &self.0.token
     }

@@ -1,5 +1,7 @@
 //! What `JwtLayer` leaves about a request's token for the middleware around
-//! it: the `AuditLayer` reads these facts, the JWT layer knows nothing of it.
+//! it: the `AuditLayer` reads these facts. The JWT layer only finds them in
+//! the request (inside the `AuditLayer`'s `AuditFacts`); it records nothing
+//! else for the audit trail.
 
 use crate::audit::AuditFacts;
 use http::Extensions;
@@ -11,8 +13,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 /// A small shared record that middleware outside `JwtLayer` puts in the
-/// request extensions (the [`AuditLayer`](crate::AuditLayer) puts its
-/// [`AuditFacts`], which holds one) and `JwtLayer` fills in: the token's fingerprint (never the token), the
+/// request extensions and `JwtLayer` fills in (the
+/// [`AuditLayer`](crate::AuditLayer) puts its [`AuditFacts`], which holds
+/// one): the token's fingerprint (never the token), the
 /// verified principal (one reference count, no copy), what a refused token
 /// claimed (unverified) and how long verification took. Written once,
 /// without locks; read when the answer comes back, even if the request's
@@ -78,14 +81,14 @@ impl TokenFacts {
     }
 }
 
-/// The request's token facts: those of the [`AuditLayer`](crate::AuditLayer)'s
-/// record (`audit`), which holds them so that it costs the request one
-/// extension, or else a `TokenFacts` other middleware put in (`own`).
+/// The request's token facts: a `TokenFacts` middleware put in (`own`), as
+/// before, or else those the [`AuditLayer`](crate::AuditLayer)'s record holds
+/// (`audit`), which costs the request one extension rather than two.
 pub(crate) fn facts_of<'a>(
     audit: Option<&'a AuditFacts>,
     own: Option<&'a TokenFacts>,
 ) -> Option<&'a TokenFacts> {
-    audit.map(AuditFacts::token).or(own)
+    own.or(audit.map(AuditFacts::token))
 }
 
 /// [`facts_of`] an HTTP request's extensions.

@@ -3,6 +3,7 @@
 
 use super::event::{AuditOutcome, DecisionEvent};
 use crate::EventReason;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Counts one decision and records its latencies, looking its metrics up in
@@ -46,10 +47,10 @@ const MOST_COUNTERS: usize = 4096;
 /// hashes it, which cost more than everything else the writer does with an
 /// event: the handles are kept, and looked up again every [`REFRESH`].
 pub(crate) struct DecisionMetrics {
-    /// foldhash, randomly seeded: a path flood without matched templates is
-    /// bounded by [`MOST_COUNTERS`] anyway.
-    counters:
-        foldhash::HashMap<(AuditOutcome, EventReason), foldhash::HashMap<String, metrics::Counter>>,
+    /// By outcome and reason (foldhash: a handful of fixed keys), then by
+    /// route: SipHash there, since without matched templates the route is the
+    /// client's raw path.
+    counters: foldhash::HashMap<(AuditOutcome, EventReason), HashMap<String, metrics::Counter>>,
     kept: usize,
     request: metrics::Histogram,
     verify: metrics::Histogram,
@@ -106,7 +107,6 @@ mod tests {
     use metrics::{
         Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
     };
-    use std::collections::HashMap;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{Arc, Mutex};
     use std::time::SystemTime;

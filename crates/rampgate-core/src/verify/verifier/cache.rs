@@ -2,8 +2,8 @@
 //! again does not cost a parse and a signature check each time.
 //!
 //! A hit proves that the presented token is byte for byte one that was
-//! verified: the slot is found by a keyed hash (SipHash with this cache's own
-//! random key, so collisions cannot be aimed) of the token's last
+//! verified: the slot is found by a hash seeded at random for this cache
+//! (foldhash; only verified tokens take a place) of the token's last
 //! [`HASHED_TAIL`] bytes, and the whole stored token is compared with the
 //! presented one. A `jti`, `kid` or signature is never a key: the hash only
 //! picks the slot; only the byte-for-byte comparison makes a hit.
