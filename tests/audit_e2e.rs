@@ -1656,3 +1656,61 @@ async fn the_configs_trusted_proxies_reach_the_audit_layer_through_the_auditor()
     assert_eq!(addrs[1], "203.0.113.9:0");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The `AuditLayer` puts one record in the request, its `AuditFacts`, which
+/// `JwtLayer` fills and a handler reads; a `TokenFacts` of one's own, put in
+/// between the two layers, is the one filled instead.
+#[tokio::test]
+async fn handlers_read_the_token_facts_through_audit_facts_or_their_own() {
+    use axum::Extension;
+    use rampgate::JwtLayer;
+    use rampgate::audit::AuditFacts;
+    use rampgate_tower::jwt::TokenFacts;
+    use tower::ServiceExt;
+
+    let issuer = OfflineIssuer::new();
+    let verifier = issuer.verifier().await.unwrap();
+    let token = issuer.token().sub("alice").client_id("web").sign();
+    let get_me = || {
+        http::Request::get("/me")
+            .header("authorization", format!("Bearer {token}"))
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let sub_of = |facts: &TokenFacts| {
+        let principal = facts.principal().expect("JwtLayer filled the facts");
+        (
+            principal.sub().map(str::to_owned),
+            facts.token_fp().is_some(),
+        )
+    };
+
+    let audited = AuthStack::new(verifier.clone())
+        .audit(AuditLayer::new(Auditor::tracing().unwrap()))
+        .protect(Router::new().route(
+            "/me",
+            get(move |Extension(facts): Extension<AuditFacts>| async move {
+                let (sub, fingerprinted) = sub_of(&facts);
+                format!("{}:{fingerprinted}", sub.unwrap_or_default())
+            }),
+        ));
+    let body = audited.oneshot(get_me()).await.unwrap().into_body();
+    let body = axum::body::to_bytes(body, 1024).await.unwrap();
+    assert_eq!(body, "alice:true");
+
+    let own = TokenFacts::default();
+    let inserted = own.clone();
+    let between = Router::new()
+        .route("/me", get(|| async { "ok" }))
+        .route_layer(JwtLayer::new(verifier))
+        .layer(tower::util::MapRequestLayer::new(
+            move |mut req: http::Request<axum::body::Body>| {
+                req.extensions_mut().insert(inserted.clone());
+                req
+            },
+        ))
+        .layer(AuditLayer::new(Auditor::tracing().unwrap()));
+    let response = between.oneshot(get_me()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(sub_of(&own), (Some("alice".to_owned()), true));
+}
