@@ -28,6 +28,38 @@ start_jwks() {
   curl -sf -o /dev/null "$JWKS_URL" || { echo "the JWKS endpoint did not start" >&2; exit 1; }
 }
 
+# launch_server NAME EXAMPLE EXAMPLE_BIN PORT LOG: starts NAME alone on
+# SERVER_CPU, listening on 127.0.0.1:PORT and trusting JWKS_URL. NAME is
+# either EXAMPLE (the main workspace's example at EXAMPLE_BIN, configured by
+# its RAMPGATE_* settings; its stdout to LOG's .out twin) or a server of this
+# bench. Its stderr goes to LOG. Sets SERVER_PID.
+launch_server() {
+  local name=$1 example=$2 example_bin=$3 port=$4 log=$5
+  if [ "$name" = "$example" ]; then
+    RAMPGATE_ADDR="127.0.0.1:$port" RAMPGATE_ISSUER=https://issuer.load.test \
+      RAMPGATE_AUDIENCE=load-api RAMPGATE_JWKS_URL="$JWKS_URL" \
+      taskset -c "$SERVER_CPU" "$example_bin" >"${log%.log}.out" 2>"$log" &
+  else
+    taskset -c "$SERVER_CPU" "$BIN/$name" "$port" "$JWKS_URL" 2>"$log" &
+  fi
+  SERVER_PID=$!
+}
+
+# await_server NAME LOG TRIES CHECK...: returns once CHECK succeeds (tried
+# every 0.1 s, TRIES times); exits the script, pointing at LOG, when the
+# server died or never answered.
+await_server() {
+  local name=$1 log=$2 tries=$3
+  shift 3
+  for _ in $(seq "$tries"); do
+    "$@" >/dev/null 2>&1 && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "$name did not start; see $log" >&2
+  exit 1
+}
+
 # The server under load (SERVER_PID) and the JWKS endpoint (JWKS_PID), if
 # started here; stop_all is the scripts' EXIT trap.
 SERVER_PID=

@@ -97,21 +97,8 @@ once() { "$BIN/grpcload" "$ADDR" "$@" --once; }
 
 start_server() {
   local name=$1
-  if [ "$name" = grpc_example ]; then
-    RAMPGATE_ADDR="$ADDR" RAMPGATE_ISSUER=https://issuer.load.test \
-      RAMPGATE_AUDIENCE=load-api RAMPGATE_JWKS_URL="$JWKS_URL" \
-      taskset -c "$SERVER_CPU" "$GRPC_EXAMPLE" >"$RES/grpc-$name.out" 2>"$RES/grpc-$name.log" &
-  else
-    taskset -c "$SERVER_CPU" "$BIN/$name" "$GRPC_PORT" "$JWKS_URL" 2>"$RES/grpc-$name.log" &
-  fi
-  SERVER_PID=$!
-  for _ in $(seq 150); do
-    once health >/dev/null 2>&1 && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "$name did not start; see $RES/grpc-$name.log" >&2
-  exit 1
+  launch_server "$name" grpc_example "$GRPC_EXAMPLE" "$GRPC_PORT" "$RES/grpc-$name.log"
+  await_server "$name" "$RES/grpc-$name.log" 150 once health
 }
 
 # expect NAME WHAT WANT ARGS...: one call whose grpc-status must be WANT and,

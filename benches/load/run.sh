@@ -164,20 +164,8 @@ start_jwks "$RES/jwks.log"
 
 start_server() {
   local name=$1
-  if [ "$name" = quickstart ]; then
-    RAMPGATE_ADDR="127.0.0.1:$PORT" RAMPGATE_ISSUER=https://issuer.load.test \
-      RAMPGATE_AUDIENCE=load-api RAMPGATE_JWKS_URL="$JWKS_URL" \
-      taskset -c "$SERVER_CPU" "$QUICKSTART" >"$RES/$name.out" 2>"$RES/$name.log" &
-  else
-    taskset -c "$SERVER_CPU" "$BIN/$name" "$PORT" "$JWKS_URL" 2>"$RES/$name.log" &
-  fi
-  SERVER_PID=$!
-  for _ in $(seq 100); do
-    curl -s -o /dev/null "$URL" && return 0
-    sleep 0.1
-  done
-  echo "$name did not start; see $RES/$name.log" >&2
-  exit 1
+  launch_server "$name" quickstart "$QUICKSTART" "$PORT" "$RES/$name.log"
+  await_server "$name" "$RES/$name.log" 100 curl -s -o /dev/null "$URL"
 }
 
 # status TOKEN -> HTTP status of GET /me with that bearer token
