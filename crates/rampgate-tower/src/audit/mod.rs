@@ -245,10 +245,37 @@ fn new_request_id() -> HeaderValue {
     });
     // `{prefix:08x}-{n:012x}`, without the formatting machinery (this runs on
     // every request); the counter wraps after 2^48 requests.
-    let mut id = [b'-'; 21];
+    let mut id = [b'-'; ID_LEN];
     hex_into(&mut id[..8], u64::from(prefix));
     hex_into(&mut id[9..], n);
-    HeaderValue::from_bytes(&id).unwrap_or_else(|_| HeaderValue::from_static("-"))
+    HeaderValue::from_maybe_shared(id_bytes(&id))
+        .unwrap_or_else(|_| HeaderValue::from_static("-"))
+}
+
+/// The length of a generated request id.
+const ID_LEN: usize = 21;
+
+/// How many generated ids share one buffer.
+const IDS_PER_BUFFER: usize = 192;
+
+/// `id` as `Bytes` cut from this thread's current buffer of ids: the id is
+/// cloned into the request, the answer and the event, and a `Bytes` of its
+/// own would cost two allocations per request (the copy, then the shared
+/// count its first clone makes); these cost one per [`IDS_PER_BUFFER`]. A
+/// buffer is freed when the last id cut from it is.
+fn id_bytes(id: &[u8; ID_LEN]) -> bytes::Bytes {
+    thread_local! {
+        static IDS: std::cell::RefCell<bytes::BytesMut> =
+            std::cell::RefCell::new(bytes::BytesMut::new());
+    }
+    IDS.with(|ids| {
+        let mut ids = ids.borrow_mut();
+        if ids.capacity() < ID_LEN {
+            *ids = bytes::BytesMut::with_capacity(ID_LEN * IDS_PER_BUFFER);
+        }
+        ids.extend_from_slice(id);
+        ids.split_to(ID_LEN).freeze()
+    })
 }
 
 /// Writes the low `out.len()` hex digits of `v` into `out`, most significant first.
@@ -533,6 +560,23 @@ mod tests {
         let mut out = [0u8; 4];
         hex_into(&mut out, 0xabc);
         assert_eq!(&out, b"0abc");
+    }
+
+    #[test]
+    fn ids_cut_from_a_shared_buffer_keep_their_own_bytes() {
+        // Across three buffers, all kept alive together.
+        let ids: Vec<HeaderValue> = (0..IDS_PER_BUFFER * 2 + 3)
+            .map(|_| new_request_id())
+            .collect();
+        let counters: Vec<u64> = ids
+            .iter()
+            .map(|id| {
+                let id = id.to_str().unwrap();
+                assert_eq!(id.len(), ID_LEN, "{id}");
+                u64::from_str_radix(&id[9..], 16).unwrap()
+            })
+            .collect();
+        assert!(counters.windows(2).all(|w| w[0] < w[1]), "{counters:?}");
     }
 
     #[test]
