@@ -328,7 +328,7 @@ fn expired(addr: &str) -> AuditEvent {
     d.reason = Reason::TokenExpired.into();
     d.status = 401;
     d.client_addr = Some(addr.parse().unwrap());
-    AuditEvent::Decision(Box::new(d))
+    AuditEvent::Decision(d)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

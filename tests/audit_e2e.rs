@@ -1108,7 +1108,7 @@ async fn decisions_dropped_from_a_full_queue_still_count_towards_anomalies() {
         d.outcome = rampgate::audit::AuditOutcome::Deny;
         d.reason = rampgate::Reason::SignatureInvalid.into();
         d.client_addr = Some("203.0.113.7:4000".parse().unwrap());
-        auditor.record(AuditEvent::Decision(Box::new(d)));
+        auditor.record(AuditEvent::Decision(d));
     }
     // Ten decisions and the one anomaly the fifth set off (queued or, with
     // the queue full, dropped and counted: never unseen).

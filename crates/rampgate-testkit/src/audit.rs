@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 ///     axum::http::HeaderValue::from_static("req-1"),
 ///     axum::http::Method::GET,
 /// );
-/// auditor.record(AuditEvent::Decision(Box::new(event)));
+/// auditor.record(AuditEvent::Decision(event));
 /// auditor.flush().await; // the writer runs in the background
 /// assert_eq!(sink.events().len(), 1);
 /// assert_eq!(sink.decisions()[0]["request_id"], "req-1");

@@ -264,7 +264,7 @@ impl Pending {
         if current.id() != self.span.id() || self.span.is_none() {
             record_span(&current, &event);
         }
-        self.facts.record(AuditEvent::Decision(Box::new(event)));
+        self.facts.record(AuditEvent::Decision(event));
     }
 }
 

@@ -318,11 +318,7 @@ mod tests {
 
     fn event(n: usize) -> AuditEvent {
         let id = http::HeaderValue::try_from(format!("req-{n:04}")).unwrap();
-        AuditEvent::Decision(Box::new(DecisionEvent::new(
-            UNIX_EPOCH,
-            id,
-            http::Method::GET,
-        )))
+        AuditEvent::Decision(DecisionEvent::new(UNIX_EPOCH, id, http::Method::GET))
     }
 
     fn dir(name: &str) -> PathBuf {

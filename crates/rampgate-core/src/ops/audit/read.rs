@@ -354,7 +354,7 @@ stages = [{ name = "pilot", scopes = ["read"] }, { name = "ga", scopes = ["read"
             e.decision = Some(Arc::new(decision));
         }
         fill(&mut e);
-        AuditEvent::Decision(Box::new(e))
+        AuditEvent::Decision(e)
     }
 
     /// What is checked of each event read back, besides equality.

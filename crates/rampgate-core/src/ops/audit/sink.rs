@@ -131,10 +131,10 @@ fn trace_event(event: &AuditEvent) {
             // The fields are built only for a subscriber that wants them.
             if d.outcome == super::AuditOutcome::Deny {
                 if tracing::enabled!(target: "rampgate::audit", Level::WARN) {
-                    decision_event!(Level::WARN, &**d);
+                    decision_event!(Level::WARN, d);
                 }
             } else if tracing::enabled!(target: "rampgate::audit", Level::INFO) {
-                decision_event!(Level::INFO, &**d);
+                decision_event!(Level::INFO, d);
             }
         }
         AuditEvent::ContractChanged(c) => {
@@ -189,7 +189,7 @@ mod tests {
             "jti": "j\u{202e}1",
         });
         d.principal = Some(Principal::for_tests("https://issuer.example", claims).unwrap());
-        let batch = [AuditEvent::Decision(Box::new(d))];
+        let batch = [AuditEvent::Decision(d)];
         let logs = logs(|| drop(TracingSink.write(&batch)));
         assert_no_forged_line(&logs, 1);
         assert!(logs.contains(r"sub=alice\nWARN decision"), "{logs}");
