@@ -138,19 +138,26 @@ pub(super) async fn write(
     let main = main.as_deref();
     if let Some(detector) = main.and_then(|m| m.anomalies.as_deref()) {
         let alerts = main.and_then(|m| m.alerts.as_deref());
-        // Each anomaly right after the decision that crossed its threshold.
-        let mut with_anomalies = Vec::with_capacity(batch.len());
+        // Each anomaly right after the decision that crossed its threshold,
+        // put in place: anomalies are rare, and a second batch-sized vector
+        // per batch is a large allocation, which makes glibc consolidate its
+        // free lists.
         let mut added = 0;
-        for event in batch.drain(..) {
-            let found = anomalies(detector, &event);
+        let mut i = 0;
+        while i < batch.len() {
+            let found = anomalies(detector, &batch[i]);
+            i += 1;
+            if found.is_empty() {
+                continue;
+            }
             if let Some(alerts) = alerts {
                 found.iter().for_each(|anomaly| alerts.send(anomaly));
             }
-            with_anomalies.push(event);
-            added += found.len() as u64;
-            with_anomalies.extend(found);
+            let n = found.len();
+            batch.splice(i..i, found);
+            i += n;
+            added += n as u64;
         }
-        *batch = with_anomalies;
         stats.recorded.fetch_add(added, Ordering::Relaxed);
     }
     let n = batch.len() as u64;
