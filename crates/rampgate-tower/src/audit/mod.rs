@@ -201,7 +201,7 @@ impl<S> Layer<S> for AuditLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Audit {
             inner,
-            layer: Arc::new(self.clone()),
+            layer: self.clone(),
         }
     }
 }
@@ -210,9 +210,7 @@ impl<S> Layer<S> for AuditLayer {
 #[derive(Clone, Debug)]
 pub struct Audit<S> {
     inner: S,
-    /// Shared: axum clones a route's whole stack for every request, and one
-    /// count costs less than the layer's half-dozen.
-    layer: Arc<AuditLayer>,
+    layer: AuditLayer,
 }
 
 impl<S> Audit<S> {
@@ -425,10 +423,13 @@ where
         // The gate of the contract reserves the event's place through these
         // facts when the route it decided says `audit = "required"` and no
         // reservation was made here (no template to tell it before).
-        let facts = AuditFacts::new(self.layer.auditor.clone(), permit);
         // The revocation stores this request meets (its verifier's, the admin
         // router's) are watched: their changes become events with no call.
-        facts.token().set_store_hook(self.layer.stores.clone());
+        let facts = AuditFacts::new(
+            self.layer.auditor.clone(),
+            permit,
+            self.layer.stores.clone(),
+        );
         // One extension: `JwtLayer` finds its `TokenFacts` inside.
         req.extensions_mut().insert(facts.clone());
         let future = {

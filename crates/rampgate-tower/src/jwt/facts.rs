@@ -5,11 +5,11 @@
 
 use crate::audit::AuditFacts;
 use http::Extensions;
-use rampgate_core::audit::{Claimed, TokenFingerprint};
+use rampgate_core::audit::{AuditPermit, Auditor, Claimed, TokenFingerprint};
 use rampgate_core::binding::Presentation;
 use rampgate_core::{Error, Principal, RevocationStore, Verifier};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 /// A small shared record that middleware outside `JwtLayer` puts in the
@@ -31,7 +31,18 @@ struct Inner {
     claimed: OnceLock<Claimed>,
     /// Microseconds plus one (0: no verification ran).
     verify_us: AtomicU64,
-    store_hook: OnceLock<StoreHook>,
+    store_hook: Option<StoreHook>,
+    /// The `AuditLayer`'s own part, when these facts are its
+    /// [`AuditFacts`]: one allocation for both.
+    audit: Option<AuditSlot>,
+}
+
+/// What an [`AuditFacts`] holds besides its token facts: the auditor, and
+/// the event's reserved place in its queue for a fail-closed route.
+#[derive(Debug)]
+pub(crate) struct AuditSlot {
+    pub(crate) auditor: Auditor,
+    pub(crate) permit: Mutex<Option<AuditPermit>>,
 }
 
 /// What middleware outside does with each revocation store a request meets
@@ -75,9 +86,19 @@ impl TokenFacts {
         }
     }
 
-    /// Sets what is done with the revocation stores the request meets.
-    pub(crate) fn set_store_hook(&self, hook: StoreHook) {
-        let _ = self.0.store_hook.set(hook);
+    /// The facts of an [`AuditFacts`]: watched by `hook`, with the audit
+    /// layer's `slot`.
+    pub(crate) fn audited(hook: StoreHook, slot: AuditSlot) -> Self {
+        TokenFacts(Arc::new(Inner {
+            store_hook: Some(hook),
+            audit: Some(slot),
+            ..Inner::default()
+        }))
+    }
+
+    /// The audit layer's part, when these facts are an [`AuditFacts`]'s.
+    pub(crate) fn audit_slot(&self) -> Option<&AuditSlot> {
+        self.0.audit.as_ref()
     }
 }
 
@@ -107,7 +128,7 @@ pub(crate) fn meet_store(extensions: &Extensions, store: &Arc<dyn RevocationStor
 
 impl TokenFacts {
     fn meet_store(&self, store: &Arc<dyn RevocationStore>) {
-        if let Some(hook) = self.0.store_hook.get() {
+        if let Some(hook) = &self.0.store_hook {
             (hook.0)(store);
         }
     }

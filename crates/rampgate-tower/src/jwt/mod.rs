@@ -15,7 +15,7 @@ pub use facts::TokenFacts;
 pub(crate) use facts::facts_of;
 #[cfg(feature = "axum")]
 pub(crate) use facts::meet_store;
-pub(crate) use facts::{StoreHook, note_principal, verify_noted};
+pub(crate) use facts::{AuditSlot, StoreHook, note_principal, verify_noted};
 pub use future::ResponseFuture;
 use future::{After, Verification};
 #[cfg(feature = "tonic")]
