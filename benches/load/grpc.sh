@@ -28,7 +28,8 @@
 # alone pinned to core SERVER_CPU (0), grpcload and the JWKS endpoint on
 # WRK_CPU (1); grpcload's CPU % is recorded, and flagged when it nears 100 %.
 #
-# Cases, after a warm-up (WARMUP) per server, each RUNS runs of DURATION:
+# Cases, after a warm-up (WARMUP) per server, taken in turn RUNS times over
+# (so that a drift in the machine's speed falls on each alike), runs of DURATION:
 #   health         Health/Check, no token (public; grpc_example, and
 #                  grpc_bare for the same ratio without authentication)
 #   unary-reused   SayHello, one valid token on every call
@@ -183,8 +184,11 @@ for name in "${GRPC_SERVERS[@]}"; do
   preflight "$name"
   taskset -c "$WRK_CPU" "$BIN/grpcload" "$ADDR" unary --token "$OUT/grpc_token.txt" \
     -c "$GRPC_CONNS" -m "$GRPC_STREAMS" -d "$WARMUP" > "$RES/grpc-$name-warmup.txt" 2>&1
-  for case in $(cases_of "$name"); do
-    for run in $(seq "$RUNS"); do
+  # The cases in turn, RUNS times over: a drift in the machine's speed falls
+  # on every case alike (SayHello against Health/Check is this server's own
+  # ratio).
+  for run in $(seq "$RUNS"); do
+    for case in $(cases_of "$name"); do
       run_grpc "$name" "$case" "$run"
     done
   done

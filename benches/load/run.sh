@@ -23,15 +23,16 @@
 # Needs: cargo, curl, taskset, awk and wrk; wrk is installed with apt-get when
 # it is missing and this runs as root. 2 cores: each server runs alone pinned to
 # core 0, wrk (and the JWKS endpoint) on core 1.
-# Cases, per server, after a warm-up: `reused` (one valid token on every request,
-# RUNS runs); `mixed`, verifying servers only (the reused token, and on every
-# 100th request a fresh one from mixed.txt, never one the server has seen:
-# does a cache miss stall the other requests? RUNS runs); `fresh` (a different
-# valid token on every request, from FRESH distinct tokens, RUNS runs);
-# verifying servers also get one `badsig` run (a validly formed token with a
-# forged signature) and one `garbage` run, where every answer must be a 401
-# (another refusal from a peer is noted in notes.txt). In the valid runs every
-# answer must be a 2xx.
+# RUNS rounds; in each, every server in turn is started afresh, warmed up and
+# run once per case, so that a drift in the machine's speed falls on all of
+# them alike. Cases: `reused` (one valid token on every request); `mixed`,
+# verifying servers only (the reused token, and on every 100th request a fresh
+# one from mixed.txt, never one the server has seen: does a cache miss stall
+# the other requests?); `fresh` (a different valid token on every request,
+# from FRESH distinct tokens); in the last round verifying servers also get
+# one `badsig` run (a validly formed token with a forged signature) and one
+# `garbage` run, where every answer must be a 401 (another refusal from a
+# peer is noted in notes.txt). In the valid runs every answer must be a 2xx.
 # Every run is `wrk -t1 -cCONNS` with a Lua script whose done() prints p50, p99
 # and p99.9 (closed loop: latency as wrk measures it, no coordinated-omission
 # correction).
@@ -154,7 +155,7 @@ LUA
   machine axum jwt-authorizer axum-jwt-auth oauth-resource-server jsonwebtoken aws-lc-rs ring
   echo "cargo: $(cargo -V)"
   echo "wrk: $(wrk -v 2>&1 | head -n1 || true)"
-  echo "settings: wrk -t1 -c$CONNS -d$DURATION --latency, warm-up $WARMUP, $RUNS runs per case, $FRESH fresh tokens (and $FRESH more for mixed, 1 % of its requests), server on cpu $SERVER_CPU, wrk and jwks on cpu $WRK_CPU"
+  echo "settings: wrk -t1 -c$CONNS -d$DURATION --latency, $RUNS rounds (every server started afresh in each, in turn; one run per case per round), warm-up $WARMUP per start, $FRESH fresh tokens (and $FRESH more for mixed, 1 % of its requests), server on cpu $SERVER_CPU, wrk and jwks on cpu $WRK_CPU"
 } > "$RES/machine.txt"
 cat "$RES/machine.txt"
 
@@ -229,38 +230,39 @@ run_wrk() {
     "$name" "$case" "$run" "$rps" "$p50" "$p99" "$p999" "$non2xx" "$total" "$cpu" "$wrkcpu" "$load" "$verdict"
 }
 
-for name in "${SERVERS[@]}"; do
-  echo "== $name"
-  start_server "$name"
-  head -n1 "$RES/$name.log"
-  preflight "$name"
-  taskset -c "$WRK_CPU" wrk -t1 -c"$CONNS" -d"$WARMUP" \
-    -s "$OUT/static.lua" "$URL" -- "$OUT/token.txt" > "$RES/$name-warmup.txt"
-  for run in $(seq "$RUNS"); do
+# Rounds: each round starts every server in turn, a new process each time,
+# and runs each case once on it. A machine whose speed drifts during the run
+# (a shared host's neighbours) then slows every server alike, instead of
+# whichever happened to run its cases at the slow moment; and a new process
+# has never seen a fresh token, nor cached one.
+declare -A NEXT
+for name in "${SERVERS[@]}"; do NEXT[$name]=1; done
+for run in $(seq "$RUNS"); do
+  for name in "${SERVERS[@]}"; do
+    echo "== $name, round $run of $RUNS"
+    start_server "$name"
+    if [ "$run" = 1 ]; then head -n1 "$RES/$name.log"; fi
+    preflight "$name"
+    taskset -c "$WRK_CPU" wrk -t1 -c"$CONNS" -d"$WARMUP" \
+      -s "$OUT/static.lua" "$URL" -- "$OUT/token.txt" > "$RES/$name-warmup-$run.txt"
     run_wrk "$name" reused "$run" ok static.lua "$OUT/token.txt"
-  done
-  if [ "$name" != bare ]; then
-    # Each run goes on from where the previous one stopped in mixed.txt, so
-    # that every fresh token is one this server has not seen.
-    next=1
-    for run in $(seq "$RUNS"); do
-      run_wrk "$name" mixed "$run" ok mixed.lua "$OUT/token.txt" "$OUT/mixed.txt" "$next"
+    if [ "$name" != bare ]; then
+      # Each round goes on from where the previous one stopped in mixed.txt.
+      run_wrk "$name" mixed "$run" ok mixed.lua "$OUT/token.txt" "$OUT/mixed.txt" "${NEXT[$name]}"
       file="$RES/$name-mixed-$run.txt"
       next=$(awk '$1 == "mixed_fresh" {print $5}' "$file")
-      next=${next:-1}
+      NEXT[$name]=${next:-1}
       if grep -q '^mixed_fresh .* wrapped true$' "$file"; then
         echo "  note: $name mixed run $run used up mixed.txt's $FRESH tokens and reused some; raise FRESH" | tee -a "$RES/notes.txt"
       fi
-    done
-  fi
-  for run in $(seq "$RUNS"); do
+    fi
     run_wrk "$name" fresh "$run" ok fresh.lua "$OUT/tokens.txt"
+    if [ "$name" != bare ] && [ "$run" = "$RUNS" ]; then
+      run_wrk "$name" badsig 1 deny static.lua "$OUT/badsig.txt"
+      run_wrk "$name" garbage 1 deny static.lua "$OUT/garbage.txt"
+    fi
+    stop_server
   done
-  if [ "$name" != bare ]; then
-    run_wrk "$name" badsig 1 deny static.lua "$OUT/badsig.txt"
-    run_wrk "$name" garbage 1 deny static.lua "$OUT/garbage.txt"
-  fi
-  stop_server
 done
 
 # Medians over each case's runs; ratios from this run's medians; the targets of
