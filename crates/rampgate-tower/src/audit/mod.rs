@@ -246,8 +246,7 @@ fn new_request_id() -> HeaderValue {
     let mut id = [b'-'; ID_LEN];
     hex_into(&mut id[..8], u64::from(prefix));
     hex_into(&mut id[9..], n);
-    HeaderValue::from_maybe_shared(id_bytes(&id))
-        .unwrap_or_else(|_| HeaderValue::from_static("-"))
+    HeaderValue::from_maybe_shared(id_bytes(&id)).unwrap_or_else(|_| HeaderValue::from_static("-"))
 }
 
 /// The length of a generated request id.
