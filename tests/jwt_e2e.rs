@@ -641,3 +641,43 @@ async fn any_of_scopes_are_described_as_one_of() {
         .unwrap();
     assert_eq!(resp.status(), 200);
 }
+
+#[tokio::test]
+async fn a_verified_tokens_claims_are_all_readable_as_they_were_signed() {
+    // The principal keeps the verified payload and parses it on first use:
+    // every claim, nested and escaped ones included, and typed access.
+    let issuer = rampgate_testkit::OfflineIssuer::new();
+    let verifier = issuer.verifier().await.unwrap();
+    let token = issuer
+        .token()
+        .sub("alice")
+        .claim("tenant", json!({"id": "acme", "tags": ["a", "b"]}))
+        .claim("note", json!("quote \" and \u{e9}"))
+        .sign();
+    let principal = verifier.verify_cached(&token).unwrap();
+    let claims = principal.claims();
+    assert_eq!(claims["sub"], "alice");
+    assert_eq!(claims["iss"], issuer.issuer());
+    assert_eq!(claims["tenant"], json!({"id": "acme", "tags": ["a", "b"]}));
+    assert_eq!(claims["note"], "quote \" and \u{e9}");
+    // The same map on every call: parsed once.
+    assert!(std::ptr::eq(claims, principal.claims()));
+
+    #[derive(serde::Deserialize)]
+    struct Tenant {
+        id: String,
+        tags: Vec<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Mine {
+        tenant: Tenant,
+        exp: i64,
+    }
+    let mine: Mine = principal.claims_as().unwrap();
+    assert_eq!(mine.tenant.id, "acme");
+    assert_eq!(mine.tenant.tags, ["a", "b"]);
+    assert_eq!(mine.exp, principal.exp());
+    // A cached hit hands out the same principal, claims and all.
+    let again = verifier.verify_cached(&token).unwrap();
+    assert_eq!(again.claims()["tenant"]["id"], "acme");
+}

@@ -2,6 +2,7 @@
 
 use crate::binding::Confirmation;
 use crate::error::{ErrorKind, Result};
+use crate::verify::json::parse_strict;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
@@ -81,10 +82,36 @@ struct Inner {
     exp: i64,
     /// What the token is bound to (`cnf`), if anything.
     confirmation: Option<Confirmation>,
-    claims: Map<String, Value>,
+    claims: Claims,
     /// The start of SHA-256 over the token this principal was verified from,
     /// once someone asked ([`Principal::token_digest_prefix`]).
     digest_prefix: OnceLock<[u8; 6]>,
+}
+
+/// Every claim of the token: the verified payload's JSON, parsed into a map
+/// on the first call of [`Principal::claims`], or the map a principal was
+/// built from. A verified token's map is not kept: few handlers ask for it,
+/// and its dozen allocations, held until the audit writer drops the event,
+/// were most of what a fresh token cost besides its signature.
+enum Claims {
+    Map(Map<String, Value>),
+    Json {
+        payload: Vec<u8>,
+        map: OnceLock<Map<String, Value>>,
+    },
+}
+
+impl Claims {
+    fn map(&self) -> &Map<String, Value> {
+        match self {
+            Claims::Map(map) => map,
+            Claims::Json { payload, map } => map.get_or_init(|| match parse_strict(payload) {
+                Ok(Value::Object(map)) => map,
+                // The verifier parsed these very bytes into an object.
+                _ => Map::new(),
+            }),
+        }
+    }
 }
 
 impl fmt::Debug for Principal {
@@ -122,9 +149,11 @@ impl Principal {
     }
 
     /// Builds a principal from verified claims. `scope_claims` are the dotted
-    /// paths scopes are read from.
+    /// paths scopes are read from. `payload`, the JSON `claims` were parsed
+    /// from, is kept instead of them when given (see [`Claims`]).
     pub(crate) fn from_claims(
         claims: Map<String, Value>,
+        payload: Option<Vec<u8>>,
         scope_claims: &[Vec<String>],
     ) -> Result<Self> {
         let iss = opt_str(&claims, "iss")?.unwrap_or_default();
@@ -187,7 +216,13 @@ impl Principal {
             jti: opt_str(&claims, "jti")?,
             exp,
             confirmation,
-            claims,
+            claims: match payload {
+                Some(payload) => Claims::Json {
+                    payload,
+                    map: OnceLock::new(),
+                },
+                None => Claims::Map(claims),
+            },
             digest_prefix: OnceLock::new(),
         })))
     }
@@ -232,7 +267,7 @@ impl Principal {
         claims.insert("iss".into(), Value::String(iss.to_owned()));
         // The verifier's own default, so that tests read scopes as production does.
         let policy = crate::ValidationPolicy::default().compile()?;
-        Principal::from_claims(claims, &policy.scope_claims)
+        Principal::from_claims(claims, None, &policy.scope_claims)
     }
 
     /// What the token is bound to (its `cnf` claim, RFC 7800): a DPoP key
@@ -301,7 +336,7 @@ impl Principal {
 
     /// Every claim of the token, as JSON.
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.0.claims
+        self.0.claims.map()
     }
 
     /// Deserialises the claims into the caller's own type.
@@ -314,7 +349,10 @@ impl Principal {
     /// # Ok(()) }
     /// ```
     pub fn claims_as<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        T::deserialize(&Value::Object(self.0.claims.clone()))
+        match &self.0.claims {
+            Claims::Json { payload, .. } => serde_json::from_slice(payload),
+            Claims::Map(map) => T::deserialize(&Value::Object(map.clone())),
+        }
     }
 }
 
@@ -373,7 +411,7 @@ mod tests {
             .map(|p| p.split('.').map(str::to_owned).collect())
             .collect();
         let Value::Object(map) = claims else { panic!() };
-        Principal::from_claims(map, &paths)
+        Principal::from_claims(map, None, &paths)
     }
 
     #[test]

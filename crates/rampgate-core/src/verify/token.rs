@@ -28,6 +28,8 @@ pub(crate) struct Header {
 pub(crate) struct UnverifiedToken<'a> {
     pub(crate) header: Header,
     pub(crate) claims: Map<String, Value>,
+    /// The JSON `claims` were parsed from.
+    pub(crate) payload: Vec<u8>,
     /// `base64url(header) "." base64url(payload)`: the bytes the signature covers.
     pub(crate) signing_input: &'a [u8],
     pub(crate) signature: Vec<u8>,
@@ -105,6 +107,7 @@ pub(crate) fn parse(token: &str, max_len: usize) -> Result<UnverifiedToken<'_>> 
     Ok(UnverifiedToken {
         header: jws.header,
         claims,
+        payload: jws.payload,
         signing_input: jws.signing_input,
         signature: jws.signature,
     })

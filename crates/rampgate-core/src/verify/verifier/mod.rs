@@ -620,7 +620,11 @@ impl Verifier {
             }
         };
         let header = parsed.header;
-        let principal = Principal::from_claims(parsed.claims, &issuer.policy.scope_claims)
+        let principal = Principal::from_claims(
+            parsed.claims,
+            Some(parsed.payload),
+            &issuer.policy.scope_claims,
+        )
             .map_err(|e| Refused {
                 refusal: Refusal::Final(e),
                 decoded: Decoded::Consumed,
