@@ -625,10 +625,10 @@ impl Verifier {
             Some(parsed.payload),
             &issuer.policy.scope_claims,
         )
-            .map_err(|e| Refused {
-                refusal: Refusal::Final(e),
-                decoded: Decoded::Consumed,
-            })?;
+        .map_err(|e| Refused {
+            refusal: Refusal::Final(e),
+            decoded: Decoded::Consumed,
+        })?;
         // After the signature: only a genuine token is looked up, and a forged
         // one is refused for what it is. The key's own kid names the key even
         // when the token's header has none.
