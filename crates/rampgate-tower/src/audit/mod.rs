@@ -252,20 +252,22 @@ fn new_request_id() -> HeaderValue {
 /// The length of a generated request id.
 const ID_LEN: usize = 21;
 
-/// How many generated ids share one buffer.
-const IDS_PER_BUFFER: usize = 192;
+/// How many generated ids share one buffer: an id kept after its request
+/// (by a handler, say) keeps its buffer's 1.3 KiB alive.
+const IDS_PER_BUFFER: usize = 64;
 
 /// `id` as `Bytes` cut from this thread's current buffer of ids: the id is
 /// cloned into the request, the answer and the event, and a `Bytes` of its
 /// own would cost two allocations per request (the copy, then the shared
-/// count its first clone makes); these cost one per [`IDS_PER_BUFFER`]. A
-/// buffer is freed when the last id cut from it is.
+/// count its first clone makes), freed by the audit writer in batches; these
+/// cost two per [`IDS_PER_BUFFER`]. A buffer is freed when the last id cut
+/// from it is. A thread whose locals are being destroyed gets a copy.
 fn id_bytes(id: &[u8; ID_LEN]) -> bytes::Bytes {
     thread_local! {
         static IDS: std::cell::RefCell<bytes::BytesMut> =
             std::cell::RefCell::new(bytes::BytesMut::new());
     }
-    IDS.with(|ids| {
+    IDS.try_with(|ids| {
         let mut ids = ids.borrow_mut();
         if ids.capacity() < ID_LEN {
             *ids = bytes::BytesMut::with_capacity(ID_LEN * IDS_PER_BUFFER);
@@ -273,6 +275,7 @@ fn id_bytes(id: &[u8; ID_LEN]) -> bytes::Bytes {
         ids.extend_from_slice(id);
         ids.split_to(ID_LEN).freeze()
     })
+    .unwrap_or_else(|_| bytes::Bytes::copy_from_slice(id))
 }
 
 /// Writes the low `out.len()` hex digits of `v` into `out`, most significant first.
