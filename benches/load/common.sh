@@ -32,15 +32,16 @@ start_jwks() {
 # SERVER_CPU, listening on 127.0.0.1:PORT and trusting JWKS_URL. NAME is
 # either EXAMPLE (the main workspace's example at EXAMPLE_BIN, configured by
 # its RAMPGATE_* settings; its stdout to LOG's .out twin) or a server of this
-# bench. Its stderr goes to LOG. Sets SERVER_PID.
+# bench. Its stderr is appended to LOG (a server is started once per round;
+# the scripts empty their results first). Sets SERVER_PID.
 launch_server() {
   local name=$1 example=$2 example_bin=$3 port=$4 log=$5
   if [ "$name" = "$example" ]; then
     RAMPGATE_ADDR="127.0.0.1:$port" RAMPGATE_ISSUER=https://issuer.load.test \
       RAMPGATE_AUDIENCE=load-api RAMPGATE_JWKS_URL="$JWKS_URL" \
-      taskset -c "$SERVER_CPU" "$example_bin" >"${log%.log}.out" 2>"$log" &
+      taskset -c "$SERVER_CPU" "$example_bin" >>"${log%.log}.out" 2>>"$log" &
   else
-    taskset -c "$SERVER_CPU" "$BIN/$name" "$port" "$JWKS_URL" 2>"$log" &
+    taskset -c "$SERVER_CPU" "$BIN/$name" "$port" "$JWKS_URL" 2>>"$log" &
   fi
   SERVER_PID=$!
 }

@@ -28,8 +28,9 @@
 # alone pinned to core SERVER_CPU (0), grpcload and the JWKS endpoint on
 # WRK_CPU (1); grpcload's CPU % is recorded, and flagged when it nears 100 %.
 #
-# Cases, after a warm-up (WARMUP) per server, taken in turn RUNS times over
-# (so that a drift in the machine's speed falls on each alike), runs of DURATION:
+# RUNS rounds; in each, every server in turn is started afresh, warmed up
+# (WARMUP) and run once per case (DURATION), so that a drift in the machine's
+# speed falls on every server and case alike. Cases:
 #   health         Health/Check, no token (public; grpc_example, and
 #                  grpc_bare for the same ratio without authentication)
 #   unary-reused   SayHello, one valid token on every call
@@ -84,7 +85,7 @@ if [ "$GRPC_SHARED" != 1 ]; then "$BIN/mint" "$OUT" "$FRESH"; fi
 
 {
   machine tonic h2 hyper jsonwebtoken aws-lc-rs hdrhistogram
-  echo "settings: grpcload -c$GRPC_CONNS -m$GRPC_STREAMS -d$DURATION, warm-up $WARMUP, $RUNS runs per case, $FRESH fresh tokens, stream times $STREAM_TIMES, server on cpu $SERVER_CPU, grpcload and jwks on cpu $WRK_CPU"
+  echo "settings: grpcload -c$GRPC_CONNS -m$GRPC_STREAMS -d$DURATION, $RUNS rounds (every server started afresh in each, in turn; one run per case per round), warm-up $WARMUP per start, $FRESH fresh tokens, stream times $STREAM_TIMES, server on cpu $SERVER_CPU, grpcload and jwks on cpu $WRK_CPU"
 } > "$RES/grpc-machine.txt"
 cat "$RES/grpc-machine.txt"
 
@@ -177,22 +178,25 @@ run_grpc() {
     "$name" "$case" "$run" "$calls" "$msgs" "$p50" "$p99" "$p999" "$cpu" "$us" "$clientcpu" "$load" "$verdict"
 }
 
-for name in "${GRPC_SERVERS[@]}"; do
-  echo "== $name"
-  start_server "$name"
-  if [ "$name" = grpc_example ]; then head -n1 "$RES/grpc-$name.out"; else head -n1 "$RES/grpc-$name.log"; fi
-  preflight "$name"
-  taskset -c "$WRK_CPU" "$BIN/grpcload" "$ADDR" unary --token "$OUT/grpc_token.txt" \
-    -c "$GRPC_CONNS" -m "$GRPC_STREAMS" -d "$WARMUP" > "$RES/grpc-$name-warmup.txt" 2>&1
-  # The cases in turn, RUNS times over: a drift in the machine's speed falls
-  # on every case alike (SayHello against Health/Check is this server's own
-  # ratio).
-  for run in $(seq "$RUNS"); do
+# Rounds, as in run.sh: each round starts every server afresh, in turn, and
+# runs each of its cases once, so that a drift in the machine's speed falls
+# on every server and every case alike (the targets compare cases of one
+# server, and servers with each other).
+for run in $(seq "$RUNS"); do
+  for name in "${GRPC_SERVERS[@]}"; do
+    echo "== $name, round $run of $RUNS"
+    start_server "$name"
+    if (( run == 1 )); then
+      if [ "$name" = grpc_example ]; then head -n1 "$RES/grpc-$name.out"; else head -n1 "$RES/grpc-$name.log"; fi
+    fi
+    preflight "$name"
+    taskset -c "$WRK_CPU" "$BIN/grpcload" "$ADDR" unary --token "$OUT/grpc_token.txt" \
+      -c "$GRPC_CONNS" -m "$GRPC_STREAMS" -d "$WARMUP" > "$RES/grpc-$name-warmup-$run.txt" 2>&1
     for case in $(cases_of "$name"); do
       run_grpc "$name" "$case" "$run"
     done
+    stop_server
   done
-  stop_server
 done
 
 # Medians over each case's runs; ratios from this run's medians; the targets:

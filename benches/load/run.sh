@@ -241,7 +241,7 @@ for run in $(seq "$RUNS"); do
   for name in "${SERVERS[@]}"; do
     echo "== $name, round $run of $RUNS"
     start_server "$name"
-    if [ "$run" = 1 ]; then head -n1 "$RES/$name.log"; fi
+    if (( run == 1 )); then head -n1 "$RES/$name.log"; fi
     preflight "$name"
     taskset -c "$WRK_CPU" wrk -t1 -c"$CONNS" -d"$WARMUP" \
       -s "$OUT/static.lua" "$URL" -- "$OUT/token.txt" > "$RES/$name-warmup-$run.txt"
@@ -257,7 +257,7 @@ for run in $(seq "$RUNS"); do
       fi
     fi
     run_wrk "$name" fresh "$run" ok fresh.lua "$OUT/tokens.txt"
-    if [ "$name" != bare ] && [ "$run" = "$RUNS" ]; then
+    if [ "$name" != bare ] && (( run == RUNS )); then
       run_wrk "$name" badsig 1 deny static.lua "$OUT/badsig.txt"
       run_wrk "$name" garbage 1 deny static.lua "$OUT/garbage.txt"
     fi
