@@ -11,7 +11,8 @@ use std::sync::Mutex;
 /// extensions: the [`TokenFacts`] `JwtLayer` fills in (readable through this
 /// type too), and the event's place in the audit queue, which the contract's
 /// gate reserves for an `audit = "required"` route. One allocation: the
-/// auditor and the place live with the token facts.
+/// auditor and the place live with the token facts, so a `TokenFacts`
+/// cloned out of these and kept after the request keeps them too.
 #[derive(Debug, Clone)]
 pub struct AuditFacts(TokenFacts);
 

@@ -375,12 +375,13 @@ pub struct ContractRefused {
 /// One line of the audit trail.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-// Decisions are nearly every event, and their own allocation (made on the
-// request path, freed by the writer in batches, so never by the thread-local
-// cache) cost more than moving the larger value through the queue.
+// The decision is held inline: see its variant.
 #[allow(clippy::large_enum_variant)]
 pub enum AuditEvent {
-    /// One request's outcome, unboxed: see above.
+    /// One request's outcome. Held inline, not boxed: decisions are nearly
+    /// every event, and a box of their own (made on the request path, freed
+    /// by the audit writer in batches, past the allocator's thread cache)
+    /// cost more than moving the larger value through the queue.
     Decision(DecisionEvent),
     /// An applied contract reload.
     ContractChanged(ContractChanged),
