@@ -44,6 +44,9 @@ pub enum AuditError {
     ZeroAlertCapacity,
 }
 
+// Events are what the queue carries (a decision, inline: see
+// `AuditEvent::Decision`); a flush is rare.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Msg {
     Event(AuditEvent),
     Flush(oneshot::Sender<()>),
