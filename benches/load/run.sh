@@ -102,17 +102,25 @@ function init(args)
 end
 $DONE
 LUA
-# A different token on every request, in order, from tokens.txt.
+# A different token on every request, in order, from tokens.txt. Its
+# report() prints "fresh_wrapped true|false": whether the list ran out and
+# began again (then some tokens were sent twice).
 cat > "$OUT/fresh.lua" <<LUA
 local tokens = {}
+local threads = {}
 local i = 0
+wrapped = false
+function setup(thread) threads[#threads + 1] = thread end
 function init(args)
   for line in io.lines(args[1]) do tokens[#tokens + 1] = "Bearer " .. line end
 end
 function request()
   i = i + 1
-  if i > #tokens then i = 1 end
+  if i > #tokens then i = 1; wrapped = true end
   return wrk.format("GET", nil, { ["Authorization"] = tokens[i] })
+end
+function report()
+  io.write(string.format("fresh_wrapped %s\n", tostring(threads[1]:get("wrapped"))))
 end
 $DONE
 LUA
@@ -257,6 +265,9 @@ for run in $(seq "$RUNS"); do
       fi
     fi
     run_wrk "$name" fresh "$run" ok fresh.lua "$OUT/tokens.txt"
+    if [ "$name" != bare ] && grep -q '^fresh_wrapped true$' "$RES/$name-fresh-$run.txt"; then
+      echo "  note: $name fresh run $run used up tokens.txt's $FRESH tokens and sent some twice; raise FRESH" | tee -a "$RES/notes.txt"
+    fi
     if [ "$name" != bare ] && (( run == RUNS )); then
       run_wrk "$name" badsig 1 deny static.lua "$OUT/badsig.txt"
       run_wrk "$name" garbage 1 deny static.lua "$OUT/garbage.txt"
