@@ -42,23 +42,30 @@ pub(crate) fn method_of<'p>(
 /// literally).
 fn method_under_template<'p>(path: &'p str, template: &str) -> Option<&'p str> {
     // Most templates are plain routes: tell them apart without a substring
-    // search, which is run on every request.
+    // search. The rest works on bytes: this runs on every gRPC call, and
+    // `str`'s character searches cost more than the decision itself.
     if !template.ends_with('}') {
         return None;
     }
-    let (head, wildcard) = template.rsplit_once("/{*")?;
-    let name = wildcard.strip_suffix('}')?;
-    if name.is_empty() || name.contains(['/', '{', '}']) {
+    let star = template.as_bytes().windows(3).rposition(|w| w == b"/{*")?;
+    let (head, name) = (&template[..star], &template[star + 3..template.len() - 1]);
+    if name.is_empty() || name.bytes().any(|b| matches!(b, b'/' | b'{' | b'}')) {
         return None;
     }
-    let (prefix, service) = head.rsplit_once('/')?;
-    if service.is_empty() || service.contains(['{', '}']) {
+    let slash = head.bytes().rposition(|b| b == b'/')?;
+    let (prefix, service) = (&head[..slash], &head[slash + 1..]);
+    if service.is_empty() || service.bytes().any(|b| matches!(b, b'{' | b'}')) {
         return None;
     }
     // Inside `Router::nest` the prefix is stripped from the path; around it,
     // the service's segment sits at the template's depth.
-    let depth = prefix.matches('/').count();
-    let nested = path.match_indices('/').nth(depth).map(|(i, _)| &path[i..]);
+    let depth = prefix.bytes().filter(|&b| b == b'/').count();
+    let nested = path
+        .bytes()
+        .enumerate()
+        .filter(|&(_, b)| b == b'/')
+        .nth(depth)
+        .map(|(i, _)| &path[i..]);
     [Some(path), nested].into_iter().flatten().find(|method| {
         method
             .strip_prefix('/')
@@ -110,6 +117,85 @@ mod tests {
             &format!("[defaults]\nunknown_route = \"{unknown_route}\""),
         );
         ContractHandle::new(Contract::parse(&text).unwrap())
+    }
+
+    /// `method_under_template` written with `str`'s searches: the byte-wise
+    /// one must find the same method for every template and path.
+    fn spec_method_under_template<'p>(path: &'p str, template: &str) -> Option<&'p str> {
+        let (head, wildcard) = template.rsplit_once("/{*")?;
+        let name = wildcard.strip_suffix('}')?;
+        if name.is_empty() || name.contains(['/', '{', '}']) {
+            return None;
+        }
+        let (prefix, service) = head.rsplit_once('/')?;
+        if service.is_empty() || service.contains(['{', '}']) {
+            return None;
+        }
+        let depth = prefix.matches('/').count();
+        let nested = path.match_indices('/').nth(depth).map(|(i, _)| &path[i..]);
+        [Some(path), nested].into_iter().flatten().find(|method| {
+            method
+                .strip_prefix('/')
+                .and_then(|m| m.strip_prefix(service))
+                .is_some_and(|rest| rest.starts_with('/'))
+                && rampgate_core::grpc::is_method_path(method)
+        })
+    }
+
+    #[test]
+    fn the_method_under_a_template_is_found_as_the_definition_says() {
+        let templates = [
+            "/helloworld.Greeter/{*rest}",
+            "/grpc/helloworld.Greeter/{*rest}",
+            "/a/b/helloworld.Greeter/{*rest}",
+            "/{tenant}/helloworld.Greeter/{*rest}",
+            "/helloworld.Greeter/{*}",
+            "/helloworld.Greeter/{*a/b}",
+            "/helloworld.{x}/{*rest}",
+            "//{*rest}",
+            "/{*rest}",
+            "{*rest}",
+            "/helloworld.Greeter/{rest}",
+            "/helloworld.Greeter/SayHello",
+            "/{*rest}}",
+            "/é.Greeter/{*rest}",
+        ];
+        let paths = [
+            "/helloworld.Greeter/SayHello",
+            "/grpc/helloworld.Greeter/SayHello",
+            "/a/b/helloworld.Greeter/SayHello",
+            "/t1/helloworld.Greeter/SayHello",
+            "/helloworld.Greeter/SayHello/",
+            "/helloworld.Greeter/Say/Hello",
+            "/grpc/helloworld.Greeter",
+            "/helloworld.Greeterx/SayHello",
+            "/other.Greeter/SayHello",
+            "/",
+            "",
+            "//",
+            "/é.Greeter/M",
+        ];
+        for template in templates {
+            for path in paths {
+                assert_eq!(
+                    super::method_under_template(path, template),
+                    spec_method_under_template(path, template),
+                    "{template} {path}"
+                );
+            }
+        }
+        // And it finds what it should, in and around a nest.
+        let found = |p, t| super::method_under_template(p, t);
+        let t = "/grpc/helloworld.Greeter/{*rest}";
+        assert_eq!(
+            found("/grpc/helloworld.Greeter/SayHello", t),
+            Some("/helloworld.Greeter/SayHello")
+        );
+        assert_eq!(
+            found("/helloworld.Greeter/SayHello", t),
+            Some("/helloworld.Greeter/SayHello")
+        );
+        assert_eq!(found("/grpc/helloworld.Greeter/Say/Hello", t), None);
     }
 
     /// A gRPC call of `path`, with `token` when given.

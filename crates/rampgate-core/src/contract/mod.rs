@@ -552,8 +552,10 @@ impl Contract {
                     .flatten()
             })
             .or_else(|| {
-                crate::grpc::service_pattern(path)
-                    .and_then(|service| self.http_route_at(method, &service))
+                crate::grpc::with_service_pattern(path, |service| {
+                    self.http_route_at(method, service)
+                })
+                .flatten()
             })
     }
 
@@ -571,8 +573,10 @@ impl Contract {
             return false;
         }
         self.route_at("POST", path).is_some()
-            || crate::grpc::service_pattern(path)
-                .is_some_and(|service| self.route_at("POST", &service).is_some())
+            || crate::grpc::with_service_pattern(path, |service| {
+                self.route_at("POST", service).is_some()
+            })
+            .unwrap_or(false)
     }
 
     /// The route with this method and path template.

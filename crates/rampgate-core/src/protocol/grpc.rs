@@ -115,31 +115,70 @@ pub fn is_grpc(headers: &HeaderMap) -> bool {
 /// trailing slash, no empty or dot segment). Such a path has no other spelling
 /// that a server would route to the same method.
 pub fn is_method_path(path: &str) -> bool {
-    let Some(rest) = path.strip_prefix('/') else {
+    // One pass over the bytes: every gRPC call is checked, and the checks
+    // with `split` cost more than the rest of a contract decision.
+    let Some(rest) = path.as_bytes().strip_prefix(b"/") else {
         return false;
     };
-    let Some((service, method)) = rest.split_once('/') else {
-        return false;
-    };
-    !service.is_empty() && service.split('.').all(is_identifier) && is_identifier(method)
+    let mut at = 0;
+    // The service: identifiers joined by dots, up to the one slash.
+    loop {
+        let len = identifier_len(&rest[at..]);
+        if len == 0 {
+            return false;
+        }
+        at += len;
+        match rest.get(at) {
+            Some(b'.') => at += 1,
+            Some(b'/') => break,
+            _ => return false,
+        }
+    }
+    // The method: one identifier, to the end.
+    let method = &rest[at + 1..];
+    let len = identifier_len(method);
+    len > 0 && len == method.len()
 }
 
 /// The whole-service pattern that covers a gRPC method path:
 /// `/package.Service/*` for `/package.Service/Method`, or `None` when `path`
 /// is not a method path.
 pub fn service_pattern(path: &str) -> Option<String> {
+    with_service_pattern(path, str::to_owned)
+}
+
+/// [`service_pattern`], handed to `f` without allocating (when the service
+/// name is under 126 bytes): contract decisions look it up on every gRPC call.
+pub(crate) fn with_service_pattern<R>(path: &str, f: impl FnOnce(&str) -> R) -> Option<R> {
+    const ROOM: usize = 128;
     if !is_method_path(path) {
         return None;
     }
-    let (service, _) = path.rsplit_once('/')?;
-    Some(format!("{service}/*"))
+    // A method path has exactly two slashes: the service ends at the last.
+    let end = path.bytes().rposition(|b| b == b'/')?;
+    let service = &path.as_bytes()[..end];
+    if service.len() + 2 > ROOM {
+        return Some(f(&format!("{}/*", &path[..end])));
+    }
+    let mut buf = [0u8; ROOM];
+    buf[..end].copy_from_slice(service);
+    buf[end..end + 2].copy_from_slice(b"/*");
+    // ASCII throughout: a method path is identifiers, dots and slashes.
+    std::str::from_utf8(&buf[..end + 2]).ok().map(f)
 }
 
-/// A protobuf identifier: a letter or `_`, then letters, digits or `_`.
-fn is_identifier(s: &str) -> bool {
-    let mut bytes = s.bytes();
-    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+/// The length of the protobuf identifier (a letter or `_`, then letters,
+/// digits or `_`) that `bytes` starts with; 0 when it starts with none.
+fn identifier_len(bytes: &[u8]) -> usize {
+    match bytes.split_first() {
+        Some((first, rest)) if first.is_ascii_alphabetic() || *first == b'_' => {
+            1 + rest
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                .count()
+        }
+        _ => 0,
+    }
 }
 
 /// Percent-encodes a `grpc-message` as the gRPC specification requires: every
@@ -218,6 +257,60 @@ mod tests {
             "/items/{id}",
         ] {
             assert!(!is_method_path(p), "{p}");
+        }
+    }
+
+    /// The method path's definition, written the plain way: the one-pass
+    /// check must agree with it.
+    fn spec_is_method_path(path: &str) -> bool {
+        fn identifier(s: &str) -> bool {
+            let mut bytes = s.bytes();
+            matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
+                && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        }
+        let Some((service, method)) = path.strip_prefix('/').and_then(|r| r.split_once('/')) else {
+            return false;
+        };
+        !service.is_empty() && service.split('.').all(identifier) && identifier(method)
+    }
+
+    #[test]
+    fn the_one_pass_check_agrees_with_the_definition_on_every_short_path() {
+        // Every string of up to 5 characters over the characters that matter
+        // (and a multi-byte one): 177 156 paths.
+        const CHARS: [&str; 11] = ["/", ".", "a", "Z", "_", "1", "%", "*", "{", "}", "é"];
+        let mut paths = vec![String::new()];
+        let mut checked = 0;
+        for _ in 0..5 {
+            let mut longer = Vec::with_capacity(paths.len() * CHARS.len());
+            for p in &paths {
+                for c in CHARS {
+                    let q = format!("{p}{c}");
+                    assert_eq!(is_method_path(&q), spec_is_method_path(&q), "{q:?}");
+                    let pattern = service_pattern(&q);
+                    assert_eq!(pattern.is_some(), is_method_path(&q), "{q:?}");
+                    if let Some(pattern) = pattern {
+                        let (service, _) = q.rsplit_once('/').unwrap();
+                        assert_eq!(pattern, format!("{service}/*"));
+                    }
+                    checked += 1;
+                    longer.push(q);
+                }
+            }
+            paths = longer;
+        }
+        assert_eq!(checked, 11 + 121 + 1331 + 14_641 + 161_051);
+    }
+
+    #[test]
+    fn a_long_service_name_has_its_pattern_too() {
+        let service = format!("/{}.{}", "a".repeat(100), "B".repeat(100));
+        let path = format!("{service}/Call");
+        assert_eq!(service_pattern(&path), Some(format!("{service}/*")));
+        let near = format!("/{}", "c".repeat(125));
+        for service in [near.clone(), format!("{near}d"), format!("{near}de")] {
+            let pattern = with_service_pattern(&format!("{service}/M"), str::to_owned);
+            assert_eq!(pattern, Some(format!("{service}/*")), "{}", service.len());
         }
     }
 
