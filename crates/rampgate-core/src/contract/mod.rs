@@ -573,7 +573,7 @@ impl Contract {
             return false;
         }
         self.route_at("POST", path).is_some()
-            || crate::grpc::with_service_pattern(path, |service| {
+            || crate::grpc::with_pattern_of_method(path, |service| {
                 self.route_at("POST", service).is_some()
             })
             .unwrap_or(false)

@@ -115,30 +115,42 @@ pub fn is_grpc(headers: &HeaderMap) -> bool {
 /// trailing slash, no empty or dot segment). Such a path has no other spelling
 /// that a server would route to the same method.
 pub fn is_method_path(path: &str) -> bool {
-    // One pass over the bytes: every gRPC call is checked, and the checks
-    // with `split` cost more than the rest of a contract decision.
+    // One pass over the bytes, with a table: every gRPC call is checked, and
+    // checks with `split` cost more than the rest of a contract decision.
     let Some(rest) = path.as_bytes().strip_prefix(b"/") else {
         return false;
     };
-    let mut at = 0;
-    // The service: identifiers joined by dots, up to the one slash.
-    loop {
-        let len = identifier_len(&rest[at..]);
-        if len == 0 {
-            return false;
-        }
-        at += len;
-        match rest.get(at) {
-            Some(b'.') => at += 1,
-            Some(b'/') => break,
+    // Past the one slash (in the method); at the start of an identifier.
+    let (mut method, mut start) = (false, true);
+    for &b in rest {
+        match (b, IDENTIFIER[usize::from(b)]) {
+            (b'.', _) if !method && !start => start = true,
+            (b'/', _) if !method && !start => (method, start) = (true, true),
+            (_, FIRST) => start = false,
+            (_, NEXT) if !start => {}
             _ => return false,
         }
     }
-    // The method: one identifier, to the end.
-    let method = &rest[at + 1..];
-    let len = identifier_len(method);
-    len > 0 && len == method.len()
+    method && !start
 }
+
+/// [`IDENTIFIER`]: a byte that may start a protobuf identifier (a letter or
+/// `_`), or only follow its first (a digit).
+const FIRST: u8 = 1;
+const NEXT: u8 = 2;
+const IDENTIFIER: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match b as u8 {
+            b'a'..=b'z' | b'A'..=b'Z' | b'_' => FIRST,
+            b'0'..=b'9' => NEXT,
+            _ => 0,
+        };
+        b += 1;
+    }
+    table
+};
 
 /// The whole-service pattern that covers a gRPC method path:
 /// `/package.Service/*` for `/package.Service/Method`, or `None` when `path`
@@ -150,10 +162,15 @@ pub fn service_pattern(path: &str) -> Option<String> {
 /// [`service_pattern`], handed to `f` without allocating (when the service
 /// name is under 126 bytes): contract decisions look it up on every gRPC call.
 pub(crate) fn with_service_pattern<R>(path: &str, f: impl FnOnce(&str) -> R) -> Option<R> {
-    const ROOM: usize = 128;
     if !is_method_path(path) {
         return None;
     }
+    with_pattern_of_method(path, f)
+}
+
+/// [`with_service_pattern`] for a `path` known to be a method path.
+pub(crate) fn with_pattern_of_method<R>(path: &str, f: impl FnOnce(&str) -> R) -> Option<R> {
+    const ROOM: usize = 128;
     // A method path has exactly two slashes: the service ends at the last.
     let end = path.bytes().rposition(|b| b == b'/')?;
     let service = &path.as_bytes()[..end];
@@ -165,20 +182,6 @@ pub(crate) fn with_service_pattern<R>(path: &str, f: impl FnOnce(&str) -> R) -> 
     buf[end..end + 2].copy_from_slice(b"/*");
     // ASCII throughout: a method path is identifiers, dots and slashes.
     std::str::from_utf8(&buf[..end + 2]).ok().map(f)
-}
-
-/// The length of the protobuf identifier (a letter or `_`, then letters,
-/// digits or `_`) that `bytes` starts with; 0 when it starts with none.
-fn identifier_len(bytes: &[u8]) -> usize {
-    match bytes.split_first() {
-        Some((first, rest)) if first.is_ascii_alphabetic() || *first == b'_' => {
-            1 + rest
-                .iter()
-                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
-                .count()
-        }
-        _ => 0,
-    }
 }
 
 /// Percent-encodes a `grpc-message` as the gRPC specification requires: every
