@@ -47,9 +47,14 @@ fn method_under_template<'p>(path: &'p str, template: &str) -> Option<&'p str> {
     if !template.ends_with('}') {
         return None;
     }
-    let star = template.as_bytes().windows(3).rposition(|w| w == b"/{*")?;
-    let (head, name) = (&template[..star], &template[star + 3..template.len() - 1]);
-    if name.is_empty() || name.bytes().any(|b| matches!(b, b'/' | b'{' | b'}')) {
+    // The wildcard's `{` is the last one: its name may hold no other.
+    let bytes = template.as_bytes();
+    let open = bytes.iter().rposition(|&b| b == b'{')?;
+    if open == 0 || bytes[open - 1] != b'/' || bytes.get(open + 1) != Some(&b'*') {
+        return None;
+    }
+    let (head, name) = (&template[..open - 1], &bytes[open + 2..bytes.len() - 1]);
+    if name.is_empty() || name.iter().any(|&b| matches!(b, b'/' | b'}')) {
         return None;
     }
     let slash = head.bytes().rposition(|b| b == b'/')?;
@@ -159,6 +164,14 @@ mod tests {
             "/helloworld.Greeter/SayHello",
             "/{*rest}}",
             "/é.Greeter/{*rest}",
+            "/{*a}/x.Y/{*rest}",
+            "/x.Y/{*{rest}",
+            "/x.Y/{*re}st}",
+            "/x.Y/{**}",
+            "{",
+            "}",
+            "/{}",
+            "/x.Y{*rest}",
         ];
         let paths = [
             "/helloworld.Greeter/SayHello",
