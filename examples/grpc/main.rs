@@ -150,7 +150,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     server
         .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener),
+            // TCP_NODELAY, as tonic's own `serve` sets it: without it, a
+            // stream's later messages wait for the client's delayed ACK
+            // (40 ms on Linux) whenever they leave in more than one write.
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
             async {
                 let _ = tokio::signal::ctrl_c().await;
             },

@@ -105,7 +105,7 @@ impl Greeter for LoadGreeter {
 
 /// Serves `greeter` beside the public `grpc.health.v1.Health`, on
 /// 127.0.0.1:`port`, built as the example builds its server (the same
-/// `TcpIncoming::from(listener)`, so the same socket options).
+/// `TcpIncoming` with `TCP_NODELAY`, so the same socket options).
 pub async fn serve<S>(name: &str, port: u16, greeter: S)
 where
     S: tower::Service<http::Request<tonic::body::Body>, Error = std::convert::Infallible>
@@ -124,7 +124,9 @@ where
     tonic::transport::Server::builder()
         .add_service(greeter)
         .add_service(health_service)
-        .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+        .serve_with_incoming(
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+        )
         .await
         .expect("serve");
 }
