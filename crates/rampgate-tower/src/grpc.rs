@@ -172,6 +172,10 @@ mod tests {
             "}",
             "/{}",
             "/x.Y{*rest}",
+            "x{*a}",
+            "/{*}",
+            "{*a}",
+            "/{*a}",
         ];
         let paths = [
             "/helloworld.Greeter/SayHello",
@@ -198,7 +202,7 @@ mod tests {
             }
         }
         // And it finds what it should, in and around a nest.
-        let found = |p, t| super::method_under_template(p, t);
+        let found = super::method_under_template;
         let t = "/grpc/helloworld.Greeter/{*rest}";
         assert_eq!(
             found("/grpc/helloworld.Greeter/SayHello", t),

@@ -134,10 +134,13 @@ pub fn is_method_path(path: &str) -> bool {
     method && !start
 }
 
-/// [`IDENTIFIER`]: a byte that may start a protobuf identifier (a letter or
-/// `_`), or only follow its first (a digit).
+/// In [`IDENTIFIER`]: a byte that may start a protobuf identifier (a letter
+/// or `_`).
 const FIRST: u8 = 1;
+/// In [`IDENTIFIER`]: a byte that may only follow an identifier's first (a digit).
 const NEXT: u8 = 2;
+/// Every byte's place in a protobuf identifier: [`FIRST`], [`NEXT`], or 0
+/// (none: dots, slashes and every non-ASCII byte among them).
 const IDENTIFIER: [u8; 256] = {
     let mut table = [0; 256];
     let mut b = 0;
@@ -159,8 +162,9 @@ pub fn service_pattern(path: &str) -> Option<String> {
     with_service_pattern(path, str::to_owned)
 }
 
-/// [`service_pattern`], handed to `f` without allocating (when the service
-/// name is under 126 bytes): contract decisions look it up on every gRPC call.
+/// [`service_pattern`], handed to `f` without allocating (when
+/// `/package.Service` is at most 126 bytes): contract decisions look it up on
+/// every gRPC call.
 pub(crate) fn with_service_pattern<R>(path: &str, f: impl FnOnce(&str) -> R) -> Option<R> {
     if !is_method_path(path) {
         return None;
@@ -171,6 +175,7 @@ pub(crate) fn with_service_pattern<R>(path: &str, f: impl FnOnce(&str) -> R) -> 
 /// [`with_service_pattern`] for a `path` known to be a method path.
 pub(crate) fn with_pattern_of_method<R>(path: &str, f: impl FnOnce(&str) -> R) -> Option<R> {
     const ROOM: usize = 128;
+    debug_assert!(is_method_path(path), "{path:?} is not a method path");
     // A method path has exactly two slashes: the service ends at the last.
     let end = path.bytes().rposition(|b| b == b'/')?;
     let service = &path.as_bytes()[..end];
@@ -279,8 +284,8 @@ mod tests {
 
     #[test]
     fn the_one_pass_check_agrees_with_the_definition_on_every_short_path() {
-        // Every string of up to 5 characters over the characters that matter
-        // (and a multi-byte one): 177 156 paths.
+        // Every string of 1 to 5 characters over the characters that matter
+        // (and a multi-byte one): 177 155 paths.
         const CHARS: [&str; 11] = ["/", ".", "a", "Z", "_", "1", "%", "*", "{", "}", "é"];
         let mut paths = vec![String::new()];
         let mut checked = 0;
@@ -303,6 +308,42 @@ mod tests {
             paths = longer;
         }
         assert_eq!(checked, 11 + 121 + 1331 + 14_641 + 161_051);
+    }
+
+    #[test]
+    fn dotted_services_and_every_byte_are_judged_as_the_definition_says() {
+        // Six characters: the shortest accepted path with a dotted service,
+        // `/a.b/c`, and its neighbours.
+        const CHARS: [&str; 5] = ["/", ".", "a", "1", "é"];
+        let mut paths = vec![String::new()];
+        for _ in 0..6 {
+            paths = paths
+                .iter()
+                .flat_map(|p| CHARS.iter().map(move |c| format!("{p}{c}")))
+                .collect();
+        }
+        assert_eq!(paths.len(), 15_625);
+        assert!(paths.iter().any(|p| p == "/a.a/a" && is_method_path(p)));
+        // Each byte, ASCII or not, at each place of a path: the table's edges
+        // (`z`, `A`, `0`, `9` and their neighbours `@`, `[`, `` ` ``, `:`).
+        let mut chars: Vec<String> = (0u8..=127).map(|b| char::from(b).to_string()).collect();
+        chars.extend(["é", "\u{a0}", "\u{ff}", "\u{10ffff}"].map(str::to_owned));
+        for c in &chars {
+            paths.extend([
+                format!("/{c}/M"),
+                format!("/a{c}.b/M"),
+                format!("/a.{c}b/M"),
+                format!("/a/{c}"),
+                format!("/a/M{c}"),
+                format!("/a/{c}M"),
+            ]);
+        }
+        for p in &paths {
+            assert_eq!(is_method_path(p), spec_is_method_path(p), "{p:?}");
+        }
+        for ok in ["/z/M", "/A/M", "/a/z0", "/a9.Z_/M9"] {
+            assert!(is_method_path(ok), "{ok}");
+        }
     }
 
     #[test]
