@@ -108,7 +108,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(dev) = &dev {
         print_try_it(dev, &resource);
     }
-    support::serve_audited(listener, app, &auditor).await?;
+    support::serve_audited_streaming(listener, app, &auditor).await?;
     Ok(())
 }
 

@@ -178,12 +178,29 @@ where
 /// Serves `app` until Ctrl-C, with each connection's peer address (the audit
 /// events' `client_addr`), then flushes `auditor`: every event of the last
 /// requests reaches the sink before the example exits.
-///
-/// Connections get `TCP_NODELAY`, which `axum::serve` leaves off: an answer
-/// written in more than one piece (the MCP example's tool results are
-/// server-sent events) would otherwise wait, on a kept-alive connection, for
-/// the client's delayed ACK: 40 ms on Linux, every other call.
 pub(crate) async fn serve_audited(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    auditor: &rampgate::audit::Auditor,
+) -> std::io::Result<()> {
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    auditor.flush().await;
+    Ok(())
+}
+
+/// [`serve_audited`] for a server whose answers stream, with `TCP_NODELAY`
+/// on every connection (`axum::serve` leaves it off). An answer written in
+/// more than one piece (the MCP example's tool results are server-sent
+/// events) would otherwise wait, on a kept-alive connection, for the
+/// client's delayed ACK: 40 ms on Linux, every other call. The examples
+/// that answer in one piece keep axum's default, as the load bench's bare
+/// server does.
+// Only the MCP example streams; every example compiles this module.
+#[allow(dead_code)]
+pub(crate) async fn serve_audited_streaming(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     auditor: &rampgate::audit::Auditor,
@@ -194,16 +211,16 @@ pub(crate) async fn serve_audited(
             tracing::debug!(error = %e, "could not set TCP_NODELAY on a connection");
         }
     });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await?;
     auditor.flush().await;
     Ok(())
+}
+
+async fn shutdown() {
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// `app` with the admin router merged when the configuration has `[admin]`
