@@ -183,12 +183,7 @@ pub(crate) async fn serve_audited(
     app: axum::Router,
     auditor: &rampgate::audit::Auditor,
 ) -> std::io::Result<()> {
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await?;
-    auditor.flush().await;
-    Ok(())
+    serve_then_flush(listener, app, auditor).await
 }
 
 /// [`serve_audited`] for a server whose answers stream, with `TCP_NODELAY`
@@ -211,16 +206,29 @@ pub(crate) async fn serve_audited_streaming(
             tracing::debug!(error = %e, "could not set TCP_NODELAY on a connection");
         }
     });
+    serve_then_flush(listener, app, auditor).await
+}
+
+/// Serves until Ctrl-C with each connection's peer address, then flushes
+/// `auditor`.
+async fn serve_then_flush<L>(
+    listener: L,
+    app: axum::Router,
+    auditor: &rampgate::audit::Auditor,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+    for<'a> std::net::SocketAddr:
+        axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
+{
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
         .await?;
     auditor.flush().await;
     Ok(())
-}
-
-async fn shutdown() {
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// `app` with the admin router merged when the configuration has `[admin]`
