@@ -21,11 +21,11 @@ impl AuditFacts {
     /// with the event's place already reserved (`permit`) or not; the
     /// revocation stores the request meets are handed to `stores`.
     pub(crate) fn new(auditor: Auditor, permit: Option<AuditPermit>, stores: StoreHook) -> Self {
-        let slot = AuditSlot {
+        AuditFacts(TokenFacts::audited(AuditSlot {
             auditor,
             permit: Mutex::new(permit),
-        };
-        AuditFacts(TokenFacts::audited(stores, slot))
+            stores,
+        }))
     }
 
     /// The token facts `JwtLayer` fills in, finding them inside these.

@@ -31,18 +31,19 @@ struct Inner {
     claimed: OnceLock<Claimed>,
     /// Microseconds plus one (0: no verification ran).
     verify_us: AtomicU64,
-    store_hook: Option<StoreHook>,
     /// The `AuditLayer`'s own part, when these facts are its
     /// [`AuditFacts`]: one allocation for both.
     audit: Option<AuditSlot>,
 }
 
-/// What an [`AuditFacts`] holds besides its token facts: the auditor, and
-/// the event's reserved place in its queue for a fail-closed route.
+/// What an [`AuditFacts`] holds besides its token facts: the auditor, the
+/// event's reserved place in its queue for a fail-closed route, and what is
+/// done with the revocation stores the request meets.
 #[derive(Debug)]
 pub(crate) struct AuditSlot {
     pub(crate) auditor: Auditor,
     pub(crate) permit: Mutex<Option<AuditPermit>>,
+    pub(crate) stores: StoreHook,
 }
 
 /// What middleware outside does with each revocation store a request meets
@@ -86,11 +87,9 @@ impl TokenFacts {
         }
     }
 
-    /// The facts of an [`AuditFacts`]: watched by `hook`, with the audit
-    /// layer's `slot`.
-    pub(crate) fn audited(hook: StoreHook, slot: AuditSlot) -> Self {
+    /// The facts of an [`AuditFacts`], with the audit layer's `slot`.
+    pub(crate) fn audited(slot: AuditSlot) -> Self {
         TokenFacts(Arc::new(Inner {
-            store_hook: Some(hook),
             audit: Some(slot),
             ..Inner::default()
         }))
@@ -128,8 +127,8 @@ pub(crate) fn meet_store(extensions: &Extensions, store: &Arc<dyn RevocationStor
 
 impl TokenFacts {
     fn meet_store(&self, store: &Arc<dyn RevocationStore>) {
-        if let Some(hook) = &self.0.store_hook {
-            (hook.0)(store);
+        if let Some(slot) = &self.0.audit {
+            (slot.stores.0)(store);
         }
     }
 }
