@@ -34,6 +34,11 @@
 #   health         Health/Check, no token (public; grpc_example, and
 #                  grpc_bare for the same ratio without authentication)
 #   unary-reused   SayHello, one valid token on every call
+#   unary-notoken  SayHello without any token (grpc_bare only): with
+#                  health, what the token's bytes alone cost a server that
+#                  never reads them (the h2 crate, tonic's client and
+#                  grpcload's, never indexes `authorization` in HPACK: every
+#                  call carries the whole token, and the server decodes it)
 #   unary-fresh    SayHello, a different valid token on every call, from
 #                  FRESH distinct tokens (grpc_example, grpc_interceptor)
 #   stream-reused  SayHelloStream with times = STREAM_TIMES (10), one token
@@ -130,7 +135,9 @@ preflight() {
   expect "$name" "SayHello, fresh token" 0 unary --token <(head -n1 "$OUT/grpc_tokens.txt")
   expect "$name" "SayHelloStream" 0 stream --times "$STREAM_TIMES" --token "$OUT/grpc_token.txt"
   expect "$name" "SayHelloStream, long" 0 stream --times "$STREAM_TIMES_LONG" --token "$OUT/grpc_token.txt"
-  if [ "$name" != grpc_bare ]; then
+  if [ "$name" = grpc_bare ]; then
+    expect "$name" "SayHello, no token" 0 unary
+  else
     expect "$name" "no token" 16 unary
     expect "$name" "forged signature" 16 unary --token "$OUT/grpc_badsig.txt"
     expect "$name" "malformed token" 16 unary --token "$OUT/garbage.txt"
@@ -142,7 +149,7 @@ preflight() {
 cases_of() {
   case $1 in
     grpc_example) echo health unary-reused unary-fresh stream-reused stream-long ;;
-    grpc_bare) echo health unary-reused stream-reused stream-long ;;
+    grpc_bare) echo health unary-reused unary-notoken stream-reused stream-long ;;
     *) echo unary-reused unary-fresh stream-reused stream-long ;;
   esac
 }
@@ -151,6 +158,7 @@ args_of() {
   case $1 in
     health) echo health ;;
     unary-reused) echo unary --token "$OUT/grpc_token.txt" ;;
+    unary-notoken) echo unary ;;
     unary-fresh) echo unary --tokens "$OUT/grpc_tokens.txt" ;;
     stream-reused) echo stream --times "$STREAM_TIMES" --token "$OUT/grpc_token.txt" ;;
     stream-long) echo stream --times "$STREAM_TIMES_LONG" --token "$OUT/grpc_token.txt" ;;
@@ -263,6 +271,7 @@ awk -F"\t" -v runs="$RUNS" -v servers="${GRPC_SERVERS[*]}" -v times="$STREAM_TIM
     print "Ratios (calls/s, medians):"
     both("example SayHello reused / example Health", e SUBSEP "unary-reused", e SUBSEP "health")
     both("bare SayHello / bare Health (the same, without authentication)", b SUBSEP "unary-reused", b SUBSEP "health")
+    both("bare SayHello without a token / bare Health (the cost of the token bytes alone, to a server that never reads them)", b SUBSEP "unary-notoken", b SUBSEP "health")
     both("example SayHello reused / bare SayHello", e SUBSEP "unary-reused", b SUBSEP "unary-reused")
     both("example SayHello reused / interceptor SayHello reused", e SUBSEP "unary-reused", j SUBSEP "unary-reused")
     both("example SayHello fresh / interceptor SayHello fresh", e SUBSEP "unary-fresh", j SUBSEP "unary-fresh")
@@ -270,7 +279,7 @@ awk -F"\t" -v runs="$RUNS" -v servers="${GRPC_SERVERS[*]}" -v times="$STREAM_TIM
     both("example stream / interceptor stream", e SUBSEP "stream-reused", j SUBSEP "stream-reused")
     both("example long stream / bare long stream", e SUBSEP "stream-long", b SUBSEP "stream-long")
     s1 = e SUBSEP "stream-reused"; s2 = b SUBSEP "stream-reused"; l1 = e SUBSEP "stream-long"; l2 = b SUBSEP "stream-long"
-    if ((s1 in u) && (s2 in u) && (l1 in u) && (l2 in u))
+    if ((s1 in seen) && (s2 in seen) && (l1 in seen) && (l2 in seen))
       printf "- what the example adds to a stream, in server CPU time: %.1f us with %s messages, %.1f us with %s (authorised per message, it would grow %.0f-fold)\n", u[s1] - u[s2], times, u[l1] - u[l2], long, long / times
     print ""
     print "Targets:"
