@@ -22,6 +22,8 @@ CLK_TCK=$(getconf CLK_TCK)
 
 # cpu_ticks PID -> user + system CPU time of the process so far, in clock ticks
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# cpu_split PID -> "USER SYSTEM": the two parts of the same, in clock ticks
+cpu_split() { awk '{print $14, $15}' "/proc/$1/stat"; }
 
 # start_jwks LOG: serves $OUT/jwks.json at $JWKS_URL (pinned beside the load
 # tool, on WRK_CPU), sets JWKS_PID, and returns once it answers.

@@ -206,21 +206,21 @@ latency_ms() {
 }
 
 FAILED=0
-printf 'server\tcase\trun\treq_s\tp50_ms\tp99_ms\tp999_ms\trequests\tnon2xx\tsocket_errors\tserver_cpu_pct\twrk_cpu_pct\tloadavg1\n' > "$RES/raw.tsv"
+printf 'server\tcase\trun\treq_s\tp50_ms\tp99_ms\tp999_ms\trequests\tnon2xx\tsocket_errors\tserver_cpu_pct\twrk_cpu_pct\tloadavg1\tserver_user_us\tserver_sys_us\n' > "$RES/raw.tsv"
 
 # run_wrk SERVER CASE RUN EXPECT(ok|deny) SCRIPT SCRIPT_ARGS...
 run_wrk() {
   local name=$1 case=$2 run=$3 expect=$4 script=$5
   shift 5
-  local file="$RES/$name-$case-$run.txt" load t0 t1 s0 s1
+  local file="$RES/$name-$case-$run.txt" load u0 y0 u1 y1 s0 s1
   load=$(cut -d' ' -f1 /proc/loadavg)
-  t0=$(cpu_ticks "$SERVER_PID"); s0=$(date +%s.%N)
+  read -r u0 y0 <<< "$(cpu_split "$SERVER_PID")"; s0=$(date +%s.%N)
   local TIMEFORMAT=%P wrkcpu
   wrkcpu=$( { time taskset -c "$WRK_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" --latency \
     -s "$OUT/$script" "$URL" -- "$@" > "$file" ; } 2>&1 )
   wrkcpu=$(printf '%.0f' "$wrkcpu")
-  t1=$(cpu_ticks "$SERVER_PID"); s1=$(date +%s.%N)
-  local rps p50 p99 p999 total non2xx errors cpu
+  read -r u1 y1 <<< "$(cpu_split "$SERVER_PID")"; s1=$(date +%s.%N)
+  local rps p50 p99 p999 total non2xx errors cpu usr sys
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$file")
   p50=$(latency_ms "$file" p50)
   p99=$(latency_ms "$file" p99)
@@ -228,9 +228,13 @@ run_wrk() {
   total=$(awk '/requests in/ {print $1}' "$file")
   non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$file"); non2xx=${non2xx:-0}
   errors=$(awk '/Socket errors:/ {sub(/^ *Socket errors: */, ""); gsub(/, /, ";"); print}' "$file"); errors=${errors:-none}
-  cpu=$(awk -v a="$t0" -v b="$t1" -v c="$s0" -v d="$s1" -v hz="$CLK_TCK" 'BEGIN {printf "%.0f", (b - a) / hz / (d - c) * 100}')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
-    "$name" "$case" "$run" "$rps" "$p50" "$p99" "$p999" "$total" "$non2xx" "$errors" "$cpu" "$wrkcpu" "$load" >> "$RES/raw.tsv"
+  cpu=$(awk -v a="$((u0 + y0))" -v b="$((u1 + y1))" -v c="$s0" -v d="$s1" -v hz="$CLK_TCK" 'BEGIN {printf "%.0f", (b - a) / hz / (d - c) * 100}')
+  # The server's CPU time per request, user and system apart: what the
+  # server's own code costs, and what the kernel's loopback TCP costs it.
+  usr=$(awk -v a="$u0" -v b="$u1" -v n="$total" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (n > 0) ? (b - a) / hz / n * 1e6 : 0}')
+  sys=$(awk -v a="$y0" -v b="$y1" -v n="$total" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (n > 0) ? (b - a) / hz / n * 1e6 : 0}')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    "$name" "$case" "$run" "$rps" "$p50" "$p99" "$p999" "$total" "$non2xx" "$errors" "$cpu" "$wrkcpu" "$load" "$usr" "$sys" >> "$RES/raw.tsv"
   local verdict=ok
   if [ "$expect" = ok ] && [ "$non2xx" != 0 ]; then verdict="FAIL: $non2xx non-2xx responses"; FAILED=1; fi
   if [ "$expect" = deny ] && [ "$non2xx" != "$total" ]; then verdict="FAIL: $non2xx non-2xx of $total"; FAILED=1; fi
@@ -306,12 +310,13 @@ awk -F"\t" -v runs="$RUNS" -v servers="${SERVERS[*]}" -v peers="jwt_authorizer a
     k = $1 SUBSEP $2; ran[k] = 1
     rps[k] = rps[k] " " $4; p50[k] = p50[k] " " $5; p99[k] = p99[k] " " $6; p999[k] = p999[k] " " $7
     cpu[k] = cpu[k] " " $11; wcpu[k] = wcpu[k] " " $12
+    usr[k] = usr[k] " " $14; sys[k] = sys[k] " " $15
   }
   $2 == "badsig" || $2 == "garbage" { inv[$1, $2] = $4; invok[$1, $2] = ($9 == $8) ? "all refused" : "MISMATCH " $9 "/" $8 }
   END {
     n = split(servers, names, " ")
-    print "| Server | Token | req/s (median of " runs ") | The runs | p50 ms | p99 ms | p99.9 ms | Server CPU % | wrk CPU % |"
-    print "|---|---|---|---|---|---|---|---|---|"
+    print "| Server | Token | req/s (median of " runs ") | The runs | p50 ms | p99 ms | p99.9 ms | Server CPU % | Server CPU us/request, user + system | wrk CPU % |"
+    print "|---|---|---|---|---|---|---|---|---|---|"
     nc = split("reused mixed fresh", cases, " ")
     for (c = 1; c <= nc; c++) {
       cs = cases[c]
@@ -319,7 +324,8 @@ awk -F"\t" -v runs="$RUNS" -v servers="${SERVERS[*]}" -v peers="jwt_authorizer a
         s = names[i]; k = s SUBSEP cs
         if (!(k in ran)) continue
         m[k] = median(rps[k])
-        printf "| %s | %s | %.0f |%s | %s | %s | %s | %.0f | %.0f |\n", s, cs, m[k], rps[k], ms(p50[k]), ms(p99[k]), ms(p999[k]), median(cpu[k]), median(wcpu[k])
+        mu[k] = median(usr[k]); my[k] = median(sys[k])
+        printf "| %s | %s | %.0f |%s | %s | %s | %s | %.0f | %.2f + %.2f | %.0f |\n", s, cs, m[k], rps[k], ms(p50[k]), ms(p99[k]), ms(p999[k]), median(cpu[k]), mu[k], my[k], median(wcpu[k])
       }
     }
     print ""
@@ -340,6 +346,13 @@ awk -F"\t" -v runs="$RUNS" -v servers="${SERVERS[*]}" -v peers="jwt_authorizer a
       line = "Ratios, " cs " token:"
       for (i = 1; i <= n; i++) if (names[i] != q && ((names[i], cs) in m)) line = line sprintf(" quickstart/%s = %s;", names[i], rr(q, names[i], cs))
       print line
+    }
+    # Where the reused-token gap to bare lies: in the code of the server (user
+    # time) or in the work of the kernel for it (system time).
+    for (i = 1; i <= n; i++) {
+      s = names[i]
+      if (s == "bare" || !((s, "reused") in m) || !(("bare", "reused") in m)) continue
+      printf "Server CPU per request over bare, reused token: %s %+.2f us user, %+.2f us system\n", s, mu[s, "reused"] - mu["bare", "reused"], my[s, "reused"] - my["bare", "reused"]
     }
     if (("layers", "reused") in m) printf "Authorization layers alone: layers/bare = %s (reused), layers/jwt_authorizer = %s (fresh)\n", rr("layers", "bare", "reused"), rr("layers", "jwt_authorizer", "fresh")
     print ""
