@@ -38,9 +38,11 @@
 # correction).
 # Results: out/results/ (raw wrk output; raw.tsv, one line per run: server,
 # case, run, req_s, p50_ms, p99_ms, p999_ms, requests, non2xx, socket_errors,
-# server_cpu_pct, wrk_cpu_pct, loadavg1; machine.txt; summary.md: a heading
-# with the date and cpu, medians per case, the mixed case's latency beside the
-# reused case's, ratios to the quickstart and the targets).
+# server_cpu_pct, wrk_cpu_pct, loadavg1, server_user_us, server_sys_us (the
+# server's CPU time per request, user and system); machine.txt; summary.md: a
+# heading with the date and cpu, medians per case, the mixed case's latency
+# beside the reused case's, ratios to the quickstart, each server's CPU time
+# per request over bare's, and the targets).
 # Traffic goes to 127.0.0.1 only, and every run is bounded by its duration.
 #
 # gRPC: then, unless GRPC=0, grpc.sh (also runnable alone; its header says
@@ -55,7 +57,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # PORT, JWKS_PORT, DURATION, WARMUP, RUNS, FRESH, SERVER_CPU, WRK_CPU, the
-# paths, cpu_ticks and start_jwks: shared with grpc.sh.
+# paths, cpu_ticks, cpu_split and start_jwks: shared with grpc.sh.
 . ./common.sh
 CONNS=${CONNS:-16}
 read -r -a SERVERS <<< "${SERVERS:-bare quickstart layers jwt_authorizer axum_jwt_auth oauth_resource_server}"
