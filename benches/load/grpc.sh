@@ -46,10 +46,10 @@
 #                  once per stream, what the layers add to a stream stays the
 #                  same as it gets ten times longer (per message, it would
 #                  grow tenfold); the target is on this case
-# grpc_bare is sent the same token and ignores it. Before its runs, each server
-# is checked: a right answer for each case; on the verifying servers, no token,
-# a forged signature and a malformed token are UNAUTHENTICATED (16) and a token
-# without `greet` is PERMISSION_DENIED (7).
+# grpc_bare is sent the same token (none in unary-notoken) and ignores it.
+# Before its runs, each server is checked: a right answer for each case; on
+# the verifying servers, no token, a forged signature and a malformed token
+# are UNAUTHENTICATED (16) and a token without `greet` is PERMISSION_DENIED (7).
 # Settings (environment): those of run.sh (common.sh: PORT, JWKS_PORT,
 # DURATION, WARMUP, RUNS, FRESH, SERVER_CPU, WRK_CPU), and GRPC_PORT (PORT),
 # GRPC_CONNS, GRPC_STREAMS, STREAM_TIMES, STREAM_TIMES_LONG, GRPC_SERVERS

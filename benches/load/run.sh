@@ -222,6 +222,7 @@ run_wrk() {
     -s "$OUT/$script" "$URL" -- "$@" > "$file" ; } 2>&1 )
   wrkcpu=$(printf '%.0f' "$wrkcpu")
   read -r u1 y1 <<< "$(cpu_split "$SERVER_PID")"; s1=$(date +%s.%N)
+  [ -n "$u0" ] && [ -n "$u1" ] || { echo "$name $case: the server exited during the run" >&2; exit 1; }
   local rps p50 p99 p999 total non2xx errors cpu usr sys
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$file")
   p50=$(latency_ms "$file" p50)
