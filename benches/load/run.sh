@@ -234,8 +234,8 @@ run_wrk() {
   cpu=$(awk -v a="$((u0 + y0))" -v b="$((u1 + y1))" -v c="$s0" -v d="$s1" -v hz="$CLK_TCK" 'BEGIN {printf "%.0f", (b - a) / hz / (d - c) * 100}')
   # The server's CPU time per request, user and system apart: what the
   # server's own code costs, and what the kernel's loopback TCP costs it.
-  usr=$(awk -v a="$u0" -v b="$u1" -v n="$total" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (n > 0) ? (b - a) / hz / n * 1e6 : 0}')
-  sys=$(awk -v a="$y0" -v b="$y1" -v n="$total" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (n > 0) ? (b - a) / hz / n * 1e6 : 0}')
+  read -r usr sys <<< "$(awk -v u="$((u1 - u0))" -v y="$((y1 - y0))" -v n="$total" -v hz="$CLK_TCK" \
+    'BEGIN {f = (n > 0) ? 1e6 / hz / n : 0; printf "%.2f %.2f", u * f, y * f}')"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
     "$name" "$case" "$run" "$rps" "$p50" "$p99" "$p999" "$total" "$non2xx" "$errors" "$cpu" "$wrkcpu" "$load" "$usr" "$sys" >> "$RES/raw.tsv"
   local verdict=ok
