@@ -33,6 +33,10 @@
 # speed falls on every server and case alike. Cases:
 #   health         Health/Check, no token (public; grpc_example, and
 #                  grpc_bare for the same ratio without authentication)
+#   health-token   Health/Check carrying the same token as unary-reused, as
+#                  a client whose channel sends its token on every call does
+#                  (grpc_example, grpc_bare): beside unary-reused, what
+#                  authorising a call costs once both carry the token's bytes
 #   unary-reused   SayHello, one valid token on every call
 #   unary-notoken  SayHello without any token (grpc_bare only): with
 #                  health, what the token's bytes alone cost a server that
@@ -131,6 +135,9 @@ expect() {
 preflight() {
   local name=$1
   expect "$name" "health" 0 health
+  if [ "$name" != grpc_interceptor ]; then
+    expect "$name" "health, with the token" 0 health --token "$OUT/grpc_token.txt"
+  fi
   expect "$name" "SayHello" 0 unary --token "$OUT/grpc_token.txt"
   expect "$name" "SayHello, fresh token" 0 unary --token <(head -n1 "$OUT/grpc_tokens.txt")
   expect "$name" "SayHelloStream" 0 stream --times "$STREAM_TIMES" --token "$OUT/grpc_token.txt"
@@ -148,8 +155,8 @@ preflight() {
 
 cases_of() {
   case $1 in
-    grpc_example) echo health unary-reused unary-fresh stream-reused stream-long ;;
-    grpc_bare) echo health unary-reused unary-notoken stream-reused stream-long ;;
+    grpc_example) echo health health-token unary-reused unary-fresh stream-reused stream-long ;;
+    grpc_bare) echo health health-token unary-reused unary-notoken stream-reused stream-long ;;
     *) echo unary-reused unary-fresh stream-reused stream-long ;;
   esac
 }
@@ -157,6 +164,7 @@ cases_of() {
 args_of() {
   case $1 in
     health) echo health ;;
+    health-token) echo health --token "$OUT/grpc_token.txt" ;;
     unary-reused) echo unary --token "$OUT/grpc_token.txt" ;;
     unary-notoken) echo unary ;;
     unary-fresh) echo unary --tokens "$OUT/grpc_tokens.txt" ;;
@@ -272,6 +280,8 @@ awk -F"\t" -v runs="$RUNS" -v servers="${GRPC_SERVERS[*]}" -v times="$STREAM_TIM
     both("example SayHello reused / example Health", e SUBSEP "unary-reused", e SUBSEP "health")
     both("bare SayHello / bare Health (the same, without authentication)", b SUBSEP "unary-reused", b SUBSEP "health")
     both("bare SayHello without a token / bare Health (the cost of the token bytes alone, to a server that never reads them)", b SUBSEP "unary-notoken", b SUBSEP "health")
+    both("example SayHello reused / example Health with the same token (authorising alone: both calls carry the token)", e SUBSEP "unary-reused", e SUBSEP "health-token")
+    both("bare SayHello / bare Health with the same token (the same, without authentication)", b SUBSEP "unary-reused", b SUBSEP "health-token")
     both("example SayHello reused / bare SayHello", e SUBSEP "unary-reused", b SUBSEP "unary-reused")
     both("example SayHello reused / interceptor SayHello reused", e SUBSEP "unary-reused", j SUBSEP "unary-reused")
     both("example SayHello fresh / interceptor SayHello fresh", e SUBSEP "unary-fresh", j SUBSEP "unary-fresh")
