@@ -407,7 +407,9 @@ async fn max_lifetime_refuses_long_lived_and_undated_tokens() {
     );
     assert_eq!(day.verify(&es(&a_day)).await.unwrap().sub(), Some("alice"));
     // A day and a second: refused, though it has most of its life ahead.
-    let longer = with(claims(), "exp", json!(t + 86_401));
+    // `iat` is pinned to `t`: `claims()` reads the clock again, and a second
+    // ticking over in between would make the lifetime exactly a day.
+    let longer = with(with(claims(), "iat", json!(t)), "exp", json!(t + 86_401));
     assert_eq!(code(&day, &es(&longer)).await, "token_lifetime_exceeded");
     // An expired long-lived token is reported as expired (time claims first).
     let stale = with(
