@@ -50,7 +50,8 @@
 #                  once per stream, what the layers add to a stream stays the
 #                  same as it gets ten times longer (per message, it would
 #                  grow tenfold); the target is on this case
-# grpc_bare is sent the same token (none in unary-notoken) and ignores it.
+# grpc_bare is sent the same token (none in health and unary-notoken) and
+# ignores it.
 # Before its runs, each server is checked: a right answer for each case; on
 # the verifying servers, no token, a forged signature and a malformed token
 # are UNAUTHENTICATED (16) and a token without `greet` is PERMISSION_DENIED (7).
