@@ -183,8 +183,9 @@ async fn a_cached_token_is_refused_once_past_its_exp() {
         .build()
         .await
         .unwrap();
-    // Four seconds ahead: time for the two verifications below however slow
-    // the machine, then a sleep until the verifier's clock is past `exp`.
+    // Three to four seconds ahead (`now()` is whole seconds): room for the
+    // two verifications below on a slow machine, then a sleep until the
+    // verifier's clock is past `exp`.
     let exp = now() + 4;
     let token = es256(&k1, "k1", claims("short", exp));
     assert_eq!(outcome(&v, &token), Ok(Some("alice".into())));
