@@ -342,7 +342,11 @@ impl DpopChecker {
 
     /// The nonce to send now in `DPoP-Nonce`, when nonces are required.
     pub fn nonce(&self) -> Option<String> {
-        let now = now_secs();
+        self.nonce_at(now_secs())
+    }
+
+    /// [`nonce`](DpopChecker::nonce) at `now` (Unix seconds).
+    fn nonce_at(&self, now: f64) -> Option<String> {
         self.inner.nonces.as_ref().and_then(|n| n.current(now))
     }
 

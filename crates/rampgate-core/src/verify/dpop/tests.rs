@@ -385,10 +385,9 @@ fn replicas_sharing_a_secret_accept_each_others_nonces() {
     let alone = checker(DpopOptions::default().require_nonce(Duration::from_secs(60)));
     // One instant for the three: a nonce's period could turn between reads.
     let now = now_secs();
-    let current = |c: &DpopChecker| c.inner.nonces.as_ref().and_then(|n| n.current(now));
-    let nonce = current(&a).unwrap();
-    assert_eq!(current(&b), Some(nonce.clone()));
-    assert_ne!(current(&alone), Some(nonce.clone()));
+    let nonce = a.nonce_at(now).unwrap();
+    assert_eq!(b.nonce_at(now), Some(nonce.clone()));
+    assert_ne!(alone.nonce_at(now), Some(nonce.clone()));
     let client = Client::es256(1);
     let proof = client.proof("j1", |c| {
         c["nonce"] = json!(nonce);
